@@ -1,0 +1,136 @@
+"""Tools the agent can call, and the registry that renders them as the OpenAI ``tools`` array.
+
+A tool is data: name, description, JSON-schema parameters, a handler, and whether it only
+reads. ``read_only`` must be declared explicitly; a tool that leaves it ``None`` is treated as
+mutating (RELIABILITY S3). Mutating tools are not offered to the model in read-only mode (S2)
+and every call to one waits for approval (S1).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+#: A handler takes the validated arguments and returns the observation text for the model.
+#: It may be sync (run in a thread by the loop) or async.
+ToolHandler = Callable[[dict[str, Any]], "str | ToolResult | Awaitable[str | ToolResult]"]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool returns: ``content`` goes to the model; ``data`` stays local (UI, replay)."""
+
+    content: str
+    is_error: bool = False
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ActionSummary:
+    """How a call reads to a person approving it: verb, kind/name, namespace."""
+
+    verb: str
+    kind: str
+    name: str
+    namespace: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: ToolHandler
+    read_only: bool | None = None
+    timeout: float = 60.0
+    #: summarises a call for the approval prompt (mutating tools)
+    summarize: Callable[[dict[str, Any]], ActionSummary] | None = None
+    #: server-side dry run of a call, shown in the approval prompt (mutating tools)
+    dry_run: Callable[[dict[str, Any]], str] | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not TOOL_NAME_RE.match(self.name):
+            raise ValueError(f"invalid tool name {self.name!r}: must match {TOOL_NAME_RE.pattern}")
+
+    @property
+    def mutating(self) -> bool:
+        """True unless the tool explicitly declared ``read_only=True``."""
+        return self.read_only is not True
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.mutating
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.handler)
+
+    def openai_schema(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+    def summary(self, args: dict[str, Any]) -> ActionSummary:
+        if self.summarize is not None:
+            return self.summarize(args)
+        name = str(args.get("name") or args.get("pod_name") or args.get("deployment") or "")
+        return ActionSummary(
+            verb=self.name, kind="", name=name, namespace=args.get("namespace")
+        )
+
+
+class ToolRegistry:
+    """An ordered set of tools, unique by name."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.register(tool)
+
+    def register(self, tool: Tool) -> Tool:
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name!r} registered twice")
+        self._tools[tool.name] = tool
+        return tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self):
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def names(self, *, include_mutating: bool = True) -> list[str]:
+        return [t.name for t in self if include_mutating or not t.mutating]
+
+    def subset(self, names: Iterable[str]) -> ToolRegistry:
+        """A registry holding only ``names`` (an agent's allowlist); unknown names are errors."""
+        wanted = list(names)
+        missing = [n for n in wanted if n not in self._tools]
+        if missing:
+            raise KeyError(f"unknown tools in allowlist: {', '.join(missing)}")
+        return ToolRegistry(self._tools[n] for n in wanted)
+
+    def offered(self, *, write_mode: bool) -> list[Tool]:
+        """The tools the model may see: read-only ones, plus mutating ones in write mode."""
+        return [t for t in self if write_mode or not t.mutating]
+
+    def openai_tools(self, *, write_mode: bool) -> list[dict[str, Any]]:
+        return [t.openai_schema() for t in self.offered(write_mode=write_mode)]
