@@ -231,6 +231,4 @@ def load_settings(
     try:
         return Settings.model_validate(_merge(base.model_dump(), overrides))
     except ValidationError as exc:
-        raise ConfigError(
-            _format_errors(f"environment ({ENV_PREFIX}* variables)", exc)
-        ) from None
+        raise ConfigError(_format_errors(f"environment ({ENV_PREFIX}* variables)", exc)) from None

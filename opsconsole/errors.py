@@ -67,8 +67,7 @@ class CredentialsExpired(ClusterError):
     def __init__(self, message: str = "credentials expired", *, hint: str | None = None):
         super().__init__(
             message,
-            hint=hint
-            or "re-authenticate (e.g. run your exec plugin / cloud login), then retry",
+            hint=hint or "re-authenticate (e.g. run your exec plugin / cloud login), then retry",
         )
 
 

@@ -86,9 +86,7 @@ class Tool:
         if self.summarize is not None:
             return self.summarize(args)
         name = str(args.get("name") or args.get("pod_name") or args.get("deployment") or "")
-        return ActionSummary(
-            verb=self.name, kind="", name=name, namespace=args.get("namespace")
-        )
+        return ActionSummary(verb=self.name, kind="", name=name, namespace=args.get("namespace"))
 
 
 class ToolRegistry:

@@ -1,0 +1,268 @@
+"""Command line: ``opsconsole`` (the console), ``ask``, ``sandbox``, ``sessions``, ``replay``,
+``export``, ``config``.
+
+Only argparse and the config loader are imported here; each sub-command imports what it needs
+when it runs, and the UI is imported only when the console starts, so ``opsconsole ask`` never
+loads Textual and the console's first frame is not slowed by the agent's clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from opsconsole import __version__
+from opsconsole.errors import OpsConsoleError, UsageError
+
+# Options shared by the console and the agent commands. Their defaults are applied after
+# parsing (argparse.SUPPRESS below) so that `opsconsole --demo ask ...` and
+# `opsconsole ask --demo ...` mean the same thing.
+_COMMON_DEFAULTS: dict[str, Any] = {
+    "config": None,
+    "demo": False,
+    "offline": False,
+    "model": None,
+    "base_url": None,
+    "context": None,
+    "namespace": None,
+    "kubeconfig": None,
+    "write": False,
+    "theme": None,
+}
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    g = p.add_argument_group("common options")
+    g.add_argument(
+        "--config", metavar="FILE", help="config file (default: the platform config dir)"
+    )
+    g.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the built-in sandbox cluster (and the offline planner if no API key is set)",
+    )
+    g.add_argument(
+        "--offline", action="store_true", help="use the built-in offline planner, no model API"
+    )
+    g.add_argument("--model", metavar="NAME", help="model name, e.g. deepseek-chat, gpt-4o")
+    g.add_argument("--base-url", metavar="URL", help="OpenAI-compatible API base URL")
+    g.add_argument("--context", metavar="NAME", help="kubeconfig context to pin")
+    g.add_argument("-n", "--namespace", metavar="NS", help="default namespace")
+    g.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG)")
+    g.add_argument(
+        "--write",
+        action="store_true",
+        help="write mode: offer mutating tools (each call still needs your approval)",
+    )
+    g.add_argument("--theme", metavar="NAME", help="console theme")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_parser()
+    parser = argparse.ArgumentParser(
+        prog="opsconsole",
+        description="A terminal operations console where an LLM agent works a Kubernetes "
+        "cluster beside you. Without a sub-command it starts the console.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common], help="run one task headless and print every step")
+    ask.add_argument("task", help='what the agent should do, e.g. "why is checkout failing?"')
+    ask.add_argument("--json", action="store_true", help="print one JSON event per line")
+
+    sb = sub.add_parser("sandbox", help="run the built-in sandbox cluster in the foreground")
+    sb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sb.add_argument("--port", type=int, default=0, help="port (default: a free port)")
+    sb.add_argument("--scenario", default="demo", help="scenario name (default: demo)")
+    sb.add_argument("--pods", type=int, default=None, help="generate a cluster with N pods")
+    sb.add_argument(
+        "--kubeconfig", default=None, help="where to write the kubeconfig for the sandbox"
+    )
+    sb.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
+
+    sessions = sub.add_parser("sessions", parents=[common], help="list recorded sessions")
+    sessions.add_argument("--limit", type=int, default=50, help="show at most N sessions")
+
+    replay = sub.add_parser("replay", parents=[common], help="replay a recorded session")
+    replay.add_argument("file", help="session file (.jsonl) or id")
+    replay.add_argument("--print", action="store_true", help="print the steps, no console")
+    replay.add_argument("--speed", default="1", help="1, 4 or instant")
+
+    export = sub.add_parser("export", parents=[common], help="export a session as Markdown")
+    export.add_argument("file", help="session file (.jsonl) or id")
+    export.add_argument("-o", "--output", required=True, help="output Markdown file")
+
+    cfg = sub.add_parser("config", parents=[common], help="show or check the configuration")
+    cfg.add_argument("action", nargs="?", choices=["check", "path", "show"], default="check")
+    return parser
+
+
+def _apply_common_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    for name, default in _COMMON_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def load_settings_for(args: argparse.Namespace):  # -> Settings (lazy import keeps cli light)
+    """Load the config file, then apply command-line overrides."""
+    from opsconsole.config import load_settings
+
+    settings = load_settings(args.config, explicit=args.config is not None)
+    model: dict[str, Any] = {}
+    if args.model:
+        model["name"] = args.model
+    if args.base_url:
+        model["base_url"] = args.base_url
+    kube: dict[str, Any] = {}
+    if args.context:
+        kube["context"] = args.context
+    if args.namespace:
+        kube["namespace"] = args.namespace
+    if args.kubeconfig:
+        kube["kubeconfig"] = args.kubeconfig
+    updates: dict[str, Any] = {}
+    if model:
+        updates["model"] = settings.model.model_copy(update=model)
+    if kube:
+        updates["kubernetes"] = settings.kubernetes.model_copy(update=kube)
+    if args.write:
+        updates["agent"] = settings.agent.model_copy(update={"write_mode": True})
+    if args.theme:
+        updates["ui"] = settings.ui.model_copy(update={"theme": args.theme})
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _run_console(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.ui.run import run
+
+    return run(args, settings)
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    if not args.task.strip():
+        raise UsageError("ask: the task is empty; say what the agent should do")
+    settings = load_settings_for(args)
+    from opsconsole.agent.ask import run
+
+    return run(args, settings)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from opsconsole.sandbox.main import run
+
+    return run(args)
+
+
+def _run_sessions(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.sessions.cli import run_sessions
+
+    return run_sessions(args, settings)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    if args.print:
+        from opsconsole.sessions.cli import run_replay_print
+
+        return run_replay_print(args, settings)
+    from opsconsole.ui.run import run_replay
+
+    return run_replay(args, settings)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.sessions.cli import run_export
+
+    return run_export(args, settings)
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    from opsconsole import paths
+
+    path = Path(args.config) if args.config else paths.default_config_file()
+    if args.action == "path":
+        print(path)
+        return 0
+    settings = load_settings_for(args)
+    if args.action == "show":
+        import yaml
+
+        print(yaml.safe_dump(settings.model_dump(), sort_keys=False, allow_unicode=True), end="")
+        return 0
+    where = str(path) if path.exists() else f"{path} (not present: defaults apply)"
+    print(f"configuration OK: {where}")
+    key = settings.model.api_key()
+    print(
+        f"model: {settings.model.name} at {settings.model.base_url} "
+        f"(API key {'set' if key else 'not set'} in ${settings.model.api_key_env})"
+    )
+    return 0
+
+
+_COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: _run_console,
+    "ask": _run_ask,
+    "sandbox": _run_sandbox,
+    "sessions": _run_sessions,
+    "replay": _run_replay,
+    "export": _run_export,
+    "config": _run_config,
+}
+
+
+def _crash_report(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to the state dir (redacted); return it."""
+    try:
+        from opsconsole import paths
+
+        directory = paths.ensure_private_dir(paths.state_dir() / "crash")
+        text = "".join(traceback.format_exception(exc))
+        try:
+            from opsconsole.k8s.redact import redact
+
+            text = redact(text)
+        except Exception:  # noqa: BLE001 - the report must be written even if redaction fails
+            pass
+        path = directory / f"crash-{os.getpid()}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = _apply_common_defaults(parser.parse_args(argv))
+    handler = _COMMANDS[args.command]
+    try:
+        return int(handler(args) or 0)
+    except OpsConsoleError as exc:
+        print(f"opsconsole: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("opsconsole: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: no traceback on the user's screen
+        report = _crash_report(exc)
+        where = f" (details: {report})" if report else ""
+        print(f"opsconsole: unexpected error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
