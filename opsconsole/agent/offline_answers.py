@@ -1,0 +1,386 @@
+"""The offline planner's answers: concise Markdown in the language of the question.
+
+Each answer opens with the planner's label, names the root cause when there is one, quotes the
+evidence lines from the observations and suggests next steps. It never claims to have changed
+anything: the offline planner only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from opsconsole.agent.offline_intents import Intent, Language
+from opsconsole.agent.offline_observe import (
+    Cause,
+    Finding,
+    Observation,
+    classify,
+    evidence_lines,
+)
+
+HEADER = "〔离线规划器 / offline planner〕"
+
+_T: dict[str, dict[Language, str]] = {
+    "cause": {"zh": "**根因**", "en": "**Root cause**"},
+    "evidence": {"zh": "**证据**（摘自工具输出）", "en": "**Evidence** (quoted from tool output)"},
+    "next": {
+        "zh": "**建议的下一步**（离线规划器不会执行任何变更）",
+        "en": "**Next steps** (the offline planner changes nothing itself)",
+    },
+    "analyzer": {"zh": "分析器结论", "en": "analyzer finding"},
+    "no_findings": {
+        "zh": "分析器没有发现异常的 Pod。",
+        "en": "The analyzers found no unhealthy pods.",
+    },
+    "output": {"zh": "工具输出", "en": "Tool output"},
+    "more": {"zh": "（其余 {n} 行省略）", "en": "({n} more lines omitted)"},
+    "ask_more": {
+        "zh": "想深入某个 Pod，可以问：“为什么 <命名空间> 的 <名称> 一直重启”。",
+        "en": 'To dig into one of them, ask: "why is <name> in <namespace> failing".',
+    },
+    "tool_error": {"zh": "工具返回了错误：", "en": "The tool returned an error:"},
+}
+
+
+def t(key: str, lang: Language, **kw: object) -> str:
+    return _T[key][lang].format(**kw)
+
+
+def quote(lines: Iterable[str]) -> str:
+    return "\n".join(f"> {line}" for line in lines)
+
+
+def block(text: str, lang: Language, max_lines: int = 30) -> str:
+    lines = [ln.rstrip() for ln in text.strip("\n").splitlines()]
+    extra = len(lines) - max_lines
+    body = "\n".join(lines[:max_lines]).replace("```", "ˋˋˋ")
+    out = f"```\n{body}\n```"
+    if extra > 0:
+        out += "\n" + t("more", lang, n=extra)
+    return out
+
+
+def is_error(obs: Observation) -> bool:
+    head = obs.content.lstrip()[:200].lower()
+    return head.startswith(
+        (
+            "error",
+            "tool error",
+            '{"error"',
+            '{"status"',
+            "forbidden",
+            "cluster unreachable",
+            "not found",
+            "no cluster",
+            "refused",
+            "invalid",
+            "unknown tool",
+        )
+    )
+
+
+def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
+    """The cause named by the analyzers' findings first, then by the observation text."""
+    for f in findings:
+        c = classify(f"{f.reason} {f.evidence}")
+        if c is not None:
+            return c
+    for text in texts:
+        c = classify(text)
+        if c is not None:
+            return c
+    return None
+
+
+def next_steps(c: Cause | None, lang: Language, ns: str | None, name: str | None) -> str:
+    if c is None:
+        steps = (
+            ("查看该对象的 describe 与事件，确认具体的失败原因",)
+            if lang == "zh"
+            else ("Look at the object's describe output and events to pin down the failure",)
+        )
+    else:
+        steps = c.next_zh if lang == "zh" else c.next_en
+    out = []
+    for i, step in enumerate(steps, 1):
+        s = step
+        if name:
+            deploy = _deployment_of(name)
+            s = s.replace("<名称>", deploy).replace("<name>", deploy)
+        if ns:
+            s = s.replace("<命名空间>", ns).replace("<namespace>", ns)
+        out.append(f"{i}. {s}")
+    return "\n".join(out)
+
+
+def _deployment_of(pod: str) -> str:
+    """``api-7d9f8c6b5-x2k4q`` -> ``api`` (the usual ReplicaSet pod naming); else the name."""
+    parts = pod.split("-")
+    if len(parts) >= 3 and len(parts[-1]) == 5 and 6 <= len(parts[-2]) <= 10:
+        return "-".join(parts[:-2])
+    return pod
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def help_answer(lang: Language, *, unsupported: bool, task: str = "") -> str:
+    if lang == "zh":
+        intro = (
+            "抱歉，离线规划器无法处理这个请求。它不联网、不调用大模型，只能理解常见的运维请求。"
+            if unsupported
+            else "离线规划器不联网、不调用大模型，能理解这些常见的运维请求："
+        )
+        body = """我能做的：
+- 查看某个命名空间的 Pod：“查看 default 命名空间下所有 Pod 的状态”
+- 查看 Pod 日志：“看看 shop 里 api-xxx 的日志”
+- 诊断故障：“为什么 payments 的 ledger 一直重启”
+- 找出不健康的 Pod：“哪些 Pod 不健康”
+- 资源使用：“资源使用情况”
+- 节点状态：“节点状态”
+- 最近的事件/告警：“最近的告警”
+- Deployment 状态：“shop 命名空间的 deployment 状态”
+
+要获得完整的智能体能力，请配置一个模型：设置环境变量 `DEEPSEEK_API_KEY`（默认使用 DeepSeek），
+或在配置文件中设置 `model.base_url` 与 `model.name`（以及 `model.api_key_env`），
+即可接入 OpenAI、Ollama、vLLM 等任何 OpenAI 兼容的服务。"""
+    else:
+        intro = (
+            "Sorry, the offline planner cannot handle this request. It runs without a network or "
+            "a language model and understands only common operations requests."
+            if unsupported
+            else "The offline planner runs without a network or a language model. It understands "
+            "these common requests:"
+        )
+        body = """What I can do:
+- pods of a namespace: "show pods in namespace default"
+- the logs of a pod: "show logs of pod api-xxx in ns shop"
+- diagnose a failure: "why is checkout failing"
+- unhealthy pods: "what's broken in the cluster"
+- resource usage: "top pods"
+- nodes: "node status"
+- recent events and warnings: "recent warning events"
+- deployments: "list deployments in shop"
+
+For the full agent, configure a model: set `DEEPSEEK_API_KEY` (DeepSeek is the default), or set
+`model.base_url` and `model.name` (and `model.api_key_env`) in the config file to use OpenAI,
+Ollama, vLLM or any OpenAI-compatible endpoint."""
+    return f"{HEADER}\n\n{intro}\n\n{body}\n"
+
+
+def mutate_answer(intent: Intent) -> str:
+    target = intent.target or ("<名称>" if intent.language == "zh" else "<name>")
+    ns = intent.namespace or "default"
+    cmd = {
+        "delete": f"kubectl delete pod {target} -n {ns}",
+        "scale": f"kubectl scale deployment/{target} --replicas=<N> -n {ns}",
+        "restart": f"kubectl rollout restart deployment/{target} -n {ns}",
+        "rollback": f"kubectl rollout undo deployment/{target} -n {ns}",
+    }.get(intent.verb or "", f"kubectl ... -n {ns}")
+    if intent.language == "zh":
+        return (
+            f"{HEADER}\n\n离线规划器只读，不会执行变更操作（删除、扩缩容、重启、回滚）。\n\n"
+            f"如果确认需要，可以手动执行：\n\n```\n{cmd}\n```\n\n"
+            "或者配置一个模型（设置 `DEEPSEEK_API_KEY`，或在配置中设置 `model.base_url` / "
+            "`model.name`）并开启写模式，由智能体在你确认后执行。\n"
+        )
+    return (
+        f"{HEADER}\n\nThe offline planner is read-only and never performs changes (delete, scale, "
+        f"restart, rollback).\n\nIf you are sure, run it yourself:\n\n```\n{cmd}\n```\n\n"
+        "Or configure a model (set `DEEPSEEK_API_KEY`, or `model.base_url` / `model.name` in the "
+        "config) and enable write mode: the agent will then do it after your approval.\n"
+    )
+
+
+def error_answer(intent: Intent, obs: Observation) -> str:
+    lang = intent.language
+    first = obs.content.strip().splitlines()[:6]
+    if lang == "zh":
+        tail = "请检查集群连接与权限（kubeconfig、context、RBAC）后重试。"
+    else:
+        tail = (
+            "Check the cluster connection and permissions (kubeconfig, context, RBAC), then retry."
+        )
+    return f"{HEADER}\n\n{t('tool_error', lang)} `{obs.name}`\n\n{quote(first)}\n\n{tail}\n"
+
+
+def listing_answer(intent: Intent, obs: Observation, title_zh: str, title_en: str) -> str:
+    lang = intent.language
+    title = title_zh if lang == "zh" else title_en
+    parts = [HEADER, "", f"**{title}**", "", block(obs.content, lang)]
+    problems = evidence_lines(obs.content, limit=8)
+    c = classify("\n".join(problems)) if problems else None
+    if problems:
+        label = "需要关注：" if lang == "zh" else "Needs attention:"
+        parts += ["", label, quote(problems)]
+        if c is not None:
+            parts += [
+                "",
+                f"{t('cause', lang)}：{c.zh}" if lang == "zh" else f"{t('cause', lang)}: {c.en}",
+            ]
+        parts += ["", t("ask_more", lang)]
+    else:
+        parts += ["", "没有发现异常。" if lang == "zh" else "Nothing looks wrong here."]
+    return "\n".join(parts) + "\n"
+
+
+def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | None) -> str:
+    lang = intent.language
+    if not findings:
+        parts = [HEADER, "", t("no_findings", lang)]
+        if obs is not None and obs.content.strip():
+            parts += ["", block(obs.content, lang, max_lines=15)]
+        return "\n".join(parts) + "\n"
+    title = (
+        f"发现 {len(findings)} 个问题：" if lang == "zh" else f"Found {len(findings)} problem(s):"
+    )
+    parts = [HEADER, "", f"**{title}**", ""]
+    for f in findings[:15]:
+        c = classify(f"{f.reason} {f.evidence}")
+        what = (c.zh if lang == "zh" else c.en) if c else f.reason
+        sev = f" [{f.severity}]" if f.severity else ""
+        parts.append(f"- **{f.ref}**{sev} {f.reason}: {what}")
+        if f.evidence:
+            parts.append(f"  > {f.evidence[:300]}")
+    if len(findings) > 15:
+        parts.append(t("more", lang, n=len(findings) - 15))
+    parts += ["", t("ask_more", lang)]
+    return "\n".join(parts) + "\n"
+
+
+def diagnosis_answer(
+    intent: Intent,
+    subject: str,
+    ns: str | None,
+    name: str | None,
+    findings: list[Finding],
+    observations: list[Observation],
+) -> str:
+    """Root cause, evidence and next steps for one pod / deployment / node / service."""
+    lang = intent.language
+    texts = [o.content for o in observations if not is_error(o)]
+    c = cause_for(findings, texts)
+    evidence: list[str] = []
+    for f in findings[:3]:
+        evidence.append(f.line[:300])
+    for o in observations:
+        if is_error(o):
+            continue
+        limit = 4 if o.name == "get_pod_logs" else 3
+        must = None
+        if o.name == "get_events" and name:
+            must = _deployment_of(name) if _deployment_of(name) != name else name
+            if not any(must in ln for ln in o.content.splitlines()):
+                must = None
+        for line in evidence_lines(o.content, limit=limit, must=must):
+            if line not in evidence and not line.startswith("FINDING"):
+                evidence.append(line)
+    evidence = evidence[:10]
+    if c is not None:
+        cause_text = c.zh if lang == "zh" else c.en
+    elif findings:
+        cause_text = findings[0].reason
+    else:
+        cause_text = (
+            "未能从观察中确定明确的根因"
+            if lang == "zh"
+            else "no clear root cause in the observations"
+        )
+    if findings and findings[0].reason and findings[0].reason.lower() not in cause_text.lower():
+        cause_text += (
+            f"（{t('analyzer', lang)}: {findings[0].reason}）"
+            if lang == "zh"
+            else f" ({t('analyzer', lang)}: {findings[0].reason})"
+        )
+    sep = "：" if lang == "zh" else ": "
+    parts = [HEADER, "", f"{t('cause', lang)}{sep}`{subject}` — {cause_text}", ""]
+    key_line = _telling_log_line(observations)
+    if key_line:
+        lead = "关键报错" if lang == "zh" else "Key error"
+        parts += [f"{lead}{sep}`{key_line}`", ""]
+    if evidence:
+        parts += [t("evidence", lang) + sep, quote(evidence), ""]
+    parts += [t("next", lang) + sep, next_steps(c, lang, ns, name)]
+    return "\n".join(parts) + "\n"
+
+
+_TELLING = (
+    "error",
+    "exception",
+    "fatal",
+    "panic",
+    "keyerror",
+    "invalid",
+    "missing",
+    "refused",
+    "cannot",
+    "failed",
+)
+
+
+def _telling_log_line(observations: list[Observation]) -> str | None:
+    """The last error-looking line of the logs (usually the exception after a stack trace)."""
+    for o in observations:
+        if o.name != "get_pod_logs" or is_error(o):
+            continue
+        lines = [ln.strip() for ln in o.content.splitlines() if ln.strip()]
+        for line in reversed(lines):
+            low = line.lower()
+            if any(w in low for w in _TELLING) and not line.startswith(("[", "<")):
+                return line[:240]
+    return None
+
+
+def logs_answer(
+    intent: Intent, ns: str, pod: str, observations: list[Observation], findings: list[Finding]
+) -> str:
+    lang = intent.language
+    parts = [HEADER, ""]
+    for o in observations:
+        prev = bool(o.args.get("previous"))
+        if lang == "zh":
+            title = f"**{ns}/{pod} 的{'上一个容器（previous）' if prev else ''}日志**"
+        else:
+            title = f"**{'Previous' if prev else 'Logs'} of {ns}/{pod}{' logs' if prev else ''}**"
+        parts += [title, "", block(o.content, lang, max_lines=40), ""]
+    key = _telling_log_line(observations)
+    c = cause_for(findings, [o.content for o in observations])
+    if key:
+        lead = "关键报错" if lang == "zh" else "Key error"
+        parts += [f"{lead}: `{key}`", ""]
+    if c is not None and (findings or key):
+        sep = "：" if lang == "zh" else ": "
+        parts += [
+            f"{t('cause', lang)}{sep}{c.zh if lang == 'zh' else c.en}",
+            "",
+            t("next", lang) + sep,
+            next_steps(c, lang, ns, pod),
+        ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def not_found_answer(
+    intent: Intent, target: str, findings: list[Finding], known_pods: list[str]
+) -> str:
+    lang = intent.language
+    if lang == "zh":
+        head = f"没有找到名为 `{target}` 的 Pod、Deployment 或节点"
+        head += f"（命名空间 `{intent.namespace}`）。" if intent.namespace else "。"
+    else:
+        head = f"No pod, deployment or node named `{target}` was found"
+        head += f" in namespace `{intent.namespace}`." if intent.namespace else "."
+    parts = [HEADER, "", head]
+    if known_pods:
+        label = "已知的 Pod：" if lang == "zh" else "Pods seen:"
+        parts += ["", label + " " + ", ".join(f"`{p}`" for p in known_pods[:20])]
+    if findings:
+        label = "集群中发现的问题：" if lang == "zh" else "Problems found in the cluster:"
+        parts += ["", label]
+        parts += [f"- **{f.ref}** {f.reason}" for f in findings[:10]]
+    tip = (
+        "请确认名称与命名空间（例如 “为什么 shop 命名空间的 api 一直重启”）。"
+        if lang == "zh"
+        else 'Check the name and namespace (e.g. "why is api in namespace shop failing").'
+    )
+    parts += ["", tip]
+    return "\n".join(parts) + "\n"
