@@ -9,9 +9,29 @@ subclasses of :class:`opsconsole.errors.ModelError`.
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
+import random
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from opsconsole.errors import (
+    ModelAuthError,
+    ModelBadRequest,
+    ModelBalanceError,
+    ModelContextLength,
+    ModelError,
+    ModelRateLimited,
+    ModelStreamInterrupted,
+    ModelTimeout,
+    ModelUnavailable,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.config import ModelSettings
 
 
 @dataclass(frozen=True)
@@ -71,3 +91,462 @@ class ModelClient(Protocol):
     ) -> AsyncIterator[ModelStreamItem]:
         """Send one request; yield stream pieces, then exactly one ModelTurn."""
         ...
+
+
+# --- the OpenAI-compatible client ---------------------------------------------------------
+
+#: substrings (lower-cased) by which providers announce a context-length overflow (A4)
+CONTEXT_LENGTH_MARKERS = (
+    "maximum context length",
+    "context length",
+    "context_length_exceeded",
+    "context window",
+    "too many tokens",
+    "prompt is too long",
+)
+
+
+class StreamInterrupted(ModelStreamInterrupted):
+    """The stream broke after part of the reply arrived (A7) or was cut by the length limit
+    while tool-call arguments were still open (A8). The partial reply is never executed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_content: str = "",
+        partial_reasoning: str = "",
+        partial_tool_calls: int = 0,
+        hint: str | None = "retry the question",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.partial_content = partial_content
+        self.partial_reasoning = partial_reasoning
+        self.partial_tool_calls = partial_tool_calls
+
+
+def is_context_length_message(message: str) -> bool:
+    low = message.lower()
+    return any(marker in low for marker in CONTEXT_LENGTH_MARKERS)
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000.0)
+    except (TypeError, ValueError):
+        pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(raw))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _RetryableFailure(Exception):
+    """Internal: a failed attempt that may be retried after ``wait`` seconds (None = backoff)."""
+
+    def __init__(self, error: ModelError, wait: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+
+
+class _ToolCallBuffer:
+    __slots__ = ("id", "name", "arguments")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.arguments: list[str] = []
+
+
+def _extra(obj: Any, name: str) -> Any:
+    """A provider-specific field (e.g. DeepSeek's ``reasoning_content``) of an SDK object."""
+    value = getattr(obj, name, None)
+    if value is None:
+        extra = getattr(obj, "model_extra", None)
+        if extra:
+            value = extra.get(name)
+    return value
+
+
+def _new_call_id() -> str:
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+class OpenAIModelClient:
+    """:class:`ModelClient` over any OpenAI-compatible chat-completions endpoint.
+
+    The SDK's own retries are disabled (``max_retries=0``); this class retries with the policy
+    of RELIABILITY A1-A8 and announces every wait with a :class:`RetryNotice` before sleeping,
+    so the UI can show it and a cancel during the wait aborts at once. Explicit timeouts come
+    from ``settings.timeout`` (connect/read per socket operation, ``total`` per attempt).
+
+    ``backoff_base``/``backoff_max`` shape the exponential backoff for 5xx and timeouts;
+    ``max_retry_after`` caps how long a server's Retry-After may make us wait.
+    """
+
+    offline = False
+
+    def __init__(
+        self,
+        settings: ModelSettings,
+        *,
+        api_key: str | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 20.0,
+        max_retry_after: float = 120.0,
+    ) -> None:
+        self.settings = settings
+        self.label = settings.name
+        self._api_key = api_key if api_key is not None else settings.api_key()
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self._client: Any = None
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import openai
+
+            t = self.settings.timeout
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key or "not-needed",
+                base_url=self.settings.base_url,
+                max_retries=0,
+                timeout=openai.Timeout(
+                    connect=t.connect, read=t.read, write=t.read, pool=t.connect
+                ),
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    def _request_kwargs(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], stream: bool
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.settings.name, "messages": messages}
+        if tools:
+            kwargs["tools"] = tools
+        if self.settings.temperature is not None:
+            kwargs["temperature"] = self.settings.temperature
+        if stream:
+            kwargs["stream"] = True
+            kwargs["stream_options"] = {"include_usage": True}
+        return kwargs
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter in [50%, 100%] of the step (attempt >= 1)."""
+        step = min(self.backoff_max, self.backoff_base * (2.0 ** (attempt - 1)))
+        return step * (0.5 + random.random() / 2.0)
+
+    def _classify(self, exc: BaseException) -> ModelError | _RetryableFailure:
+        """Map an SDK/transport exception to our error types (retryable ones wrapped)."""
+        import openai
+
+        key_env = self.settings.api_key_env
+        if isinstance(exc, openai.APITimeoutError):
+            return _RetryableFailure(
+                ModelTimeout(
+                    f"the model API at {self.settings.base_url} timed out",
+                    hint="the provider may be overloaded; check model.timeout in the config",
+                )
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return _RetryableFailure(
+                ModelUnavailable(
+                    f"cannot reach the model API at {self.settings.base_url}",
+                    hint="check the network and model.base_url",
+                )
+            )
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            message = _error_message(exc)
+            if status == 401:
+                return ModelAuthError(
+                    f"the model API rejected the API key (401): {message}",
+                    hint=f"check the API key (env {key_env})",
+                )
+            if status == 402:
+                return ModelBalanceError(
+                    f"insufficient balance (402): {message}",
+                    hint=f"top up the balance of your {self.settings.provider} account",
+                )
+            if status == 403:
+                return ModelAuthError(
+                    f"the model API refused the request (403): {message}",
+                    hint=f"check the API key (env {key_env}) and its permissions",
+                )
+            if status == 404:
+                return ModelBadRequest(
+                    f"model or endpoint not found (404): {message}",
+                    hint="check model.name and model.base_url",
+                )
+            if status in (400, 413, 422) and is_context_length_message(message):
+                return ModelContextLength(f"the conversation is too long for the model: {message}")
+            if status == 429:
+                wait = parse_retry_after(exc.response.headers)
+                return _RetryableFailure(
+                    ModelRateLimited(
+                        f"rate limited by the model API (429): {message}",
+                        hint="wait a moment, or lower the request rate",
+                    ),
+                    wait,
+                )
+            if status in (408, 409) or status >= 500:
+                return _RetryableFailure(
+                    ModelUnavailable(f"the model API failed ({status}): {message}"),
+                    parse_retry_after(exc.response.headers),
+                )
+            return ModelBadRequest(f"the model API rejected the request ({status}): {message}")
+        if isinstance(exc, ModelError):
+            return _RetryableFailure(exc) if exc.retryable else exc
+        return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
+
+    # -- the protocol -----------------------------------------------------------------
+
+    async def run_turn(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[ModelStreamItem]:
+        max_attempts = self.settings.max_retries + 1
+        attempt = 0
+        while True:
+            attempt += 1
+            progressed = False
+            try:
+                if self.settings.stream:
+                    async for item in self._stream_once(messages, tools):
+                        progressed = True
+                        yield item
+                else:
+                    yield await self._complete_once(messages, tools)
+                return
+            except (StreamInterrupted, ModelContextLength, ModelAuthError, ModelBalanceError):
+                raise
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                failure = self._classify(exc)
+                if isinstance(failure, ModelError):
+                    raise failure from None
+                if progressed:
+                    raise StreamInterrupted(
+                        f"the model stream broke: {failure.error.message}"
+                    ) from None
+                if attempt >= max_attempts:
+                    raise failure.error from None
+                wait = failure.wait
+                if wait is not None and wait > self.max_retry_after:
+                    raise failure.error.__class__(
+                        f"{failure.error.message} (server asks to wait {wait:.0f}s)",
+                        hint=failure.error.hint,
+                    ) from None
+                if wait is None:
+                    wait = self.backoff(attempt)
+                yield RetryNotice(
+                    attempt=attempt,
+                    max_attempts=max_attempts,
+                    wait=wait,
+                    reason=failure.error.message,
+                )
+                await asyncio.sleep(wait)
+
+    async def _complete_once(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> ModelTurn:
+        client = self._sdk()
+        try:
+            async with asyncio.timeout(self.settings.timeout.total):
+                resp = await client.chat.completions.create(
+                    **self._request_kwargs(messages, tools, stream=False)
+                )
+        except TimeoutError:
+            raise ModelTimeout(
+                f"no answer from the model API within {self.settings.timeout.total:.0f}s"
+            ) from None
+        if not resp.choices:
+            return ModelTurn(content="", finish_reason="stop", usage=_usage(resp.usage))
+        choice = resp.choices[0]
+        msg = choice.message
+        calls = [
+            ToolCallRequest(
+                id=tc.id or _new_call_id(),
+                name=tc.function.name or "",
+                arguments=tc.function.arguments or "",
+            )
+            for tc in (msg.tool_calls or [])
+            if getattr(tc, "function", None) is not None
+        ]
+        reasoning = _extra(msg, "reasoning_content") or _extra(msg, "reasoning") or ""
+        return ModelTurn(
+            content=msg.content or "",
+            reasoning=str(reasoning),
+            tool_calls=calls,
+            finish_reason=choice.finish_reason,
+            usage=_usage(resp.usage),
+        )
+
+    async def _stream_once(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[ModelStreamItem]:
+        client = self._sdk()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.timeout.total
+        try:
+            async with asyncio.timeout_at(deadline):
+                stream = await client.chat.completions.create(
+                    **self._request_kwargs(messages, tools, stream=True)
+                )
+        except TimeoutError:
+            raise ModelTimeout(
+                f"no answer from the model API within {self.settings.timeout.total:.0f}s"
+            ) from None
+        content: list[str] = []
+        reasoning: list[str] = []
+        calls: dict[int, _ToolCallBuffer] = {}
+        finish_reason: str | None = None
+        usage: Usage | None = None
+        got_any = False
+        iterator = stream.__aiter__()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    if got_any:
+                        raise StreamInterrupted(
+                            "the model stream exceeded the request deadline "
+                            f"({self.settings.timeout.total:.0f}s)",
+                            partial_content="".join(content),
+                            partial_reasoning="".join(reasoning),
+                            partial_tool_calls=len(calls),
+                        ) from None
+                    raise ModelTimeout(
+                        f"no answer from the model API within {self.settings.timeout.total:.0f}s"
+                    ) from None
+                except Exception as exc:
+                    if not got_any:
+                        raise
+                    cause = exc.__cause__ or exc
+                    raise StreamInterrupted(
+                        f"the connection to the model API dropped mid-reply "
+                        f"({type(cause).__name__})",
+                        partial_content="".join(content),
+                        partial_reasoning="".join(reasoning),
+                        partial_tool_calls=len(calls),
+                    ) from None
+                got_any = True
+                if getattr(chunk, "usage", None) is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices or ():
+                    if choice.index not in (0, None):
+                        continue
+                    delta = choice.delta
+                    if delta is not None:
+                        r = _extra(delta, "reasoning_content") or _extra(delta, "reasoning")
+                        if r:
+                            reasoning.append(r)
+                            yield ReasoningChunk(r)
+                        if delta.content:
+                            content.append(delta.content)
+                            yield TextChunk(delta.content)
+                        for pos, tc in enumerate(delta.tool_calls or ()):
+                            idx = tc.index if tc.index is not None else pos
+                            buf = calls.get(idx)
+                            if buf is None:
+                                buf = calls[idx] = _ToolCallBuffer()
+                            if tc.id:
+                                buf.id = tc.id
+                            fn = tc.function
+                            if fn is not None:
+                                if fn.name:
+                                    buf.name = fn.name if not buf.name else buf.name
+                                if fn.arguments:
+                                    buf.arguments.append(fn.arguments)
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+        finally:
+            try:
+                await stream.close()
+            except Exception:  # noqa: BLE001 - closing a broken stream may fail again
+                pass
+        tool_calls = [
+            ToolCallRequest(
+                id=buf.id or _new_call_id(), name=buf.name, arguments="".join(buf.arguments)
+            )
+            for _, buf in sorted(calls.items())
+        ]
+        if finish_reason == "length" and tool_calls:
+            raise StreamInterrupted(
+                "the model hit its output length limit while writing tool-call arguments",
+                partial_content="".join(content),
+                partial_reasoning="".join(reasoning),
+                partial_tool_calls=len(tool_calls),
+                hint="retry, or ask for a smaller step",
+            )
+        if finish_reason is None and got_any and tool_calls:
+            # the stream ended without a finish_reason and without [DONE]-backed completion;
+            # treat open tool calls as incomplete (A7)
+            raise StreamInterrupted(
+                "the model stream ended before the tool calls were complete",
+                partial_content="".join(content),
+                partial_reasoning="".join(reasoning),
+                partial_tool_calls=len(tool_calls),
+            )
+        yield ModelTurn(
+            content="".join(content),
+            reasoning="".join(reasoning),
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+        )
+
+
+def _usage(raw: Any) -> Usage | None:
+    if raw is None:
+        return None
+    return Usage(
+        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+    )
+
+
+def _error_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(body.get("message"), str):
+            return body["message"]
+    return str(getattr(exc, "message", "") or exc)
+
+
+def estimate_cost(usage_prompt: int, usage_completion: int, settings: ModelSettings) -> float:
+    """USD estimate from ``settings.price`` (per million tokens)."""
+    price = settings.price
+    return (
+        usage_prompt * price.input_per_mtok + usage_completion * price.output_per_mtok
+    ) / 1_000_000

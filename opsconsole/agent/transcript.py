@@ -1,0 +1,264 @@
+"""The conversation: OpenAI-format messages that stay valid for the API at every moment.
+
+Invariants (RELIABILITY A12, A14, S4, P6):
+
+- An assistant message with ``tool_calls`` is always followed, once the batch is closed, by
+  exactly one ``tool`` message per ``tool_call_id``, in the order of the calls.
+- While a batch is open (tools running), results are held aside; :meth:`Conversation.repair`
+  closes it at any time, synchronously, answering the missing ids with
+  ``{"status": "cancelled"}`` (or another status). The loop calls it on cancel; anyone may call
+  it again (it is idempotent), and every run starts with it.
+- ``content`` is a string (``""`` when a tool-call turn has no text), never ``[]``;
+  ``arguments`` is always a string (``"{}"`` when empty).
+- Two user messages never follow each other: a placeholder assistant message is put between.
+
+``reasoning_content`` is kept on stored assistant messages and included in requests only on
+messages with ``tool_calls`` and only when the model wants it back (``reasoning_passback``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+INTERRUPTED_REPLY = "[no reply: the previous request was interrupted]"
+COMPACTED_MARK = "[compacted: earlier tool output omitted to save context"
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def status_message(status: str, **extra: Any) -> str:
+    """The JSON content of a synthetic tool message, e.g. ``{"status":"cancelled"}``."""
+    return json.dumps({"status": status, **extra}, ensure_ascii=False, separators=(",", ":"))
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap token estimate: CJK characters count one each, the rest four chars a token."""
+    if not text:
+        return 0
+    cjk = len(_CJK.findall(text)) if not text.isascii() else 0
+    return cjk + (len(text) - cjk + 3) // 4
+
+
+def message_tokens(message: dict[str, Any]) -> int:
+    n = 4
+    content = message.get("content")
+    if isinstance(content, str):
+        n += estimate_tokens(content)
+    for tc in message.get("tool_calls") or ():
+        fn = tc.get("function", {})
+        n += 8 + estimate_tokens(fn.get("name", "")) + estimate_tokens(fn.get("arguments", ""))
+    rc = message.get("reasoning_content")
+    if isinstance(rc, str):
+        n += estimate_tokens(rc)
+    return n
+
+
+class Conversation:
+    """OpenAI-format messages of one conversation (all its runs), kept API-valid."""
+
+    def __init__(self, messages: Iterable[dict[str, Any]] = ()) -> None:
+        self._messages: list[dict[str, Any]] = [copy.deepcopy(m) for m in messages]
+        #: open batch: tool_call ids in call order -> content (None = not answered yet)
+        self._pending: dict[str, str | None] = {}
+        self._adopt_dangling()
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The stored messages (the open batch's tool results are not in it yet)."""
+        return self._messages
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    @property
+    def has_system(self) -> bool:
+        return bool(self._messages) and self._messages[0].get("role") == "system"
+
+    @property
+    def open_tool_calls(self) -> list[str]:
+        return [k for k, v in self._pending.items() if v is None]
+
+    def estimate_tokens(self) -> int:
+        return sum(message_tokens(m) for m in self._messages) + sum(
+            estimate_tokens(v or "") for v in self._pending.values()
+        )
+
+    def for_request(self, *, reasoning_passback: bool) -> list[dict[str, Any]]:
+        """The messages to send. Requires no open batch (call :meth:`repair` first)."""
+        if self._pending:
+            raise RuntimeError("tool batch still open; call repair() or close_batch() first")
+        out: list[dict[str, Any]] = []
+        for m in self._messages:
+            if m.get("role") == "assistant":
+                keep = reasoning_passback and bool(m.get("tool_calls"))
+                if "reasoning_content" in m and not keep:
+                    m = {k: v for k, v in m.items() if k != "reasoning_content"}
+                elif keep and "reasoning_content" not in m:
+                    m = {**m, "reasoning_content": ""}
+                if "interrupted" in m:
+                    m = {k: v for k, v in m.items() if k != "interrupted"}
+            out.append(m)
+        return out
+
+    # -- writing ----------------------------------------------------------------------
+
+    def set_system(self, content: str) -> None:
+        if self.has_system:
+            self._messages[0] = {"role": "system", "content": content}
+        else:
+            self._messages.insert(0, {"role": "system", "content": content})
+
+    def add_user(self, content: str) -> None:
+        self.repair()
+        if self._messages and self._messages[-1].get("role") == "user":
+            self._messages.append(
+                {"role": "assistant", "content": INTERRUPTED_REPLY, "interrupted": True}
+            )
+        self._messages.append({"role": "user", "content": content})
+
+    def add_assistant(
+        self, content: str, reasoning: str = "", *, interrupted: bool = False
+    ) -> None:
+        """A final (no tool calls) assistant message."""
+        self.repair()
+        msg: dict[str, Any] = {"role": "assistant", "content": content or ""}
+        if reasoning:
+            msg["reasoning_content"] = reasoning
+        if interrupted:
+            msg["interrupted"] = True
+            if not msg["content"]:
+                msg["content"] = INTERRUPTED_REPLY
+        self._messages.append(msg)
+
+    def open_batch(
+        self, content: str, reasoning: str, tool_calls: list[tuple[str, str, str]]
+    ) -> None:
+        """Append an assistant message with ``tool_calls`` [(id, name, arguments)] and open
+        its batch; results come with :meth:`set_result`, then :meth:`close_batch`."""
+        if not tool_calls:
+            raise ValueError("open_batch needs at least one tool call")
+        self.repair()
+        msg: dict[str, Any] = {
+            "role": "assistant",
+            "content": content or "",
+            "tool_calls": [
+                {
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": name, "arguments": args if args else "{}"},
+                }
+                for cid, name, args in tool_calls
+            ],
+        }
+        if reasoning:
+            msg["reasoning_content"] = reasoning
+        self._messages.append(msg)
+        self._pending = {cid: None for cid, _, _ in tool_calls}
+
+    def set_result(self, tool_call_id: str, content: str) -> None:
+        if tool_call_id not in self._pending:
+            raise KeyError(f"no open tool call {tool_call_id!r}")
+        if self._pending[tool_call_id] is None:
+            self._pending[tool_call_id] = content if content else status_message("ok")
+
+    def has_result(self, tool_call_id: str) -> bool:
+        return self._pending.get(tool_call_id) is not None
+
+    def close_batch(self) -> None:
+        """Append the batch's tool messages in call order (all results must be set)."""
+        missing = self.open_tool_calls
+        if missing:
+            raise RuntimeError(f"tool calls without a result: {', '.join(missing)}")
+        self._flush()
+
+    def repair(self, status: str = "cancelled") -> list[str]:
+        """Close an open batch, answering every missing id with ``{"status": status}``.
+
+        Returns the ids that were answered synthetically. Synchronous and idempotent.
+        """
+        if not self._pending:
+            return []
+        missing = self.open_tool_calls
+        for cid in missing:
+            self._pending[cid] = status_message(status)
+        self._flush()
+        return missing
+
+    def _flush(self) -> None:
+        for cid, content in self._pending.items():
+            self._messages.append({"role": "tool", "tool_call_id": cid, "content": content or ""})
+        self._pending = {}
+
+    def _adopt_dangling(self) -> None:
+        """Loaded messages ending in an unanswered tool_calls message (a resumed session,
+        P6): answer the missing ids as ``interrupted`` so the next request is valid."""
+        for i in range(len(self._messages) - 1, -1, -1):
+            m = self._messages[i]
+            if m.get("role") == "tool":
+                continue
+            if m.get("role") == "assistant" and m.get("tool_calls"):
+                answered = {
+                    t.get("tool_call_id")
+                    for t in self._messages[i + 1 :]
+                    if t.get("role") == "tool"
+                }
+                missing = [tc["id"] for tc in m["tool_calls"] if tc.get("id") not in answered]
+                for cid in missing:
+                    self._messages.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": cid,
+                            "content": status_message("interrupted"),
+                        }
+                    )
+            break
+
+    # -- compaction -------------------------------------------------------------------
+
+    def compact(self, *, target_tokens: int, keep_last: int = 1) -> int:
+        """Replace the content of the oldest tool messages with a short marker until the
+        estimate is under ``target_tokens``. The tool messages of the last ``keep_last``
+        batches are kept (0 = compact everything). Pairing is untouched. Returns how many
+        messages were compacted."""
+        batches: list[list[int]] = []
+        for i, m in enumerate(self._messages):
+            if m.get("role") == "tool":
+                if batches and batches[-1] and batches[-1][-1] == i - 1:
+                    batches[-1].append(i)
+                else:
+                    batches.append([i])
+        candidates = [i for b in batches[: max(0, len(batches) - keep_last)] for i in b]
+        done = 0
+        total = self.estimate_tokens()
+        for i in candidates:
+            if total <= target_tokens:
+                break
+            m = self._messages[i]
+            content = m.get("content") or ""
+            if content.startswith(COMPACTED_MARK) or len(content) < 200:
+                continue
+            marker = f"{COMPACTED_MARK}: {len(content)} characters]"
+            total -= estimate_tokens(content) - estimate_tokens(marker)
+            self._messages[i] = {**m, "content": marker}
+            done += 1
+        return done
+
+    def truncate_tool_outputs(self, max_chars: int) -> int:
+        """Last resort for A4: cut every tool message (the newest too) to ``max_chars``."""
+        done = 0
+        for i, m in enumerate(self._messages):
+            content = m.get("content") or ""
+            if m.get("role") == "tool" and len(content) > max_chars:
+                omitted = len(content) - max_chars
+                self._messages[i] = {
+                    **m,
+                    "content": content[:max_chars] + f"\n[truncated: {omitted} characters omitted]",
+                }
+                done += 1
+        return done
