@@ -1,0 +1,368 @@
+"""The pod list: a k9s-style virtual table of pods fed by a watch, with filter, sort and counts.
+
+Feeding (the shell does the I/O in a worker and calls these on the UI thread)::
+
+    pod_list.set_rows(rows)                 # initial list, or a resync after a watch expired
+    pod_list.apply("MODIFIED", row)         # one watch event: O(1) rows touched, no reload
+    pod_list.set_namespace(None)            # all namespaces (shows the NAMESPACE column)
+    pod_list.select_pod("shop", "api-0")    # move the cursor (the trace-to-pod link)
+
+Messages (requests and facts for the shell): :class:`PodList.PodHighlighted`,
+:class:`PodList.OpenLogs` (``l`` / Enter / double click), :class:`PodList.Describe` (``d``).
+
+Keys: ``/`` filter (Enter keeps it, Esc clears it), ``s`` next sort column, ``S`` reverse,
+arrows / PgUp / PgDn / Home / End (also j k g G) move. Filter syntax: see
+:func:`opsconsole.ui.widgets.pod_model.compile_filter` (``crash``, ``status:pending``,
+``node:worker-3``, ``ns:shop``, ``is:unhealthy``, ``!running``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Static
+
+from opsconsole.k8s.models import PodRow
+from opsconsole.ui.widgets.pod_model import COLUMNS, PodTable, format_age
+from opsconsole.ui.widgets.virtual_table import VirtualTable, fit_columns
+
+_TITLES = {
+    "namespace": "NAMESPACE",
+    "name": "NAME",
+    "ready": "READY",
+    "status": "STATUS",
+    "restarts": "RESTARTS",
+    "age": "AGE",
+    "node": "NODE",
+}
+_ALIGN = {"ready": "right", "restarts": "right", "age": "right"}
+
+
+class _PodSource:
+    """Adapts :class:`PodTable` to :class:`VirtualTable`'s row source protocol."""
+
+    def __init__(self, model: PodTable) -> None:
+        self.model = model
+        self.all_namespaces = True
+
+    def __len__(self) -> int:
+        return len(self.model)
+
+    def cells(self, index: int) -> Sequence[str]:
+        entry = self.model.entry_at(index)
+        row = entry.row
+        age = format_age(time.time() - entry.epoch) if entry.epoch else "?"
+        restarts = str(row.restarts)
+        cells = [row.name, row.ready_text, row.status, restarts, age, row.node or "<none>"]
+        if self.all_namespaces:
+            cells.insert(0, row.namespace)
+        return cells
+
+    def row_class(self, index: int) -> str:
+        return self.model.entry_at(index).health
+
+
+class PodList(Vertical):
+    """Pods of one namespace or all, as a virtual table (renders only the visible rows)."""
+
+    DEFAULT_CSS = """
+    PodList {
+        height: 1fr;
+        & > #pod-list-header { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+        & > #pod-list-filter { display: none; height: 3; }
+        &.-filtering > #pod-list-filter { display: block; }
+        & > VirtualTable { height: 1fr; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "slash",
+            "start_filter",
+            "Filter",
+            id="pods.filter",
+            tooltip="Filter pods by name, namespace, status or node (status:crash, is:unhealthy)",
+        ),
+        Binding("l,enter", "open_logs", "Logs", id="pods.logs", tooltip="Show the pod's logs"),
+        Binding("d", "describe", "Describe", id="pods.describe", tooltip="Describe the pod"),
+        Binding("s", "cycle_sort", "Sort", id="pods.sort", tooltip="Sort by the next column"),
+        Binding(
+            "S", "reverse_sort", "Reverse", show=False, id="pods.reverse", tooltip="Reverse sort"
+        ),
+    ]
+
+    filter: reactive[str] = reactive("", init=False)
+    """The filter text (what ``/`` edits). Setting it re-filters at once."""
+
+    class PodHighlighted(Message):
+        """The cursor is on a (different) pod."""
+
+        def __init__(self, pod_list: PodList, row: PodRow) -> None:
+            super().__init__()
+            self.pod_list = pod_list
+            self.row = row
+
+        @property
+        def control(self) -> PodList:
+            return self.pod_list
+
+    class OpenLogs(Message):
+        """Request: show this pod's logs (``l``, Enter or a double click)."""
+
+        def __init__(self, pod_list: PodList, row: PodRow) -> None:
+            super().__init__()
+            self.pod_list = pod_list
+            self.row = row
+
+        @property
+        def control(self) -> PodList:
+            return self.pod_list
+
+    class Describe(Message):
+        """Request: describe this pod (``d``)."""
+
+        def __init__(self, pod_list: PodList, row: PodRow) -> None:
+            super().__init__()
+            self.pod_list = pod_list
+            self.row = row
+
+        @property
+        def control(self) -> PodList:
+            return self.pod_list
+
+    def __init__(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.model = PodTable()
+        self.model.set_namespace(namespace)
+        self._source = _PodSource(self.model)
+        self._source.all_namespaces = namespace is None
+        self._cursor_key: tuple[str, str] | None = None
+        self._header_pending = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pod-list-header", markup=False)
+        yield Input(
+            placeholder="filter: text, status:crash, node:x, ns:y, is:unhealthy, !running",
+            id="pod-list-filter",
+        )
+        yield VirtualTable(self._source, id="pod-list-table")
+
+    def on_mount(self) -> None:
+        self._refit()
+        self._after_reset()
+        self._update_header()
+        self.set_interval(5.0, self.table.refresh)  # ages
+
+    # -- public API ------------------------------------------------------------------------
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#pod-list-table", VirtualTable)
+
+    @property
+    def namespace(self) -> str | None:
+        """The namespace shown, or ``None`` for all namespaces."""
+        return self.model.namespace
+
+    @property
+    def all_namespaces(self) -> bool:
+        return self.model.namespace is None
+
+    @property
+    def highlighted(self) -> PodRow | None:
+        """The pod under the cursor."""
+        if not len(self.model):
+            return None
+        return self.model.row_at(min(self.table.cursor, len(self.model) - 1))
+
+    def set_rows(self, rows: list[PodRow]) -> None:
+        """Replace all rows (initial sync or resync). The cursor stays on the same pod."""
+        self.model.set_rows(rows)
+        self._refit()
+        self._after_reset()
+
+    def apply(self, event_type: str, row: PodRow) -> None:
+        """Apply one watch event (``ADDED``/``MODIFIED``/``DELETED``); repaints only what moved."""
+        change = self.model.apply(event_type, row)
+        table = self.table
+        if change.removed is None and change.inserted is None:
+            self._schedule_header()
+            return
+        if change.removed is not None and change.removed == change.inserted:
+            table.row_changed(change.inserted)
+        else:
+            first = min(i for i in (change.removed, change.inserted) if i is not None)
+            table.rows_changed(first)
+        if table.columns and self._widths_outgrown():
+            self._refit()
+        self._restore_cursor(moved_row_key=row.key)
+        self._schedule_header()
+
+    def set_namespace(self, namespace: str | None) -> None:
+        """Show one namespace, or all (``None``) with a NAMESPACE column."""
+        self.model.set_namespace(namespace)
+        self._source.all_namespaces = namespace is None
+        self._refit()
+        self._after_reset()
+
+    def set_sort(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by ``column`` (one of ``COLUMNS``), optionally setting the direction."""
+        self.model.set_sort(column, reverse)
+        self._after_reset()
+
+    def select_pod(self, namespace: str, name: str) -> bool:
+        """Move the cursor to a pod; clears a filter that hides it. False if it is not listed."""
+        key = (namespace, name)
+        index = self.model.index_of(key)
+        if index is None and self.model.get(namespace, name) is not None and self.filter:
+            self.filter = ""
+            index = self.model.index_of(key)
+        if index is None:
+            return False
+        self.table.move_cursor(index, force_message=True)
+        return True
+
+    def rows(self) -> list[PodRow]:
+        """The rows shown, in display order."""
+        return self.model.rows()
+
+    # -- internals -------------------------------------------------------------------------
+    def watch_filter(self, value: str) -> None:
+        self.model.set_filter(value)
+        field = self.query_one("#pod-list-filter", Input)
+        if field.value != value:
+            field.value = value
+        self._after_reset()
+
+    def _after_reset(self) -> None:
+        if not self.is_mounted:
+            return
+        index = self.model.index_of(self._cursor_key) if self._cursor_key else None
+        self.table.reset(cursor=index if index is not None else self.table.cursor)
+        self._schedule_header()
+
+    def _restore_cursor(self, moved_row_key: tuple[str, str]) -> None:
+        table = self.table
+        index = self.model.index_of(self._cursor_key) if self._cursor_key else None
+        if index is None:  # the highlighted pod went away (or none yet): stay at that position
+            table.move_cursor(table.cursor, force_message=self._cursor_key == moved_row_key)
+        elif index != table.cursor:
+            old = table.cursor
+            table.cursor = index
+            table.refresh_lines(old + 1)
+            table.refresh_lines(index + 1)
+            table._scroll_cursor_into_view()
+
+    def _widths_outgrown(self) -> bool:
+        cols = {c.key: c.width for c in self.table.columns}
+        w = self.model.widths
+        return any(w[k] > cols.get(k, w[k]) for k in cols)
+
+    def _refit(self) -> None:
+        if not self.is_mounted:
+            return
+        table = self.table
+        keys = [c for c in COLUMNS if c != "namespace" or self._source.all_namespaces]
+        specs = [(k, _TITLES[k], self.model.widths[k], _ALIGN.get(k, "left")) for k in keys]
+        table.set_columns(fit_columns(specs, table.size.width or self.size.width, flex="name"))
+
+    def on_resize(self) -> None:
+        self._refit()
+
+    def _schedule_header(self) -> None:
+        if not self._header_pending:
+            self._header_pending = True
+            self.call_later(self._update_header)
+
+    def _update_header(self) -> None:
+        self._header_pending = False
+        m = self.model
+        scope = "all namespaces" if m.namespace is None else f"ns {m.namespace}"
+        parts = [f"Pods ({scope})  {m.total:,} total", f"{len(m):,} shown"]
+        bad = sum(m.unhealthy.values())
+        if bad:
+            top = ", ".join(f"{s} {n}" for s, n in m.unhealthy.most_common(3))
+            parts.append(f"{bad:,} unhealthy: {top}")
+        else:
+            parts.append("0 unhealthy")
+        arrow = "↓" if m.reverse else "↑"
+        parts.append(f"sort {m.sort_column}{arrow}")
+        if m.filter_text:
+            parts.append(f"filter “{m.filter_text}”")
+        header = self.query_one("#pod-list-header", Static)
+        header.update(" · ".join(parts))
+        header.set_class(bool(bad), "-unhealthy")
+
+    @on(VirtualTable.CursorMoved, "#pod-list-table")
+    def _on_cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        event.stop()
+        row = self.highlighted  # the model may have changed since the message was posted
+        if row is None:
+            return
+        if row.key != self._cursor_key:
+            self._cursor_key = row.key
+            self.post_message(self.PodHighlighted(self, row))
+
+    @on(VirtualTable.RowActivated, "#pod-list-table")
+    def _on_row_activated(self, event: VirtualTable.RowActivated) -> None:
+        event.stop()
+        self.action_open_logs()
+
+    @on(Input.Changed, "#pod-list-filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        # read the field's current value: a programmatic ``filter = ...`` also posts Changed,
+        # and a stale queued value must not undo a later change
+        self.filter = event.input.value
+
+    @on(Input.Submitted, "#pod-list-filter")
+    def _on_filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.remove_class("-filtering")
+        self.table.focus()
+
+    def on_key(self, event) -> None:  # Esc inside the filter input clears it
+        if event.key == "escape" and self.has_class("-filtering"):
+            event.stop()
+            self.filter = ""
+            self.remove_class("-filtering")
+            self.table.focus()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_start_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#pod-list-filter", Input).focus()
+
+    def action_open_logs(self) -> None:
+        row = self.highlighted
+        if row is not None:
+            self.post_message(self.OpenLogs(self, row))
+
+    def action_describe(self) -> None:
+        row = self.highlighted
+        if row is not None:
+            self.post_message(self.Describe(self, row))
+
+    def action_cycle_sort(self) -> None:
+        keys = [c for c in COLUMNS if c != "namespace" or self._source.all_namespaces]
+        current = self.model.sort_column
+        nxt = keys[(keys.index(current) + 1) % len(keys)] if current in keys else "name"
+        self.set_sort(nxt)
+
+    def action_reverse_sort(self) -> None:
+        self.model.set_reverse(not self.model.reverse)
+        self._after_reset()

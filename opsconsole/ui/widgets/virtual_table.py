@@ -1,0 +1,327 @@
+"""A virtual table: a Line API widget that renders only the visible rows of a row source.
+
+Textual's ``DataTable`` measures every cell of every row it holds (PERFORMANCE.md: 850 ms to
+clear and re-add 10,000 rows). ``VirtualTable`` holds nothing but a reference to a
+:class:`TableSource`; each frame it asks for the cells of the rows on screen (about 40), so the
+cost of a re-filter or re-sort is the source's, not the widget's.
+
+Line 0 is the column header and stays put; rows start on line 1. The cursor is a display index
+into the source. Cells are fitted with ``rich.cells`` so CJK (double-width) text aligns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Protocol
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+GAP = 2
+"""Blank cells between columns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    align: Literal["left", "right"] = "left"
+
+
+class TableSource(Protocol):
+    """What a :class:`VirtualTable` renders: a row count and the cells of one row."""
+
+    def __len__(self) -> int: ...
+
+    def cells(self, index: int) -> Sequence[str]:
+        """Cell texts of the row at display ``index``, one per column."""
+        ...
+
+    def row_class(self, index: int) -> str:
+        """Style class of the row: ``ok``, ``warn``, ``error``, ``done`` or ``""``."""
+        ...
+
+
+class _Empty:
+    def __len__(self) -> int:
+        return 0
+
+    def cells(self, index: int) -> Sequence[str]:
+        return ()
+
+    def row_class(self, index: int) -> str:
+        return ""
+
+
+def fit_columns(
+    specs: Sequence[tuple[str, str, int, str]],
+    total_width: int,
+    flex: str,
+    min_flex: int = 12,
+) -> list[Column]:
+    """Fit columns to ``total_width`` cells.
+
+    ``specs`` are ``(key, title, natural content width, align)``. Each column gets
+    ``max(natural, title)``; the ``flex`` column (e.g. NAME) absorbs any shortfall, down to
+    ``min_flex``; columns to the right of the screen edge are simply cut by the renderer.
+    """
+    widths = [max(natural, cell_len(title)) for _, title, natural, _ in specs]
+    used = sum(widths) + GAP * (len(widths) - 1)
+    if used > total_width:
+        for i, (key, _, _, _) in enumerate(specs):
+            if key == flex:
+                widths[i] = max(min_flex, widths[i] - (used - total_width))
+                break
+    return [
+        Column(key, title, width, "right" if align == "right" else "left")
+        for (key, title, _, align), width in zip(specs, widths, strict=True)
+    ]
+
+
+def fit_cell(text: str, width: int, align: str = "left") -> str:
+    """Pad or truncate ``text`` to exactly ``width`` cells (an ellipsis marks a cut)."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    if length == width:
+        return text
+    pad = " " * (width - length)
+    return pad + text if align == "right" else text + pad
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Renders the visible rows of a :class:`TableSource`, with a row cursor."""
+
+    ALLOW_SELECT = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.cursor_up", tooltip="Row up"),
+        Binding(
+            "down,j", "cursor_down", "Down", show=False, id="table.cursor_down", tooltip="Row down"
+        ),
+        Binding("pageup", "page_up", "Page up", show=False, id="table.page_up", tooltip="Page up"),
+        Binding(
+            "pagedown",
+            "page_down",
+            "Page down",
+            show=False,
+            id="table.page_down",
+            tooltip="Page down",
+        ),
+        Binding("home,g", "cursor_home", "First", show=False, id="table.home", tooltip="First row"),
+        Binding("end,G", "cursor_end", "Last", show=False, id="table.end", tooltip="Last row"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--cursor-blurred",
+        "virtual-table--ok",
+        "virtual-table--warn",
+        "virtual-table--error",
+        "virtual-table--done",
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .virtual-table--header { color: $text-primary; text-style: bold; }
+        & > .virtual-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .virtual-table--cursor-blurred {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+        }
+        & > .virtual-table--ok { color: $text-success; }
+        & > .virtual-table--warn { color: $text-warning; }
+        & > .virtual-table--error { color: $text-error; text-style: bold; }
+        & > .virtual-table--done { color: $text-muted; }
+    }
+    """
+
+    class CursorMoved(Message):
+        """The cursor moved to display ``index`` (posted for user and programmatic moves)."""
+
+        def __init__(self, table: VirtualTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class RowActivated(Message):
+        """Enter or a double click on the row at display ``index``."""
+
+        def __init__(self, table: VirtualTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(
+        self,
+        source: TableSource | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.source: TableSource = source if source is not None else _Empty()
+        self.columns: list[Column] = []
+        self.cursor = 0
+        self._row_styles: dict[str, Style] = {}
+
+    # -- data ------------------------------------------------------------------------------
+    def set_columns(self, columns: list[Column]) -> None:
+        if columns != self.columns:
+            self.columns = columns
+            self.refresh()
+
+    def reset(self, cursor: int | None = None) -> None:
+        """The source changed wholesale (filter, sort, resync): resize and repaint."""
+        n = len(self.source)
+        self.virtual_size = Size(self.size.width, n + 1)
+        self.move_cursor(self.cursor if cursor is None else cursor, force_message=True)
+        self.refresh()
+
+    def rows_changed(self, first: int) -> None:
+        """Rows from display ``first`` down changed (an insert or delete shifted them)."""
+        n = len(self.source)
+        if self.virtual_size.height != n + 1:
+            self.virtual_size = Size(self.size.width, n + 1)
+        top = int(self.scroll_y)
+        if first < top + self.size.height:
+            start = max(first, top)
+            self.refresh_lines(start + 1, top + self.size.height - start)
+
+    def row_changed(self, index: int) -> None:
+        """One row changed in place: repaint that line only."""
+        top = int(self.scroll_y)
+        if top <= index < top + self.size.height:
+            self.refresh_lines(index + 1)
+
+    # -- cursor ----------------------------------------------------------------------------
+    @property
+    def page_rows(self) -> int:
+        return max(1, self.size.height - 1)
+
+    def move_cursor(self, index: int, *, force_message: bool = False) -> None:
+        n = len(self.source)
+        new = min(max(index, 0), max(n - 1, 0))
+        old = self.cursor
+        self.cursor = new
+        if old != new:
+            self.refresh_lines(old + 1)
+            self.refresh_lines(new + 1)
+        self._scroll_cursor_into_view()
+        if (old != new or force_message) and n:
+            self.post_message(self.CursorMoved(self, new))
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = int(self.scroll_y)
+        rows = self.page_rows
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + rows:
+            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self.page_rows)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self.page_rows)
+
+    def action_cursor_home(self) -> None:
+        self.move_cursor(0)
+
+    def action_cursor_end(self) -> None:
+        self.move_cursor(len(self.source) - 1)
+
+    def action_select_cursor(self) -> None:
+        if len(self.source):
+            self.post_message(self.RowActivated(self, self.cursor))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        index = int(self.scroll_y) + offset.y - 1
+        if 0 <= index < len(self.source):
+            self.move_cursor(index)
+            if event.chain >= 2:
+                self.post_message(self.RowActivated(self, index))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.source) + 1)
+        self._scroll_cursor_into_view()
+
+    def on_focus(self) -> None:
+        self.refresh_lines(self.cursor + 1)
+
+    def on_blur(self) -> None:
+        self.refresh_lines(self.cursor + 1)
+
+    # -- rendering -------------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._row_styles.clear()
+
+    def _style(self, name: str) -> Style:
+        style = self._row_styles.get(name)
+        if style is None:
+            base = self.rich_style
+            if name:
+                style = base + self.get_component_rich_style(f"virtual-table--{name}")
+            else:
+                style = base
+            self._row_styles[name] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            titles = [fit_cell(c.title, c.width, c.align) for c in self.columns]
+            return self._strip(titles, self._style("header"), width)
+        index = int(self.scroll_y) + y - 1
+        source = self.source
+        if index >= len(source) or not self.columns:
+            return Strip.blank(width, self._style(""))
+        cells = source.cells(index)
+        texts = [fit_cell(t, c.width, c.align) for t, c in zip(cells, self.columns, strict=False)]
+        style = self._style(source.row_class(index))
+        if index == self.cursor:
+            cursor = "cursor" if self.has_focus else "cursor-blurred"
+            style = style + self.get_component_rich_style(f"virtual-table--{cursor}")
+        return self._strip(texts, style, width)
+
+    def _strip(self, texts: list[str], style: Style, width: int) -> Strip:
+        line = (" " * GAP).join(texts)
+        return Strip([Segment(line, style)], cell_len(line)).crop_extend(0, width, style)
