@@ -16,6 +16,8 @@ from opsconsole.agent.offline_observe import (
     Observation,
     classify,
     evidence_lines,
+    finding_cause,
+    is_security,
 )
 
 HEADER = "〔离线规划器 / offline planner〕"
@@ -82,7 +84,7 @@ def is_error(obs: Observation) -> bool:
 def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
     """The cause named by the analyzers' findings first, then by the observation text."""
     for f in findings:
-        c = classify(f"{f.reason} {f.evidence}")
+        c = finding_cause(f)
         if c is not None:
             return c
     for text in texts:
@@ -226,25 +228,34 @@ def listing_answer(intent: Intent, obs: Observation, title_zh: str, title_en: st
 
 def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | None) -> str:
     lang = intent.language
-    if not findings:
+    health = [f for f in findings if not is_security(f)]
+    security = [f for f in findings if is_security(f)]
+    if not health:
         parts = [HEADER, "", t("no_findings", lang)]
-        if obs is not None and obs.content.strip():
+        if obs is not None and obs.content.strip() and not security:
             parts += ["", block(obs.content, lang, max_lines=15)]
-        return "\n".join(parts) + "\n"
-    title = (
-        f"发现 {len(findings)} 个问题：" if lang == "zh" else f"Found {len(findings)} problem(s):"
-    )
-    parts = [HEADER, "", f"**{title}**", ""]
-    for f in findings[:15]:
-        c = classify(f"{f.reason} {f.evidence}")
-        what = (c.zh if lang == "zh" else c.en) if c else f.reason
-        sev = f" [{f.severity}]" if f.severity else ""
-        parts.append(f"- **{f.ref}**{sev} {f.reason}: {what}")
-        if f.evidence:
-            parts.append(f"  > {f.evidence[:300]}")
-    if len(findings) > 15:
-        parts.append(t("more", lang, n=len(findings) - 15))
-    parts += ["", t("ask_more", lang)]
+    else:
+        title = (
+            f"发现 {len(health)} 个问题：" if lang == "zh" else f"Found {len(health)} problem(s):"
+        )
+        parts = [HEADER, "", f"**{title}**", ""]
+        for f in health[:15]:
+            c = finding_cause(f)
+            what = (c.zh if lang == "zh" else c.en) if c else f.reason
+            sev = f" [{f.severity}]" if f.severity else ""
+            parts.append(f"- **{f.ref}**{sev} {f.reason}: {what}")
+            if f.evidence:
+                parts.append(f"  > {f.evidence[:300]}")
+        if len(health) > 15:
+            parts.append(t("more", lang, n=len(health) - 15))
+    if security:
+        reasons = sorted({f.reason for f in security})
+        if lang == "zh":
+            parts += ["", f"另有 {len(security)} 条安全发现：{', '.join(reasons)}。"]
+        else:
+            parts += ["", f"Also {len(security)} security finding(s): {', '.join(reasons)}."]
+    if health:
+        parts += ["", t("ask_more", lang)]
     return "\n".join(parts) + "\n"
 
 

@@ -100,7 +100,8 @@ _STOPWORDS = frozenset(
     crashloopbackoff crashloop oomkilled oom imagepullbackoff errimagepull backoff
     probe probes readiness liveness endpoint endpoints unavailable available stuck slow
     default-ish n x y via than then so if but why's isn't isnt doesn't doesnt won't wont can't cant
-    myself cpu/memory usage/limits limit limits request requests quota
+    myself cpu/memory usage/limits limit limits request requests quota write read run make
+    want need like know think
     """.split()
 )
 

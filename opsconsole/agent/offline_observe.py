@@ -489,6 +489,53 @@ def cause(key: str) -> Cause:
     return _CAUSE_BY_KEY[key]
 
 
+#: the analyzers' reasons (opsconsole.k8s.analyzers) -> cause keys
+REASON_CAUSE = {
+    "crashloopbackoff": "crashloop",
+    "frequentrestarts": "crashloop",
+    "oomkilled": "oom",
+    "imagepullbackoff": "image",
+    "errimagepull": "image",
+    "invalidimagename": "image",
+    "createcontainerconfigerror": "config",
+    "failedscheduling": "unschedulable",
+    "gpuunschedulable": "gpu",
+    "readinessprobefailed": "readiness",
+    "livenessprobefailed": "liveness",
+    "containererror": "error",
+    "podfailed": "error",
+    "podunknown": "node",
+    "deploymentunavailable": "unavailable",
+    "nodenotready": "node",
+    "memorypressure": "node",
+    "diskpressure": "node",
+    "pidpressure": "node",
+    "networkunavailable": "node",
+    "nodeunschedulable": "node",
+    "servicenoendpoints": "endpoints",
+    "servicenoreadyendpoints": "endpoints",
+}
+#: pod-security reasons: real findings, but never the root cause of a failure
+SECURITY_REASONS = frozenset(
+    "privilegedcontainer runasroot hostpathvolume hostnamespace latestimagetag noresourcelimits "
+    "secretinenv".split()
+)
+
+
+def finding_cause(f: Finding) -> Cause | None:
+    """The cause of a health finding: by its reason, else by its words; None for security."""
+    reason = f.reason.lower()
+    if reason in SECURITY_REASONS:
+        return None
+    if reason in REASON_CAUSE:
+        return _CAUSE_BY_KEY[REASON_CAUSE[reason]]
+    return classify(f"{f.reason} {f.evidence}")
+
+
+def is_security(f: Finding) -> bool:
+    return f.reason.lower() in SECURITY_REASONS
+
+
 def classify(text: str) -> Cause | None:
     """The first cause (in priority order) whose keywords appear in ``text``."""
     low = text.lower()

@@ -1,0 +1,254 @@
+"""Offline planner: resolving a name to a pod, reading its logs, diagnosing a failure.
+
+Diagnosis resolves the name the user gave (``ledger``, ``checkout``, ``shop/api-1``) to a pod
+through earlier observations, ``find_unhealthy_pods`` and ``get_k8s_pods``; then reads the pod's
+description, events and logs (the previous container's too when it crashed) in one parallel
+step, and answers with the analyzers' reason and the evidence. Nodes, services and deployments
+without pods have their own short paths.
+"""
+
+from __future__ import annotations
+
+from opsconsole.agent import offline_answers as ans
+from opsconsole.agent.offline_context import (
+    CRASHY,
+    DEFAULT_NAMESPACE,
+    Call,
+    Ctx,
+    Decision,
+    Final,
+    Step,
+    deploy_of,
+    findings_about,
+    make_step,
+    missing_tool,
+    not_found,
+)
+from opsconsole.agent.offline_observe import Observation, match_pods
+
+
+def _best_pod(ctx: Ctx, matches: list[tuple[str, str]]) -> tuple[str, str]:
+    """Of several matching pods, the one with a finding (the unhealthiest), else the first."""
+    flagged = {(f.namespace, f.name) for f in ctx.findings if f.kind == "pod"}
+    for m in matches:
+        if m in flagged:
+            return m
+    return matches[0]
+
+
+def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
+    """Find the pod ``target`` refers to, or the next calls that would find it, or None."""
+    ns = ctx.intent.namespace
+    matches = match_pods(target, ctx.known, ns)
+    if matches:
+        return _best_pod(ctx, matches)
+    calls: list[Call | None] = []
+    if ns:
+        calls.append(ctx.call("get_k8s_pods", namespace=ns))
+    if not ctx.called("find_unhealthy_pods"):
+        calls.append(ctx.call("find_unhealthy_pods"))
+    step = make_step(
+        ctx.say(
+            f"先找到 {target} 对应的 Pod：列出 Pod 并用分析器扫描异常。",
+            f"First finding the pod behind {target}: listing pods and scanning for problems.",
+        ),
+        calls,
+    )
+    if step is not None:
+        return step
+    # not in the unhealthy ones: list the namespaces seen so far (bounded), default first
+    spaces = [DEFAULT_NAMESPACE] + sorted(ctx.known.namespaces - {DEFAULT_NAMESPACE})
+    calls = [ctx.call("get_k8s_pods", namespace=s) for s in ([ns] if ns else spaces[:6])]
+    return make_step(
+        ctx.say(f"在各命名空间里查找 {target}。", f"Looking for {target} in each namespace."), calls
+    )
+
+
+def _pod_is_crashy(ctx: Ctx, ns: str, pod: str) -> bool:
+    for f in ctx.findings:
+        if f.namespace == ns and f.name == pod:
+            low = (f.reason + " " + f.evidence).lower()
+            if any(w in low for w in CRASHY):
+                return True
+    for o in ctx.tr.all:
+        if o.name not in ("get_k8s_pods", "find_unhealthy_pods"):
+            continue
+        for line in o.content.splitlines():
+            if pod in line.split():
+                low = line.lower()
+                if any(w in low for w in ("crashloop", "oomkilled", "error")):
+                    return True
+    return ctx.intent.previous
+
+
+def _log_calls(ctx: Ctx, ns: str, pod: str) -> list[Call | None]:
+    lines = ctx.intent.lines or 100
+    calls = [ctx.call("get_pod_logs", namespace=ns, pod_name=pod, lines=lines)]
+    if _pod_is_crashy(ctx, ns, pod) and ctx.supports("get_pod_logs", "previous"):
+        calls.append(
+            ctx.call("get_pod_logs", namespace=ns, pod_name=pod, lines=lines, previous=True)
+        )
+    return calls
+
+
+def logs(ctx: Ctx, target: str) -> Decision:
+    """The logs of the pod ``target`` names (the previous container's too if it crashed)."""
+    got = resolve_pod(ctx, target)
+    if isinstance(got, Step):
+        return got
+    if got is None:
+        return Final(not_found(ctx, target))
+    ns, pod = got
+    seen = ctx.called("get_pod_logs", pod_name=pod)
+    if not seen:
+        step = make_step(
+            ctx.say(f"读取 {ns}/{pod} 的日志。", f"Reading the logs of {ns}/{pod}."),
+            _log_calls(ctx, ns, pod),
+        )
+        return step or Final(missing_tool(ctx, "get_pod_logs"))
+    ok = [o for o in seen if not ans.is_error(o)]
+    if not ok:
+        return Final(ans.error_answer(ctx.intent, seen[0]))
+    mine = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
+    return Final(ans.logs_answer(ctx.intent, ns, pod, ok, mine))
+
+
+def diagnose(ctx: Ctx, target: str) -> Decision:
+    """Root cause of why ``target`` (a pod, deployment, node or service) is failing."""
+    kind = ctx.intent.target_kind
+    if kind == "node" or (target in ctx.known.nodes and kind is None):
+        return _diagnose_node(ctx, target)
+    if kind == "service":
+        return _diagnose_service(ctx, target)
+    got = resolve_pod(ctx, target)
+    if isinstance(got, Step):
+        return got
+    if got is None:
+        return _diagnose_other(ctx, target)
+    ns, pod = got
+    calls = [
+        ctx.call("describe_pod", namespace=ns, pod_name=pod, name=pod),
+        ctx.call("get_events", namespace=ns, pod_name=pod, name=pod)
+        if not ctx.called("get_events", namespace=ns)
+        else None,
+        *(_log_calls(ctx, ns, pod) if not ctx.called("get_pod_logs", pod_name=pod) else []),
+    ]
+    step = make_step(
+        ctx.say(
+            f"定位到 Pod {ns}/{pod}，接着查看它的 describe、事件和日志"
+            "（含崩溃前的 previous 日志）。",
+            f"Found pod {ns}/{pod}; now reading its description, events and logs (including "
+            "the previous container's logs if it crashed).",
+        ),
+        calls,
+    )
+    if step is not None:
+        return step
+    findings = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
+    findings += [f for f in findings_about(ctx, deploy_of(pod), ns) if f not in findings]
+    obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
+    return Final(ans.diagnosis_answer(ctx.intent, f"{ns}/{pod}", ns, pod, findings, obs))
+
+
+def _diagnose_node(ctx: Ctx, target: str) -> Decision:
+    calls = [ctx.call("get_nodes")]
+    if not ctx.called("find_unhealthy_pods"):
+        calls.append(ctx.call("find_unhealthy_pods"))
+    step = make_step(
+        ctx.say(
+            f"查看节点 {target} 的状态与压力条件。",
+            f"Checking node {target}'s status and pressure conditions.",
+        ),
+        calls,
+    )
+    if step is not None:
+        return step
+    nodes = ctx.called("get_nodes")
+    findings = findings_about(ctx, target)
+    obs = []
+    for o in nodes:
+        lines = [ln for ln in o.content.splitlines() if target in ln]
+        obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines) or o.content))
+    if not findings and not any(target in o.content for o in nodes):
+        return Final(not_found(ctx, target))
+    return Final(ans.diagnosis_answer(ctx.intent, f"node/{target}", None, target, findings, obs))
+
+
+def _diagnose_service(ctx: Ctx, target: str) -> Decision:
+    ns = ctx.intent.namespace
+    calls = [ctx.call("find_unhealthy_pods")]
+    if ns:
+        calls.append(ctx.call("get_events", namespace=ns))
+    step = make_step(
+        ctx.say(
+            f"检查 Service {target} 的后端 Pod 与相关告警。",
+            f"Checking service {target}'s backing pods and related warnings.",
+        ),
+        calls,
+    )
+    if step is not None:
+        return step
+    findings = findings_about(ctx, target, ns)
+    if findings:
+        f = findings[0]
+        obs = [o for o in ctx.tr.current if o.name == "get_events"]
+        return Final(ans.diagnosis_answer(ctx.intent, f.ref, f.namespace, f.name, findings, obs))
+    return _diagnose_other(ctx, target)
+
+
+def _diagnose_other(ctx: Ctx, target: str) -> Decision:
+    """No pod matched: a deployment with no pods, a node, or a finding about something else."""
+    ns = ctx.intent.namespace
+    findings = findings_about(ctx, target, ns)
+    if findings:
+        f = findings[0]
+        obs: list[Observation] = []
+        if f.namespace and not ctx.called("get_events", namespace=f.namespace):
+            step = make_step(
+                ctx.say(
+                    f"分析器指出了 {f.ref} 的问题，再看看相关事件。",
+                    f"The analyzers flag {f.ref}; reading the related events.",
+                ),
+                [ctx.call("get_events", namespace=f.namespace)],
+            )
+            if step is not None:
+                return step
+        obs = [o for o in ctx.tr.current if o.name == "get_events"]
+        return Final(ans.diagnosis_answer(ctx.intent, f.ref, f.namespace, f.name, findings, obs))
+    deps = [d for d in ctx.known.deployments if d[1] == target and (not ns or d[0] == ns)]
+    if not deps:
+        spaces = [ns] if ns else sorted(ctx.known.namespaces | {DEFAULT_NAMESPACE})[:6]
+        calls: list[Call | None] = [ctx.call("get_deployments", namespace=s) for s in spaces]
+        if not ctx.called("get_nodes"):
+            calls.append(ctx.call("get_nodes"))
+        step = make_step(
+            ctx.say(
+                f"没有名为 {target} 的异常 Pod，再查 Deployment 和节点。",
+                f"No pod named {target}; checking deployments and nodes.",
+            ),
+            calls,
+        )
+        if step is not None:
+            return step
+        if target in ctx.known.nodes:
+            return _diagnose_node(ctx, target)
+        deps = [d for d in ctx.known.deployments if d[1] == target and (not ns or d[0] == ns)]
+    if deps:
+        dns, name = deps[0]
+        obs = []
+        for o in ctx.called("get_deployments"):
+            lines = [ln for ln in o.content.splitlines() if name in ln]
+            if lines:
+                obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines)))
+        if not ctx.called("get_events", namespace=dns):
+            step = make_step(
+                ctx.say(f"查看 {dns} 命名空间的事件。", f"Reading events in {dns}."),
+                [ctx.call("get_events", namespace=dns)],
+            )
+            if step is not None:
+                return step
+        obs += [o for o in ctx.called("get_events", namespace=dns)]
+        return Final(
+            ans.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)
+        )
+    return Final(not_found(ctx, target))

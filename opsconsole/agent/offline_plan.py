@@ -1,0 +1,237 @@
+"""The offline planner's decision function: from the transcript to the next move.
+
+:func:`plan` is pure: given the OpenAI-format ``messages`` and the offered ``tools`` it returns
+either a :class:`Step` (a thought and the tool calls to make) or a :class:`Final` answer.
+Simple requests (pods, usage, nodes, events, deployments, unhealthy pods) are one tool call and
+an answer; logs and diagnosis live in :mod:`opsconsole.agent.offline_diagnose`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsconsole.agent import offline_answers as ans
+from opsconsole.agent.offline_context import (
+    DEFAULT_NAMESPACE,
+    Ctx,
+    Decision,
+    Final,
+    Step,
+    call_key,
+    first_error,
+    make_step,
+    missing_tool,
+    namespace_or_default,
+    offered_tools,
+)
+from opsconsole.agent.offline_diagnose import diagnose, logs
+from opsconsole.agent.offline_intents import parse_intent
+from opsconsole.agent.offline_observe import (
+    all_findings,
+    known_names,
+    parse_findings,
+    read_transcript,
+)
+
+
+def plan(
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    *,
+    language: str = "auto",
+    max_steps: int = 6,
+) -> Decision:
+    """Decide the next move from the transcript alone (pure; used by :class:`OfflinePlanner`)."""
+    tr = read_transcript(messages)
+    intent = parse_intent(tr.task, language=language, known=known_names(tr.earlier))
+    all_obs = tr.all
+    ctx = Ctx(
+        tr=tr,
+        intent=intent,
+        offered=offered_tools(tools),
+        known=known_names(all_obs),
+        findings=all_findings(all_obs),
+        max_steps=max_steps,
+        done={call_key(o.name, o.args) for o in tr.current},
+    )
+    if intent.kind == "help":
+        return Final(ans.help_answer(intent.language, unsupported=False, task=tr.task))
+    if intent.kind == "unknown":
+        return Final(ans.help_answer(intent.language, unsupported=True, task=tr.task))
+    if intent.kind == "mutate":
+        return Final(ans.mutate_answer(intent))
+    if not ctx.offered:
+        return Final(ans.help_answer(intent.language, unsupported=True, task=tr.task))
+    handler = _HANDLERS[intent.kind]
+    out_of_steps = tr.steps >= max_steps
+    decision = handler(ctx, out_of_steps)
+    if isinstance(decision, Step) and out_of_steps:
+        return Final(_fallback(ctx))
+    return decision
+
+
+def _fallback(ctx: Ctx) -> str:
+    """An answer from whatever was observed, when steps ran out or nothing else applies."""
+    if ctx.findings:
+        return ans.findings_answer(ctx.intent, ctx.findings, None)
+    if ctx.tr.current:
+        last = ctx.tr.current[-1]
+        return ans.listing_answer(ctx.intent, last, "观察结果", "What the tools returned")
+    return ans.help_answer(ctx.intent.language, unsupported=True, task=ctx.tr.task)
+
+
+# --- simple listings ---------------------------------------------------------------------
+
+
+def _listing(
+    ctx: Ctx, tool: str, args: dict[str, Any], thought: tuple[str, str], title: tuple[str, str]
+) -> Decision:
+    obs = ctx.called(tool)
+    if not obs:
+        step = make_step(ctx.say(*thought), [ctx.call(tool, **args)])
+        if step is None:
+            return Final(missing_tool(ctx, tool))
+        return step
+    err = first_error(obs)
+    if err is not None:
+        return Final(ans.error_answer(ctx.intent, err))
+    findings = parse_findings(obs[-1].content)
+    if findings and tool == "find_unhealthy_pods":
+        return Final(ans.findings_answer(ctx.intent, findings, obs[-1]))
+    return Final(ans.listing_answer(ctx.intent, obs[-1], *title))
+
+
+def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
+    ns = namespace_or_default(ctx)
+    if (
+        ctx.intent.all_namespaces
+        and not ctx.intent.namespace
+        and "find_unhealthy_pods" in ctx.offered
+    ):
+        return _unhealthy(ctx, out_of_steps)
+    return _listing(
+        ctx,
+        "get_k8s_pods",
+        {"namespace": ns},
+        (
+            f"先列出 {ns} 命名空间的 Pod，看看哪些不正常。",
+            f"Listing the pods of namespace {ns} to see which are not healthy.",
+        ),
+        (f"{ns} 命名空间的 Pod", f"Pods in namespace {ns}"),
+    )
+
+
+def _unhealthy(ctx: Ctx, out_of_steps: bool) -> Decision:
+    ns = ctx.intent.namespace
+    args: dict[str, Any] = {}
+    if ns and ctx.supports("find_unhealthy_pods", "namespace"):
+        args["namespace"] = ns
+    if "find_unhealthy_pods" not in ctx.offered:
+        return (
+            _pods(ctx, out_of_steps)
+            if "get_k8s_pods" in ctx.offered
+            else Final(missing_tool(ctx, "find_unhealthy_pods"))
+        )
+    return _listing(
+        ctx,
+        "find_unhealthy_pods",
+        args,
+        (
+            "先用分析器扫描所有命名空间，找出不健康的 Pod 及其原因。",
+            "Scanning all namespaces with the analyzers for unhealthy pods and their reasons.",
+        ),
+        ("不健康的 Pod", "Unhealthy pods"),
+    )
+
+
+def _usage(ctx: Ctx, out_of_steps: bool) -> Decision:
+    args: dict[str, Any] = {}
+    if ctx.intent.namespace:
+        args["namespace"] = ctx.intent.namespace
+    where = f" {ctx.intent.namespace} " if ctx.intent.namespace else ""
+    return _listing(
+        ctx,
+        "get_resource_usage",
+        args,
+        (
+            f"读取{where or '集群的'}资源使用（metrics）。".replace("  ", " "),
+            f"Reading resource usage (metrics){' in' + where if where else ''}.",
+        ),
+        ("资源使用情况", "Resource usage"),
+    )
+
+
+def _nodes(ctx: Ctx, out_of_steps: bool) -> Decision:
+    return _listing(
+        ctx,
+        "get_nodes",
+        {},
+        (
+            "查看所有节点的状态、压力与容量。",
+            "Checking every node's status, pressure and capacity.",
+        ),
+        ("节点状态", "Nodes"),
+    )
+
+
+def _events(ctx: Ctx, out_of_steps: bool) -> Decision:
+    args: dict[str, Any] = {}
+    if ctx.intent.namespace:
+        args["namespace"] = ctx.intent.namespace
+    elif ctx.supports("get_events", "namespace") and "namespace" in (
+        ctx.offered["get_events"].get("required") or []
+    ):
+        args["namespace"] = DEFAULT_NAMESPACE
+    if ctx.supports("get_events", "warnings_only"):
+        args["warnings_only"] = True
+    return _listing(
+        ctx,
+        "get_events",
+        args,
+        ("查看最近的事件，重点看 Warning。", "Reading recent events, warnings first."),
+        ("最近的事件", "Recent events"),
+    )
+
+
+def _deployments(ctx: Ctx, out_of_steps: bool) -> Decision:
+    ns = namespace_or_default(ctx)
+    return _listing(
+        ctx,
+        "get_deployments",
+        {"namespace": ns},
+        (
+            f"列出 {ns} 命名空间的 Deployment 及其副本可用情况。",
+            f"Listing the deployments of namespace {ns} and their available replicas.",
+        ),
+        (f"{ns} 命名空间的 Deployment", f"Deployments in namespace {ns}"),
+    )
+
+
+def _logs(ctx: Ctx, out_of_steps: bool) -> Decision:
+    if ctx.intent.target:
+        return logs(ctx, ctx.intent.target)
+    if not ctx.called("get_k8s_pods"):
+        return _pods(ctx, out_of_steps)
+    text = ctx.say(
+        "要看哪个 Pod 的日志？请告诉我 Pod 名称，例如 “看看 shop 里 api-xxx 的日志”。",
+        'Which pod\'s logs? Tell me its name, e.g. "show logs of pod api-xxx in ns shop".',
+    )
+    return Final(f"{ans.HEADER}\n\n{text}\n")
+
+
+def _diagnose(ctx: Ctx, out_of_steps: bool) -> Decision:
+    if ctx.intent.target:
+        return diagnose(ctx, ctx.intent.target)
+    return _unhealthy(ctx, out_of_steps)
+
+
+_HANDLERS = {
+    "pods": _pods,
+    "logs": _logs,
+    "diagnose": _diagnose,
+    "unhealthy": _unhealthy,
+    "usage": _usage,
+    "nodes": _nodes,
+    "events": _events,
+    "deployments": _deployments,
+}

@@ -1,0 +1,71 @@
+"""Intent parsing of the offline planner, in Chinese and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsconsole.agent.offline_intents import Known, detect_language, parse_intent
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "namespace", "target"),
+    [
+        # the seed's own sentence
+        ("查看 default 命名空间下所有 Pod 的状态", "pods", "default", None),
+        ("看看 shop 里 api-7d9f-x2 的日志", "logs", "shop", "api-7d9f-x2"),
+        ("show logs of pod api-1 in ns shop", "logs", "shop", "api-1"),
+        ("kubectl logs -n shop api-1 --previous", "logs", "shop", "api-1"),
+        ("为什么 payments 的 ledger 一直重启", "diagnose", "payments", "ledger"),
+        ("why is checkout failing", "diagnose", None, "checkout"),
+        ("shop/api-1 为什么起不来", "diagnose", "shop", "api-1"),
+        ("哪些 Pod 不健康", "unhealthy", None, None),
+        ("what's broken in the cluster", "unhealthy", None, None),
+        ("资源使用情况", "usage", None, None),
+        ("top pods", "usage", None, None),
+        ("节点状态", "nodes", None, None),
+        ("最近的告警/事件", "events", None, None),
+        ("list deployments in shop", "deployments", "shop", None),
+        ("shop 命名空间的 deployment 状态", "deployments", "shop", None),
+        ("pods in namespace monitoring", "pods", "monitoring", None),
+        ("get pods -n kube-system", "pods", "kube-system", None),
+        ("show pods in the shop namespace", "pods", "shop", None),
+        ("写一首诗", "unknown", None, None),
+        ("write me a poem", "unknown", None, None),
+        ("delete pod api-1 in shop", "mutate", "shop", "api-1"),
+        ("你能做什么", "help", None, None),
+    ],
+)
+def test_parse(text: str, kind: str, namespace: str | None, target: str | None) -> None:
+    intent = parse_intent(text)
+    if kind == "unknown":  # the target of an unsupported request does not matter
+        assert (intent.kind, intent.namespace) == (kind, namespace)
+        return
+    assert (intent.kind, intent.namespace, intent.target) == (kind, namespace, target)
+
+
+def test_language() -> None:
+    assert detect_language("查看 default 命名空间") == "zh"
+    assert detect_language("show pods") == "en"
+    assert detect_language("show pods", "zh") == "zh"
+    assert parse_intent("哪些 Pod 不健康").language == "zh"
+    assert parse_intent("why is checkout failing").language == "en"
+
+
+def test_previous_and_lines() -> None:
+    intent = parse_intent("show the previous logs of api-1 in ns shop, last 50 lines")
+    assert intent.previous and intent.lines == 50
+    assert parse_intent("看看 shop 里 api-1 最后 20 行日志").lines == 20
+
+
+def test_target_kinds() -> None:
+    assert parse_intent("why is node worker-3 NotReady").target_kind == "node"
+    assert parse_intent("为什么 web 服务没有 endpoint").target_kind == "service"
+    assert parse_intent("why is deployment checkout unavailable").target_kind == "deployment"
+
+
+def test_known_namespace_disambiguates() -> None:
+    known = Known(namespaces=frozenset({"payments"}))
+    intent = parse_intent("why is ledger in payments crashing", known=known)
+    assert (intent.namespace, intent.target) == ("payments", "ledger")
+    intent = parse_intent("payments ledger 为什么一直重启", known=known)
+    assert (intent.namespace, intent.target) == ("payments", "ledger")

@@ -1,0 +1,208 @@
+"""Planning sequences of the offline planner against scripted observations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsconsole.agent.offline import OfflinePlanner, plan
+from opsconsole.agent.offline_context import Final, Step
+
+from .scripted import TOOLS, drive, tool
+
+HEADER = "〔离线规划器 / offline planner〕"
+
+UNHEALTHY = (
+    "3 unhealthy of 25 pods\n"
+    "FINDING severity=high reason=CrashLoopBackOff pod=payments/ledger-6f7d8c9b4-k2x9p "
+    "evidence: container ledger: status CrashLoopBackOff, restarts=7, last exit code 1 (Error)\n"
+    "FINDING severity=high reason=OOMKilled pod=shop/cart-5c6d7e8f9-abcde evidence: container "
+    "cart: last state OOMKilled (exit code 137), restarts=4; memory limit 128Mi\n"
+    "FINDING severity=medium reason=ServiceNoEndpoints service=shop/search evidence: selector "
+    "app=search-v2 matches no pod in shop\n"
+    "FINDING severity=low reason=LatestImageTag pod=web/frontend-1 evidence: image nginx:latest\n"
+)
+PAYMENTS_PODS = (
+    "NAME                      READY  STATUS            RESTARTS  AGE\n"
+    "ledger-6f7d8c9b4-k2x9p    0/1    CrashLoopBackOff  7         1h\n"
+    "ledger-db-0               1/1    Running           0         1h\n"
+)
+DESCRIBE = (
+    "Name: ledger-6f7d8c9b4-k2x9p\nNamespace: payments\n  State: Waiting\n"
+    "    Reason: CrashLoopBackOff\n  Last State: Terminated\n    Reason: Error\n"
+    "    Exit Code: 1\n  Restart Count: 7\n"
+)
+EVENTS = "Warning  BackOff  pod/ledger-6f7d8c9b4-k2x9p  Back-off restarting failed container\n"
+LOGS_PREV = (
+    "starting ledger 2.3.1\nloading config from /etc/ledger/config.yaml\n"
+    'Traceback (most recent call last):\n  File "/app/main.py", line 12, in <module>\n'
+    "KeyError: 'LEDGER_DB_URL'\n"
+)
+
+
+def logs(args: dict[str, Any]) -> str:
+    return LOGS_PREV if args.get("previous") else "waiting to start: CrashLoopBackOff\n"
+
+
+WORLD: dict[str, Any] = {
+    "find_unhealthy_pods": UNHEALTHY,
+    "get_k8s_pods": lambda a: PAYMENTS_PODS if a["namespace"] == "payments" else "no pods\n",
+    "describe_pod": DESCRIBE,
+    "get_events": EVENTS,
+    "get_pod_logs": logs,
+    "get_nodes": "NAME STATUS ROLES\nnode-1 Ready worker\nnode-2 NotReady worker\n",
+    "get_resource_usage": "POD CPU MEMORY\nshop/cart-1 250m 120Mi\n",
+    "get_deployments": "NAME READY AVAILABLE\ncheckout 0/2 0\n",
+}
+
+
+async def test_seed_sentence_lists_default_pods() -> None:
+    run = await drive("查看 default 命名空间下所有 Pod 的状态", WORLD)
+    assert run.calls == [("get_k8s_pods", {"namespace": "default"})]
+    assert run.answer.startswith(HEADER)
+    assert "default" in run.answer
+    assert run.thoughts and "default" in run.thoughts[0]
+
+
+async def test_why_ledger_restarts_zh() -> None:
+    run = await drive("为什么 payments 的 ledger 一直重启", WORLD)
+    # resolve the name first, then describe + events + logs (with previous) in one step
+    assert run.steps[0] == ["get_k8s_pods", "find_unhealthy_pods"]
+    assert sorted(run.steps[1]) == ["describe_pod", "get_events", "get_pod_logs", "get_pod_logs"]
+    assert (
+        "get_pod_logs",
+        {
+            "namespace": "payments",
+            "pod_name": "ledger-6f7d8c9b4-k2x9p",
+            "lines": 100,
+            "previous": True,
+        },
+    ) in run.calls
+    assert len(run.steps) == 2
+    a = run.answer
+    assert a.startswith(HEADER)
+    assert "根因" in a and "CrashLoopBackOff" in a
+    assert "KeyError: 'LEDGER_DB_URL'" in a  # the telling log line is quoted
+    assert "Back-off restarting failed container" in a  # an event is quoted
+    assert "kubectl rollout restart deployment/ledger -n payments" in a
+    assert not any(name == "delete_pod" for name, _ in run.calls)
+
+
+async def test_why_checkout_failing_en_without_namespace() -> None:
+    world = dict(WORLD)
+    world["find_unhealthy_pods"] = UNHEALTHY.replace("payments/ledger", "shop/checkout")
+    run = await drive("why is checkout failing", world)
+    assert run.steps[0] == ["find_unhealthy_pods"]
+    assert ("describe_pod", {"namespace": "shop", "pod_name": "checkout-6f7d8c9b4-k2x9p"}) in (
+        run.calls
+    )
+    assert "Root cause" in run.answer and "CrashLoopBackOff" in run.answer
+    assert "Evidence" in run.answer and "Next steps" in run.answer
+
+
+async def test_logs_of_a_pod() -> None:
+    run = await drive("show logs of pod ledger-db-0 in ns payments", WORLD)
+    assert run.calls[0] == ("get_k8s_pods", {"namespace": "payments"})
+    assert ("get_pod_logs", {"namespace": "payments", "pod_name": "ledger-db-0", "lines": 100}) in (
+        run.calls
+    )
+    # a healthy pod: no previous logs asked for
+    assert not any(a.get("previous") for _, a in run.calls)
+    assert "ledger-db-0" in run.answer
+
+
+async def test_logs_of_a_crashing_pod_include_previous() -> None:
+    run = await drive("看看 payments 里 ledger 的日志", WORLD)
+    prev = [a for n, a in run.calls if n == "get_pod_logs" and a.get("previous")]
+    assert prev and prev[0]["pod_name"] == "ledger-6f7d8c9b4-k2x9p"
+    assert "KeyError: 'LEDGER_DB_URL'" in run.answer
+    assert "日志" in run.answer
+
+
+async def test_unhealthy_lists_findings_and_separates_security() -> None:
+    run = await drive("哪些 Pod 不健康", WORLD)
+    assert run.calls == [("find_unhealthy_pods", {})]
+    a = run.answer
+    assert "payments/ledger-6f7d8c9b4-k2x9p" in a and "OOMKilled" in a
+    assert "shop/search" in a and "Service" in a
+    assert "1 条安全发现" in a and "LatestImageTag" in a
+
+
+async def test_usage_nodes_events_deployments() -> None:
+    assert (await drive("top pods", WORLD)).calls == [("get_resource_usage", {})]
+    nodes = await drive("节点状态", WORLD)
+    assert nodes.calls == [("get_nodes", {})]
+    assert "node-2 NotReady" in nodes.answer
+    events = await drive("最近的告警", WORLD)
+    assert events.calls == [("get_events", {})]
+    deps = await drive("list deployments in shop", WORLD)
+    assert deps.calls == [("get_deployments", {"namespace": "shop"})]
+
+
+async def test_node_diagnosis() -> None:
+    run = await drive("why is node node-2 NotReady", WORLD)
+    assert ("get_nodes", {}) in run.calls
+    assert "node-2" in run.answer and "NotReady" in run.answer
+
+
+async def test_only_offered_tools_are_called() -> None:
+    only_pods = [t for t in TOOLS if t["function"]["name"] == "get_k8s_pods"]
+    run = await drive("为什么 payments 的 ledger 一直重启", WORLD, tools=only_pods)
+    assert {name for name, _ in run.calls} <= {"get_k8s_pods"}
+    assert run.answer.startswith(HEADER)
+
+
+async def test_unsupported_request_zh_and_en() -> None:
+    zh = await drive("帮我写一首关于春天的诗", WORLD)
+    assert zh.calls == []
+    assert "无法处理" in zh.answer and "DEEPSEEK_API_KEY" in zh.answer
+    assert "model.base_url" in zh.answer and "查看 default 命名空间下所有 Pod 的状态" in zh.answer
+    en = await drive("write me a poem about spring", WORLD)
+    assert en.calls == []
+    assert "cannot handle" in en.answer and "DEEPSEEK_API_KEY" in en.answer
+    assert "Ollama" in en.answer and "vLLM" in en.answer
+
+
+async def test_mutating_request_is_explained_not_done() -> None:
+    run = await drive("delete pod ledger-db-0 in payments", WORLD)
+    assert run.calls == []
+    assert "kubectl delete pod ledger-db-0 -n payments" in run.answer
+    assert "read-only" in run.answer
+
+
+async def test_tool_error_is_reported_honestly() -> None:
+    world = dict(WORLD, get_k8s_pods="error: forbidden: pods is forbidden in namespace default")
+    run = await drive("查看 default 命名空间下所有 Pod 的状态", world)
+    assert "forbidden" in run.answer and "错误" in run.answer
+
+
+async def test_steps_are_bounded() -> None:
+    # a world where the target is never found: the planner must still answer, within bounds
+    world = dict(WORLD, find_unhealthy_pods="no unhealthy pods\n")
+    run = await drive("why is ghost failing", world)
+    assert len(run.steps) <= 6
+    assert "ghost" in run.answer
+
+
+async def test_follow_up_uses_names_from_earlier_observations() -> None:
+    first = await drive("哪些 Pod 不健康", WORLD)
+    history = first.messages + [{"role": "assistant", "content": first.answer}]
+    run = await drive("为什么 ledger 一直重启", WORLD, history=history)
+    # ledger is known from the earlier findings: no need to search again
+    assert run.steps[0][0] == "describe_pod"
+    assert "CrashLoopBackOff" in run.answer
+
+
+def test_plan_is_stateless_and_pure() -> None:
+    messages = [{"role": "user", "content": "哪些 Pod 不健康"}]
+    a, b = plan(messages, TOOLS), plan(messages, TOOLS)
+    assert isinstance(a, Step) and a == b
+    assert isinstance(plan([{"role": "user", "content": "hi there"}], []), Final)
+
+
+def test_label() -> None:
+    p = OfflinePlanner()
+    assert p.label == "offline planner" and p.offline is True
+
+
+def test_tool_schema_helper() -> None:
+    assert tool("x", {}, [])["function"]["name"] == "x"
