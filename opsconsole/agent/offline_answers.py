@@ -94,7 +94,9 @@ def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
     return None
 
 
-def next_steps(c: Cause | None, lang: Language, ns: str | None, name: str | None) -> str:
+def next_steps(
+    c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
+) -> str:
     if c is None:
         steps = (
             ("查看该对象的 describe 与事件，确认具体的失败原因",)
@@ -112,6 +114,9 @@ def next_steps(c: Cause | None, lang: Language, ns: str | None, name: str | None
         if ns:
             s = s.replace("<命名空间>", ns).replace("<namespace>", ns)
         out.append(f"{i}. {s}")
+    if suggestion:
+        lead = "分析器建议" if lang == "zh" else "Analyzer's suggestion"
+        out.append(f"{len(out) + 1}. {lead}: {suggestion}")
     return "\n".join(out)
 
 
@@ -273,7 +278,7 @@ def diagnosis_answer(
     c = cause_for(findings, texts)
     evidence: list[str] = []
     for f in findings[:3]:
-        evidence.append(f.line[:300])
+        evidence.append(f.line.split(" | suggestion:")[0][:300])
     for o in observations:
         if is_error(o):
             continue
@@ -311,7 +316,8 @@ def diagnosis_answer(
         parts += [f"{lead}{sep}`{key_line}`", ""]
     if evidence:
         parts += [t("evidence", lang) + sep, quote(evidence), ""]
-    parts += [t("next", lang) + sep, next_steps(c, lang, ns, name)]
+    suggestion = next((f.suggestion for f in findings if f.suggestion), "")
+    parts += [t("next", lang) + sep, next_steps(c, lang, ns, name, suggestion)]
     return "\n".join(parts) + "\n"
 
 

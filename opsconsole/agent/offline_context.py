@@ -55,6 +55,8 @@ class Ctx:
     findings: list[Finding]
     max_steps: int
     done: set[str] = field(default_factory=set)
+    #: the session's default namespace (from the system prompt), else "default"
+    default_ns: str = DEFAULT_NAMESPACE
 
     @property
     def zh(self) -> bool:
@@ -125,7 +127,7 @@ def missing_tool(ctx: Ctx, tool: str) -> str:
 
 
 def namespace_or_default(ctx: Ctx) -> str:
-    return ctx.intent.namespace or DEFAULT_NAMESPACE
+    return ctx.intent.namespace or ctx.default_ns
 
 
 def findings_about(ctx: Ctx, target: str, ns: str | None = None) -> list[Finding]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from opsconsole.agent import offline_answers as ans
 from opsconsole.agent.offline_context import (
     CRASHY,
-    DEFAULT_NAMESPACE,
     Call,
     Ctx,
     Decision,
@@ -57,7 +56,7 @@ def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
     if step is not None:
         return step
     # not in the unhealthy ones: list the namespaces seen so far (bounded), default first
-    spaces = [DEFAULT_NAMESPACE] + sorted(ctx.known.namespaces - {DEFAULT_NAMESPACE})
+    spaces = [ctx.default_ns] + sorted(ctx.known.namespaces - {ctx.default_ns})
     calls = [ctx.call("get_k8s_pods", namespace=s) for s in ([ns] if ns else spaces[:6])]
     return make_step(
         ctx.say(f"在各命名空间里查找 {target}。", f"Looking for {target} in each namespace."), calls
@@ -217,7 +216,7 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
         return Final(ans.diagnosis_answer(ctx.intent, f.ref, f.namespace, f.name, findings, obs))
     deps = [d for d in ctx.known.deployments if d[1] == target and (not ns or d[0] == ns)]
     if not deps:
-        spaces = [ns] if ns else sorted(ctx.known.namespaces | {DEFAULT_NAMESPACE})[:6]
+        spaces = [ns] if ns else sorted(ctx.known.namespaces | {ctx.default_ns})[:6]
         calls: list[Call | None] = [ctx.call("get_deployments", namespace=s) for s in spaces]
         if not ctx.called("get_nodes"):
             calls.append(ctx.call("get_nodes"))

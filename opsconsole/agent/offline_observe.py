@@ -36,6 +36,7 @@ class Finding:
     evidence: str
     line: str
     fields: dict[str, str] = field(default_factory=dict)
+    suggestion: str = ""
 
     @property
     def ref(self) -> str:
@@ -53,6 +54,8 @@ class Transcript:
     steps: int
     #: tool calls made anywhere in the conversation (for unique call ids)
     total_calls: int
+    #: the default namespace the system prompt names, if any
+    default_namespace: str | None = None
 
     @property
     def all(self) -> list[Observation]:
@@ -111,7 +114,23 @@ def read_transcript(messages: list[dict[str, Any]]) -> Transcript:
             )
             (current if i > last_user else earlier).append(obs)
     task = content_text(messages[last_user].get("content")) if last_user >= 0 else ""
-    return Transcript(task=task, current=current, earlier=earlier, steps=steps, total_calls=total)
+    default_ns = None
+    for msg in messages:
+        if msg.get("role") == "system":
+            m = _DEFAULT_NS_RE.search(content_text(msg.get("content")))
+            if m:
+                default_ns = m.group(1)
+    return Transcript(
+        task=task,
+        current=current,
+        earlier=earlier,
+        steps=steps,
+        total_calls=total,
+        default_namespace=default_ns,
+    )
+
+
+_DEFAULT_NS_RE = re.compile(rf"(?:default namespace|默认命名空间)\s*[:：]\s*({_NAME})")
 
 
 # --- findings ------------------------------------------------------------------------------
@@ -129,9 +148,11 @@ def parse_findings(text: str) -> list[Finding]:
         if not m:
             continue
         body = m.group("body")
-        evidence = ""
+        evidence = suggestion = ""
         if "evidence:" in body:
             body, evidence = body.split("evidence:", 1)
+        if "| suggestion:" in evidence:
+            evidence, suggestion = evidence.split("| suggestion:", 1)
         fields = {k.lower(): v.strip('"') for k, v in _KV_RE.findall(body)}
         kind, ns, name = "pod", None, ""
         for key in ("pod", "deployment", "node", "service", "svc", "object", "target", "resource"):
@@ -158,6 +179,7 @@ def parse_findings(text: str) -> list[Finding]:
                 evidence=evidence.strip(),
                 line=line,
                 fields=fields,
+                suggestion=suggestion.strip(),
             )
         )
     return out

@@ -53,6 +53,7 @@ def plan(
         findings=all_findings(all_obs),
         max_steps=max_steps,
         done={call_key(o.name, o.args) for o in tr.current},
+        default_ns=tr.default_namespace or DEFAULT_NAMESPACE,
     )
     if intent.kind == "help":
         return Final(ans.help_answer(intent.language, unsupported=False, task=tr.task))
@@ -181,7 +182,7 @@ def _events(ctx: Ctx, out_of_steps: bool) -> Decision:
     elif ctx.supports("get_events", "namespace") and "namespace" in (
         ctx.offered["get_events"].get("required") or []
     ):
-        args["namespace"] = DEFAULT_NAMESPACE
+        args["namespace"] = ctx.default_ns
     if ctx.supports("get_events", "warnings_only"):
         args["warnings_only"] = True
     return _listing(

@@ -206,3 +206,22 @@ def test_label() -> None:
 
 def test_tool_schema_helper() -> None:
     assert tool("x", {}, [])["function"]["name"] == "x"
+
+
+async def test_default_namespace_comes_from_the_system_prompt() -> None:
+    history = [{"role": "system", "content": "当前集群上下文：demo；默认命名空间：payments。"}]
+    run = await drive("列出所有 Pod", WORLD, history=history)
+    assert run.calls == [("get_k8s_pods", {"namespace": "payments"})]
+
+
+def test_finding_line_with_suggestion_is_parsed() -> None:
+    from opsconsole.agent.offline_observe import finding_cause, parse_findings
+
+    line = (
+        "FINDING severity=critical reason=NodeNotReady node=worker-3 evidence: Ready=Unknown: "
+        "NodeStatusUnknown Kubelet stopped posting node status. | suggestion: check the kubelet"
+    )
+    (f,) = parse_findings("header\n" + line)
+    assert (f.kind, f.namespace, f.name, f.reason) == ("node", None, "worker-3", "NodeNotReady")
+    assert f.evidence.startswith("Ready=Unknown") and f.suggestion == "check the kubelet"
+    assert finding_cause(f) is not None and finding_cause(f).key == "node"
