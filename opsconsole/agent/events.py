@@ -76,6 +76,9 @@ class Thought(AgentEvent):
     kind: ClassVar[str] = "thought"
     text: str
     reasoning: str = ""
+    #: the calls the model asked for in this turn, in order: {"id", "name", "arguments"}
+    #: (``arguments`` is the raw JSON string as the model sent it)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)

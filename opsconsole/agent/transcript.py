@@ -161,11 +161,13 @@ class Conversation:
         self._messages.append(msg)
         self._pending = {cid: None for cid, _, _ in tool_calls}
 
-    def set_result(self, tool_call_id: str, content: str) -> None:
-        if tool_call_id not in self._pending:
-            raise KeyError(f"no open tool call {tool_call_id!r}")
-        if self._pending[tool_call_id] is None:
-            self._pending[tool_call_id] = content if content else status_message("ok")
+    def set_result(self, tool_call_id: str, content: str) -> bool:
+        """Record a result for an open call; False (ignored) if the call is not open (e.g.
+        the batch was already closed by :meth:`repair`) or already answered."""
+        if self._pending.get(tool_call_id, "") is not None:
+            return False
+        self._pending[tool_call_id] = content if content else status_message("ok")
+        return True
 
     def has_result(self, tool_call_id: str) -> bool:
         return self._pending.get(tool_call_id) is not None
