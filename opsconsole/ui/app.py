@@ -1,0 +1,227 @@
+"""OpsConsoleApp: composition and wiring only.
+
+Nothing but Textual (and our light UI modules) is imported on the way to the first frame. The
+backend (kubernetes and openai clients, the sandbox) is loaded in a thread worker started from
+``on_ready``, i.e. after the first paint; the status bar says "connecting…" meanwhile.
+The agent itself is driven by :class:`opsconsole.ui.bridge.AgentBridge`; cluster feeds (pod
+watch, log follow) live in :mod:`opsconsole.ui.feeds`; slash commands and palette commands in
+:mod:`opsconsole.ui.commands`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from opsconsole.ui import messages as msg
+from opsconsole.ui.bridge import AgentBridge
+from opsconsole.ui.commands import palette_commands
+from opsconsole.ui.feeds import Feeds
+from opsconsole.ui.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from opsconsole.config import Settings
+
+
+@dataclass
+class AppOptions:
+    demo: bool = False
+    offline: bool = False
+    context: str | None = None
+    namespace: str | None = None
+    kubeconfig: str | None = None
+    write: bool = False
+    #: deterministic rendering for snapshots: no clock, no spinners
+    frozen: bool = False
+    #: exit as soon as the first frame is on screen (startup benchmark)
+    exit_after_first_frame: bool = False
+    #: connect the backend after the first frame (off only for tests of the bare shell)
+    connect: bool = True
+
+
+class OpsConsoleApp(App[int]):
+    TITLE = "opsconsole"
+    # main.tcss is listed here too: Textual does not load CSS_PATH of the default screen
+    CSS_PATH = ["app.tcss", "screens/main.tcss"]
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", id="app.stop", tooltip="Stop the running agent"),
+        Binding("z,f2", "zoom", "Zoom", id="app.zoom", tooltip="Zoom the focused pane / restore"),
+        Binding(
+            "question_mark,f1", "help", "Help", id="app.help", tooltip="Show keys and commands"
+        ),
+        Binding(
+            "colon",
+            "command_palette",
+            "Commands",
+            id="app.command_palette",
+            tooltip="Open the command palette (actions, themes)",
+        ),
+        Binding(
+            "ctrl+w",
+            "toggle_write",
+            "Write mode",
+            id="app.toggle_write",
+            tooltip="Toggle write mode (mutating tools, each call approved)",
+            show=False,
+        ),
+        Binding(
+            "ctrl+l",
+            "focus_chat",
+            "Chat",
+            id="app.focus_chat",
+            tooltip="Focus the chat input",
+            show=False,
+        ),
+    ]
+
+    def __init__(self, settings: Settings, options: AppOptions) -> None:
+        super().__init__()
+        self.settings = settings
+        self.options = options
+        self.backend: Any = None
+        self.bridge = AgentBridge(self)
+        self.feeds = Feeds(self)
+
+    # ---- composition --------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(
+            frozen=self.options.frozen,
+            log_max_lines=self.settings.ui.log_max_lines,
+            status={
+                "write_mode": self.settings.agent.write_mode or self.options.write,
+                "namespace": self.options.namespace or self.settings.kubernetes.namespace,
+                "sandbox": self.options.demo,
+                "context": "sandbox" if self.options.demo else "…",
+            },
+        )
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        from opsconsole.ui.theming import apply_theme
+
+        apply_theme(self, self.settings.ui.theme)
+        if self.settings.ui.keymap:
+            self.set_keymap(dict(self.settings.ui.keymap))
+
+    def on_ready(self) -> None:
+        if self.options.exit_after_first_frame:
+            self.exit(0)
+            return
+        if self.options.connect:
+            self.connect_backend()
+
+    def on_unmount(self) -> None:
+        self.feeds.stop_all()
+        if self.backend is not None:
+            self.backend.close()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield from palette_commands(self)
+
+    # ---- backend ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="backend", exit_on_error=False)
+    def connect_backend(self) -> None:
+        from opsconsole.ui.backend import connect
+
+        backend = connect(self.settings, self.options, self.bridge.approver)
+        self.post_message(msg.BackendReady(backend))
+
+    async def on_backend_ready(self, message: msg.BackendReady) -> None:
+        self.backend = message.backend
+        await self.bridge.backend_ready(message.backend)
+        self.feeds.start_pods()
+
+    # ---- agent --------------------------------------------------------------------------
+
+    @on(msg.SubmitTask)
+    async def submit(self, message: msg.SubmitTask) -> None:
+        from opsconsole.ui.commands import run_slash
+
+        if message.text.startswith("/"):
+            await run_slash(self, message.text)
+        else:
+            await self.bridge.submit(message.text)
+
+    @work(exclusive=True, group="agent", exit_on_error=False)
+    async def run_agent(self, task: str) -> None:
+        await self.bridge.run(task)
+
+    def action_stop(self) -> None:
+        if self.screen.maximized is not None and not self.bridge.running:
+            self.screen.minimize()
+            return
+        self.bridge.stop()
+
+    def on_stop_requested(self, _: msg.StopRequested) -> None:
+        self.bridge.stop()
+
+    def action_zoom(self) -> None:
+        if isinstance(self.screen, MainScreen):
+            self.screen.toggle_zoom()
+
+    def action_help(self) -> None:
+        from opsconsole.ui.commands import help_rows
+        from opsconsole.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(help_rows(self)))
+
+    async def action_toggle_write(self) -> None:
+        await self.bridge.set_write_mode(not self.main.status.write_mode)
+
+    def action_focus_chat(self) -> None:
+        self.main.chat.input.focus()
+
+    # ---- routing ------------------------------------------------------------------------
+
+    def on_show_output(self, message: msg.ShowOutput) -> None:
+        from opsconsole.ui.screens.modals import OutputModal
+
+        self.push_screen(OutputModal(message.title, message.text))
+
+    def on_show_pod(self, message: msg.ShowPod) -> None:
+        self.feeds.show_pod(message.namespace, message.name)
+
+    def on_pods_loaded(self, message: msg.PodsLoaded) -> None:
+        self.feeds.pods_loaded(message)
+
+    def on_pods_changed(self, message: msg.PodsChanged) -> None:
+        self.feeds.pods_changed(message)
+
+    def on_log_lines(self, message: msg.LogLines) -> None:
+        self.feeds.log_lines(message)
+
+    def on_feed_failed(self, message: msg.FeedFailed) -> None:
+        self.notify(message.error, title=f"{message.feed} failed", severity="error", timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors become notifications, never a traceback."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            error = worker.error
+            text = str(error) if error is not None else "unknown error"
+            if worker.group == "backend":
+                self.main.show_banner(f"could not start: {text}")
+                self.main.status.state = "error"
+            elif worker.group == "agent":
+                self.bridge.worker_failed(error)
+            self.notify(
+                text, title=f"{worker.group or worker.name} failed", severity="error", timeout=10
+            )
+        elif worker.group == "agent" and event.state == WorkerState.CANCELLED:
+            self.bridge.worker_cancelled()

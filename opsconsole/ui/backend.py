@@ -1,0 +1,196 @@
+"""The console's backend: cluster, tools, model client, agent loop (and the sandbox in demo).
+
+:func:`connect` runs in a thread worker after the first paint: this is where the kubernetes
+and openai clients are imported and the sandbox is started. Expected failures (no kubeconfig,
+unreachable cluster) do not raise: they become ``cluster_error``, shown as a banner, and the
+app stays usable.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opsconsole.config import Settings
+    from opsconsole.ui.app import AppOptions
+
+SANDBOX_CONTEXT = "opsconsole-sandbox"
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    approver: Any
+    cluster: Any = None
+    cluster_error: str | None = None
+    sandbox: Any = None
+    registry: Any = None
+    model: Any = None
+    loop: Any = None
+    recorder: Any = None
+    namespace: str = "default"
+    write_mode: bool = False
+    offline_forced: bool = False
+    notes: list[str] = field(default_factory=list)
+    _kubeconfig_dir: Any = None
+
+    @property
+    def context(self) -> str:
+        if self.cluster is None:
+            return "none"
+        return str(self.cluster.current_context())
+
+    @property
+    def offline(self) -> bool:
+        return bool(getattr(self.model, "offline", False))
+
+    @property
+    def model_label(self) -> str:
+        return str(getattr(self.model, "label", "—"))
+
+    # ---- building -----------------------------------------------------------------------
+
+    def build_loop(self) -> None:
+        """A fresh agent loop (new conversation) with the current model, tools and mode."""
+        from opsconsole.agent.loop import AgentLoop
+
+        if self.recorder is not None:
+            self.recorder.flush()
+        recorder = self.recorder
+        self.loop = AgentLoop(
+            self.model,
+            self.registry,
+            settings=self.settings,
+            approver=self.approver,
+            write_mode=self.write_mode,
+            context=self.context if self.cluster is not None else None,
+            namespace=self.namespace if self.namespace != "all" else None,
+            audit=recorder.audit_hook if recorder is not None else None,
+            on_request=(lambda messages, _tools: recorder.sync_messages(messages))
+            if recorder is not None
+            else None,
+        )
+
+    def new_conversation(self) -> None:
+        self.build_loop()
+
+    def set_write_mode(self, on: bool) -> None:
+        self.write_mode = on
+        if self.loop is not None and hasattr(self.loop, "set_write_mode"):
+            self.loop.set_write_mode(on)
+        elif self.loop is not None:
+            self.loop.write_mode = on
+
+    def set_model(self, name: str) -> None:
+        settings = self.settings
+        if name in ("offline", "offline planner"):
+            self.model = _offline(settings)
+        else:
+            model_settings = settings.model.model_copy(update={"name": name})
+            self.settings = settings.model_copy(update={"model": model_settings})
+            self.model = _online(self.settings)
+        if self.loop is not None and hasattr(self.loop, "set_model"):
+            self.loop.set_model(self.model)
+        elif self.loop is not None:
+            self.loop.model = self.model
+
+    def switch_context(self, name: str) -> None:
+        self.cluster.switch_context(name)
+        if self.loop is not None and hasattr(self.loop, "set_context"):
+            self.loop.set_context(name)
+        elif self.loop is not None:
+            self.loop.context = name
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            try:
+                self.recorder.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        if self.cluster is not None:
+            self.cluster.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        if self._kubeconfig_dir is not None:
+            self._kubeconfig_dir.cleanup()
+
+
+def _offline(settings: Settings) -> Any:
+    from opsconsole.agent.offline import OfflinePlanner
+
+    return OfflinePlanner(language=settings.agent.language)
+
+
+def _online(settings: Settings) -> Any:
+    from opsconsole.agent.model import OpenAIModelClient
+    from opsconsole.errors import ModelAuthError
+
+    if not settings.model.api_key():
+        raise ModelAuthError(
+            f"no API key in ${settings.model.api_key_env}",
+            hint=f"export {settings.model.api_key_env}=... or use /model offline",
+        )
+    return OpenAIModelClient(settings.model)
+
+
+def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
+    """Start the sandbox (demo), connect the cluster, build tools, model and loop."""
+    from opsconsole.errors import OpsConsoleError
+
+    backend = Backend(settings=settings, approver=approver)
+    backend.write_mode = settings.agent.write_mode or options.write
+    kubeconfig = options.kubeconfig or settings.kubernetes.kubeconfig
+    context = options.context or settings.kubernetes.context
+    if options.demo:
+        from opsconsole.sandbox import SandboxServer
+
+        backend.sandbox = SandboxServer(scenario="demo")
+        backend.sandbox.start()
+        backend._kubeconfig_dir = tempfile.TemporaryDirectory(prefix="opsconsole-demo-")
+        kubeconfig = os.path.join(backend._kubeconfig_dir.name, "kubeconfig")
+        backend.sandbox.write_kubeconfig(kubeconfig)
+        context = SANDBOX_CONTEXT
+    try:
+        from opsconsole.k8s.client import Cluster
+
+        backend.cluster = Cluster.from_settings(settings, kubeconfig=kubeconfig, context=context)
+    except OpsConsoleError as exc:
+        backend.cluster_error = str(exc)
+    namespace = options.namespace or settings.kubernetes.namespace
+    if backend.cluster is not None and not options.namespace:
+        namespace = backend.cluster.default_namespace
+    backend.namespace = namespace
+
+    from opsconsole.agent.tools import ToolRegistry
+
+    if backend.cluster is not None:
+        from opsconsole.k8s.tools import build_k8s_tools
+
+        backend.registry = ToolRegistry(build_k8s_tools(backend.cluster, settings))
+    else:
+        backend.registry = ToolRegistry()
+
+    want_offline = options.offline or not settings.model.api_key()
+    backend.model = _offline(settings) if want_offline else _online(settings)
+    if want_offline and not options.offline:
+        backend.notes.append(
+            f"No model API key (${settings.model.api_key_env}): using the built-in offline "
+            "planner. Set the key and use /model NAME for a real model."
+        )
+    try:
+        from opsconsole.sessions.recorder import SessionRecorder
+
+        backend.recorder = SessionRecorder.from_settings(
+            settings,
+            model=backend.model_label,
+            offline=backend.offline,
+            context=backend.context if backend.cluster is not None else None,
+            sandbox=backend.sandbox is not None,
+        )
+    except (ImportError, OpsConsoleError, OSError) as exc:
+        backend.notes.append(f"session not recorded: {exc}")
+    backend.build_loop()
+    return backend

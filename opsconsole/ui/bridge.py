@@ -1,0 +1,301 @@
+"""The bridge between the headless agent core and the widgets.
+
+:class:`AgentBridge` consumes the loop's typed events inside the app's ``agent`` worker and
+updates the chat, the trace and the status bar; cancelling that worker stops the run at once
+(even during a hung model request) and the loop keeps a valid transcript, so the next
+question continues the same conversation. :class:`UIApprover` implements the core's Approver
+protocol with an :class:`ApprovalModal` that resolves a future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from opsconsole.agent import events as ev
+from opsconsole.ui.screens.modals import ApprovalModal, ApprovalView
+
+if TYPE_CHECKING:
+    from opsconsole.agent.approval import ApprovalDecision, ApprovalRequest
+    from opsconsole.ui.app import OpsConsoleApp
+
+
+class UIApprover:
+    """Approver: push an ApprovalModal and wait for the user's decision."""
+
+    def __init__(self, app: OpsConsoleApp) -> None:
+        self.app = app
+        self.modal: ApprovalModal | None = None
+
+    async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
+        from opsconsole.agent.approval import ApprovalDecision
+
+        summary = request.summary
+        target = f"{summary.kind}/{summary.name}" if summary.kind else summary.name
+        view = ApprovalView(
+            tool=request.tool,
+            verb=summary.verb,
+            target=target or request.tool,
+            namespace=summary.namespace,
+            context=request.context,
+            dry_run=request.dry_run,
+            arguments=dict(request.arguments),
+        )
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def resolve(decision: str | None) -> None:
+            if not future.done():
+                future.set_result(decision or "decline")
+
+        self.modal = modal = ApprovalModal(view)
+        await self.app.push_screen(modal, callback=resolve)
+        try:
+            decision = await future
+        except asyncio.CancelledError:
+            if modal.is_attached and self.app.screen is modal:
+                modal.dismiss("decline")
+            raise
+        finally:
+            self.modal = None
+        return ApprovalDecision(decision, source="user")  # type: ignore[arg-type]
+
+
+class AgentBridge:
+    """Drives one conversation: submit, run (in the agent worker), stop, and the settings."""
+
+    def __init__(self, app: OpsConsoleApp) -> None:
+        self.app = app
+        self.approver = UIApprover(app)
+        self.running = False
+        self.run_id: str | None = None
+        self._queued: str | None = None
+
+    # ---- state shown in the status bar --------------------------------------------------
+
+    @property
+    def backend(self) -> Any:
+        return self.app.backend
+
+    def _status(self) -> Any:
+        return self.app.main.status
+
+    async def backend_ready(self, backend: Any) -> None:
+        main = self.app.main
+        status = main.status
+        status.context = backend.context or "—"
+        status.namespace = backend.namespace or "all"
+        status.model = backend.model_label
+        status.offline = backend.offline
+        status.sandbox = backend.sandbox is not None
+        status.write_mode = backend.write_mode
+        status.state = "ready"
+        if backend.cluster_error:
+            main.show_banner(backend.cluster_error, "error")
+            self.app.notify(backend.cluster_error, title="cluster", severity="error", timeout=10)
+        for note in backend.notes:
+            await main.chat.add_notice(note, "info")
+        if self._queued is not None:
+            task, self._queued = self._queued, None
+            self._start(task)
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    async def submit(self, text: str) -> None:
+        chat = self.app.main.chat
+        if self.running:
+            await chat.add_notice(
+                "The agent is still working; press Esc to stop it first.", "warning"
+            )
+            return
+        context = chat.take_context()
+        await chat.add_user(text)
+        task = text
+        if context:
+            joined = "\n".join(context)
+            task = f"{text}\n\nSelected log lines (context from the log viewer):\n{joined}"
+        if self.backend is None:
+            self._queued = task
+            await chat.add_notice("connecting… your question runs as soon as the agent is ready.")
+            return
+        self._start(task)
+
+    def _start(self, task: str) -> None:
+        self.running = True
+        self.app.main.chat.set_running(True)
+        self._status().run_started()
+        self.app.run_agent(task)
+
+    async def run(self, task: str) -> None:
+        """The agent worker's body: consume the loop's events until the run ends."""
+        from opsconsole.errors import OpsConsoleError
+
+        main = self.app.main
+        self.run_id = None
+        self._top_run: str | None = None
+        await main.trace.add_run(task.splitlines()[0])
+        try:
+            async for event in self.backend.loop.run(task):
+                await self.handle(event)
+        except asyncio.CancelledError:
+            self.running = False
+            main.chat.set_running(False)
+            self._status().run_ended("cancelled")
+            self.app.call_later(self._show_cancelled, self._top_run)
+            raise
+        except OpsConsoleError as exc:
+            await self._show_failed(str(exc))
+        finally:
+            if self.running:
+                self.running = False
+                main.chat.set_running(False)
+                if self._status().state == "running":
+                    self._status().run_ended("ready")
+
+    async def handle(self, event: ev.AgentEvent) -> None:
+        main = self.app.main
+        recorder = getattr(self.backend, "recorder", None)
+        if recorder is not None:
+            try:
+                recorder.record_event(event)
+            except Exception as exc:  # noqa: BLE001 - recording must never stop a run
+                self.app.notify(f"session recording stopped: {exc}", severity="warning")
+                self.backend.recorder = None
+        if isinstance(event, ev.RunStarted) and self._top_run is None:
+            self._top_run = event.run_id
+            self.run_id = event.run_id
+        top = event.run_id == self._top_run
+        await main.trace.apply(event)
+        chat, status = main.chat, main.status
+        if isinstance(event, ev.StepStarted) and top:
+            status.steps = event.step
+        elif isinstance(event, ev.TextDelta | ev.AnswerDelta) and top:
+            await chat.append_answer(event.text)
+        elif isinstance(event, ev.Thought | ev.ToolCallStarted | ev.ApprovalRequested) and top:
+            await chat.discard_answer()
+        elif isinstance(event, ev.Answer) and top:
+            await chat.finish_answer(event.text)
+        elif isinstance(event, ev.UsageReported):
+            status.tokens = event.total_prompt_tokens + event.total_completion_tokens
+            status.cost = event.cost_usd or self._estimate_cost(event)
+        elif isinstance(event, ev.Notice) and event.level != "info":
+            await chat.add_notice(event.text, event.level)
+        elif isinstance(event, ev.RunFailed) and top:
+            text = event.error + (f"\n{event.hint}" if event.hint else "")
+            await chat.end_run(f"✗ {text}", "error")
+            self.app.notify(text, title="agent", severity="error", timeout=10)
+            status.run_ended("failed")
+        elif isinstance(event, ev.RunCancelled) and top:
+            await chat.end_run(f"Cancelled ({event.reason}).", "warning")
+            status.run_ended("cancelled")
+        elif isinstance(event, ev.RunFinished) and top:
+            await chat.end_run()
+            status.run_ended("ready")
+
+    def _estimate_cost(self, event: ev.UsageReported) -> float:
+        price = self.app.settings.model.price
+        if self.backend is not None and self.backend.offline:
+            return 0.0
+        return (
+            event.total_prompt_tokens * price.input_per_mtok
+            + event.total_completion_tokens * price.output_per_mtok
+        ) / 1_000_000
+
+    def stop(self) -> None:
+        """Esc / Stop: cancel the agent worker (takes effect at once)."""
+        if not self.running:
+            return
+        self.app.workers.cancel_group(self.app, "agent")
+
+    async def _show_cancelled(self, run_id: str | None) -> None:
+        main = self.app.main
+        await main.trace.end_run(run_id, "cancelled", "■ cancelled by user")
+        await main.chat.end_run("Cancelled. Ask again or ask something else.", "warning")
+
+    async def _show_failed(self, text: str) -> None:
+        main = self.app.main
+        await main.trace.end_run(self._top_run, "failed", f"■ failed — {text}")
+        await main.chat.end_run(f"✗ {text}", "error")
+        main.status.run_ended("failed")
+        self.app.notify(text, title="agent", severity="error", timeout=10)
+
+    def worker_failed(self, error: BaseException | None) -> None:
+        """An unexpected error ended the worker (already notified by the app)."""
+        self.running = False
+        main = self.app.main
+        main.chat.set_running(False)
+        main.status.run_ended("failed")
+        self.app.call_later(main.chat.end_run, f"✗ internal error: {error}", "error")
+
+    def worker_cancelled(self) -> None:
+        self.running = False
+        self.app.main.chat.set_running(False)
+
+    # ---- conversation and settings ------------------------------------------------------
+
+    async def clear(self) -> None:
+        if self.running:
+            self.stop()
+        main = self.app.main
+        if self.backend is not None:
+            self.backend.new_conversation()
+        await main.chat.clear()
+        await main.trace.clear()
+        main.status.reset_usage()
+
+    async def set_write_mode(self, on: bool) -> None:
+        main = self.app.main
+        if self.backend is not None:
+            self.backend.set_write_mode(on)
+        main.status.write_mode = on
+        if on:
+            note = (
+                "WRITE MODE on: the agent may propose changes (delete, scale, restart); "
+                "each one waits for your approval."
+            )
+            await main.chat.add_notice(note, "warning")
+            self.app.notify(note, title="write mode", severity="warning")
+        else:
+            await main.chat.add_notice("Read-only mode: no mutating tools are offered.")
+
+    def contexts(self) -> list[str]:
+        cluster = getattr(self.backend, "cluster", None)
+        return cluster.list_contexts() if cluster is not None else []
+
+    async def set_model(self, name: str) -> None:
+        chat = self.app.main.chat
+        if self.backend is None:
+            await chat.add_notice("connecting… try again in a moment.", "warning")
+            return
+        try:
+            self.backend.set_model(name)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            await chat.add_notice(f"cannot switch model: {exc}", "error")
+            return
+        self.app.main.status.model = self.backend.model_label
+        self.app.main.status.offline = self.backend.offline
+        await chat.add_notice(f"model: {self.backend.model_label}")
+
+    async def switch_context(self, name: str) -> None:
+        chat = self.app.main.chat
+        if self.backend is None or self.backend.cluster is None:
+            await chat.add_notice("no cluster configured", "error")
+            return
+        try:
+            await asyncio.to_thread(self.backend.switch_context, name)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            await chat.add_notice(f"cannot switch context: {exc}", "error")
+            return
+        self.app.main.status.context = self.backend.context
+        self.app.main.show_banner(None)
+        await chat.add_notice(f"context: {self.backend.context} (the agent is pinned to it)")
+        self.app.feeds.start_pods()
+
+    async def switch_namespace(self, name: str) -> None:
+        chat = self.app.main.chat
+        if self.backend is None:
+            await chat.add_notice("connecting… try again in a moment.", "warning")
+            return
+        self.backend.namespace = "all" if name in ("all", "*", "-A") else name
+        self.app.main.status.namespace = self.backend.namespace
+        await chat.add_notice(f"namespace: {self.backend.namespace}")
+        self.app.feeds.start_pods()

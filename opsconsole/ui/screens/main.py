@@ -1,0 +1,126 @@
+"""The main screen: chat and trace on the left, pods and logs on the right, a status bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from opsconsole.ui.widgets.chat import ChatPane
+from opsconsole.ui.widgets.status_bar import StatusBar
+from opsconsole.ui.widgets.trace import TracePane
+
+
+class Pane(Vertical):
+    """A titled, zoomable region of the main screen."""
+
+    ALLOW_MAXIMIZE = True
+
+    def __init__(self, title: str, *, id: str) -> None:
+        super().__init__(id=id, classes="pane")
+        self.border_title = title
+
+
+def _pod_list(namespace: str | None) -> Widget:
+    try:
+        from opsconsole.ui.widgets.pod_list import PodList
+    except ImportError:  # placeholder until the pod list lands
+        return Static("pod list: loading…", id="pod-list")
+    return PodList(id="pod-list", namespace=namespace)
+
+
+def _log_view(max_lines: int) -> Widget:
+    try:
+        from opsconsole.ui.widgets.log_view import LogView
+    except ImportError:  # placeholder until the log viewer lands
+        return Static("logs: select a pod and press l", id="log-view")
+    try:
+        return LogView(id="log-view", max_lines=max_lines)
+    except TypeError:
+        return LogView(id="log-view")
+
+
+class MainScreen(Screen[None]):
+    """Four panes at 120×40: chat, trace, pods, logs. Zoom maximizes the focused pane."""
+
+    # its CSS (main.tcss) is loaded by the app: see OpsConsoleApp.CSS_PATH
+
+    def __init__(
+        self,
+        *,
+        frozen: bool = False,
+        log_max_lines: int = 200_000,
+        status: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(id="main")
+        self.frozen = frozen
+        self.log_max_lines = log_max_lines
+        self.status_init = dict(status or {})
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner", markup=False)
+        with Horizontal(id="columns"):
+            with Vertical(id="left"):
+                with Pane("Chat", id="chat-pane"):
+                    yield ChatPane(id="chat")
+                with Pane("Trace", id="trace-pane"):
+                    yield TracePane(id="trace", animate=not self.frozen)
+            with Vertical(id="right"):
+                with Pane("Pods", id="pods-pane"):
+                    ns = self.status_init.get("namespace")
+                    yield _pod_list(None if ns in (None, "", "all") else ns)
+                with Pane("Logs", id="logs-pane"):
+                    yield _log_view(self.log_max_lines)
+        yield StatusBar(id="status", frozen=self.frozen)
+        yield Footer(id="footer")
+
+    def on_mount(self) -> None:
+        status = self.status
+        for key, value in self.status_init.items():
+            setattr(status, key, value)
+        self.query_one("#chat-input").focus()
+
+    # ---- accessors used by the app's wiring ---------------------------------------------
+
+    @property
+    def chat(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def trace(self) -> TracePane:
+        return self.query_one(TracePane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def pods(self) -> Any:
+        return self.query_one("#pod-list")
+
+    @property
+    def logs(self) -> Any:
+        return self.query_one("#log-view")
+
+    def show_banner(self, text: str | None, level: str = "error") -> None:
+        banner = self.query_one("#banner", Static)
+        banner.update(text or "")
+        banner.set_class(bool(text), "-visible")
+        banner.set_class(level == "error", "-error")
+        banner.set_class(level == "warning", "-warning")
+
+    def toggle_zoom(self) -> None:
+        """Maximize the pane holding the focus, or restore the layout."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        node: Any = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent
+        if node is None:
+            node = self.query_one("#chat-pane", Pane)
+        self.maximize(node, container=False)

@@ -1,0 +1,126 @@
+"""Modal screens: approval of a mutating call, and the full output of a tool call."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+Decision = Literal["approve", "approve_session", "decline"]
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    """What the approval modal shows (built by the bridge from the core's request)."""
+
+    tool: str
+    verb: str
+    target: str
+    namespace: str | None
+    context: str | None
+    dry_run: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+class ApprovalModal(ModalScreen[Decision]):
+    """Approve / Approve for this session / Decline one mutating call."""
+
+    BINDINGS = [
+        Binding(
+            "a,y",
+            "decide('approve')",
+            "Approve",
+            id="approval.approve",
+            tooltip="Run this call once",
+        ),
+        Binding(
+            "s",
+            "decide('approve_session')",
+            "Approve for session",
+            id="approval.approve_session",
+            tooltip="Run this and every later call of this tool in this session",
+        ),
+        Binding(
+            "d,n,escape",
+            "decide('decline')",
+            "Decline",
+            id="approval.decline",
+            tooltip="Do not run it; the agent is told it was declined",
+        ),
+    ]
+
+    def __init__(self, view: ApprovalView) -> None:
+        super().__init__(classes="approval")
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        v = self.view
+        with Vertical(id="approval-dialog"):
+            yield Static(
+                Text("Approve a change to the cluster?", style="bold"), id="approval-title"
+            )
+            facts = Text()
+            for label, value in (
+                ("verb", v.verb),
+                ("object", v.target),
+                ("namespace", v.namespace or "—"),
+                ("context", v.context or "—"),
+                ("tool", v.tool),
+                ("arguments", json.dumps(v.arguments, ensure_ascii=False)),
+            ):
+                facts.append(f"{label:>10}  ", style="dim")
+                facts.append(f"{value}\n", style="bold" if label in ("verb", "context") else "")
+            yield Static(facts, id="approval-facts", markup=False)
+            if v.dry_run:
+                yield Static(Text("server-side dry run", style="dim"), classes="label")
+                with VerticalScroll(id="approval-dry-run"):
+                    yield Static(v.dry_run, markup=False)
+            with Horizontal(id="approval-buttons"):
+                yield Button("Approve [a]", id="approve", variant="warning")
+                yield Button("Approve for this session [s]", id="approve_session")
+                yield Button("Decline [d]", id="decline", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#decline", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_decide(str(event.button.id))
+
+    def action_decide(self, decision: str) -> None:
+        if decision not in ("approve", "approve_session", "decline"):
+            decision = "decline"
+        self.dismiss(decision)  # type: ignore[arg-type]
+
+
+class OutputModal(ModalScreen[None]):
+    """The whole observation of a tool call (or a describe), scrollable."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", id="output.close", tooltip="Close this window"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__(classes="output")
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="output-dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="output-title", markup=False)
+            with VerticalScroll(id="output-body"):
+                yield Static(Text(self.text), markup=False, id="output-text")
+            yield Static(Text("Esc / q to close · arrows / PgUp / PgDn scroll", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#output-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,225 @@
+"""The chat pane: the conversation (Markdown answers streamed in) and an input with history.
+
+The Markdown widget is imported on the first answer, not at startup: it pulls in markdown-it,
+which has no business on the path to the first frame.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, Static
+
+from opsconsole.ui.messages import StopRequested, SubmitTask
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
+    from textual.widgets._markdown import MarkdownStream
+
+
+class ChatInput(Input):
+    """An Input with a history recalled by up / down."""
+
+    BINDINGS = [
+        Binding(
+            "up",
+            "history(-1)",
+            "Previous",
+            show=False,
+            id="chat.history_previous",
+            tooltip="Recall the previous question",
+        ),
+        Binding(
+            "down",
+            "history(1)",
+            "Next",
+            show=False,
+            id="chat.history_next",
+            tooltip="Recall the next question",
+        ),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.history: list[str] = []
+        self._index = 0
+        self._draft = ""
+
+    def remember(self, text: str) -> None:
+        if text and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+        self._index = len(self.history)
+        self._draft = ""
+
+    def action_history(self, delta: int) -> None:
+        if not self.history:
+            return
+        if self._index == len(self.history):
+            self._draft = self.value
+        self._index = max(0, min(len(self.history), self._index + delta))
+        self.value = self._draft if self._index == len(self.history) else self.history[self._index]
+        self.cursor_position = len(self.value)
+
+
+class ChatEntry(Static):
+    """One user message, notice or error line in the conversation."""
+
+    DEFAULT_CSS = """
+    ChatEntry { margin: 0 0 1 0; }
+    """
+
+
+class ChatPane(Vertical):
+    """Conversation log plus input. Talks to the app only through :class:`SubmitTask`."""
+
+    DEFAULT_CSS = """
+    ChatPane { height: 1fr; }
+    ChatPane > #chat-log { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._answer: Markdown | None = None
+        self._stream: MarkdownStream | None = None
+        self._answer_text = ""
+        self.context_lines: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="chat-log"):
+            yield ChatEntry(self._welcome(), id="chat-welcome", classes="notice")
+        with Horizontal(id="chat-row"):
+            yield ChatInput(placeholder="Ask the agent…  (/help for commands)", id="chat-input")
+            yield Button(
+                "■ Stop", id="stop-button", variant="error", tooltip="Stop the agent (Esc)"
+            )
+
+    @staticmethod
+    def _welcome() -> Text:
+        text = Text()
+        text.append("opsconsole", style="bold")
+        text.append(
+            " — ask about your cluster in plain words, e.g. "
+            "“查看 default 命名空间下所有 Pod 的状态” or “why is the api crashing?”. "
+            "/help lists commands; ? shows keys."
+        )
+        return text
+
+    @property
+    def log_view(self) -> VerticalScroll:
+        return self.query_one("#chat-log", VerticalScroll)
+
+    @property
+    def input(self) -> ChatInput:
+        return self.query_one(ChatInput)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        self.input.remember(text)
+        self.input.value = ""
+        self.post_message(SubmitTask(text))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "stop-button":
+            event.stop()
+            self.post_message(StopRequested())
+
+    def set_running(self, running: bool) -> None:
+        self.set_class(running, "-running")
+
+    # ---- content ---------------------------------------------------------------------------
+
+    async def _add(self, widget: Static | Any) -> None:
+        log = self.log_view
+        at_end = log.scroll_offset.y >= log.max_scroll_y - 1
+        await log.mount(widget)
+        if at_end:
+            log.scroll_end(animate=False)
+
+    async def add_user(self, text: str) -> None:
+        line = Text()
+        line.append("› ", style="bold")
+        line.append(text)
+        await self._add(ChatEntry(line, classes="user"))
+
+    async def add_notice(self, text: str, level: str = "info") -> None:
+        await self._add(ChatEntry(Text(text), classes=f"notice -{level}"))
+
+    async def add_context(self, lines: list[str]) -> None:
+        """Lines sent from the log viewer become context for the next question."""
+        self.context_lines = list(lines)
+        await self.add_notice(
+            f"{len(lines)} log line(s) attached as context for your next question.", "info"
+        )
+
+    def take_context(self) -> list[str]:
+        lines, self.context_lines = self.context_lines, []
+        return lines
+
+    async def _ensure_answer(self) -> Markdown:
+        if self._answer is None:
+            from textual.widgets import Markdown
+
+            self._answer = Markdown("", classes="answer -streaming")
+            self._answer_text = ""
+            await self._add(self._answer)
+            self._stream = Markdown.get_stream(self._answer)
+        return self._answer
+
+    async def append_answer(self, delta: str) -> None:
+        """Stream a piece of text into the current answer (batched by MarkdownStream)."""
+        if not delta:
+            return
+        await self._ensure_answer()
+        self._answer_text += delta
+        assert self._stream is not None
+        await self._stream.write(delta)
+        self.log_view.scroll_end(animate=False)
+
+    async def _stop_stream(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            await stream.stop()
+
+    async def discard_answer(self) -> None:
+        """The streamed text turned out to be a Thought (tool calls followed): drop it here."""
+        await self._stop_stream()
+        if self._answer is not None:
+            answer, self._answer = self._answer, None
+            await answer.remove()
+        self._answer_text = ""
+
+    async def finish_answer(self, text: str) -> None:
+        """The final answer: make sure the whole text is shown, then close the block."""
+        await self._stop_stream()
+        md = await self._ensure_answer()
+        await self._stop_stream()
+        if text and text.strip() != self._answer_text.strip():
+            await md.update(text)
+        md.remove_class("-streaming")
+        self._answer = None
+        self._answer_text = ""
+        self.log_view.scroll_end(animate=False)
+
+    async def end_run(self, note: str | None = None, level: str = "info") -> None:
+        """Close any open answer (cancel / failure) and add a closing note."""
+        await self._stop_stream()
+        if self._answer is not None:
+            self._answer.remove_class("-streaming")
+            self._answer = None
+            self._answer_text = ""
+        if note:
+            await self.add_notice(note, level)
+
+    async def clear(self) -> None:
+        await self._stop_stream()
+        self._answer = None
+        self._answer_text = ""
+        await self.log_view.remove_children()
+        await self._add(ChatEntry(self._welcome(), classes="notice"))
