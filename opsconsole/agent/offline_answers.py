@@ -18,6 +18,7 @@ from opsconsole.agent.offline_observe import (
     evidence_lines,
     finding_cause,
     is_security,
+    log_body,
 )
 
 HEADER = "〔离线规划器 / offline planner〕"
@@ -264,6 +265,36 @@ def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | 
     return "\n".join(parts) + "\n"
 
 
+_SEC_ZH = {
+    "PrivilegedContainer": "特权容器",
+    "RunAsRoot": "以 root 运行",
+    "HostPathVolume": "挂载 hostPath",
+    "HostNamespace": "共享宿主机命名空间",
+    "LatestImageTag": "使用 :latest 镜像",
+    "NoResourceLimits": "未设置资源限制",
+    "SecretInEnv": "环境变量中的明文密钥",
+}
+
+
+def security_answer(intent: Intent, findings: list[Finding], obs: Observation) -> str:
+    lang = intent.language
+    if not findings:
+        text = "没有发现安全问题。" if lang == "zh" else "No security issues found."
+        return f"{HEADER}\n\n{text}\n"
+    n = len(findings)
+    title = f"发现 {n} 条安全风险：" if lang == "zh" else f"Found {n} security risk(s):"
+    parts = [HEADER, "", f"**{title}**", ""]
+    for f in findings[:20]:
+        label = _SEC_ZH.get(f.reason, f.reason) if lang == "zh" else f.reason
+        sev = f" [{f.severity}]" if f.severity else ""
+        parts.append(f"- **{f.ref}**{sev} {label}: {f.evidence[:200]}")
+        if f.suggestion:
+            parts.append(f"  {'建议' if lang == 'zh' else 'fix'}: {f.suggestion}")
+    if n > 20:
+        parts.append(t("more", lang, n=n - 20))
+    return "\n".join(parts) + "\n"
+
+
 def diagnosis_answer(
     intent: Intent,
     subject: str,
@@ -282,7 +313,12 @@ def diagnosis_answer(
     for o in observations:
         if is_error(o):
             continue
-        limit = 4 if o.name == "get_pod_logs" else 3
+        if o.name == "get_pod_logs":
+            for line in _log_evidence(o, 4):
+                if line not in evidence:
+                    evidence.append(line)
+            continue
+        limit = 3
         must = None
         if o.name == "get_events" and name:
             must = _deployment_of(name) if _deployment_of(name) != name else name
@@ -336,42 +372,82 @@ _TELLING = (
 
 
 def _telling_log_line(observations: list[Observation]) -> str | None:
-    """The last error-looking line of the logs (usually the exception after a stack trace)."""
+    """The last error-looking log line (usually the exception after a stack trace).
+
+    Lines of the previous container (the one that crashed) are preferred.
+    """
+    best: str | None = None
     for o in observations:
         if o.name != "get_pod_logs" or is_error(o):
             continue
-        lines = [ln.strip() for ln in o.content.splitlines() if ln.strip()]
-        for line in reversed(lines):
-            low = line.lower()
-            if any(w in low for w in _TELLING) and not line.startswith(("[", "<")):
-                return line[:240]
-    return None
+        body = log_body(o.content)
+        for want_previous in (True, False):
+            lines = [ln.strip() for prev, ln in body if prev == want_previous and ln.strip()]
+            for line in reversed(lines):
+                low = line.lower()
+                if any(w in low for w in _TELLING):
+                    if want_previous:
+                        return line[:240]
+                    best = best or line[:240]
+                    break
+    return best
+
+
+def _log_evidence(o: Observation, limit: int) -> list[str]:
+    """Evidence from a log tool output: the restart note and error lines of the logs."""
+    out = [ln.strip() for ln in o.content.splitlines() if ln.startswith("previous instance")]
+    body = "\n".join(ln for _, ln in log_body(o.content))
+    out += evidence_lines(body, limit=limit)
+    return out[: limit + 1]
 
 
 def logs_answer(
-    intent: Intent, ns: str, pod: str, observations: list[Observation], findings: list[Finding]
+    intent: Intent,
+    ns: str,
+    pod: str,
+    observations: list[Observation],
+    findings: list[Finding],
 ) -> str:
     lang = intent.language
     parts = [HEADER, ""]
     for o in observations:
-        prev = bool(o.args.get("previous"))
-        if lang == "zh":
-            title = f"**{ns}/{pod} 的{'上一个容器（previous）' if prev else ''}日志**"
-        else:
-            title = f"**{'Previous' if prev else 'Logs'} of {ns}/{pod}{' logs' if prev else ''}**"
-        parts += [title, "", block(o.content, lang, max_lines=40), ""]
+        body = log_body(o.content)
+        if o.args.get("previous"):
+            body = [(True, ln) for _, ln in body]
+        for previous in (False, True):
+            lines = [ln for prev, ln in body if prev == previous]
+            if not lines and (previous or any(prev for prev, _ in body)):
+                continue
+            if lang == "zh":
+                which = "上一个容器（崩溃前，previous）的" if previous else ""
+                title = f"**{ns}/{pod} {which}日志**"
+            else:
+                which = "previous container (before the crash)" if previous else "current"
+                title = f"**Logs of {ns}/{pod}, {which}**"
+            text = "\n".join(lines[-40:]) if lines else ("（空）" if lang == "zh" else "(empty)")
+            parts += [title, "", block(text, lang, max_lines=40), ""]
+    notes = [
+        ln.strip()
+        for o in observations
+        for ln in o.content.splitlines()
+        if ln.startswith(("previous instance", "[truncated", "(previous logs unavailable"))
+    ]
+    if notes:
+        parts += [quote(notes), ""]
     key = _telling_log_line(observations)
     c = cause_for(findings, [o.content for o in observations])
+    sep = "：" if lang == "zh" else ": "
     if key:
         lead = "关键报错" if lang == "zh" else "Key error"
-        parts += [f"{lead}: `{key}`", ""]
+        parts += [f"{lead}{sep}`{key}`", ""]
     if c is not None and (findings or key):
-        sep = "：" if lang == "zh" else ": "
+        cause_text = c.zh if lang == "zh" else c.en
+        suggestion = next((f.suggestion for f in findings if f.suggestion), "")
         parts += [
-            f"{t('cause', lang)}{sep}{c.zh if lang == 'zh' else c.en}",
+            f"{t('cause', lang)}{sep}{cause_text}",
             "",
             t("next", lang) + sep,
-            next_steps(c, lang, ns, pod),
+            next_steps(c, lang, ns, pod, suggestion),
         ]
     return "\n".join(parts).rstrip() + "\n"
 

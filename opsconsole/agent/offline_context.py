@@ -14,7 +14,7 @@ from typing import Any
 
 from opsconsole.agent import offline_answers as ans
 from opsconsole.agent.offline_intents import Intent, Known
-from opsconsole.agent.offline_observe import Finding, Observation, Transcript
+from opsconsole.agent.offline_observe import Finding, Observation, Transcript, is_security
 
 DEFAULT_NAMESPACE = "default"
 MUTATING = frozenset({"delete_pod", "scale_deployment", "rollout_restart"})
@@ -131,13 +131,18 @@ def namespace_or_default(ctx: Ctx) -> str:
 
 
 def findings_about(ctx: Ctx, target: str, ns: str | None = None) -> list[Finding]:
-    out = []
+    """Health findings about ``target``: exact name first, then prefix, then substring."""
+    exact, prefix, inside = [], [], []
     for f in ctx.findings:
-        if ns and f.namespace and f.namespace != ns:
+        if (ns and f.namespace and f.namespace != ns) or is_security(f):
             continue
-        if f.name == target or f.name.startswith(target + "-") or target in f.name:
-            out.append(f)
-    return out
+        if f.name == target:
+            exact.append(f)
+        elif f.name.startswith(target + "-"):
+            prefix.append(f)
+        elif len(target) >= 3 and target in f.name:
+            inside.append(f)
+    return exact + prefix + inside
 
 
 def deploy_of(pod: str) -> str:

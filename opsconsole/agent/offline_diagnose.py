@@ -23,7 +23,7 @@ from opsconsole.agent.offline_context import (
     missing_tool,
     not_found,
 )
-from opsconsole.agent.offline_observe import Observation, match_pods
+from opsconsole.agent.offline_observe import Finding, Observation, match_pods
 
 
 def _best_pod(ctx: Ctx, matches: list[tuple[str, str]]) -> tuple[str, str]:
@@ -36,7 +36,12 @@ def _best_pod(ctx: Ctx, matches: list[tuple[str, str]]) -> tuple[str, str]:
 
 
 def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
-    """Find the pod ``target`` refers to, or the next calls that would find it, or None."""
+    """Find the pod ``target`` refers to, or the next calls that would find it, or None.
+
+    Sources, in order: names already observed; the namespace's pod list and the analyzers'
+    scan of the cluster; the pod lists of every namespace seen so far plus the deployments of
+    all namespaces; finally the pod list of the namespace of a deployment named ``target``.
+    """
     ns = ctx.intent.namespace
     matches = match_pods(target, ctx.known, ns)
     if matches:
@@ -55,12 +60,27 @@ def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
     )
     if step is not None:
         return step
-    # not in the unhealthy ones: list the namespaces seen so far (bounded), default first
-    spaces = [ctx.default_ns] + sorted(ctx.known.namespaces - {ctx.default_ns})
-    calls = [ctx.call("get_k8s_pods", namespace=s) for s in ([ns] if ns else spaces[:6])]
-    return make_step(
-        ctx.say(f"在各命名空间里查找 {target}。", f"Looking for {target} in each namespace."), calls
-    )
+    if not ns:
+        spaces = [ctx.default_ns] + sorted(ctx.known.namespaces - {ctx.default_ns})
+        calls = [ctx.call("get_k8s_pods", namespace=s) for s in spaces[:6]]
+        if not ctx.called("get_deployments"):
+            calls.append(ctx.call("get_deployments"))
+        step = make_step(
+            ctx.say(f"在各命名空间里查找 {target}。", f"Looking for {target} in each namespace."),
+            calls,
+        )
+        if step is not None:
+            return step
+        deps = sorted(d for d in ctx.known.deployments if d[1] == target or target in d[1])
+        calls = [ctx.call("get_k8s_pods", namespace=d[0]) for d in deps[:3]]
+        return make_step(
+            ctx.say(
+                f"找到了 Deployment {target}，列出它所在命名空间的 Pod。",
+                f"Found deployment {target}; listing the pods of its namespace.",
+            ),
+            calls,
+        )
+    return None
 
 
 def _pod_is_crashy(ctx: Ctx, ns: str, pod: str) -> bool:
@@ -118,18 +138,46 @@ def diagnose(ctx: Ctx, target: str) -> Decision:
     if kind == "node" or (target in ctx.known.nodes and kind is None):
         return _diagnose_node(ctx, target)
     if kind == "service":
-        return _diagnose_service(ctx, target)
+        got_service = _diagnose_service(ctx, target)
+        if got_service is not None:
+            return got_service
+    scanned = any(o.name == "find_unhealthy_pods" for o in ctx.tr.all)
+    if not scanned and "find_unhealthy_pods" in ctx.offered:
+        # scan first even when the name is known: the findings are the evidence
+        step = make_step(
+            ctx.say(
+                f"先用分析器扫描集群，看看 {target} 有哪些问题。",
+                f"Scanning the cluster with the analyzers for problems with {target} first.",
+            ),
+            [
+                ctx.call("find_unhealthy_pods"),
+                ctx.call("get_k8s_pods", namespace=ctx.intent.namespace)
+                if ctx.intent.namespace and not match_pods(target, ctx.known, ctx.intent.namespace)
+                else None,
+            ],
+        )
+        if step is not None:
+            return step
+    # a finding about a node or service with exactly this name wins over a pod-name guess
+    exact = [f for f in findings_about(ctx, target, ctx.intent.namespace) if f.name == target]
+    flagged = {(f.namespace, f.name) for f in ctx.findings if f.kind == "pod"}
+    pods = match_pods(target, ctx.known, ctx.intent.namespace)
+    if exact and exact[0].kind in ("node", "service") and not (set(pods) & flagged):
+        if exact[0].kind == "node":
+            return _diagnose_node(ctx, target)
+        return _finding_answer(ctx, exact)
     got = resolve_pod(ctx, target)
     if isinstance(got, Step):
         return got
     if got is None:
         return _diagnose_other(ctx, target)
-    ns, pod = got
+    return _diagnose_pod(ctx, *got)
+
+
+def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     calls = [
-        ctx.call("describe_pod", namespace=ns, pod_name=pod, name=pod),
-        ctx.call("get_events", namespace=ns, pod_name=pod, name=pod)
-        if not ctx.called("get_events", namespace=ns)
-        else None,
+        ctx.call("describe_pod", namespace=ns, pod_name=pod),
+        ctx.call("get_events", namespace=ns, name=pod),
         *(_log_calls(ctx, ns, pod) if not ctx.called("get_pod_logs", pod_name=pod) else []),
     ]
     step = make_step(
@@ -163,7 +211,7 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
     if step is not None:
         return step
     nodes = ctx.called("get_nodes")
-    findings = findings_about(ctx, target)
+    findings = [f for f in findings_about(ctx, target) if f.kind == "node"]
     obs = []
     for o in nodes:
         lines = [ln for ln in o.content.splitlines() if target in ln]
@@ -173,65 +221,60 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
     return Final(ans.diagnosis_answer(ctx.intent, f"node/{target}", None, target, findings, obs))
 
 
-def _diagnose_service(ctx: Ctx, target: str) -> Decision:
-    ns = ctx.intent.namespace
-    calls = [ctx.call("find_unhealthy_pods")]
-    if ns:
-        calls.append(ctx.call("get_events", namespace=ns))
+def _diagnose_service(ctx: Ctx, target: str) -> Decision | None:
+    """A service's missing endpoints, from the analyzers; None when nothing is flagged."""
     step = make_step(
         ctx.say(
-            f"检查 Service {target} 的后端 Pod 与相关告警。",
-            f"Checking service {target}'s backing pods and related warnings.",
+            f"检查 Service {target} 是否有可用的 Endpoint。",
+            f"Checking whether service {target} has endpoints.",
         ),
-        calls,
+        [ctx.call("find_unhealthy_pods")],
     )
     if step is not None:
         return step
-    findings = findings_about(ctx, target, ns)
-    if findings:
-        f = findings[0]
-        obs = [o for o in ctx.tr.current if o.name == "get_events"]
-        return Final(ans.diagnosis_answer(ctx.intent, f.ref, f.namespace, f.name, findings, obs))
-    return _diagnose_other(ctx, target)
+    findings = [f for f in findings_about(ctx, target, ctx.intent.namespace) if f.kind == "service"]
+    if not findings:
+        return None
+    return _finding_answer(ctx, findings)
 
 
-def _diagnose_other(ctx: Ctx, target: str) -> Decision:
-    """No pod matched: a deployment with no pods, a node, or a finding about something else."""
-    ns = ctx.intent.namespace
-    findings = findings_about(ctx, target, ns)
-    if findings:
-        f = findings[0]
-        obs: list[Observation] = []
-        if f.namespace and not ctx.called("get_events", namespace=f.namespace):
-            step = make_step(
-                ctx.say(
-                    f"分析器指出了 {f.ref} 的问题，再看看相关事件。",
-                    f"The analyzers flag {f.ref}; reading the related events.",
-                ),
-                [ctx.call("get_events", namespace=f.namespace)],
-            )
-            if step is not None:
-                return step
-        obs = [o for o in ctx.tr.current if o.name == "get_events"]
-        return Final(ans.diagnosis_answer(ctx.intent, f.ref, f.namespace, f.name, findings, obs))
-    deps = [d for d in ctx.known.deployments if d[1] == target and (not ns or d[0] == ns)]
-    if not deps:
-        spaces = [ns] if ns else sorted(ctx.known.namespaces | {ctx.default_ns})[:6]
-        calls: list[Call | None] = [ctx.call("get_deployments", namespace=s) for s in spaces]
-        if not ctx.called("get_nodes"):
-            calls.append(ctx.call("get_nodes"))
+def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
+    """Answer about the object of ``findings[0]`` after reading its events."""
+    f = findings[0]
+    if f.namespace and "get_events" in ctx.offered:
         step = make_step(
             ctx.say(
-                f"没有名为 {target} 的异常 Pod，再查 Deployment 和节点。",
-                f"No pod named {target}; checking deployments and nodes.",
+                f"分析器指出了 {f.ref} 的问题，再看看相关事件。",
+                f"The analyzers flag {f.ref}; reading the related events.",
             ),
-            calls,
+            [ctx.call("get_events", namespace=f.namespace, name=f.name)],
         )
         if step is not None:
             return step
-        if target in ctx.known.nodes:
-            return _diagnose_node(ctx, target)
-        deps = [d for d in ctx.known.deployments if d[1] == target and (not ns or d[0] == ns)]
+    obs = [o for o in ctx.tr.current if o.name == "get_events" and o.args.get("name") == f.name]
+    subject = f"{f.kind}/{f.ref}" if f.kind != "pod" else f.ref
+    return Final(ans.diagnosis_answer(ctx.intent, subject, f.namespace, f.name, findings, obs))
+
+
+def _diagnose_other(ctx: Ctx, target: str) -> Decision:
+    """No pod matched: a finding about something else, a deployment without pods, a node."""
+    ns = ctx.intent.namespace
+    findings = findings_about(ctx, target, ns)
+    if findings:
+        return _finding_answer(ctx, findings)
+    if not ctx.called("get_nodes"):
+        step = make_step(
+            ctx.say(
+                f"没有找到叫 {target} 的 Pod，再查节点。",
+                f"No pod named {target}; checking the nodes.",
+            ),
+            [ctx.call("get_nodes")],
+        )
+        if step is not None:
+            return step
+    if target in ctx.known.nodes:
+        return _diagnose_node(ctx, target)
+    deps = sorted(d for d in ctx.known.deployments if d[1] == target and (not ns or d[0] == ns))
     if deps:
         dns, name = deps[0]
         obs = []
@@ -239,13 +282,15 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
             lines = [ln for ln in o.content.splitlines() if name in ln]
             if lines:
                 obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines)))
-        if not ctx.called("get_events", namespace=dns):
-            step = make_step(
-                ctx.say(f"查看 {dns} 命名空间的事件。", f"Reading events in {dns}."),
-                [ctx.call("get_events", namespace=dns)],
-            )
-            if step is not None:
-                return step
+        step = make_step(
+            ctx.say(
+                f"查看 Deployment {dns}/{name} 的事件。",
+                f"Reading the events of deployment {dns}/{name}.",
+            ),
+            [ctx.call("get_events", namespace=dns)],
+        )
+        if step is not None:
+            return step
         obs += [o for o in ctx.called("get_events", namespace=dns)]
         return Final(
             ans.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)

@@ -21,6 +21,7 @@ IntentKind = Literal[
     "nodes",
     "events",
     "deployments",
+    "security",
     "mutate",
     "help",
     "unknown",
@@ -222,6 +223,19 @@ _ZH_EVENTS = ("事件", "告警", "警告", "报警", "event")
 _EN_EVENTS = ("event", "events", "alert", "alerts", "warning", "warnings")
 _ZH_DEPLOY = ("deployment", "部署", "副本", "发布", "工作负载")
 _EN_DEPLOY = ("deployment", "deployments", "deploy", "replicas", "rollout", "workloads")
+_ZH_SECURITY = ("安全", "漏洞", "合规", "特权", "以 root", "用 root", "root 运行", "明文")
+_EN_SECURITY = (
+    "security",
+    "secure",
+    "vulnerability",
+    "vulnerabilities",
+    "compliance",
+    "privileged",
+    "run as root",
+    "running as root",
+    "hostpath",
+    "pss",
+)
 _ZH_PODS = ("pod", "容器", "状态", "列出", "查看", "看看", "实例")
 _EN_PODS = ("pod", "pods", "list", "status", "containers", "show")
 _ZH_MUTATE = {
@@ -428,6 +442,8 @@ def parse_intent(text: str, *, language: str = "auto", known: Known | None = Non
     if has(_ZH_HELP, _EN_HELP) and target is None and not has(_ZH_DIAG, ()):
         return Intent(kind="help", **common)  # type: ignore[arg-type]
 
+    if has(_ZH_SECURITY, _EN_SECURITY):
+        return Intent(kind="security", **common)  # type: ignore[arg-type]
     diag = has(_ZH_DIAG, _EN_DIAG)
     unhealthy = has(_ZH_UNHEALTHY, _EN_UNHEALTHY)
     nodes = has(_ZH_NODES, _EN_NODES)

@@ -590,3 +590,33 @@ def evidence_lines(text: str, *, limit: int = 6, must: str | None = None) -> lis
             if len(out) >= limit:
                 break
     return out
+
+
+_LOG_OPEN_RE = re.compile(r"^<untrusted-log\b(?P<attrs>[^>]*)>\s*$")
+_LOG_NOTE = "(log data from the cluster"
+
+
+def log_body(text: str) -> list[tuple[bool, str]]:
+    """(previous?, line) for the log lines inside ``<untrusted-log ...>`` blocks.
+
+    Outputs without such blocks (other log tools, canned tests) count as one current block.
+    """
+    out: list[tuple[bool, str]] = []
+    inside = False
+    previous = False
+    saw_block = False
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        m = _LOG_OPEN_RE.match(line.strip())
+        if m:
+            inside, saw_block = True, True
+            previous = "previous=true" in m.group("attrs")
+            continue
+        if line.strip() == "</untrusted-log>":
+            inside = False
+            continue
+        if inside and not line.startswith(_LOG_NOTE) and line.strip() != "(empty)":
+            out.append((previous, line))
+    if not saw_block:
+        out = [(False, ln.rstrip()) for ln in text.splitlines() if ln.strip()]
+    return out

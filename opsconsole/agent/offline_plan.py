@@ -226,7 +226,30 @@ def _diagnose(ctx: Ctx, out_of_steps: bool) -> Decision:
     return _unhealthy(ctx, out_of_steps)
 
 
+def _security(ctx: Ctx, out_of_steps: bool) -> Decision:
+    args: dict[str, Any] = {}
+    if ctx.intent.namespace:
+        args["namespace"] = ctx.intent.namespace
+    tool = "find_security_issues"
+    obs = ctx.called(tool)
+    if not obs:
+        where = ctx.intent.namespace or ctx.say("所有命名空间", "all namespaces")
+        step = make_step(
+            ctx.say(
+                f"扫描 {where} 的 Pod 规格，找出安全风险。",
+                f"Scanning the pod specs in {where} for security risks.",
+            ),
+            [ctx.call(tool, **args)],
+        )
+        return step or Final(missing_tool(ctx, tool))
+    err = first_error(obs)
+    if err is not None:
+        return Final(ans.error_answer(ctx.intent, err))
+    return Final(ans.security_answer(ctx.intent, parse_findings(obs[-1].content), obs[-1]))
+
+
 _HANDLERS = {
+    "security": _security,
     "pods": _pods,
     "logs": _logs,
     "diagnose": _diagnose,
