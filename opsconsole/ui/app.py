@@ -206,6 +206,43 @@ class OpsConsoleApp(App[int]):
     def on_log_lines(self, message: msg.LogLines) -> None:
         self.feeds.log_lines(message)
 
+    # pod list and log viewer requests (their Messages, matched by name)
+
+    def on_pod_list_open_logs(self, message: Any) -> None:
+        row = message.row
+        self.feeds.open_logs(row.namespace, row.name)
+
+    def on_pod_list_describe(self, message: Any) -> None:
+        self.feeds.describe(message.row.namespace, message.row.name)
+
+    async def on_log_view_send_to_agent(self, message: Any) -> None:
+        lines = message.text.splitlines()
+        await self.main.chat.add_context(lines)
+        self.main.chat.input.focus()
+
+    def on_log_view_toggle_previous(self, message: Any) -> None:
+        if message.namespace and message.pod:
+            self.feeds.open_logs(
+                message.namespace,
+                message.pod,
+                container=message.container,
+                previous=message.previous,
+            )
+
+    def on_log_view_pick_container(self, message: Any) -> None:
+        from opsconsole.ui.screens.modals import ContainerPickerModal
+
+        view = message.log_view
+        if not message.containers:
+            self.notify("no containers known for this pod", severity="warning")
+            return
+
+        def picked(name: str | None) -> None:
+            if name and view.namespace and view.pod:
+                self.feeds.open_logs(view.namespace, view.pod, container=name)
+
+        self.push_screen(ContainerPickerModal(message.containers, message.current), picked)
+
     def on_feed_failed(self, message: msg.FeedFailed) -> None:
         self.notify(message.error, title=f"{message.feed} failed", severity="error", timeout=8)
 

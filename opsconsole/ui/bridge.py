@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent import events as ev
 from opsconsole.ui.screens.modals import ApprovalModal, ApprovalView
 
 if TYPE_CHECKING:
+    from opsconsole.agent import events as ev
     from opsconsole.agent.approval import ApprovalDecision, ApprovalRequest
     from opsconsole.ui.app import OpsConsoleApp
 
@@ -152,6 +152,8 @@ class AgentBridge:
                     self._status().run_ended("ready")
 
     async def handle(self, event: ev.AgentEvent) -> None:
+        from opsconsole.agent import events as ev
+
         main = self.app.main
         recorder = getattr(self.backend, "recorder", None)
         if recorder is not None:

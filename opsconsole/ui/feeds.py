@@ -167,10 +167,9 @@ class Feeds:
             source += " (previous)"
         self.log_source = source
         logs = self.app.main.logs
-        if hasattr(logs, "clear"):
-            logs.clear()
         if hasattr(logs, "set_source"):
-            _call_set_source(logs, namespace, name, container, previous)
+            logs.set_source(namespace, name, container, previous)
+            logs.set_containers(self._containers(namespace, name))
         self.app.main.query_one("#logs-pane").border_subtitle = source
         cluster = backend.cluster
         tail = self.app.settings.kubernetes.log_tail_lines
@@ -201,13 +200,25 @@ class Feeds:
         try:
             if previous:
                 read = read_logs(
-                    cluster, namespace, name, container=container, tail_lines=tail, previous=True
+                    cluster,
+                    namespace,
+                    name,
+                    container=container,
+                    tail_lines=tail,
+                    previous=True,
+                    timestamps=True,
                 )
                 text = getattr(read, "text", "") or ""
                 self.app.post_message(msg.LogLines(source, text.splitlines()))
                 return
             follower = follow_logs(
-                cluster, namespace, name, container=container, tail_lines=tail, stop_event=stop
+                cluster,
+                namespace,
+                name,
+                container=container,
+                tail_lines=tail,
+                timestamps=True,
+                stop_event=stop,
             )
             with follower:
                 pending: list[str] = []
@@ -226,6 +237,11 @@ class Feeds:
         except OpsConsoleError as exc:
             if not (worker.is_cancelled or stop.is_set()):
                 self.app.post_message(msg.FeedFailed(f"logs of {namespace}/{name}", str(exc)))
+
+    def _containers(self, namespace: str, name: str) -> list[str]:
+        model = getattr(self.app.main.pods, "model", None)
+        row = model.get(namespace, name) if model is not None else None
+        return [c.name for c in getattr(row, "containers", []) if not c.init]
 
     def log_lines(self, message: msg.LogLines) -> None:
         if message.source != self.log_source:
@@ -279,12 +295,3 @@ def _watch_item(item: Any) -> tuple[str, Any]:
     if payload is None:
         payload = getattr(item, "row", None)
     return str(kind), payload
-
-
-def _call_set_source(
-    logs: Any, namespace: str, name: str, container: str | None, prev: bool
-) -> None:
-    try:
-        logs.set_source(namespace, name, container=container, previous=prev)
-    except TypeError:
-        logs.set_source(f"{namespace}/{name}")

@@ -124,3 +124,35 @@ class OutputModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ContainerPickerModal(ModalScreen[str | None]):
+    """Pick the container whose log to show."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="containers.close", tooltip="Keep the current one"),
+    ]
+
+    def __init__(self, containers: list[str], current: str | None) -> None:
+        super().__init__(classes="containers")
+        self.containers = containers
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+
+        with Vertical(id="containers-dialog"):
+            yield Static(Text("Container", style="bold"))
+            yield OptionList(*self.containers, id="containers-list")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#containers-list")
+        if self.current in self.containers:
+            options.highlighted = self.containers.index(self.current)  # type: ignore[attr-defined]
+        options.focus()
+
+    def on_option_list_option_selected(self, event: Any) -> None:
+        self.dismiss(self.containers[event.option_index])
+
+    def action_close(self) -> None:
+        self.dismiss(None)

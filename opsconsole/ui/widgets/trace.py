@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,8 +18,10 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from opsconsole.agent import events as ev
 from opsconsole.ui.messages import ShowOutput, ShowPod
+
+if TYPE_CHECKING:  # the events module is imported on the first event, not at startup
+    from opsconsole.agent import events as ev
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 PREVIEW_LINES = 4
@@ -312,6 +314,8 @@ class TracePane(VerticalScroll):
 
     async def apply(self, event: ev.AgentEvent) -> None:
         """Update the blocks for one event from the agent core."""
+        from opsconsole.agent import events as ev
+
         if isinstance(event, ev.RunStarted):
             return
         if isinstance(event, ev.StepStarted):
@@ -377,6 +381,8 @@ class TracePane(VerticalScroll):
 
 
 def _terminal_state(event: ev.AgentEvent) -> str:
+    from opsconsole.agent import events as ev
+
     if isinstance(event, ev.RunFinished):
         return "finished"
     if isinstance(event, ev.RunCancelled):
@@ -385,6 +391,8 @@ def _terminal_state(event: ev.AgentEvent) -> str:
 
 
 def _terminal_text(event: ev.AgentEvent) -> str:
+    from opsconsole.agent import events as ev
+
     if isinstance(event, ev.RunFinished):
         return (
             f"■ finished · {event.steps} step(s) · {event.duration:.1f}s · "

@@ -1,0 +1,91 @@
+"""Fixtures for the console's Pilot tests: settings in a temp dir, the scripted model server,
+and a helper that waits for a condition while the app runs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from opsconsole.config import ModelSettings, SessionSettings, Settings  # noqa: E402
+from tests.fakes.openai_server import ScriptedOpenAIServer  # noqa: E402
+
+API_KEY_ENV = "OPSCONSOLE_TEST_MODEL_KEY"
+
+
+@pytest.fixture(autouse=True)
+def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSCONSOLE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("OPSCONSOLE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OPSCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("DEEPSEEK_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
+@pytest.fixture
+def model_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedOpenAIServer]:
+    monkeypatch.setenv(API_KEY_ENV, "sk-test")
+    with ScriptedOpenAIServer() as srv:
+        yield srv
+
+
+def make_settings(
+    tmp_path: Path, *, base_url: str | None = None, record: bool = True, **agent: object
+) -> Settings:
+    model = ModelSettings(
+        provider="openai",
+        name="fake-model",
+        base_url=base_url or "http://127.0.0.1:9/v1",
+        api_key_env=API_KEY_ENV,
+        max_retries=0,
+    )
+    settings = Settings(
+        model=model, sessions=SessionSettings(record=record, dir=str(tmp_path / "sessions"))
+    )
+    if agent:
+        settings = settings.model_copy(
+            update={"agent": settings.agent.model_copy(update=dict(agent))}
+        )
+    return settings
+
+
+async def wait_for(
+    pilot: object, predicate: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> float:
+    """Pause until ``predicate()`` is true; return the seconds it took (fails on timeout)."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
+
+
+def chat_text(app: object) -> str:
+    """All text in the chat log (user lines, notices and answers)."""
+    from textual.widgets import Markdown, Static
+
+    log = app.main.chat.log_view  # type: ignore[attr-defined]
+    parts = []
+    for widget in log.query("*"):
+        if isinstance(widget, Markdown):
+            parts.append(widget.source)
+        elif isinstance(widget, Static) and widget.parent is log:
+            parts.append(str(widget.render()))
+    return "\n".join(parts)
+
+
+def trace_text(app: object) -> str:
+    from textual.widgets import Static
+
+    trace = app.main.trace  # type: ignore[attr-defined]
+    return "\n".join(str(w.render()) for w in trace.query(Static))
