@@ -115,3 +115,83 @@ def write_sample(directory: Path, **kw: Any) -> Path:
 
 def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_bytes().splitlines()]
+
+
+# --- a real agent loop against the scripted OpenAI-compatible server ---------------------
+
+DELETE_SCHEMA = {
+    "type": "object",
+    "properties": {"namespace": {"type": "string"}, "pod_name": {"type": "string"}},
+    "required": ["namespace", "pod_name"],
+}
+PODS_SCHEMA = {
+    "type": "object",
+    "properties": {"namespace": {"type": "string"}},
+    "required": ["namespace"],
+}
+
+
+class ScriptedApprover:
+    def __init__(self, *decisions: str) -> None:
+        self.decisions = list(decisions)
+        self.requests: list[Any] = []
+
+    async def approve(self, request: Any) -> Any:
+        from opsconsole.agent.approval import ApprovalDecision
+
+        self.requests.append(request)
+        return ApprovalDecision(self.decisions.pop(0) if self.decisions else "decline")
+
+
+def make_tools(on_delete: Any, calls: list[str]) -> list[Any]:
+    from opsconsole.agent.tools import ActionSummary, Tool
+
+    def pods(args: dict[str, Any]) -> str:
+        calls.append("get_k8s_pods")
+        return "checkout-7d9: CrashLoopBackOff"
+
+    def delete(args: dict[str, Any]) -> str:
+        calls.append("delete_pod")
+        on_delete(args)
+        return f"pod {args['namespace']}/{args['pod_name']} deleted"
+
+    return [
+        Tool("get_k8s_pods", "list pods", PODS_SCHEMA, pods, read_only=True),
+        Tool(
+            "delete_pod",
+            "delete a pod",
+            DELETE_SCHEMA,
+            delete,
+            read_only=False,
+            summarize=lambda a: ActionSummary("delete", "Pod", a["pod_name"], a["namespace"]),
+        ),
+    ]
+
+
+def make_loop(base_url: str, tools: list[Any], **kwargs: Any) -> Any:
+    from opsconsole.agent.loop import AgentLoop
+    from opsconsole.agent.model import OpenAIModelClient
+    from opsconsole.agent.tools import ToolRegistry
+    from opsconsole.config import Settings
+
+    settings = Settings.model_validate(
+        {
+            "model": {
+                "base_url": base_url,
+                "name": "fake-model",
+                "api_key_env": "OPSCONSOLE_TEST_SESSION_KEY",
+                "timeout": {"connect": 5, "read": 10, "total": 20},
+            },
+            "agent": {"language": "en"},
+        }
+    )
+    client = OpenAIModelClient(settings.model, api_key="test-key", backoff_base=0.01)
+    return AgentLoop(client, ToolRegistry(tools), settings=settings, **kwargs)
+
+
+async def run_recorded(loop: Any, rec: SessionRecorder, task: str) -> list[Any]:
+    out = []
+    async for event in loop.run(task):
+        rec.record(event)
+        out.append(event)
+    return out
