@@ -1,0 +1,218 @@
+"""A compact, bounded store of log lines (no Textual): the log viewer's memory.
+
+A ``list[str]`` of log lines costs about 57 bytes of object header and pointer per line on top
+of the text (1,000,000 lines: ~55 MiB of overhead, and Textual's ``Log`` holds 470 MiB for 1M
+lines, PERFORMANCE.md). Here lines are kept in sealed *chunks* of ``CHUNK`` lines: one
+``str`` holding the chunk's lines joined by ``"\\n"`` plus an ``array('I')`` of line starts, so
+the overhead is about 5 bytes a line. Everything on the append path is C-level (``join``,
+``map``, ``accumulate``); the newest lines wait in a short list until a chunk is full.
+
+The store is bounded: past ``max_lines`` the oldest lines are dropped, a whole chunk at a time
+once a chunk's lines have all been dropped (amortised O(1) per line). Lines have an *absolute*
+number (``dropped + index``) that stays valid while older lines are dropped; search results use
+it.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from itertools import accumulate, repeat
+from operator import add
+
+from rich.cells import cell_len
+
+CHUNK_BITS = 10
+CHUNK = 1 << CHUNK_BITS  # 1024 lines per sealed chunk
+_MASK = CHUNK - 1
+
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def _offsets(lines: list[str]) -> array:
+    """Start offsets of ``lines`` joined with a newline each, plus the end (len + 1 items)."""
+    return array("I", accumulate(map(add, map(len, lines), repeat(1)), initial=0))
+
+
+class LineStore:
+    """Append-only, bounded sequence of lines with O(1) random access."""
+
+    def __init__(self, max_lines: int = 200_000) -> None:
+        if max_lines < 1:
+            raise ValueError("max_lines must be at least 1")
+        self.max_lines = max_lines
+        self._chunks: list[tuple[str, array]] = []
+        self._tail: list[str] = []
+        self._head = 0  # lines of the first chunk (or of the tail) already dropped
+        self.dropped = 0
+        """Lines dropped since the last :meth:`clear` (absolute number of line 0)."""
+        self.max_width = 0
+        """Widest line seen, in terminal cells (a little generous for tabs)."""
+
+    # -- reading ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return (len(self._chunks) << CHUNK_BITS) + len(self._tail) - self._head
+
+    def __getitem__(self, index: int) -> str:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("line index out of range")
+        g = index + self._head
+        c = g >> CHUNK_BITS
+        if c < len(self._chunks):
+            text, offs = self._chunks[c]
+            j = g & _MASK
+            return text[offs[j] : offs[j + 1] - 1]
+        return self._tail[g - (len(self._chunks) << CHUNK_BITS)]
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def slice(self, start: int, stop: int) -> list[str]:
+        """Lines ``start`` to ``stop`` (exclusive), clamped to what is held."""
+        start = max(start, 0)
+        stop = min(stop, len(self))
+        return [self[i] for i in range(start, stop)]
+
+    @property
+    def total_appended(self) -> int:
+        """Absolute number one past the newest line."""
+        return self.dropped + len(self)
+
+    # -- writing ---------------------------------------------------------------------------
+    @staticmethod
+    def normalize(lines: Iterable[str]) -> tuple[list[str], str]:
+        """Split embedded newlines (``\\r\\n``, ``\\r``, ``\\n``); return lines and their blob.
+
+        The blob is the lines joined by ``"\\n"`` (used for width and search scans).
+        """
+        lines = lines if isinstance(lines, list) else list(lines)
+        blob = "\n".join(lines)
+        if "\r" in blob or blob.count("\n") != len(lines) - 1:
+            lines = _NEWLINES.split(blob)
+            blob = "\n".join(lines)
+        return lines, blob
+
+    def extend(self, lines: list[str], blob: str | None = None) -> int:
+        """Append lines (already normalized if ``blob`` is given); returns lines dropped."""
+        if not lines:
+            return 0
+        if blob is None:
+            lines, blob = self.normalize(lines)
+        self._track_width(lines, blob)
+        tail = self._tail
+        tail.extend(lines)
+        if len(tail) >= CHUNK:
+            sealed = len(tail) >> CHUNK_BITS << CHUNK_BITS
+            for start in range(0, sealed, CHUNK):
+                part = tail[start : start + CHUNK]
+                self._chunks.append(("\n".join(part) + "\n", _offsets(part)))
+            del tail[:sealed]
+        return self._enforce_bound()
+
+    def _track_width(self, lines: list[str], blob: str) -> None:
+        widest = max(map(len, lines))
+        if not blob.isascii():
+            widest = max(widest, max(cell_len(s) for s in lines if not s.isascii()))
+        if "\t" in blob:
+            widest += 8 * max(s.count("\t") for s in lines)
+        if widest > self.max_width:
+            self.max_width = widest
+
+    def _enforce_bound(self) -> int:
+        excess = len(self) - self.max_lines
+        if excess <= 0:
+            return 0
+        self._head += excess
+        self.dropped += excess
+        if self._head >= CHUNK and self._chunks:
+            whole = min(self._head >> CHUNK_BITS, len(self._chunks))
+            del self._chunks[:whole]
+            self._head -= whole << CHUNK_BITS
+        if not self._chunks and self._head:
+            del self._tail[: self._head]
+            self._head = 0
+        return excess
+
+    def clear(self) -> None:
+        self._chunks.clear()
+        self._tail.clear()
+        self._head = 0
+        self.dropped = 0
+        self.max_width = 0
+
+    # -- search ---------------------------------------------------------------------------
+    def search(self, matcher: Matcher, limit: int = 100_000) -> list[int]:
+        """Absolute numbers of the lines ``matcher`` matches (oldest first), at most ``limit``."""
+        found: list[int] = []
+        base = self.dropped - self._head  # absolute number of the first chunk's line 0
+        for text, offs in self._chunks:
+            matcher.scan(text, offs, base, found, limit)
+            base += CHUNK
+            if len(found) >= limit:
+                break
+        else:
+            tail = self._tail
+            skip = max(self._head - (len(self._chunks) << CHUNK_BITS), 0)
+            if len(tail) > skip:
+                part = tail[skip:]
+                matcher.scan("\n".join(part) + "\n", _offsets(part), base + skip, found, limit)
+        first = self.dropped
+        if found and found[0] < first:
+            found = found[bisect_right(found, first - 1) :]
+        return found
+
+
+class Matcher:
+    """A search query: a literal, smart case (all lower case means case-insensitive).
+
+    :meth:`scan` finds matching lines in a newline-joined blob with ``str.find`` (a C scan that
+    is several times faster than ``re`` with ``IGNORECASE``); :meth:`spans` gives the match
+    positions inside one line for highlighting.
+    """
+
+    def __init__(self, query: str) -> None:
+        if not query:
+            raise ValueError("empty search query")
+        self.query = query
+        self.ignore_case = query == query.lower()
+        self.needle = query.lower() if self.ignore_case else query
+        self.rx = re.compile(re.escape(query), re.IGNORECASE if self.ignore_case else 0)
+
+    def scan(
+        self, blob: str, offs: array | list[int], base: int, out: list[int], limit: int
+    ) -> None:
+        """Append to ``out`` the absolute numbers of the matching lines of ``blob``.
+
+        ``offs`` are the line start offsets (with the end appended); ``base`` is the absolute
+        number of the blob's first line. Each line is counted once.
+        """
+        hay = blob.lower() if self.ignore_case else blob
+        find = hay.find
+        if len(hay) != len(blob):  # rare Unicode case mappings change lengths: use re
+            hay = blob
+            find = None
+        needle = self.needle
+        last = len(offs) - 1
+        pos = 0
+        while len(out) < limit:
+            if find is not None:
+                i = find(needle, pos)
+            else:
+                m = self.rx.search(hay, pos)
+                i = m.start() if m else -1
+            if i < 0:
+                return
+            line = bisect_right(offs, i) - 1
+            if line >= last:
+                return
+            out.append(base + line)
+            pos = offs[line + 1]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) character spans of the matches in one line."""
+        return [m.span() for m in self.rx.finditer(text)]

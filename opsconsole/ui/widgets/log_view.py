@@ -1,0 +1,418 @@
+"""The log viewer: follow, pause, wrap, timestamps, search and "send selection to agent".
+
+The shell streams a pod's log in a worker and feeds batches on the UI thread::
+
+    log_view.set_source("shop", "api-0", "app", previous=False)   # clears, sets the header
+    log_view.set_containers(["app", "istio-proxy"])                # for the container picker
+    log_view.append_lines(batch)                                   # a list of lines
+    log_view.clear()
+
+Lines live in a compact bounded :class:`~opsconsole.ui.widgets.log_store.LineStore`
+(``max_lines``, default ``settings.ui.log_max_lines``); the body is a Line API widget that
+renders only the visible rows, and an append only updates counters and schedules one sync per
+turn of the message loop, so batches of any size cost one repaint.
+
+Messages: :class:`LogView.SendToAgent` (``a``, the selected lines), :class:`LogView.PickContainer`
+(``c``), :class:`LogView.TogglePrevious` (``p``). The viewer never reads logs itself.
+
+Keys: ``/`` or ctrl+f search (smart case), ``n``/``N`` next/previous match, ``w`` wrap,
+``t`` timestamps, ``v`` start/stop a line selection (then ↑/↓), shift+↑/↓ extend it,
+``escape`` drop it, ``a`` send it to the agent, End resume following.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import on
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Static
+
+from opsconsole.ui.widgets.log_body import LogBody
+from opsconsole.ui.widgets.log_store import LineStore, Matcher, _offsets
+
+SEND_LIMIT_LINES = 2_000
+"""At most this many selected lines go to the agent (the newest of the selection)."""
+
+
+class LogView(Vertical):
+    """A bounded, searchable log viewer for one pod container."""
+
+    DEFAULT_CSS = """
+    LogView {
+        height: 1fr;
+        & > #log-header { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+        &.-paused > #log-header { color: $text-warning; }
+        & > #log-search { display: none; height: 3; }
+        &.-searching > #log-search { display: block; }
+        & > LogBody { height: 1fr; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash,ctrl+f", "start_search", "Search", id="logs.search", tooltip="Search"),
+        Binding("n", "next_match", "Next", show=False, id="logs.next", tooltip="Next match"),
+        Binding(
+            "N", "previous_match", "Prev", show=False, id="logs.previous", tooltip="Previous match"
+        ),
+        Binding("w", "toggle_wrap", "Wrap", id="logs.wrap", tooltip="Wrap long lines"),
+        Binding("t", "toggle_timestamps", "Times", id="logs.timestamps", tooltip="Timestamps"),
+        Binding("v", "toggle_select", "Select", id="logs.select", tooltip="Select lines (↑/↓)"),
+        Binding(
+            "a",
+            "send_to_agent",
+            "To agent",
+            id="logs.send",
+            tooltip="Send the selected lines to the agent as context",
+        ),
+        Binding(
+            "p",
+            "toggle_previous",
+            "Previous",
+            show=False,
+            id="logs.previous_container",
+            tooltip="Logs of the previous (crashed) container",
+        ),
+        Binding(
+            "c", "pick_container", "Container", id="logs.container", tooltip="Pick a container"
+        ),
+    ]
+
+    wrap: reactive[bool] = reactive(False, init=False)
+    show_timestamps: reactive[bool] = reactive(True, init=False)
+
+    class SendToAgent(Message):
+        """Request: use these log lines as context for the next question."""
+
+        def __init__(self, log_view: LogView, text: str, line_count: int) -> None:
+            super().__init__()
+            self.log_view = log_view
+            self.text = text
+            self.line_count = line_count
+            self.namespace = log_view.namespace
+            self.pod = log_view.pod
+            self.container = log_view.container
+
+        @property
+        def control(self) -> LogView:
+            return self.log_view
+
+    class PickContainer(Message):
+        """Request: let the user pick one of ``containers`` (show a ContainerPicker)."""
+
+        def __init__(self, log_view: LogView, containers: list[str], current: str | None):
+            super().__init__()
+            self.log_view = log_view
+            self.containers = containers
+            self.current = current
+
+        @property
+        def control(self) -> LogView:
+            return self.log_view
+
+    class TogglePrevious(Message):
+        """Request: stream this container's ``previous`` (crashed) instance, or the current."""
+
+        def __init__(self, log_view: LogView, previous: bool) -> None:
+            super().__init__()
+            self.log_view = log_view
+            self.previous = previous
+            self.namespace = log_view.namespace
+            self.pod = log_view.pod
+            self.container = log_view.container
+
+        @property
+        def control(self) -> LogView:
+            return self.log_view
+
+    def __init__(
+        self,
+        *,
+        max_lines: int = 200_000,
+        show_timestamps: bool = True,
+        wrap: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.store = LineStore(max_lines)
+        self.set_reactive(LogView.wrap, wrap)
+        self.set_reactive(LogView.show_timestamps, show_timestamps)
+        self.namespace: str | None = None
+        self.pod: str | None = None
+        self.container: str | None = None
+        self.previous = False
+        self.live = True
+        self.containers: list[str] = []
+        self.matcher: Matcher | None = None
+        self.matches: list[int] = []
+        """Absolute numbers of the matching lines (oldest first)."""
+        self.match_index = -1
+        self.match_limit = 100_000
+        self.new_while_paused = 0
+        self._sync_pending = False
+        self.header_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="log-header", markup=False)
+        yield LogBody(self, id="log-body")
+        yield Input(placeholder="search (smart case); Enter finds, n/N move", id="log-search")
+
+    def on_mount(self) -> None:
+        self._update_header()
+
+    # -- public API ------------------------------------------------------------------------
+    @property
+    def body(self) -> LogBody:
+        return self.query_one(LogBody)
+
+    @property
+    def following(self) -> bool:
+        """True while the view sticks to the newest line (auto-scroll)."""
+        return self.body.follow if self.is_mounted else True
+
+    @property
+    def line_count(self) -> int:
+        return len(self.store)
+
+    def set_source(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None = None,
+        previous: bool = False,
+        *,
+        live: bool = True,
+        clear: bool = True,
+    ) -> None:
+        """Say whose log this is (the header) and, by default, clear the old lines."""
+        self.namespace, self.pod, self.container = namespace, pod, container
+        self.previous = previous
+        self.live = live and not previous
+        if clear:
+            self.clear()
+        else:
+            self._schedule_sync()
+
+    def set_containers(self, containers: Iterable[str]) -> None:
+        """The pod's containers (for :class:`PickContainer`)."""
+        self.containers = list(containers)
+
+    def append_lines(self, lines: list[str]) -> None:
+        """Append a batch of lines (newline characters inside items are split)."""
+        if not lines:
+            return
+        lines, blob = LineStore.normalize(lines)
+        first_abs = self.store.total_appended
+        dropped = self.store.extend(lines, blob)
+        if self.matcher is not None and len(self.matches) < self.match_limit:
+            self.matcher.scan(
+                blob + "\n", _offsets(lines), first_abs, self.matches, self.match_limit
+            )
+        if self.is_mounted:
+            body = self.body
+            if not body.follow:
+                self.new_while_paused += len(lines)
+            body.lines_dropped(dropped)
+            self._schedule_sync()
+
+    def clear(self) -> None:
+        """Drop every line (and the search results and selection)."""
+        self.store.clear()
+        self.matches = [] if self.matcher is None else []
+        self.match_index = -1
+        self.new_while_paused = 0
+        if self.is_mounted:
+            self.body.reset()
+        self._schedule_sync()
+
+    def search(self, query: str) -> int:
+        """Search all held lines; jumps to the newest match. Returns the number of matches."""
+        if not query:
+            self.matcher = None
+            self.matches = []
+            self.match_index = -1
+            self._schedule_sync()
+            return 0
+        self.matcher = Matcher(query)
+        self.matches = self.store.search(self.matcher, self.match_limit)
+        self.match_index = len(self.matches) - 1
+        if self.matches:
+            self._go_to_match()
+        self._schedule_sync()
+        return len(self.matches)
+
+    def selected_text(self) -> str:
+        """The selected lines as shown (timestamps per the toggle), newline-joined."""
+        rng = self.body.selection_range()
+        if rng is None:
+            return ""
+        start, stop = rng
+        start = max(start, stop - SEND_LIMIT_LINES)
+        from opsconsole.ui.widgets.log_render import display_text
+
+        return "\n".join(
+            display_text(line, self.show_timestamps)[0] for line in self.store.slice(start, stop)
+        )
+
+    # -- sync (coalesced: at most once per turn of the message loop) ------------------------
+    def _schedule_sync(self) -> None:
+        if not self._sync_pending and self.is_mounted:
+            self._sync_pending = True
+            self.call_later(self._sync)
+
+    def _sync(self) -> None:
+        self._sync_pending = False
+        self.body.sync()
+        self._update_header()
+
+    def _update_header(self) -> None:
+        """One line, most important first: who, follow state, search, selection, toggles."""
+        if self.pod:
+            who = f"{self.namespace}/{self.pod}"
+            if self.container:
+                who += f" › {self.container}"
+        else:
+            who = "no pod selected"
+        parts = [who]
+        if self.previous:
+            parts.append("previous container")
+        paused = self.is_mounted and not self.body.follow
+        if paused:
+            more = f", {self.new_while_paused:,} new" if self.new_while_paused else ""
+            parts.append(f"⏸ paused — End to resume{more}")
+        elif self.live:
+            parts.append("following")
+        if self.matcher is not None:
+            n = len(self.matches)
+            pos = self._match_position()
+            more = "+" if n >= self.match_limit else ""
+            where = f"{pos + 1}/{n}{more}" if pos >= 0 else f"{n}{more}"
+            parts.append(f"/{self.matcher.query}: {where} matches")
+        rng = self.body.selection_range() if self.is_mounted else None
+        if rng is not None:
+            parts.append(f"{rng[1] - rng[0]} selected (a: send to agent)")
+        if self.wrap:
+            parts.append("wrap")
+        if not self.show_timestamps:
+            parts.append("no timestamps")
+        store = self.store
+        count = f"{len(store):,} lines"
+        if store.dropped:
+            count += f" ({store.dropped:,} older dropped)"
+        parts.append(count)
+        self.header_text = " · ".join(parts)
+        self.query_one("#log-header", Static).update(self.header_text)
+        self.set_class(paused, "-paused")
+
+    # -- search navigation -----------------------------------------------------------------
+    def _prune_matches(self) -> None:
+        first = self.store.dropped
+        if self.matches and self.matches[0] < first:
+            from bisect import bisect_left
+
+            cut = bisect_left(self.matches, first)
+            del self.matches[:cut]
+            self.match_index = max(self.match_index - cut, -1 if not self.matches else 0)
+
+    def _match_position(self) -> int:
+        self._prune_matches()
+        if not self.matches:
+            return -1
+        return min(self.match_index, len(self.matches) - 1)
+
+    def _go_to_match(self) -> None:
+        pos = self._match_position()
+        if pos < 0:
+            return
+        self.match_index = pos
+        self.body.show_line(self.matches[pos] - self.store.dropped)
+
+    @property
+    def current_match_line(self) -> int | None:
+        """Index (into the held lines) of the current match, if any."""
+        pos = self._match_position()
+        return self.matches[pos] - self.store.dropped if pos >= 0 else None
+
+    def action_next_match(self) -> None:
+        if not self.matches:
+            raise SkipAction()
+        self.match_index = (self._match_position() + 1) % len(self.matches)
+        self._go_to_match()
+        self._schedule_sync()
+
+    def action_previous_match(self) -> None:
+        if not self.matches:
+            raise SkipAction()
+        self.match_index = (self._match_position() - 1) % len(self.matches)
+        self._go_to_match()
+        self._schedule_sync()
+
+    def action_start_search(self) -> None:
+        self.add_class("-searching")
+        field = self.query_one("#log-search", Input)
+        if self.matcher is not None and not field.value:
+            field.value = self.matcher.query
+        field.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _on_search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.search(event.value)
+        self.remove_class("-searching")
+        self.body.focus()
+
+    def on_key(self, event) -> None:  # Esc in the search field closes it (keeps results)
+        if event.key == "escape" and self.has_class("-searching"):
+            event.stop()
+            self.remove_class("-searching")
+            self.body.focus()
+
+    # -- toggles and requests --------------------------------------------------------------
+    def watch_wrap(self) -> None:
+        self._refresh_all()
+
+    def watch_show_timestamps(self) -> None:
+        self._refresh_all()
+
+    def _refresh_all(self) -> None:
+        if self.is_mounted:
+            self.body.invalidate()
+            self._schedule_sync()
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+
+    def action_toggle_timestamps(self) -> None:
+        self.show_timestamps = not self.show_timestamps
+
+    def action_toggle_select(self) -> None:
+        self.body.toggle_selection()
+        self._schedule_sync()
+
+    def action_send_to_agent(self) -> None:
+        rng = self.body.selection_range()
+        if rng is None:
+            self.notify("Select lines first: v (then ↑/↓), shift+↑/↓ or drag with the mouse")
+            return
+        text = self.selected_text()
+        self.post_message(self.SendToAgent(self, text, min(rng[1] - rng[0], SEND_LIMIT_LINES)))
+        self.body.clear_selection()
+        self._schedule_sync()
+
+    def action_toggle_previous(self) -> None:
+        if self.pod is None:
+            raise SkipAction()
+        self.post_message(self.TogglePrevious(self, not self.previous))
+
+    def action_pick_container(self) -> None:
+        if self.pod is None:
+            raise SkipAction()
+        self.post_message(self.PickContainer(self, list(self.containers), self.container))
