@@ -116,6 +116,7 @@ class _RunState:
     repeat_hit: str | None = None
     invalid_streak: int = 0
     last_thought: str = ""
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
 
 class AgentLoop:
@@ -168,7 +169,6 @@ class AgentLoop:
         self.total_completion_tokens = 0
         self.total_cost = 0.0
         self._state: _RunState | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._validators: dict[str, Any] = {}
 
     # -- public -----------------------------------------------------------------------
@@ -182,22 +182,29 @@ class AgentLoop:
 
     def abort(self, reason: str = "cancelled by user") -> RunCancelled | None:
         """Synchronously stop the current run: cancel its tools, close the open tool batch
-        with ``cancelled`` results and record a RunCancelled. Idempotent."""
-        for task in list(self._tasks):
-            task.cancel()
-        self._tasks.clear()
-        self.conversation.repair("cancelled")
-        state, self._state = self._state, None
+        with ``cancelled`` results and record (and return) a RunCancelled. Idempotent."""
+        return self._abort(self._state, reason)
+
+    def _abort(
+        self, state: _RunState | None, reason: str = "cancelled by user"
+    ) -> RunCancelled | None:
         if state is None:
             return None
+        for task in list(state.tasks):
+            task.cancel()
+        state.tasks.clear()
+        if self._state is not state:  # an old, abandoned run: the conversation moved on
+            return None
+        self._state = None
+        self.conversation.repair("cancelled")
         event = RunCancelled(run_id=state.run_id, agent=self.agent, step=state.step, reason=reason)
         self.terminal_event = event
         return event
 
     async def run(self, task: str) -> AsyncIterator[AgentEvent]:
         """Run one user task; yield its events; see the module docstring for cancelling."""
-        if self._state is not None:
-            raise RuntimeError("this agent is already running a task")
+        if self._state is not None:  # a consumer abandoned the previous run without closing it
+            self._abort(self._state, "superseded by a new task")
         state = _RunState(run_id=new_run_id())
         self._state = state
         self.terminal_event = None
@@ -222,10 +229,10 @@ class AgentLoop:
                     self._state = None
                 yield event
         except (asyncio.CancelledError, GeneratorExit):
-            self.abort()
+            self._abort(state)
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must not leave a broken transcript
-            self.abort()
+            self._abort(state)
             failed = RunFailed(
                 run_id=state.run_id,
                 agent=self.agent,
@@ -237,7 +244,7 @@ class AgentLoop:
             yield failed
         finally:
             if self._state is state:
-                self.abort()
+                self._abort(state)
 
     # -- steps ------------------------------------------------------------------------
 
@@ -607,7 +614,7 @@ class AgentLoop:
         for job in jobs:
             task = asyncio.ensure_future(_signal(job, queue, done))
             tasks.append(task)
-            self._tasks.add(task)
+            state.tasks.add(task)
         try:
             remaining = len(tasks)
             while remaining:
@@ -618,7 +625,7 @@ class AgentLoop:
                     yield item
         finally:
             for task in tasks:
-                self._tasks.discard(task)
+                state.tasks.discard(task)
                 if not task.done():
                     task.cancel()
         failures = [str(t.result()) for t in tasks if t.done() and t.result() is not None]
