@@ -41,8 +41,8 @@ def _md_escape(text: str) -> str:
 def _duration(session: Session) -> str:
     if not session.entries:
         return "-"
-    first = session.header.get("ts") or session.entries[0].ts
-    span = max(0.0, session.entries[-1].ts - float(first))
+    first = min(float(session.header.get("ts") or session.entries[0].ts), session.entries[0].ts)
+    span = max(0.0, session.entries[-1].ts - first)
     return f"{span:.1f} s" if span < 120 else f"{span / 60:.1f} min"
 
 
@@ -89,8 +89,6 @@ def _step_md(step: Step) -> list[str]:
         return [f"**Error**{tag}: {step.body}"]
     if step.kind == "dispatch":
         return [f"**Dispatch**{tag}: {step.title}"]
-    if step.kind == "question" and ev is not None and getattr(ev, "parent_run_id", None):
-        return [f"**Sub-task**{tag}: {step.body}"]
     if step.kind == "interrupted" and step.body:
         return [f"**Interrupted**{tag}: {step.title}", "", _fence(step.body, "text")]
     return [f"**{step.label}**{tag}: {step.title}"]

@@ -63,7 +63,7 @@ _FORWARD_EVENTS = {"step_started", "text_delta", "reasoning_delta", "answer_delt
 @dataclass(slots=True)
 class Step:
     index: int
-    kind: str  # question | thought | action | observation | approval_request | approval |
+    kind: str  # question | subtask | thought | action | observation | approval_request | approval |
     #            answer | error | cancelled | finished | notice | retry | dispatch | audit |
     #            resumed | interrupted
     title: str
@@ -84,6 +84,7 @@ class Step:
 
 _LABELS = {
     "question": "Question",
+    "subtask": "Sub-task",
     "thought": "Thought",
     "action": "Action",
     "observation": "Observation",
@@ -139,7 +140,7 @@ def _classify(entry: Entry, approvals_seen: set[str]) -> tuple[str, str, str] | 
     if ev is not None:
         if isinstance(ev, RunStarted):
             if ev.parent_run_id:
-                return ("question", f"[{ev.agent}] {ev.task}", ev.task)
+                return ("subtask", ev.task, ev.task)
             return ("question", ev.task, ev.task)
         if isinstance(ev, Thought):
             body = ev.text
