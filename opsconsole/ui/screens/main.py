@@ -82,7 +82,10 @@ class MainScreen(Screen[None]):
         status = self.status
         for key, value in self.status_init.items():
             setattr(status, key, value)
-        self.query_one("#chat-input").focus()
+        chat_input = self.chat.input
+        if self.frozen:
+            chat_input.cursor_blink = False
+        chat_input.focus()
 
     # ---- accessors used by the app's wiring ---------------------------------------------
 

@@ -102,8 +102,11 @@ class ToolBlock(Vertical, can_focus=True):
         )
     ]
 
-    def __init__(self, call_id: str, tool: str, args: dict[str, Any], *, mutating: bool) -> None:
+    def __init__(
+        self, call_id: str, tool: str, args: dict[str, Any], *, mutating: bool, timed: bool = True
+    ) -> None:
         super().__init__(classes="tool -running")
+        self.timed = timed
         self.call_id = call_id
         self.tool = tool
         self.args = args
@@ -133,7 +136,7 @@ class ToolBlock(Vertical, can_focus=True):
         else:
             style = STATUS_STYLE.get(self.status, "")
             text.append(f"  {self.status}", style=style)
-            if self.duration is not None:
+            if self.duration is not None and self.timed:
                 text.append(f" · {self.duration:.2f}s", style="dim")
         return text
 
@@ -167,8 +170,9 @@ class ToolBlock(Vertical, can_focus=True):
 class StepBlock(Vertical):
     """One step of a run: header (spinner, duration, tokens), Thought, tools, retries."""
 
-    def __init__(self, run_id: str, agent: str, step: int) -> None:
+    def __init__(self, run_id: str, agent: str, step: int, *, timed: bool = True) -> None:
         super().__init__(classes="step -running")
+        self.timed = timed
         self.run_id = run_id
         self.agent = agent
         self.step = step
@@ -194,8 +198,9 @@ class StepBlock(Vertical):
             text.append(f"{glyph} running", style="dim")
         else:
             text.append(self.state, style=STATUS_STYLE.get(self.state, "dim"))
-        end = self.ended if self.ended is not None else time.monotonic()
-        text.append(f" · {end - self.started:.1f}s", style="dim")
+        if self.timed:
+            end = self.ended if self.ended is not None else time.monotonic()
+            text.append(f" · {end - self.started:.1f}s", style="dim")
         if self.tokens:
             text.append(f" · {self.tokens:,} tok", style="dim")
         return text
@@ -252,6 +257,7 @@ class TracePane(VerticalScroll):
 
     def __init__(self, *, animate: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        #: False (snapshots): no spinner and no timings, so frames are deterministic
         self.animate = animate
         self.steps: dict[tuple[str, int], StepBlock] = {}
         self.tools: dict[str, ToolBlock] = {}
@@ -291,7 +297,7 @@ class TracePane(VerticalScroll):
             for other in self.steps.values():
                 if other.run_id == event.run_id and other.step < event.step:
                     other.finish("done")
-            block = StepBlock(event.run_id, event.agent, event.step)
+            block = StepBlock(event.run_id, event.agent, event.step, timed=self.animate)
             self.steps[key] = block
             await self._mount(block)
         return block
@@ -301,7 +307,11 @@ class TracePane(VerticalScroll):
         if block is None:
             step = await self._step(event)
             block = ToolBlock(
-                event.tool_call_id, event.tool, dict(event.arguments), mutating=mutating
+                event.tool_call_id,
+                event.tool,
+                dict(event.arguments),
+                mutating=mutating,
+                timed=self.animate,
             )
             self.tools[event.tool_call_id] = block
             await self._mount(block, step)
@@ -359,7 +369,8 @@ class TracePane(VerticalScroll):
             line.append(event.task)
             await self._mount(Static(line, classes="dispatch", markup=False))
         elif isinstance(event, ev.RunFinished | ev.RunFailed | ev.RunCancelled):
-            await self.end_run(event.run_id, _terminal_state(event), _terminal_text(event))
+            text = _terminal_text(event, timed=self.animate)
+            await self.end_run(event.run_id, _terminal_state(event), text)
 
     async def end_run(self, run_id: str | None, state: str, text: str) -> None:
         """Close every running step and tool (of ``run_id``, or all) and add a closing line."""
@@ -390,12 +401,13 @@ def _terminal_state(event: ev.AgentEvent) -> str:
     return "failed"
 
 
-def _terminal_text(event: ev.AgentEvent) -> str:
+def _terminal_text(event: ev.AgentEvent, *, timed: bool = True) -> str:
     from opsconsole.agent import events as ev
 
     if isinstance(event, ev.RunFinished):
+        took = f"{event.duration:.1f}s · " if timed else ""
         return (
-            f"■ finished · {event.steps} step(s) · {event.duration:.1f}s · "
+            f"■ finished · {event.steps} step(s) · {took}"
             f"{event.prompt_tokens + event.completion_tokens:,} tokens"
         )
     if isinstance(event, ev.RunCancelled):
