@@ -89,10 +89,10 @@ def _fit(text: str, width: int) -> str:
 
 
 def _local_date(iso: str) -> str:
+    import calendar
+
     try:
-        ts = time.mktime(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-        if time.localtime(ts).tm_isdst and time.daylight:
-            ts -= time.altzone - time.timezone
+        ts = calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
     except (ValueError, OverflowError):
         return iso[:16] or "?"
@@ -172,6 +172,8 @@ def run_export(args: Any, settings: Settings | None) -> int:
     out = Path(output).expanduser()
     if out.is_dir():
         out = out / (session.path.stem + ".md")
+    if out.resolve() == session.path.resolve():
+        raise UsageError("export: the output would overwrite the session file itself")
     try:
         atomic_write_text(out, text, mode=0o600)
     except OSError as exc:

@@ -181,7 +181,9 @@ def _parse(path: Path, raw: bytes, allow_partial: bool) -> Session:
                 f"{lineno - 1}, read-only"
             )
             break
-        ts = rec.get("ts") or 0.0
+        ts = rec.get("ts")
+        if not isinstance(ts, int | float) or isinstance(ts, bool):
+            ts = 0.0
         if rtype == "event":
             try:
                 ev = _event(rec.get("event"))
@@ -194,7 +196,8 @@ def _parse(path: Path, raw: bytes, allow_partial: bool) -> Session:
                 bad_events += 1
                 continue
             events.append(ev)
-            entries.append(Entry("event", ev.ts or ts, lineno, ev, None))
+            ets = ev.ts if isinstance(ev.ts, int | float) and not isinstance(ev.ts, bool) else ts
+            entries.append(Entry("event", float(ets), lineno, ev, None))
         elif rtype == "message":
             thread = str(rec.get("thread") or "main")
             msgs = threads.setdefault(thread, [])

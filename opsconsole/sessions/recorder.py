@@ -148,7 +148,13 @@ class SessionRecorder:
         """Create a new session file in ``directory`` (made 0700) and write its header."""
         from opsconsole.paths import ensure_private_dir
 
-        directory = ensure_private_dir(Path(directory))
+        try:
+            directory = ensure_private_dir(Path(directory).expanduser())
+        except OSError as exc:
+            raise SessionError(
+                f"cannot create the sessions directory {directory}: {exc.strerror or exc}",
+                hint="set sessions.dir in the config, or sessions.record: false",
+            ) from None
         started = time.time()
         for _ in range(20):
             session_id = new_session_id()
@@ -398,8 +404,10 @@ class SessionRecorder:
 
         Messages are compared by identity, then equality: if an already written message was
         replaced by a different one (compaction, repair), a ``rewind`` record cuts the recorded
-        transcript back to the first difference and the rest is written again."""
+        transcript back to the first difference and the rest is written again. The list is
+        then tracked like :meth:`track_transcript`."""
         with self._lock:
+            self._transcripts[thread] = messages  # keep following it (see track_transcript)
             lines = self._take_pending()
             mine = self._transcript_lines(thread, messages)
             lines += mine
