@@ -99,7 +99,7 @@ class OpsConsoleApp(App[int]):
                 "write_mode": self.settings.agent.write_mode or self.options.write,
                 "namespace": self.options.namespace or self.settings.kubernetes.namespace,
                 "sandbox": self.options.demo,
-                "context": "sandbox" if self.options.demo else "…",
+                "context": "…",
             },
         )
 

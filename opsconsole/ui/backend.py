@@ -165,13 +165,10 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
     backend.namespace = namespace
 
     from opsconsole.agent.tools import ToolRegistry
+    from opsconsole.k8s.tools import build_k8s_tools
 
-    if backend.cluster is not None:
-        from opsconsole.k8s.tools import build_k8s_tools
-
-        backend.registry = ToolRegistry(build_k8s_tools(backend.cluster, settings))
-    else:
-        backend.registry = ToolRegistry()
+    # without a cluster the tools exist and answer "no cluster configured" (K9)
+    backend.registry = ToolRegistry(build_k8s_tools(backend.cluster, settings))
 
     want_offline = options.offline or not settings.model.api_key()
     backend.model = _offline(settings) if want_offline else _online(settings)

@@ -72,7 +72,7 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        sep = ("  │  ", "dim")
+        sep = ("  ", "")
         state_style = {
             "running": "bold yellow",
             "ready": "green",
@@ -80,31 +80,36 @@ class StatusBar(Widget):
             "failed": "bold red",
             "error": "bold red",
         }.get(self.state, "dim")
+        text.append("● ", style=state_style)
         text.append(self.state, style=state_style)
         text.append(*sep)
         text.append("ctx ", style="dim")
         text.append(self.context)
         if self.sandbox:
-            text.append(" [sandbox]", style="bold cyan")
+            text.append(" (sandbox)", style="bold cyan")
         text.append(*sep)
         text.append("ns ", style="dim")
         text.append(self.namespace)
         text.append(*sep)
         text.append("model ", style="dim")
-        text.append(self.model)
         if self.offline:
-            text.append(" [offline planner]", style="bold cyan")
+            text.append("offline planner", style="bold cyan")
+        else:
+            text.append(self.model)
         text.append(*sep)
         if self.write_mode:
-            text.append("WRITE MODE", style="bold reverse red")
+            text.append(" WRITE MODE ", style="bold reverse red")
         else:
             text.append("read-only", style="green")
         text.append(*sep)
-        text.append(f"step {self.steps}")
+        text.append("step ", style="dim")
+        text.append(str(self.steps))
         text.append(*sep)
+        text.append("time ", style="dim")
         text.append(format_elapsed(self.elapsed))
         text.append(*sep)
-        text.append(f"{self.tokens:,} tok")
+        text.append(f"{self.tokens:,}")
+        text.append(" tok", style="dim")
         text.append(*sep)
         text.append(f"${self.cost:.4f}")
         return text

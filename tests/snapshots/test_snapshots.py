@@ -1,0 +1,104 @@
+"""How the console looks, at 120x40, in demo mode, built by the same factory as the CLI.
+
+Frames are deterministic: ``frozen=True`` stops the status-bar clock, the trace spinner and
+timings and the input cursor blink; we wait for the sandbox's pods before the shot. Update with
+``pytest tests/snapshots --snapshot-update`` and review the SVGs (the report, or rsvg-convert).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from opsconsole.config import ModelSettings, SessionSettings, Settings
+from opsconsole.ui.factory import build_app
+from opsconsole.ui.theming import builtin_theme_names
+from tests.fakes.openai_server import ScriptedOpenAIServer, reply, tool_call
+
+SIZE = (120, 40)
+KEY_ENV = "OPSCONSOLE_SNAPSHOT_MODEL_KEY"
+
+
+def _settings(tmp_path: Path, *, theme: str | None = None, base_url: str | None = None):
+    settings = Settings(sessions=SessionSettings(record=False, dir=str(tmp_path / "s")))
+    if base_url:
+        model = ModelSettings(
+            provider="openai",
+            name="fake-model",
+            base_url=base_url,
+            api_key_env=KEY_ENV,
+            max_retries=0,
+        )
+        settings = settings.model_copy(update={"model": model})
+    if theme:
+        settings = settings.model_copy(
+            update={"ui": settings.ui.model_copy(update={"theme": theme})}
+        )
+    return settings
+
+
+async def _until(predicate, timeout: float = 20.0) -> None:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise AssertionError("timed out waiting for the console")
+        await asyncio.sleep(0.05)
+
+
+async def _pods_loaded(pilot) -> None:
+    app = pilot.app
+    await _until(lambda: app.backend is not None and app.feeds.pods_ready)
+    await pilot.pause(0.3)
+    await pilot.wait_for_scheduled_animations()
+
+
+@pytest.mark.parametrize("theme", builtin_theme_names())
+def test_main_screen(snap_compare, tmp_path: Path, theme: str) -> None:
+    app = build_app(_settings(tmp_path, theme=theme), demo=True, frozen=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_pods_loaded)
+
+
+def test_help_screen(snap_compare, tmp_path: Path) -> None:
+    app = build_app(_settings(tmp_path), demo=True, frozen=True)
+
+    async def run_before(pilot) -> None:
+        await _pods_loaded(pilot)
+        pilot.app.action_help()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_approval_modal(snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opsconsole.ui.screens.modals import ApprovalModal
+
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with ScriptedOpenAIServer() as srv:
+        srv.push(
+            reply(
+                "需要把 web 扩容到 3 个副本。",
+                tool_calls=[
+                    tool_call(
+                        "scale_deployment",
+                        {"namespace": "default", "name": "web", "replicas": 3},
+                        id="call_scale_1",
+                    )
+                ],
+            )
+        )
+        app = build_app(
+            _settings(tmp_path, base_url=srv.base_url), demo=True, write=True, frozen=True
+        )
+
+        async def run_before(pilot) -> None:
+            await _pods_loaded(pilot)
+            chat = pilot.app.main.chat
+            chat.input.value = "把 web 扩容到 3 个副本"
+            await pilot.press("enter")
+            await _until(lambda: isinstance(pilot.app.screen, ApprovalModal))
+            await pilot.pause(0.3)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
