@@ -64,6 +64,7 @@ class Conversation:
         self._messages: list[dict[str, Any]] = [copy.deepcopy(m) for m in messages]
         #: open batch: tool_call ids in call order -> content (None = not answered yet)
         self._pending: dict[str, str | None] = {}
+        self._token_cache: dict[int, tuple[dict[str, Any], int]] = {}
         self._adopt_dangling()
 
     # -- reading ----------------------------------------------------------------------
@@ -85,9 +86,21 @@ class Conversation:
         return [k for k, v in self._pending.items() if v is None]
 
     def estimate_tokens(self) -> int:
-        return sum(message_tokens(m) for m in self._messages) + sum(
-            estimate_tokens(v or "") for v in self._pending.values()
-        )
+        """Estimated prompt tokens; per-message counts are cached (messages are replaced,
+        never mutated in place, so a cache keyed by identity stays right)."""
+        cache = self._token_cache
+        total = 0
+        for m in self._messages:
+            hit = cache.get(id(m))
+            if hit is None or hit[0] is not m:
+                hit = (m, message_tokens(m))
+                cache[id(m)] = hit
+            total += hit[1]
+        if len(cache) > 2 * len(self._messages) + 64:
+            live = {id(m) for m in self._messages}
+            for key in [k for k in cache if k not in live]:
+                del cache[key]
+        return total + sum(estimate_tokens(v or "") for v in self._pending.values())
 
     def for_request(self, *, reasoning_passback: bool) -> list[dict[str, Any]]:
         """The messages to send. Requires no open batch (call :meth:`repair` first)."""

@@ -1,0 +1,312 @@
+"""``opsconsole ask "TASK"``: run one task headless and print every step as it happens.
+
+Plain text by default (Thought / Action / Observation / Answer; ANSI colour only when stdout is
+a terminal and ``NO_COLOR`` is unset), or ``--json``: one event per line (``event.to_dict()``).
+Exit codes: 0 on an answer, 1 on a failed or cancelled run, 2 on bad usage or configuration.
+
+Headless runs never execute a mutating call (RELIABILITY S6): the approver is
+:class:`~opsconsole.agent.approval.DenyAllApprover`, even with ``--write`` (which only lets the
+model *propose* changes). The offline planner is used with ``--offline`` or when no API key is
+set, and the built-in sandbox cluster with ``--demo``; both are announced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from typing import IO, TYPE_CHECKING, Any
+
+from opsconsole.agent.events import (
+    AgentEvent,
+    Answer,
+    ApprovalRequested,
+    ApprovalResolved,
+    Notice,
+    RetryScheduled,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    Thought,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from opsconsole.errors import OpsConsoleError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.config import Settings
+
+SANDBOX_CONTEXT = "opsconsole-sandbox"
+MAX_OBSERVATION_LINES = 40
+MAX_OBSERVATION_CHARS = 4000
+
+_STYLES = {
+    "dim": "\033[2m",
+    "bold": "\033[1m",
+    "red": "\033[31m",
+    "green": "\033[32m",
+    "yellow": "\033[33m",
+    "blue": "\033[34m",
+    "magenta": "\033[35m",
+    "cyan": "\033[36m",
+}
+_RESET = "\033[0m"
+
+
+class Printer:
+    """Turns events into lines on ``out`` (text or JSON)."""
+
+    def __init__(self, out: IO[str], err: IO[str], *, as_json: bool, color: bool) -> None:
+        self.out = out
+        self.err = err
+        self.as_json = as_json
+        self.color = color
+        self._started: set[str] = set()
+
+    def _c(self, style: str, text: str) -> str:
+        return f"{_STYLES[style]}{text}{_RESET}" if self.color else text
+
+    def _line(self, text: str = "", *, stream: IO[str] | None = None) -> None:
+        print(text, file=stream or self.out, flush=True)
+
+    def note(self, text: str, level: str = "info") -> None:
+        """A notice from ``ask`` itself (sandbox, offline planner...)."""
+        self.event(Notice(run_id="", agent="ask", text=text, level=level))  # type: ignore[arg-type]
+
+    def event(self, ev: AgentEvent) -> None:
+        if self.as_json:
+            self._line(json.dumps(ev.to_dict(), ensure_ascii=False, default=str))
+            return
+        if isinstance(ev, RunStarted):
+            label = f"{ev.model}" + (" (offline planner, no model API)" if ev.offline else "")
+            self._line(self._c("dim", f"[{ev.agent}] model: {label}"))
+            self._line(self._c("bold", f"Task: {ev.task}"))
+        elif isinstance(ev, Thought):
+            if ev.reasoning.strip():
+                self._line(self._c("dim", "Reasoning: " + _clip(ev.reasoning.strip(), 600)))
+            if ev.text.strip():
+                self._line(self._c("cyan", "Thought: ") + ev.text.strip())
+        elif isinstance(ev, ToolCallStarted):
+            self._started.add(ev.tool_call_id)
+            flag = self._c("yellow", " [mutating]") if ev.mutating else ""
+            self._line(self._c("blue", "Action: ") + _call_text(ev.tool, ev.arguments) + flag)
+        elif isinstance(ev, ToolCallFinished):
+            if ev.tool_call_id not in self._started:
+                self._line(
+                    self._c("blue", "Action: ") + f"{ev.tool}(…) " + self._c("dim", "(not run)")
+                )
+            style = "green" if ev.status == "ok" else "red"
+            head = self._c(style, f"Observation [{ev.status}]")
+            if ev.duration:
+                head += self._c("dim", f" ({ev.duration:.2f}s)")
+            self._line(head + ":")
+            self._line(_indent(_clip_lines(ev.output)))
+        elif isinstance(ev, ApprovalRequested):
+            where = f" in {ev.namespace}" if ev.namespace else ""
+            ctx = f" (context {ev.context})" if ev.context else ""
+            self._line(self._c("yellow", f"Approval needed: {ev.verb} {ev.target}{where}{ctx}"))
+        elif isinstance(ev, ApprovalResolved):
+            self._line(self._c("yellow", f"  -> {ev.decision} ({ev.source})"))
+        elif isinstance(ev, RetryScheduled):
+            self._line(
+                self._c(
+                    "yellow",
+                    f"Retry in {ev.wait:.1f}s (attempt {ev.attempt}/"
+                    f"{ev.max_attempts - 1}): {ev.reason}",
+                )
+            )
+        elif isinstance(ev, Notice):
+            style = {"info": "dim", "warning": "yellow", "error": "red"}[ev.level]
+            self._line(self._c(style, f"Note: {ev.text}"))
+        elif isinstance(ev, Answer):
+            self._line(self._c("magenta", "Answer:"))
+            self._line(ev.text.strip())
+        elif isinstance(ev, RunFinished):
+            tokens = ev.prompt_tokens + ev.completion_tokens
+            self._line(self._c("dim", f"({ev.steps} steps, {tokens} tokens, {ev.duration:.1f}s)"))
+        elif isinstance(ev, RunFailed):
+            self._line(self._c("red", f"Error: {ev.error}"), stream=self.err)
+            if ev.hint:
+                self._line(f"  hint: {ev.hint}", stream=self.err)
+        elif isinstance(ev, RunCancelled):
+            self._line(self._c("yellow", f"Cancelled: {ev.reason}"), stream=self.err)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _clip_lines(text: str) -> str:
+    text = _clip(text, MAX_OBSERVATION_CHARS)
+    lines = text.splitlines() or [""]
+    if len(lines) > MAX_OBSERVATION_LINES:
+        more = len(lines) - MAX_OBSERVATION_LINES
+        lines = lines[:MAX_OBSERVATION_LINES] + [f"… ({more} more lines)"]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _call_text(tool: str, args: dict[str, Any]) -> str:
+    inner = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+    return f"{tool}({inner})"
+
+
+def _use_color(stream: IO[str]) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Entry point of ``opsconsole ask``; returns the process exit code."""
+    task = str(getattr(args, "task", "") or "").strip()
+    if not task:
+        print("ask: the task is empty; say what the agent should do", file=sys.stderr)
+        return 2
+    printer = Printer(
+        sys.stdout,
+        sys.stderr,
+        as_json=bool(getattr(args, "json", False)),
+        color=_use_color(sys.stdout),
+    )
+    try:
+        return asyncio.run(_ask(args, settings, task, printer))
+    except KeyboardInterrupt:
+        return 130
+    except OpsConsoleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer: Printer) -> int:
+    from opsconsole.agent.approval import DenyAllApprover
+    from opsconsole.agent.loop import AgentLoop, drive
+    from opsconsole.agent.tools import ToolRegistry
+
+    with contextlib.ExitStack() as stack:
+        kubeconfig = getattr(args, "kubeconfig", None) or settings.kubernetes.kubeconfig
+        context = getattr(args, "context", None) or settings.kubernetes.context
+        sandbox = None
+        if getattr(args, "demo", False):
+            sandbox = _start_sandbox()
+            stack.callback(sandbox.stop)
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="opsconsole-ask-"))
+            kubeconfig = os.path.join(tmp, "kubeconfig")
+            sandbox.write_kubeconfig(kubeconfig)
+            context = SANDBOX_CONTEXT
+            printer.note(f"using the built-in sandbox cluster (demo scenario) at {sandbox.url}")
+
+        from opsconsole.errors import NoClusterConfigured
+        from opsconsole.k8s.client import Cluster
+        from opsconsole.k8s.tools import build_k8s_tools
+
+        try:
+            cluster = Cluster.from_settings(settings, kubeconfig=kubeconfig, context=context)
+        except NoClusterConfigured as exc:
+            raise UsageError(exc.message, hint=exc.hint) from None
+        stack.callback(cluster.close)
+        namespace = getattr(args, "namespace", None) or (
+            settings.kubernetes.namespace
+            if settings.kubernetes.namespace != "default"
+            else cluster.default_namespace
+        )
+        registry = ToolRegistry(build_k8s_tools(cluster, settings))
+
+        model = _model(args, settings, printer)
+        if settings.agent.write_mode:
+            printer.note(
+                "write mode: the model may propose changes, but headless runs never "
+                "execute them (use the console to approve)",
+                "warning",
+            )
+        recorder = _recorder(settings, model, cluster.context, sandbox is not None, printer)
+        if recorder is not None:
+            stack.callback(recorder.close)
+        loop = AgentLoop(
+            model,
+            registry,
+            settings=settings,
+            approver=DenyAllApprover(),
+            context=cluster.context,
+            namespace=namespace,
+            audit=recorder.audit_hook if recorder is not None else None,
+            on_request=recorder.on_request if recorder is not None else None,
+        )
+
+        def on_event(ev: AgentEvent) -> None:
+            printer.event(ev)
+            if recorder is not None:
+                with contextlib.suppress(Exception):
+                    recorder.record(ev)
+
+        try:
+            terminal = await drive(loop, task, on_event)
+        finally:
+            if recorder is not None:
+                with contextlib.suppress(Exception):
+                    recorder.sync_messages(loop.conversation.messages)
+            aclose = getattr(model, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+        return 0 if isinstance(terminal, RunFinished) else 1
+
+
+def _start_sandbox() -> Any:
+    try:
+        from opsconsole.sandbox import SandboxServer  # type: ignore[attr-defined]
+    except ImportError:
+        from opsconsole.sandbox.server import SandboxServer
+    try:
+        return SandboxServer(scenario="demo").start()
+    except OpsConsoleError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - shown as one line, no traceback
+        raise OpsConsoleError(f"cannot start the built-in sandbox: {exc}") from None
+
+
+def _model(args: argparse.Namespace, settings: Settings, printer: Printer) -> Any:
+    offline = bool(getattr(args, "offline", False))
+    if not offline and not settings.model.api_key():
+        offline = True
+        printer.note(
+            f"no API key in ${settings.model.api_key_env}: using the built-in offline planner "
+            "(no model API). Set the key, or pass --base-url/--model for another provider.",
+            "warning",
+        )
+    elif offline:
+        printer.note("--offline: using the built-in offline planner (no model API)")
+    if offline:
+        from opsconsole.agent.offline import OfflinePlanner
+
+        return OfflinePlanner(language=settings.agent.language)
+    from opsconsole.agent.model import OpenAIModelClient
+
+    return OpenAIModelClient(settings.model)
+
+
+def _recorder(settings: Settings, model: Any, context: str, sandbox: bool, printer: Printer):
+    if not settings.sessions.record:
+        return None
+    try:
+        from opsconsole.sessions.recorder import SessionRecorder
+
+        return SessionRecorder.from_settings(
+            settings,
+            model=getattr(model, "label", None),
+            offline=bool(getattr(model, "offline", False)),
+            context=context,
+            sandbox=sandbox,
+        )
+    except (ImportError, OpsConsoleError, OSError) as exc:
+        printer.note(f"session not recorded: {exc}", "warning")
+        return None
