@@ -160,7 +160,9 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
     except OpsConsoleError as exc:
         backend.cluster_error = str(exc)
     namespace = options.namespace or settings.kubernetes.namespace
-    if backend.cluster is not None and not options.namespace:
+    if options.demo and not options.namespace:
+        namespace = "all"  # the demo's faults are spread over several namespaces
+    elif backend.cluster is not None and not options.namespace:
         namespace = backend.cluster.default_namespace
     backend.namespace = namespace
 

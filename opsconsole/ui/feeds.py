@@ -116,9 +116,6 @@ class Feeds:
         if hasattr(pods, "set_rows"):
             pods.set_rows(message.rows)
         self.pods_ready = True
-        self.app.main.query_one(
-            "#pods-pane"
-        ).border_subtitle = f"{message.namespace or 'all namespaces'} · {len(message.rows)}"
         if self._pending_select is not None:
             ns, name = self._pending_select
             self._pending_select = None
@@ -170,7 +167,6 @@ class Feeds:
         if hasattr(logs, "set_source"):
             logs.set_source(namespace, name, container, previous)
             logs.set_containers(self._containers(namespace, name))
-        self.app.main.query_one("#logs-pane").border_subtitle = source
         cluster = backend.cluster
         tail = self.app.settings.kubernetes.log_tail_lines
         self.app.run_worker(

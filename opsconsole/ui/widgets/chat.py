@@ -108,6 +108,9 @@ class ChatPane(Vertical):
         )
         return text
 
+    def on_mount(self) -> None:
+        self.log_view.anchor()  # stay at the newest message until the user scrolls up
+
     @property
     def log_view(self) -> VerticalScroll:
         return self.query_one("#chat-log", VerticalScroll)
@@ -137,10 +140,9 @@ class ChatPane(Vertical):
 
     async def _add(self, widget: Static | Any) -> None:
         log = self.log_view
-        at_end = log.scroll_offset.y >= log.max_scroll_y - 1
         await log.mount(widget)
-        if at_end:
-            log.scroll_end(animate=False)
+        if not log.is_anchored and log.scroll_offset.y >= log.max_scroll_y - 2:
+            log.anchor()
 
     async def add_user(self, text: str) -> None:
         line = Text()
@@ -180,7 +182,6 @@ class ChatPane(Vertical):
         self._answer_text += delta
         assert self._stream is not None
         await self._stream.write(delta)
-        self.log_view.scroll_end(animate=False)
 
     async def _stop_stream(self) -> None:
         if self._stream is not None:
@@ -205,7 +206,6 @@ class ChatPane(Vertical):
         md.remove_class("-streaming")
         self._answer = None
         self._answer_text = ""
-        self.log_view.scroll_end(animate=False)
 
     async def end_run(self, note: str | None = None, level: str = "info") -> None:
         """Close any open answer (cancel / failure) and add a closing note."""

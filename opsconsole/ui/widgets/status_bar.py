@@ -105,7 +105,6 @@ class StatusBar(Widget):
         text.append("step ", style="dim")
         text.append(str(self.steps))
         text.append(*sep)
-        text.append("time ", style="dim")
         text.append(format_elapsed(self.elapsed))
         text.append(*sep)
         text.append(f"{self.tokens:,}")

@@ -195,14 +195,15 @@ class StepBlock(Vertical):
         text.append(f"Step {self.step}", style="bold")
         text.append(f"  {who}", style="dim")
         if self.state == "running":
-            text.append(f"{glyph} running", style="dim")
+            text.append(f"{glyph} running ", style="dim")
         else:
             text.append(self.state, style=STATUS_STYLE.get(self.state, "dim"))
+        text.append(" ")
         if self.timed:
             end = self.ended if self.ended is not None else time.monotonic()
-            text.append(f" · {end - self.started:.1f}s", style="dim")
+            text.append(f"· {end - self.started:.1f}s ", style="dim")
         if self.tokens:
-            text.append(f" · {self.tokens:,} tok", style="dim")
+            text.append(f"· {self.tokens:,} tok", style="dim")
         return text
 
     def refresh_header(self, glyph: str = "…") -> None:
@@ -211,9 +212,9 @@ class StepBlock(Vertical):
             if self.retry is not None:
                 deadline, what = self.retry
                 left = max(0.0, deadline - time.monotonic())
-                self.query_one(".retry", Static).update(
-                    Text(f"↻ {what} — retrying in {left:.0f}s", style="yellow")
-                )
+                retry = self.query_one(".retry", Static)
+                retry.update(Text(f"↻ {what} — retrying in {left:.0f}s", style="yellow"))
+                retry.display = True
 
     def set_thought(self, text: str, *, live: bool = False) -> None:
         if live:
@@ -225,7 +226,9 @@ class StepBlock(Vertical):
         if self.is_mounted:
             label = Text("Thought ", style="bold")
             label.append(shown.strip(), style="italic" if live else "")
-            self.query_one(".thought", Static).update(label if shown.strip() else "")
+            thought = self.query_one(".thought", Static)
+            thought.update(label if shown.strip() else "")
+            thought.display = bool(shown.strip())
 
     def set_retry(self, wait: float, text: str) -> None:
         self.retry = (time.monotonic() + wait, text)
@@ -235,7 +238,9 @@ class StepBlock(Vertical):
         if self.retry is not None:
             self.retry = None
             if self.is_mounted:
-                self.query_one(".retry", Static).update("")
+                retry = self.query_one(".retry", Static)
+                retry.update("")
+                retry.display = False
 
     def finish(self, state: str) -> None:
         if self.state != "running":
@@ -269,6 +274,7 @@ class TracePane(VerticalScroll):
         yield self._empty
 
     def on_mount(self) -> None:
+        self.anchor()  # follow the newest step until the user scrolls up
         if self.animate:
             self.set_interval(0.12, self._tick)
 
@@ -285,10 +291,9 @@ class TracePane(VerticalScroll):
         if self._empty is not None:
             await self._empty.remove()
             self._empty = None
-        at_end = self.scroll_offset.y >= self.max_scroll_y - 1
         await (parent or self).mount(widget)
-        if at_end:
-            self.scroll_end(animate=False)
+        if not self.is_anchored and self.scroll_offset.y >= self.max_scroll_y - 2:
+            self.anchor()
 
     async def _step(self, event: ev.AgentEvent) -> StepBlock:
         key = (event.run_id, event.step)
