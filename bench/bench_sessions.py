@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from opsconsole.agent import events as ev  # noqa: E402
 from opsconsole.sessions import ReplayCursor, SessionRecorder, read_session  # noqa: E402
+from opsconsole.sessions.index import list_sessions  # noqa: E402
 
 OUTPUT = "\n".join(
     f"shop/checkout-{i:04d}-7d9f8  1/1  Running  {i % 7} restarts  node-{i % 5}" for i in range(20)
@@ -104,9 +105,19 @@ def bench_open(directory: Path, n: int, repeat: int) -> dict[str, float]:
     size = path.stat().st_size
     session = read_session(path)
     assert len(session.events) == n, len(session.events)
-    floor = median_time(lambda: floor_open(path), repeat)
-    read = median_time(lambda: read_session(path), repeat)
-    replay = median_time(lambda: ReplayCursor(read_session(path)), repeat)
+    # interleaved, so drift on a shared machine hits all three alike
+    fns = {
+        "floor": lambda: floor_open(path),
+        "read": lambda: read_session(path),
+        "replay": lambda: ReplayCursor(read_session(path)),
+    }
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    floor, read, replay = (statistics.median(times[k]) for k in ("floor", "read", "replay"))
     return {"size_mb": size / 1e6, "records": session.lines, "floor": floor, "read": read,
             "replay": replay}  # fmt: skip
 
@@ -153,11 +164,26 @@ def bench_record(directory: Path, n: int) -> dict[str, float]:
     }
 
 
+def bench_list(directory: Path, count: int) -> dict[str, float]:
+    """`opsconsole sessions` over ``count`` sessions of ~60 events: cold (no index) and warm."""
+    events = sample_events(60)
+    for _ in range(count):
+        write_session(directory, events)
+    t0 = time.perf_counter()
+    cold = list_sessions(directory, use_index=False)
+    t_cold = time.perf_counter() - t0
+    list_sessions(directory)  # builds the index
+    t_warm = median_time(lambda: list_sessions(directory), 5)
+    assert len(cold) == count
+    return {"cold": t_cold, "warm": t_warm}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--record-events", type=int, default=2000)
+    ap.add_argument("--list-sessions", type=int, default=300)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         o = bench_open(Path(tmp) / "open", args.events, args.repeat)
@@ -178,6 +204,11 @@ def main() -> None:
         print(f"  SessionRecorder.record, fsync on (default):    {r['sync'] * 1e6:7.1f} us"
               f"  ({r['sync'] / r['floor']:.2f}x floor)")  # fmt: skip
         print(f"  bare write + os.fsync on this disk:            {r['bare_fsync'] * 1e6:7.1f} us")
+        li = bench_list(Path(tmp) / "list", args.list_sessions)
+        print(f"list {args.list_sessions} sessions (`opsconsole sessions`):")
+        print(f"  cold, every file read:                         {li['cold'] * 1e3:7.1f} ms")
+        print(f"  warm, from the index (stat per file):          {li['warm'] * 1e3:7.1f} ms"
+              f"  ({li['cold'] / li['warm']:.1f}x faster)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -46,6 +46,13 @@ def _duration(session: Session) -> str:
     return f"{span:.1f} s" if span < 120 else f"{span / 60:.1f} min"
 
 
+def _model_label(header: dict[str, Any]) -> str:
+    model = str(header.get("model") or "?")
+    if header.get("offline") and "offline" not in model:
+        model += " (offline planner)"
+    return model
+
+
 def _step_md(step: Step) -> list[str]:
     tag = f" [{step.agent}]" if step.agent not in ("", "ops") else ""
     ev = step.event
@@ -104,7 +111,7 @@ def to_markdown(session: Session, *, now: float | None = None) -> str:
     meta: list[tuple[str, Any]] = [
         ("Started", h.get("started", "")),
         ("Duration", _duration(session)),
-        ("Model", (h.get("model") or "?") + (" (offline planner)" if h.get("offline") else "")),
+        ("Model", _model_label(h)),
         ("Context", (h.get("context") or "-") + (" (sandbox)" if h.get("sandbox") else "")),
         ("Questions", summary.runs),
         ("Model steps", summary.steps),

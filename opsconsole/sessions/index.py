@@ -127,6 +127,23 @@ def is_being_written(path: Path) -> bool:
     return False
 
 
+def _remove_stale_temps(directory: Path, age: float = 3600.0) -> None:
+    """Temp files of index rewrites that a crash left behind (see atomic.py)."""
+    import time
+
+    prefix = f".{INDEX_NAME}."
+    try:
+        for entry in os.scandir(directory):
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                try:
+                    if time.time() - entry.stat().st_mtime > age:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+    except OSError:
+        pass
+
+
 def _load_index(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_bytes())
@@ -154,6 +171,7 @@ def list_sessions(
     except OSError as exc:
         raise SessionError(f"cannot list sessions in {directory}: {exc.strerror}") from None
     names.reverse()  # file names start with the UTC start time
+    _remove_stale_temps(directory)
     index_path = directory / INDEX_NAME
     cached = _load_index(index_path) if use_index else {}
     fresh: dict[str, Any] = {}

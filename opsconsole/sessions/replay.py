@@ -468,7 +468,7 @@ def _indent(text: str, prefix: str = "    ") -> str:
 def render_header(session: Session) -> list[str]:
     h = session.header
     bits = [f"session {session.path.name}", f"model {h.get('model') or '?'}"]
-    if h.get("offline"):
+    if h.get("offline") and "offline" not in str(h.get("model") or ""):
         bits.append("offline planner")
     if h.get("context"):
         bits.append(f"context {h.get('context')}")
