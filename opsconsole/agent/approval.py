@@ -68,13 +68,21 @@ class ApprovalDecision:
 
 @runtime_checkable
 class Approver(Protocol):
+    """Decides on mutating calls. An approver may set ``interactive = False`` (a policy, no
+    person asked): the loop then skips the ``ApprovalRequested`` event and the dry run."""
+
     async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         """Decide on one mutating call. May wait as long as a person needs."""
         ...
 
 
 class DenyAllApprover:
-    """Headless / replay policy: never execute a mutating call, never prompt (S6)."""
+    """Headless / replay policy: never execute a mutating call, never prompt (S6).
+
+    ``interactive = False`` tells the loop not to announce an ``ApprovalRequested`` nor run
+    the dry run: the decision is policy, nobody is asked."""
+
+    interactive = False
 
     def __init__(self, reason: str = "") -> None:
         self.reason = reason or (

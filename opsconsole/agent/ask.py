@@ -67,6 +67,7 @@ class Printer:
         self.as_json = as_json
         self.color = color
         self._started: set[str] = set()
+        self._planned: dict[str, str] = {}
 
     def _c(self, style: str, text: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if self.color else text
@@ -83,10 +84,14 @@ class Printer:
             self._line(json.dumps(ev.to_dict(), ensure_ascii=False, default=str))
             return
         if isinstance(ev, RunStarted):
-            label = f"{ev.model}" + (" (offline planner, no model API)" if ev.offline else "")
+            label = ev.model or "?"
+            if ev.offline and "offline" not in label:
+                label += " (offline, no model API)"
             self._line(self._c("dim", f"[{ev.agent}] model: {label}"))
             self._line(self._c("bold", f"Task: {ev.task}"))
         elif isinstance(ev, Thought):
+            for call in ev.tool_calls:
+                self._planned[str(call.get("id"))] = str(call.get("arguments") or "")
             if ev.reasoning.strip():
                 self._line(self._c("dim", "Reasoning: " + _clip(ev.reasoning.strip(), 600)))
             if ev.text.strip():
@@ -97,8 +102,9 @@ class Printer:
             self._line(self._c("blue", "Action: ") + _call_text(ev.tool, ev.arguments) + flag)
         elif isinstance(ev, ToolCallFinished):
             if ev.tool_call_id not in self._started:
+                raw = _clip(self._planned.get(ev.tool_call_id, ""), 200)
                 self._line(
-                    self._c("blue", "Action: ") + f"{ev.tool}(…) " + self._c("dim", "(not run)")
+                    self._c("blue", "Action: ") + f"{ev.tool}({raw}) " + self._c("dim", "(not run)")
                 )
             style = "green" if ev.status == "ok" else "red"
             head = self._c(style, f"Observation [{ev.status}]")

@@ -775,6 +775,20 @@ class AgentLoop:
         assert tool is not None
         if self.session_approvals.allows(tool.name, self.context):
             decision = ApprovalDecision("approve_session", source="session")
+        elif not getattr(self.approver, "interactive", True):
+            decision = await self._ask_approver(
+                ApprovalRequest(
+                    run_id=state.run_id,
+                    agent=self.agent,
+                    tool_call_id=p.call.id,
+                    tool=tool.name,
+                    arguments=p.args,
+                    summary=summaries[index],
+                    context=self.context,
+                    batch=summaries,
+                    index=index,
+                )
+            )
         else:
             summary = summaries[index]
             dry = await self._dry_run(tool, p.args)
@@ -805,12 +819,7 @@ class AgentLoop:
                     dry_run=dry,
                 )
             )
-            try:
-                decision = await self.approver.approve(request)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - an approver failure is a decline
-                decision = ApprovalDecision("decline", source="error", reason=str(exc))
+            decision = await self._ask_approver(request)
             if decision.decision == "approve_session":
                 self.session_approvals.grant(tool.name, self.context)
         queue.put_nowait(
@@ -822,6 +831,17 @@ class AgentLoop:
                 source=decision.source,
             )
         )
+        return decision
+
+    async def _ask_approver(self, request: ApprovalRequest) -> ApprovalDecision:
+        try:
+            decision = await self.approver.approve(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an approver failure is a decline
+            return ApprovalDecision("decline", source="error", reason=str(exc))
+        if not isinstance(decision, ApprovalDecision):
+            return ApprovalDecision("decline", source="error", reason="invalid decision")
         return decision
 
     async def _dry_run(self, tool: Tool, args: dict[str, Any]) -> str:

@@ -98,6 +98,7 @@ async def test_s6_headless_approver_refuses_without_executing(srv, calls):
     assert [o["status"] for o in outs] == ["refused", "refused"]
     assert "headless" in outs[0]["error"]
     assert [r.source for r in of(events, ApprovalResolved)] == ["policy"]
+    assert not of(events, ApprovalRequested)  # nobody is prompted (S6)
     assert srv.rejections == []
 
 
