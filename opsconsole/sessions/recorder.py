@@ -234,9 +234,10 @@ class SessionRecorder:
         """Reopen a session for appending (resume): lock it, cut a torn last line (P2), read it
         (a damaged file is refused with :class:`SessionCorrupt`) and add a ``resumed`` record.
         The loaded session is in :attr:`session`."""
-        from opsconsole.sessions.reader import read_session
+        from opsconsole.sessions.reader import read_header, read_session
 
         path = Path(path)
+        read_header(path)  # never cut the tail of a file that is not a session we can read
         try:
             fd = os.open(path, os.O_RDWR | os.O_APPEND)
         except FileNotFoundError:

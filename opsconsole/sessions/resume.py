@@ -16,11 +16,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsconsole.agent.transcript import status_message
 from opsconsole.sessions.reader import Session
 from opsconsole.sessions.recorder import SessionRecorder
+
+if TYPE_CHECKING:
+    from opsconsole.config import Settings
 
 #: the same content the loop's Conversation uses for calls it answers as interrupted
 INTERRUPTED_CONTENT = status_message("interrupted")
@@ -83,10 +86,22 @@ def resume_session(
     path: Path | str,
     *,
     api_key: str | None = None,
+    settings: Settings | None = None,
     fsync: Callable[[int], None] = os.fsync,
 ) -> ResumedSession:
     """Reopen ``path`` for writing (SessionLocked if another process has it) and return the
-    repaired transcript; the synthetic results are recorded before this returns."""
+    repaired transcript; the synthetic results are recorded before this returns. The API key
+    to keep out of the file is ``api_key`` or, if not given, ``settings.model.api_key()``.
+
+    Continue it with a live model::
+
+        resumed = resume_session(path, settings=settings)
+        loop = AgentLoop(..., conversation=Conversation(resumed.messages),
+                         audit=resumed.recorder.audit_hook)
+        resumed.recorder.track_transcript(loop.conversation.messages)
+    """
+    if api_key is None and settings is not None:
+        api_key = settings.model.api_key()
     recorder = SessionRecorder.open_existing(path, api_key=api_key, fsync=fsync)
     assert recorder.session is not None
     session = recorder.session

@@ -282,3 +282,11 @@ def test_second_writer_in_another_process_is_refused(sdir: Path) -> None:
     finally:
         rec.close()
     assert len(lines(rec.path)) == 2
+
+
+def test_reopening_a_file_that_is_not_a_session_never_touches_it(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_bytes(b"line one\nunterminated last line")
+    with pytest.raises(SessionFormatError):
+        SessionRecorder.open_existing(other)
+    assert other.read_bytes() == b"line one\nunterminated last line"

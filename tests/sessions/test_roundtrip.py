@@ -223,3 +223,18 @@ def test_write_failure_is_a_session_error_and_leaves_no_torn_record(sdir: Path) 
         rec.record(ev.Notice(run_id="r", text="y"))
     rec.close()
     assert len(lines(rec.path)) == 1  # the failed record was cut back off
+
+
+def test_resumed_recorder_scrubs_the_key_too(settings, sdir: Path, monkeypatch) -> None:
+    from opsconsole.sessions import resume_session
+
+    key = "resume-fake-key-0123456789abcdef"
+    monkeypatch.setenv("OPSCONSOLE_TEST_SESSION_KEY", key)
+    rec = SessionRecorder.from_settings(settings)
+    assert rec is not None
+    rec.close()
+    resumed = resume_session(rec.path, settings=settings)
+    resumed.recorder.record(ev.Notice(run_id="r", text=f"echo {key}"))
+    resumed.recorder.close()
+    assert key.encode() not in rec.path.read_bytes()
+    assert read_session(rec.path).events[-1].text == "echo [REDACTED]"
