@@ -117,7 +117,11 @@ def analyze_pod(
         where = f"container {c.name}"
         if c.reason == "CrashLoopBackOff" or (c.restart_count and c.last_reason and not c.ready):
             if c.last_reason == "OOMKilled":
-                add("high", "OOMKilled", _oom_evidence(pod, c.name, usage, c.restart_count), _OOM)
+                ev = _oom_evidence(pod, c.name, usage, c.restart_count)
+                tail = (log_tail or {}).get(c.name) or []
+                if tail:
+                    ev.append("last log lines: " + " | ".join(t.strip() for t in tail[-3:]))
+                add("high", "OOMKilled", ev, _OOM)
                 continue
             if c.reason != "CrashLoopBackOff" and c.state == "running":
                 continue  # restarted before but running now: FrequentRestarts below
@@ -134,7 +138,8 @@ def analyze_pod(
             add("high", "OOMKilled", _oom_evidence(pod, c.name, usage, c.restart_count), _OOM)
         elif c.reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName"):
             ev = [f"{where}: image {c.image}", f"{c.reason}: {c.message}" if c.message else ""]
-            ev += _event_msg(evs, "Failed", "BackOff", "InspectFailed")
+            pulls = [e for e in evs if "pull" in e.message.lower() and "image" in e.message.lower()]
+            ev += _event_msg(pulls or evs, "Failed", "BackOff", "InspectFailed")
             add("high", c.reason, ev, _IMAGE)
         elif c.reason in (
             "CreateContainerConfigError",

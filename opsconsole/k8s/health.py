@@ -39,7 +39,10 @@ def _error_lines(text: str) -> list[str]:
     hits = [
         ln
         for ln in lines
-        if any(w in ln.lower() for w in ("error", "exception", "fatal", "panic", "killed"))
+        if any(
+            w in ln.lower()
+            for w in ("error", "exception", "fatal", "panic", "killed", "memory", "refused")
+        )
     ]
     return (hits or lines)[-3:]
 
@@ -68,10 +71,7 @@ def health_findings(
             (p, c.name)
             for p in pods
             for c in p.containers
-            if c.restart_count > 0
-            and c.last_reason
-            and c.last_reason != "OOMKilled"
-            and not c.ready
+            if c.restart_count > 0 and c.last_reason and not c.ready
         ][:max_log_pods]
 
         def prev_tail(item: tuple[PodRow, str]) -> list[str]:
