@@ -309,7 +309,7 @@ class LogView(Vertical):
             count += f" ({store.dropped:,} older dropped)"
         parts.append(count)
         self.header_text = " · ".join(parts)
-        self.query_one("#log-header", Static).update(self.header_text)
+        self.query_one("#log-header", Static).update(self.header_text, layout=False)
         self.set_class(paused, "-paused")
 
     # -- search navigation -----------------------------------------------------------------

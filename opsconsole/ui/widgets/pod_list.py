@@ -304,7 +304,7 @@ class PodList(Vertical):
         if m.filter_text:
             parts.append(f"filter “{m.filter_text}”")
         header = self.query_one("#pod-list-header", Static)
-        header.update(" · ".join(parts))
+        header.update(" · ".join(parts), layout=False)
         header.set_class(bool(bad), "-unhealthy")
 
     @on(VirtualTable.CursorMoved, "#pod-list-table")
