@@ -86,6 +86,18 @@ def test_line_store_chunks_and_bound():
     ]
 
 
+def test_line_store_utf8_chunks_and_search():
+    store = LineStore(max_lines=10_000)
+    lines = [f"{i} 支付失败 Ошибка ok" if i % 100 == 0 else f"{i} fine" for i in range(3000)]
+    store.extend(lines)
+    assert list(store) == lines  # sealed UTF-8 chunks decode back exactly
+    every_100 = [i for i in range(3000) if i % 100 == 0]
+    assert store.search(Matcher("失败")) == every_100
+    assert store.search(Matcher("ошибка")) == every_100  # non-ASCII case folding
+    assert store.search(Matcher("OK")) == []  # capitals: case-sensitive
+    assert store.search(Matcher("0 支付")) == every_100
+
+
 async def test_pause_on_scroll_up_and_resume_with_end():
     app = Host()
     async with app.run_test(size=(80, 12)) as pilot:

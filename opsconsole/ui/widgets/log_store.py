@@ -2,10 +2,12 @@
 
 A ``list[str]`` of log lines costs about 57 bytes of object header and pointer per line on top
 of the text (1,000,000 lines: ~55 MiB of overhead, and Textual's ``Log`` holds 470 MiB for 1M
-lines, PERFORMANCE.md). Here lines are kept in sealed *chunks* of ``CHUNK`` lines: one
-``str`` holding the chunk's lines joined by ``"\\n"`` plus an ``array('I')`` of line starts, so
-the overhead is about 5 bytes a line. Everything on the append path is C-level (``join``,
-``map``, ``accumulate``); the newest lines wait in a short list until a chunk is full.
+lines, PERFORMANCE.md). Here lines are kept in sealed *chunks* of ``CHUNK`` lines: one UTF-8
+``bytes`` holding the chunk's lines, each ended by ``"\\n"``, plus an ``array('I')`` of line
+starts, so the overhead is about 5 bytes a line. UTF-8 rather than ``str``: one Chinese line
+would turn a whole ``str`` chunk into 2 bytes per character (4 with an emoji), ASCII included.
+The append path is C-level for ASCII (``join``, ``encode``, ``map``, ``accumulate``); the newest
+lines wait in a short list until a chunk is full.
 
 The store is bounded: past ``max_lines`` the oldest lines are dropped, a whole chunk at a time
 once a chunk's lines have all been dropped (amortised O(1) per line). Lines have an *absolute*
@@ -31,9 +33,18 @@ _MASK = CHUNK - 1
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
-def _offsets(lines: list[str]) -> array:
+def _offsets(lines: list[str] | list[bytes]) -> array:
     """Start offsets of ``lines`` joined with a newline each, plus the end (len + 1 items)."""
     return array("I", accumulate(map(add, map(len, lines), repeat(1)), initial=0))
+
+
+def _seal(part: list[str]) -> tuple[bytes, array]:
+    """One chunk: the lines as UTF-8, each ended by a newline, and their byte offsets."""
+    text = "\n".join(part) + "\n"
+    if text.isascii():
+        return text.encode("ascii"), _offsets(part)
+    encoded = [line.encode("utf-8", "surrogateescape") for line in part]
+    return b"\n".join(encoded) + b"\n", _offsets(encoded)
 
 
 class LineStore:
@@ -43,7 +54,7 @@ class LineStore:
         if max_lines < 1:
             raise ValueError("max_lines must be at least 1")
         self.max_lines = max_lines
-        self._chunks: list[tuple[str, array]] = []
+        self._chunks: list[tuple[bytes, array]] = []
         self._tail: list[str] = []
         self._head = 0  # lines of the first chunk (or of the tail) already dropped
         self.dropped = 0
@@ -63,9 +74,9 @@ class LineStore:
         g = index + self._head
         c = g >> CHUNK_BITS
         if c < len(self._chunks):
-            text, offs = self._chunks[c]
+            data, offs = self._chunks[c]
             j = g & _MASK
-            return text[offs[j] : offs[j + 1] - 1]
+            return data[offs[j] : offs[j + 1] - 1].decode("utf-8", "replace")
         return self._tail[g - (len(self._chunks) << CHUNK_BITS)]
 
     def __iter__(self) -> Iterator[str]:
@@ -110,7 +121,7 @@ class LineStore:
             sealed = len(tail) >> CHUNK_BITS << CHUNK_BITS
             for start in range(0, sealed, CHUNK):
                 part = tail[start : start + CHUNK]
-                self._chunks.append(("\n".join(part) + "\n", _offsets(part)))
+                self._chunks.append(_seal(part))
             del tail[:sealed]
         return self._enforce_bound()
 
@@ -150,8 +161,8 @@ class LineStore:
         """Absolute numbers of the lines ``matcher`` matches (oldest first), at most ``limit``."""
         found: list[int] = []
         base = self.dropped - self._head  # absolute number of the first chunk's line 0
-        for text, offs in self._chunks:
-            matcher.scan(text, offs, base, found, limit)
+        for data, offs in self._chunks:
+            matcher.scan(data, offs, base, found, limit)
             base += CHUNK
             if len(found) >= limit:
                 break
@@ -182,29 +193,38 @@ class Matcher:
         self.ignore_case = query == query.lower()
         self.needle = query.lower() if self.ignore_case else query
         self.rx = re.compile(re.escape(query), re.IGNORECASE if self.ignore_case else 0)
+        self.needle_bytes = self.needle.encode("utf-8")
+        # bytes.lower() folds ASCII only: enough unless the needle has non-ASCII cased letters
+        # (CJK has no case; "é" or "ошибка" do)
+        self.needle_bytes_ok = not self.ignore_case or all(
+            c.isascii() or c.upper() == c.lower() for c in self.needle
+        )
 
-    def scan(
-        self, blob: str, offs: array | list[int], base: int, out: list[int], limit: int
-    ) -> None:
+    def scan(self, blob: str | bytes, offs: array, base: int, out: list[int], limit: int) -> None:
         """Append to ``out`` the absolute numbers of the matching lines of ``blob``.
 
-        ``offs`` are the line start offsets (with the end appended); ``base`` is the absolute
-        number of the blob's first line. Each line is counted once.
+        ``blob`` is newline-ended lines (``str``, or UTF-8 ``bytes`` for a sealed chunk);
+        ``offs`` are the line start offsets in the same unit, with the end appended; ``base``
+        is the absolute number of the blob's first line. Each line is counted once.
         """
-        hay = blob.lower() if self.ignore_case else blob
+        if isinstance(blob, bytes):
+            if not self.needle_bytes_ok:
+                # a non-ASCII needle with case folding: bytes.lower() only folds ASCII
+                self._scan_lines(blob, offs, base, out, limit)
+                return
+            hay: str | bytes = blob.lower() if self.ignore_case else blob
+            needle: str | bytes = self.needle_bytes
+        else:
+            hay = blob.lower() if self.ignore_case else blob
+            needle = self.needle
+            if len(hay) != len(blob):  # rare Unicode case mappings change lengths
+                self._scan_lines(blob, offs, base, out, limit)
+                return
         find = hay.find
-        if len(hay) != len(blob):  # rare Unicode case mappings change lengths: use re
-            hay = blob
-            find = None
-        needle = self.needle
         last = len(offs) - 1
         pos = 0
         while len(out) < limit:
-            if find is not None:
-                i = find(needle, pos)
-            else:
-                m = self.rx.search(hay, pos)
-                i = m.start() if m else -1
+            i = find(needle, pos)  # type: ignore[arg-type]
             if i < 0:
                 return
             line = bisect_right(offs, i) - 1
@@ -212,6 +232,19 @@ class Matcher:
                 return
             out.append(base + line)
             pos = offs[line + 1]
+
+    def _scan_lines(
+        self, blob: str | bytes, offs: array, base: int, out: list[int], limit: int
+    ) -> None:
+        search = self.rx.search
+        for j in range(len(offs) - 1):
+            line = blob[offs[j] : offs[j + 1] - 1]
+            if isinstance(line, bytes):
+                line = line.decode("utf-8", "replace")
+            if search(line):
+                out.append(base + j)
+                if len(out) >= limit:
+                    return
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) character spans of the matches in one line."""
