@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from opsconsole.agent.offline_causes import Cause, classify, finding_cause, is_security
+from opsconsole.agent.offline_evidence import evidence_lines
 from opsconsole.agent.offline_intents import Intent, Language
-from opsconsole.agent.offline_observe import (
-    Cause,
-    Finding,
-    Observation,
-    classify,
-    evidence_lines,
-    finding_cause,
-    is_security,
-    log_body,
-)
+from opsconsole.agent.offline_observe import Finding, Observation
 
 HEADER = "〔离线规划器 / offline planner〕"
 
@@ -110,7 +103,7 @@ def next_steps(
     for i, step in enumerate(steps, 1):
         s = step
         if name:
-            deploy = _deployment_of(name)
+            deploy = deployment_of(name)
             s = s.replace("<名称>", deploy).replace("<name>", deploy)
         if ns:
             s = s.replace("<命名空间>", ns).replace("<namespace>", ns)
@@ -121,7 +114,7 @@ def next_steps(
     return "\n".join(out)
 
 
-def _deployment_of(pod: str) -> str:
+def deployment_of(pod: str) -> str:
     """``api-7d9f8c6b5-x2k4q`` -> ``api`` (the usual ReplicaSet pod naming); else the name."""
     parts = pod.split("-")
     if len(parts) >= 3 and len(parts[-1]) == 5 and 6 <= len(parts[-2]) <= 10:
@@ -293,163 +286,6 @@ def security_answer(intent: Intent, findings: list[Finding], obs: Observation) -
     if n > 20:
         parts.append(t("more", lang, n=n - 20))
     return "\n".join(parts) + "\n"
-
-
-def diagnosis_answer(
-    intent: Intent,
-    subject: str,
-    ns: str | None,
-    name: str | None,
-    findings: list[Finding],
-    observations: list[Observation],
-) -> str:
-    """Root cause, evidence and next steps for one pod / deployment / node / service."""
-    lang = intent.language
-    texts = [o.content for o in observations if not is_error(o)]
-    c = cause_for(findings, texts)
-    evidence: list[str] = []
-    for f in findings[:3]:
-        evidence.append(f.line.split(" | suggestion:")[0][:300])
-    for o in observations:
-        if is_error(o):
-            continue
-        if o.name == "get_pod_logs":
-            for line in _log_evidence(o, 4):
-                if line not in evidence:
-                    evidence.append(line)
-            continue
-        limit = 3
-        must = None
-        if o.name == "get_events" and name:
-            must = _deployment_of(name) if _deployment_of(name) != name else name
-            if not any(must in ln for ln in o.content.splitlines()):
-                must = None
-        for line in evidence_lines(o.content, limit=limit, must=must):
-            if line not in evidence and not line.startswith("FINDING"):
-                evidence.append(line)
-    evidence = evidence[:10]
-    if c is not None:
-        cause_text = c.zh if lang == "zh" else c.en
-    elif findings:
-        cause_text = findings[0].reason
-    else:
-        cause_text = (
-            "未能从观察中确定明确的根因"
-            if lang == "zh"
-            else "no clear root cause in the observations"
-        )
-    if findings and findings[0].reason and findings[0].reason.lower() not in cause_text.lower():
-        cause_text += (
-            f"（{t('analyzer', lang)}: {findings[0].reason}）"
-            if lang == "zh"
-            else f" ({t('analyzer', lang)}: {findings[0].reason})"
-        )
-    sep = "：" if lang == "zh" else ": "
-    parts = [HEADER, "", f"{t('cause', lang)}{sep}`{subject}` — {cause_text}", ""]
-    key_line = _telling_log_line(observations)
-    if key_line:
-        lead = "关键报错" if lang == "zh" else "Key error"
-        parts += [f"{lead}{sep}`{key_line}`", ""]
-    if evidence:
-        parts += [t("evidence", lang) + sep, quote(evidence), ""]
-    suggestion = next((f.suggestion for f in findings if f.suggestion), "")
-    parts += [t("next", lang) + sep, next_steps(c, lang, ns, name, suggestion)]
-    return "\n".join(parts) + "\n"
-
-
-_TELLING = (
-    "error",
-    "exception",
-    "fatal",
-    "panic",
-    "keyerror",
-    "invalid",
-    "missing",
-    "refused",
-    "cannot",
-    "failed",
-)
-
-
-def _telling_log_line(observations: list[Observation]) -> str | None:
-    """The last error-looking log line (usually the exception after a stack trace).
-
-    Lines of the previous container (the one that crashed) are preferred.
-    """
-    best: str | None = None
-    for o in observations:
-        if o.name != "get_pod_logs" or is_error(o):
-            continue
-        body = log_body(o.content)
-        for want_previous in (True, False):
-            lines = [ln.strip() for prev, ln in body if prev == want_previous and ln.strip()]
-            for line in reversed(lines):
-                low = line.lower()
-                if any(w in low for w in _TELLING):
-                    if want_previous:
-                        return line[:240]
-                    best = best or line[:240]
-                    break
-    return best
-
-
-def _log_evidence(o: Observation, limit: int) -> list[str]:
-    """Evidence from a log tool output: the restart note and error lines of the logs."""
-    out = [ln.strip() for ln in o.content.splitlines() if ln.startswith("previous instance")]
-    body = "\n".join(ln for _, ln in log_body(o.content))
-    out += evidence_lines(body, limit=limit)
-    return out[: limit + 1]
-
-
-def logs_answer(
-    intent: Intent,
-    ns: str,
-    pod: str,
-    observations: list[Observation],
-    findings: list[Finding],
-) -> str:
-    lang = intent.language
-    parts = [HEADER, ""]
-    for o in observations:
-        body = log_body(o.content)
-        if o.args.get("previous"):
-            body = [(True, ln) for _, ln in body]
-        for previous in (False, True):
-            lines = [ln for prev, ln in body if prev == previous]
-            if not lines and (previous or any(prev for prev, _ in body)):
-                continue
-            if lang == "zh":
-                which = "上一个容器（崩溃前，previous）的" if previous else ""
-                title = f"**{ns}/{pod} {which}日志**"
-            else:
-                which = "previous container (before the crash)" if previous else "current"
-                title = f"**Logs of {ns}/{pod}, {which}**"
-            text = "\n".join(lines[-40:]) if lines else ("（空）" if lang == "zh" else "(empty)")
-            parts += [title, "", block(text, lang, max_lines=40), ""]
-    notes = [
-        ln.strip()
-        for o in observations
-        for ln in o.content.splitlines()
-        if ln.startswith(("previous instance", "[truncated", "(previous logs unavailable"))
-    ]
-    if notes:
-        parts += [quote(notes), ""]
-    key = _telling_log_line(observations)
-    c = cause_for(findings, [o.content for o in observations])
-    sep = "：" if lang == "zh" else ": "
-    if key:
-        lead = "关键报错" if lang == "zh" else "Key error"
-        parts += [f"{lead}{sep}`{key}`", ""]
-    if c is not None and (findings or key):
-        cause_text = c.zh if lang == "zh" else c.en
-        suggestion = next((f.suggestion for f in findings if f.suggestion), "")
-        parts += [
-            f"{t('cause', lang)}{sep}{cause_text}",
-            "",
-            t("next", lang) + sep,
-            next_steps(c, lang, ns, pod, suggestion),
-        ]
-    return "\n".join(parts).rstrip() + "\n"
 
 
 def not_found_answer(

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsconsole.agent import offline_answers as ans
+from opsconsole.agent.offline_causes import is_security
 from opsconsole.agent.offline_intents import Intent, Known
-from opsconsole.agent.offline_observe import Finding, Observation, Transcript, is_security
+from opsconsole.agent.offline_observe import Finding, Observation, Transcript
 
 DEFAULT_NAMESPACE = "default"
 MUTATING = frozenset({"delete_pod", "scale_deployment", "rollout_restart"})
@@ -146,7 +147,7 @@ def findings_about(ctx: Ctx, target: str, ns: str | None = None) -> list[Finding
 
 
 def deploy_of(pod: str) -> str:
-    return ans._deployment_of(pod)
+    return ans.deployment_of(pod)
 
 
 def not_found(ctx: Ctx, target: str) -> str:

@@ -10,6 +10,7 @@ without pods have their own short paths.
 from __future__ import annotations
 
 from opsconsole.agent import offline_answers as ans
+from opsconsole.agent import offline_report as rep
 from opsconsole.agent.offline_context import (
     CRASHY,
     Call,
@@ -129,7 +130,7 @@ def logs(ctx: Ctx, target: str) -> Decision:
     if not ok:
         return Final(ans.error_answer(ctx.intent, seen[0]))
     mine = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
-    return Final(ans.logs_answer(ctx.intent, ns, pod, ok, mine))
+    return Final(rep.logs_answer(ctx.intent, ns, pod, ok, mine))
 
 
 def diagnose(ctx: Ctx, target: str) -> Decision:
@@ -194,7 +195,10 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     findings = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
     findings += [f for f in findings_about(ctx, deploy_of(pod), ns) if f not in findings]
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
-    return Final(ans.diagnosis_answer(ctx.intent, f"{ns}/{pod}", ns, pod, findings, obs))
+    scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
+    return Final(
+        rep.diagnosis_answer(ctx.intent, f"{ns}/{pod}", ns, pod, findings, obs, scanned=scanned)
+    )
 
 
 def _diagnose_node(ctx: Ctx, target: str) -> Decision:
@@ -218,7 +222,7 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
         obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines) or o.content))
     if not findings and not any(target in o.content for o in nodes):
         return Final(not_found(ctx, target))
-    return Final(ans.diagnosis_answer(ctx.intent, f"node/{target}", None, target, findings, obs))
+    return Final(rep.diagnosis_answer(ctx.intent, f"node/{target}", None, target, findings, obs))
 
 
 def _diagnose_service(ctx: Ctx, target: str) -> Decision | None:
@@ -253,7 +257,7 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
             return step
     obs = [o for o in ctx.tr.current if o.name == "get_events" and o.args.get("name") == f.name]
     subject = f"{f.kind}/{f.ref}" if f.kind != "pod" else f.ref
-    return Final(ans.diagnosis_answer(ctx.intent, subject, f.namespace, f.name, findings, obs))
+    return Final(rep.diagnosis_answer(ctx.intent, subject, f.namespace, f.name, findings, obs))
 
 
 def _diagnose_other(ctx: Ctx, target: str) -> Decision:
@@ -293,6 +297,6 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
             return step
         obs += [o for o in ctx.called("get_events", namespace=dns)]
         return Final(
-            ans.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)
+            rep.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)
         )
     return Final(not_found(ctx, target))

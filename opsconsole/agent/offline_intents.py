@@ -18,6 +18,7 @@ IntentKind = Literal[
     "diagnose",
     "unhealthy",
     "usage",
+    "gpu",
     "nodes",
     "events",
     "deployments",
@@ -236,6 +237,7 @@ _EN_SECURITY = (
     "hostpath",
     "pss",
 )
+_GPU_WORDS = ("gpu", "gpus", "显卡", "nvidia", "nvidia.com/gpu", "cuda", "算力")
 _ZH_PODS = ("pod", "容器", "状态", "列出", "查看", "看看", "实例")
 _EN_PODS = ("pod", "pods", "list", "status", "containers", "show")
 _ZH_MUTATE = {
@@ -452,6 +454,8 @@ def parse_intent(text: str, *, language: str = "auto", known: Known | None = Non
             target_kind = "node"
         common["target_kind"] = target_kind
         return Intent(kind="diagnose", **common)  # type: ignore[arg-type]
+    if _has_word(t, _GPU_WORDS):
+        return Intent(kind="gpu", **common)  # type: ignore[arg-type]
     if has(_ZH_USAGE, _EN_USAGE) and not diag:
         return Intent(kind="usage", **common)  # type: ignore[arg-type]
     if nodes and not has(("pod",), ("pod", "pods")):

@@ -215,7 +215,8 @@ async def test_default_namespace_comes_from_the_system_prompt() -> None:
 
 
 def test_finding_line_with_suggestion_is_parsed() -> None:
-    from opsconsole.agent.offline_observe import finding_cause, parse_findings
+    from opsconsole.agent.offline_causes import finding_cause
+    from opsconsole.agent.offline_observe import parse_findings
 
     line = (
         "FINDING severity=critical reason=NodeNotReady node=worker-3 evidence: Ready=Unknown: "

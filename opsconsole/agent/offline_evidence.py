@@ -1,0 +1,152 @@
+"""Picking evidence out of tool outputs for the offline planner's answers.
+
+Pure text functions: error-looking lines, the log lines inside ``<untrusted-log>`` blocks,
+the telling lines of a ``describe_pod`` output for a given cause, and the link between a
+missing environment variable in the logs and where the pod spec says it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+
+_EVIDENCE_RE = re.compile(
+    r"(error|exception|traceback|fatal|panic|failed|refused|denied|invalid|missing|"
+    r"not found|no such|cannot|can't|unable|killed|oom|back-?off|crashloop|insufficient|"
+    r"unschedul|pressure|notready|not ready|unavailable|exit ?code|warning|timeout|"
+    r"timed out|no endpoints|matches no|pull|pending|keyerror|valueerror|unreachable)",
+    re.I,
+)
+
+
+def evidence_lines(text: str, *, limit: int = 6, must: str | None = None) -> list[str]:
+    """The lines of a tool output that look like evidence, in order, deduplicated."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or len(line) < 4 or line.startswith(("<", "```")):
+            continue
+        if must and must not in line:
+            continue
+        if _EVIDENCE_RE.search(line) and line not in out:
+            out.append(line[:300])
+            if len(out) >= limit:
+                break
+    return out
+
+
+_LOG_OPEN_RE = re.compile(r"^<untrusted-log\b(?P<attrs>[^>]*)>\s*$")
+_LOG_NOTE = "(log data from the cluster"
+
+
+def log_body(text: str) -> list[tuple[bool, str]]:
+    """(previous?, line) for the log lines inside ``<untrusted-log ...>`` blocks.
+
+    Outputs without such blocks (other log tools, canned tests) count as one current block.
+    """
+    out: list[tuple[bool, str]] = []
+    inside = False
+    previous = False
+    saw_block = False
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        m = _LOG_OPEN_RE.match(line.strip())
+        if m:
+            inside, saw_block = True, True
+            previous = "previous=true" in m.group("attrs")
+            continue
+        if line.strip() == "</untrusted-log>":
+            inside = False
+            continue
+        if inside and not line.startswith(_LOG_NOTE) and line.strip() != "(empty)":
+            out.append((previous, line))
+    if not saw_block:
+        out = [(False, ln.rstrip()) for ln in text.splitlines() if ln.strip()]
+    return out
+
+
+# --- describe_pod ----------------------------------------------------------------------------
+
+_DESCRIBE_ALWAYS = ("Status:", "Reason:", "Exit Code:", "Message:")
+_DESCRIBE_BY_CAUSE = {
+    "oom": ("Limits:",),
+    "unschedulable": ("Requests:", "Node:"),
+    "gpu": ("Requests:", "Limits:", "Node-Selectors:", "Tolerations:", "Node:"),
+    "readiness": ("Readiness:", "Conditions:"),
+    "liveness": ("Liveness:",),
+    "image": ("Image:",),
+    "unavailable": ("Conditions:",),
+    "node": ("Node:",),
+    "healthy": ("Node:", "Requests:", "Limits:"),
+}
+
+
+def describe_evidence(text: str, cause_key: str | None, *, limit: int = 8) -> list[str]:
+    """The telling lines of a ``describe_pod`` output for the given cause.
+
+    Always: status, waiting/terminated reasons, exit codes, messages, a non-zero restart count
+    and the Warning events; depending on the cause: limits (OOM), requests (scheduling, GPU),
+    probes (readiness), the image (pulls).
+    """
+    extra = _DESCRIBE_BY_CAUSE.get(cause_key or "", ())
+    out: list[str] = []
+    in_events = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("Events"):
+            in_events = True
+            continue
+        if in_events:
+            if line.startswith("Warning"):
+                out.append(line)
+            continue
+        if line.startswith("State:") and not line.endswith("Running"):
+            out.append(line)
+        elif line.startswith("Last State:") and "Terminated" in line:
+            out.append(line)
+        elif line.startswith("Restart Count:") and line != "Restart Count: 0":
+            out.append(line)
+        elif line.startswith(_DESCRIBE_ALWAYS) or line.startswith(extra):
+            if line.startswith("Reason:") and line in out:
+                continue
+            out.append(line)
+    seen: set[str] = set()
+    unique = [x for x in out if not (x in seen or seen.add(x))]
+    return [x[:300] for x in unique[:limit]]
+
+
+# --- environment variables ----------------------------------------------------------------
+
+_MISSING_VAR_RES = (
+    re.compile(r"KeyError: '([A-Z][A-Z0-9_]{2,})'"),
+    re.compile(r"(?:environment variable|env var|env)\s+['\"]?([A-Z][A-Z0-9_]{2,})['\"]?", re.I),
+    re.compile(
+        r"['\"]?([A-Z][A-Z0-9_]{2,})['\"]?\s+(?:is not set|not set|is missing|missing|"
+        r"is required|required)"
+    ),
+)
+_ENV_FROM_RE = re.compile(
+    r"^([A-Z][A-Z0-9_]*) \(from (configmap|secret) ([a-z0-9.-]+), key ([A-Za-z0-9._-]+)\)"
+)
+
+
+def missing_variable(line: str | None) -> str | None:
+    """The environment variable a log line says is missing (``KeyError: 'X'`` ...)."""
+    if not line:
+        return None
+    for rx in _MISSING_VAR_RES:
+        m = rx.search(line)
+        if m:
+            return m.group(1)
+    return None
+
+
+def env_source(describe_text: str, var: str) -> tuple[str, str, str, str] | None:
+    """(line, kind, name, key) when the pod spec takes ``var`` from a ConfigMap or Secret."""
+    for raw in describe_text.splitlines():
+        line = raw.strip()
+        m = _ENV_FROM_RE.match(line)
+        if m and m.group(1) == var:
+            return line, m.group(2), m.group(3), m.group(4)
+    return None

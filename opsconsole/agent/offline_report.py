@@ -1,0 +1,300 @@
+"""The offline planner's diagnosis and log answers: root cause, evidence, next steps.
+
+The root cause comes from the analyzers' findings first (their ``reason``), then from the
+Warning events and the telling log line; never from spec lines that merely mention a probe.
+When the analyzers looked and found nothing, the answer says the object looks healthy.
+"""
+
+from __future__ import annotations
+
+from opsconsole.agent.offline_answers import (
+    HEADER,
+    block,
+    is_error,
+    next_steps,
+    quote,
+    t,
+)
+from opsconsole.agent.offline_causes import Cause, classify, finding_cause, is_security
+from opsconsole.agent.offline_evidence import (
+    describe_evidence,
+    env_source,
+    evidence_lines,
+    log_body,
+    missing_variable,
+)
+from opsconsole.agent.offline_intents import Intent, Language
+from opsconsole.agent.offline_observe import Finding, Observation
+
+_TELLING = (
+    "error",
+    "exception",
+    "fatal",
+    "panic",
+    "keyerror",
+    "invalid",
+    "missing",
+    "refused",
+    "cannot",
+    "failed",
+    "killed",
+    "unreachable",
+    "out of memory",
+)
+
+
+def telling_log_line(observations: list[Observation]) -> str | None:
+    """The last error-looking log line (usually the exception after a stack trace).
+
+    Lines of the previous container (the one that crashed) are preferred.
+    """
+    best: str | None = None
+    for o in observations:
+        if o.name != "get_pod_logs" or is_error(o):
+            continue
+        body = log_body(o.content)
+        if o.args.get("previous"):
+            body = [(True, ln) for _, ln in body]
+        for want_previous in (True, False):
+            lines = [ln.strip() for prev, ln in body if prev == want_previous and ln.strip()]
+            for line in reversed(lines):
+                low = line.lower()
+                if any(w in low for w in _TELLING):
+                    if want_previous:
+                        return line[:240]
+                    best = best or line[:240]
+                    break
+    return best
+
+
+def _log_evidence(o: Observation, limit: int) -> list[str]:
+    """Evidence from a log tool output: the restart note and error lines of the logs."""
+    out = [ln.strip() for ln in o.content.splitlines() if ln.startswith("previous instance")]
+    body = "\n".join(ln for _, ln in log_body(o.content))
+    out += evidence_lines(body, limit=limit)
+    return out[: limit + 1]
+
+
+def _warning_lines(o: Observation, limit: int = 3) -> list[str]:
+    lines = [
+        ln.strip()
+        for ln in o.content.splitlines()
+        if "  Warning  " in ln or ln.strip().startswith("Warning ")
+    ]
+    return lines[:limit]
+
+
+def _root_cause(findings: list[Finding], observations: list[Observation]) -> Cause | None:
+    for f in findings:
+        c = finding_cause(f)
+        if c is not None:
+            return c
+    texts: list[str] = []
+    for o in observations:
+        if is_error(o):
+            continue
+        if o.name == "get_events":
+            texts += _warning_lines(o, 5)
+        elif o.name == "describe_pod":
+            texts += [ln for ln in describe_evidence(o.content, None) if "Status:" not in ln]
+        elif o.name in ("get_nodes", "get_deployments"):
+            texts.append(o.content)
+    key = telling_log_line(observations)
+    if key:
+        texts.append(key)
+    return classify("\n".join(texts)) if texts else None
+
+
+def _config_link(
+    lang: Language, key_line: str | None, observations: list[Observation]
+) -> tuple[str, str, str] | None:
+    """(sentence, evidence line, next step) when a missing env var comes from a ConfigMap."""
+    var = missing_variable(key_line)
+    if not var:
+        return None
+    for o in observations:
+        if o.name != "describe_pod" or is_error(o):
+            continue
+        src = env_source(o.content, var)
+        if src is None:
+            continue
+        line, kind, name, key = src
+        kind_name = "ConfigMap" if kind == "configmap" else "Secret"
+        ns = o.args.get("namespace", "")
+        if lang == "zh":
+            sentence = (
+                f"程序启动时读不到环境变量 `{var}`；Pod 规格里它来自 {kind_name} `{name}` 的键 "
+                f"`{key}`——这个键很可能不存在（被改名或删除），所以进程退出。"
+            )
+            step = (
+                f"检查 {kind_name} 的键：`kubectl get {kind} {name} -n {ns} -o yaml`，"
+                f"补上键 `{key}`（或把引用改成现有的键名）"
+            )
+        else:
+            sentence = (
+                f"the process cannot read the environment variable `{var}` at start; the pod "
+                f"spec takes it from {kind_name} `{name}`, key `{key}`, which most likely does "
+                "not exist (renamed or removed), so the process exits."
+            )
+            step = (
+                f"Check the {kind_name}'s keys: `kubectl get {kind} {name} -n {ns} -o yaml`, "
+                f"then add key `{key}` (or point the reference at the existing key)"
+            )
+        return sentence, line, step
+    return None
+
+
+def diagnosis_answer(
+    intent: Intent,
+    subject: str,
+    ns: str | None,
+    name: str | None,
+    findings: list[Finding],
+    observations: list[Observation],
+    *,
+    scanned: bool = False,
+) -> str:
+    """Root cause, evidence and next steps for one pod / deployment / node / service.
+
+    ``scanned``: the analyzers looked at the cluster; with no finding about the object it is
+    reported as healthy rather than guessed at.
+    """
+    lang = intent.language
+    health = [f for f in findings if not is_security(f)]
+    c = _root_cause(health, observations)
+    if c is None and scanned and not health:
+        return healthy_answer(intent, subject, observations)
+    key_line = telling_log_line(observations)
+    evidence: list[str] = [f.line.split(" | suggestion:")[0][:300] for f in health[:3]]
+
+    def add(lines: list[str]) -> None:
+        for line in lines:
+            if line and line not in evidence and not line.startswith("FINDING"):
+                evidence.append(line)
+
+    link = _config_link(lang, key_line, observations)
+    if link is not None:
+        add([link[1]])
+    for o in observations:
+        if is_error(o):
+            continue
+        if o.name == "get_pod_logs":
+            add(_log_evidence(o, 4))
+        elif o.name == "describe_pod":
+            add(describe_evidence(o.content, c.key if c else None, limit=6))
+        elif o.name == "get_events":
+            add(_warning_lines(o, 3))
+        else:
+            add([ln.strip() for ln in o.content.splitlines() if ln.strip()][:4])
+    evidence = evidence[:12]
+    sep = "：" if lang == "zh" else ": "
+    if c is not None:
+        cause_text = c.zh if lang == "zh" else c.en
+    elif health:
+        cause_text = health[0].reason
+    else:
+        cause_text = (
+            "未能从观察中确定明确的根因"
+            if lang == "zh"
+            else "no clear root cause in the observations"
+        )
+    reasons = [f.reason for f in health if f.reason]
+    if reasons:
+        label = t("analyzer", lang)
+        listed = ", ".join(dict.fromkeys(reasons))
+        cause_text += f"（{label}: {listed}）" if lang == "zh" else f" ({label}: {listed})"
+    parts = [HEADER, "", f"{t('cause', lang)}{sep}`{subject}` — {cause_text}", ""]
+    if link is not None:
+        parts += [link[0], ""]
+    if key_line:
+        lead = "关键报错" if lang == "zh" else "Key error"
+        parts += [f"{lead}{sep}`{key_line}`", ""]
+    if evidence:
+        parts += [t("evidence", lang) + sep, quote(evidence), ""]
+    suggestion = next((f.suggestion for f in health if f.suggestion), "")
+    steps = next_steps(c, lang, ns, name, suggestion)
+    if link is not None:
+        steps = f"1. {link[2]}\n" + "\n".join(
+            f"{i}. {line.split('. ', 1)[1]}"
+            for i, line in enumerate(steps.splitlines(), 2)
+            if ". " in line
+        )
+    parts += [t("next", lang) + sep, steps]
+    return "\n".join(parts) + "\n"
+
+
+def healthy_answer(intent: Intent, subject: str, observations: list[Observation]) -> str:
+    lang = intent.language
+    if lang == "zh":
+        head = f"分析器没有发现 `{subject}` 的问题，它看起来运行正常。"
+    else:
+        head = f"The analyzers found no problem with `{subject}`; it looks healthy."
+    evidence: list[str] = []
+    for o in observations:
+        if o.name == "describe_pod" and not is_error(o):
+            evidence += describe_evidence(o.content, "healthy", limit=6)
+        elif o.name == "get_pod_logs" and not is_error(o):
+            body = [ln for _, ln in log_body(o.content) if ln.strip()]
+            evidence += [ln.strip() for ln in body[-2:]]
+    parts = [HEADER, "", head]
+    if evidence:
+        parts += ["", t("evidence", lang) + ("：" if lang == "zh" else ":"), quote(evidence)]
+    tip = (
+        "如果仍有异常现象，可以看看它的日志或最近的事件。"
+        if lang == "zh"
+        else "If something still seems wrong, look at its logs or recent events."
+    )
+    parts += ["", tip]
+    return "\n".join(parts) + "\n"
+
+
+def logs_answer(
+    intent: Intent,
+    ns: str,
+    pod: str,
+    observations: list[Observation],
+    findings: list[Finding],
+) -> str:
+    lang = intent.language
+    parts = [HEADER, ""]
+    for o in observations:
+        body = log_body(o.content)
+        if o.args.get("previous"):
+            body = [(True, ln) for _, ln in body]
+        for previous in (False, True):
+            lines = [ln for prev, ln in body if prev == previous]
+            if not lines and (previous or any(prev for prev, _ in body)):
+                continue
+            if lang == "zh":
+                which = "上一个容器（崩溃前，previous）的" if previous else ""
+                title = f"**{ns}/{pod} {which}日志**"
+            else:
+                which = "previous container (before the crash)" if previous else "current"
+                title = f"**Logs of {ns}/{pod}, {which}**"
+            text = "\n".join(lines[-40:]) if lines else ("（空）" if lang == "zh" else "(empty)")
+            parts += [title, "", block(text, lang, max_lines=40), ""]
+    notes = [
+        ln.strip()
+        for o in observations
+        for ln in o.content.splitlines()
+        if ln.startswith(("previous instance", "[truncated", "(previous logs unavailable"))
+    ]
+    if notes:
+        parts += [quote(notes), ""]
+    key = telling_log_line(observations)
+    health = [f for f in findings if not is_security(f)]
+    c = _root_cause(health, observations)
+    sep = "：" if lang == "zh" else ": "
+    if key:
+        lead = "关键报错" if lang == "zh" else "Key error"
+        parts += [f"{lead}{sep}`{key}`", ""]
+    if c is not None and (health or key):
+        cause_text = c.zh if lang == "zh" else c.en
+        suggestion = next((f.suggestion for f in health if f.suggestion), "")
+        parts += [
+            f"{t('cause', lang)}{sep}{cause_text}",
+            "",
+            t("next", lang) + sep,
+            next_steps(c, lang, ns, pod, suggestion),
+        ]
+    return "\n".join(parts).rstrip() + "\n"
