@@ -44,8 +44,11 @@ class SessionSummary:
     runs: int = 0
     steps: int = 0
     tokens: int = 0
-    outcome: str = "empty"  # answered | failed | cancelled | interrupted | empty | damaged
+    outcome: str = "empty"  # answered | failed | cancelled | interrupted | running | empty |
+    #                         damaged | unreadable
     problem: str = ""
+    #: full path of the file (set at listing time, not cached)
+    path: str = ""
 
 
 def summarize(session: Session) -> SessionSummary:
@@ -189,7 +192,8 @@ def list_sessions(
         if summary is None:
             summary = summarize_file(directory / name)
             changed = True
-        fresh[name] = {"key": key, "s": asdict(summary)}
+        summary.path = str(directory / name)
+        fresh[name] = {"key": key, "s": {**asdict(summary), "path": ""}}
         if summary.outcome == "interrupted" and is_being_written(directory / name):
             summary = SessionSummary(**{**asdict(summary), "outcome": "running"})
         out.append(summary)

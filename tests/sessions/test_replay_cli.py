@@ -214,6 +214,7 @@ def test_sessions_list_newest_first_with_summary(sdir: Path, settings, capsys) -
         newer = newer.rename(sdir / ("99999999-" + newer.name))
     summaries = list_sessions(sdir)
     assert [s.file for s in summaries] == [newer.name, older.name]
+    assert [s.path for s in summaries] == [str(newer), str(older)]
     first, second = summaries
     assert first.model == "other-model" and first.tokens == 55 and first.outcome == "failed"
     assert second.question.startswith("为什么 checkout") and second.tokens == 360
