@@ -222,9 +222,9 @@ def build_steps(session: Session) -> list[Step]:
                 open_runs.pop(ev.run_id, None)
         if entry.kind == "resumed":
             # runs still open when the session was resumed were interrupted
-            for rid, ag in list(open_runs.items()):
-                steps.append(_interrupted(len(steps), rid, ag, entry.ts, pending_start))
-            open_runs.clear()
+            if open_runs:
+                _close_open_runs(steps, open_runs, entries, pending_start, i, entry.ts)
+                pending_start = i
             open_step = None
         cls = _classify(entry, approvals_seen)
         if cls is not None:
@@ -258,30 +258,38 @@ def build_steps(session: Session) -> list[Step]:
         else:
             open_step = None
     n = len(entries)
-    if pending_start < n:
+    if open_runs:
+        last_ts = entries[-1].ts if entries else 0.0
+        _close_open_runs(steps, open_runs, entries, pending_start, n, last_ts)
+    elif pending_start < n:
         if steps:
             steps[-1].end = n
         else:
             steps.append(_interrupted(0, run_id, agent, entries[-1].ts, 0, end=n))
-    last_ts = entries[-1].ts if entries else 0.0
-    for rid, ag in open_runs.items():
-        steps.append(
-            _interrupted(len(steps), rid, ag, last_ts, n, end=n, partial=_partial(session, rid))
-        )
     return steps
 
 
-def _partial(session: Session, run_id: str) -> str:
-    """Text that streamed for a run but never became a Thought/Answer (cut off)."""
-    text: list[str] = []
-    for ev in reversed(session.events):
-        if ev.run_id != run_id:
-            continue
-        if ev.kind in ("text_delta", "answer_delta"):
-            text.append(getattr(ev, "text", ""))
-        else:
-            break
-    return "".join(reversed(text))
+def _close_open_runs(
+    steps: list[Step],
+    open_runs: dict[str, str],
+    entries: list[Entry],
+    start: int,
+    end: int,
+    ts: float,
+) -> None:
+    """An Interrupted step per run that never ended; the first takes the pending entries
+    (the deltas that streamed before the app stopped) and shows their text."""
+    for rid, ag in list(open_runs.items()):
+        partial = "".join(
+            getattr(e.event, "text", "")
+            for e in entries[start:end]
+            if e.event is not None
+            and e.event.run_id == rid
+            and e.event.kind in ("text_delta", "answer_delta")
+        )
+        steps.append(_interrupted(len(steps), rid, ag, ts, start, end=end, partial=partial))
+        start = end
+    open_runs.clear()
 
 
 def _interrupted(

@@ -309,3 +309,26 @@ def test_file_argument_by_id_prefix_and_last(sdir: Path, settings, capsys) -> No
     for name in (sid, path.stem, path.name, "last"):
         assert run_replay_print(Namespace(file=name), settings) == 0
         assert "Question:" in capsys.readouterr().out
+
+
+def test_run_cut_off_by_a_crash_then_resumed_shows_its_partial_text(sdir: Path) -> None:
+    from opsconsole.sessions import resume_session
+
+    rec = SessionRecorder.create(sdir, model="m")
+    rec.record(ev.RunStarted(run_id="r1", task="first"))
+    rec.record(ev.TextDelta(run_id="r1", text="thinking about nodes"))
+    rec.close()
+    resumed = resume_session(rec.path)
+    resumed.recorder.record(ev.RunStarted(run_id="r2", task="second"))
+    resumed.recorder.record(ev.Answer(run_id="r2", text="ok"))
+    resumed.recorder.record(ev.RunFinished(run_id="r2"))
+    resumed.recorder.close()
+    s = read_session(rec.path)
+    cur = ReplayCursor(s)
+    assert [st.kind for st in cur.steps] == [
+        "question", "interrupted", "resumed", "question", "answer", "finished",
+    ]  # fmt: skip
+    assert "thinking about nodes" in cur.steps[1].body
+    assert [r.outcome for r in cur.runs] == ["interrupted", "answered"]
+    applied = [e for st in cur.steps for e in cur.entries_of(st)]
+    assert applied == s.entries
