@@ -15,7 +15,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.errors import SessionError, UsageError
+from opsconsole.errors import UsageError
 from opsconsole.sessions.format import SUFFIX, SessionNotFound
 
 if TYPE_CHECKING:
@@ -158,27 +158,16 @@ def run_replay_print(args: Any, settings: Settings | None) -> int:
 
 def run_export(args: Any, settings: Settings | None) -> int:
     """``opsconsole export FILE -o out.md``: a Markdown report (``-o -`` for stdout)."""
-    from opsconsole.sessions.atomic import atomic_write_text
-    from opsconsole.sessions.export import to_markdown
+    from opsconsole.sessions.export import export_markdown, to_markdown
 
     output = getattr(args, "output", None)
     if not output:
         raise UsageError("export: say where to write the report with -o FILE")
-    session = _load(args, settings)
-    text = to_markdown(session)
+    partial = bool(getattr(args, "partial", False))
     if output == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(to_markdown(_load(args, settings)))
         return 0
-    out = Path(output).expanduser()
-    if out.is_dir():
-        out = out / (session.path.stem + ".md")
-    if out.resolve() == session.path.resolve():
-        raise UsageError("export: the output would overwrite the session file itself")
-    try:
-        atomic_write_text(out, text, mode=0o600)
-    except OSError as exc:
-        raise SessionError(f"cannot write {out}: {exc.strerror}") from None
-    for warning in session.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(f"exported {session.path.name} to {out}")
+    path = resolve_session_path(str(getattr(args, "file", "") or ""), sessions_directory(settings))
+    out = export_markdown(path, output, allow_partial=partial)
+    print(f"exported {path.name} to {out}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from opsconsole.sessions.index import summarize
@@ -137,3 +138,26 @@ def to_markdown(session: Session, *, now: float | None = None) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now or time.time()))
     lines += ["", "---", f"_Exported by opsconsole on {stamp}._", ""]
     return "\n".join(lines)
+
+
+def export_markdown(
+    session_path: Path | str, output: Path | str, *, allow_partial: bool = False
+) -> Path:
+    """Write the report of ``session_path`` to ``output`` (a file, or a directory to put
+    ``<session>.md`` in), atomically and 0600; return the file written. For the console's
+    export command and the CLI. Raises SessionError / UsageError."""
+    from opsconsole.errors import SessionError, UsageError
+    from opsconsole.sessions.atomic import atomic_write_text
+    from opsconsole.sessions.reader import read_session
+
+    session = read_session(session_path, allow_partial=allow_partial)
+    out = Path(output).expanduser()
+    if out.is_dir():
+        out = out / (session.path.stem + ".md")
+    if out.resolve() == session.path.resolve():
+        raise UsageError("export: the output would overwrite the session file itself")
+    try:
+        atomic_write_text(out, to_markdown(session), mode=0o600)
+    except OSError as exc:
+        raise SessionError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return out
