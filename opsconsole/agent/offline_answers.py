@@ -71,6 +71,13 @@ def is_error(obs: Observation) -> bool:
             "refused",
             "invalid",
             "unknown tool",
+            "api error",
+            "internal error",
+            "timeout",
+            "timed out",
+            "namespace is required",
+            "unknown argument",
+            "credentials expired",
         )
     )
 

@@ -101,7 +101,34 @@ def _pod_is_crashy(ctx: Ctx, ns: str, pod: str) -> bool:
     return ctx.intent.previous
 
 
-def _log_calls(ctx: Ctx, ns: str, pod: str) -> list[Call | None]:
+#: pods in these states have no container that ever ran: their logs hold nothing
+_NO_LOGS = (
+    "failedscheduling",
+    "gpuunschedulable",
+    "imagepullbackoff",
+    "errimagepull",
+    "invalidimagename",
+    "createcontainerconfigerror",
+)
+
+
+def _never_ran(ctx: Ctx, ns: str, pod: str) -> bool:
+    for f in ctx.findings:
+        if f.namespace == ns and f.name == pod and f.reason.lower() in _NO_LOGS:
+            return True
+    for o in ctx.tr.all:
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns:
+            for line in o.content.splitlines():
+                cols = line.split()
+                if cols and cols[0] == pod and len(cols) > 1:
+                    return cols[1].lower() in ("pending", *_NO_LOGS, "containercreating")
+    return False
+
+
+def _log_calls(ctx: Ctx, ns: str, pod: str, *, always: bool = False) -> list[Call | None]:
+    """The log reads for a pod (none for a pod that never ran, unless ``always``)."""
+    if not always and _never_ran(ctx, ns, pod):
+        return []
     lines = ctx.intent.lines or 100
     calls = [ctx.call("get_pod_logs", namespace=ns, pod_name=pod, lines=lines)]
     if _pod_is_crashy(ctx, ns, pod) and ctx.supports("get_pod_logs", "previous"):
@@ -123,7 +150,7 @@ def logs(ctx: Ctx, target: str) -> Decision:
     if not seen:
         step = make_step(
             ctx.say(f"读取 {ns}/{pod} 的日志。", f"Reading the logs of {ns}/{pod}."),
-            _log_calls(ctx, ns, pod),
+            _log_calls(ctx, ns, pod, always=True),
         )
         return step or Final(missing_tool(ctx, "get_pod_logs"))
     ok = [o for o in seen if not ans.is_error(o)]
@@ -197,7 +224,9 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
     scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
     return Final(
-        rep.diagnosis_answer(ctx.intent, f"{ns}/{pod}", ns, pod, findings, obs, scanned=scanned)
+        rep.diagnosis_answer(
+            ctx.intent, f"{ns}/{pod}", ns, pod, findings, obs, scanned=scanned, related=ctx.findings
+        )
     )
 
 
@@ -243,21 +272,42 @@ def _diagnose_service(ctx: Ctx, target: str) -> Decision | None:
 
 
 def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
-    """Answer about the object of ``findings[0]`` after reading its events."""
+    """Answer about the object of ``findings[0]`` after reading its events.
+
+    For a Service whose selector matches no pod, also describe the pod that looks like its
+    backend (same name prefix) so the answer can show the label mismatch.
+    """
     f = findings[0]
-    if f.namespace and "get_events" in ctx.offered:
-        step = make_step(
-            ctx.say(
-                f"分析器指出了 {f.ref} 的问题，再看看相关事件。",
-                f"The analyzers flag {f.ref}; reading the related events.",
-            ),
-            [ctx.call("get_events", namespace=f.namespace, name=f.name)],
-        )
-        if step is not None:
-            return step
-    obs = [o for o in ctx.tr.current if o.name == "get_events" and o.args.get("name") == f.name]
+    ns = f.namespace
+    calls: list[Call | None] = []
+    if ns:
+        calls.append(ctx.call("get_events", namespace=ns, name=f.name))
+    if ns and f.kind == "service" and f.reason == "ServiceNoEndpoints":
+        backends = match_pods(f.name, ctx.known, ns)
+        if backends:
+            calls.append(ctx.call("describe_pod", namespace=ns, pod_name=backends[0][1]))
+        elif not ctx.called("get_k8s_pods", namespace=ns):
+            calls.append(ctx.call("get_k8s_pods", namespace=ns))
+    step = make_step(
+        ctx.say(
+            f"分析器指出了 {f.ref} 的问题，再看看相关事件和后端 Pod。",
+            f"The analyzers flag {f.ref}; reading the related events and backing pods.",
+        ),
+        calls,
+    )
+    if step is not None:
+        return step
+    obs = [
+        o
+        for o in ctx.tr.current
+        if (o.name == "get_events" and o.args.get("name") == f.name) or o.name == "describe_pod"
+    ]
     subject = f"{f.kind}/{f.ref}" if f.kind != "pod" else f.ref
-    return Final(rep.diagnosis_answer(ctx.intent, subject, f.namespace, f.name, findings, obs))
+    return Final(
+        rep.diagnosis_answer(
+            ctx.intent, subject, f.namespace, f.name, findings, obs, related=ctx.findings
+        )
+    )
 
 
 def _diagnose_other(ctx: Ctx, target: str) -> Decision:

@@ -77,18 +77,22 @@ _DESCRIBE_BY_CAUSE = {
     "unavailable": ("Conditions:",),
     "node": ("Node:",),
     "healthy": ("Node:", "Requests:", "Limits:"),
+    "endpoints": ("Labels:",),
 }
 
 
 def describe_evidence(text: str, cause_key: str | None, *, limit: int = 8) -> list[str]:
-    """The telling lines of a ``describe_pod`` output for the given cause.
+    """The telling lines of a ``describe_pod`` output for the given cause, best first.
 
-    Always: status, waiting/terminated reasons, exit codes, messages, a non-zero restart count
-    and the Warning events; depending on the cause: limits (OOM), requests (scheduling, GPU),
-    probes (readiness), the image (pulls).
+    First the lines that prove the cause (limits for OOM, requests for scheduling and GPUs,
+    the probe for readiness, the image for pulls), then the container state, reasons and exit
+    codes, the pod status, a non-zero restart count, Warning events, and last the messages.
     """
     extra = _DESCRIBE_BY_CAUSE.get(cause_key or "", ())
-    out: list[str] = []
+    specific: list[str] = []
+    state: list[str] = []
+    events: list[str] = []
+    messages: list[str] = []
     in_events = False
     for raw in text.splitlines():
         line = raw.strip()
@@ -99,21 +103,25 @@ def describe_evidence(text: str, cause_key: str | None, *, limit: int = 8) -> li
             continue
         if in_events:
             if line.startswith("Warning"):
-                out.append(line)
+                events.append(line)
             continue
-        if line.startswith("State:") and not line.endswith("Running"):
-            out.append(line)
+        if extra and line.startswith(extra):
+            specific.append(line)
+        elif line.startswith("State:") and not line.endswith("Running"):
+            state.append(line)
         elif line.startswith("Last State:") and "Terminated" in line:
-            out.append(line)
+            state.append(line)
+        elif line.startswith(("Reason:", "Exit Code:", "Status:")):
+            state.append(line)
         elif line.startswith("Restart Count:") and line != "Restart Count: 0":
-            out.append(line)
-        elif line.startswith(_DESCRIBE_ALWAYS) or line.startswith(extra):
-            if line.startswith("Reason:") and line in out:
-                continue
-            out.append(line)
-    seen: set[str] = set()
-    unique = [x for x in out if not (x in seen or seen.add(x))]
-    return [x[:300] for x in unique[:limit]]
+            state.append(line)
+        elif line.startswith("Message:"):
+            messages.append(line)
+    out: list[str] = []
+    for line in specific + state + events[-2:] + messages:
+        if line not in out:
+            out.append(line[:300])
+    return out[:limit]
 
 
 # --- environment variables ----------------------------------------------------------------
@@ -149,4 +157,42 @@ def env_source(describe_text: str, var: str) -> tuple[str, str, str, str] | None
         m = _ENV_FROM_RE.match(line)
         if m and m.group(1) == var:
             return line, m.group(2), m.group(3), m.group(4)
+    return None
+
+
+# --- services ---------------------------------------------------------------------------
+
+_SVC_HOST_RE = re.compile(
+    r"\b([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.svc\b"
+)
+_SELECTOR_RE = re.compile(r"selector (\S+) matches no pod")
+
+
+def service_hosts(text: str) -> list[tuple[str, str]]:
+    """(namespace, service) for every ``name.namespace.svc`` host named in the text."""
+    out: list[tuple[str, str]] = []
+    for m in _SVC_HOST_RE.finditer(text):
+        key = (m.group(2), m.group(1))
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def selector_mismatch(evidence: str, describe_text: str) -> tuple[str, str] | None:
+    """(selector, the pod's conflicting label) when a selector's key has another value."""
+    m = _SELECTOR_RE.search(evidence)
+    if not m:
+        return None
+    selector = m.group(1)
+    wanted = dict(p.split("=", 1) for p in selector.split(",") if "=" in p)
+    for raw in describe_text.splitlines():
+        line = raw.strip()
+        if not line.startswith("Labels:"):
+            continue
+        labels = dict(
+            p.strip().split("=", 1) for p in line[len("Labels:") :].split(",") if "=" in p
+        )
+        for k, v in wanted.items():
+            if k in labels and labels[k] != v:
+                return selector, f"{k}={labels[k]}"
     return None

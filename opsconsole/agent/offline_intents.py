@@ -103,7 +103,10 @@ _STOPWORDS = frozenset(
     probe probes readiness liveness endpoint endpoints unavailable available stuck slow
     default-ish n x y via than then so if but why's isn't isnt doesn't doesnt won't wont can't cant
     myself cpu/memory usage/limits limit limits request requests quota write read run make
-    want need like know think
+    want need like know think have has had having got gets getting does doesn't isn't aren't
+    wasn't weren't cannot couldn't they them their he she his her him i'm i've you're we're
+    it's that's there's anything something everything nothing reachable unreachable access
+    accessible work works working
     """.split()
 )
 

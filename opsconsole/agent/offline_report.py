@@ -7,6 +7,8 @@ When the analyzers looked and found nothing, the answer says the object looks he
 
 from __future__ import annotations
 
+import re
+
 from opsconsole.agent.offline_answers import (
     HEADER,
     block,
@@ -22,6 +24,8 @@ from opsconsole.agent.offline_evidence import (
     evidence_lines,
     log_body,
     missing_variable,
+    selector_mismatch,
+    service_hosts,
 )
 from opsconsole.agent.offline_intents import Intent, Language
 from opsconsole.agent.offline_observe import Finding, Observation
@@ -67,11 +71,19 @@ def telling_log_line(observations: list[Observation]) -> str | None:
     return best
 
 
+_TS_RE = re.compile(r"^\S*\d{2}:\d{2}:\d{2}\S*\s+")
+
+
 def _log_evidence(o: Observation, limit: int) -> list[str]:
-    """Evidence from a log tool output: the restart note and error lines of the logs."""
+    """Evidence from a log tool output: the restart note and distinct error lines."""
     out = [ln.strip() for ln in o.content.splitlines() if ln.startswith("previous instance")]
     body = "\n".join(ln for _, ln in log_body(o.content))
-    out += evidence_lines(body, limit=limit)
+    seen: set[str] = set()
+    for line in evidence_lines(body, limit=limit * 4):
+        key = _TS_RE.sub("", line)
+        if key not in seen:
+            seen.add(key)
+            out.append(line)
     return out[: limit + 1]
 
 
@@ -144,6 +156,86 @@ def _config_link(
     return None
 
 
+def _dependency_link(
+    lang: Language, observations: list[Observation], related: list[Finding]
+) -> tuple[str, str, str] | None:
+    """(sentence, evidence, next step) when the pod depends on a Service with no endpoints."""
+    texts = []
+    for o in observations:
+        if o.name == "get_pod_logs" and not is_error(o):
+            texts.append("\n".join(ln for _, ln in log_body(o.content)))
+        elif o.name == "describe_pod" and not is_error(o):
+            texts.append(o.content)
+    hosts = service_hosts("\n".join(texts))
+    for f in related:
+        if f.kind != "service" or f.reason not in ("ServiceNoEndpoints", "ServiceNoReadyEndpoints"):
+            continue
+        if (f.namespace, f.name) in hosts:
+            ref = f"{f.namespace}/{f.name}"
+            if lang == "zh":
+                sentence = (
+                    f"更深一层的原因：它依赖的 Service `{ref}` 没有可用的 Endpoint"
+                    f"（{f.evidence}），所以连接失败、就绪检查不通过。"
+                )
+                step = (
+                    f"修复 Service `{ref}`：对比它的 selector 与后端 Pod 的标签 "
+                    f"（`kubectl get svc {f.name} -n {f.namespace} -o yaml`，"
+                    f"`kubectl get pods -n {f.namespace} --show-labels`）"
+                )
+            else:
+                sentence = (
+                    f"The deeper cause: the Service it depends on, `{ref}`, has no endpoints "
+                    f"({f.evidence}), so its connections fail and the readiness check fails."
+                )
+                step = (
+                    f"Fix Service `{ref}`: compare its selector with the backing pods' labels "
+                    f"(`kubectl get svc {f.name} -n {f.namespace} -o yaml`, "
+                    f"`kubectl get pods -n {f.namespace} --show-labels`)"
+                )
+            return sentence, f.line.split(" | suggestion:")[0][:300], step
+    return None
+
+
+def _selector_link(
+    lang: Language, findings: list[Finding], observations: list[Observation]
+) -> tuple[str, str, str] | None:
+    """(sentence, evidence, next step) when a Service selector and a pod's labels disagree."""
+    for f in findings:
+        if f.kind != "service":
+            continue
+        for o in observations:
+            if o.name != "describe_pod" or is_error(o):
+                continue
+            got = selector_mismatch(f.evidence, o.content)
+            if got is None:
+                continue
+            selector, label = got
+            pod = o.args.get("pod_name", "")
+            labels = next(
+                (ln.strip() for ln in o.content.splitlines() if ln.startswith("Labels:")), ""
+            )
+            if lang == "zh":
+                sentence = (
+                    f"Service 的 selector 是 `{selector}`，而后端 Pod `{pod}` 的标签是 `{label}`，"
+                    "两者不一致，所以没有任何 Endpoint。"
+                )
+                step = (
+                    f"把 Service `{f.ref}` 的 selector 改成 `{label}`（或给 Pod 模板加上标签 "
+                    f"`{selector}`）"
+                )
+            else:
+                sentence = (
+                    f"The Service selects `{selector}` but its backing pod `{pod}` is labelled "
+                    f"`{label}`: they do not match, so the Service has no endpoints."
+                )
+                step = (
+                    f"Change Service `{f.ref}`'s selector to `{label}` (or add the label "
+                    f"`{selector}` to the pod template)"
+                )
+            return sentence, labels, step
+    return None
+
+
 def diagnosis_answer(
     intent: Intent,
     subject: str,
@@ -153,6 +245,7 @@ def diagnosis_answer(
     observations: list[Observation],
     *,
     scanned: bool = False,
+    related: list[Finding] | None = None,
 ) -> str:
     """Root cause, evidence and next steps for one pod / deployment / node / service.
 
@@ -172,18 +265,27 @@ def diagnosis_answer(
             if line and line not in evidence and not line.startswith("FINDING"):
                 evidence.append(line)
 
-    link = _config_link(lang, key_line, observations)
-    if link is not None:
-        add([link[1]])
+    links = [
+        x
+        for x in (
+            _config_link(lang, key_line, observations),
+            _selector_link(lang, health, observations),
+            _dependency_link(lang, observations, related or []),
+        )
+        if x is not None
+    ]
+    for link in links:
+        if link[1] not in evidence:
+            evidence.append(link[1])
     for o in observations:
         if is_error(o):
             continue
         if o.name == "get_pod_logs":
-            add(_log_evidence(o, 4))
+            add(_log_evidence(o, 3))
         elif o.name == "describe_pod":
-            add(describe_evidence(o.content, c.key if c else None, limit=6))
+            add(describe_evidence(o.content, c.key if c else None, limit=5))
         elif o.name == "get_events":
-            add(_warning_lines(o, 3))
+            add(_warning_lines(o, 2))
         else:
             add([ln.strip() for ln in o.content.splitlines() if ln.strip()][:4])
     evidence = evidence[:12]
@@ -204,22 +306,20 @@ def diagnosis_answer(
         listed = ", ".join(dict.fromkeys(reasons))
         cause_text += f"（{label}: {listed}）" if lang == "zh" else f" ({label}: {listed})"
     parts = [HEADER, "", f"{t('cause', lang)}{sep}`{subject}` — {cause_text}", ""]
-    if link is not None:
+    for link in links:
         parts += [link[0], ""]
     if key_line:
         lead = "关键报错" if lang == "zh" else "Key error"
         parts += [f"{lead}{sep}`{key_line}`", ""]
     if evidence:
-        parts += [t("evidence", lang) + sep, quote(evidence), ""]
+        parts += [t("evidence", lang) + sep.rstrip(), quote(evidence), ""]
     suggestion = next((f.suggestion for f in health if f.suggestion), "")
     steps = next_steps(c, lang, ns, name, suggestion)
-    if link is not None:
-        steps = f"1. {link[2]}\n" + "\n".join(
-            f"{i}. {line.split('. ', 1)[1]}"
-            for i, line in enumerate(steps.splitlines(), 2)
-            if ". " in line
-        )
-    parts += [t("next", lang) + sep, steps]
+    if links:
+        first = [link[2] for link in links]
+        rest = [line.split(". ", 1)[1] for line in steps.splitlines() if ". " in line]
+        steps = "\n".join(f"{i}. {step}" for i, step in enumerate(first + rest, 1))
+    parts += [t("next", lang) + sep.rstrip(), steps]
     return "\n".join(parts) + "\n"
 
 
@@ -294,7 +394,7 @@ def logs_answer(
         parts += [
             f"{t('cause', lang)}{sep}{cause_text}",
             "",
-            t("next", lang) + sep,
+            t("next", lang) + sep.rstrip(),
             next_steps(c, lang, ns, pod, suggestion),
         ]
     return "\n".join(parts).rstrip() + "\n"
