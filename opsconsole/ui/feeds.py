@@ -8,7 +8,6 @@ client is blocking, so these are threads). Widgets never do I/O.
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from textual.worker import get_current_worker
@@ -18,7 +17,7 @@ from opsconsole.ui import messages as msg
 if TYPE_CHECKING:
     from opsconsole.ui.app import OpsConsoleApp
 
-BATCH_SECONDS = 0.1
+MAX_BATCH = 500
 
 
 class Feeds:
@@ -61,55 +60,36 @@ class Feeds:
         )
 
     def _watch_pods(self, cluster: Any, namespace: str | None, stop: threading.Event) -> None:
+        """Thread worker: list, then watch (the watcher relists after 410 Gone by itself)."""
         from opsconsole.errors import OpsConsoleError
-        from opsconsole.k8s import queries
+        from opsconsole.k8s.watch import watch_pods
 
         worker = get_current_worker()
-        refresh = self.app.settings.ui.pod_refresh_seconds
 
         def cancelled() -> bool:
             return worker.is_cancelled or stop.is_set()
 
+        batch: list[tuple[str, Any]] = []
         try:
-            watch_pods = _watch_function()
-            if watch_pods is not None:
-                self._run_watch(watch_pods, cluster, namespace, cancelled, stop)
-                return
-            while not cancelled():  # no watch available: list periodically
-                rows = queries.list_pods(cluster, namespace)
+            watcher = watch_pods(cluster, namespace, stop_event=stop)
+            for item in watcher:
                 if cancelled():
                     return
-                self.app.post_message(msg.PodsLoaded(rows, namespace))
-                deadline = time.monotonic() + refresh
-                while time.monotonic() < deadline and not cancelled():
-                    stop.wait(0.1)
+                kind, payload = _watch_item(item)
+                if kind == "ERROR":
+                    self.app.post_message(msg.FeedFailed("pod watch", str(payload)))
+                elif kind in ("SYNC", "LIST"):
+                    batch.clear()
+                    self.app.post_message(msg.PodsLoaded(list(payload), namespace))
+                elif kind in ("ADDED", "MODIFIED", "DELETED"):
+                    batch.append((kind, payload))
+                # one message per burst: flush when the watcher has nothing more at hand
+                if batch and (len(batch) >= MAX_BATCH or not _has_pending(watcher)):
+                    self.app.post_message(msg.PodsChanged(batch))
+                    batch = []
         except OpsConsoleError as exc:
             if not cancelled():
                 self.app.post_message(msg.FeedFailed("pod list", str(exc)))
-
-    def _run_watch(
-        self, watch_pods: Any, cluster: Any, namespace: str | None, cancelled: Any, stop: Any
-    ) -> None:
-        batch: list[tuple[str, Any]] = []
-        last = time.monotonic()
-        for item in watch_pods(cluster, namespace, stop_event=stop):
-            if cancelled():
-                return
-            kind, payload = _watch_item(item)
-            if kind == "ERROR":
-                self.app.post_message(msg.FeedFailed("pod watch", str(payload)))
-            elif kind in ("SYNC", "LIST"):
-                batch.clear()
-                self.app.post_message(msg.PodsLoaded(list(payload), namespace))
-            elif kind in ("ADDED", "MODIFIED", "DELETED"):
-                batch.append((kind, payload))
-            now = time.monotonic()
-            if batch and now - last >= BATCH_SECONDS:
-                self.app.post_message(msg.PodsChanged(batch))
-                batch = []
-                last = now
-        if batch and not cancelled():
-            self.app.post_message(msg.PodsChanged(batch))
 
     def pods_loaded(self, message: msg.PodsLoaded) -> None:
         pods = self.app.main.pods
@@ -217,19 +197,12 @@ class Feeds:
                 stop_event=stop,
             )
             with follower:
-                pending: list[str] = []
-                last = time.monotonic()
+                # the follower already hands out batches (whatever arrived within its poll
+                # interval), so each one goes to the UI as one message
                 for lines in follower:
                     if worker.is_cancelled or stop.is_set():
                         return
-                    pending.extend(lines)
-                    now = time.monotonic()
-                    if now - last >= BATCH_SECONDS / 2:
-                        self.app.post_message(msg.LogLines(source, pending))
-                        pending = []
-                        last = now
-                if pending:
-                    self.app.post_message(msg.LogLines(source, pending))
+                    self.app.post_message(msg.LogLines(source, lines))
         except OpsConsoleError as exc:
             if not (worker.is_cancelled or stop.is_set()):
                 self.app.post_message(msg.FeedFailed(f"logs of {namespace}/{name}", str(exc)))
@@ -274,12 +247,9 @@ class Feeds:
                 event.set()
 
 
-def _watch_function() -> Any:
-    try:
-        from opsconsole.k8s.watch import watch_pods
-    except ImportError:
-        return None
-    return watch_pods
+def _has_pending(watcher: Any) -> bool:
+    """True while the watcher holds more already-received events (the rest of a burst)."""
+    return bool(getattr(watcher, "_pending", None))
 
 
 def _watch_item(item: Any) -> tuple[str, Any]:

@@ -68,7 +68,7 @@ class MainScreen(Screen[None]):
                 with Pane("Chat", id="chat-pane"):
                     yield ChatPane(id="chat")
                 with Pane("Trace", id="trace-pane"):
-                    yield TracePane(id="trace", animate=not self.frozen)
+                    yield TracePane(id="trace", timed=not self.frozen)
             with Vertical(id="right"):
                 with Pane("Pods", id="pods-pane"):
                     ns = self.status_init.get("namespace")

@@ -260,10 +260,10 @@ class TracePane(VerticalScroll):
     TracePane { height: 1fr; }
     """
 
-    def __init__(self, *, animate: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, timed: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         #: False (snapshots): no spinner and no timings, so frames are deterministic
-        self.animate = animate
+        self.timed = timed
         self.steps: dict[tuple[str, int], StepBlock] = {}
         self.tools: dict[str, ToolBlock] = {}
         self._frame = 0
@@ -275,7 +275,7 @@ class TracePane(VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()  # follow the newest step until the user scrolls up
-        if self.animate:
+        if self.timed:
             self.set_interval(0.12, self._tick)
 
     def _tick(self) -> None:
@@ -302,7 +302,7 @@ class TracePane(VerticalScroll):
             for other in self.steps.values():
                 if other.run_id == event.run_id and other.step < event.step:
                     other.finish("done")
-            block = StepBlock(event.run_id, event.agent, event.step, timed=self.animate)
+            block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed)
             self.steps[key] = block
             await self._mount(block)
         return block
@@ -316,7 +316,7 @@ class TracePane(VerticalScroll):
                 event.tool,
                 dict(event.arguments),
                 mutating=mutating,
-                timed=self.animate,
+                timed=self.timed,
             )
             self.tools[event.tool_call_id] = block
             await self._mount(block, step)
@@ -374,7 +374,7 @@ class TracePane(VerticalScroll):
             line.append(event.task)
             await self._mount(Static(line, classes="dispatch", markup=False))
         elif isinstance(event, ev.RunFinished | ev.RunFailed | ev.RunCancelled):
-            text = _terminal_text(event, timed=self.animate)
+            text = _terminal_text(event, timed=self.timed)
             await self.end_run(event.run_id, _terminal_state(event), text)
 
     async def end_run(self, run_id: str | None, state: str, text: str) -> None:
