@@ -281,3 +281,35 @@ async def test_keep_alive_comments_are_tolerated(srv, calls):
     events = await collect(make_loop(srv, make_tools(calls)), "q")
     assert of(events, Answer)[0].text == "fine"
     assert of(events, RunFinished)
+
+
+async def test_a19_keep_alive_stream_is_bounded_by_the_request_deadline(calls):
+    with ScriptedOpenAIServer() as srv:
+        # DeepSeek may hold a stream open with keep-alive comments instead of answering
+        srv.push(reply("too late", keepalive=200, keepalive_interval=0.05), reply("on time"))
+        settings = make_settings(
+            srv.base_url, model={"timeout": {"connect": 2, "read": 10, "total": 0.6}}
+        )
+        events = await collect(make_loop(srv, make_tools(calls), settings=settings), "hi")
+        retry = of(events, RetryScheduled)
+        assert len(retry) == 1 and "within" in retry[0].reason
+        assert of(events, Answer)[0].text == "on time"
+
+
+async def test_transcript_near_the_context_window_is_compacted_before_sending(srv, calls):
+    for i in range(3):
+        srv.push(
+            reply(tool_calls=[tool_call("get_pod_logs", {"namespace": "a", "pod_name": f"p{i}"})])
+        )
+    srv.push(reply("done"))
+    settings = make_settings(
+        srv.base_url, model={"context_window": 2000}, agent={"tool_output_tokens": 1000}
+    )
+    loop = make_loop(srv, make_tools(calls, log_text="y" * 3000), settings=settings)
+    events = await collect(loop, "read three logs")
+    assert any("compacted" in n.text for n in of(events, Notice))
+    last = srv.requests[-1]["messages"]
+    tools = [m["content"] for m in last if m["role"] == "tool"]
+    assert tools[0].startswith("[compacted") and tools[-1] == "y" * 3000
+    assert srv.rejections == []
+    assert of(events, Answer)[0].text == "done"
