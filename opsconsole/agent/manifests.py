@@ -1,0 +1,677 @@
+"""Manifests for the Coder agent: templates, local schema checks, server-side dry run, review.
+
+- :func:`render_templates` writes Deployment, Service, ConfigMap, HorizontalPodAutoscaler,
+  NetworkPolicy, PodDisruptionBudget, Job and CronJob manifests from a few parameters, with
+  secure defaults (non-root, no privilege escalation, capabilities dropped, seccomp
+  RuntimeDefault, requests and a memory limit, probes). Works with no model.
+- :func:`check_local` rejects a manifest that fails the Kubernetes schema (required fields,
+  types and unknown fields, checked against the official client's generated models) or basic
+  semantics (names, selector vs template labels, ports) before anything is sent.
+- :func:`dry_run_create` sends a ``dryRun=All`` create (``fieldValidation=Strict``) to the
+  cluster through the official client's ApiClient, so the API server validates and defaults
+  the object without storing it.
+- :func:`review_manifest_text` reviews YAML the user pastes: security (the Security agent's pod
+  checks) and best practice findings.
+
+Nothing here applies anything to the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opsconsole.k8s.client import Cluster
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+#: kind -> (apiVersion, plural, namespaced, kubernetes.client model class name)
+KINDS: dict[str, tuple[str, str, bool, str]] = {
+    "Deployment": ("apps/v1", "deployments", True, "V1Deployment"),
+    "StatefulSet": ("apps/v1", "statefulsets", True, "V1StatefulSet"),
+    "DaemonSet": ("apps/v1", "daemonsets", True, "V1DaemonSet"),
+    "Service": ("v1", "services", True, "V1Service"),
+    "ConfigMap": ("v1", "configmaps", True, "V1ConfigMap"),
+    "Secret": ("v1", "secrets", True, "V1Secret"),
+    "Pod": ("v1", "pods", True, "V1Pod"),
+    "ServiceAccount": ("v1", "serviceaccounts", True, "V1ServiceAccount"),
+    "PersistentVolumeClaim": ("v1", "persistentvolumeclaims", True, "V1PersistentVolumeClaim"),
+    "Namespace": ("v1", "namespaces", False, "V1Namespace"),
+    "HorizontalPodAutoscaler": (
+        "autoscaling/v2",
+        "horizontalpodautoscalers",
+        True,
+        "V2HorizontalPodAutoscaler",
+    ),
+    "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicies", True, "V1NetworkPolicy"),
+    "Ingress": ("networking.k8s.io/v1", "ingresses", True, "V1Ingress"),
+    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets", True, "V1PodDisruptionBudget"),
+    "Job": ("batch/v1", "jobs", True, "V1Job"),
+    "CronJob": ("batch/v1", "cronjobs", True, "V1CronJob"),
+    "Role": ("rbac.authorization.k8s.io/v1", "roles", True, "V1Role"),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "rolebindings", True, "V1RoleBinding"),
+    "ClusterRole": ("rbac.authorization.k8s.io/v1", "clusterroles", False, "V1ClusterRole"),
+    "ClusterRoleBinding": (
+        "rbac.authorization.k8s.io/v1",
+        "clusterrolebindings",
+        False,
+        "V1ClusterRoleBinding",
+    ),
+}
+TEMPLATE_KINDS = (
+    "Deployment",
+    "Service",
+    "ConfigMap",
+    "HorizontalPodAutoscaler",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Job",
+    "CronJob",
+)
+#: maps whose values are resource quantities (YAML may write them as numbers)
+_QUANTITY_MAPS = {"limits", "requests", "capacity", "hard", "overhead"}
+
+
+class ManifestError(ValueError):
+    """The text is not a usable manifest (YAML or structure)."""
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+@dataclass
+class Params:
+    name: str
+    namespace: str = "default"
+    image: str = ""
+    port: int = 8080
+    replicas: int = 2
+    service_type: str = "ClusterIP"
+    min_replicas: int = 2
+    max_replicas: int = 10
+    cpu_percent: int = 70
+    data: dict[str, str] = field(default_factory=dict)
+    schedule: str = "0 * * * *"
+    command: list[str] = field(default_factory=list)
+
+
+def _labels(p: Params) -> dict[str, str]:
+    return {"app.kubernetes.io/name": p.name}
+
+
+def _container(p: Params, *, probes: bool = True) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "name": p.name,
+        "image": p.image or f"registry.example.com/{p.name}:1.0.0",
+        "imagePullPolicy": "IfNotPresent",
+    }
+    if p.command:
+        c["command"] = list(p.command)
+    if probes:
+        c["ports"] = [{"name": "http", "containerPort": p.port, "protocol": "TCP"}]
+        probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
+        c["readinessProbe"] = dict(probe, initialDelaySeconds=5)
+        c["livenessProbe"] = dict(probe, initialDelaySeconds=15, failureThreshold=3)
+    c["resources"] = {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"memory": "256Mi"},
+    }
+    c["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    return c
+
+
+def _pod_spec(p: Params, *, probes: bool = True, restart: str | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "automountServiceAccountToken": False,
+        "containers": [_container(p, probes=probes)],
+    }
+    if restart:
+        spec["restartPolicy"] = restart
+    return spec
+
+
+def _meta(p: Params, kind: str) -> dict[str, Any]:
+    return {"name": p.name, "namespace": p.namespace, "labels": _labels(p)}
+
+
+def template(kind: str, p: Params) -> dict[str, Any]:
+    """One manifest of ``kind`` (one of :data:`TEMPLATE_KINDS`) as a dict."""
+    api = KINDS[kind][0]
+    obj: dict[str, Any] = {"apiVersion": api, "kind": kind, "metadata": _meta(p, kind)}
+    sel = {"matchLabels": _labels(p)}
+    if kind == "Deployment":
+        obj["spec"] = {
+            "replicas": p.replicas,
+            "selector": sel,
+            "template": {"metadata": {"labels": _labels(p)}, "spec": _pod_spec(p)},
+        }
+    elif kind == "Service":
+        obj["spec"] = {
+            "type": p.service_type,
+            "selector": _labels(p),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        }
+    elif kind == "ConfigMap":
+        obj["data"] = dict(p.data) or {"LOG_LEVEL": "info"}
+    elif kind == "HorizontalPodAutoscaler":
+        obj["spec"] = {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": p.name},
+            "minReplicas": p.min_replicas,
+            "maxReplicas": p.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": p.cpu_percent},
+                    },
+                }
+            ],
+        }
+    elif kind == "NetworkPolicy":
+        obj["spec"] = {
+            "podSelector": sel,
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"podSelector": {}}],
+                    "ports": [{"protocol": "TCP", "port": p.port}],
+                }
+            ],
+        }
+    elif kind == "PodDisruptionBudget":
+        obj["spec"] = {"minAvailable": 1, "selector": sel}
+    elif kind == "Job":
+        obj["spec"] = {
+            "backoffLimit": 3,
+            "ttlSecondsAfterFinished": 3600,
+            "template": {
+                "metadata": {"labels": _labels(p)},
+                "spec": _pod_spec(p, probes=False, restart="Never"),
+            },
+        }
+    elif kind == "CronJob":
+        obj["spec"] = {
+            "schedule": p.schedule,
+            "concurrencyPolicy": "Forbid",
+            "jobTemplate": {
+                "spec": {
+                    "backoffLimit": 3,
+                    "template": {
+                        "metadata": {"labels": _labels(p)},
+                        "spec": _pod_spec(p, probes=False, restart="OnFailure"),
+                    },
+                }
+            },
+        }
+    else:
+        raise ManifestError(
+            f"no template for kind {kind!r}; templates: {', '.join(TEMPLATE_KINDS)}"
+        )
+    return obj
+
+
+def render_templates(kinds: list[str], p: Params) -> str:
+    """Multi-document YAML for ``kinds`` in a sensible order."""
+    import yaml
+
+    order = {k: i for i, k in enumerate(TEMPLATE_KINDS)}
+    wanted = sorted(dict.fromkeys(kinds), key=lambda k: order.get(k, 99))
+    docs = [template(k, p) for k in wanted]
+    return (
+        "\n---\n".join(
+            yaml.safe_dump(d, sort_keys=False, allow_unicode=True).rstrip() for d in docs
+        )
+        + "\n"
+    )
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def parse_documents(text: str) -> list[dict[str, Any]]:
+    """The YAML (or JSON) documents in ``text``; a fenced code block is unwrapped."""
+    import yaml
+
+    body = text.strip()
+    m = re.search(r"```(?:ya?ml|json)?\s*\n(.*?)```", body, re.S)
+    if m:
+        body = m.group(1)
+    try:
+        docs = [d for d in yaml.safe_load_all(body) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise ManifestError(f"invalid YAML{where}: {problem}") from None
+    out: list[dict[str, Any]] = []
+    for d in docs:
+        if isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
+            out += [i for i in d["items"] if isinstance(i, dict)]
+        elif isinstance(d, dict):
+            out.append(d)
+        else:
+            raise ManifestError(f"a document is a {type(d).__name__}, expected a mapping")
+    if not out:
+        raise ManifestError("no manifest found (empty YAML)")
+    return out
+
+
+def ref(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{obj.get('kind', '?')} {ns + '/' if ns else ''}{meta.get('name', '?')}"
+
+
+# --- local schema checks --------------------------------------------------------------------
+
+
+def _unwrap(tp: Any) -> tuple[str, Any]:
+    """('model', cls) | ('list', inner) | ('dict', inner) | ('scalar', None)."""
+    from pydantic import BaseModel
+
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+            return "scalar", None
+        break
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return "model", tp
+    if origin in (list, typing.List):  # noqa: UP006
+        return "list", typing.get_args(tp)[0]
+    if origin in (dict, typing.Dict):  # noqa: UP006
+        args = typing.get_args(tp)
+        return "dict", args[1] if len(args) == 2 else None
+    return "scalar", None
+
+
+def _aliases(model: Any) -> dict[str, Any]:
+    cache = getattr(model, "_opsconsole_aliases", None)
+    if cache is not None:
+        return cache
+    out: dict[str, Any] = {}
+    for fname, info in model.model_fields.items():
+        names = {fname}
+        va = info.validation_alias
+        choices = getattr(va, "choices", None)
+        if choices:
+            names |= {c for c in choices if isinstance(c, str)}
+        elif isinstance(va, str):
+            names.add(va)
+        if info.alias:
+            names.add(info.alias)
+        if info.serialization_alias:
+            names.add(info.serialization_alias)
+        for n in names:
+            out[n] = info.annotation
+    model._opsconsole_aliases = out
+    return out
+
+
+def unknown_fields(obj: Any, model: Any, path: str = "") -> list[str]:
+    """Paths of keys that the Kubernetes schema does not know (typos like ``replica``)."""
+    out: list[str] = []
+    if not isinstance(obj, dict):
+        return out
+    fields = _aliases(model)
+    for key, value in obj.items():
+        here = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            out.append(here)
+            continue
+        kind, inner = _unwrap(fields[key])
+        if kind == "model":
+            out += unknown_fields(value, inner, here)
+        elif kind == "list" and isinstance(value, list):
+            k2, m2 = _unwrap(inner)
+            if k2 == "model":
+                for i, item in enumerate(value):
+                    out += unknown_fields(item, m2, f"{here}[{i}]")
+        elif kind == "dict" and isinstance(value, dict) and inner is not None:
+            k2, m2 = _unwrap(inner)
+            if k2 == "model":
+                for k, item in value.items():
+                    out += unknown_fields(item, m2, f"{here}.{k}")
+    return out
+
+
+def _normalize_quantities(obj: Any, parent: str = "") -> Any:
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if parent in _QUANTITY_MAPS and isinstance(v, int | float) and not isinstance(v, bool):
+                out[k] = str(v)
+            else:
+                out[k] = _normalize_quantities(v, str(k))
+        return out
+    if isinstance(obj, list):
+        return [_normalize_quantities(v, parent) for v in obj]
+    return obj
+
+
+def _model_for(kind: str) -> Any:
+    import kubernetes.client.models as models
+
+    return getattr(models, KINDS[kind][3])
+
+
+def check_local(obj: dict[str, Any]) -> list[str]:
+    """Problems found without the cluster; an empty list means the manifest looks valid."""
+    problems: list[str] = []
+    kind = obj.get("kind")
+    api = obj.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        return ["kind: required"]
+    if not isinstance(api, str) or not api:
+        problems.append("apiVersion: required")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return problems + ["metadata: required (with a name)"]
+    name = meta.get("name")
+    if not name and not meta.get("generateName"):
+        problems.append("metadata.name: required")
+    elif name and (not isinstance(name, str) or len(name) > 253 or not DNS_SUBDOMAIN.match(name)):
+        problems.append(
+            f"metadata.name: {name!r} is not a valid name (lowercase letters, digits, '-', '.')"
+        )
+    ns = meta.get("namespace")
+    if ns is not None and (not isinstance(ns, str) or not DNS_LABEL.match(ns)):
+        problems.append(f"metadata.namespace: {ns!r} is not a valid namespace name")
+    if kind not in KINDS:
+        return problems  # unknown to us: the server decides
+    want_api = KINDS[kind][0]
+    if api and api != want_api:
+        problems.append(f"apiVersion: {kind} is served as {want_api}, not {api}")
+        return problems
+    model = _model_for(kind)
+    body = _normalize_quantities(obj)
+    for path in unknown_fields(body, model)[:10]:
+        problems.append(f"{path}: unknown field")
+    try:
+        model.from_dict(body)
+    except Exception as exc:  # noqa: BLE001 - pydantic ValidationError and friends
+        problems += _schema_errors(exc)
+    problems += _semantics(kind, body)
+    return problems
+
+
+def _schema_errors(exc: Exception) -> list[str]:
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return [f"schema: {str(exc).splitlines()[0]}"]
+    out = []
+    title = getattr(exc, "title", "")
+    for e in errors()[:5]:
+        loc = ".".join(str(p) for p in e.get("loc", ()))
+        where = f"{title}.{loc}" if title else loc
+        got = e.get("input")
+        got_s = f" (got {json.dumps(got)[:60]})" if not isinstance(got, dict | list) else ""
+        out.append(f"schema: {where}: {e.get('msg', 'invalid')}{got_s}")
+    return out
+
+
+def _pod_template_spec(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        return spec
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return (spec.get("template") or {}).get("spec")
+    if kind == "CronJob":
+        return (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get(
+            "spec"
+        )
+    return None
+
+
+def _semantics(kind: str, obj: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    spec = obj.get("spec") or {}
+    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        sel = ((spec.get("selector") or {}).get("matchLabels")) or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not sel and not (spec.get("selector") or {}).get("matchExpressions"):
+            out.append("spec.selector: required (matchLabels)")
+        elif any(labels.get(k) != v for k, v in sel.items()):
+            out.append(
+                "spec.template.metadata.labels: must match spec.selector.matchLabels "
+                f"({sel} vs {labels})"
+            )
+        r = spec.get("replicas")
+        if isinstance(r, int) and r < 0:
+            out.append("spec.replicas: must be >= 0")
+    pod = _pod_template_spec(kind, obj)
+    if isinstance(pod, dict):
+        containers = pod.get("containers")
+        if not containers:
+            out.append("containers: at least one container is required")
+        names = set()
+        for c in containers or ():
+            if not isinstance(c, dict):
+                continue
+            n = c.get("name")
+            if not isinstance(n, str) or not DNS_LABEL.match(n or ""):
+                out.append(f"container name {n!r}: must be a DNS-1123 label")
+            if n in names:
+                out.append(f"container name {n!r}: duplicated")
+            names.add(n)
+            if not c.get("image"):
+                out.append(f"container {n}: image is required")
+            for p in c.get("ports") or ():
+                port = (p or {}).get("containerPort")
+                if isinstance(port, int) and not 0 < port < 65536:
+                    out.append(f"container {n}: containerPort {port} out of range 1-65535")
+    if kind == "Service":
+        for p in spec.get("ports") or ():
+            port = (p or {}).get("port")
+            if isinstance(port, int) and not 0 < port < 65536:
+                out.append(f"spec.ports: port {port} out of range 1-65535")
+    if kind == "HorizontalPodAutoscaler":
+        lo, hi = spec.get("minReplicas", 1), spec.get("maxReplicas")
+        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+            out.append(f"spec.minReplicas ({lo}) must not exceed spec.maxReplicas ({hi})")
+    return out
+
+
+# --- server-side dry run --------------------------------------------------------------------
+
+
+@dataclass
+class DryRunResult:
+    ok: bool
+    #: "accepted" | "rejected" | "unsupported" (the cluster does not serve the kind) | "exists"
+    outcome: str
+    message: str
+
+
+def collection_path(obj: dict[str, Any], namespace: str) -> str:
+    kind = str(obj.get("kind"))
+    api = str(obj.get("apiVersion") or KINDS.get(kind, ("v1",))[0])
+    if kind in KINDS:
+        _, plural, namespaced, _ = KINDS[kind]
+    else:
+        plural, namespaced = kind.lower() + "s", True
+    base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
+    if namespaced:
+        return f"{base}/namespaces/{namespace}/{plural}"
+    return f"{base}/{plural}"
+
+
+def dry_run_create(cluster: Cluster, obj: dict[str, Any], namespace: str) -> DryRunResult:
+    """POST ``obj`` with ``dryRun=All`` and ``fieldValidation=Strict``; nothing is stored."""
+    from opsconsole.errors import OpsConsoleError
+    from opsconsole.k8s.client import api_message, map_error
+
+    ns = (obj.get("metadata") or {}).get("namespace") or namespace
+    body = json.loads(json.dumps(obj))
+    if KINDS.get(str(obj.get("kind")), ("", "", True))[2]:
+        body.setdefault("metadata", {})["namespace"] = ns
+    cluster.check_namespace(ns)
+    path = collection_path(body, ns)
+    client = cluster.api_client
+    try:
+        params = client.param_serialize(
+            method="POST",
+            resource_path=path,
+            query_params=[("dryRun", "All"), ("fieldValidation", "Strict")],
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        resp = client.call_api(*params, _request_timeout=cluster.timeout)
+        resp.read()
+    except Exception as exc:  # noqa: BLE001 - mapped to a readable message
+        err = map_error(exc, server=cluster.server)
+        return DryRunResult(False, "error", f"dry run failed: {err.message}")
+    status = int(resp.status)
+    if 200 <= status < 300:
+        return DryRunResult(True, "accepted", f"server dry run accepted (HTTP {status})")
+
+    class _Exc(Exception):
+        pass
+
+    e = _Exc()
+    e.body = resp.data  # type: ignore[attr-defined]
+    e.reason = getattr(resp, "reason", "")  # type: ignore[attr-defined]
+    msg = api_message(e)
+    if status == 404 and "namespaces" not in msg and "not found" not in msg.lower()[:9]:
+        return DryRunResult(
+            False,
+            "unsupported",
+            f"this cluster does not serve {obj.get('apiVersion')} {obj.get('kind')} "
+            f"(404: {msg}); validated locally only",
+        )
+    if status == 404:
+        return DryRunResult(False, "unsupported", f"404: {msg}; validated locally only")
+    if status == 409:
+        return DryRunResult(
+            True, "exists", f"{ref(body)} already exists (409); a create would conflict"
+        )
+    if status in (401, 403):
+        try:
+            raise map_error(e, server=cluster.server)  # type: ignore[arg-type]
+        except OpsConsoleError as mapped:
+            msg = mapped.message
+    return DryRunResult(False, "rejected", f"rejected by the API server (HTTP {status}): {msg}")
+
+
+# --- validation of a whole text -------------------------------------------------------------
+
+
+@dataclass
+class Validation:
+    lines: list[str]
+    ok: bool
+
+
+def validate_text(text: str, cluster: Cluster | None, namespace: str) -> Validation:
+    """Local checks, then (if they pass and a cluster is set) a server dry run per document."""
+    try:
+        docs = parse_documents(text)
+    except ManifestError as exc:
+        return Validation([f"REJECTED: {exc}"], False)
+    lines: list[str] = []
+    ok = True
+    for obj in docs:
+        problems = check_local(obj)
+        if problems:
+            ok = False
+            lines.append(f"REJECTED {ref(obj)} (local schema check): " + "; ".join(problems))
+            continue
+        if cluster is None:
+            lines.append(f"OK {ref(obj)}: local schema check passed; no cluster for a dry run")
+            continue
+        res = dry_run_create(cluster, obj, namespace)
+        if res.outcome == "accepted":
+            lines.append(f"OK {ref(obj)}: local schema check passed; {res.message}")
+        elif res.outcome in ("unsupported", "exists"):
+            lines.append(f"OK {ref(obj)}: local schema check passed; {res.message}")
+        else:
+            ok = False
+            lines.append(f"REJECTED {ref(obj)}: {res.message}")
+    return Validation(lines, ok)
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+def review_objects(docs: list[dict[str, Any]]) -> list[str]:
+    """FINDING lines: schema problems, the Security agent's pod checks, best practice."""
+    from opsconsole.k8s.analyzers import Finding
+    from opsconsole.k8s.render import finding_line
+    from opsconsole.k8s.security import check_pod_spec, check_services
+
+    findings: list[Finding] = []
+    for obj in docs:
+        kind = str(obj.get("kind", "?"))
+        meta = obj.get("metadata") or {}
+        ns, name = meta.get("namespace"), str(meta.get("name", "?"))
+        lk = kind.lower()
+
+        def add(
+            sev: str, reason: str, ev: str, fix: str, _k: str = lk, _ns: Any = ns, _n: str = name
+        ) -> None:
+            findings.append(Finding(sev, _k, _ns, _n, reason, [ev], fix))
+
+        for p in check_local(obj):
+            add("high", "SchemaError", p, "fix the manifest; the API server would reject it")
+        pod = _pod_template_spec(kind, obj)
+        if isinstance(pod, dict):
+            tmeta = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+            rep = check_pod_spec(pod, tmeta.get("annotations") or {})
+            for sev, reason, ev, fix in rep.findings:
+                add(sev, reason, ev, fix)
+            if rep.restricted_gaps:
+                add(
+                    "info",
+                    "PSSRestricted",
+                    "not PSS restricted: " + "; ".join(rep.restricted_gaps[:4]),
+                    "runAsNonRoot, allowPrivilegeEscalation: false, drop [ALL], seccomp "
+                    "RuntimeDefault",
+                )
+            for c in pod.get("containers") or ():
+                if not isinstance(c, dict):
+                    continue
+                cn = c.get("name")
+                if kind in ("Deployment", "StatefulSet", "DaemonSet") and not c.get(
+                    "readinessProbe"
+                ):
+                    add("low", "NoReadinessProbe", f"container {cn}", "add a readinessProbe")
+                if not ((c.get("resources") or {}).get("requests")):
+                    add("low", "NoRequests", f"container {cn}", "set cpu/memory requests")
+        if kind == "Deployment" and (obj.get("spec") or {}).get("replicas", 1) == 1:
+            add("info", "SingleReplica", "replicas: 1", "use 2+ replicas and a PDB for HA")
+        if kind == "Service":
+            for f in check_services([obj]):
+                findings.append(f)
+    return [finding_line(f) for f in findings]
+
+
+def review_manifest_text(text: str) -> str:
+    try:
+        docs = parse_documents(text)
+    except ManifestError as exc:
+        return f"review: cannot parse the manifest: {exc}"
+    lines = review_objects(docs)
+    head = f"review of {len(docs)} document(s): " + ", ".join(ref(d) for d in docs)
+    return "\n".join([head, f"{len(lines)} findings", *lines] if lines else [head, "no findings"])
