@@ -7,9 +7,10 @@ anything: the offline planner only reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from opsconsole.agent.offline_causes import Cause, classify, finding_cause, is_security
+from opsconsole.agent.offline_causes import Cause, cause, classify, finding_cause, is_security
 from opsconsole.agent.offline_evidence import evidence_lines
 from opsconsole.agent.offline_intents import Intent, Language
 from opsconsole.agent.offline_observe import Finding, Observation
@@ -212,20 +213,66 @@ def error_answer(intent: Intent, obs: Observation) -> str:
     return f"{HEADER}\n\n{t('tool_error', lang)} `{obs.name}`\n\n{quote(first)}\n\n{tail}\n"
 
 
+def _cols(line: str) -> list[str]:
+    return re.split(r"\s{2,}", line.strip())
+
+
+def _ratio_short(text: str) -> bool:
+    m = re.match(r"^(\d+)/(\d+)$", text)
+    return bool(m) and int(m.group(1)) < int(m.group(2))
+
+
+def attention_rows(obs: Observation) -> list[str]:
+    """The rows of a listing that need attention, by the tool's own column layout."""
+    lines = obs.content.splitlines()
+    body = [
+        ln
+        for ln in lines[1:]
+        if ln.strip() and not ln.startswith(("NAME ", "POD ", "#", "[truncated", "("))
+    ]
+    out: list[str] = []
+    for line in body:
+        cols = _cols(line)
+        if obs.name == "get_k8s_pods" and len(cols) >= 3:
+            bad = cols[1] not in ("Running", "Completed", "Succeeded") or _ratio_short(cols[2])
+            if bad or len(cols) > 6:
+                out.append(line.strip())
+        elif obs.name == "get_nodes" and len(cols) >= 10:
+            if cols[1] != "Ready" or cols[9] != "-":
+                out.append(line.strip())
+        elif obs.name == "get_deployments" and len(cols) >= 2:
+            if _ratio_short(cols[1]):
+                out.append(line.strip())
+        elif obs.name == "get_events":
+            if "  Warning  " in line:
+                out.append(line.strip())
+        elif obs.name == "get_resource_usage":
+            m = re.search(r"\((\d+)% used\)", line)
+            if m and int(m.group(1)) >= 80:
+                out.append(line.strip())
+        elif obs.name not in ("get_k8s_pods", "get_nodes", "get_deployments"):
+            out += evidence_lines(line, limit=1)
+    return out
+
+
+_ATTENTION = {
+    "get_resource_usage": ("内存接近上限（≥80%）：", "Close to the memory limit (>= 80%):"),
+    "get_events": ("Warning 事件：", "Warning events:"),
+}
+
+
 def listing_answer(intent: Intent, obs: Observation, title_zh: str, title_en: str) -> str:
     lang = intent.language
     title = title_zh if lang == "zh" else title_en
     parts = [HEADER, "", f"**{title}**", "", block(obs.content, lang)]
-    problems = evidence_lines(obs.content, limit=8)
-    c = classify("\n".join(problems)) if problems else None
+    problems = attention_rows(obs)
     if problems:
-        label = "需要关注：" if lang == "zh" else "Needs attention:"
-        parts += ["", label, quote(problems)]
-        if c is not None:
-            parts += [
-                "",
-                f"{t('cause', lang)}：{c.zh}" if lang == "zh" else f"{t('cause', lang)}: {c.en}",
-            ]
+        zh, en = _ATTENTION.get(obs.name, ("需要关注：", "Needs attention:"))
+        parts += ["", zh if lang == "zh" else en, quote(problems[:10])]
+        if obs.name == "get_nodes":
+            c = cause("node")
+            sep = "：" if lang == "zh" else ": "
+            parts += ["", f"{t('cause', lang)}{sep}{c.zh if lang == 'zh' else c.en}"]
         parts += ["", t("ask_more", lang)]
     else:
         parts += ["", "没有发现异常。" if lang == "zh" else "Nothing looks wrong here."]

@@ -350,3 +350,43 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
             rep.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)
         )
     return Final(not_found(ctx, target))
+
+
+# --- GPUs ----------------------------------------------------------------------------------
+
+
+def gpu(ctx: Ctx) -> Decision:
+    """GPU capacity of the nodes, GPU scheduling problems, and a named pod's GPU requests."""
+    ns = ctx.intent.namespace
+    calls: list[Call | None] = [ctx.call("get_nodes")]
+    if not any(o.name == "find_unhealthy_pods" for o in ctx.tr.all):
+        calls.append(ctx.call("find_unhealthy_pods"))
+    if ns:
+        calls.append(ctx.call("get_k8s_pods", namespace=ns))
+    step = make_step(
+        ctx.say(
+            "查看节点的 GPU 容量与使用，以及 GPU 相关的调度问题。",
+            "Checking the nodes' GPU capacity and usage, and GPU scheduling problems.",
+        ),
+        calls,
+    )
+    if step is not None:
+        return step
+    target = ctx.intent.target
+    pod: tuple[str, str] | None = None
+    if target:
+        got = resolve_pod(ctx, target)
+        if isinstance(got, Step):
+            return got
+        pod = got
+    if pod is not None:
+        step = make_step(
+            ctx.say(
+                f"查看 Pod {pod[0]}/{pod[1]} 的 GPU 请求与所在节点。",
+                f"Reading pod {pod[0]}/{pod[1]}'s GPU requests and node.",
+            ),
+            [ctx.call("describe_pod", namespace=pod[0], pod_name=pod[1])],
+        )
+        if step is not None:
+            return step
+    return Final(rep.gpu_answer(ctx.intent, ctx.tr.current, ctx.findings, pod))

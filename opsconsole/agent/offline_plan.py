@@ -24,7 +24,7 @@ from opsconsole.agent.offline_context import (
     namespace_or_default,
     offered_tools,
 )
-from opsconsole.agent.offline_diagnose import diagnose, logs
+from opsconsole.agent.offline_diagnose import diagnose, gpu, logs
 from opsconsole.agent.offline_intents import parse_intent
 from opsconsole.agent.offline_observe import (
     all_findings,
@@ -248,7 +248,12 @@ def _security(ctx: Ctx, out_of_steps: bool) -> Decision:
     return Final(ans.security_answer(ctx.intent, parse_findings(obs[-1].content), obs[-1]))
 
 
+def _gpu(ctx: Ctx, out_of_steps: bool) -> Decision:
+    return gpu(ctx)
+
+
 _HANDLERS = {
+    "gpu": _gpu,
     "security": _security,
     "pods": _pods,
     "logs": _logs,

@@ -17,7 +17,7 @@ from opsconsole.agent.offline_answers import (
     quote,
     t,
 )
-from opsconsole.agent.offline_causes import Cause, classify, finding_cause, is_security
+from opsconsole.agent.offline_causes import Cause, cause, classify, finding_cause, is_security
 from opsconsole.agent.offline_evidence import (
     describe_evidence,
     env_source,
@@ -397,4 +397,95 @@ def logs_answer(
             t("next", lang) + sep.rstrip(),
             next_steps(c, lang, ns, pod, suggestion),
         ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def gpu_answer(
+    intent: Intent,
+    observations: list[Observation],
+    findings: list[Finding],
+    pod: tuple[str, str] | None,
+) -> str:
+    """GPU nodes (capacity, taints), pods on them, GPU findings, and one pod's GPU requests."""
+    lang = intent.language
+    zh = lang == "zh"
+    gpu_nodes: list[str] = []
+    node_names: set[str] = set()
+    for o in observations:
+        if o.name != "get_nodes" or is_error(o):
+            continue
+        for line in o.content.splitlines()[2:]:
+            cols = re.split(r"\s{2,}", line.strip())
+            if len(cols) >= 8 and cols[7].isdigit() and int(cols[7]) > 0:
+                gpu_nodes.append(line.strip())
+                node_names.add(cols[0])
+    on_gpu: list[str] = []
+    for o in observations:
+        if o.name != "get_k8s_pods" or is_error(o):
+            continue
+        for line in o.content.splitlines()[2:]:
+            cols = re.split(r"\s{2,}", line.strip())
+            if len(cols) >= 5 and cols[4] in node_names:
+                on_gpu.append(f"{o.args.get('namespace')}/{line.strip()}")
+    gpu_findings = [
+        f
+        for f in findings
+        if f.reason == "GPUUnschedulable"
+        or re.search(r"insufficient nvidia\.com/gpu|requests nvidia\.com/gpu", f.evidence.lower())
+    ]
+    parts = [HEADER, ""]
+    if pod is not None:
+        ns, name = pod
+        lines: list[str] = []
+        for o in observations:
+            if o.name == "describe_pod" and o.args.get("pod_name") == name and not is_error(o):
+                lines = [
+                    ln.strip()
+                    for ln in o.content.splitlines()
+                    if ln.strip().startswith(("Node:", "Status:", "Requests:", "Limits:"))
+                ]
+        gpus = re.findall(r"nvidia\.com/gpu=(\d+)", "\n".join(lines))
+        count = gpus[0] if gpus else "0"
+        node = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Node:")), "?")
+        if zh:
+            parts.append(
+                f"`{ns}/{name}` 请求了 **{count}** 块 GPU（nvidia.com/gpu），"
+                f"运行在节点 `{node}` 上。"
+            )
+        else:
+            parts.append(
+                f"`{ns}/{name}` requests **{count}** GPU(s) (nvidia.com/gpu) and runs on node "
+                f"`{node}`."
+            )
+        if lines:
+            parts += ["", t("evidence", lang) + ("：" if zh else ":"), quote(lines)]
+        parts.append("")
+    title = "**GPU 节点**" if zh else "**GPU nodes**"
+    parts += [title, ""]
+    if gpu_nodes:
+        parts.append(quote(gpu_nodes))
+    else:
+        parts.append("没有发现带 GPU 的节点。" if zh else "No node with GPUs was found.")
+    if on_gpu:
+        parts += [
+            "",
+            "**运行在 GPU 节点上的 Pod**" if zh else "**Pods on GPU nodes**",
+            "",
+            quote(on_gpu[:15]),
+        ]
+    parts.append("")
+    if gpu_findings:
+        parts.append("**GPU 相关问题**" if zh else "**GPU problems**")
+        parts += [f"- **{f.ref}** {f.reason}: {f.evidence[:240]}" for f in gpu_findings[:10]]
+        c = cause("gpu")
+        steps = c.next_zh if zh else c.next_en
+        parts += ["", t("next", lang) + ("：" if zh else ":")]
+        parts += [f"{i}. {s}" for i, s in enumerate(steps, 1)]
+    else:
+        parts.append(
+            "分析器没有发现 GPU 调度问题（没有因 nvidia.com/gpu 不足而 Pending 的 Pod）。"
+            if zh
+            else "The analyzers found no GPU scheduling problem (no pod Pending for lack of "
+            "nvidia.com/gpu)."
+        )
     return "\n".join(parts).rstrip() + "\n"
