@@ -79,11 +79,11 @@ def test_approval_modal(snap_compare, tmp_path: Path, monkeypatch: pytest.Monkey
     with ScriptedOpenAIServer() as srv:
         srv.push(
             reply(
-                "需要把 web 扩容到 3 个副本。",
+                "需要把 cart 扩容到 3 个副本。",
                 tool_calls=[
                     tool_call(
                         "scale_deployment",
-                        {"namespace": "default", "name": "web", "replicas": 3},
+                        {"namespace": "shop", "name": "cart", "replicas": 3},
                         id="call_scale_1",
                     )
                 ],
@@ -96,7 +96,7 @@ def test_approval_modal(snap_compare, tmp_path: Path, monkeypatch: pytest.Monkey
         async def run_before(pilot) -> None:
             await _pods_loaded(pilot)
             chat = pilot.app.main.chat
-            chat.input.value = "把 web 扩容到 3 个副本"
+            chat.input.value = "把 shop 的 cart 扩容到 3 个副本"
             await pilot.press("enter")
             await _until(lambda: isinstance(pilot.app.screen, ApprovalModal))
             await pilot.pause(0.3)

@@ -83,9 +83,9 @@ class ApprovalModal(ModalScreen[Decision]):
                 with VerticalScroll(id="approval-dry-run"):
                     yield Static(v.dry_run, markup=False)
             with Horizontal(id="approval-buttons"):
-                yield Button("Approve [a]", id="approve", variant="warning")
-                yield Button("Approve for this session [s]", id="approve_session")
-                yield Button("Decline [d]", id="decline", variant="primary")
+                yield Button("Approve (a)", id="approve", variant="warning")
+                yield Button("Approve for this session (s)", id="approve_session")
+                yield Button("Decline (d)", id="decline", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#decline", Button).focus()

@@ -274,7 +274,6 @@ class TracePane(VerticalScroll):
         yield self._empty
 
     def on_mount(self) -> None:
-        self.anchor()  # follow the newest step until the user scrolls up
         if self.timed:
             self.set_interval(0.12, self._tick)
 
@@ -326,6 +325,8 @@ class TracePane(VerticalScroll):
         line = Text("▶ ", style="bold")
         line.append(task)
         await self._mount(Static(line, classes="run-header", markup=False))
+        if not self.is_anchored:
+            self.anchor()  # follow the newest step until the user scrolls up
 
     async def apply(self, event: ev.AgentEvent) -> None:
         """Update the blocks for one event from the agent core."""
