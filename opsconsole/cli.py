@@ -96,10 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="session file (.jsonl) or id")
     replay.add_argument("--print", action="store_true", help="print the steps, no console")
     replay.add_argument("--speed", default="1", help="1, 4 or instant")
+    replay.add_argument(
+        "--partial", action="store_true", help="open a damaged file up to the damage, read-only"
+    )
 
     export = sub.add_parser("export", parents=[common], help="export a session as Markdown")
     export.add_argument("file", help="session file (.jsonl) or id")
     export.add_argument("-o", "--output", required=True, help="output Markdown file")
+    export.add_argument(
+        "--partial", action="store_true", help="export a damaged file up to the damage"
+    )
 
     cfg = sub.add_parser("config", parents=[common], help="show or check the configuration")
     cfg.add_argument("action", nargs="?", choices=["check", "path", "show"], default="check")
