@@ -279,31 +279,55 @@ def listing_answer(intent: Intent, obs: Observation, title_zh: str, title_en: st
     return "\n".join(parts) + "\n"
 
 
+#: findings that follow from another one (a deployment whose pods fail, a service whose pods
+#: are not ready): listed after the root causes, in one line
+DERIVED = frozenset({"DeploymentUnavailable", "ServiceNoReadyEndpoints"})
+
+
 def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | None) -> str:
+    """Unhealthy things, root causes first, pods grouped by workload, derived ones after."""
     lang = intent.language
+    zh = lang == "zh"
     health = [f for f in findings if not is_security(f)]
     security = [f for f in findings if is_security(f)]
+    primary = [f for f in health if f.reason not in DERIVED]
+    derived = [f for f in health if f.reason in DERIVED]
     if not health:
         parts = [HEADER, "", t("no_findings", lang)]
         if obs is not None and obs.content.strip() and not security:
             parts += ["", block(obs.content, lang, max_lines=15)]
     else:
-        title = (
-            f"发现 {len(health)} 个问题：" if lang == "zh" else f"Found {len(health)} problem(s):"
-        )
+        groups: dict[tuple[str, str, str], list[Finding]] = {}
+        for f in primary:
+            name = deployment_of(f.name) if f.kind == "pod" else f.name
+            ref = f"{f.namespace}/{name}" if f.namespace else name
+            groups.setdefault((f.kind, ref, f.reason), []).append(f)
+        n = len(groups)
+        title = f"发现 {n} 个根本问题：" if zh else f"Found {n} root problem(s):"
         parts = [HEADER, "", f"**{title}**", ""]
-        for f in health[:15]:
-            c = finding_cause(f)
-            what = (c.zh if lang == "zh" else c.en) if c else f.reason
-            sev = f" [{f.severity}]" if f.severity else ""
-            parts.append(f"- **{f.ref}**{sev} {f.reason}: {what}")
-            if f.evidence:
-                parts.append(f"  > {f.evidence[:300]}")
-        if len(health) > 15:
-            parts.append(t("more", lang, n=len(health) - 15))
+        for (kind, ref, reason), group in list(groups.items())[:15]:
+            c = finding_cause(group[0])
+            what = (c.zh if zh else c.en) if c else reason
+            label = {"node": "节点" if zh else "node", "service": "Service"}.get(kind, "")
+            count = ""
+            if kind == "pod":
+                count = f"（{len(group)} 个 Pod）" if zh else f" ({len(group)} pod(s))"
+            sev = f" [{group[0].severity}]" if group[0].severity else ""
+            parts.append(f"- {label + ' ' if label else ''}**{ref}**{count}{sev} {reason}: {what}")
+            if group[0].evidence:
+                parts.append(f"  > {group[0].evidence[:300]}")
+            if kind == "pod":
+                names = ", ".join(f"`{f.name}`" for f in group[:5])
+                parts.append(f"  Pod: {names}")
+        if len(groups) > 15:
+            parts.append(t("more", lang, n=len(groups) - 15))
+        if derived:
+            refs = ", ".join(f"{f.kind} {f.ref} ({f.reason})" for f in derived[:12])
+            lead = "因此受影响：" if zh else "Affected as a result: "
+            parts += ["", f"{lead}{refs}"]
     if security:
         reasons = sorted({f.reason for f in security})
-        if lang == "zh":
+        if zh:
             parts += ["", f"另有 {len(security)} 条安全发现：{', '.join(reasons)}。"]
         else:
             parts += ["", f"Also {len(security)} security finding(s): {', '.join(reasons)}."]

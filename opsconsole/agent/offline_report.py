@@ -426,7 +426,7 @@ def gpu_answer(
         for line in o.content.splitlines()[2:]:
             cols = re.split(r"\s{2,}", line.strip())
             if len(cols) >= 5 and cols[4] in node_names:
-                on_gpu.append(f"{o.args.get('namespace')}/{line.strip()}")
+                on_gpu.append(f"- `{o.args.get('namespace')}/{cols[0]}` ({cols[4]}, {cols[1]})")
     gpu_findings = [
         f
         for f in findings
@@ -471,7 +471,7 @@ def gpu_answer(
             "",
             "**运行在 GPU 节点上的 Pod**" if zh else "**Pods on GPU nodes**",
             "",
-            quote(on_gpu[:15]),
+            *on_gpu[:15],
         ]
     parts.append("")
     if gpu_findings:

@@ -122,7 +122,7 @@ async def test_unhealthy_lists_findings_and_separates_security() -> None:
     run = await drive("哪些 Pod 不健康", WORLD)
     assert run.calls == [("find_unhealthy_pods", {})]
     a = run.answer
-    assert "payments/ledger-6f7d8c9b4-k2x9p" in a and "OOMKilled" in a
+    assert "**payments/ledger**" in a and "`ledger-6f7d8c9b4-k2x9p`" in a and "OOMKilled" in a
     assert "shop/search" in a and "Service" in a
     assert "1 条安全发现" in a and "LatestImageTag" in a
 
