@@ -26,28 +26,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.agent.approval import (
-    ApprovalDecision,
-    ApprovalRequest,
     Approver,
     AuditHook,
-    AuditRecord,
     DenyAllApprover,
     SessionApprovals,
 )
 from opsconsole.agent.events import (
     AgentEvent,
     Answer,
-    ApprovalRequested,
-    ApprovalResolved,
     Notice,
     ReasoningDelta,
     RetryScheduled,
@@ -58,10 +50,9 @@ from opsconsole.agent.events import (
     StepStarted,
     TextDelta,
     Thought,
-    ToolCallFinished,
-    ToolCallStarted,
     UsageReported,
 )
+from opsconsole.agent.loop_tools import RunState, ToolCallsMixin, unique_ids
 from opsconsole.agent.model import (
     ModelClient,
     ModelTurn,
@@ -69,23 +60,19 @@ from opsconsole.agent.model import (
     RetryNotice,
     StreamInterrupted,
     TextChunk,
-    ToolCallRequest,
     estimate_cost,
 )
 from opsconsole.agent.prompts import build_system_prompt, resolve_language
-from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
-from opsconsole.agent.transcript import Conversation, estimate_tokens, status_message
-from opsconsole.errors import ModelContextLength, ModelError, OpsConsoleError
+from opsconsole.agent.tools import ToolRegistry
+from opsconsole.agent.transcript import Conversation, estimate_tokens
+from opsconsole.errors import ModelContextLength, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
 
-#: arguments that would move a call to another cluster (S10)
-CONTEXT_KEYS = ("context", "cluster", "kube_context", "kubeconfig")
 #: compaction starts when the transcript estimate passes this share of the context window
 COMPACT_AT = 0.8
 COMPACT_TO = 0.6
-DRY_RUN_TIMEOUT = 20.0
 
 RequestHook = Callable[[list[dict[str, Any]], list[dict[str, Any]]], "Awaitable[None] | None"]
 
@@ -94,32 +81,7 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-@dataclass
-class _Prepared:
-    call: ToolCallRequest
-    tool: Tool | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-    #: set when the call must not run: (status, content for the model)
-    reject: tuple[str, str] | None = None
-    invalid: bool = False
-
-
-@dataclass
-class _RunState:
-    run_id: str
-    step: int = 0
-    started: float = field(default_factory=time.monotonic)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: Counter[str] = field(default_factory=Counter)
-    tool_counts: Counter[str] = field(default_factory=Counter)
-    repeat_hit: str | None = None
-    invalid_streak: int = 0
-    last_thought: str = ""
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-
-class AgentLoop:
+class AgentLoop(ToolCallsMixin):
     """One agent's conversation with a model over a tool registry. See the module docs.
 
     ``write_mode`` (default ``settings.agent.write_mode``) offers mutating tools; every call to
@@ -168,7 +130,7 @@ class AgentLoop:
         self.total_prompt_tokens = 0
         self.total_completion_tokens = 0
         self.total_cost = 0.0
-        self._state: _RunState | None = None
+        self._state: RunState | None = None
         self._validators: dict[str, Any] = {}
 
     # -- public -----------------------------------------------------------------------
@@ -177,16 +139,13 @@ class AgentLoop:
     def running(self) -> bool:
         return self._state is not None
 
-    def offered_tools(self) -> list[Tool]:
-        return self.tools.offered(write_mode=self.write_mode)
-
     def abort(self, reason: str = "cancelled by user") -> RunCancelled | None:
         """Synchronously stop the current run: cancel its tools, close the open tool batch
         with ``cancelled`` results and record (and return) a RunCancelled. Idempotent."""
         return self._abort(self._state, reason)
 
     def _abort(
-        self, state: _RunState | None, reason: str = "cancelled by user"
+        self, state: RunState | None, reason: str = "cancelled by user"
     ) -> RunCancelled | None:
         if state is None:
             return None
@@ -201,11 +160,11 @@ class AgentLoop:
         self.terminal_event = event
         return event
 
-    async def run(self, task: str) -> AsyncIterator[AgentEvent]:
+    async def run(self, task: str) -> AsyncGenerator[AgentEvent, None]:
         """Run one user task; yield its events; see the module docstring for cancelling."""
         if self._state is not None:  # a consumer abandoned the previous run without closing it
             self._abort(self._state, "superseded by a new task")
-        state = _RunState(run_id=new_run_id())
+        state = RunState(run_id=new_run_id())
         self._state = state
         self.terminal_event = None
         conv = self.conversation
@@ -261,20 +220,17 @@ class AgentLoop:
             namespace=self.namespace,
         )
 
-    def _ev(self, cls: type[Any], state: _RunState, **kw: Any) -> Any:
-        return cls(run_id=state.run_id, agent=self.agent, step=state.step, **kw)
-
-    def _failed(self, state: _RunState, error: str, error_type: str, hint: str | None = None):
+    def _failed(self, state: RunState, error: str, error_type: str, hint: str | None = None):
         return self._ev(RunFailed, state, error=error, error_type=error_type, hint=hint)
 
-    def _summary(self, state: _RunState) -> str:
+    def _summary(self, state: RunState) -> str:
         tools = ", ".join(f"{n} x{c}" for n, c in state.tool_counts.most_common()) or "none"
         text = f"{state.step} steps; tools called: {tools}."
         if state.last_thought:
             text += f" Last thought: {state.last_thought[:300]}"
         return text
 
-    async def _steps(self, state: _RunState) -> AsyncIterator[AgentEvent]:
+    async def _steps(self, state: RunState) -> AsyncIterator[AgentEvent]:
         cfg = self.settings.agent
         conv = self.conversation
         tools_payload = [t.openai_schema() for t in self.offered_tools()]
@@ -317,9 +273,7 @@ class AgentLoop:
                     if inspect.isawaitable(maybe):
                         await maybe
                 try:
-                    async with contextlib.aclosing(
-                        self.model.run_turn(messages, tools_payload)
-                    ) as stream:
+                    async with _closing(self.model.run_turn(messages, tools_payload)) as stream:
                         async for item in stream:
                             if isinstance(item, TextChunk):
                                 yield self._ev(TextDelta, state, text=item.text)
@@ -427,7 +381,7 @@ class AgentLoop:
                 )
                 return
 
-            calls = _unique_ids(turn.tool_calls)
+            calls = unique_ids(turn.tool_calls)
             conv.open_batch(
                 turn.content, turn.reasoning, [(c.id, c.name, c.arguments) for c in calls]
             )
@@ -462,7 +416,7 @@ class AgentLoop:
                 return
 
     def _usage(
-        self, state: _RunState, turn: ModelTurn, messages: list[dict[str, Any]]
+        self, state: RunState, turn: ModelTurn, messages: list[dict[str, Any]]
     ) -> UsageReported:
         if turn.usage is not None:
             p, c = turn.usage.prompt_tokens, turn.usage.completion_tokens
@@ -490,440 +444,6 @@ class AgentLoop:
             cost_usd=round(self.total_cost, 6),
         )
 
-    # -- tool calls -------------------------------------------------------------------
-
-    def _prepare(self, state: _RunState, call: ToolCallRequest) -> _Prepared:
-        p = _Prepared(call=call)
-        tool = self.tools.get(call.name)
-        offered = [t.name for t in self.offered_tools()]
-        if tool is None:
-            p.invalid = True
-            p.reject = (
-                "error",
-                _err(f"unknown tool '{call.name}'; available: [{', '.join(offered)}]"),
-            )
-            return p
-        p.tool = tool
-        raw = call.arguments.strip() or "{}"
-        try:
-            args = json.loads(raw)
-        except ValueError as exc:
-            p.invalid = True
-            p.reject = ("error", _err(f"invalid JSON arguments: {exc}"))
-            return p
-        if not isinstance(args, dict):
-            p.invalid = True
-            p.reject = ("error", _err("invalid JSON arguments: expected a JSON object"))
-            return p
-        p.args = args
-        problem = self._validate(tool, args)
-        if problem is not None:
-            p.invalid = True
-            p.reject = ("error", _err(problem))
-            return p
-        if tool.mutating and not self.write_mode:
-            p.reject = (
-                "refused",
-                status_message(
-                    "refused",
-                    retryable=False,
-                    error=f"'{tool.name}' changes the cluster and this session is read-only; "
-                    "nothing was executed. Recommend the change to the user instead.",
-                ),
-            )
-            return p
-        key = f"{tool.name}:{json.dumps(args, sort_keys=True, ensure_ascii=False)}"
-        state.calls[key] += 1
-        if state.calls[key] > self.settings.agent.max_repeat_calls:
-            state.repeat_hit = tool.name
-            p.reject = (
-                "refused",
-                _err(
-                    f"repeated call: '{tool.name}' already ran with these arguments "
-                    f"{state.calls[key] - 1} times in this task; use the earlier result"
-                ),
-            )
-        return p
-
-    def _validate(self, tool: Tool, args: dict[str, Any]) -> str | None:
-        schema = tool.parameters or {"type": "object"}
-        props = schema.get("properties")
-        extra_allowed = schema.get("additionalProperties", False) is not False
-        if isinstance(props, dict) and not extra_allowed:
-            unknown = [k for k in args if k not in props]
-            for key in unknown:
-                if key in CONTEXT_KEYS:
-                    pinned = self.context or "the current context"
-                    return (
-                        f"argument '{key}' refused: this session is pinned to {pinned}; "
-                        "only the user can switch context"
-                    )
-            if unknown:
-                return (
-                    f"arguments do not match the schema of '{tool.name}': unexpected "
-                    f"argument(s) {', '.join(map(repr, unknown))}; expected: "
-                    f"{', '.join(props) or 'no arguments'}"
-                )
-        validator = self._validators.get(tool.name)
-        if validator is None:
-            from jsonschema import Draft202012Validator
-
-            validator = Draft202012Validator(schema)
-            self._validators[tool.name] = validator
-        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
-        if errors:
-            first = errors[0]
-            where = "/".join(str(p) for p in first.path) or "(root)"
-            return f"arguments do not match the schema of '{tool.name}': {where}: {first.message}"
-        return None
-
-    async def _run_batch(
-        self, state: _RunState, calls: list[ToolCallRequest]
-    ) -> AsyncIterator[AgentEvent]:
-        conv = self.conversation
-        prepared = [self._prepare(state, c) for c in calls]
-        runnable: list[_Prepared] = []
-        mutating: list[_Prepared] = []
-        for p in prepared:
-            state.invalid_streak = state.invalid_streak + 1 if p.invalid else 0
-            if p.reject is not None:
-                status, content = p.reject
-                conv.set_result(p.call.id, content)
-                yield self._ev(
-                    ToolCallFinished,
-                    state,
-                    tool_call_id=p.call.id,
-                    tool=p.call.name,
-                    status=status,
-                    output=content,
-                )
-            elif p.tool is not None and p.tool.mutating:
-                mutating.append(p)
-            else:
-                runnable.append(p)
-        if not runnable and not mutating:
-            return
-        for p in runnable:
-            state.tool_counts[p.call.name] += 1
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        done = object()
-        jobs = [self._execute(state, p, queue) for p in runnable]
-        if mutating:
-            jobs.append(self._mutating_chain(state, mutating, queue))
-        tasks: list[asyncio.Task[Any]] = []
-        for job in jobs:
-            task = asyncio.ensure_future(_signal(job, queue, done))
-            tasks.append(task)
-            state.tasks.add(task)
-        try:
-            remaining = len(tasks)
-            while remaining:
-                item = await queue.get()
-                if item is done:
-                    remaining -= 1
-                else:
-                    yield item
-        finally:
-            for task in tasks:
-                state.tasks.discard(task)
-                if not task.done():
-                    task.cancel()
-        failures = [str(t.result()) for t in tasks if t.done() and t.result() is not None]
-        for p in runnable + mutating:  # a bug in a job must still answer its call
-            if not conv.has_result(p.call.id):
-                content = _err(f"tool call failed internally: {'; '.join(failures) or 'unknown'}")
-                conv.set_result(p.call.id, content)
-                yield self._ev(
-                    ToolCallFinished,
-                    state,
-                    tool_call_id=p.call.id,
-                    tool=p.call.name,
-                    status="error",
-                    output=content,
-                )
-
-    async def _invoke(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
-        if tool.is_async:
-            out = await tool.handler(args)  # type: ignore[misc]
-        else:
-            out = await asyncio.to_thread(tool.handler, args)
-            if inspect.isawaitable(out):
-                out = await out
-        if isinstance(out, ToolResult):
-            return out
-        return ToolResult(content="" if out is None else str(out))
-
-    async def _execute(
-        self,
-        state: _RunState,
-        p: _Prepared,
-        queue: asyncio.Queue[Any],
-        *,
-        audit_decision: ApprovalDecision | None = None,
-    ) -> None:
-        tool = p.tool
-        assert tool is not None
-        conv = self.conversation
-        if audit_decision is not None:
-            try:
-                await self._audit("before", state, p, audit_decision)
-            except Exception as exc:  # noqa: BLE001 - fail closed
-                content = _err(f"not executed: the audit record could not be written ({exc})")
-                conv.set_result(p.call.id, content)
-                queue.put_nowait(
-                    self._ev(
-                        ToolCallFinished,
-                        state,
-                        tool_call_id=p.call.id,
-                        tool=tool.name,
-                        status="error",
-                        output=content,
-                    )
-                )
-                return
-        queue.put_nowait(
-            self._ev(
-                ToolCallStarted,
-                state,
-                tool_call_id=p.call.id,
-                tool=tool.name,
-                arguments=p.args,
-                mutating=tool.mutating,
-            )
-        )
-        started = time.monotonic()
-        timeout = min(tool.timeout, self.settings.agent.tool_timeout)
-        data = None
-        try:
-            async with asyncio.timeout(timeout):
-                result = await self._invoke(tool, p.args)
-            status = "error" if result.is_error else "ok"
-            content = self._limit(result.content) or status_message("ok", output="(empty)")
-            data = result.data
-        except TimeoutError:
-            status, content = "error", _err(f"tool '{tool.name}' timed out after {timeout:g}s")
-        except OpsConsoleError as exc:
-            status, content = "error", _err(str(exc))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a tool bug is an observation, not a crash
-            status, content = "error", _err(f"tool failed: {type(exc).__name__}: {exc}")
-        conv.set_result(p.call.id, content)
-        if audit_decision is not None:
-            with contextlib.suppress(Exception):
-                await self._audit("after", state, p, audit_decision, status, content)
-        queue.put_nowait(
-            self._ev(
-                ToolCallFinished,
-                state,
-                tool_call_id=p.call.id,
-                tool=tool.name,
-                status=status,
-                output=content,
-                duration=round(time.monotonic() - started, 4),
-                data=data,
-            )
-        )
-
-    async def _mutating_chain(
-        self, state: _RunState, batch: list[_Prepared], queue: asyncio.Queue[Any]
-    ) -> None:
-        """Ask about and run the mutating calls of one turn, in order (see approval.py)."""
-        conv = self.conversation
-        summaries = tuple(p.tool.summary(p.args) for p in batch if p.tool is not None)
-        stop: tuple[str, str] | None = None
-        for index, p in enumerate(batch):
-            tool = p.tool
-            assert tool is not None
-            if stop is None:
-                decision = await self._decide(state, p, summaries, index, queue)
-                if decision.approved:
-                    state.tool_counts[tool.name] += 1
-                    await self._execute(state, p, queue, audit_decision=decision)
-                    continue
-                if decision.source == "policy":
-                    stop = (
-                        "refused",
-                        status_message(
-                            "refused", retryable=False, error=decision.reason or "refused"
-                        ),
-                    )
-                else:
-                    stop = ("declined", status_message("declined", retryable=False))
-            status, content = stop
-            conv.set_result(p.call.id, content)
-            queue.put_nowait(
-                self._ev(
-                    ToolCallFinished,
-                    state,
-                    tool_call_id=p.call.id,
-                    tool=tool.name,
-                    status=status,
-                    output=content,
-                )
-            )
-
-    async def _decide(
-        self,
-        state: _RunState,
-        p: _Prepared,
-        summaries: tuple[Any, ...],
-        index: int,
-        queue: asyncio.Queue[Any],
-    ) -> ApprovalDecision:
-        tool = p.tool
-        assert tool is not None
-        if self.session_approvals.allows(tool.name, self.context):
-            decision = ApprovalDecision("approve_session", source="session")
-        elif not getattr(self.approver, "interactive", True):
-            decision = await self._ask_approver(
-                ApprovalRequest(
-                    run_id=state.run_id,
-                    agent=self.agent,
-                    tool_call_id=p.call.id,
-                    tool=tool.name,
-                    arguments=p.args,
-                    summary=summaries[index],
-                    context=self.context,
-                    batch=summaries,
-                    index=index,
-                )
-            )
-        else:
-            summary = summaries[index]
-            dry = await self._dry_run(tool, p.args)
-            request = ApprovalRequest(
-                run_id=state.run_id,
-                agent=self.agent,
-                tool_call_id=p.call.id,
-                tool=tool.name,
-                arguments=p.args,
-                summary=summary,
-                context=self.context,
-                dry_run=dry,
-                batch=summaries,
-                index=index,
-            )
-            target = f"{summary.kind}/{summary.name}" if summary.kind else summary.name
-            queue.put_nowait(
-                self._ev(
-                    ApprovalRequested,
-                    state,
-                    tool_call_id=p.call.id,
-                    tool=tool.name,
-                    arguments=p.args,
-                    verb=summary.verb,
-                    target=target,
-                    namespace=summary.namespace,
-                    context=self.context,
-                    dry_run=dry,
-                )
-            )
-            decision = await self._ask_approver(request)
-            if decision.decision == "approve_session":
-                self.session_approvals.grant(tool.name, self.context)
-        queue.put_nowait(
-            self._ev(
-                ApprovalResolved,
-                state,
-                tool_call_id=p.call.id,
-                decision=decision.decision,
-                source=decision.source,
-            )
-        )
-        return decision
-
-    async def _ask_approver(self, request: ApprovalRequest) -> ApprovalDecision:
-        try:
-            decision = await self.approver.approve(request)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - an approver failure is a decline
-            return ApprovalDecision("decline", source="error", reason=str(exc))
-        if not isinstance(decision, ApprovalDecision):
-            return ApprovalDecision("decline", source="error", reason="invalid decision")
-        return decision
-
-    async def _dry_run(self, tool: Tool, args: dict[str, Any]) -> str:
-        if tool.dry_run is None:
-            return ""
-        try:
-            async with asyncio.timeout(DRY_RUN_TIMEOUT):
-                return str(await asyncio.to_thread(tool.dry_run, args))
-        except TimeoutError:
-            return f"dry run timed out after {DRY_RUN_TIMEOUT:g}s"
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - shown to the person approving
-            return f"dry run failed: {exc}"
-
-    async def _audit(
-        self,
-        phase: str,
-        state: _RunState,
-        p: _Prepared,
-        decision: ApprovalDecision,
-        status: str | None = None,
-        result: str | None = None,
-    ) -> None:
-        if self.audit is None:
-            return
-        record = AuditRecord(
-            phase=phase,  # type: ignore[arg-type]
-            run_id=state.run_id,
-            agent=self.agent,
-            tool_call_id=p.call.id,
-            tool=p.call.name,
-            arguments=p.args,
-            context=self.context,
-            approval_source=decision.source,
-            decision=decision.decision,
-            status=status,
-            result=result,
-        )
-        maybe = self.audit(record)
-        if inspect.isawaitable(maybe):
-            await maybe
-
-    def _limit(self, content: str) -> str:
-        budget = self.settings.agent.tool_output_tokens
-        if estimate_tokens(content) <= budget:
-            return content
-        keep = budget * (4 if content.isascii() else 2)
-        omitted = len(content) - keep
-        return content[:keep] + f"\n[truncated: {omitted} characters omitted]"
-
-
-async def _signal(job: Awaitable[None], queue: asyncio.Queue[Any], done: object) -> str | None:
-    """Run one job of a batch; always post ``done``; return a bug's description, if any."""
-    try:
-        await job
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported as the call's result
-        return f"{type(exc).__name__}: {exc}"
-    finally:
-        queue.put_nowait(done)
-    return None
-
-
-def _err(message: str) -> str:
-    return json.dumps({"error": message}, ensure_ascii=False)
-
-
-def _unique_ids(calls: list[ToolCallRequest]) -> list[ToolCallRequest]:
-    """Some servers repeat or omit ids; the transcript needs them unique and non-empty."""
-    seen: set[str] = set()
-    out = []
-    for c in calls:
-        cid = c.id
-        if not cid or cid in seen:
-            cid = "call_" + uuid.uuid4().hex[:24]
-            c = ToolCallRequest(id=cid, name=c.name, arguments=c.arguments)
-        seen.add(cid)
-        out.append(c)
-    return out
-
 
 async def drive(
     loop: AgentLoop,
@@ -939,13 +459,26 @@ async def drive(
                 if inspect.isawaitable(maybe):
                     await maybe
     except asyncio.CancelledError:
-        event = loop.terminal_event if isinstance(loop.terminal_event, RunCancelled) else None
-        if event is None:
-            event = loop.abort()
-        if event is not None:
+        cancelled: AgentEvent | None = (
+            loop.terminal_event if isinstance(loop.terminal_event, RunCancelled) else None
+        )
+        if cancelled is None:
+            cancelled = loop.abort()
+        if cancelled is not None:
             with contextlib.suppress(Exception):
-                maybe = on_event(event)
+                maybe = on_event(cancelled)
                 if inspect.isawaitable(maybe):
                     await maybe
         raise
     return loop.terminal_event
+
+
+@contextlib.asynccontextmanager
+async def _closing(stream: AsyncIterator[Any]) -> AsyncIterator[AsyncIterator[Any]]:
+    """Close a model stream (an async generator) however the step ends."""
+    try:
+        yield stream
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

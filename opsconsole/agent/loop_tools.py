@@ -1,0 +1,530 @@
+"""Tool calls of one model turn, for :class:`opsconsole.agent.loop.AgentLoop`.
+
+Each call is parsed (invalid JSON -> an error for the model, A9), looked up (unknown tool,
+A11), validated against the tool's JSON schema with unknown keys refused (A10, S10), checked
+by the repeated-call detector (A16) and refused in read-only mode if it mutates (S1). Valid
+read-only calls run concurrently (async handlers directly, sync ones in threads, each with a
+timeout); mutating calls go one by one through the approver (see ``approval.py``) and the
+audit hook. Results are stored in the conversation's open batch as they finish, so a cancel
+keeps the finished ones and answers the rest ``cancelled`` (A12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from opsconsole.agent.approval import (
+    ApprovalDecision,
+    ApprovalRequest,
+    Approver,
+    AuditHook,
+    AuditRecord,
+    SessionApprovals,
+)
+from opsconsole.agent.events import (
+    AgentEvent,
+    ApprovalRequested,
+    ApprovalResolved,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from opsconsole.agent.model import ToolCallRequest
+from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
+from opsconsole.agent.transcript import Conversation, estimate_tokens, status_message
+from opsconsole.errors import OpsConsoleError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.config import Settings
+
+#: arguments that would move a call to another cluster (S10)
+CONTEXT_KEYS = ("context", "cluster", "kube_context", "kubeconfig")
+DRY_RUN_TIMEOUT = 20.0
+
+
+@dataclass
+class Prepared:
+    call: ToolCallRequest
+    tool: Tool | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    #: set when the call must not run: (status, content for the model)
+    reject: tuple[str, str] | None = None
+    invalid: bool = False
+
+
+@dataclass
+class RunState:
+    """The state of one run (one user task) of a loop."""
+
+    run_id: str
+    step: int = 0
+    started: float = field(default_factory=time.monotonic)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: Counter[str] = field(default_factory=Counter)
+    tool_counts: Counter[str] = field(default_factory=Counter)
+    repeat_hit: str | None = None
+    invalid_streak: int = 0
+    last_thought: str = ""
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class ToolCallsMixin:
+    """The tool-call half of AgentLoop (which provides these attributes)."""
+
+    settings: Settings
+    tools: ToolRegistry
+    conversation: Conversation
+    approver: Approver
+    session_approvals: SessionApprovals
+    audit: AuditHook | None
+    agent: str
+    context: str | None
+    write_mode: bool
+    _validators: dict[str, Any]
+
+    def offered_tools(self) -> list[Tool]:
+        return self.tools.offered(write_mode=self.write_mode)
+
+    def _ev(self, cls: type[Any], state: RunState, **kw: Any) -> Any:
+        return cls(run_id=state.run_id, agent=self.agent, step=state.step, **kw)
+
+    def _prepare(self, state: RunState, call: ToolCallRequest) -> Prepared:
+        p = Prepared(call=call)
+        tool = self.tools.get(call.name)
+        offered = [t.name for t in self.offered_tools()]
+        if tool is None:
+            p.invalid = True
+            p.reject = (
+                "error",
+                _err(f"unknown tool '{call.name}'; available: [{', '.join(offered)}]"),
+            )
+            return p
+        p.tool = tool
+        raw = call.arguments.strip() or "{}"
+        try:
+            args = json.loads(raw)
+        except ValueError as exc:
+            p.invalid = True
+            p.reject = ("error", _err(f"invalid JSON arguments: {exc}"))
+            return p
+        if not isinstance(args, dict):
+            p.invalid = True
+            p.reject = ("error", _err("invalid JSON arguments: expected a JSON object"))
+            return p
+        p.args = args
+        problem = self._validate(tool, args)
+        if problem is not None:
+            p.invalid = True
+            p.reject = ("error", _err(problem))
+            return p
+        if tool.mutating and not self.write_mode:
+            p.reject = (
+                "refused",
+                status_message(
+                    "refused",
+                    retryable=False,
+                    error=f"'{tool.name}' changes the cluster and this session is read-only; "
+                    "nothing was executed. Recommend the change to the user instead.",
+                ),
+            )
+            return p
+        key = f"{tool.name}:{json.dumps(args, sort_keys=True, ensure_ascii=False)}"
+        state.calls[key] += 1
+        if state.calls[key] > self.settings.agent.max_repeat_calls:
+            state.repeat_hit = tool.name
+            p.reject = (
+                "refused",
+                _err(
+                    f"repeated call: '{tool.name}' already ran with these arguments "
+                    f"{state.calls[key] - 1} times in this task; use the earlier result"
+                ),
+            )
+        return p
+
+    def _validate(self, tool: Tool, args: dict[str, Any]) -> str | None:
+        schema = tool.parameters or {"type": "object"}
+        props = schema.get("properties")
+        extra_allowed = schema.get("additionalProperties", False) is not False
+        if isinstance(props, dict) and not extra_allowed:
+            unknown = [k for k in args if k not in props]
+            for key in unknown:
+                if key in CONTEXT_KEYS:
+                    pinned = self.context or "the current context"
+                    return (
+                        f"argument '{key}' refused: this session is pinned to {pinned}; "
+                        "only the user can switch context"
+                    )
+            if unknown:
+                return (
+                    f"arguments do not match the schema of '{tool.name}': unexpected "
+                    f"argument(s) {', '.join(map(repr, unknown))}; expected: "
+                    f"{', '.join(props) or 'no arguments'}"
+                )
+        validator = self._validators.get(tool.name)
+        if validator is None:
+            from jsonschema import Draft202012Validator
+
+            validator = Draft202012Validator(schema)
+            self._validators[tool.name] = validator
+        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
+        if errors:
+            first = errors[0]
+            where = "/".join(str(p) for p in first.path) or "(root)"
+            return f"arguments do not match the schema of '{tool.name}': {where}: {first.message}"
+        return None
+
+    async def _run_batch(
+        self, state: RunState, calls: list[ToolCallRequest]
+    ) -> AsyncIterator[AgentEvent]:
+        conv = self.conversation
+        prepared = [self._prepare(state, c) for c in calls]
+        runnable: list[Prepared] = []
+        mutating: list[Prepared] = []
+        for p in prepared:
+            state.invalid_streak = state.invalid_streak + 1 if p.invalid else 0
+            if p.reject is not None:
+                status, content = p.reject
+                conv.set_result(p.call.id, content)
+                yield self._ev(
+                    ToolCallFinished,
+                    state,
+                    tool_call_id=p.call.id,
+                    tool=p.call.name,
+                    status=status,
+                    output=content,
+                )
+            elif p.tool is not None and p.tool.mutating:
+                mutating.append(p)
+            else:
+                runnable.append(p)
+        if not runnable and not mutating:
+            return
+        for p in runnable:
+            state.tool_counts[p.call.name] += 1
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        done = object()
+        jobs = [self._execute(state, p, queue) for p in runnable]
+        if mutating:
+            jobs.append(self._mutating_chain(state, mutating, queue))
+        tasks: list[asyncio.Task[Any]] = []
+        for job in jobs:
+            task = asyncio.ensure_future(_signal(job, queue, done))
+            tasks.append(task)
+            state.tasks.add(task)
+        try:
+            remaining = len(tasks)
+            while remaining:
+                item = await queue.get()
+                if item is done:
+                    remaining -= 1
+                else:
+                    yield item
+        finally:
+            for task in tasks:
+                state.tasks.discard(task)
+                if not task.done():
+                    task.cancel()
+        failures = [str(t.result()) for t in tasks if t.done() and t.result() is not None]
+        for p in runnable + mutating:  # a bug in a job must still answer its call
+            if not conv.has_result(p.call.id):
+                content = _err(f"tool call failed internally: {'; '.join(failures) or 'unknown'}")
+                conv.set_result(p.call.id, content)
+                yield self._ev(
+                    ToolCallFinished,
+                    state,
+                    tool_call_id=p.call.id,
+                    tool=p.call.name,
+                    status="error",
+                    output=content,
+                )
+
+    async def _invoke(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
+        if tool.is_async:
+            out = await tool.handler(args)  # type: ignore[misc]
+        else:
+            out = await asyncio.to_thread(tool.handler, args)
+            if inspect.isawaitable(out):
+                out = await out
+        if isinstance(out, ToolResult):
+            return out
+        return ToolResult(content="" if out is None else str(out))
+
+    async def _execute(
+        self,
+        state: RunState,
+        p: Prepared,
+        queue: asyncio.Queue[Any],
+        *,
+        audit_decision: ApprovalDecision | None = None,
+    ) -> None:
+        tool = p.tool
+        assert tool is not None
+        conv = self.conversation
+        if audit_decision is not None:
+            try:
+                await self._audit("before", state, p, audit_decision)
+            except Exception as exc:  # noqa: BLE001 - fail closed
+                content = _err(f"not executed: the audit record could not be written ({exc})")
+                conv.set_result(p.call.id, content)
+                queue.put_nowait(
+                    self._ev(
+                        ToolCallFinished,
+                        state,
+                        tool_call_id=p.call.id,
+                        tool=tool.name,
+                        status="error",
+                        output=content,
+                    )
+                )
+                return
+        queue.put_nowait(
+            self._ev(
+                ToolCallStarted,
+                state,
+                tool_call_id=p.call.id,
+                tool=tool.name,
+                arguments=p.args,
+                mutating=tool.mutating,
+            )
+        )
+        started = time.monotonic()
+        timeout = min(tool.timeout, self.settings.agent.tool_timeout)
+        data = None
+        try:
+            async with asyncio.timeout(timeout):
+                result = await self._invoke(tool, p.args)
+            status = "error" if result.is_error else "ok"
+            content = self._limit(result.content) or status_message("ok", output="(empty)")
+            data = result.data
+        except TimeoutError:
+            status, content = "error", _err(f"tool '{tool.name}' timed out after {timeout:g}s")
+        except OpsConsoleError as exc:
+            status, content = "error", _err(str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a tool bug is an observation, not a crash
+            status, content = "error", _err(f"tool failed: {type(exc).__name__}: {exc}")
+        conv.set_result(p.call.id, content)
+        if audit_decision is not None:
+            with contextlib.suppress(Exception):
+                await self._audit("after", state, p, audit_decision, status, content)
+        queue.put_nowait(
+            self._ev(
+                ToolCallFinished,
+                state,
+                tool_call_id=p.call.id,
+                tool=tool.name,
+                status=status,
+                output=content,
+                duration=round(time.monotonic() - started, 4),
+                data=data,
+            )
+        )
+
+    async def _mutating_chain(
+        self, state: RunState, batch: list[Prepared], queue: asyncio.Queue[Any]
+    ) -> None:
+        """Ask about and run the mutating calls of one turn, in order (see approval.py)."""
+        conv = self.conversation
+        summaries = tuple(p.tool.summary(p.args) for p in batch if p.tool is not None)
+        stop: tuple[str, str] | None = None
+        for index, p in enumerate(batch):
+            tool = p.tool
+            assert tool is not None
+            if stop is None:
+                decision = await self._decide(state, p, summaries, index, queue)
+                if decision.approved:
+                    state.tool_counts[tool.name] += 1
+                    await self._execute(state, p, queue, audit_decision=decision)
+                    continue
+                if decision.source == "policy":
+                    stop = (
+                        "refused",
+                        status_message(
+                            "refused", retryable=False, error=decision.reason or "refused"
+                        ),
+                    )
+                else:
+                    stop = ("declined", status_message("declined", retryable=False))
+            status, content = stop
+            conv.set_result(p.call.id, content)
+            queue.put_nowait(
+                self._ev(
+                    ToolCallFinished,
+                    state,
+                    tool_call_id=p.call.id,
+                    tool=tool.name,
+                    status=status,
+                    output=content,
+                )
+            )
+
+    async def _decide(
+        self,
+        state: RunState,
+        p: Prepared,
+        summaries: tuple[Any, ...],
+        index: int,
+        queue: asyncio.Queue[Any],
+    ) -> ApprovalDecision:
+        tool = p.tool
+        assert tool is not None
+        if self.session_approvals.allows(tool.name, self.context):
+            decision = ApprovalDecision("approve_session", source="session")
+        elif not getattr(self.approver, "interactive", True):
+            decision = await self._ask_approver(
+                ApprovalRequest(
+                    run_id=state.run_id,
+                    agent=self.agent,
+                    tool_call_id=p.call.id,
+                    tool=tool.name,
+                    arguments=p.args,
+                    summary=summaries[index],
+                    context=self.context,
+                    batch=summaries,
+                    index=index,
+                )
+            )
+        else:
+            summary = summaries[index]
+            dry = await self._dry_run(tool, p.args)
+            request = ApprovalRequest(
+                run_id=state.run_id,
+                agent=self.agent,
+                tool_call_id=p.call.id,
+                tool=tool.name,
+                arguments=p.args,
+                summary=summary,
+                context=self.context,
+                dry_run=dry,
+                batch=summaries,
+                index=index,
+            )
+            target = f"{summary.kind}/{summary.name}" if summary.kind else summary.name
+            queue.put_nowait(
+                self._ev(
+                    ApprovalRequested,
+                    state,
+                    tool_call_id=p.call.id,
+                    tool=tool.name,
+                    arguments=p.args,
+                    verb=summary.verb,
+                    target=target,
+                    namespace=summary.namespace,
+                    context=self.context,
+                    dry_run=dry,
+                )
+            )
+            decision = await self._ask_approver(request)
+            if decision.decision == "approve_session":
+                self.session_approvals.grant(tool.name, self.context)
+        queue.put_nowait(
+            self._ev(
+                ApprovalResolved,
+                state,
+                tool_call_id=p.call.id,
+                decision=decision.decision,
+                source=decision.source,
+            )
+        )
+        return decision
+
+    async def _ask_approver(self, request: ApprovalRequest) -> ApprovalDecision:
+        try:
+            decision = await self.approver.approve(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an approver failure is a decline
+            return ApprovalDecision("decline", source="error", reason=str(exc))
+        if not isinstance(decision, ApprovalDecision):
+            return ApprovalDecision("decline", source="error", reason="invalid decision")
+        return decision
+
+    async def _dry_run(self, tool: Tool, args: dict[str, Any]) -> str:
+        if tool.dry_run is None:
+            return ""
+        try:
+            async with asyncio.timeout(DRY_RUN_TIMEOUT):
+                return str(await asyncio.to_thread(tool.dry_run, args))
+        except TimeoutError:
+            return f"dry run timed out after {DRY_RUN_TIMEOUT:g}s"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown to the person approving
+            return f"dry run failed: {exc}"
+
+    async def _audit(
+        self,
+        phase: str,
+        state: RunState,
+        p: Prepared,
+        decision: ApprovalDecision,
+        status: str | None = None,
+        result: str | None = None,
+    ) -> None:
+        if self.audit is None:
+            return
+        record = AuditRecord(
+            phase=phase,  # type: ignore[arg-type]
+            run_id=state.run_id,
+            agent=self.agent,
+            tool_call_id=p.call.id,
+            tool=p.call.name,
+            arguments=p.args,
+            context=self.context,
+            approval_source=decision.source,
+            decision=decision.decision,
+            status=status,
+            result=result,
+        )
+        maybe = self.audit(record)
+        if inspect.isawaitable(maybe):
+            await maybe
+
+    def _limit(self, content: str) -> str:
+        budget = self.settings.agent.tool_output_tokens
+        if estimate_tokens(content) <= budget:
+            return content
+        keep = budget * (4 if content.isascii() else 2)
+        omitted = len(content) - keep
+        return content[:keep] + f"\n[truncated: {omitted} characters omitted]"
+
+
+async def _signal(job: Awaitable[None], queue: asyncio.Queue[Any], done: object) -> str | None:
+    """Run one job of a batch; always post ``done``; return a bug's description, if any."""
+    try:
+        await job
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as the call's result
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        queue.put_nowait(done)
+    return None
+
+
+def _err(message: str) -> str:
+    return json.dumps({"error": message}, ensure_ascii=False)
+
+
+def unique_ids(calls: list[ToolCallRequest]) -> list[ToolCallRequest]:
+    """Some servers repeat or omit ids; the transcript needs them unique and non-empty."""
+    seen: set[str] = set()
+    out = []
+    for c in calls:
+        cid = c.id
+        if not cid or cid in seen:
+            cid = "call_" + uuid.uuid4().hex[:24]
+            c = ToolCallRequest(id=cid, name=c.name, arguments=c.arguments)
+        seen.add(cid)
+        out.append(c)
+    return out
