@@ -57,9 +57,11 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
     exports = " ".join(f"{k}='{v}'" for k, v in env.items())
     marker = tmp_path / "exited"
     command = (
-        f"cd '{ROOT}' && env {exports} '{sys.executable}' -m opsconsole --demo; "
-        f"echo $? > '{marker}'"
+        f"cd '{ROOT}' && env -u COLUMNS -u LINES {exports} '{sys.executable}' "
+        f"-m opsconsole --demo; echo $? > '{marker}'"
     )
+    # (under pytest the tmux server may pass COLUMNS=80/LINES=24 on: unset them, or Textual
+    # would believe them instead of the 120x40 pane)
     _tmux(socket, "new-session", "-d", "-x", "120", "-y", "40", "-s", session, command)
     try:
         # the UI is up and the backend (sandbox, offline planner) connected
@@ -69,7 +71,8 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
         _wait_screen(socket, session, "命名空间", timeout=10)  # the input echoes wide chars
         _tmux(socket, "send-keys", "-t", session, "Enter")
         screen = _wait_screen(socket, session, "■ finished", timeout=60)
-        assert "get_k8s_pods" in screen  # the Action in the trace
+        size = _tmux(socket, "display", "-p", "-t", session, "#{window_width}x#{window_height}")
+        assert "get_k8s_pods" in screen, (size.stdout, screen)  # the Action in the trace
         assert "Traceback" not in screen
         _tmux(socket, "send-keys", "-t", session, "C-q")
         deadline = time.monotonic() + 15
