@@ -218,6 +218,7 @@ class AgentLoop(ToolCallsMixin):
             agent=self.agent,
             context=self.context,
             namespace=self.namespace,
+            follow_user_language=self.language == "auto",
         )
 
     def _failed(self, state: RunState, error: str, error_type: str, hint: str | None = None):

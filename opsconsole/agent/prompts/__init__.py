@@ -45,10 +45,13 @@ def build_system_prompt(
     context: str | None = None,
     namespace: str | None = None,
     extra: str = "",
+    follow_user_language: bool = False,
 ) -> str:
     """The system prompt for one agent: role, workflow, the offered tools, cluster, safety.
 
     ``extra`` is appended (specialists add their own instructions there).
+    ``follow_user_language``: answer in the user's language (language "auto") instead of
+    always in ``language``.
     """
     t = _texts(language)
     lines = [t.ROLE.format(agent=agent), "", t.WORKFLOW, "", t.TOOLS_HEADER]
@@ -73,6 +76,7 @@ def build_system_prompt(
         t.SAFETY,
         "",
         t.ANSWER_STYLE,
+        t.LANGUAGE_AUTO if follow_user_language else t.LANGUAGE_FIXED,
     ]
     if extra:
         lines += ["", extra.strip()]

@@ -50,6 +50,9 @@ SAFETY = "\n".join(
 )
 
 ANSWER_STYLE = (
-    "Answer in English: the conclusion first (root cause or state), then the evidence (pod "
+    "Answer with the conclusion first (root cause or state), then the evidence (pod "
     "names, statuses, events, log lines), then the suggested next step. Be concise."
 )
+
+LANGUAGE_FIXED = "Answer in English."
+LANGUAGE_AUTO = "Answer in the language the user writes in (English by default)."
