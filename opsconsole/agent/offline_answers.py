@@ -261,9 +261,17 @@ _ATTENTION = {
 }
 
 
-def listing_answer(intent: Intent, obs: Observation, title_zh: str, title_en: str) -> str:
+def listing_answer(
+    intent: Intent, obs: Observation, title_zh: str, title_en: str, *, only: str | None = None
+) -> str:
     lang = intent.language
     title = title_zh if lang == "zh" else title_en
+    if only:
+        lines = obs.content.splitlines()
+        keep = [ln for ln in lines[1:] if re.search(rf"(?<![a-z0-9-]){re.escape(only)}", ln)]
+        if keep:
+            obs = Observation(obs.call_id, obs.name, obs.args, "\n".join(lines[:1] + keep))
+            title += f"（{only}）" if lang == "zh" else f" ({only})"
     parts = [HEADER, "", f"**{title}**", "", block(obs.content, lang)]
     problems = attention_rows(obs)
     if problems:

@@ -145,6 +145,10 @@ _ZH_DIAG = (
     "无 endpoint",
     "不正常",
     "有问题",
+    "不够",
+    "不足",
+    "不 ready",
+    "没 ready",
     "异常",
 )
 _EN_DIAG = (
@@ -183,7 +187,9 @@ _ZH_UNHEALTHY = (
     "不健康",
     "异常的",
     "有问题的",
-    "哪些",
+    "什么问题",
+    "啥问题",
+    "问题吗",
     "故障",
     "巡检",
     "健康检查",
@@ -465,7 +471,7 @@ def parse_intent(text: str, *, language: str = "auto", known: Known | None = Non
         return Intent(kind="nodes", **common)  # type: ignore[arg-type]
     if has(_ZH_EVENTS, _EN_EVENTS):
         return Intent(kind="events", **common)  # type: ignore[arg-type]
-    if has(_ZH_DEPLOY, _EN_DEPLOY) and not diag and not unhealthy:
+    if has(_ZH_DEPLOY, _EN_DEPLOY) and (not (diag or unhealthy) or target is None):
         return Intent(kind="deployments", **common)  # type: ignore[arg-type]
     if unhealthy or diag:
         return Intent(kind="unhealthy", **common)  # type: ignore[arg-type]
@@ -473,6 +479,7 @@ def parse_intent(text: str, *, language: str = "auto", known: Known | None = Non
         return Intent(kind="deployments", **common)  # type: ignore[arg-type]
     if has(_ZH_PODS, _EN_PODS) or ns is not None:
         return Intent(kind="pods", **common)  # type: ignore[arg-type]
-    if target is not None and has(("看看", "查一下", "查查"), ("check", "look at", "inspect")):
+    look = ("看看", "看下", "看一下", "查一下", "查下", "查查", "检查", "瞧瞧")
+    if target is not None and has(look, ("check", "look at", "inspect", "examine")):
         return Intent(kind="diagnose", **common)  # type: ignore[arg-type]
     return Intent(kind="unknown", **common)  # type: ignore[arg-type]

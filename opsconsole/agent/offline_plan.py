@@ -85,8 +85,18 @@ def _fallback(ctx: Ctx) -> str:
 
 
 def _listing(
-    ctx: Ctx, tool: str, args: dict[str, Any], thought: tuple[str, str], title: tuple[str, str]
+    ctx: Ctx,
+    tool: str,
+    args: dict[str, Any],
+    thought: tuple[str, str],
+    title: tuple[str, str],
+    *,
+    only: str | None = None,
 ) -> Decision:
+    """One call, then its output with the rows that need attention.
+
+    ``only``: keep the rows that mention this name (a namespace or object the user named).
+    """
     obs = ctx.called(tool)
     if not obs:
         step = make_step(ctx.say(*thought), [ctx.call(tool, **args)])
@@ -99,7 +109,7 @@ def _listing(
     findings = parse_findings(obs[-1].content)
     if findings and tool == "find_unhealthy_pods":
         return Final(ans.findings_answer(ctx.intent, findings, obs[-1]))
-    return Final(ans.listing_answer(ctx.intent, obs[-1], *title))
+    return Final(ans.listing_answer(ctx.intent, obs[-1], *title, only=only))
 
 
 def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
@@ -191,10 +201,23 @@ def _events(ctx: Ctx, out_of_steps: bool) -> Decision:
         args,
         ("查看最近的事件，重点看 Warning。", "Reading recent events, warnings first."),
         ("最近的事件", "Recent events"),
+        only=None if ctx.intent.namespace else ctx.intent.target,
     )
 
 
 def _deployments(ctx: Ctx, out_of_steps: bool) -> Decision:
+    required = (ctx.offered.get("get_deployments") or {}).get("required") or []
+    if not ctx.intent.namespace and "namespace" not in required:
+        return _listing(
+            ctx,
+            "get_deployments",
+            {},
+            (
+                "列出所有命名空间的 Deployment 及其副本可用情况。",
+                "Listing the deployments of all namespaces and their available replicas.",
+            ),
+            ("所有命名空间的 Deployment", "Deployments in all namespaces"),
+        )
     ns = namespace_or_default(ctx)
     return _listing(
         ctx,

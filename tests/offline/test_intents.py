@@ -33,6 +33,14 @@ from opsconsole.agent.offline_intents import Known, detect_language, parse_inten
         ("write me a poem", "unknown", None, None),
         ("delete pod api-1 in shop", "mutate", "shop", "api-1"),
         ("你能做什么", "help", None, None),
+        ("shop 命名空间有什么问题", "unhealthy", "shop", None),
+        ("看下 worker-3", "diagnose", None, "worker-3"),
+        ("image-resizer 内存不够吗", "diagnose", None, "image-resizer"),
+        ("ml 命名空间里有哪些 pod", "pods", "ml", None),
+        ("which deployments are unavailable", "deployments", None, None),
+        ("trainer-0 用了几块 GPU", "gpu", None, "trainer-0"),
+        ("有哪些安全风险", "security", None, None),
+        ("feature-store 为什么没有 endpoints", "diagnose", None, "feature-store"),
     ],
 )
 def test_parse(text: str, kind: str, namespace: str | None, target: str | None) -> None:

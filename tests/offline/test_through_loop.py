@@ -94,3 +94,17 @@ async def test_unsupported_request_through_the_loop() -> None:
     assert seen == []
     (answer,) = [e for e in events if isinstance(e, Answer)]
     assert "DEEPSEEK_API_KEY" in answer.text and "无法处理" in answer.text
+
+
+async def test_no_cluster_is_reported_not_crashed() -> None:
+    """With the real tools but no cluster configured, the answer says so."""
+    from opsconsole.k8s.tools import build_k8s_tools
+
+    loop = AgentLoop(
+        OfflinePlanner(), ToolRegistry(build_k8s_tools(None, Settings())), settings=Settings()
+    )
+    events = await _run(loop, "查看 default 命名空间下所有 Pod 的状态")
+    assert isinstance(events[-1], RunFinished)
+    (answer,) = [e for e in events if isinstance(e, Answer)]
+    assert answer.text.startswith(HEADER)
+    assert "no cluster configured" in answer.text and "错误" in answer.text
