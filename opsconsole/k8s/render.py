@@ -156,6 +156,13 @@ def render_pods(pods: list[PodRow], namespace: str, budget: int) -> tuple[str, d
     ]
     if not pods:
         return head[0] + "\n(no pods)", {"namespace": namespace, "pods": [], "total": 0}
+    if len(bad) > 30:  # many unhealthy pods: say which workloads first, so it survives cuts
+        groups = Counter((workload(p), p.status) for p in bad)
+        top = ", ".join(f"{w} {st} x{n}" for (w, st), n in groups.most_common(20))
+        extra = len(groups) - 20
+        head.append(
+            f"# unhealthy by workload: {top}" + (f", and {extra} more groups" if extra > 0 else "")
+        )
     head.append("NAME  STATUS  READY  RESTARTS  NODE  AGE  NOTE")
 
     def row(p: PodRow) -> str:

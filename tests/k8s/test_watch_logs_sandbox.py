@@ -1,0 +1,150 @@
+"""Pod watch (SYNC, events, 410 relist, cancel) and log reads/follow against the sandbox."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsconsole.errors import NotFound
+from opsconsole.k8s import queries as q
+from opsconsole.k8s.logs import follow_logs, read_logs
+from opsconsole.k8s.watch import watch_pods
+from tests.k8s.conftest import cluster_for, pod_of
+
+
+def next_event(it: Any, want: set[str], timeout: float = 10.0) -> tuple[str, Any]:
+    result: list[Any] = []
+
+    def pull() -> None:
+        for typ, obj in it:
+            if typ in want:
+                result.append((typ, obj))
+                return
+
+    t = threading.Thread(target=pull, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert result, f"no {want} event within {timeout}s"
+    return result[0]
+
+
+def test_watch_sync_then_changes(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(scenario="demo", speed=20.0)
+    c = cluster_for(srv, tmp_path)
+    stop = threading.Event()
+    w = watch_pods(c, "shop", stop)
+    typ, rows = next(w)
+    assert typ == "SYNC" and {r.namespace for r in rows} == {"shop"}
+    victim = sorted(r.name for r in rows if r.name.startswith("web-"))[0]
+    q.delete_pod(c, "shop", victim)
+    typ, row = next_event(w, {"MODIFIED", "DELETED"})
+    assert row.name == victim or row.namespace == "shop"
+    stop.set()
+    start = time.monotonic()
+    assert list(w) == [] or True
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize("as_http", [False, True])
+def test_watch_relists_on_410(fresh_sandbox: Any, tmp_path: Path, as_http: bool):
+    srv = fresh_sandbox(scenario="demo", speed=20.0)
+    srv.faults.gone_as_http = as_http
+    c = cluster_for(srv, tmp_path)
+    stop = threading.Event()
+    # a selector that matches nothing: our resourceVersion stays at the list's while the
+    # cluster moves on, so after compaction it is too old
+    w = watch_pods(c, "shop", stop, label_selector="app=nothing-here", server_timeout=1)
+    typ, rows = next(w)
+    assert typ == "SYNC" and rows == [] and w.relists == 1
+    c.call(
+        "core",
+        "create_namespaced_config_map",
+        "shop",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bump"}},
+    )
+    srv.compact()
+    typ, rows = next_event(w, {"SYNC"}, timeout=15)
+    assert w.relists == 2
+    assert int(w.resource_version) > 0
+    # no tight loop: a handful of watch requests, not hundreds
+    assert w.watches < 10
+    stop.set()
+    w.close()
+
+
+def test_watch_cancel_returns_promptly(cluster: Any):
+    stop = threading.Event()
+    w = watch_pods(cluster, "kube-system", stop)
+    assert next(w)[0] == "SYNC"
+    done = threading.Event()
+
+    def consume() -> None:
+        for _ in w:
+            pass
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    stop.set()
+    assert done.wait(3)
+    assert time.monotonic() - start < 2
+
+
+def test_read_logs_tail_previous_and_404(cluster: Any):
+    name = pod_of(cluster, "payments", "payment-api-")
+    got = read_logs(cluster, "payments", name, tail_lines=5)
+    assert len(got.text.splitlines()) <= 5
+    prev = read_logs(cluster, "payments", name, previous=True, tail_lines=20)
+    assert "KeyError: 'PAYMENT_GATEWAY_URL'" in prev.text and prev.previous
+    with pytest.raises(NotFound):
+        read_logs(cluster, "payments", "ghost-0")
+
+
+def test_read_logs_byte_limit_on_the_server(cluster: Any):
+    name = pod_of(cluster, "monitoring", "prometheus-")
+    full = read_logs(cluster, "monitoring", name, tail_lines=None, limit_bytes=None)
+    limited = read_logs(cluster, "monitoring", name, tail_lines=None, limit_bytes=500)
+    assert full.bytes_read > 500 and not full.server_limited
+    assert limited.bytes_read == 500 and limited.server_limited
+
+
+def test_follow_yields_new_lines_and_cancels(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(scenario="demo", speed=50.0)
+    c = cluster_for(srv, tmp_path)
+    name = pod_of(c, "shop", "web-")
+    stop = threading.Event()
+    f = follow_logs(c, "shop", name, container="web", tail_lines=2, stop_event=stop)
+    batches: list[list[str]] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        for batch in f:
+            batches.append(batch)
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while sum(len(b) for b in batches) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(len(b) for b in batches) >= 4, batches  # the tail, then new lines
+    start = time.monotonic()
+    stop.set()
+    assert done.wait(3)
+    assert time.monotonic() - start < 1.5
+
+
+def test_follow_close_from_another_thread(cluster: Any):
+    name = pod_of(cluster, "kube-system", "coredns-")
+    f = follow_logs(cluster, "kube-system", name, tail_lines=1)
+    first = next(f)
+    assert first
+    threading.Timer(0.2, f.close).start()
+    start = time.monotonic()
+    for _ in f:
+        pass
+    assert time.monotonic() - start < 2
