@@ -99,6 +99,7 @@ def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
 def next_steps(
     c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
 ) -> str:
+    steps: tuple[str, ...]
     if c is None:
         steps = (
             ("查看该对象的 describe 与事件，确认具体的失败原因",)
@@ -219,7 +220,7 @@ def _cols(line: str) -> list[str]:
 
 def _ratio_short(text: str) -> bool:
     m = re.match(r"^(\d+)/(\d+)$", text)
-    return bool(m) and int(m.group(1)) < int(m.group(2))
+    return m is not None and int(m.group(1)) < int(m.group(2))
 
 
 def attention_rows(obs: Observation) -> list[str]:

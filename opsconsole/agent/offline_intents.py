@@ -332,7 +332,7 @@ _LINES_RE = re.compile(
 
 
 def _is_name(token: str | None) -> bool:
-    return bool(token) and token not in _STOPWORDS and not token.isdigit()
+    return bool(token) and token not in _STOPWORDS and not str(token).isdigit()
 
 
 def candidate_names(text: str) -> list[str]:
@@ -353,9 +353,9 @@ def extract_namespace(text: str, known: Known | None = None) -> str | None:
             tok = m.group(1)
             if _is_name(tok):
                 return tok
-    m = _NS_SLASH_RE.search(t)
-    if m and _is_name(m.group(1)):
-        return m.group(1)
+    slash = _NS_SLASH_RE.search(t)
+    if slash and _is_name(slash.group(1)):
+        return slash.group(1)
     known = known or Known()
     for tok in candidate_names(t):
         if tok in known.namespaces:
