@@ -98,6 +98,28 @@ def test_line_store_utf8_chunks_and_search():
     assert store.search(Matcher("0 支付")) == every_100
 
 
+def test_line_store_item_with_own_newline():
+    lines, blob = LineStore.normalize(["a\n", "b\r\n", "c"])
+    assert lines == ["a", "b", "c"] and blob == "a\nb\nc"
+
+
+async def test_append_bytes_partial_lines_crlf_and_bad_utf8():
+    app = Host(max_lines=10_000)
+    async with app.run_test(size=(80, 12)) as pilot:
+        lv = app.query_one(LogView)
+        lv.append_bytes("one\r\ntwo 支付".encode())
+        assert list(lv.store) == ["one"]  # "two 支付" waits for its newline
+        lv.append_bytes("失败\nthree\n".encode() + b"\xff\xfe bad\n")
+        lv.append_bytes(b"partial", final=True)
+        await pilot.pause()
+        assert list(lv.store) == ["one", "two 支付失败", "three", "\ufffd\ufffd bad", "partial"]
+        lv.append_bytes(b"".join(f"n{i}\n".encode() for i in range(3000)))
+        assert lv.line_count == 3005 and lv.store[-1] == "n2999"
+        assert lv.search("失败") == 1 and lv.search("n299") == 11
+        await pilot.pause()
+        assert body_lines(app)[-1].startswith("n2999")
+
+
 async def test_pause_on_scroll_up_and_resume_with_end():
     app = Host()
     async with app.run_test(size=(80, 12)) as pilot:

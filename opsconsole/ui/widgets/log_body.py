@@ -106,14 +106,19 @@ class LogBody(ScrollView, can_focus=True):
         self._style_cache: dict[str, Style] = {}
 
     # -- called by LogView -----------------------------------------------------------------
-    def sync(self) -> None:
-        """Apply appended/dropped lines: resize, follow, repaint (once per loop turn)."""
+    def _update_virtual_size(self) -> None:
         store = self.view.store
         wrap = self.view.wrap
-        self.styles.overflow_x = "hidden" if wrap else "auto"
+        overflow = "hidden" if wrap else "auto"
+        if self.styles.overflow_x != overflow:
+            self.styles.overflow_x = overflow
         size = Size(0 if wrap else store.max_width, len(store))
         if size != self.virtual_size:
             self.virtual_size = size
+
+    def sync(self) -> None:
+        """Apply appended/dropped lines: resize, follow, repaint (once per loop turn)."""
+        self._update_virtual_size()
         if self.follow and self.scroll_y != self.max_scroll_y:
             self._scroll_y_to(self.max_scroll_y)
         self.invalidate()
@@ -139,6 +144,7 @@ class LogBody(ScrollView, can_focus=True):
 
     def show_line(self, index: int) -> None:
         """Scroll so the line at ``index`` is visible (centred if it was off screen)."""
+        self._update_virtual_size()  # lines appended since the last sync are reachable
         top = int(self.scroll_y)
         height = max(self.size.height, 1)
         if self.view.wrap and index >= top:
@@ -178,7 +184,7 @@ class LogBody(ScrollView, can_focus=True):
     def _scroll_y_to(self, y: float, *, user: bool = False) -> None:
         self._adjusting = not user
         try:
-            self.scroll_to(y=y, animate=False, immediate=True)
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
         finally:
             self._adjusting = False
 
@@ -394,9 +400,15 @@ class LogBody(ScrollView, can_focus=True):
         ends = points[1:] + [len(text)]
         return [(index, a, b) for a, b in zip(points, ends, strict=True)]
 
+    def _base_style(self) -> Style:
+        style = self._style_cache.get("")
+        if style is None:  # ``rich_style`` walks the ancestors: once per style change
+            style = self._style_cache[""] = self.rich_style
+        return style
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._base_style()
         store = self.view.store
         if self.view.wrap:
             rows = self._wrap_rows()
@@ -414,4 +426,6 @@ class LogBody(ScrollView, can_focus=True):
             end = len(text)
         style = base + self._style("selection") if selected else base
         strip = Strip(segments(text, start, end, style, spans))
+        if not self.view.wrap and store.widen(strip.cell_length):
+            self.view._schedule_sync()  # a wide (CJK) line was under-estimated: rescroll range
         return strip.crop_extend(scroll_x, scroll_x + width, style)

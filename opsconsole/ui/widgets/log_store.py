@@ -21,8 +21,8 @@ import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, repeat
-from operator import add
+from itertools import accumulate, compress, count, filterfalse, repeat
+from operator import add, not_
 
 from rich.cells import cell_len
 
@@ -31,6 +31,7 @@ CHUNK = 1 << CHUNK_BITS  # 1024 lines per sealed chunk
 _MASK = CHUNK - 1
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+_EOL = re.compile(r"(?:\r\n|\r|\n)\Z")
 
 
 def _offsets(lines: list[str] | list[bytes]) -> array:
@@ -38,13 +39,23 @@ def _offsets(lines: list[str] | list[bytes]) -> array:
     return array("I", accumulate(map(add, map(len, lines), repeat(1)), initial=0))
 
 
-def _seal(part: list[str]) -> tuple[bytes, array]:
-    """One chunk: the lines as UTF-8, each ended by a newline, and their byte offsets."""
-    text = "\n".join(part) + "\n"
+def _seal(part: list[str | bytes]) -> tuple[bytes, array]:
+    """One chunk: the lines as UTF-8, each ended by a newline, and their byte offsets.
+
+    Only the non-ASCII lines are measured one by one; everything else runs at C speed.
+    """
+    if isinstance(part[0], bytes) and all(map(isinstance, part, repeat(bytes))):
+        return b"\n".join(part) + b"\n", _offsets(part)  # type: ignore[arg-type]
+    if not all(map(isinstance, part, repeat(str))):  # mixed appends: make it all str
+        part = [p.decode("utf-8", "replace") if isinstance(p, bytes) else p for p in part]
+    text = "\n".join(part) + "\n"  # type: ignore[arg-type]
     if text.isascii():
         return text.encode("ascii"), _offsets(part)
-    encoded = [line.encode("utf-8", "surrogateescape") for line in part]
-    return b"\n".join(encoded) + b"\n", _offsets(encoded)
+    lengths = list(map(len, part))
+    for i in compress(count(), map(not_, map(str.isascii, part))):
+        lengths[i] = len(part[i].encode("utf-8", "surrogatepass"))
+    offsets = array("I", accumulate(map(add, lengths, repeat(1)), initial=0))
+    return text.encode("utf-8", "surrogatepass"), offsets
 
 
 class LineStore:
@@ -55,7 +66,7 @@ class LineStore:
             raise ValueError("max_lines must be at least 1")
         self.max_lines = max_lines
         self._chunks: list[tuple[bytes, array]] = []
-        self._tail: list[str] = []
+        self._tail: list[str | bytes] = []
         self._head = 0  # lines of the first chunk (or of the tail) already dropped
         self.dropped = 0
         """Lines dropped since the last :meth:`clear` (absolute number of line 0)."""
@@ -77,7 +88,8 @@ class LineStore:
             data, offs = self._chunks[c]
             j = g & _MASK
             return data[offs[j] : offs[j + 1] - 1].decode("utf-8", "replace")
-        return self._tail[g - (len(self._chunks) << CHUNK_BITS)]
+        line = self._tail[g - (len(self._chunks) << CHUNK_BITS)]
+        return line.decode("utf-8", "replace") if isinstance(line, bytes) else line
 
     def __iter__(self) -> Iterator[str]:
         for i in range(len(self)):
@@ -104,16 +116,37 @@ class LineStore:
         lines = lines if isinstance(lines, list) else list(lines)
         blob = "\n".join(lines)
         if "\r" in blob or blob.count("\n") != len(lines) - 1:
+            # an item may end with its own newline, or hold several lines
+            blob = "\n".join(_EOL.sub("", line, count=1) for line in lines)
             lines = _NEWLINES.split(blob)
             blob = "\n".join(lines)
         return lines, blob
 
-    def extend(self, lines: list[str], blob: str | None = None) -> int:
-        """Append lines (already normalized if ``blob`` is given); returns lines dropped."""
+    @staticmethod
+    def split_bytes(data: bytes) -> tuple[list[bytes], bytes]:
+        """Complete UTF-8 lines (``\\n``-separated, a final newline optional) -> lines, blob.
+
+        No decoding: log bytes go into the store as they came (decoded when shown), which is
+        several times faster than ``str`` for large reads.
+        """
+        if data.endswith(b"\n"):
+            data = data[:-1]
+            if data.endswith(b"\r"):
+                data = data[:-1]
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return data.split(b"\n"), data
+
+    def extend(self, lines: list[str] | list[bytes], blob: str | bytes | None = None) -> int:
+        """Append lines (``str``, or UTF-8 ``bytes`` from :meth:`split_bytes`); returns the
+        number of old lines dropped. ``blob`` is the lines joined by newlines, if known."""
         if not lines:
             return 0
         if blob is None:
-            lines, blob = self.normalize(lines)
+            if isinstance(lines[0], bytes):
+                blob = b"\n".join(lines)  # type: ignore[arg-type]
+            else:
+                lines, blob = self.normalize(lines)  # type: ignore[arg-type]
         self._track_width(lines, blob)
         tail = self._tail
         tail.extend(lines)
@@ -125,14 +158,36 @@ class LineStore:
             del tail[:sealed]
         return self._enforce_bound()
 
-    def _track_width(self, lines: list[str], blob: str) -> None:
-        widest = max(map(len, lines))
-        if not blob.isascii():
-            widest = max(widest, max(cell_len(s) for s in lines if not s.isascii()))
-        if "\t" in blob:
-            widest += 8 * max(s.count("\t") for s in lines)
+    def _track_width(self, lines: list[str] | list[bytes], blob: str | bytes) -> None:
+        """Keep ``max_width`` (for horizontal scrolling) cheaply, at C speed.
+
+        ASCII lines are exact. Of the other lines only the longest is measured in cells; the
+        viewer widens further if a rendered line turns out wider (:meth:`widen`).
+        """
+        if isinstance(blob, bytes):
+            longest = max(lines, key=len)
+            widest = len(longest)
+            if not blob.isascii():  # bytes overstate CJK widths: measure the longest line
+                widest = cell_len(longest.decode("utf-8", "replace"))  # type: ignore[union-attr]
+            tab: str | bytes = b"\t"
+        else:
+            widest = max(map(len, lines))
+            if not blob.isascii():
+                wide = list(filterfalse(str.isascii, lines))  # type: ignore[arg-type]
+                if wide:
+                    widest = max(widest, cell_len(max(wide, key=len)))
+            tab = "\t"
+        if tab in blob:
+            widest += 8 * max(s.count(tab) for s in lines)  # type: ignore[arg-type]
         if widest > self.max_width:
             self.max_width = widest
+
+    def widen(self, width: int) -> bool:
+        """A rendered line was ``width`` cells wide; True if that widened the store."""
+        if width > self.max_width:
+            self.max_width = width
+            return True
+        return False
 
     def _enforce_bound(self) -> int:
         excess = len(self) - self.max_lines
@@ -170,8 +225,8 @@ class LineStore:
             tail = self._tail
             skip = max(self._head - (len(self._chunks) << CHUNK_BITS), 0)
             if len(tail) > skip:
-                part = tail[skip:]
-                matcher.scan("\n".join(part) + "\n", _offsets(part), base + skip, found, limit)
+                data, offs = _seal(tail[skip:])
+                matcher.scan(data, offs, base + skip, found, limit)
         first = self.dropped
         if found and found[0] < first:
             found = found[bisect_right(found, first - 1) :]

@@ -4,7 +4,8 @@ The shell streams a pod's log in a worker and feeds batches on the UI thread::
 
     log_view.set_source("shop", "api-0", "app", previous=False)   # clears, sets the header
     log_view.set_containers(["app", "istio-proxy"])                # for the container picker
-    log_view.append_lines(batch)                                   # a list of lines
+    log_view.append_lines(batch)                                   # a list of str lines
+    log_view.append_bytes(chunk)                                   # or raw bytes (fastest)
     log_view.clear()
 
 Lines live in a compact bounded :class:`~opsconsole.ui.widgets.log_store.LineStore`
@@ -158,6 +159,7 @@ class LogView(Vertical):
         self.match_limit = 100_000
         self.new_while_paused = 0
         self._sync_pending = False
+        self._carry = b""
         self.header_text = ""
 
     def compose(self) -> ComposeResult:
@@ -210,12 +212,33 @@ class LogView(Vertical):
         if not lines:
             return
         lines, blob = LineStore.normalize(lines)
+        self._append(lines, blob, blob + "\n")
+
+    def append_bytes(self, data: bytes, *, final: bool = False) -> None:
+        """Append raw UTF-8 log bytes as read from the API (the fastest path).
+
+        ``data`` may end in the middle of a line: the partial line is kept until the next call
+        (or shown at once with ``final=True``, e.g. when the stream ends).
+        """
+        if self._carry:
+            data = self._carry + data
+            self._carry = b""
+        if not final:
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                self._carry = data
+                return
+            data, self._carry = data[: cut + 1], data[cut + 1 :]
+        if not data:
+            return
+        lines, blob = LineStore.split_bytes(data)
+        self._append(lines, blob, blob + b"\n")
+
+    def _append(self, lines: list, blob: str | bytes, ended: str | bytes) -> None:
         first_abs = self.store.total_appended
         dropped = self.store.extend(lines, blob)
         if self.matcher is not None and len(self.matches) < self.match_limit:
-            self.matcher.scan(
-                blob + "\n", _offsets(lines), first_abs, self.matches, self.match_limit
-            )
+            self.matcher.scan(ended, _offsets(lines), first_abs, self.matches, self.match_limit)
         if self.is_mounted:
             body = self.body
             if not body.follow:
@@ -226,6 +249,7 @@ class LogView(Vertical):
     def clear(self) -> None:
         """Drop every line (and the search results and selection)."""
         self.store.clear()
+        self._carry = b""
         self.matches = [] if self.matcher is None else []
         self.match_index = -1
         self.new_while_paused = 0
