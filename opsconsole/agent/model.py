@@ -218,6 +218,8 @@ class OpenAIModelClient:
         self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
         self._client: Any = None
+        #: ask for usage in streams; turned off for servers that refuse the parameter
+        self._stream_options = True
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -251,7 +253,8 @@ class OpenAIModelClient:
             kwargs["temperature"] = self.settings.temperature
         if stream:
             kwargs["stream"] = True
-            kwargs["stream_options"] = {"include_usage": True}
+            if self._stream_options:
+                kwargs["stream_options"] = {"include_usage": True}
         return kwargs
 
     def backoff(self, attempt: int) -> float:
@@ -346,6 +349,16 @@ class OpenAIModelClient:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below
                 failure = self._classify(exc)
+                if (
+                    isinstance(failure, ModelBadRequest)
+                    and "stream_options" in failure.message
+                    and self._stream_options
+                    and not progressed
+                ):
+                    # an older server that refuses stream_options: retry once without it
+                    self._stream_options = False
+                    attempt -= 1
+                    continue
                 if isinstance(failure, ModelError):
                     raise failure from None
                 if progressed:

@@ -313,3 +313,11 @@ async def test_transcript_near_the_context_window_is_compacted_before_sending(sr
     assert tools[0].startswith("[compacted") and tools[-1] == "y" * 3000
     assert srv.rejections == []
     assert of(events, Answer)[0].text == "done"
+
+
+async def test_server_refusing_stream_options_is_retried_without_them(calls):
+    with ScriptedOpenAIServer(reject_stream_options=True) as srv:
+        srv.push(reply("fine", usage=None))
+        events = await collect(make_loop(srv, make_tools(calls)), "hi")
+        assert of(events, Answer)[0].text == "fine"
+        assert [("stream_options" in b) for b in srv.requests] == [True, False]

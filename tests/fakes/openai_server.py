@@ -37,7 +37,8 @@ earlier assistant message with tool_calls must carry ``reasoning_content``),
 ``reject_reasoning_content`` (older models: any ``reasoning_content`` in input is a 400),
 ``strict_alternation`` (no two user or two assistant messages in a row, like
 deepseek-reasoner), ``max_context_chars`` (a request whose messages exceed this many characters
-gets the context-length 400 without consuming the script), ``api_key`` (other keys get 401).
+gets the context-length 400 without consuming the script), ``api_key`` (other keys get 401),
+``reject_stream_options`` (an older server that refuses ``stream_options``).
 """
 
 from __future__ import annotations
@@ -234,6 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
             reject_reasoning_content=srv.reject_reasoning_content,
             strict_alternation=srv.strict_alternation,
         )
+        if problem is None and srv.reject_stream_options and "stream_options" in body:
+            problem = "Unrecognized request argument supplied: stream_options"
         if problem is not None:
             srv._record(body, 400, problem, self.headers)
             self._send_error(400, problem)
@@ -438,12 +441,14 @@ class ScriptedOpenAIServer:
         strict_alternation: bool = False,
         max_context_chars: int | None = None,
         api_key: str | None = None,
+        reject_stream_options: bool = False,
     ) -> None:
         self.require_reasoning_passback = require_reasoning_passback
         self.reject_reasoning_content = reject_reasoning_content
         self.strict_alternation = strict_alternation
         self.max_context_chars = max_context_chars
         self.api_key = api_key
+        self.reject_stream_options = reject_stream_options
         self._script: deque[ScriptItem] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
