@@ -1,0 +1,656 @@
+"""Multi-agent: the Scheduler routes a request to the Ops, Security and Coder agents and merges
+their answers. It has the same shape as :class:`~opsconsole.agent.loop.AgentLoop`::
+
+    scheduler = build_scheduler(model_factory, cluster, settings, approver)
+    async with contextlib.aclosing(scheduler.run("检查安全问题并看看告警")) as events:
+        async for event in events:
+            ...
+
+(or ``await drive(scheduler, task, on_event)``). Follow-ups continue the conversation (the
+scheduler's and each specialist's). Cancelling the consumer stops every branch and leaves every
+transcript valid; the scheduler's ``RunCancelled`` is in :attr:`Scheduler.terminal_event`.
+
+How it routes:
+
+- **With a model**: the scheduler is an :class:`AgentLoop` whose only tools are
+  ``ask_ops(task)``, ``ask_security(task)`` and ``ask_coder(task)`` (read-only tools: each runs
+  a specialist whose own mutating calls still go through the approver), so control always
+  returns to it. Calls of one turn run concurrently. A specialist's answer enters the
+  scheduler's transcript wrapped as untrusted data (``<untrusted-agent-output ...>``).
+- **Offline** (:class:`~opsconsole.agent.specialists.offline.OfflineRouter`): the same loop,
+  routed by the seed's keyword table extended with Chinese and English keywords.
+- **Routing failed** (the scheduler's model failed before it asked anyone): keyword routing
+  straight to the specialists, with a Notice saying so.
+- **@-addressing**: ``@security …``, ``@coder …``, ``@ops …`` (also ``@安全``, ``@编码``,
+  ``@运维``) go straight to that specialist, no scheduler model call.
+
+Events: the scheduler's own events carry ``agent="scheduler"``; before a specialist's first
+event comes ``AgentDispatched(run_id=<scheduler run>, target, task, child_run_id,
+tool_call_id=<the ask_* call, None when direct>)``; then the specialist's events as they happen
+(interleaved when several run at once), with ``agent=<specialist>`` and ``run_id=<child run>``;
+its ``RunStarted`` has ``parent_run_id=<scheduler run>`` and its ``RunFinished`` the tokens and
+duration of that agent. ``UsageReported`` events are per agent too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from opsconsole.agent.approval import Approver, AuditHook
+from opsconsole.agent.events import (
+    AgentDispatched,
+    AgentEvent,
+    Answer,
+    Notice,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+    Thought,
+    ToolCallStarted,
+)
+from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
+from opsconsole.agent.model import ModelClient
+from opsconsole.agent.prompts import resolve_language
+from opsconsole.agent.specialists import AGENT_NAMES, Specialist, specialists, team_prompt
+from opsconsole.agent.specialists._common import merge_answers, wrap_agent_output
+from opsconsole.agent.specialists.routing import parse_mentions, route
+from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
+from opsconsole.agent.transcript import Conversation
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.config import Settings
+    from opsconsole.k8s.client import Cluster
+
+SCHEDULER = "scheduler"
+#: seconds one specialist run may take as a tool of the scheduler
+DISPATCH_TIMEOUT = 900.0
+#: tokens of a specialist's answer the scheduler's transcript keeps
+DISPATCH_OUTPUT_TOKENS = 4000
+#: RunFailed error types of the scheduler that mean "its model could not route"
+_ROUTING_FAILURES = ("stream_interrupted", "empty_response", "invalid_tool_calls", "model")
+
+ModelFactory = Callable[[str], ModelClient]
+_DONE = object()
+
+
+@dataclass
+class DispatchResult:
+    agent: str
+    task: str
+    child_run_id: str = ""
+    #: ok | failed | cancelled
+    status: str = "ok"
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    duration: float = 0.0
+
+
+class Scheduler:
+    """The multi-agent orchestrator (see the module docstring)."""
+
+    def __init__(
+        self,
+        model: ModelClient,
+        registry: ToolRegistry,
+        *,
+        settings: Settings,
+        model_for: ModelFactory,
+        approver: Approver | None = None,
+        agents: Iterable[str] = AGENT_NAMES,
+        language: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        write_mode: bool | None = None,
+        audit: AuditHook | None = None,
+        on_request: RequestHook | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.model_for = model_for
+        self.approver = approver
+        self.language = language or settings.agent.language
+        self.context = context if context is not None else settings.kubernetes.context
+        self.namespace = namespace or settings.kubernetes.namespace
+        self.write_mode = settings.agent.write_mode if write_mode is None else write_mode
+        self.audit = audit
+        every = specialists()
+        self.specs: dict[str, Specialist] = {n: every[n] for n in agents if n in every}
+        self.subloops: dict[str, AgentLoop] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        sched_settings = settings.model_copy(deep=True)
+        sched_settings.agent.tool_timeout = max(DISPATCH_TIMEOUT, settings.agent.tool_timeout)
+        sched_settings.agent.tool_output_tokens = max(
+            DISPATCH_OUTPUT_TOKENS, settings.agent.tool_output_tokens
+        )
+        self.loop = AgentLoop(
+            model,
+            ToolRegistry(self._dispatch_tool(s) for s in self.specs.values()),
+            settings=sched_settings,
+            approver=approver,
+            agent=SCHEDULER,
+            language=self.language,
+            context=self.context,
+            namespace=self.namespace,
+            write_mode=False,
+            conversation=conversation,
+            audit=audit,
+            on_request=on_request,
+        )
+        self.terminal_event: AgentEvent | None = None
+        self._queue: asyncio.Queue[Any] | None = None
+        self._run_id = ""
+        self._step = 0
+        self._task = ""
+        self._dispatched = 0
+        self._pending_ids: dict[tuple[str, str], list[str]] = {}
+        self._started_ids: set[str] = set()
+        self._direct: set[asyncio.Task[Any]] = set()
+        self._pump_task: asyncio.Task[Any] | None = None
+        self._direct_state: tuple[str, float] | None = None
+
+    # -- the AgentLoop-like surface ---------------------------------------------------------
+
+    @property
+    def agent(self) -> str:
+        return SCHEDULER
+
+    @property
+    def model(self) -> ModelClient:
+        return self.loop.model
+
+    @property
+    def conversation(self) -> Conversation:
+        """The scheduler's own conversation (what a session recorder syncs)."""
+        return self.loop.conversation
+
+    def conversations(self) -> dict[str, Conversation]:
+        out = {SCHEDULER: self.loop.conversation}
+        out.update({n: loop.conversation for n, loop in self.subloops.items()})
+        return out
+
+    @property
+    def running(self) -> bool:
+        return self._pump_task is not None and not self._pump_task.done()
+
+    @property
+    def total_prompt_tokens(self) -> int:
+        loops = [self.loop, *self.subloops.values()]
+        return sum(lp.total_prompt_tokens for lp in loops)
+
+    @property
+    def total_completion_tokens(self) -> int:
+        loops = [self.loop, *self.subloops.values()]
+        return sum(lp.total_completion_tokens for lp in loops)
+
+    def usage_by_agent(self) -> dict[str, tuple[int, int]]:
+        """(prompt, completion) tokens per agent over the whole conversation."""
+        out = {SCHEDULER: (self.loop.total_prompt_tokens, self.loop.total_completion_tokens)}
+        for n, lp in self.subloops.items():
+            out[n] = (lp.total_prompt_tokens, lp.total_completion_tokens)
+        return out
+
+    def abort(self, reason: str = "cancelled by user") -> RunCancelled | None:
+        """Synchronously stop every branch and repair every transcript; idempotent."""
+        if self._pump_task is None:
+            return None
+        pump, self._pump_task = self._pump_task, None
+        event = self.loop.abort(reason)
+        for task in list(self._direct):
+            task.cancel()
+        self._direct.clear()
+        for sub in self.subloops.values():
+            sub.abort(reason)
+        if not pump.done():
+            pump.cancel()
+        if event is None and self._direct_state is not None and self._run_id:
+            event = RunCancelled(run_id=self._run_id, agent=SCHEDULER, reason=reason)
+        self._direct_state = None
+        if event is None and self._run_id:
+            event = RunCancelled(run_id=self._run_id, agent=SCHEDULER, reason=reason)
+        if event is not None:
+            self.terminal_event = event
+        return event
+
+    async def aclose(self) -> None:
+        """Close every distinct model client the team used."""
+        seen: set[int] = set()
+        for lp in [self.loop, *self.subloops.values()]:
+            if id(lp.model) in seen:
+                continue
+            seen.add(id(lp.model))
+            close = getattr(lp.model, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+
+    async def run(self, task: str) -> AsyncIterator[AgentEvent]:
+        """Run one user request; yield the scheduler's and the specialists' events."""
+        if self._pump_task is not None:
+            self.abort("superseded by a new task")
+        self.terminal_event = None
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue = queue
+        self._task = task
+        self._dispatched = 0
+        self._pending_ids = {}
+        self._started_ids = set()
+        self._run_id = ""
+        targets, body = parse_mentions(task)
+        targets = [t for t in targets if t in self.specs]
+        job = self._run_direct(task, targets, body) if targets else self._run_routed(task)
+        pump = asyncio.ensure_future(_feed(job, queue))
+        self._pump_task = pump
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, (RunFinished, RunFailed, RunCancelled)) and (
+                    item.agent == SCHEDULER
+                ):
+                    self.terminal_event = item
+                yield item
+        except (asyncio.CancelledError, GeneratorExit):
+            self.abort()
+            raise
+        finally:
+            if self._pump_task is pump:
+                if not pump.done():
+                    self.abort()
+                self._pump_task = None
+
+    # -- routing with the scheduler's loop --------------------------------------------------
+
+    def _emit(self, event: AgentEvent) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait(event)
+
+    def _lang(self) -> str:
+        return resolve_language(self.language, self._task)
+
+    async def _run_routed(self, task: str) -> None:
+        loop = self.loop
+        if not loop.conversation.has_system:
+            loop.system_prompt = team_prompt(
+                SCHEDULER,
+                resolve_language(self.language, task),  # type: ignore[arg-type]
+                loop.offered_tools(),
+                context=self.context,
+                namespace=self.namespace,
+            )
+        async with contextlib.aclosing(loop.run(task)) as events:
+            async for ev in events:
+                if isinstance(ev, RunStarted):
+                    self._run_id = ev.run_id
+                elif isinstance(ev, StepStarted):
+                    self._step = ev.step
+                elif isinstance(ev, ToolCallStarted):
+                    self._started_ids.add(ev.tool_call_id)
+                elif isinstance(ev, Thought):
+                    for call in ev.tool_calls:
+                        key = (str(call.get("name")), _norm_args(call.get("arguments")))
+                        self._pending_ids.setdefault(key, []).append(str(call.get("id")))
+                elif (
+                    isinstance(ev, RunFailed)
+                    and self._dispatched == 0
+                    and (ev.error_type.startswith("Model") or ev.error_type in _ROUTING_FAILURES)
+                ):
+                    await self._fallback(task, ev)
+                    return
+                self._emit(ev)
+
+    async def _fallback(self, task: str, failed: RunFailed) -> None:
+        """The scheduler's model could not route: keyword routing straight to specialists."""
+        r = route(task, list(self.specs))
+        zh = self._lang() == "zh"
+        self._emit(
+            Notice(
+                run_id=failed.run_id,
+                agent=SCHEDULER,
+                step=failed.step,
+                level="warning",
+                text=(
+                    f"调度员的模型失败（{failed.error}）：改用关键词路由到 {', '.join(r.agents)}"
+                    if zh
+                    else f"the scheduler's model failed ({failed.error}): routing by keywords "
+                    f"to {', '.join(r.agents)}"
+                ),
+            )
+        )
+        started = time.monotonic()
+        results = await self._fan_out(r.agents, task)
+        merged = merge_answers(
+            [(x.agent, x.status, x.text) for x in results],
+            self._lang(),
+            "（模型不可用，按关键词路由）" if zh else " (model unavailable: keyword routing)",
+        )
+        if all(x.status != "ok" for x in results):
+            self._emit(failed)
+            return
+        self.loop.conversation.add_assistant(merged)
+        self._finish(failed.run_id, merged, started, results)
+
+    def _finish(
+        self, run_id: str, text: str, started: float, results: list[DispatchResult]
+    ) -> None:
+        self._emit(Answer(run_id=run_id, agent=SCHEDULER, step=self._step, text=text))
+        self._emit(
+            RunFinished(
+                run_id=run_id,
+                agent=SCHEDULER,
+                step=self._step,
+                steps=self._step,
+                duration=time.monotonic() - started,
+            )
+        )
+
+    # -- direct addressing ------------------------------------------------------------------
+
+    async def _run_direct(self, task: str, targets: list[str], body: str) -> None:
+        run_id = new_run_id()
+        self._run_id = run_id
+        self._step = 0
+        started = time.monotonic()
+        self._direct_state = (run_id, started)
+        conv = self.loop.conversation
+        if not conv.has_system:
+            conv.set_system(
+                team_prompt(
+                    SCHEDULER,
+                    resolve_language(self.language, task),  # type: ignore[arg-type]
+                    self.loop.offered_tools(),
+                    context=self.context,
+                    namespace=self.namespace,
+                )
+            )
+        conv.add_user(task)
+        self._emit(
+            RunStarted(
+                run_id=run_id,
+                agent=SCHEDULER,
+                task=task,
+                model=getattr(self.loop.model, "label", ""),
+                offline=bool(getattr(self.loop.model, "offline", False)),
+                write_mode=self.write_mode,
+            )
+        )
+        results = await self._fan_out(targets, body or task)
+        zh = self._lang() == "zh"
+        merged = merge_answers(
+            [(x.agent, x.status, x.text) for x in results],
+            self._lang(),
+            "（用户直接指定）" if zh else " (addressed directly)",
+        )
+        conv.add_assistant(merged)
+        self._direct_state = None
+        if all(x.status != "ok" for x in results):
+            self._emit(
+                RunFailed(
+                    run_id=run_id,
+                    agent=SCHEDULER,
+                    error="; ".join(f"{x.agent}: {x.text}" for x in results)[:500],
+                    error_type="specialist_failed",
+                )
+            )
+            return
+        self._finish(run_id, merged, started, results)
+
+    async def _fan_out(self, targets: list[str], task: str) -> list[DispatchResult]:
+        tasks = [asyncio.ensure_future(self._dispatch(n, task, None)) for n in targets]
+        self._direct.update(tasks)
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for t in tasks:
+                self._direct.discard(t)
+                if not t.done():
+                    t.cancel()
+
+    # -- dispatching to a specialist --------------------------------------------------------
+
+    def _dispatch_tool(self, spec: Specialist) -> Tool:
+        async def handler(args: dict[str, Any]) -> ToolResult:
+            task = str(args.get("task") or "").strip()
+            key = (spec.tool_name, _norm_args(args))
+            ids = self._pending_ids.get(key) or []
+            call_id = ids.pop(0) if ids else None
+            for _ in range(20):  # let the loop's ToolCallStarted for this call go out first
+                if call_id is None or call_id in self._started_ids:
+                    break
+                await asyncio.sleep(0)
+            result = await self._dispatch(spec.name, task, call_id)
+            content = wrap_agent_output(spec.name, result.child_run_id, result.text, result.status)
+            return ToolResult(
+                content=content,
+                is_error=result.status != "ok",
+                data={
+                    "agent": spec.name,
+                    "child_run_id": result.child_run_id,
+                    "status": result.status,
+                    "prompt_tokens": result.prompt_tokens,
+                    "completion_tokens": result.completion_tokens,
+                    "duration": round(result.duration, 3),
+                },
+            )
+
+        return Tool(
+            name=spec.tool_name,
+            description=spec.description,
+            parameters={
+                "type": "object",
+                "properties": {
+                    "task": {
+                        "type": "string",
+                        "description": "a self-contained sub-task for this agent, in the "
+                        "user's language",
+                    }
+                },
+                "required": ["task"],
+                "additionalProperties": False,
+            },
+            handler=handler,
+            read_only=True,
+            timeout=DISPATCH_TIMEOUT,
+            tags=frozenset({"agent"}),
+        )
+
+    def _subloop(self, name: str) -> AgentLoop:
+        loop = self.subloops.get(name)
+        if loop is None:
+            spec = self.specs[name]
+            loop = AgentLoop(
+                self.model_for(name),
+                spec.registry(self.registry),
+                settings=self.settings,
+                approver=self.approver,
+                agent=name,
+                language=self.language,
+                context=self.context,
+                namespace=self.namespace,
+                write_mode=spec.write_mode(self.write_mode),
+                audit=self.audit,
+            )
+            self.subloops[name] = loop
+        return loop
+
+    async def _dispatch(self, name: str, task: str, tool_call_id: str | None) -> DispatchResult:
+        spec = self.specs[name]
+        result = DispatchResult(agent=name, task=task)
+        if not task:
+            result.status, result.text = "failed", "empty task"
+            return result
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:  # one run at a time per specialist (its conversation is shared)
+            sub = self._subloop(name)
+            if not sub.conversation.has_system:
+                sub.system_prompt = spec.prompt(
+                    resolve_language(self.language, self._task or task),  # type: ignore[arg-type]
+                    sub.offered_tools(),
+                    write_mode=self.write_mode,
+                    context=self.context,
+                    namespace=self.namespace,
+                )
+            sub.parent_run_id = self._run_id or None
+            self._dispatched += 1
+            started = time.monotonic()
+            async with contextlib.aclosing(sub.run(task)) as events:
+                async for ev in events:
+                    if isinstance(ev, RunStarted):
+                        result.child_run_id = ev.run_id
+                        self._emit(
+                            AgentDispatched(
+                                run_id=self._run_id,
+                                agent=SCHEDULER,
+                                step=self._step,
+                                target=name,
+                                task=task,
+                                child_run_id=ev.run_id,
+                                tool_call_id=tool_call_id,
+                            )
+                        )
+                    elif isinstance(ev, Answer):
+                        result.text = ev.text
+                    elif isinstance(ev, RunFinished):
+                        result.prompt_tokens = ev.prompt_tokens
+                        result.completion_tokens = ev.completion_tokens
+                    elif isinstance(ev, RunFailed):
+                        result.status = "failed"
+                        result.text = ev.error + (f" (hint: {ev.hint})" if ev.hint else "")
+                    self._emit(ev)
+            result.duration = time.monotonic() - started
+        return result
+
+
+async def _feed(job: Any, queue: asyncio.Queue[Any]) -> None:
+    """Run ``job``; a bug becomes a RunFailed; always end the stream."""
+    try:
+        await job
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug must end the run visibly, not hang it
+        queue.put_nowait(
+            RunFailed(
+                run_id="",
+                agent=SCHEDULER,
+                error=f"internal error in the scheduler: {type(exc).__name__}: {exc}",
+                error_type="internal",
+            )
+        )
+    finally:
+        queue.put_nowait(_DONE)
+
+
+def _norm_args(args: Any) -> str:
+    if isinstance(args, str):
+        try:
+            args = json.loads(args or "{}")
+        except ValueError:
+            return args
+    return json.dumps(args, sort_keys=True, ensure_ascii=False)
+
+
+# --- construction ---------------------------------------------------------------------------
+
+
+def default_model_factory(
+    settings: Settings, *, offline: bool = False, api_key: str | None = None
+) -> ModelFactory:
+    """``name -> ModelClient`` honouring ``settings.agent.<name>.model`` / ``base_url``.
+
+    Offline (or no API key): the offline router for the scheduler and the offline specialists.
+    Clients with the same model and base URL are shared.
+    """
+    cache: dict[tuple[str, str], ModelClient] = {}
+    key = api_key or settings.model.api_key()
+    use_offline = offline or not key
+
+    def factory(name: str) -> ModelClient:
+        lang = settings.agent.language
+        if use_offline:
+            from opsconsole.agent.specialists import offline as off
+
+            cls = {
+                SCHEDULER: off.OfflineRouter,
+                "ops": off.OfflineOps,
+                "security": off.OfflineSecurity,
+                "coder": off.OfflineCoder,
+            }[name]
+            return cls(language=lang)
+        from opsconsole.agent.model import OpenAIModelClient
+
+        override = getattr(settings.agent, name, None)
+        model_settings = settings.model
+        updates: dict[str, Any] = {}
+        if override is not None and override.model:
+            updates["name"] = override.model
+        if override is not None and override.base_url:
+            updates["base_url"] = override.base_url
+        if updates:
+            model_settings = model_settings.model_copy(update=updates)
+        ck = (model_settings.name, model_settings.base_url)
+        client = cache.get(ck)
+        if client is None:
+            client = OpenAIModelClient(model_settings, api_key=key)
+            cache[ck] = client
+        return client
+
+    return factory
+
+
+def build_scheduler(
+    model_factory: ModelFactory | None,
+    cluster: Cluster | None,
+    settings: Settings,
+    approver: Approver | None = None,
+    *,
+    registry: ToolRegistry | None = None,
+    agents: Iterable[str] = AGENT_NAMES,
+    language: str | None = None,
+    context: str | None = None,
+    namespace: str | None = None,
+    write_mode: bool | None = None,
+    audit: AuditHook | None = None,
+    on_request: RequestHook | None = None,
+    offline: bool = False,
+) -> Scheduler:
+    """A Scheduler over ``cluster`` with the Kubernetes and team tools.
+
+    ``model_factory(name)`` returns the model of ``"scheduler"``, ``"ops"``, ``"security"``,
+    ``"coder"`` (default: :func:`default_model_factory`). ``registry`` replaces the full tool
+    registry (tests); every specialist still only gets its allowlisted subset of it.
+    """
+    from opsconsole.agent.specialists import build_full_registry
+
+    factory = model_factory or default_model_factory(settings, offline=offline)
+    ns = namespace or (
+        settings.kubernetes.namespace
+        if settings.kubernetes.namespace != "default" or cluster is None
+        else cluster.default_namespace
+    )
+    full = (
+        registry if registry is not None else build_full_registry(cluster, settings, namespace=ns)
+    )
+    return Scheduler(
+        factory(SCHEDULER),
+        full,
+        settings=settings,
+        model_for=factory,
+        approver=approver,
+        agents=agents,
+        language=language,
+        context=context if context is not None else getattr(cluster, "context", None),
+        namespace=ns,
+        write_mode=write_mode,
+        audit=audit,
+        on_request=on_request,
+    )
