@@ -127,6 +127,7 @@ class ToolCallsMixin:
             p.reject = ("error", _err(problem))
             return p
         if tool.mutating and not self.write_mode:
+            p.invalid = True  # a tool that was not offered counts like an unknown one
             p.reject = (
                 "refused",
                 status_message(
