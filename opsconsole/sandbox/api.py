@@ -1,0 +1,691 @@
+"""Request routing and the REST semantics of the sandbox (transport-free).
+
+:meth:`Api.handle` turns (method, path, query, headers, body) into a :class:`Response` or a
+stream description (:class:`WatchStream`, :class:`LogStream`) that the HTTP layer drives.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import resources as R
+from . import tables
+from .cluster import Cluster, LogUnavailable
+from .logs import ContainerLog, Instance
+from .metrics import node_metrics, pod_metrics
+from .patch import PatchError, apply_patch
+from .pods import huid
+from .selectors import SelectorError, combine, field_selector, label_selector, selector_string
+from .store import Obj, TooOld, Watcher, dumps, iso
+
+if TYPE_CHECKING:
+    from .server import Faults
+
+VERSION = {
+    "major": "1",
+    "minor": "31",
+    "emulationMajor": "1",
+    "emulationMinor": "31",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "30",
+    "gitVersion": "v1.31.2-opsconsole-sandbox",
+    "gitCommit": "0" * 40,
+    "gitTreeState": "clean",
+    "buildDate": "2024-10-22T20:28:14Z",
+    "goVersion": "go1.22.8",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: Obj | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+
+def status_obj(code: int, reason: str, message: str, details: Obj | None = None) -> Obj:
+    st: Obj = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        st["details"] = details
+    return st
+
+
+@dataclass
+class Response:
+    code: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WatchStream:
+    watcher: Watcher | None
+    rkey: str
+    table: bool
+    include: str
+    timeout: float | None
+    error: Obj | None = None  # a single ERROR event (410) and then the end
+
+
+@dataclass
+class LogStream:
+    source: ContainerLog
+    instance: Instance
+    ns: str
+    pod: str
+    timestamps: bool
+    limit_bytes: int | None
+    initial: list[str]
+    last_t: float
+
+
+def _q_int(query: dict[str, str], key: str) -> int | None:
+    v = query.get(key)
+    if v in (None, ""):
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise ApiError(400, "BadRequest", f"invalid value for {key}: {v!r}") from None
+
+
+def _details(res: R.Resource, name: str | None) -> Obj:
+    d: Obj = {"kind": res.plural}
+    if name:
+        d["name"] = name
+    if res.group:
+        d["group"] = res.group
+    return d
+
+
+def _qualified(res: R.Resource) -> str:
+    return f"{res.plural}.{res.group}" if res.group else res.plural
+
+
+def not_found(res: R.Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{_qualified(res)} "{name}" not found', _details(res, name))
+
+
+class Api:
+    def __init__(self, cluster: Cluster, faults: Faults, address: str = "127.0.0.1:0") -> None:
+        self.c = cluster
+        self.faults = faults
+        self.address = address
+        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+
+    # --- entry --------------------------------------------------------------------------
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> Response | WatchStream | LogStream:
+        try:
+            return self._handle(method, path, query, headers, body)
+        except ApiError as e:
+            return self.error(e.code, e.reason, e.message, e.details)
+
+    def error(self, code: int, reason: str, message: str, details: Obj | None = None) -> Response:
+        return Response(code, dumps(status_obj(code, reason, message, details)))
+
+    def ok(self, obj: Any, code: int = 200) -> Response:
+        return Response(code, obj if isinstance(obj, bytes) else dumps(obj))
+
+    def _handle(
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> Response | WatchStream | LogStream:
+        parts = [p for p in path.split("/") if p]
+        if method == "GET":
+            simple = self._simple(parts)
+            if simple is not None:
+                return simple
+        if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
+            group, version, rest = "", "v1", parts[2:]
+        elif len(parts) >= 3 and parts[0] == "apis":
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if not rest:
+            raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+        ns: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and R.lookup(group, version, rest[2]):
+            ns, rest = rest[1], rest[2:]
+        res = R.lookup(group, version, rest[0])
+        if res is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if ns is not None and not res.namespaced:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if len(rest) > 3 or (sub and sub not in R.SUBRESOURCES.get(res.plural, {})):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        watch = query.get("watch") in ("true", "1")
+        verb = {
+            "GET": "watch" if watch else ("get" if name else "list"),
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete",
+        }.get(method)
+        if verb is None:
+            raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+        self.faults.check(verb, res, ns, name, sub)
+        dry_run = query.get("dryRun") == "All"
+        with self.c.lock:
+            if not res.stored:
+                return self._metrics(res, ns, name, query, headers, watch)
+            if (
+                ns is not None
+                and self.c.store.get("namespaces", "", ns) is None
+                and method in ("POST",)
+            ):
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    f'namespaces "{ns}" not found',
+                    {"name": ns, "kind": "namespaces"},
+                )
+            if name is None:
+                if method == "GET":
+                    return self._list(res, ns, query, headers, watch)
+                if method == "POST":
+                    return self._create(res, ns, query, body, dry_run)
+                raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+            if sub == "log":
+                return self._log(ns or "", name, query)
+            if sub == "scale":
+                return self._scale(res, ns or "", name, method, headers, body, dry_run)
+            if method == "GET":
+                return self.ok(self._get(res, ns or "", name))
+            if method == "DELETE":
+                return self._delete(res, ns or "", name, query, body, dry_run)
+            if method in ("PUT", "PATCH"):
+                return self._write(res, ns or "", name, method, headers, body, dry_run, sub)
+        raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+
+    def _simple(self, parts: list[str]) -> Response | None:
+        if parts in (["version"], ["version", ""]):
+            return self.ok(VERSION)
+        if parts and parts[0] in ("healthz", "livez", "readyz"):
+            return Response(200, b"ok", "text/plain")
+        if parts == ["api"]:
+            return self.ok(R.api_versions(self.address))
+        if parts == ["apis"]:
+            return self.ok(R.api_group_list())
+        if parts == ["api", "v1"]:
+            return self.ok(R.resource_list("", "v1"))
+        if len(parts) == 2 and parts[0] == "apis":
+            doc = R.api_group(parts[1])
+            if doc is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return self.ok(doc)
+        if len(parts) == 3 and parts[0] == "apis":
+            doc = R.resource_list(parts[1], parts[2])
+            if doc is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return self.ok(doc)
+        if parts and parts[0] in ("openapi", "swagger.json", "metrics"):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return None
+
+    # --- reading ------------------------------------------------------------------------
+    def _get(self, res: R.Resource, ns: str, name: str) -> Obj:
+        obj = self.c.store.get(res.key, ns, name)
+        if obj is None:
+            raise not_found(res, name)
+        return obj
+
+    @staticmethod
+    def _want(headers: Any) -> tuple[bool, bool, str]:
+        accept = headers.get("Accept", "") or ""
+        first = accept.split(",")[0]
+        table = "as=Table" in first
+        partial = "as=PartialObjectMetadata" in first
+        return table, partial, ""
+
+    def _filter(self, res: R.Resource, query: dict[str, str]) -> Any:
+        try:
+            return combine(
+                label_selector(query.get("labelSelector")),
+                field_selector(query.get("fieldSelector"), res.key),
+            )
+        except SelectorError as e:
+            raise ApiError(400, "BadRequest", str(e)) from None
+
+    def _list(
+        self, res: R.Resource, ns: str | None, query: dict[str, str], headers: Any, watch: bool
+    ) -> Response | WatchStream:
+        table, partial, _ = self._want(headers)
+        include = query.get("includeObject") or "Metadata"
+        match = self._filter(res, query)
+        store = self.c.store
+        if watch:
+            rv_s = query.get("resourceVersion") or ""
+            since = None if rv_s in ("", "0") else _q_int(query, "resourceVersion")
+            timeout = _q_int(query, "timeoutSeconds")
+            bookmark = None
+            if query.get("sendInitialEvents") == "true":
+                since = None
+                bookmark = {
+                    "kind": res.kind,
+                    "apiVersion": res.api_version,
+                    "metadata": {"annotations": {"k8s.io/initial-events-end": "true"}},
+                }
+            try:
+                w = store.watch(res.key, ns, match, since, bookmark=bookmark)
+            except TooOld as e:
+                st = status_obj(410, "Expired", str(e))
+                if self.faults.gone_as_http:
+                    return Response(410, dumps(st))
+                return WatchStream(None, res.key, table, include, None, error=st)
+            return WatchStream(w, res.key, table, include, float(timeout) if timeout else None)
+        limit = _q_int(query, "limit") or 0
+        cont = query.get("continue") or ""
+        list_rv = store.rv
+        start = None
+        if cont:
+            try:
+                tok = json.loads(base64.b64decode(cont.encode()).decode())
+                list_rv, start = int(tok["rv"]), (tok["start"][0], tok["start"][1])
+            except Exception:
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "continue key is not valid: incorrect encoded "
+                    "start resourceVersion (version meta.k8s.io/v1)",
+                ) from None
+            if list_rv < store.compacted_rv:
+                raise ApiError(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to "
+                    "display a consistent list result. You can start a new list "
+                    "without the continue parameter, or use the continue token in "
+                    "this response to retrieve the remainder of the results. "
+                    "Continuing with the provided token results in an inconsistent "
+                    "list - objects that were created, modified, or deleted between "
+                    "the time the first chunk was returned and now may show up in "
+                    "the list.",
+                )
+        ck = (
+            res.key,
+            ns,
+            query.get("labelSelector"),
+            query.get("fieldSelector"),
+            limit,
+            cont,
+            table,
+            partial,
+            include,
+            store.rv,
+        )
+        hit = self._cache.get(ck)
+        if hit is not None:
+            return Response(200, hit)
+        objects = store.objects.get(res.key, {})
+        keys = store.keys(res.key)
+        if ns is not None:
+            keys = [k for k in keys if k[0] == ns]
+        if start is not None:
+            import bisect
+
+            keys = keys[bisect.bisect_right(keys, start) :]
+        items = [objects[k] for k in keys]
+        items = [o for o in items if match(o)]
+        meta: Obj = {"resourceVersion": str(list_rv)}
+        if limit and len(items) > limit:
+            last = items[limit - 1]["metadata"]
+            token = {"rv": list_rv, "start": [last.get("namespace", ""), last["name"]]}
+            meta["continue"] = base64.b64encode(json.dumps(token).encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        if table:
+            data = dumps(tables.table(res.key, items, include, meta))
+        elif partial:
+            data = dumps(
+                {
+                    "kind": "PartialObjectMetadataList",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta,
+                    "items": [tables.partial(o) for o in items],
+                }
+            )
+        else:
+            head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})[
+                :-1
+            ]
+            data = b"".join(
+                (head, b',"items":[', b",".join(store.obj_bytes(res.key, o) for o in items), b"]}")
+            )
+        self._cache[ck] = data
+        while len(self._cache) > 4:
+            self._cache.popitem(last=False)
+        return Response(200, data)
+
+    def _metrics(
+        self,
+        res: R.Resource,
+        ns: str | None,
+        name: str | None,
+        query: dict[str, str],
+        headers: Any,
+        watch: bool,
+    ) -> Response:
+        if watch:
+            raise ApiError(405, "MethodNotAllowed", "watch is not supported on metrics")
+        match = self._filter(res, query)
+        if res.plural == "pods":
+            pods = self.c.store.list("pods", ns)
+            if name is not None:
+                pods = [p for p in pods if p["metadata"]["name"] == name]
+            items = [m for p in pods if match(p) and (m := pod_metrics(self.c, p)) is not None]
+        else:
+            by_node: dict[str, list[Obj]] = {}
+            for p in self.c.store.list("pods"):
+                by_node.setdefault(p["spec"].get("nodeName", ""), []).append(p)
+            nodes = self.c.store.list("nodes")
+            if name is not None:
+                nodes = [n for n in nodes if n["metadata"]["name"] == name]
+            items = [node_metrics(self.c, n, by_node) for n in nodes if match(n)]
+        if name is not None:
+            if not items:
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    f'{res.plural}.metrics.k8s.io "{name}" not found',
+                    {"name": name, "group": "metrics.k8s.io", "kind": res.plural},
+                )
+            return self.ok(items[0])
+        return self.ok(
+            {"kind": res.list_kind, "apiVersion": res.api_version, "metadata": {}, "items": items}
+        )
+
+    # --- logs -----------------------------------------------------------------------------
+    def _log(self, ns: str, name: str, query: dict[str, str]) -> Response | LogStream:
+        if self.c.store.get("pods", ns, name) is None:
+            raise not_found(R.lookup("", "v1", "pods"), name)  # type: ignore[arg-type]
+        previous = query.get("previous") in ("true", "1")
+        try:
+            source, inst, _ = self.c.log_source(ns, name, query.get("container") or None, previous)
+        except LogUnavailable as e:
+            raise ApiError(400, "BadRequest", str(e)) from None
+        tail = _q_int(query, "tailLines")
+        limit = _q_int(query, "limitBytes")
+        since_s = _q_int(query, "sinceSeconds")
+        now = time.time()
+        since = now - since_s if since_s is not None else None
+        if query.get("sinceTime"):
+            since = tables.parse_ts(query["sinceTime"])
+        ts = query.get("timestamps") in ("true", "1")
+        from .logs import render
+
+        raw = source.collect(inst, None, now)
+        lines = render(raw, timestamps=ts, tail=tail, since=since)
+        if query.get("follow") in ("true", "1"):
+            return LogStream(source, inst, ns, name, ts, limit, lines, now)
+        data = "".join(lines).encode()
+        if limit is not None:
+            data = data[:limit]
+        return Response(200, data, "text/plain")
+
+    # --- writing --------------------------------------------------------------------------
+    def _body(self, body: bytes) -> Any:
+        try:
+            return json.loads(body or b"{}")
+        except ValueError as e:
+            raise ApiError(
+                400, "BadRequest", f"the body of the request was in an unknown format: {e}"
+            ) from None
+
+    def _create(
+        self, res: R.Resource, ns: str | None, query: dict[str, str], body: bytes, dry_run: bool
+    ) -> Response:
+        obj = self._body(body)
+        if not isinstance(obj, dict):
+            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        md = obj.setdefault("metadata", {})
+        if not md.get("name") and md.get("generateName"):
+            from .pods import hname
+
+            md["name"] = md["generateName"] + hname(f"{time.time()}", 5)
+        name = md.get("name")
+        if not name:
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{res.kind} "" is invalid: metadata.name: Required '
+                "value: name or generateName is required",
+                _details(res, ""),
+            )
+        if res.namespaced:
+            md["namespace"] = ns or md.get("namespace") or "default"
+        store = self.c.store
+        if store.get(res.key, md.get("namespace", ""), name) is not None:
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{_qualified(res)} "{name}" already exists',
+                _details(res, name),
+            )
+        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+        md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
+        md["creationTimestamp"] = iso(time.time())
+        if res.key in (
+            "apps/deployments",
+            "apps/statefulsets",
+            "apps/daemonsets",
+            "apps/replicasets",
+        ):
+            md["generation"] = 1
+            obj.setdefault("status", {})
+        if res.key == "pods" and not dry_run:
+            return self.ok(self.c.create_bare_pod(obj), 201)
+        created = store.create(res.key, obj, dry_run=dry_run)
+        if not dry_run and res.key.startswith("apps/"):
+            self.c.spec_changed(res.key, md["namespace"], name)
+            created = store.get(res.key, md["namespace"], name) or created
+        return self.ok(created, 201)
+
+    def _delete(
+        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: bytes, dry_run: bool
+    ) -> Response:
+        obj = self._get(res, ns, name)
+        opts = self._body(body) if body else {}
+        grace = _q_int(query, "gracePeriodSeconds")
+        if grace is None and isinstance(opts, dict) and opts.get("gracePeriodSeconds") is not None:
+            grace = int(opts["gracePeriodSeconds"])
+        if isinstance(opts, dict) and opts.get("dryRun") == ["All"]:
+            dry_run = True
+        if res.key == "pods":
+            return self.ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
+        if not dry_run:
+            self.c.store.delete(res.key, ns, name)
+            policy = (
+                opts.get("propagationPolicy") if isinstance(opts, dict) else None
+            ) or query.get("propagationPolicy")
+            if policy != "Orphan":
+                self.c.cascade_delete(obj)
+            self.c.flush()
+        return self.ok(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": dict(_details(res, name), uid=obj["metadata"]["uid"]),
+            }
+        )
+
+    def _apply_write(
+        self, res: R.Resource, ns: str, name: str, new: Obj, dry_run: bool, sub: str | None
+    ) -> Obj:
+        store = self.c.store
+        old = self._get(res, ns, name)
+        rv = new.get("metadata", {}).get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Operation cannot be fulfilled on {_qualified(res)} "
+                f'"{name}": the object has been modified; please apply your changes '
+                "to the latest version and try again",
+                _details(res, name),
+            )
+        md = new.setdefault("metadata", {})
+        for k in (
+            "uid",
+            "creationTimestamp",
+            "name",
+            "generation",
+            "deletionTimestamp",
+            "ownerReferences",
+        ):
+            if k in old["metadata"] and k not in ("generation",):
+                md[k] = old["metadata"][k]
+        if res.namespaced:
+            md["namespace"] = ns
+        new["kind"], new["apiVersion"] = res.kind, res.api_version
+        if sub == "status":
+            new = dict(old, status=new.get("status", old.get("status")))
+        else:
+            if "status" in old:
+                new["status"] = old["status"]
+            spec_changed = new.get("spec") != old.get("spec")
+            gen = int(old["metadata"].get("generation", 1))
+            if "generation" in old["metadata"]:
+                md["generation"] = gen + 1 if spec_changed else gen
+            replicas = (new.get("spec") or {}).get("replicas")
+            if replicas is not None and (not isinstance(replicas, int) or replicas < 0):
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'{res.kind}.apps "{name}" is invalid: '
+                    f"spec.replicas: Invalid value: {replicas}: must be greater than "
+                    "or equal to 0",
+                    _details(res, name),
+                )
+        if dry_run:
+            md["resourceVersion"] = old["metadata"]["resourceVersion"]
+            return new
+        stored = store.replace(res.key, new)
+        if sub != "status" and new.get("spec") != old.get("spec"):
+            self.c.spec_changed(res.key, ns, name)
+            stored = store.get(res.key, ns, name) or stored
+        self.c.flush()
+        return stored
+
+    def _write(
+        self,
+        res: R.Resource,
+        ns: str,
+        name: str,
+        method: str,
+        headers: Any,
+        body: bytes,
+        dry_run: bool,
+        sub: str | None,
+    ) -> Response:
+        old = self._get(res, ns, name)
+        payload = self._body(body)
+        if method == "PATCH":
+            try:
+                new = apply_patch(headers.get("Content-Type", ""), json.loads(dumps(old)), payload)
+            except PatchError as e:
+                code = 415 if "unsupported patch type" in str(e) else 422
+                raise ApiError(
+                    code, "UnsupportedMediaType" if code == 415 else "Invalid", str(e)
+                ) from None
+            new.setdefault("metadata", {}).pop("resourceVersion", None)
+            if isinstance(payload, dict):
+                prv = (payload.get("metadata") or {}).get("resourceVersion")
+                if prv:
+                    new["metadata"]["resourceVersion"] = prv
+        else:
+            new = payload
+        if not isinstance(new, dict):
+            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub))
+
+    def _scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
+        md = obj["metadata"]
+        sel = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": md["name"],
+                "namespace": md["namespace"],
+                "uid": md["uid"],
+                "resourceVersion": md["resourceVersion"],
+                "creationTimestamp": md["creationTimestamp"],
+            },
+            "spec": {"replicas": obj["spec"].get("replicas", 1)},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": selector_string(sel),
+            },
+        }
+
+    def _scale(
+        self,
+        res: R.Resource,
+        ns: str,
+        name: str,
+        method: str,
+        headers: Any,
+        body: bytes,
+        dry_run: bool,
+    ) -> Response:
+        obj = self._get(res, ns, name)
+        scale = self._scale_obj(res, obj)
+        if method == "GET":
+            return self.ok(scale)
+        payload = self._body(body)
+        if method == "PATCH":
+            try:
+                new_scale = apply_patch(headers.get("Content-Type", ""), scale, payload)
+            except PatchError as e:
+                raise ApiError(422, "Invalid", str(e)) from None
+        elif method == "PUT":
+            new_scale = payload
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+        replicas = (new_scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{name}" is invalid: '
+                f"spec.replicas: Invalid value: {replicas}: must be greater than or "
+                "equal to 0",
+                _details(res, name),
+            )
+        rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+        if method == "PUT" and rv and rv != obj["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Operation cannot be fulfilled on {_qualified(res)} "
+                f'"{name}": the object has been modified; please apply your changes '
+                "to the latest version and try again",
+                _details(res, name),
+            )
+        new = json.loads(dumps(obj))
+        new["spec"]["replicas"] = replicas
+        new["metadata"].pop("resourceVersion", None)
+        stored = self._apply_write(res, ns, name, new, dry_run, None)
+        out = self._scale_obj(res, stored)
+        out["spec"]["replicas"] = replicas
+        return self.ok(out)

@@ -1,0 +1,636 @@
+"""The simulated cluster: the store plus a lazy clock-driven simulation.
+
+Nothing polls. Each pod that has something to do (start, crash, back off, be probed, finish
+terminating) has one timer on a heap; a single thread sleeps until the next one is due. An idle
+healthy cluster therefore costs no CPU. ``speed`` divides every simulated delay.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .controllers import ControllersMixin
+from .logs import ContainerLog, Instance, LogProfile
+from .pods import PodRT, hname, render_status
+from .store import ADDED, DELETED, Obj, Store, iso
+
+CRASH_RUN = 2.0  # simulated seconds a crashing container runs
+TERMINATED_FOR = 1.0  # seconds the terminated state shows before CrashLoopBackOff
+BACKOFF_BASE, BACKOFF_CAP = 10.0, 300.0
+MIN_REAL_PERIOD = 0.5  # periodic events never fire more often than this, whatever the speed
+
+
+def backoff_for(restarts: int) -> float:
+    return min(BACKOFF_BASE * (2 ** max(restarts, 0)), BACKOFF_CAP)
+
+
+class LogUnavailable(Exception):
+    """400 from the log endpoint, with the kubelet/apiserver message."""
+
+
+class Cluster(ControllersMixin):
+    def __init__(self, speed: float = 1.0, history_limit: int = 10000) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.speed = float(speed)
+        self.store = Store(history_limit)
+        self.lock = self.store.lock
+        self.epoch = time.time()
+        self.rts: dict[tuple[str, str], PodRT] = {}
+        self.behaviours: dict[tuple[str, str, str], tuple[str, str, dict]] = {}
+        self.profiles: dict[tuple[str, str, str], dict[str, LogProfile]] = {}
+        self.owned: dict[str, set[tuple[str, str]]] = {}  # owner uid -> pod keys
+        self.events_by_key: dict[tuple, tuple[str, str]] = {}
+        self.ip_next: dict[str, int] = {}
+        self._dirty: set[tuple[str, str, str]] = set()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._names = itertools.count()
+        self.errors: list[BaseException] = []
+        self.store.listeners.append(self._on_change)
+
+    # --- clock and timers ---------------------------------------------------------------
+    def now(self) -> float:
+        return time.time()
+
+    def after(self, sim_seconds: float, fn: Callable[[], None], *, min_real: float = 0.0) -> None:
+        delay = max(sim_seconds / self.speed, min_real)
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), fn))
+            self._cond.notify()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sandbox-sim", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping:
+                    if self._heap and self._heap[0][0] <= time.monotonic():
+                        break
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                if self._stopping:
+                    return
+                _, _, fn = heapq.heappop(self._heap)
+            try:
+                with self.lock:
+                    fn()
+                    self.flush()
+            except Exception as exc:  # keep the simulation alive; tests can inspect errors
+                self.errors.append(exc)
+
+    # --- events -------------------------------------------------------------------------
+    def event(
+        self,
+        obj: Obj,
+        etype: str,
+        reason: str,
+        message: str,
+        *,
+        component: str = "kubelet",
+        host: str = "",
+        field_path: str | None = None,
+        count: int = 1,
+        first: float | None = None,
+        last: float | None = None,
+    ) -> None:
+        md = obj["metadata"]
+        ns = md.get("namespace") or "default"
+        key = (md["uid"], reason, message)
+        now = self.now()
+        last = now if last is None else last
+        existing = self.events_by_key.get(key)
+        if existing is not None and self.store.get("events", *existing) is not None:
+
+            def bump(ev: Obj) -> None:
+                ev["count"] = int(ev.get("count", 1)) + count
+                ev["lastTimestamp"] = iso(last)
+
+            self.store.update("events", existing[0], existing[1], bump)
+            return
+        first = last if first is None else first
+        name = f"{md['name']}.{hname(f'{key}/{next(self._names)}', 16)}"
+        involved: Obj = {
+            "kind": obj.get("kind", ""),
+            "namespace": md.get("namespace", ""),
+            "name": md["name"],
+            "uid": md["uid"],
+            "apiVersion": obj.get("apiVersion", "v1"),
+            "resourceVersion": md.get("resourceVersion", ""),
+        }
+        if not md.get("namespace"):
+            involved.pop("namespace")
+        if field_path:
+            involved["fieldPath"] = field_path
+        source: Obj = {"component": component}
+        if host:
+            source["host"] = host
+        ev: Obj = {
+            "kind": "Event",
+            "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": iso(first)},
+            "involvedObject": involved,
+            "reason": reason,
+            "message": message,
+            "source": source,
+            "firstTimestamp": iso(first),
+            "lastTimestamp": iso(last),
+            "count": count,
+            "type": etype,
+            "eventTime": None,
+            "reportingComponent": component,
+            "reportingInstance": host,
+        }
+        self.events_by_key[key] = (ns, name)
+        if self._building:
+            self.store.put_initial("events", ev)
+        else:
+            self.store.create("events", ev)
+
+    _building = False
+    _flushing = False
+
+    # --- change tracking --------------------------------------------------------------
+    def _on_change(self, rkey: str, etype: str, old: Obj | None, new: Obj) -> None:
+        if rkey != "pods":
+            return
+        md = new["metadata"]
+        key = (md["namespace"], md["name"])
+        for ref in md.get("ownerReferences") or ():
+            if etype == ADDED:
+                self.owned.setdefault(ref["uid"], set()).add(key)
+            elif etype == DELETED:
+                self.owned.get(ref["uid"], set()).discard(key)
+            self._dirty.add((ref["kind"], md["namespace"], ref["name"]))
+        if old is None or etype == DELETED or old["status"] != new["status"]:
+            self._dirty.add(("Endpoints", md["namespace"], ""))
+        if etype == DELETED:
+            rt = self.rts.get(key)
+            if rt is not None and (old is None or old["metadata"]["uid"] == md["uid"]):
+                self.rts.pop(key, None)
+
+    # --- pods ---------------------------------------------------------------------------
+    def pod_rt(self, ns: str, name: str) -> PodRT | None:
+        return self.rts.get((ns, name))
+
+    def refresh_pod(self, ns: str, name: str) -> None:
+        rt = self.rts.get((ns, name))
+        if rt is None:
+            return
+
+        def mutate(pod: Obj) -> None:
+            pod["status"] = render_status(pod, rt)
+
+        self.store.update("pods", ns, name, mutate)
+
+    def _alive(self, ns: str, name: str, rt: PodRT) -> bool:
+        pod = self.store.get("pods", ns, name)
+        return (
+            self.rts.get((ns, name)) is rt
+            and pod is not None
+            and "deletionTimestamp" not in pod["metadata"]
+        )
+
+    def make_logs(self, pod: Obj, rt: PodRT, profiles: dict[str, LogProfile]) -> None:
+        md = pod["metadata"]
+        for c in pod["spec"]["containers"]:
+            prof = profiles.get(c["name"], LogProfile())
+            seed = int(hname(md["uid"] + c["name"], 6).encode().hex()[:8], 16)
+            rt.logs[c["name"]] = ContainerLog(prof, md["name"], seed, self.speed, self.epoch)
+
+    def allocate_ip(self, node: Obj | None) -> str:
+        if node is None:
+            return ""
+        cidr = node["spec"].get("podCIDR", "10.244.0.0/24")
+        base = cidr.split("/")[0].rsplit(".", 1)[0]
+        n = self.ip_next.get(base, 10)
+        self.ip_next[base] = n + 1 if n < 250 else 10
+        return f"{base}.{n}"
+
+    def start_containers(self, ns: str, name: str, rt: PodRT) -> None:
+        """ContainerCreating -> the pod's behaviour (called by a timer for new pods)."""
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        now = self.now()
+        rt.creating = False
+        node = rt.node
+        for c in pod["spec"]["containers"]:
+            cname, image = c["name"], c["image"]
+            fp = f"spec.containers{{{cname}}}"
+            if rt.behaviour == "imagepull" and cname == rt.fault_container:
+                rt.instances[cname] = []
+                continue
+            rt.instances[cname] = [Instance(start=now)]
+            self.event(
+                pod, "Normal", "Pulling", f'Pulling image "{image}"', host=node, field_path=fp
+            )
+            self.event(
+                pod,
+                "Normal",
+                "Pulled",
+                f'Successfully pulled image "{image}" in 1.2s (1.2s including waiting). '
+                "Image size: 48213011 bytes.",
+                host=node,
+                field_path=fp,
+            )
+            self.event(
+                pod, "Normal", "Created", f"Created container: {cname}", host=node, field_path=fp
+            )
+            self.event(
+                pod, "Normal", "Started", f"Started container {cname}", host=node, field_path=fp
+            )
+        self.refresh_pod(ns, name)
+        self.arm(ns, name, rt, fresh=True)
+
+    def arm(
+        self,
+        ns: str,
+        name: str,
+        rt: PodRT,
+        *,
+        fresh: bool = False,
+        first_delay: float | None = None,
+    ) -> None:
+        """Schedule the next step of the pod's behaviour."""
+        b = rt.behaviour
+        if b in ("crashloop", "oomkilled"):
+            if rt.sub == "running":
+                run = CRASH_RUN if b == "crashloop" else float(rt.params.get("run_seconds", 20))
+                self.after(
+                    first_delay if first_delay is not None else run,
+                    lambda: self._crash(ns, name, rt),
+                )
+            elif rt.sub == "waiting":
+                delay = rt.backoff if first_delay is None else first_delay
+                self.after(delay, lambda: self._restart(ns, name, rt))
+        elif b == "imagepull":
+            if fresh:
+                rt.backoff = BACKOFF_BASE
+                self._pull_attempt(ns, name, rt)
+            else:
+                self.after(
+                    first_delay if first_delay is not None else rt.backoff,
+                    lambda: self._pull_attempt(ns, name, rt),
+                )
+        elif b == "unready":
+            self._schedule_periodic(
+                ns, name, rt, float(rt.params.get("period", 10)), self._probe_failed, first_delay
+            )
+        elif b == "pending":
+            self._schedule_periodic(ns, name, rt, 60.0, self._unschedulable, first_delay)
+
+    def _schedule_periodic(
+        self,
+        ns: str,
+        name: str,
+        rt: PodRT,
+        period: float,
+        fn: Callable[[str, str, PodRT, int], None],
+        first_delay: float | None,
+    ) -> None:
+        real = max(period / self.speed, MIN_REAL_PERIOD)
+        n = max(1, round(real * self.speed / period))
+
+        def tick() -> None:
+            if not self._alive(ns, name, rt):
+                return
+            fn(ns, name, rt, n)
+            self.after(0, tick, min_real=real)
+
+        self.after(first_delay if first_delay is not None else 0, tick, min_real=real)
+
+    def _fault_container(self, pod: Obj, rt: PodRT) -> tuple[str, str]:
+        for c in pod["spec"]["containers"]:
+            if c["name"] == rt.fault_container:
+                return c["name"], c["image"]
+        c = pod["spec"]["containers"][0]
+        return c["name"], c["image"]
+
+    def _crash(self, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        insts = rt.instances.setdefault(rt.fault_container, [])
+        if insts:
+            insts[-1].end = self.now()
+            insts[-1].crashed = True
+        rt.sub = "terminated"
+        self.refresh_pod(ns, name)
+        self.after(TERMINATED_FOR, lambda: self._to_backoff(ns, name, rt))
+
+    def _to_backoff(self, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, _ = self._fault_container(pod, rt)
+        rt.sub = "waiting"
+        rt.backoff = backoff_for(rt.restarts(cname))
+        md = pod["metadata"]
+        self.event(
+            pod,
+            "Warning",
+            "BackOff",
+            f"Back-off restarting failed container {cname} in pod {md['name']}_{ns}({md['uid']})",
+            host=rt.node,
+            field_path=f"spec.containers{{{cname}}}",
+        )
+        self.refresh_pod(ns, name)
+        self.after(rt.backoff, lambda: self._restart(ns, name, rt))
+
+    def _restart(self, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, image = self._fault_container(pod, rt)
+        insts = rt.instances.setdefault(cname, [])
+        insts.append(Instance(start=self.now()))
+        while len(insts) > 2:
+            insts.pop(0)
+            rt.base_restarts += 1
+        rt.sub = "running"
+        fp = f"spec.containers{{{cname}}}"
+        self.event(
+            pod,
+            "Normal",
+            "Pulled",
+            f'Container image "{image}" already present on machine',
+            host=rt.node,
+            field_path=fp,
+        )
+        self.event(
+            pod, "Normal", "Created", f"Created container: {cname}", host=rt.node, field_path=fp
+        )
+        self.event(
+            pod, "Normal", "Started", f"Started container {cname}", host=rt.node, field_path=fp
+        )
+        self.refresh_pod(ns, name)
+        self.arm(ns, name, rt)
+
+    def _pull_attempt(self, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, image = self._fault_container(pod, rt)
+        fp = f"spec.containers{{{cname}}}"
+        rt.pull_error = True
+        msg = rt.params.get("pull_message") or (
+            f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull '
+            f'and unpack image "{image}": failed to resolve reference "{image}": '
+            f"{image}: not found"
+        )
+        self.event(
+            pod, "Normal", "Pulling", f'Pulling image "{image}"', host=rt.node, field_path=fp
+        )
+        self.event(pod, "Warning", "Failed", msg, host=rt.node, field_path=fp)
+        self.event(pod, "Warning", "Failed", "Error: ErrImagePull", host=rt.node, field_path=fp)
+        self.refresh_pod(ns, name)
+
+        def back_off() -> None:
+            if not self._alive(ns, name, rt):
+                return
+            rt.pull_error = False
+            self.event(
+                pod,
+                "Normal",
+                "BackOff",
+                f'Back-off pulling image "{image}"',
+                host=rt.node,
+                field_path=fp,
+            )
+            self.event(
+                pod, "Warning", "Failed", "Error: ImagePullBackOff", host=rt.node, field_path=fp
+            )
+            self.refresh_pod(ns, name)
+            rt.backoff = min(rt.backoff * 2, BACKOFF_CAP)
+            self.after(rt.backoff, lambda: self._pull_attempt(ns, name, rt))
+
+        self.after(TERMINATED_FOR, back_off)
+
+    def _probe_failed(self, ns: str, name: str, rt: PodRT, n: int) -> None:
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, _ = self._fault_container(pod, rt)
+        msg = rt.params.get(
+            "probe_message", "Readiness probe failed: HTTP probe failed with statuscode: 503"
+        )
+        self.event(
+            pod,
+            "Warning",
+            "Unhealthy",
+            msg,
+            host=rt.node,
+            field_path=f"spec.containers{{{cname}}}",
+            count=n,
+        )
+
+    def _unschedulable(self, ns: str, name: str, rt: PodRT, n: int) -> None:
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        self.event(
+            pod,
+            "Warning",
+            "FailedScheduling",
+            rt.params.get("message", "0/1 nodes are available."),
+            component="default-scheduler",
+            count=n,
+        )
+
+    # --- deleting pods -------------------------------------------------------------------
+    def delete_pod(self, ns: str, name: str, grace: int | None, dry_run: bool = False) -> Obj:
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        if grace is None:
+            grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+        if "deletionTimestamp" in pod["metadata"] and not dry_run:
+            if grace == 0:
+                return self.store.delete("pods", ns, name) or pod
+            return pod
+        rt = self.rts.get((ns, name))
+        now = self.now()
+        if grace == 0 or rt is None or not rt.scheduled:
+            if dry_run:
+                return pod
+            final = self.store.delete("pods", ns, name)
+            assert final is not None
+            self.flush()
+            return final
+
+        def mark(p: Obj) -> None:
+            p["metadata"]["deletionTimestamp"] = iso(now + grace)
+            p["metadata"]["deletionGracePeriodSeconds"] = grace
+
+        new = self.store.update("pods", ns, name, mark, dry_run=dry_run)
+        assert new is not None
+        if dry_run:
+            return new
+        for c in pod["spec"]["containers"]:
+            self.event(
+                new,
+                "Normal",
+                "Killing",
+                f"Stopping container {c['name']}",
+                host=rt.node,
+                field_path=f"spec.containers{{{c['name']}}}",
+            )
+        uid = pod["metadata"]["uid"]
+
+        def finish() -> None:
+            cur = self.store.get("pods", ns, name)
+            if cur is not None and cur["metadata"]["uid"] == uid:
+                self.store.delete("pods", ns, name)
+
+        self.after(min(float(grace), 2.0), finish)
+        self.flush()
+        return new
+
+    # --- logs ---------------------------------------------------------------------------
+    def log_source(
+        self, ns: str, name: str, container: str | None, previous: bool
+    ) -> tuple[ContainerLog, Instance, str]:
+        pod = self.store.get("pods", ns, name)
+        rt = self.rts.get((ns, name))
+        if pod is None:
+            raise KeyError(name)
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        if container is None:
+            if len(names) > 1:
+                default = (pod["metadata"].get("annotations") or {}).get(
+                    "kubectl.kubernetes.io/default-container"
+                )
+                if default not in names:
+                    raise LogUnavailable(
+                        f"a container name must be specified for pod {name}, "
+                        f"choose one of: [{' '.join(names)}]"
+                    )
+                container = default
+            else:
+                container = names[0]
+        if container not in names:
+            raise LogUnavailable(f"container {container} is not valid for pod {name}")
+        if rt is None or not rt.scheduled:
+            raise LogUnavailable(
+                f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating'
+            )
+        if rt.creating or not rt.instances.get(container):
+            status = next(
+                (s for s in pod["status"].get("containerStatuses", []) if s["name"] == container),
+                {},
+            )
+            reason = (status.get("state", {}).get("waiting") or {}).get(
+                "reason", "ContainerCreating"
+            )
+            if reason == "ImagePullBackOff":
+                reason = "trying and failing to pull image"
+            raise LogUnavailable(
+                f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+            )
+        inst = rt.previous(container) if previous else rt.current(container)
+        if inst is None:
+            raise LogUnavailable(
+                f'previous terminated container "{container}" in pod "{name}" not found'
+            )
+        return rt.logs[container], inst, container
+
+    def create_bare_pod(self, obj: Obj) -> Obj:
+        """POST of a pod with no controller: scheduled, ContainerCreating, then Running."""
+        from .controllers import node_ip
+        from .pods import pod_from_template
+
+        md = obj["metadata"]
+        ns, name = md["namespace"], md["name"]
+        spec = obj.get("spec") or {}
+        if not spec.get("containers"):
+            from .api import ApiError
+
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Pod "{name}" is invalid: spec.containers: Required value',
+                {"name": name, "kind": "pods"},
+            )
+        node = (
+            self.store.get("nodes", "", spec["nodeName"])
+            if spec.get("nodeName")
+            else self.pick_node(spec)
+        )
+        template = {
+            "metadata": {
+                "labels": md.get("labels") or {},
+                "annotations": md.get("annotations") or {},
+            },
+            "spec": spec,
+        }
+        pod = pod_from_template(
+            template,
+            name=name,
+            namespace=ns,
+            uid=md["uid"],
+            created=md["creationTimestamp"],
+            owner=None,
+            node=node["metadata"]["name"] if node else "",
+        )
+        behaviour = "healthy" if node else "pending"
+        params: dict[str, Any] = {} if node else {"message": self.no_node_message()}
+        rt = PodRT(
+            behaviour=behaviour,
+            fault_container=spec["containers"][0]["name"],
+            params=params,
+            node=node["metadata"]["name"] if node else "",
+            started=self.now(),
+            creating=node is not None,
+        )
+        if node is not None:
+            rt.ip = self.allocate_ip(node)
+            rt.params["_host_ip"] = node_ip(node)
+        self.make_logs(pod, rt, {})
+        pod["status"] = render_status(pod, rt)
+        self.rts[(ns, name)] = rt
+        self.store.create("pods", pod)
+        if node is not None:
+            self.event(
+                pod,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {ns}/{name} to {rt.node}",
+                component="default-scheduler",
+            )
+            self.after(2.0, lambda: self.start_containers(ns, name, rt))
+        else:
+            self.arm(ns, name, rt)
+        self.flush()
+        return pod
+
+    def reconcile_all(self) -> None:
+        for rkey in ("apps/deployments", "apps/statefulsets", "apps/daemonsets"):
+            for obj in self.store.list(rkey):
+                md = obj["metadata"]
+                self._dirty.add((obj["kind"], md["namespace"], md["name"]))
+        for obj in self.store.list("apps/replicasets"):
+            md = obj["metadata"]
+            self._dirty.add(("ReplicaSet", md["namespace"], md["name"]))
+        self.flush()
+
+    def extra_info(self) -> dict[str, Any]:
+        return {"pods": len(self.rts), "timers": len(self._heap)}

@@ -1,0 +1,648 @@
+"""Workload controllers of the simulated cluster: ReplicaSet, Deployment, StatefulSet, DaemonSet.
+
+They run synchronously under the store lock: a pod change marks its owner dirty and
+:meth:`ControllersMixin.flush` reconciles (creates replacements, removes extras) and recomputes
+status, ReplicaSet first, then the Deployment that owns it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from .pods import PodRT, hname, huid, pod_from_template, render_status
+from .store import Obj, iso
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+RKEY = {
+    "ReplicaSet": "apps/replicasets",
+    "Deployment": "apps/deployments",
+    "StatefulSet": "apps/statefulsets",
+    "DaemonSet": "apps/daemonsets",
+}
+START_DELAY = 2.0  # simulated seconds from pod creation to running containers
+
+
+def template_hash(template: Obj) -> str:
+    data = json.dumps(template, sort_keys=True).encode()
+    return hname(hashlib.sha1(data).hexdigest(), 10)
+
+
+def owner_ref(obj: Obj) -> Obj:
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def pod_ready(pod: Obj) -> bool:
+    if "deletionTimestamp" in pod["metadata"]:
+        return False
+    for c in pod.get("status", {}).get("conditions", []):
+        if c["type"] == "Ready":
+            return c["status"] == "True"
+    return False
+
+
+def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint.get("effect"):
+            continue
+        if t.get("operator") == "Exists" and (not t.get("key") or t["key"] == taint["key"]):
+            return True
+        if t.get("key") == taint["key"] and t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+class ControllersMixin:
+    # --- scheduling ------------------------------------------------------------------------
+    def eligible_nodes(self: Cluster, spec: Obj, *, ignore_conditions: bool = False) -> list[Obj]:
+        out = []
+        selector = spec.get("nodeSelector") or {}
+        tolerations = spec.get("tolerations") or []
+        for node in self.store.list("nodes"):
+            labels = node["metadata"].get("labels") or {}
+            if any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            if node["spec"].get("unschedulable"):
+                continue
+            taints = [t for t in node["spec"].get("taints") or [] if t["effect"] != "NoExecute"]
+            if ignore_conditions:
+                taints = [t for t in taints if not t["key"].startswith("node.kubernetes.io/")]
+            if not all(tolerates(tolerations, t) for t in taints):
+                continue
+            out.append(node)
+        return out
+
+    def pick_node(self: Cluster, spec: Obj) -> Obj | None:
+        nodes = self.eligible_nodes(spec)
+        if not nodes:
+            return None
+        load: dict[str, int] = {}
+        for rt in self.rts.values():
+            load[rt.node] = load.get(rt.node, 0) + 1
+        return min(nodes, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"]))
+
+    def workload_of(self: Cluster, pod_owner: Obj, owner_rkey: str) -> tuple[str, str, str]:
+        md = pod_owner["metadata"]
+        if owner_rkey == "apps/replicasets":
+            for ref in md.get("ownerReferences") or ():
+                if ref["kind"] == "Deployment":
+                    return ("apps/deployments", md["namespace"], ref["name"])
+        return (owner_rkey, md["namespace"], md["name"])
+
+    # --- creating pods ------------------------------------------------------------------
+    def spawn_pod(
+        self: Cluster,
+        owner: Obj,
+        owner_rkey: str,
+        name: str,
+        *,
+        node_name: str | None = None,
+        extra_labels: dict[str, str] | None = None,
+        generate_name: str | None = None,
+    ) -> Obj:
+        """Create a new pod (ContainerCreating; running after START_DELAY)."""
+        wl = self.workload_of(owner, owner_rkey)
+        behaviour, fault_container, params = self.behaviours.get(wl, ("healthy", "", {}))
+        template = owner["spec"]["template"]
+        ns = owner["metadata"]["namespace"]
+        uid = huid(f"{ns}/{name}/{self.now()}/{next(self._names)}")
+        node: Obj | None = None
+        if behaviour != "pending":
+            if node_name:
+                node = self.store.get("nodes", "", node_name)
+            else:
+                node = self.pick_node(template.get("spec") or {})
+            if node is None:
+                behaviour = "pending"
+                params = dict(params, message=self.no_node_message())
+        pod = pod_from_template(
+            template,
+            name=name,
+            namespace=ns,
+            uid=uid,
+            created=iso(self.now()),
+            owner=owner_ref(owner),
+            node=node["metadata"]["name"] if node else "",
+            extra_labels=extra_labels,
+            generate_name=generate_name,
+        )
+        rt = PodRT(
+            behaviour=behaviour,
+            fault_container=fault_container or template["spec"]["containers"][0]["name"],
+            params=dict(params),
+            node=node["metadata"]["name"] if node else "",
+            started=self.now(),
+            creating=behaviour != "pending",
+            sub="running",
+            owner=wl,
+        )
+        if node is not None:
+            rt.ip = self.allocate_ip(node)
+            rt.params["_host_ip"] = node_ip(node)
+        self.make_logs(pod, rt, self.profiles.get(wl, {}))
+        pod["status"] = render_status(pod, rt)
+        self.rts[(ns, name)] = rt
+        self.store.create("pods", pod)
+        if node is not None:
+            self.event(
+                pod,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {ns}/{name} to {rt.node}",
+                component="default-scheduler",
+            )
+            self.after(START_DELAY, lambda: self.start_containers(ns, name, rt))
+        else:
+            self.arm(ns, name, rt)
+        return pod
+
+    def no_node_message(self: Cluster) -> str:
+        n = len(self.store.list("nodes"))
+        return (
+            f"0/{n} nodes are available: {n} Insufficient cpu. preemption: 0/{n} nodes are "
+            f"available: {n} No preemption victims found for incoming pod."
+        )
+
+    # --- reconcile ----------------------------------------------------------------------
+    def flush(self: Cluster) -> None:
+        if self._building or self._flushing:
+            return
+        self._flushing = True
+        try:
+            self._flush()
+        finally:
+            self._flushing = False
+
+    def _flush(self: Cluster) -> None:
+        rounds = 0
+        while self._dirty and rounds < 20:
+            rounds += 1
+            batch = sorted(self._dirty, key=lambda k: (k[0] != "ReplicaSet", k[0] == "Endpoints"))
+            self._dirty.clear()
+            for kind, ns, name in batch:
+                if kind == "Endpoints":
+                    self.endpoints_for(ns)
+                elif kind == "ReplicaSet":
+                    self.reconcile_rs(ns, name)
+                elif kind == "Deployment":
+                    self.deployment_status(ns, name)
+                elif kind == "StatefulSet":
+                    self.reconcile_sts(ns, name)
+                elif kind == "DaemonSet":
+                    self.reconcile_ds(ns, name)
+
+    def pods_of(self: Cluster, owner: Obj) -> list[Obj]:
+        keys = self.owned.get(owner["metadata"]["uid"], set())
+        pods = [self.store.get("pods", ns, n) for ns, n in sorted(keys)]
+        return [p for p in pods if p is not None]
+
+    def reconcile_rs(self: Cluster, ns: str, name: str) -> None:
+        rs = self.store.get("apps/replicasets", ns, name)
+        if rs is None:
+            return
+        pods = self.pods_of(rs)
+        active = [p for p in pods if "deletionTimestamp" not in p["metadata"]]
+        want = int(rs["spec"].get("replicas", 1))
+        if len(active) < want:
+            gen = rs["metadata"]["name"] + "-"
+            for _ in range(want - len(active)):
+                pname = gen + hname(f"{rs['metadata']['uid']}/{next(self._names)}", 5)
+                self.spawn_pod(rs, "apps/replicasets", pname, generate_name=gen)
+                self.event(
+                    rs,
+                    "Normal",
+                    "SuccessfulCreate",
+                    f"Created pod: {pname}",
+                    component="replicaset-controller",
+                )
+        elif len(active) > want:
+            victims = sorted(
+                active, key=lambda p: (pod_ready(p), p["metadata"]["creationTimestamp"])
+            )
+            for p in victims[: len(active) - want]:
+                self.delete_pod(ns, p["metadata"]["name"], None)
+                self.event(
+                    rs,
+                    "Normal",
+                    "SuccessfulDelete",
+                    f"Deleted pod: {p['metadata']['name']}",
+                    component="replicaset-controller",
+                )
+        self.rs_status(ns, name)
+
+    def rs_status(self: Cluster, ns: str, name: str) -> None:
+        rs = self.store.get("apps/replicasets", ns, name)
+        if rs is None:
+            return
+        active = [p for p in self.pods_of(rs) if "deletionTimestamp" not in p["metadata"]]
+        ready = sum(1 for p in active if pod_ready(p))
+        status: Obj = {
+            "replicas": len(active),
+            "fullyLabeledReplicas": len(active),
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
+        if ready:
+            status["readyReplicas"] = ready
+            status["availableReplicas"] = ready
+        if not active:
+            status = {"replicas": 0, "observedGeneration": status["observedGeneration"]}
+
+        def mutate(o: Obj) -> None:
+            o["status"] = status
+
+        self.store.update("apps/replicasets", ns, name, mutate)
+        for ref in rs["metadata"].get("ownerReferences") or ():
+            if ref["kind"] == "Deployment":
+                self._dirty.add(("Deployment", ns, ref["name"]))
+
+    def replicasets_of(self: Cluster, dep: Obj) -> list[Obj]:
+        uid = dep["metadata"]["uid"]
+        out = []
+        for rs in self.store.list("apps/replicasets", dep["metadata"]["namespace"]):
+            if any(r["uid"] == uid for r in rs["metadata"].get("ownerReferences") or ()):
+                out.append(rs)
+        return out
+
+    def deployment_status(self: Cluster, ns: str, name: str) -> None:
+        dep = self.store.get("apps/deployments", ns, name)
+        if dep is None:
+            return
+        h = template_hash(dep["spec"]["template"])
+        total = updated = ready = 0
+        new_rs = ""
+        for rs in self.replicasets_of(dep):
+            active = [p for p in self.pods_of(rs) if "deletionTimestamp" not in p["metadata"]]
+            total += len(active)
+            r = sum(1 for p in active if pod_ready(p))
+            ready += r
+            if rs["metadata"]["labels"].get("pod-template-hash") == h:
+                updated += len(active)
+                new_rs = rs["metadata"]["name"]
+        want = int(dep["spec"].get("replicas", 1))
+        max_unavail = want // 4
+        available_ok = ready >= want - max_unavail
+        gen = dep["metadata"].get("generation", 1)
+        old_conditions = {c["type"]: c for c in (dep.get("status") or {}).get("conditions", [])}
+        now = iso(self.now())
+
+        def cond(ctype: str, ok: bool, reason: str, msg: str) -> Obj:
+            prev = old_conditions.get(ctype)
+            changed = prev is None or prev["status"] != ("True" if ok else "False")
+            return {
+                "type": ctype,
+                "status": "True" if ok else "False",
+                "lastUpdateTime": now
+                if changed or (prev or {}).get("reason") != reason
+                else prev["lastUpdateTime"],
+                "lastTransitionTime": now if changed else prev["lastTransitionTime"],
+                "reason": reason,
+                "message": msg,
+            }
+
+        stuck = self.behaviours.get(("apps/deployments", ns, name), ("healthy",))[0] in (
+            "crashloop",
+            "oomkilled",
+            "imagepull",
+            "pending",
+        )
+        if ready >= want and updated >= want:
+            prog = cond(
+                "Progressing",
+                True,
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{new_rs}" has successfully progressed.',
+            )
+        elif stuck:
+            prog = cond(
+                "Progressing",
+                False,
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{new_rs}" has timed out progressing.',
+            )
+        else:
+            prog = cond(
+                "Progressing", True, "ReplicaSetUpdated", f'ReplicaSet "{new_rs}" is progressing.'
+            )
+        avail = cond(
+            "Available",
+            available_ok,
+            "MinimumReplicasAvailable" if available_ok else "MinimumReplicasUnavailable",
+            "Deployment has minimum availability."
+            if available_ok
+            else "Deployment does not have minimum availability.",
+        )
+        status: Obj = {"observedGeneration": gen, "replicas": total, "updatedReplicas": updated}
+        if ready:
+            status["readyReplicas"] = ready
+            status["availableReplicas"] = ready
+        if want - ready > 0:
+            status["unavailableReplicas"] = want - ready
+        status["conditions"] = [avail, prog]
+
+        def mutate(o: Obj) -> None:
+            o["status"] = status
+
+        self.store.update("apps/deployments", ns, name, mutate)
+
+    def rollout(self: Cluster, ns: str, name: str) -> None:
+        """The Deployment's spec changed: make the ReplicaSet for its template carry it."""
+        dep = self.store.get("apps/deployments", ns, name)
+        if dep is None:
+            return
+        h = template_hash(dep["spec"]["template"])
+        want = int(dep["spec"].get("replicas", 1))
+        rss = self.replicasets_of(dep)
+        current = next(
+            (r for r in rss if r["metadata"]["labels"].get("pod-template-hash") == h), None
+        )
+        revision = 1 + max(
+            (
+                int(
+                    (r["metadata"].get("annotations") or {}).get(
+                        "deployment.kubernetes.io/revision", "0"
+                    )
+                )
+                for r in rss
+            ),
+            default=0,
+        )
+        if current is None:
+            current = self.new_replicaset(dep, h, want, revision)
+            self.event(
+                dep,
+                "Normal",
+                "ScalingReplicaSet",
+                f"Scaled up replica set {current['metadata']['name']} from 0 to {want}",
+                component="deployment-controller",
+            )
+        elif int(current["spec"].get("replicas", 0)) != want:
+            old = int(current["spec"].get("replicas", 0))
+            verb = "up" if want > old else "down"
+            self.event(
+                dep,
+                "Normal",
+                "ScalingReplicaSet",
+                f"Scaled {verb} replica set {current['metadata']['name']} from {old} to {want}",
+                component="deployment-controller",
+            )
+
+            def scale(o: Obj) -> None:
+                o["spec"]["replicas"] = want
+
+            self.store.update("apps/replicasets", ns, current["metadata"]["name"], scale)
+        rev = (current["metadata"].get("annotations") or {}).get(
+            "deployment.kubernetes.io/revision", str(revision)
+        )
+        for rs in rss:
+            if rs["metadata"]["name"] == current["metadata"]["name"]:
+                continue
+            old = int(rs["spec"].get("replicas", 0))
+            if old:
+                self.event(
+                    dep,
+                    "Normal",
+                    "ScalingReplicaSet",
+                    f"Scaled down replica set {rs['metadata']['name']} from {old} to 0",
+                    component="deployment-controller",
+                )
+
+                def zero(o: Obj) -> None:
+                    o["spec"]["replicas"] = 0
+
+                self.store.update("apps/replicasets", ns, rs["metadata"]["name"], zero)
+            self._dirty.add(("ReplicaSet", ns, rs["metadata"]["name"]))
+
+        def annotate(o: Obj) -> None:
+            o["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = rev
+
+        self.store.update("apps/deployments", ns, name, annotate)
+        self._dirty.add(("ReplicaSet", ns, current["metadata"]["name"]))
+        self.flush()
+
+    def new_replicaset(
+        self: Cluster,
+        dep: Obj,
+        h: str,
+        replicas: int,
+        revision: int,
+        *,
+        initial: bool = False,
+        created: str | None = None,
+    ) -> Obj:
+        md = dep["metadata"]
+        template = json.loads(json.dumps(dep["spec"]["template"]))
+        template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
+        selector = json.loads(json.dumps(dep["spec"]["selector"]))
+        selector.setdefault("matchLabels", {})["pod-template-hash"] = h
+        rs: Obj = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"{md['name']}-{h}",
+                "namespace": md["namespace"],
+                "uid": huid(f"rs/{md['namespace']}/{md['name']}/{h}"),
+                "creationTimestamp": created or iso(self.now()),
+                "generation": 1,
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {
+                    "deployment.kubernetes.io/desired-replicas": str(replicas),
+                    "deployment.kubernetes.io/max-replicas": str(replicas + max(1, replicas // 4)),
+                    "deployment.kubernetes.io/revision": str(revision),
+                },
+                "ownerReferences": [owner_ref(dep)],
+            },
+            "spec": {"replicas": replicas, "selector": selector, "template": template},
+            "status": {"replicas": 0},
+        }
+        if initial:
+            return self.store.put_initial("apps/replicasets", rs)
+        return self.store.create("apps/replicasets", rs)
+
+    def reconcile_sts(self: Cluster, ns: str, name: str) -> None:
+        sts = self.store.get("apps/statefulsets", ns, name)
+        if sts is None:
+            return
+        want = int(sts["spec"].get("replicas", 1))
+        pods = {p["metadata"]["name"]: p for p in self.pods_of(sts)}
+        for i in range(want):
+            pname = f"{name}-{i}"
+            if pname not in pods and self.store.get("pods", ns, pname) is None:
+                self.spawn_pod(
+                    sts,
+                    "apps/statefulsets",
+                    pname,
+                    extra_labels={
+                        "statefulset.kubernetes.io/pod-name": pname,
+                        "apps.kubernetes.io/pod-index": str(i),
+                    },
+                )
+                self.event(
+                    sts,
+                    "Normal",
+                    "SuccessfulCreate",
+                    f"create Pod {pname} in StatefulSet {name} successful",
+                    component="statefulset-controller",
+                )
+        for pname, p in pods.items():
+            idx = pname.rsplit("-", 1)[-1]
+            if idx.isdigit() and int(idx) >= want and "deletionTimestamp" not in p["metadata"]:
+                self.delete_pod(ns, pname, None)
+        active = [p for p in self.pods_of(sts) if "deletionTimestamp" not in p["metadata"]]
+        ready = sum(1 for p in active if pod_ready(p))
+        rev = f"{name}-{template_hash(sts['spec']['template'])}"
+        status: Obj = {
+            "observedGeneration": sts["metadata"].get("generation", 1),
+            "replicas": len(active),
+            "currentReplicas": len(active),
+            "updatedReplicas": len(active),
+            "currentRevision": rev,
+            "updateRevision": rev,
+            "collisionCount": 0,
+            "availableReplicas": ready,
+        }
+        if ready:
+            status["readyReplicas"] = ready
+
+        def mutate(o: Obj) -> None:
+            o["status"] = status
+
+        self.store.update("apps/statefulsets", ns, name, mutate)
+
+    def reconcile_ds(self: Cluster, ns: str, name: str) -> None:
+        ds = self.store.get("apps/daemonsets", ns, name)
+        if ds is None:
+            return
+        spec = ds["spec"]["template"].get("spec") or {}
+        nodes = [n["metadata"]["name"] for n in self.eligible_nodes(spec, ignore_conditions=True)]
+        pods = self.pods_of(ds)
+        active = [p for p in pods if "deletionTimestamp" not in p["metadata"]]
+        have = {p["spec"].get("nodeName") for p in active}
+        for node in nodes:
+            if node not in have:
+                gen = name + "-"
+                pname = gen + hname(f"{ds['metadata']['uid']}/{next(self._names)}", 5)
+                self.spawn_pod(ds, "apps/daemonsets", pname, node_name=node, generate_name=gen)
+                self.event(
+                    ds,
+                    "Normal",
+                    "SuccessfulCreate",
+                    f"Created pod: {pname}",
+                    component="daemonset-controller",
+                )
+        active = [p for p in self.pods_of(ds) if "deletionTimestamp" not in p["metadata"]]
+        ready = sum(1 for p in active if pod_ready(p))
+        status: Obj = {
+            "currentNumberScheduled": len(active),
+            "numberMisscheduled": 0,
+            "desiredNumberScheduled": len(nodes),
+            "numberReady": ready,
+            "observedGeneration": ds["metadata"].get("generation", 1),
+            "updatedNumberScheduled": len(active),
+            "numberAvailable": ready,
+        }
+        if len(nodes) - ready > 0:
+            status["numberUnavailable"] = len(nodes) - ready
+
+        def mutate(o: Obj) -> None:
+            o["status"] = status
+
+        self.store.update("apps/daemonsets", ns, name, mutate)
+
+    def endpoints_for(self: Cluster, ns: str) -> None:
+        pods = [p for p in self.store.list("pods", ns) if p["status"].get("podIP")]
+        for svc in self.store.list("services", ns):
+            sel = svc["spec"].get("selector")
+            if not sel:
+                continue
+            ready, not_ready = [], []
+            for p in pods:
+                labels = p["metadata"].get("labels") or {}
+                if any(labels.get(k) != v for k, v in sel.items()):
+                    continue
+                addr = {
+                    "ip": p["status"]["podIP"],
+                    "nodeName": p["spec"].get("nodeName", ""),
+                    "targetRef": {
+                        "kind": "Pod",
+                        "namespace": ns,
+                        "name": p["metadata"]["name"],
+                        "uid": p["metadata"]["uid"],
+                    },
+                }
+                (ready if pod_ready(p) else not_ready).append(addr)
+            subsets: list[Obj] = []
+            if ready or not_ready:
+                ports = [
+                    {
+                        k: v
+                        for k, v in (
+                            ("name", sp.get("name")),
+                            ("port", target_port(sp)),
+                            ("protocol", sp.get("protocol", "TCP")),
+                        )
+                        if v is not None
+                    }
+                    for sp in svc["spec"].get("ports", [])
+                ]
+                sub: Obj = {}
+                if ready:
+                    sub["addresses"] = ready
+                if not_ready:
+                    sub["notReadyAddresses"] = not_ready
+                sub["ports"] = ports
+                subsets = [sub]
+
+            def mutate(ep: Obj, subsets: list[Obj] = subsets) -> None:
+                if subsets:
+                    ep["subsets"] = subsets
+                else:
+                    ep.pop("subsets", None)
+
+            self.store.update("endpoints", ns, svc["metadata"]["name"], mutate)
+
+    def spec_changed(self: Cluster, rkey: str, ns: str, name: str) -> None:
+        if rkey == "apps/deployments":
+            self.rollout(ns, name)
+            return
+        kind = {v: k for k, v in RKEY.items()}.get(rkey)
+        if kind:
+            self._dirty.add((kind, ns, name))
+            self.flush()
+
+    def cascade_delete(self: Cluster, obj: Obj) -> None:
+        uid = obj["metadata"]["uid"]
+        ns = obj["metadata"].get("namespace", "")
+        if obj["kind"] == "Deployment":
+            for rs in self.replicasets_of(obj):
+                self.store.delete("apps/replicasets", ns, rs["metadata"]["name"])
+                for p in self.pods_of(rs):
+                    self.delete_pod(ns, p["metadata"]["name"], None)
+        for pkey in list(self.owned.get(uid, ())):
+            if self.store.get("pods", *pkey) is not None:
+                self.delete_pod(pkey[0], pkey[1], None)
+
+
+def target_port(sp: Obj) -> int:
+    tp = sp.get("targetPort", sp.get("port"))
+    return tp if isinstance(tp, int) else int(sp.get("port", 80))
+
+
+def node_ip(node: Obj) -> str:
+    for a in node.get("status", {}).get("addresses", []):
+        if a["type"] == "InternalIP":
+            return a["address"]
+    return ""
+
+
+def seed_rt(**kw: Any) -> PodRT:
+    return PodRT(**kw)
