@@ -293,7 +293,9 @@ class Cluster:
         kubeconfig: str | os.PathLike[str] | None = None,
         context: str | None = None,
     ) -> Cluster:
-        ks = getattr(settings, "kubernetes", settings)
+        from opsconsole.config import KubernetesSettings
+
+        ks = settings if isinstance(settings, KubernetesSettings) else settings.kubernetes
         return cls(
             kubeconfig=kubeconfig or ks.kubeconfig,
             context=context or ks.context,

@@ -142,7 +142,8 @@ def needs_attention(p: PodRow) -> bool:
     return not p.healthy or p.restarts >= 5
 
 
-def render_pods(pods: list[PodRow], namespace: str, budget: int) -> tuple[str, dict]:
+def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple[str, dict]:
+    """``namespace`` None: all namespaces (rows then read ``ns/name``)."""
     now = _dt.datetime.now(_dt.UTC)
     bad = [p for p in pods if needs_attention(p)]
     good = [p for p in pods if not needs_attention(p)]
@@ -150,8 +151,9 @@ def render_pods(pods: list[PodRow], namespace: str, budget: int) -> tuple[str, d
     good.sort(key=lambda p: p.name)
     statuses = Counter(p.status for p in pods)
     summary = ", ".join(f"{s} {n}" for s, n in statuses.most_common())
+    scope = f"namespace {namespace}" if namespace else "all namespaces"
     head = [
-        f"pods in namespace {namespace}: {len(pods)} total; {len(bad)} need attention, "
+        f"pods in {scope}: {len(pods)} total; {len(bad)} need attention, "
         f"{len(good)} healthy ({summary or 'none'})"
     ]
     if not pods:
@@ -168,19 +170,23 @@ def render_pods(pods: list[PodRow], namespace: str, budget: int) -> tuple[str, d
     def row(p: PodRow) -> str:
         note = pod_note(p) if needs_attention(p) else ""
         line = (
-            f"{p.name}  {p.status}  {p.ready_text}  {p.restarts}  {p.node or '-'}  "
+            f"{p.name if namespace else p.namespace + '/' + p.name}  {p.status}  "
+            f"{p.ready_text}  {p.restarts}  {p.node or '-'}  "
             f"{age(p.created, now)}"
         )
         return f"{line}  {note}" if note else line
 
+    def ref(p: PodRow) -> str:
+        return p.name if namespace else f"{p.namespace}/{p.name}"
+
     lines = [row(p) for p in bad]
     tail: list[str] = []
     if len(good) > 40:  # summarise the healthy majority by workload
-        groups = Counter(workload(p) for p in good)
-        top = ", ".join(f"{w} x{n}" for w, n in groups.most_common(25))
-        extra = len(groups) - 25
+        healthy = Counter(workload(p) for p in good)
+        top = ", ".join(f"{w} x{n}" for w, n in healthy.most_common(25))
+        extra = len(healthy) - 25
         tail.append(
-            f"# healthy pods by workload ({len(groups)} workloads): {top}"
+            f"# healthy pods by workload ({len(healthy)} workloads): {top}"
             + (f", and {extra} more workloads" if extra > 0 else "")
         )
         lines += [row(p) for p in good[:20]]
@@ -200,8 +206,8 @@ def render_pods(pods: list[PodRow], namespace: str, budget: int) -> tuple[str, d
     data = {
         "namespace": namespace,
         "total": len(pods),
-        "unhealthy": [p.name for p in bad][:200],
-        "pods": [p.name for p in bad + good][:500],
+        "unhealthy": [ref(p) for p in bad][:200],
+        "pods": [ref(p) for p in bad + good][:500],
     }
     return text, data
 

@@ -18,8 +18,10 @@ Output formats (the offline planner parses these; keep them stable):
 - get_k8s_pods: a summary line ``pods in namespace NS: N total; U need attention, H healthy
   (Running a, CrashLoopBackOff b, ...)``, a header ``NAME  STATUS  READY  RESTARTS  NODE  AGE
   NOTE``, one row per pod, name first, separated by two spaces, pods that need attention first
-  (NOTE says why); past ~40 healthy pods a ``# healthy pods by workload ...`` line; and
-  ``[truncated: N more pods omitted; ...]`` when over budget.
+  (NOTE says why); past ~40 healthy pods a ``# healthy pods by workload ...`` line; past 30
+  unhealthy ones a ``# unhealthy by workload: ...`` line; and ``[truncated: N more pods
+  omitted; ...]`` when over budget. ``namespace="all"`` lists every namespace (summary
+  ``pods in all namespaces: ...``, rows ``ns/name  STATUS ...``).
 - find_unhealthy_pods / find_security_issues: a summary line, then one line per finding:
   ``FINDING severity=<critical|high|medium|low|info> reason=<Reason> <kind>=<ns/name|name>
   evidence: <e1>; <e2> | suggestion: <text>`` with kind in pod, deployment, node, service.
@@ -175,8 +177,8 @@ class _Toolbox:
     # -- read-only --------------------------------------------------------------------------
 
     def get_k8s_pods(self, args: dict[str, Any]) -> ToolResult:
-        ns = self.ns(args)
-        assert ns is not None
+        # the seed requires a namespace; "all" (or "*") lists every namespace
+        ns = self.ns(args, required=args.get("namespace") not in ("all", "*"))
         pods = q.list_pods(self.need(), ns)
         text, data = render.render_pods(pods, ns, self.budget)
         return ToolResult(content=text, data=data)

@@ -224,3 +224,11 @@ def test_mutating_tools_dry_run_and_run(fresh_sandbox: Any, tmp_path: Path):
         {"namespace": "shop", "pod_name": pod}
     )
     assert not reg.get("delete_pod").handler({"namespace": "shop", "pod_name": pod}).is_error
+
+
+def test_get_k8s_pods_all_namespaces(tools: ToolRegistry):
+    res = run(tools, "get_k8s_pods", namespace="all")
+    assert not res.is_error and res.content.startswith("pods in all namespaces:")
+    rows = res.content.splitlines()[2:]
+    assert rows[0].split("  ")[0].count("/") == 1  # ns/name
+    assert any(r.startswith("payments/payment-api-") for r in rows)

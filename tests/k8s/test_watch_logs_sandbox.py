@@ -148,3 +148,26 @@ def test_follow_close_from_another_thread(cluster: Any):
     for _ in f:
         pass
     assert time.monotonic() - start < 2
+
+
+def test_follow_reconnects_across_a_crash(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(scenario="demo", speed=200.0)
+    c = cluster_for(srv, tmp_path)
+    name = pod_of(c, "payments", "payment-api-")
+    stop = threading.Event()
+    f = follow_logs(c, "payments", name, tail_lines=5, stop_event=stop)
+    lines: list[str] = []
+
+    def consume() -> None:
+        for batch in f:
+            lines.extend(batch)
+
+    t = threading.Thread(target=consume, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 15
+    while f.reconnects < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    t.join(3)
+    assert f.reconnects >= 1  # the stream ended with the crash; we came back politely
+    assert not t.is_alive()
