@@ -9,6 +9,7 @@ findings seen in observations, and which calls were already made after the lates
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,3 +154,21 @@ def deploy_of(pod: str) -> str:
 def not_found(ctx: Ctx, target: str) -> str:
     pods = sorted(f"{ns}/{p}" for ns, p in ctx.known.pods)
     return ans.not_found_answer(ctx.intent, target, ctx.findings, pods)
+
+
+_PRONOUN_RE = re.compile(r"它|这个|那个|该 ?pod|\b(?:it|its|this|that|them|the same)\b", re.I)
+
+
+def focus_pod(ctx: Ctx) -> tuple[str, str] | None:
+    """The pod the conversation was last about (an earlier describe or log read)."""
+    for o in reversed(ctx.tr.earlier):
+        if o.name in ("describe_pod", "get_pod_logs"):
+            ns, pod = o.args.get("namespace"), o.args.get("pod_name")
+            if isinstance(ns, str) and isinstance(pod, str):
+                return ns, pod
+    return None
+
+
+def refers_back(ctx: Ctx) -> bool:
+    """The task points at something said before ("它", "this pod", "its logs")."""
+    return bool(_PRONOUN_RE.search(ctx.tr.task))

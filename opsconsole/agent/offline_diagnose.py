@@ -203,17 +203,27 @@ def diagnose(ctx: Ctx, target: str) -> Decision:
 
 
 def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
+    log_calls = _log_calls(ctx, ns, pod) if not ctx.called("get_pod_logs", pod_name=pod) else []
     calls = [
         ctx.call("describe_pod", namespace=ns, pod_name=pod),
         ctx.call("get_events", namespace=ns, name=pod),
-        *(_log_calls(ctx, ns, pod) if not ctx.called("get_pod_logs", pod_name=pod) else []),
+        *log_calls,
     ]
+    if any(c is not None for c in log_calls):
+        crashed = _pod_is_crashy(ctx, ns, pod)
+        what_zh = "describe、事件和日志" + ("（含崩溃前的日志）" if crashed else "")
+        what_en = "description, events and logs" + (
+            " (the crashed container's too)" if crashed else ""
+        )
+    else:
+        what_zh, what_en = (
+            "describe 和事件（容器从未运行，没有日志）",
+            ("description and events (its container never ran: no logs)"),
+        )
     step = make_step(
         ctx.say(
-            f"定位到 Pod {ns}/{pod}，接着查看它的 describe、事件和日志"
-            "（含崩溃前的 previous 日志）。",
-            f"Found pod {ns}/{pod}; now reading its description, events and logs (including "
-            "the previous container's logs if it crashed).",
+            f"定位到 Pod {ns}/{pod}，接着查看它的{what_zh}。",
+            f"Found pod {ns}/{pod}; now reading its {what_en}.",
         ),
         calls,
     )

@@ -19,10 +19,12 @@ from opsconsole.agent.offline_context import (
     Step,
     call_key,
     first_error,
+    focus_pod,
     make_step,
     missing_tool,
     namespace_or_default,
     offered_tools,
+    refers_back,
 )
 from opsconsole.agent.offline_diagnose import diagnose, gpu, logs
 from opsconsole.agent.offline_intents import parse_intent
@@ -133,6 +135,9 @@ def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
 
 
 def _unhealthy(ctx: Ctx, out_of_steps: bool) -> Decision:
+    focus = focus_pod(ctx)
+    if focus is not None and refers_back(ctx) and not ctx.intent.namespace:
+        return diagnose(ctx, focus[1])
     ns = ctx.intent.namespace
     args: dict[str, Any] = {}
     if ns and ctx.supports("find_unhealthy_pods", "namespace"):
@@ -234,6 +239,9 @@ def _deployments(ctx: Ctx, out_of_steps: bool) -> Decision:
 def _logs(ctx: Ctx, out_of_steps: bool) -> Decision:
     if ctx.intent.target:
         return logs(ctx, ctx.intent.target)
+    focus = focus_pod(ctx)
+    if focus is not None:
+        return logs(ctx, focus[1])
     if not ctx.called("get_k8s_pods"):
         return _pods(ctx, out_of_steps)
     text = ctx.say(
@@ -246,6 +254,9 @@ def _logs(ctx: Ctx, out_of_steps: bool) -> Decision:
 def _diagnose(ctx: Ctx, out_of_steps: bool) -> Decision:
     if ctx.intent.target:
         return diagnose(ctx, ctx.intent.target)
+    focus = focus_pod(ctx)
+    if focus is not None and refers_back(ctx):
+        return diagnose(ctx, focus[1])
     return _unhealthy(ctx, out_of_steps)
 
 

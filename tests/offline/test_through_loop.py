@@ -78,12 +78,19 @@ async def test_diagnosis_through_the_loop_then_follow_up() -> None:
 
     # a follow-up in the same conversation reuses what was observed
     seen.clear()
-    events = await _run(loop, "看看它的日志 ledger")
+    events = await _run(loop, "再看看它的日志")
     assert isinstance(events[-1], RunFinished)
     assert seen and seen[0][0] == "get_pod_logs"
     assert seen[0][1]["pod_name"] == "ledger-6f7d8c9b4-k2x9p"
     (answer,) = [e for e in events if isinstance(e, Answer)]
     assert "KeyError" in answer.text
+
+    # "why does it ..." diagnoses the pod the conversation is about
+    seen.clear()
+    events = await _run(loop, "why does it keep crashing?")
+    assert ("describe_pod", {"namespace": "payments", "pod_name": "ledger-6f7d8c9b4-k2x9p"}) in seen
+    (answer,) = [e for e in events if isinstance(e, Answer)]
+    assert "Root cause" in answer.text and "CrashLoopBackOff" in answer.text
 
 
 async def test_unsupported_request_through_the_loop() -> None:
