@@ -62,7 +62,7 @@ from opsconsole.agent.model import (
     TextChunk,
     estimate_cost,
 )
-from opsconsole.agent.prompts import build_system_prompt, resolve_language
+from opsconsole.agent.prompts import Language, build_system_prompt, resolve_language
 from opsconsole.agent.tools import ToolRegistry
 from opsconsole.agent.transcript import Conversation, estimate_tokens
 from opsconsole.errors import ModelContextLength, ModelError
@@ -132,6 +132,7 @@ class AgentLoop(ToolCallsMixin):
         self.total_cost = 0.0
         self._state: RunState | None = None
         self._validators: dict[str, Any] = {}
+        self._prompt_language: Language | None = None
 
     # -- public -----------------------------------------------------------------------
 
@@ -169,7 +170,8 @@ class AgentLoop(ToolCallsMixin):
         self.terminal_event = None
         conv = self.conversation
         conv.repair("interrupted")
-        if not conv.has_system:
+        if self.system_prompt is None or not conv.has_system:
+            # rebuilt every run: write mode, the pinned context or the tools may have changed
             conv.set_system(self._system_prompt(task))
         conv.add_user(task)
         try:
@@ -210,7 +212,9 @@ class AgentLoop(ToolCallsMixin):
     def _system_prompt(self, task: str) -> str:
         if self.system_prompt is not None:
             return self.system_prompt
-        language = resolve_language(self.language, task)
+        if self._prompt_language is None:  # "auto": decided by the first task
+            self._prompt_language = resolve_language(self.language, task)
+        language = self._prompt_language
         return build_system_prompt(
             language,
             self.offered_tools(),

@@ -270,3 +270,16 @@ async def test_s7_injected_log_stays_data_and_resulting_delete_is_gated(srv, cal
     assert deleted == []
     assert len(approver.requests) == 1 and approver.requests[0].tool == "delete_namespace"
     assert of(events, ToolCallFinished)[-1].status == "declined"
+
+
+async def test_switching_to_write_mode_updates_the_offered_tools_and_prompt(srv, calls):
+    srv.push(reply("read-only answer"), reply("write-mode answer"))
+    loop = make_loop(srv, make_tools(calls))
+    await collect(loop, "q1")
+    loop.write_mode = True
+    await collect(loop, "q2")
+    first, second = srv.requests
+    assert "delete_pod" not in _offered(first) and "delete_pod" in _offered(second)
+    assert "READ-ONLY" in first["messages"][0]["content"]
+    assert "WRITE mode" in second["messages"][0]["content"]
+    assert srv.rejections == []
