@@ -208,11 +208,24 @@ class _Toolbox:
         chosen = (
             sorted(app, key=lambda c: (c.ready, -c.restart_count))[0] if len(app) > 1 else app[0]
         )
+        names = ", ".join(c.name for c in app)
+        if chosen.state == "waiting" and chosen.restart_count == 0:
+            # never started: there is no log to read; say why instead of a 400
+            why = f"{chosen.reason or 'waiting'}" + (
+                f": {chosen.message}" if chosen.message else ""
+            )
+            return ToolResult(
+                content=(
+                    f"no logs: container {chosen.name} of pod {ns}/{pod} has not started yet "
+                    f"(status {row.status}; {why}); containers: {names}. Its events "
+                    "(get_events / describe_pod) say why."
+                ),
+                data={"namespace": ns, "pod": pod, "container": chosen.name, "no_logs": True},
+            )
         limit_bytes = self.settings.kubernetes.log_limit_bytes
         budget_bytes = max(1024, self.budget * 4 - 600)
         blocks: list[str] = []
         want_previous = chosen.restart_count > 0 and chosen.last_reason != ""
-        names = ", ".join(c.name for c in app)
         head = (
             f"logs of pod {ns}/{pod}, container {chosen.name} (status {row.status}, restarts "
             f"{chosen.restart_count}; containers: {names}); last {lines} lines requested"

@@ -232,3 +232,11 @@ def test_get_k8s_pods_all_namespaces(tools: ToolRegistry):
     rows = res.content.splitlines()[2:]
     assert rows[0].split("  ")[0].count("/") == 1  # ns/name
     assert any(r.startswith("payments/payment-api-") for r in rows)
+
+
+def test_get_pod_logs_of_a_container_that_never_started(tools: ToolRegistry, cluster):
+    name = pod_of(cluster, "shop", "checkout-")
+    res = run(tools, "get_pod_logs", namespace="shop", pod_name=name)
+    assert not res.is_error
+    assert res.content.startswith("no logs: container checkout")
+    assert "ImagePullBackOff" in res.content or "ErrImagePull" in res.content
