@@ -171,7 +171,10 @@ _SELECTOR_RE = re.compile(r"selector (\S+) matches no pod")
 def service_hosts(text: str) -> list[tuple[str, str]]:
     """(namespace, service) for every ``name.namespace.svc`` host named in the text."""
     out: list[tuple[str, str]] = []
-    for m in _SVC_HOST_RE.finditer(text):
+    if ".svc" not in text:
+        return out
+    lines = "\n".join(ln for ln in text.splitlines() if ".svc" in ln)
+    for m in _SVC_HOST_RE.finditer(lines):
         key = (m.group(2), m.group(1))
         if key not in out:
             out.append(key)

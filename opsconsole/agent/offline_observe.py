@@ -8,6 +8,7 @@ Root causes are recognised by keyword into a small set of categories.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -141,6 +142,11 @@ _KV_RE = re.compile(r"(\w[\w.-]*)=(\"[^\"]*\"|\S+)")
 
 def parse_findings(text: str) -> list[Finding]:
     """``FINDING severity=... reason=... pod=ns/name evidence: ...`` lines in a tool output."""
+    return list(_parse_findings(text)) if "FINDING" in text else []
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_findings(text: str) -> tuple[Finding, ...]:
     out: list[Finding] = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -182,7 +188,7 @@ def parse_findings(text: str) -> list[Finding]:
                 suggestion=suggestion.strip(),
             )
         )
-    return out
+    return tuple(out)
 
 
 def all_findings(observations: list[Observation]) -> list[Finding]:
@@ -213,6 +219,11 @@ def _namespace_of(obs: Observation) -> str | None:
 
 def row_names(text: str) -> list[tuple[str | None, str]]:
     """(namespace or None, name) for lines that start with a resource name, as tables do."""
+    return list(_row_names(text))
+
+
+@functools.lru_cache(maxsize=128)
+def _row_names(text: str) -> tuple[tuple[str | None, str], ...]:
     out: list[tuple[str | None, str]] = []
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith(("FINDING", "#", "[", "...")):
@@ -224,7 +235,7 @@ def row_names(text: str) -> list[tuple[str | None, str]]:
         if name in _HEADER_WORDS or name.isdigit() or len(name) < 2:
             continue
         out.append((ns, name))
-    return out
+    return tuple(out)
 
 
 def known_names(observations: list[Observation]) -> Known:
