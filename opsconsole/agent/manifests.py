@@ -554,15 +554,15 @@ def dry_run_create(cluster: Cluster, obj: dict[str, Any], namespace: str) -> Dry
     e.body = resp.data  # type: ignore[attr-defined]
     e.reason = getattr(resp, "reason", "")  # type: ignore[attr-defined]
     msg = api_message(e)
-    if status == 404 and "namespaces" not in msg and "not found" not in msg.lower()[:9]:
+    if status == 404 and re.search(r'namespaces? "[^"]+" not found', msg):
+        return DryRunResult(False, "rejected", f"rejected by the API server (404): {msg}")
+    if status == 404:
         return DryRunResult(
             False,
             "unsupported",
             f"this cluster does not serve {obj.get('apiVersion')} {obj.get('kind')} "
             f"(404: {msg}); validated locally only",
         )
-    if status == 404:
-        return DryRunResult(False, "unsupported", f"404: {msg}; validated locally only")
     if status == 409:
         return DryRunResult(
             True, "exists", f"{ref(body)} already exists (409); a create would conflict"

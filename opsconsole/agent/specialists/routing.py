@@ -165,6 +165,10 @@ WEAK_OPS = frozenset(
 )
 #: security words that are too generic on their own next to a Coder request ("scan" in a YAML
 #: review is the Coder's review)
+#: nouns every specialist talks about: alone they do not call the Ops agent in next to another
+GENERIC_OPS = frozenset(
+    {"pod", "pods", "node", "nodes", "deployment", "deployments", "状态", "status", "部署"}
+)
 WEAK_SECURITY = frozenset({"scan", "扫描", "audit", "审计"})
 
 MENTION_RE = re.compile(r"^\s*@(ops|security|coder|运维|安全|编码|代码)(?![\w-])", re.I)
@@ -215,6 +219,8 @@ def route(
             hits[agent] = (min(p for p, _ in found), [w for _, w in sorted(found)])
     if "coder" in available and yaml_like:
         hits.setdefault("coder", (0, ["yaml"]))
+    if "ops" in hits and len(hits) > 1 and all(w in GENERIC_OPS for w in hits["ops"][1]):
+        del hits["ops"]
     if "coder" in hits:
         if "ops" in hits and all(w in WEAK_OPS for w in hits["ops"][1]):
             del hits["ops"]
