@@ -220,3 +220,30 @@ async def test_unsupported_request_answers_honestly(demo_tools: ToolRegistry) ->
     out = await ask(demo_tools, "帮我写一个 Python 爬虫")
     assert out.calls == []
     assert "DEEPSEEK_API_KEY" in out.answer and "model.base_url" in out.answer
+
+
+async def test_listings_with_attention_rows(demo_tools: ToolRegistry) -> None:
+    deps = await ask(demo_tools, "which deployments are unavailable")
+    assert deps.calls == [("get_deployments", {})]
+    attention = deps.answer.split("Needs attention:")[1]
+    for name in ("payments/payment-api", "shop/checkout", "shop/recommendation"):
+        assert name in attention
+    assert "payments/ledger" not in attention
+
+    events = await ask(demo_tools, "最近 shop 有什么告警")
+    assert events.calls == [("get_events", {"warnings_only": True})]
+    rows = [ln for ln in events.answer.splitlines() if "  Warning  " in ln]
+    assert rows and all("/shop/" in ln for ln in rows)
+
+    nodes = await ask(demo_tools, "节点状态")
+    assert nodes.calls == [("get_nodes", {})]
+    assert "需要关注" in nodes.answer and "MemoryPressure" in nodes.answer.split("需要关注")[1]
+
+    usage = await ask(demo_tools, "top pods in shop")
+    assert usage.calls == [("get_resource_usage", {"namespace": "shop"})]
+
+
+def test_planner_is_a_model_client() -> None:
+    from opsconsole.agent.model import ModelClient
+
+    assert isinstance(OfflinePlanner(), ModelClient)
