@@ -8,6 +8,19 @@ asks for real tool calls (with a short "thought" first, so the trace shows a Tho
 the final answer: root cause, evidence quoted from the observations, and next steps, labelled
 as coming from the offline planner. It only calls tools present in the offered ``tools``
 array, never plans a mutating call, and stops after a bounded number of steps.
+
+Requests it understands, in Chinese and English (``offline_intents``): the pods of a namespace
+(``get_k8s_pods``), a pod's logs (``get_pod_logs``), why a pod / deployment / service / node is
+failing (``find_unhealthy_pods`` to resolve the name, then ``describe_pod`` + ``get_events`` +
+``get_pod_logs`` in one parallel step), unhealthy pods (``find_unhealthy_pods``), resource
+usage (``get_resource_usage``), nodes (``get_nodes``), events (``get_events``), deployments
+(``get_deployments``), security risks (``find_security_issues``) and GPUs. Anything else gets an
+honest answer: what it can do and how to configure a model.
+
+Layout: ``offline_intents`` (what was asked), ``offline_observe`` (reading the transcript and
+the tools' output formats, see ``opsconsole.k8s.tools``), ``offline_plan`` /
+``offline_diagnose`` (the next move), ``offline_causes`` / ``offline_evidence`` /
+``offline_answers`` / ``offline_report`` (the answer).
 """
 
 from __future__ import annotations

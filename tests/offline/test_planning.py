@@ -226,3 +226,11 @@ def test_finding_line_with_suggestion_is_parsed() -> None:
     assert (f.kind, f.namespace, f.name, f.reason) == ("node", None, "worker-3", "NodeNotReady")
     assert f.evidence.startswith("Ready=Unknown") and f.suggestion == "check the kubelet"
     assert finding_cause(f) is not None and finding_cause(f).key == "node"
+
+
+async def test_forced_language() -> None:
+    run = await drive("为什么 payments 的 ledger 一直重启", WORLD, language="en")
+    assert "Root cause" in run.answer and "根因" not in run.answer
+    assert run.thoughts[0].startswith("First") or run.thoughts[0].startswith("Scanning")
+    run = await drive("why is ledger failing", WORLD, language="zh")
+    assert "根因" in run.answer
