@@ -258,3 +258,46 @@ async def test_event_stream_shape(srv, calls):
     assert events[0].model == "fake-model" and events[0].offline is False
     assert kinds(events)[-2:] == ["answer", "run_finished"]
     assert json.loads(json.dumps([e.to_dict() for e in events]))
+
+
+async def test_tool_errors_timeouts_and_huge_output_become_observations(srv):
+    from opsconsole.errors import NotFound
+
+    async def hangs(args: dict[str, Any]) -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+    def raises(args: dict[str, Any]) -> str:
+        raise ValueError("boom")
+
+    def not_found(args: dict[str, Any]) -> str:
+        raise NotFound("not found: pod/x in a")
+
+    def huge(args: dict[str, Any]) -> str:
+        return "z" * 100_000
+
+    tools = [
+        Tool("hangs", "h", POD_SCHEMA, hangs, read_only=True, timeout=0.2),
+        Tool("raises", "r", POD_SCHEMA, raises, read_only=True),
+        Tool("not_found", "n", POD_SCHEMA, not_found, read_only=True),
+        Tool("huge", "z", POD_SCHEMA, huge, read_only=True),
+    ]
+    srv.push(
+        reply(
+            tool_calls=[
+                tool_call(n, {"namespace": "a"}) for n in ("hangs", "raises", "not_found", "huge")
+            ]
+        ),
+        reply("some tools failed"),
+    )
+    settings = make_settings(srv.base_url, agent={"tool_output_tokens": 500})
+    events = await collect(make_loop(srv, tools, settings=settings), "q")
+    fin = {e.tool: e for e in of(events, ToolCallFinished)}
+    assert "timed out after 0.2s" in fin["hangs"].output and fin["hangs"].status == "error"
+    assert "tool failed: ValueError: boom" in fin["raises"].output
+    assert json.loads(fin["not_found"].output) == {"error": "not found: pod/x in a"}
+    assert fin["huge"].status == "ok" and len(fin["huge"].output) < 2100
+    assert "[truncated: " in fin["huge"].output
+    assert "Traceback" not in json.dumps([e.to_dict() for e in events])
+    assert of(events, Answer)[0].text == "some tools failed"
+    assert srv.rejections == []
