@@ -251,6 +251,10 @@ def parse_documents(text: str) -> list[dict[str, Any]]:
     m = re.search(r"```(?:ya?ml|json)?\s*\n(.*?)```", body, re.S)
     if m:
         body = m.group(1)
+    else:  # prose before the manifest ("please review:\napiVersion: ...")
+        start = re.search(r"(?m)^(?:apiVersion:|kind:|---\s*$)", body)
+        if start and start.start() > 0:
+            body = body[start.start() :]
     try:
         docs = [d for d in yaml.safe_load_all(body) if d is not None]
     except yaml.YAMLError as exc:

@@ -9,8 +9,12 @@ from opsconsole.agent.tools import ToolResult
 from opsconsole.errors import NoClusterConfigured, OpsConsoleError
 
 
-def guarded(fn: Callable[[dict[str, Any]], ToolResult]) -> Callable[[dict[str, Any]], ToolResult]:
-    """Run ``fn``; an expected failure becomes ``ToolResult(is_error=True)``; output redacted."""
+def guarded(
+    fn: Callable[[dict[str, Any]], ToolResult], *, redact_output: bool = True
+) -> Callable[[dict[str, Any]], ToolResult]:
+    """Run ``fn``; an expected failure becomes ``ToolResult(is_error=True)``; output redacted
+    (``redact_output=False`` for text built only from our templates and the model's own
+    arguments: redaction would corrupt YAML like ``automountServiceAccountToken: false``)."""
     from opsconsole.k8s.redact import redact
 
     def handler(args: dict[str, Any]) -> ToolResult:
@@ -21,7 +25,8 @@ def guarded(fn: Callable[[dict[str, Any]], ToolResult]) -> Callable[[dict[str, A
         except OpsConsoleError as exc:
             hint = f" (hint: {exc.hint})" if exc.hint else ""
             return ToolResult(content=redact(f"{exc.message}{hint}"), is_error=True)
-        return ToolResult(content=redact(res.content), is_error=res.is_error, data=res.data)
+        content = redact(res.content) if redact_output else res.content
+        return ToolResult(content=content, is_error=res.is_error, data=res.data)
 
     handler.__name__ = getattr(fn, "__name__", "handler")
     return handler

@@ -107,7 +107,7 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
                 },
                 ["name"],
             ),
-            handler=guarded(generate_manifest),
+            handler=guarded(generate_manifest, redact_output=False),
             read_only=True,
             timeout=timeout,
             tags=frozenset({"coder"}),

@@ -115,7 +115,8 @@ class OfflineRouter(_Offline):
         if not obs:
             r = route(task, available)
             previous = _previous_agents(messages)
-            if r.default and previous:  # a follow-up with no keyword: the same specialists
+            if previous and (r.default or _FOLLOW_UP.match(task.strip().lower())):
+                # a follow-up ("那 shop 呢？", "what about shop?"): the same specialists
                 r = Route(previous, {a: ["follow-up"] for a in previous})
             zh = lang == "zh"
             titles = {
@@ -151,6 +152,9 @@ class OfflineRouter(_Offline):
                 results.append((agent, "failed", _error_text(content)))
         why = "（离线：按关键词路由）" if lang == "zh" else " (offline: keyword routing)"
         return self._final(merge_answers(results, lang, why), messages)
+
+
+_FOLLOW_UP = re.compile(r"^(?:那|那么|还有|然后|再看看|what about|how about|and (?:in|for|what))")
 
 
 def _previous_agents(messages: list[dict[str, Any]]) -> list[str]:
