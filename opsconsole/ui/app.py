@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -25,9 +26,13 @@ from opsconsole.ui.bridge import AgentBridge
 from opsconsole.ui.commands import palette_commands
 from opsconsole.ui.feeds import Feeds
 from opsconsole.ui.screens.main import MainScreen
+from opsconsole.ui.theming import apply_theme
 
 if TYPE_CHECKING:
     from opsconsole.config import Settings
+
+
+_HERE = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -49,7 +54,7 @@ class AppOptions:
 class OpsConsoleApp(App[int]):
     TITLE = "opsconsole"
     # main.tcss is listed here too: Textual does not load CSS_PATH of the default screen
-    CSS_PATH = ["app.tcss", "screens/main.tcss"]
+    CSS_PATH = [_HERE / "app.tcss", _HERE / "screens" / "main.tcss"]
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="app.stop", tooltip="Stop the running agent"),
         Binding("z,f2", "zoom", "Zoom", id="app.zoom", tooltip="Zoom the focused pane / restore"),
@@ -88,6 +93,9 @@ class OpsConsoleApp(App[int]):
         self.backend: Any = None
         self.bridge = AgentBridge(self)
         self.feeds = Feeds(self)
+        # the theme is chosen before the first stylesheet parse (not in on_mount, which
+        # would parse and apply every rule twice on the way to the first frame)
+        self._theme_warnings = apply_theme(self, settings.ui.theme)
 
     # ---- composition --------------------------------------------------------------------
 
@@ -110,9 +118,8 @@ class OpsConsoleApp(App[int]):
         return screen
 
     def on_mount(self) -> None:
-        from opsconsole.ui.theming import apply_theme
-
-        apply_theme(self, self.settings.ui.theme)
+        for warning in self._theme_warnings:
+            self.notify(warning, severity="warning", timeout=8)
         if self.settings.ui.keymap:
             self.set_keymap(dict(self.settings.ui.keymap))
 
@@ -120,6 +127,7 @@ class OpsConsoleApp(App[int]):
         if self.options.exit_after_first_frame:
             self.exit(0)
             return
+        self.call_after_refresh(self._register_all_themes)
         if self.options.connect:
             self.connect_backend()
 
@@ -127,6 +135,12 @@ class OpsConsoleApp(App[int]):
         self.feeds.stop_all()
         if self.backend is not None:
             self.backend.close()
+
+    def _register_all_themes(self) -> None:
+        from opsconsole.ui.theming import register_all
+
+        for warning in register_all(self):
+            self.notify(warning, severity="warning", timeout=8)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

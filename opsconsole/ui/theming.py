@@ -1,9 +1,14 @@
-"""Theme selection at startup: register the data themes (themes/), then pick settings.ui.theme.
+"""Theme selection: register the data themes (themes/), then pick settings.ui.theme.
 
-The theme loader itself is :mod:`opsconsole.ui.themes`; this only wires it into the app.
+The loader is :mod:`opsconsole.ui.themes`. Parsing YAML is slow in pure Python (about 10 ms
+a file here), so before the first frame only the selected theme's file is read; the other
+themes are registered after the first paint (:func:`register_all`), in time for the command
+palette's theme switcher.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual.app import App
 
@@ -17,25 +22,62 @@ def builtin_theme_names() -> list[str]:
     return list(BUILTIN_THEME_NAMES)
 
 
-def apply_theme(app: App, name: str | None) -> None:
-    """Register every theme (warnings for broken files become notifications), then select
-    ``name``; an unknown name falls back to the default with a warning."""
-    from opsconsole.ui.themes import DEFAULT_THEME, register_themes
+def _theme_file(name: str) -> Path | None:
+    from opsconsole.ui.themes import theme_dirs
+
+    found = None
+    for directory in theme_dirs():  # later directories (user themes) override
+        for suffix in (".yaml", ".yml"):
+            path = Path(directory) / f"{name}{suffix}"
+            if path.is_file():
+                found = path
+    return found
+
+
+def _register_one(app: App, name: str) -> bool:
+    from opsconsole.ui.themes import ThemeFileError, load_theme_file
+
+    path = _theme_file(name)
+    if path is None:
+        return False
+    try:
+        theme = load_theme_file(path)
+    except ThemeFileError:
+        return False
+    if theme.name != name:
+        return False
+    app.register_theme(theme)
+    return True
+
+
+def register_all(app: App) -> list[str]:
+    """Register every theme file; returns warnings about broken files."""
+    from opsconsole.ui.themes import register_themes
 
     try:
-        warnings = register_themes(app)
+        return register_themes(app)
     except Exception as exc:  # noqa: BLE001 - a broken theme must never stop the app
-        warnings = [f"themes: {exc}"]
-    for warning in warnings:
-        app.notify(warning, severity="warning", timeout=8)
+        return [f"themes: {exc}"]
+
+
+def apply_theme(app: App, name: str | None) -> list[str]:
+    """Select ``name`` (an unknown name falls back to the default, with a warning).
+
+    Returns warnings for the user. Reads only the selected theme's file when it can."""
+    from opsconsole.ui.themes import DEFAULT_THEME
+
+    warnings: list[str] = []
     wanted = name or DEFAULT_THEME
+    if wanted not in app.available_themes and not _register_one(app, wanted):
+        warnings = register_all(app)
     if wanted in app.available_themes:
         app.theme = wanted
-        return
+        return warnings
+    if DEFAULT_THEME not in app.available_themes:
+        _register_one(app, DEFAULT_THEME)
     app.theme = DEFAULT_THEME if DEFAULT_THEME in app.available_themes else FALLBACK_THEME
-    app.notify(
+    warnings.append(
         f"unknown theme {wanted!r}; using {app.theme}. "
-        f"Known: {', '.join(sorted(app.available_themes))}",
-        severity="warning",
-        timeout=8,
+        f"Known: {', '.join(sorted(app.available_themes))}"
     )
+    return warnings
