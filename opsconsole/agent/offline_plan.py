@@ -8,6 +8,7 @@ an answer; logs and diagnosis live in :mod:`opsconsole.agent.offline_diagnose`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from opsconsole.agent import offline_answers as ans
@@ -23,14 +24,17 @@ from opsconsole.agent.offline_context import (
     make_step,
     missing_tool,
     namespace_or_default,
+    not_found,
     offered_tools,
     refers_back,
 )
 from opsconsole.agent.offline_diagnose import diagnose, gpu, logs
 from opsconsole.agent.offline_intents import parse_intent
 from opsconsole.agent.offline_observe import (
+    Observation,
     all_findings,
     known_names,
+    match_pods,
     parse_findings,
     read_transcript,
 )
@@ -122,6 +126,9 @@ def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
         and "find_unhealthy_pods" in ctx.offered
     ):
         return _unhealthy(ctx, out_of_steps)
+    target = ctx.intent.target
+    if not ctx.intent.namespace and target:
+        return _pods_of(ctx, target)
     return _listing(
         ctx,
         "get_k8s_pods",
@@ -132,6 +139,61 @@ def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
         ),
         (f"{ns} 命名空间的 Pod", f"Pods in namespace {ns}"),
     )
+
+
+def _has_pods(o: Observation) -> bool:
+    return not ans.is_error(o) and bool(re.search(r": [1-9]\d* total", o.content.split("\n")[0]))
+
+
+def _pods_of(ctx: Ctx, target: str) -> Decision:
+    """Pods of "X": X is a namespace if it has pods, else a workload in the known namespaces."""
+    as_ns = ctx.called("get_k8s_pods", namespace=target)
+    if not as_ns:
+        step = make_step(
+            ctx.say(
+                f"先把 {target} 当作命名空间列出 Pod。",
+                f"Listing the pods of {target}, taken as a namespace first.",
+            ),
+            [ctx.call("get_k8s_pods", namespace=target)],
+        )
+        if step is not None:
+            return step
+    elif _has_pods(as_ns[-1]):
+        title = (f"{target} 命名空间的 Pod", f"Pods in namespace {target}")
+        return Final(ans.listing_answer(ctx.intent, as_ns[-1], *title))
+    # not a namespace: the pods of a workload named so, in the namespace that has them
+    matches = match_pods(target, ctx.known)
+    if not matches:
+        calls = [ctx.call("get_k8s_pods", namespace=ctx.default_ns)]
+        if not ctx.called("find_unhealthy_pods"):
+            calls.append(ctx.call("find_unhealthy_pods"))
+        step = make_step(
+            ctx.say(
+                f"{target} 不是命名空间，找找叫这个名字的工作负载。",
+                f"{target} is not a namespace; looking for a workload of that name.",
+            ),
+            calls,
+        )
+        if step is not None:
+            return step
+        matches = match_pods(target, ctx.known)
+    if not matches:
+        return Final(not_found(ctx, target))
+    ns = matches[0][0]
+    listed = ctx.called("get_k8s_pods", namespace=ns)
+    if not listed:
+        step = make_step(
+            ctx.say(
+                f"列出 {ns} 命名空间里 {target} 的 Pod。",
+                f"Listing the pods of {target} in namespace {ns}.",
+            ),
+            [ctx.call("get_k8s_pods", namespace=ns)],
+        )
+        if step is not None:
+            return step
+        return Final(not_found(ctx, target))
+    title = (f"{ns} 命名空间的 Pod", f"Pods in namespace {ns}")
+    return Final(ans.listing_answer(ctx.intent, listed[-1], *title, only=target))
 
 
 def _unhealthy(ctx: Ctx, out_of_steps: bool) -> Decision:

@@ -247,3 +247,13 @@ def test_planner_is_a_model_client() -> None:
     from opsconsole.agent.model import ModelClient
 
     assert isinstance(OfflinePlanner(), ModelClient)
+
+
+async def test_pods_of_a_namespace_or_a_workload(demo_tools: ToolRegistry) -> None:
+    ks = await ask(demo_tools, "列出 kube-system 的 pod")
+    assert ks.calls == [("get_k8s_pods", {"namespace": "kube-system"})]
+    assert "coredns" in ks.answer
+    api = await ask(demo_tools, "payment-api 的 pod 状态")
+    assert ("get_k8s_pods", {"namespace": "payments"}) in api.calls
+    rows = [ln for ln in api.answer.splitlines() if "CrashLoopBackOff  0/1" in ln]
+    assert len(rows) >= 2 and "ledger" not in api.answer.split("```")[1]
