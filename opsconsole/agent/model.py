@@ -438,6 +438,8 @@ class OpenAIModelClient:
         calls: dict[int, _ToolCallBuffer] = {}
         finish_reason: str | None = None
         usage: Usage | None = None
+        #: something of the reply arrived (text, reasoning, a tool call): a break after this
+        #: point is an interrupted reply (A7), before it a plain retryable failure
         got_any = False
         iterator = stream.__aiter__()
         try:
@@ -470,7 +472,6 @@ class OpenAIModelClient:
                         partial_reasoning="".join(reasoning),
                         partial_tool_calls=len(calls),
                     ) from None
-                got_any = True
                 if getattr(chunk, "usage", None) is not None:
                     usage = _usage(chunk.usage)
                 for choice in chunk.choices or ():
@@ -480,12 +481,15 @@ class OpenAIModelClient:
                     if delta is not None:
                         r = _extra(delta, "reasoning_content") or _extra(delta, "reasoning")
                         if r:
+                            got_any = True
                             reasoning.append(r)
                             yield ReasoningChunk(r)
                         if delta.content:
+                            got_any = True
                             content.append(delta.content)
                             yield TextChunk(delta.content)
                         for pos, tc in enumerate(delta.tool_calls or ()):
+                            got_any = True
                             idx = tc.index if tc.index is not None else pos
                             buf = calls.get(idx)
                             if buf is None:

@@ -321,3 +321,10 @@ async def test_server_refusing_stream_options_is_retried_without_them(calls):
         events = await collect(make_loop(srv, make_tools(calls)), "hi")
         assert of(events, Answer)[0].text == "fine"
         assert [("stream_options" in b) for b in srv.requests] == [True, False]
+
+
+async def test_stream_cut_before_any_content_is_retried(srv, calls):
+    srv.push(reply("never seen", cut_after=1), reply("second attempt"))
+    events = await collect(make_loop(srv, make_tools(calls)), "q")
+    assert len(of(events, RetryScheduled)) == 1
+    assert of(events, Answer)[0].text == "second attempt"
