@@ -184,11 +184,22 @@ class AgentLoop(ToolCallsMixin):
                 write_mode=self.write_mode,
                 parent_run_id=self.parent_run_id,
             )
+            ended = False
             async for event in self._steps(state):
+                if self._state is not state:  # superseded by a newer run of this loop
+                    break
                 if isinstance(event, (RunFinished, RunFailed)):
                     self.terminal_event = event
                     self._state = None
+                    ended = True
                 yield event
+            if not ended:
+                yield RunCancelled(
+                    run_id=state.run_id,
+                    agent=self.agent,
+                    step=state.step,
+                    reason="superseded by a new task",
+                )
         except (asyncio.CancelledError, GeneratorExit):
             self._abort(state)
             raise
@@ -339,6 +350,8 @@ class AgentLoop(ToolCallsMixin):
                     yield self._failed(state, "the model client returned no turn", "model")
                     return
 
+            if self._state is not state:  # superseded while waiting: touch nothing
+                return
             yield self._usage(state, turn, messages)
 
             if not turn.tool_calls:
@@ -400,6 +413,8 @@ class AgentLoop(ToolCallsMixin):
             )
             async for event in self._run_batch(state, calls):
                 yield event
+            if self._state is not state:
+                return
             conv.close_batch()
 
             if state.repeat_hit:

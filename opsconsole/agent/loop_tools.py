@@ -90,6 +90,7 @@ class ToolCallsMixin:
     context: str | None
     write_mode: bool
     _validators: dict[str, Any]
+    _state: RunState | None
 
     def offered_tools(self) -> list[Tool]:
         return self.tools.offered(write_mode=self.write_mode)
@@ -234,7 +235,9 @@ class ToolCallsMixin:
                 state.tasks.discard(task)
                 if not task.done():
                     task.cancel()
-        failures = [str(t.result()) for t in tasks if t.done() and t.result() is not None]
+        if self._state is not state:  # superseded by a newer run: its batch is not ours
+            return
+        failures = [str(t.result()) for t in tasks if t.done() and not t.cancelled() and t.result()]
         for p in runnable + mutating:  # a bug in a job must still answer its call
             if not conv.has_result(p.call.id):
                 content = _err(f"tool call failed internally: {'; '.join(failures) or 'unknown'}")

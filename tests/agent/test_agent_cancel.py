@@ -176,3 +176,29 @@ async def test_aclose_of_an_abandoned_generator_repairs_the_transcript(srv):
     with contextlib.suppress(Exception):
         await gen2.aclose()
     assert of(events, Answer)  # the stale generator's cleanup did not touch the new run
+
+
+async def test_a_superseded_run_resumed_later_ends_cancelled_and_touches_nothing(srv):
+    gate = asyncio.Event()
+
+    async def blocked(args: dict[str, Any]) -> str:
+        await gate.wait()
+        return "late"
+
+    tools = [Tool("blocked", "b", POD_SCHEMA, blocked, read_only=True)]
+    srv.push(reply(tool_calls=[tool_call("blocked", {"namespace": "x"}, id="call_old")]))
+    loop = make_loop(srv, tools)
+    old = loop.run("first")
+    async for ev in old:
+        if isinstance(ev, ToolCallStarted):
+            break
+    srv.push(reply("new answer"))
+    new_events = await collect(loop, "second")  # supersedes the abandoned run
+    assert of(new_events, Answer)[0].text == "new answer"
+    rest = [ev async for ev in old]  # the old consumer wakes up
+    assert [type(e) for e in rest] == [RunCancelled]
+    assert rest[0].run_id != new_events[0].run_id
+    assert loop.terminal_event.kind == "run_finished"
+    srv.push(reply("third"))
+    await collect(loop, "third")
+    assert srv.rejections == []
