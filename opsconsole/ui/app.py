@@ -93,6 +93,7 @@ class OpsConsoleApp(App[int]):
         self.backend: Any = None
         self.bridge = AgentBridge(self)
         self.feeds = Feeds(self)
+        self._feed_errors: dict[tuple[str, str], float] = {}
         # the theme is chosen before the first stylesheet parse (not in on_mount, which
         # would parse and apply every rule twice on the way to the first frame)
         self._theme_warnings = apply_theme(self, settings.ui.theme)
@@ -258,6 +259,14 @@ class OpsConsoleApp(App[int]):
         self.push_screen(ContainerPickerModal(message.containers, message.current), picked)
 
     def on_feed_failed(self, message: msg.FeedFailed) -> None:
+        """A 403, an unreachable cluster...: a notification, at most once in 30 s per error."""
+        import time
+
+        key = (message.feed, message.error)
+        now = time.monotonic()
+        if now - self._feed_errors.get(key, -1e9) < 30:
+            return
+        self._feed_errors[key] = now
         self.notify(message.error, title=f"{message.feed} failed", severity="error", timeout=8)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -140,28 +140,45 @@ class AgentBridge:
             self.running = False
             main.chat.set_running(False)
             self._status().run_ended("cancelled")
+            # the loop cannot yield while cancelled: it leaves its RunCancelled here
+            terminal = getattr(self.backend.loop, "terminal_event", None)
+            if terminal is not None:
+                self._record(terminal)
             self.app.call_later(self._show_cancelled, self._top_run)
             raise
         except OpsConsoleError as exc:
             await self._show_failed(str(exc))
         finally:
+            self._flush_recorder()
             if self.running:
                 self.running = False
                 main.chat.set_running(False)
                 if self._status().state == "running":
                     self._status().run_ended("ready")
 
+    def _record(self, event: ev.AgentEvent) -> None:
+        recorder = getattr(self.backend, "recorder", None)
+        if recorder is None:
+            return
+        try:
+            recorder.record(event)
+        except Exception as exc:  # noqa: BLE001 - recording must never stop a run
+            self.app.notify(f"session recording stopped: {exc}", severity="warning")
+            self.backend.recorder = None
+
+    def _flush_recorder(self) -> None:
+        recorder = getattr(self.backend, "recorder", None)
+        if recorder is not None:
+            try:
+                recorder.flush()
+            except Exception:  # noqa: BLE001 - reported by _record on the next event
+                pass
+
     async def handle(self, event: ev.AgentEvent) -> None:
         from opsconsole.agent import events as ev
 
         main = self.app.main
-        recorder = getattr(self.backend, "recorder", None)
-        if recorder is not None:
-            try:
-                recorder.record_event(event)
-            except Exception as exc:  # noqa: BLE001 - recording must never stop a run
-                self.app.notify(f"session recording stopped: {exc}", severity="warning")
-                self.backend.recorder = None
+        self._record(event)
         if isinstance(event, ev.RunStarted) and self._top_run is None:
             self._top_run = event.run_id
             self.run_id = event.run_id

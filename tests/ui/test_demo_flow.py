@@ -81,6 +81,11 @@ async def test_trace_pod_link_selects_pod_and_shows_logs(tmp_path: Path) -> None
         logs = app.main.logs
         assert (logs.namespace, logs.pod) == (target.namespace, target.name)
         await wait_for(pilot, lambda: logs.line_count > 0, 10, "log lines")
+        # k9s habit: d on the pod list describes the selected pod
+        pods.table.focus()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutputModal), 10, "describe")
+        assert target.name in app.screen.text
 
 
 def _scale_script(srv) -> None:

@@ -152,3 +152,29 @@ async def test_slash_commands(tmp_path: Path, model_server) -> None:
         await say("/clear")
         assert "/bogus" not in chat_text(app)
         assert len(model_server.requests) == 0  # none of these reached the model
+
+
+async def test_input_history_up_down(tmp_path: Path) -> None:
+    app = _shell(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chat_input = app.main.chat.input
+        for text in ("/first", "/second"):
+            chat_input.value = text
+            await pilot.press("enter")
+        assert chat_input.value == ""
+        chat_input.value = "draft"
+        await pilot.press("up")
+        assert chat_input.value == "/second"
+        await pilot.press("up")
+        assert chat_input.value == "/first"
+        await pilot.press("down", "down")
+        assert chat_input.value == "draft"
+
+
+async def test_all_builtin_themes_registered_after_first_frame(tmp_path: Path) -> None:
+    from opsconsole.ui.theming import builtin_theme_names
+
+    app = _shell(tmp_path, theme="opsconsole-light")
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.theme == "opsconsole-light"
+        await wait_for(pilot, lambda: set(builtin_theme_names()) <= set(app.available_themes))
