@@ -88,8 +88,9 @@ async def test_rows_sorted_by_name_and_rendered():
         text = screen_text(app)
         assert "NAMESPACE" in text and "RESTARTS" in text and "NODE" in text
         assert "CrashLoopBackOff" in text
-        assert "5 total" in text and "5 shown" in text
+        assert "5/5 pods" in text
         assert "2 unhealthy" in text  # CrashLoopBackOff + Pending; Completed is fine
+        assert "CrashLoopBackOff 1, Pending 1" in pl.header_text
 
 
 async def test_one_namespace_hides_namespace_column_and_other_rows():
@@ -231,6 +232,21 @@ async def test_select_pod_moves_cursor_and_clears_hiding_filter():
         await pilot.pause()
         assert pl.filter == "" and pl.highlighted.name == "job-1"
         assert not pl.select_pod("nowhere", "ghost")
+
+
+async def test_narrow_pane_drops_node_and_age_before_squeezing_names():
+    app = Host()
+    async with app.run_test(size=(60, 12)) as pilot:
+        pl = app.query_one(PodList)
+        pl.set_rows([pod("checkout-7d9f8b6c5-zx2kq", status="CrashLoopBackOff")])
+        await pilot.pause()
+        keys = [c.key for c in pl.table.columns]
+        assert "node" not in keys and "name" in keys and "status" in keys
+        assert "checkout-7d9f8b6c5-zx2kq" in screen_text(app)
+        # narrower still: the name loses its middle, never its unique suffix
+        pl.set_rows([pod("checkout-7d9f8b6c5-zx2kq-" + "x" * 30 + "-tail9")])
+        await pilot.pause()
+        assert "…" in screen_text(app) and "-tail9" in screen_text(app)
 
 
 async def test_scrolls_with_cursor_and_renders_cjk():

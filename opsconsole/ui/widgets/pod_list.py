@@ -19,7 +19,6 @@ arrows / PgUp / PgDn / Home / End (also j k g G) move. Filter syntax: see
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import ClassVar
 
 from textual import on
@@ -44,6 +43,8 @@ _TITLES = {
     "node": "NODE",
 }
 _ALIGN = {"ready": "right", "restarts": "right", "age": "right"}
+_DROP_ORDER = ("node", "age", "restarts")
+"""Columns left out, in this order, when the pane is too narrow for NAME to show in full."""
 
 
 class _PodSource:
@@ -56,15 +57,18 @@ class _PodSource:
     def __len__(self) -> int:
         return len(self.model)
 
-    def cells(self, index: int) -> Sequence[str]:
+    def cells(self, index: int) -> dict[str, str]:
         entry = self.model.entry_at(index)
         row = entry.row
-        age = format_age(time.time() - entry.epoch) if entry.epoch else "?"
-        restarts = str(row.restarts)
-        cells = [row.name, row.ready_text, row.status, restarts, age, row.node or "<none>"]
-        if self.all_namespaces:
-            cells.insert(0, row.namespace)
-        return cells
+        return {
+            "namespace": row.namespace,
+            "name": row.name,
+            "ready": row.ready_text,
+            "status": row.status,
+            "restarts": str(row.restarts),
+            "age": format_age(time.time() - entry.epoch) if entry.epoch else "?",
+            "node": row.node or "<none>",
+        }
 
     def row_class(self, index: int) -> str:
         return self.model.entry_at(index).health
@@ -153,6 +157,8 @@ class PodList(Vertical):
         self._source.all_namespaces = namespace is None
         self._cursor_key: tuple[str, str] | None = None
         self._header_pending = False
+        self.header_text = ""
+        """The header's text (the one-line header may cut it in a narrow pane)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="pod-list-header", markup=False)
@@ -207,7 +213,7 @@ class PodList(Vertical):
         else:
             first = min(i for i in (change.removed, change.inserted) if i is not None)
             table.rows_changed(first)
-        if table.columns and self._widths_outgrown():
+        if table.columns and (self._widths_outgrown() or change.removed != change.inserted):
             self._refit()
         self._restore_cursor(moved_row_key=row.key)
         self._schedule_header()
@@ -251,6 +257,7 @@ class PodList(Vertical):
     def _after_reset(self) -> None:
         if not self.is_mounted:
             return
+        self._refit()
         index = self.model.index_of(self._cursor_key) if self._cursor_key else None
         self.table.reset(cursor=index if index is not None else self.table.cursor)
         self._schedule_header()
@@ -278,10 +285,17 @@ class PodList(Vertical):
         table = self.table
         keys = [c for c in COLUMNS if c != "namespace" or self._source.all_namespaces]
         specs = [(k, _TITLES[k], self.model.widths[k], _ALIGN.get(k, "left")) for k in keys]
-        table.set_columns(fit_columns(specs, table.size.width or self.size.width, flex="name"))
+        # the outer width, less the vertical scrollbar when the rows will need one
+        width = table.outer_size.width or self.size.width
+        if len(self.model) + 1 > table.outer_size.height:
+            width -= 1
+        table.set_columns(
+            fit_columns(specs, width, flex="name", min_flex=16, drop_order=_DROP_ORDER)
+        )
 
     def on_resize(self) -> None:
         self._refit()
+        self.call_after_refresh(self._refit)  # the table's own size settles after layout
 
     def _schedule_header(self) -> None:
         if not self._header_pending:
@@ -289,22 +303,23 @@ class PodList(Vertical):
             self.call_later(self._update_header)
 
     def _update_header(self) -> None:
+        """One line, most important first: scope, shown/total, unhealthy by status, filter."""
         self._header_pending = False
         m = self.model
-        scope = "all namespaces" if m.namespace is None else f"ns {m.namespace}"
-        parts = [f"Pods ({scope})  {m.total:,} total", f"{len(m):,} shown"]
+        scope = "all ns" if m.namespace is None else f"ns {m.namespace}"
+        parts = [scope, f"{len(m):,}/{m.total:,} pods"]
         bad = sum(m.unhealthy.values())
         if bad:
             top = ", ".join(f"{s} {n}" for s, n in m.unhealthy.most_common(3))
             parts.append(f"{bad:,} unhealthy: {top}")
         else:
             parts.append("0 unhealthy")
-        arrow = "↓" if m.reverse else "↑"
-        parts.append(f"sort {m.sort_column}{arrow}")
         if m.filter_text:
             parts.append(f"filter “{m.filter_text}”")
+        parts.append(f"sort {m.sort_column}{'↓' if m.reverse else '↑'}")
+        self.header_text = " · ".join(parts)
         header = self.query_one("#pod-list-header", Static)
-        header.update(" · ".join(parts), layout=False)
+        header.update(self.header_text, layout=False)
         header.set_class(bool(bad), "-unhealthy")
 
     @on(VirtualTable.CursorMoved, "#pod-list-table")

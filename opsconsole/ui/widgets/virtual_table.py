@@ -11,7 +11,7 @@ into the source. Cells are fitted with ``rich.cells`` so CJK (double-width) text
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
@@ -35,6 +35,8 @@ class Column:
     title: str
     width: int
     align: Literal["left", "right"] = "left"
+    cut: Literal["end", "middle"] = "end"
+    """Where a too-long cell loses characters (``middle`` keeps a pod name's unique suffix)."""
 
 
 class TableSource(Protocol):
@@ -42,8 +44,8 @@ class TableSource(Protocol):
 
     def __len__(self) -> int: ...
 
-    def cells(self, index: int) -> Sequence[str]:
-        """Cell texts of the row at display ``index``, one per column."""
+    def cells(self, index: int) -> Mapping[str, str]:
+        """Cell texts of the row at display ``index``, by column key (extra keys are fine)."""
         ...
 
     def row_class(self, index: int) -> str:
@@ -55,8 +57,8 @@ class _Empty:
     def __len__(self) -> int:
         return 0
 
-    def cells(self, index: int) -> Sequence[str]:
-        return ()
+    def cells(self, index: int) -> Mapping[str, str]:
+        return {}
 
     def row_class(self, index: int) -> str:
         return ""
@@ -67,35 +69,73 @@ def fit_columns(
     total_width: int,
     flex: str,
     min_flex: int = 12,
+    drop_order: Sequence[str] = (),
+    flex_wanted: int = 32,
 ) -> list[Column]:
     """Fit columns to ``total_width`` cells.
 
     ``specs`` are ``(key, title, natural content width, align)``. Each column gets
-    ``max(natural, title)``; the ``flex`` column (e.g. NAME) absorbs any shortfall, down to
-    ``min_flex``; columns to the right of the screen edge are simply cut by the renderer.
+    ``max(natural, title)``. When that is too wide, columns in ``drop_order`` are left out, one
+    at a time, while the ``flex`` column (e.g. NAME) would get less than
+    ``min(natural, flex_wanted)``; then the flex column absorbs the rest of the shortfall, down
+    to ``min_flex``. Whatever still does not fit is cut at the screen edge by the renderer.
     """
-    widths = [max(natural, cell_len(title)) for _, title, natural, _ in specs]
-    used = sum(widths) + GAP * (len(widths) - 1)
-    if used > total_width:
-        for i, (key, _, _, _) in enumerate(specs):
-            if key == flex:
-                widths[i] = max(min_flex, widths[i] - (used - total_width))
-                break
+    widths = {key: max(natural, cell_len(title)) for key, title, natural, _ in specs}
+    keys = [key for key, _, _, _ in specs]
+    wanted = min(widths.get(flex, 0), flex_wanted)
+
+    def used(ks: list[str]) -> int:
+        return sum(widths[k] for k in ks) + GAP * (len(ks) - 1)
+
+    drops = [k for k in drop_order if k in keys]
+    while drops and used(keys) > total_width:
+        if flex in widths and widths[flex] - (used(keys) - total_width) >= wanted:
+            break
+        keys.remove(drops.pop(0))
+    over = used(keys) - total_width
+    if over > 0 and flex in widths:
+        widths[flex] = max(min_flex, widths[flex] - over)
+    by_key = {key: (title, align) for key, title, _, align in specs}
     return [
-        Column(key, title, width, "right" if align == "right" else "left")
-        for (key, title, _, align), width in zip(specs, widths, strict=True)
+        Column(
+            key,
+            by_key[key][0],
+            widths[key],
+            "right" if by_key[key][1] == "right" else "left",
+            "middle" if key == flex else "end",
+        )
+        for key in keys
     ]
 
 
-def fit_cell(text: str, width: int, align: str = "left") -> str:
+def fit_cell(text: str, width: int, align: str = "left", cut: str = "end") -> str:
     """Pad or truncate ``text`` to exactly ``width`` cells (an ellipsis marks a cut)."""
     length = cell_len(text)
     if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+        if width <= 1:
+            return set_cell_size(text, width)
+        if cut == "middle" and width >= 7:
+            tail = (width - 1) // 2
+            head = width - 1 - tail
+            end = _last_cells(text, tail)
+            return set_cell_size(text, head) + "…" + set_cell_size(end, tail)
+        return set_cell_size(text, width - 1) + "…"
     if length == width:
         return text
     pad = " " * (width - length)
     return pad + text if align == "right" else text + pad
+
+
+def _last_cells(text: str, cells: int) -> str:
+    """The shortest suffix of ``text`` that is at least ``cells`` wide (or all of it)."""
+    if text.isascii():
+        return text[-cells:] if cells else ""
+    width = 0
+    i = len(text)
+    while i > 0 and width < cells:
+        i -= 1
+        width += cell_len(text[i])
+    return text[i:]
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -315,7 +355,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if index >= len(source) or not self.columns:
             return Strip.blank(width, self._style(""))
         cells = source.cells(index)
-        texts = [fit_cell(t, c.width, c.align) for t, c in zip(cells, self.columns, strict=False)]
+        texts = [fit_cell(cells.get(c.key, ""), c.width, c.align, c.cut) for c in self.columns]
         style = self._style(source.row_class(index))
         if index == self.cursor:
             cursor = "cursor" if self.has_focus else "cursor-blurred"
