@@ -155,16 +155,17 @@ class ToolCallsMixin:
     def _validate(self, tool: Tool, args: dict[str, Any]) -> str | None:
         schema = tool.parameters or {"type": "object"}
         props = schema.get("properties")
+        declared = props if isinstance(props, dict) else {}
+        for key in args:
+            if key in CONTEXT_KEYS and key not in declared:  # S10, whatever the schema
+                pinned = self.context or "the current context"
+                return (
+                    f"argument '{key}' refused: this session is pinned to {pinned}; "
+                    "only the user can switch context"
+                )
         extra_allowed = schema.get("additionalProperties", False) is not False
         if isinstance(props, dict) and not extra_allowed:
             unknown = [k for k in args if k not in props]
-            for key in unknown:
-                if key in CONTEXT_KEYS:
-                    pinned = self.context or "the current context"
-                    return (
-                        f"argument '{key}' refused: this session is pinned to {pinned}; "
-                        "only the user can switch context"
-                    )
             if unknown:
                 return (
                     f"arguments do not match the schema of '{tool.name}': unexpected "
@@ -177,7 +178,7 @@ class ToolCallsMixin:
 
             validator = Draft202012Validator(schema)
             self._validators[tool.name] = validator
-        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.path))
+        errors = sorted(validator.iter_errors(args), key=lambda e: [str(x) for x in e.path])
         if errors:
             first = errors[0]
             where = "/".join(str(p) for p in first.path) or "(root)"

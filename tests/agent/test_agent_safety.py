@@ -223,6 +223,21 @@ async def test_s10_context_argument_is_refused(srv, calls):
     assert calls.items == []
     out = json.loads(of(events, ToolCallFinished)[0].output)["error"]
     assert "'context' refused" in out and "staging" in out
+    # also for a tool whose schema declares no properties at all
+    srv.push(
+        reply(tool_calls=[tool_call("restart_everything", {"cluster": "prod"})]),
+        reply("ok"),
+    )
+    loop = make_loop(
+        srv,
+        make_tools(calls),
+        context="staging",
+        write_mode=True,
+        approver=ScriptedApprover("approve"),
+    )
+    events = await collect(loop, "restart prod")
+    assert calls.items == []
+    assert "'cluster' refused" in of(events, ToolCallFinished)[0].output
 
 
 async def test_approver_exception_counts_as_decline(srv, calls):
