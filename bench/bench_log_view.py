@@ -156,7 +156,10 @@ def bench_held(n: int, repeat: int) -> dict[str, tuple[float, float, float]]:
 
 # -- 2. follow throughput --------------------------------------------------------------------
 async def bench_follow(
-    kind: str, batches: list[list[str]], max_lines: int, rate: float | None = None
+    kind: str,
+    batches: list[list[str]],
+    max_lines: int,
+    rate: float | None = None,
 ) -> dict[str, float]:
     """Append ``batches``; as fast as possible, or paced at ``rate`` lines/s."""
     from textual.app import App, ComposeResult

@@ -113,7 +113,19 @@ class LogBody(ScrollView, can_focus=True):
         if self.styles.overflow_x != overflow:
             self.styles.overflow_x = overflow
         size = Size(0 if wrap else store.max_width, len(store))
-        if size != self.virtual_size:
+        old = self.virtual_size
+        if size == old:
+            return
+        width, height = self.container_size
+        if (old.height > height) == (size.height > height) and (old.width > width) == (
+            size.width > width
+        ):
+            # the scrollbars stay as they are: no layout pass needed (it would re-lay out the
+            # whole screen on every batch while the log grows), only the scrollbar windows
+            self.set_reactive(LogBody.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+        else:
             self.virtual_size = size
 
     def sync(self) -> None:
