@@ -306,7 +306,7 @@ class ToolCallsMixin:
         data = None
         try:
             async with asyncio.timeout(timeout):
-                result = await self._invoke(tool, p.args)
+                result = await self._invoke(tool, dict(p.args))
             status = "error" if result.is_error else "ok"
             content = self._limit(result.content) or status_message("ok", output="(empty)")
             data = result.data
