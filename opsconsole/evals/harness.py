@@ -1,0 +1,417 @@
+"""The harness: one scenario, one language, one fresh sandbox, one agent run, one verdict.
+
+For each (scenario, language) :func:`run_scenario`
+
+1. starts a fresh :class:`~opsconsole.sandbox.SandboxServer` for the scenario's sandbox
+   scenario, writes a kubeconfig for it in a temporary dir and connects a
+   :class:`~opsconsole.k8s.client.Cluster`;
+2. applies the set-up steps through the Kubernetes API (scale, patch, delete, create) or the
+   sandbox's fault injection (forbid);
+3. runs the agent through the real :class:`~opsconsole.agent.loop.AgentLoop` like
+   ``opsconsole ask`` does: the Ops agent with the Kubernetes tools; the Security and Coder
+   agents with their specialist registry and prompt (single loop, see ``AGENT_MODE``). Write
+   mode is on only for fix tasks (``write: true``), where :class:`GrantingApprover` approves
+   every mutating call (and counts them);
+4. judges the answer, the manifests in it, the tools that ran and the cluster afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from opsconsole.evals.judge import (
+    Check,
+    judge_answer,
+    judge_cluster,
+    judge_manifest,
+    judge_tools,
+    snapshot,
+)
+from opsconsole.evals.results import ScenarioResult
+from opsconsole.evals.scenario import Scenario, SetupStep
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.agent.approval import ApprovalDecision, ApprovalRequest
+    from opsconsole.config import Settings
+    from opsconsole.k8s.client import Cluster
+
+SANDBOX_CONTEXT = "opsconsole-sandbox"
+#: how the Security and Coder scenarios run: the specialist's own loop (registry + prompt).
+#: The multi-agent scheduler is not used by the harness (see the README section).
+AGENT_MODE = "specialist-loop"
+DEFAULT_RUN_TIMEOUT = 300.0
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class SetupFailed(Exception):
+    pass
+
+
+class GrantingApprover:
+    """The harness's policy approver for fix tasks: approves every mutating call (no prompt,
+    ``interactive = False``) and keeps the requests for the report."""
+
+    interactive = False
+
+    def __init__(self) -> None:
+        self.requests: list[ApprovalRequest] = []
+
+    async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
+        from opsconsole.agent.approval import ApprovalDecision
+
+        self.requests.append(request)
+        return ApprovalDecision("approve", source="policy", reason="granted by the eval harness")
+
+
+@dataclass
+class ModelSpec:
+    """Which model answers: the offline planner (no network) or an OpenAI-compatible API."""
+
+    offline: bool
+    label: str
+    base_url: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, offline: bool) -> ModelSpec:
+        if offline:
+            return cls(True, "offline planner")
+        return cls(False, settings.model.name, settings.model.base_url)
+
+    def make(self, agent: str, language: str, settings: Settings) -> Any:
+        if self.offline:
+            if agent in ("security", "coder"):
+                try:
+                    from opsconsole.agent.specialists import offline as so
+
+                    return (so.OfflineSecurity if agent == "security" else so.OfflineCoder)(
+                        language
+                    )
+                except ImportError:  # pragma: no cover - the specialists are optional
+                    pass
+            from opsconsole.agent.offline import OfflinePlanner
+
+            return OfflinePlanner(language=language)
+        from opsconsole.agent.model import OpenAIModelClient
+
+        return OpenAIModelClient(settings.model)
+
+
+@dataclass
+class RunRecord:
+    answer: str = ""
+    run_status: str = "finished"
+    error: str = ""
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- sandbox and set-up -------------------------------------------------------------------
+
+
+def start_sandbox(scn: Scenario) -> Any:
+    from opsconsole.sandbox import SandboxServer
+
+    return SandboxServer(scenario=scn.sandbox, speed=scn.speed).start()
+
+
+def _patch(cluster: Cluster, kind: str, ns: str, name: str, body: dict[str, Any]) -> None:
+    api, method = {
+        "deployment": ("apps", "patch_namespaced_deployment"),
+        "statefulset": ("apps", "patch_namespaced_stateful_set"),
+        "daemonset": ("apps", "patch_namespaced_daemon_set"),
+        "service": ("core", "patch_namespaced_service"),
+        "configmap": ("core", "patch_namespaced_config_map"),
+        "pod": ("core", "patch_namespaced_pod"),
+        "node": ("core", "patch_node"),
+    }[kind]
+    args: tuple[Any, ...] = (name, body) if kind == "node" else (name, ns, body)
+    cluster.get_json(api, method, *args, _content_type="application/merge-patch+json")
+
+
+def _delete(cluster: Cluster, kind: str, ns: str, name: str) -> None:
+    api, method = {
+        "deployment": ("apps", "delete_namespaced_deployment"),
+        "statefulset": ("apps", "delete_namespaced_stateful_set"),
+        "daemonset": ("apps", "delete_namespaced_daemon_set"),
+        "service": ("core", "delete_namespaced_service"),
+        "configmap": ("core", "delete_namespaced_config_map"),
+        "pod": ("core", "delete_namespaced_pod"),
+    }[kind]
+    cluster.get_json(api, method, name, ns)
+
+
+def _create(cluster: Cluster, ns: str, manifest: dict[str, Any]) -> None:
+    from opsconsole.agent.manifests import collection_path
+
+    body = dict(manifest)
+    meta = dict(body.get("metadata") or {})
+    meta.setdefault("namespace", ns)
+    body["metadata"] = meta
+    path = collection_path(body, meta["namespace"])
+    client = cluster.api_client
+    params = client.param_serialize(
+        method="POST",
+        resource_path=path,
+        header_params={"Accept": "application/json", "Content-Type": "application/json"},
+        body=body,
+        auth_settings=["BearerToken"],
+    )
+    resp = client.call_api(*params, _request_timeout=cluster.timeout)
+    resp.read()
+    if not 200 <= int(resp.status) < 300:
+        raise SetupFailed(f"create {body.get('kind')} {meta.get('name')}: HTTP {resp.status}")
+
+
+def apply_setup(sandbox: Any, cluster: Cluster, steps: tuple[SetupStep, ...]) -> None:
+    """Apply the scenario's set-up through the API (and the sandbox's fault injection)."""
+    from opsconsole.errors import OpsConsoleError
+    from opsconsole.k8s import queries as q
+
+    for i, step in enumerate(steps):
+        a = step.args
+        try:
+            if step.op == "scale":
+                q.scale_deployment(cluster, a["namespace"], a["name"], int(a["replicas"]))
+            elif step.op == "patch":
+                _patch(cluster, a["kind"], a.get("namespace", ""), a["name"], a["body"])
+            elif step.op == "delete" and a.get("selector"):
+                items, _ = q.list_raw(cluster, "pods", a["namespace"], label_selector=a["selector"])
+                if not items:
+                    raise SetupFailed(
+                        f"set-up step {i + 1} (delete): no pod matches "
+                        f"{a['selector']} in {a['namespace']}"
+                    )
+                names = sorted(p["metadata"]["name"] for p in items)
+                _delete(cluster, "pod", a["namespace"], names[0])
+            elif step.op == "delete":
+                _delete(cluster, a["kind"], a["namespace"], a["name"])
+            elif step.op == "create":
+                _create(cluster, a.get("namespace") or "default", a["manifest"])
+            elif step.op == "forbid":
+                sandbox.faults.forbid(
+                    a["resource"], namespace=a.get("namespace"), verbs=a.get("verbs")
+                )
+            elif step.op == "wait":
+                time.sleep(float(a["seconds"]))
+        except SetupFailed:
+            raise
+        except OpsConsoleError as exc:
+            raise SetupFailed(f"set-up step {i + 1} ({step.op}): {exc.message}") from None
+        except Exception as exc:  # noqa: BLE001 - reported as the scenario's error
+            raise SetupFailed(f"set-up step {i + 1} ({step.op}): {exc}") from None
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def run_settings(settings: Settings, scn: Scenario, lang: str, kubeconfig: str) -> Settings:
+    agent = settings.agent.model_copy(update={"language": lang, "write_mode": scn.write})
+    kube = settings.kubernetes.model_copy(
+        update={
+            "kubeconfig": kubeconfig,
+            "context": SANDBOX_CONTEXT,
+            "namespace": scn.namespace or "default",
+            "namespace_allowlist": [],
+        }
+    )
+    sessions = settings.sessions.model_copy(update={"record": False})
+    return settings.model_copy(update={"agent": agent, "kubernetes": kube, "sessions": sessions})
+
+
+def build_loop(
+    scn: Scenario, lang: str, cluster: Cluster, settings: Settings, model: Any, approver: Any
+) -> Any:
+    from opsconsole.agent.loop import AgentLoop
+    from opsconsole.agent.tools import ToolRegistry
+    from opsconsole.k8s.tools import build_k8s_tools
+
+    namespace = scn.namespace or "default"
+    common: dict[str, Any] = {
+        "settings": settings,
+        "approver": approver,
+        "language": lang,
+        "context": cluster.context,
+        "namespace": namespace,
+        "write_mode": scn.write,
+    }
+    if scn.agent == "ops":
+        return AgentLoop(model, ToolRegistry(build_k8s_tools(cluster, settings)), **common)
+    from opsconsole.agent.specialists import build_full_registry, specialists
+
+    spec = specialists()[scn.agent]
+    registry = spec.registry(build_full_registry(cluster, settings, namespace=namespace))
+    write = spec.write_mode(scn.write)
+    common["write_mode"] = write
+    prompt = spec.prompt(
+        lang,  # type: ignore[arg-type]
+        registry.offered(write_mode=write),
+        write_mode=write,
+        context=cluster.context,
+        namespace=namespace,
+    )
+    return AgentLoop(model, registry, agent=scn.agent, system_prompt=prompt, **common)
+
+
+async def _drive(
+    loop: Any, question: str, rec: RunRecord, progress: Progress | None, meta: dict[str, Any]
+) -> None:
+    from opsconsole.agent.events import (
+        Answer,
+        RunCancelled,
+        RunFailed,
+        RunFinished,
+        ToolCallFinished,
+        ToolCallStarted,
+    )
+    from opsconsole.agent.loop import drive
+
+    started: dict[str, dict[str, Any]] = {}
+    mutating: dict[str, bool] = {}
+
+    def on_event(ev: Any) -> None:
+        if ev.agent == loop.agent and ev.step > rec.steps:
+            rec.steps = ev.step
+        if isinstance(ev, ToolCallStarted):
+            started[ev.tool_call_id] = dict(ev.arguments)
+            mutating[ev.tool_call_id] = bool(ev.mutating)
+            if progress is not None:
+                progress("step", dict(meta, tool=ev.tool, agent=ev.agent))
+        elif isinstance(ev, ToolCallFinished):
+            rec.tool_calls.append(
+                {
+                    "agent": ev.agent,
+                    "tool": ev.tool,
+                    "arguments": started.get(ev.tool_call_id, {}),
+                    "status": ev.status,
+                    "mutating": mutating.get(ev.tool_call_id, False),
+                }
+            )
+        elif isinstance(ev, Answer) and ev.agent == loop.agent:
+            rec.answer = ev.text
+        elif isinstance(ev, RunFinished) and ev.agent == loop.agent:
+            rec.steps = ev.steps or rec.steps
+            rec.run_status = "finished"
+        elif isinstance(ev, RunFailed) and ev.agent == loop.agent:
+            rec.run_status = "failed"
+            rec.error = ev.error + (f" ({ev.hint})" if ev.hint else "")
+        elif isinstance(ev, RunCancelled) and ev.agent == loop.agent:
+            rec.run_status = "cancelled"
+            rec.error = ev.reason
+
+    await drive(loop, question, on_event)
+
+
+async def run_scenario(
+    scn: Scenario,
+    lang: str,
+    spec: ModelSpec,
+    settings: Settings,
+    *,
+    timeout: float = DEFAULT_RUN_TIMEOUT,
+    progress: Progress | None = None,
+) -> ScenarioResult:
+    """Run one scenario in one language on a fresh sandbox; never raises for a bad run."""
+    question, used = scn.question_for(lang)
+    result = ScenarioResult(
+        scenario=scn.name,
+        lang=used,
+        status="error",
+        title=scn.title,
+        agent=scn.agent,
+        question=question,
+    )
+    t0 = time.monotonic()
+    try:
+        with contextlib.ExitStack() as stack:
+            sandbox = await asyncio.to_thread(start_sandbox, scn)
+            stack.callback(sandbox.stop)
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="opsconsole-eval-"))
+            kubeconfig = str(sandbox.write_kubeconfig(os.path.join(tmp, "kubeconfig")))
+            rs = run_settings(settings, scn, used, kubeconfig)
+            from opsconsole.k8s.client import Cluster
+
+            cluster = Cluster.from_settings(rs, kubeconfig=kubeconfig, context=SANDBOX_CONTEXT)
+            stack.callback(cluster.close)
+            await asyncio.to_thread(apply_setup, sandbox, cluster, scn.setup)
+            before = await asyncio.to_thread(snapshot, cluster, scn.cluster)
+            result.checks = await _run_and_judge(
+                scn, used, question, spec, rs, cluster, before, result, timeout, progress
+            )
+            result.status = "pass" if all(c.ok for c in result.checks) else "fail"
+    except SetupFailed as exc:
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one broken scenario must not stop the suite
+        from opsconsole.errors import OpsConsoleError
+
+        result.error = exc.message if isinstance(exc, OpsConsoleError) else repr(exc)
+    result.duration = time.monotonic() - t0
+    return result
+
+
+async def _run_and_judge(
+    scn: Scenario,
+    lang: str,
+    question: str,
+    spec: ModelSpec,
+    rs: Settings,
+    cluster: Cluster,
+    before: dict[str, Any],
+    result: ScenarioResult,
+    timeout: float,
+    progress: Progress | None,
+) -> list[Check]:
+    from opsconsole.k8s.redact import redact
+
+    approver = GrantingApprover()
+    model = spec.make(scn.agent, lang, rs)
+    loop = build_loop(scn, lang, cluster, rs, model, approver)
+    rec = RunRecord()
+    meta = {"scenario": scn.name, "lang": lang}
+    t_run = time.monotonic()
+    try:
+        await asyncio.wait_for(_drive(loop, question, rec, progress, meta), timeout)
+    except TimeoutError:
+        rec.run_status = "timeout"
+        rec.error = f"no answer within {timeout:.0f}s"
+    finally:
+        aclose = getattr(model, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+    run_time = time.monotonic() - t_run
+    result.answer = redact(rec.answer)
+    result.run_status = rec.run_status
+    result.error = rec.error
+    result.steps = rec.steps
+    result.prompt_tokens = int(loop.total_prompt_tokens)
+    result.completion_tokens = int(loop.total_completion_tokens)
+    result.tool_calls = rec.tool_calls
+    result.approvals = len(approver.requests)
+    checks: list[Check] = [
+        Check(
+            "run finished",
+            rec.run_status == "finished",
+            f"{rec.run_status} in {run_time:.1f}s" + (f": {rec.error}" if rec.error else ""),
+        )
+    ]
+    checks += judge_answer(scn.answer, rec.answer)
+    checks += judge_tools(scn, rec.tool_calls)
+    if scn.manifest is not None:
+        checks += await asyncio.to_thread(judge_manifest, scn.manifest, rec.answer, cluster)
+    if scn.cluster:
+        mutated = any(c.get("mutating") and c.get("status") == "ok" for c in rec.tool_calls)
+        settle = None if mutated else 2.0
+        checks += await asyncio.to_thread(
+            judge_cluster, cluster, scn.cluster, before, settle=settle
+        )
+    return checks
