@@ -268,3 +268,14 @@ async def test_previous_and_container_requests():
         lv.set_source("shop", "api-1", "app", previous=True)
         await pilot.pause()
         assert "previous container" in screen_lines(app)[0]
+
+
+def test_log_bindings_have_ids_and_tooltips():
+    from opsconsole.ui.widgets.log_body import LogBody
+
+    ids = []
+    for cls in (LogView, LogBody):
+        for binding in cls.BINDINGS:
+            assert binding.id and binding.id.startswith("logs.") and binding.tooltip, binding
+            ids.append(binding.id)
+    assert len(ids) == len(set(ids))

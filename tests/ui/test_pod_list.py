@@ -270,3 +270,25 @@ async def test_scrolls_with_cursor_and_renders_cjk():
         assert cell_len(ascii_line[: ascii_line.index("node-1")]) == cell_len(
             cjk_line[: cjk_line.index("节点")]
         )
+
+
+async def test_bindings_have_ids_and_follow_the_keymap():
+    from opsconsole.ui.widgets.virtual_table import VirtualTable
+
+    for cls in (PodList, VirtualTable):
+        for binding in cls.BINDINGS:
+            assert binding.id and binding.tooltip, binding
+    app = Host()
+    async with app.run_test(size=(120, 20)) as pilot:
+        pl = app.query_one(PodList)
+        pl.set_rows(ROWS)
+        pl.table.focus()
+        app.set_keymap({"pods.logs": "o", "table.cursor_down": "ctrl+n"})
+        await pilot.pause()
+        app.messages.clear()
+        await pilot.press("l", "ctrl+n", "o")
+        await pilot.pause()
+        assert [(type(m).__name__, m.row.name) for m in app.messages] == [
+            ("PodHighlighted", "api-1"),
+            ("OpenLogs", "api-1"),
+        ]

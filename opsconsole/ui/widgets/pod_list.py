@@ -95,7 +95,10 @@ class PodList(Vertical):
             id="pods.filter",
             tooltip="Filter pods by name, namespace, status or node (status:crash, is:unhealthy)",
         ),
-        Binding("l,enter", "open_logs", "Logs", id="pods.logs", tooltip="Show the pod's logs"),
+        Binding("l", "open_logs", "Logs", id="pods.logs", tooltip="Show the pod's logs"),
+        Binding(
+            "enter", "open_logs", "Logs", show=False, id="pods.enter", tooltip="Show the pod's logs"
+        ),
         Binding("d", "describe", "Describe", id="pods.describe", tooltip="Describe the pod"),
         Binding("s", "cycle_sort", "Sort", id="pods.sort", tooltip="Sort by the next column"),
         Binding(
