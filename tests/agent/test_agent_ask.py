@@ -179,3 +179,25 @@ def test_python_m_opsconsole_ask_demo_json(tmp_path):
         assert srv.requests[0]["model"] == "fake-model"
         assert srv.log[0].authorization == "Bearer test-key"
         assert srv.rejections == []
+
+
+def test_python_m_opsconsole_ask_with_a_bad_config_exits_2(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("model:\n  nmae: deepseek-chat\nagent:\n  max_steps: zero\n")
+    env = {
+        **os.environ,
+        "OPSCONSOLE_CONFIG_DIR": str(tmp_path / "cfg"),
+        "OPSCONSOLE_DATA_DIR": str(tmp_path / "data"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsconsole", "ask", "--config", str(bad), "--demo", "pods?"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "model.nmae: unknown key" in proc.stderr
+    assert "agent.max_steps" in proc.stderr
+    assert "Traceback" not in proc.stderr
