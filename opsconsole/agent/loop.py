@@ -18,7 +18,14 @@ get ``{"status":"cancelled"}``), discards a partly streamed reply, records the
 ``RunCancelled`` event in :attr:`AgentLoop.terminal_event` and re-raises ``CancelledError``
 (a generator cannot yield while being cancelled). :func:`drive` hands that event to its
 callback before re-raising. :meth:`AgentLoop.abort` does the same cleanup synchronously for a
-consumer that abandoned the generator without closing it.
+consumer that abandoned the generator without closing it (call it in an ``except
+CancelledError`` when iterating ``run()`` directly; it returns the RunCancelled to show/record).
+
+``RunFailed.error_type``: the model error's class name (``ModelAuthError``,
+``ModelBalanceError``, ``ModelRateLimited``, ``ModelUnavailable``, ``ModelTimeout``,
+``ModelBadRequest``), or ``context_length``, ``stream_interrupted`` (A7/A8), ``empty_response``
+(A15), ``loop_detected`` (A16), ``max_steps`` / ``token_budget`` (A17, after a Notice with a
+summary), ``invalid_tool_calls`` (A9/A11 budget), ``internal``.
 """
 
 from __future__ import annotations
