@@ -10,6 +10,8 @@ watch, log follow) live in :mod:`opsconsole.ui.feeds`; slash commands and palett
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 
 
 _HERE = Path(__file__).resolve().parent
+#: startup benchmark: write the wall-clock time of the first frame to this file
+FIRST_FRAME_FILE_ENV = "OPSCONSOLE_FIRST_FRAME_FILE"
 
 
 @dataclass
@@ -125,6 +129,9 @@ class OpsConsoleApp(App[int]):
             self.set_keymap(dict(self.settings.ui.keymap))
 
     def on_ready(self) -> None:
+        stamp = os.environ.get(FIRST_FRAME_FILE_ENV)
+        if stamp:  # startup benchmark: when the first frame was on screen (wall clock)
+            Path(stamp).write_text(repr(time.time()))
         if self.options.exit_after_first_frame:
             self.exit(0)
             return

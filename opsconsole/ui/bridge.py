@@ -40,6 +40,8 @@ class UIApprover:
             context=request.context,
             dry_run=request.dry_run,
             arguments=dict(request.arguments),
+            batch=tuple(_describe(item) for item in request.batch),
+            index=request.index,
         )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -58,6 +60,13 @@ class UIApprover:
         finally:
             self.modal = None
         return ApprovalDecision(decision, source="user")  # type: ignore[arg-type]
+
+
+def _describe(summary: Any) -> str:
+    """One pending call as a line: verb kind/name in namespace."""
+    target = f"{summary.kind}/{summary.name}" if summary.kind else summary.name
+    where = f" in {summary.namespace}" if summary.namespace else ""
+    return f"{summary.verb} {target}{where}"
 
 
 class AgentBridge:

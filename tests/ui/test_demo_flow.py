@@ -140,3 +140,38 @@ async def test_approval_approve_runs_the_call(tmp_path: Path, model_server) -> N
     assert len(tool_messages) == 1 and "declined" not in tool_messages[0]["content"]
     assert "scale_deployment" in trace and " ok" in trace
     assert model_server.rejections == []
+
+
+async def test_approval_modal_lists_the_whole_batch(tmp_path: Path, model_server) -> None:
+    model_server.push(
+        reply(
+            tool_calls=[
+                tool_call("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 3}),
+                tool_call("rollout_restart", {"namespace": "shop", "name": "web"}),
+            ]
+        ),
+        reply("One done, one declined."),
+    )
+    app = build_app(
+        make_settings(tmp_path, base_url=model_server.base_url), demo=True, write=True, frozen=True
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot, app)
+        await _ask(pilot, app, "scale cart and restart web")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal), 15, "approval 1")
+        first = app.screen.view
+        assert len(first.batch) == 2 and first.index == 0
+        assert "restart deployment/web in shop" in first.batch[1]
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ApprovalModal) and app.screen.view.index == 1,
+            15,
+            "approval 2",
+        )
+        await pilot.press("d")
+        await wait_for(pilot, lambda: not app.bridge.running, 15, "run end")
+    tools = [m for m in model_server.requests[1]["messages"] if m["role"] == "tool"]
+    assert len(tools) == 2
+    assert "declined" not in tools[0]["content"] and "declined" in tools[1]["content"]
+    assert model_server.rejections == []

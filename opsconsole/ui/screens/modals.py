@@ -27,6 +27,9 @@ class ApprovalView:
     context: str | None
     dry_run: str = ""
     arguments: dict[str, Any] = field(default_factory=dict)
+    #: every mutating call of this model turn, as text, and this call's position in it
+    batch: tuple[str, ...] = ()
+    index: int = 0
 
 
 class ApprovalModal(ModalScreen[Decision]):
@@ -78,6 +81,12 @@ class ApprovalModal(ModalScreen[Decision]):
                 facts.append(f"{label:>10}  ", style="dim")
                 facts.append(f"{value}\n", style="bold" if label in ("verb", "context") else "")
             yield Static(facts, id="approval-facts", markup=False)
+            if len(v.batch) > 1:
+                pending = Text(f"call {v.index + 1} of {len(v.batch)} in this turn:\n", "dim")
+                for number, line in enumerate(v.batch):
+                    mark = "▶ " if number == v.index else "  "
+                    pending.append(f"{mark}{line}\n", style="bold" if number == v.index else "")
+                yield Static(pending, id="approval-batch", markup=False)
             if v.dry_run:
                 yield Static(Text("server-side dry run", style="dim"), classes="label")
                 with VerticalScroll(id="approval-dry-run"):
