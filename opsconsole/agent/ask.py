@@ -286,7 +286,8 @@ def _model(args: argparse.Namespace, settings: Settings, printer: Printer) -> An
         offline = True
         printer.note(
             f"no API key in ${settings.model.api_key_env}: using the built-in offline planner "
-            "(no model API). Set the key, or pass --base-url/--model for another provider.",
+            f"(no model API). Set ${settings.model.api_key_env} to use {settings.model.name} "
+            "(any non-empty value for a local server such as Ollama or vLLM).",
             "warning",
         )
     elif offline:
