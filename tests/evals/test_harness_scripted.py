@@ -1,0 +1,124 @@
+"""The harness against a model: the scripted OpenAI-compatible server on loopback, through the
+real openai client, the real agent loop, the real k8s tools and a fresh sandbox per scenario.
+
+- a wrong answer is not counted as a pass (and the right one is, so the check can fail);
+- a fix task is judged on the cluster: claiming "I scaled it" without the tool fails, calling
+  scale_deployment (approved by the harness) passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsconsole.config import Settings
+from opsconsole.evals.harness import ModelSpec, run_scenario
+from opsconsole.evals.scenario import Scenario, builtin_scenarios, select
+from tests.evals.conftest import FAKE_KEY_ENV
+from tests.fakes.openai_server import ScriptedOpenAIServer, reply, tool_call
+
+
+def _settings(srv: ScriptedOpenAIServer) -> Settings:
+    return Settings.model_validate(
+        {
+            "model": {
+                "base_url": srv.base_url,
+                "name": "fake-model",
+                "api_key_env": FAKE_KEY_ENV,
+                "max_retries": 0,
+                "timeout": {"connect": 5, "read": 10, "total": 20},
+            }
+        }
+    )
+
+
+def _scenario(name: str) -> Scenario:
+    return select(builtin_scenarios(), [name])[0]
+
+
+async def _run(srv: ScriptedOpenAIServer, name: str, lang: str = "en") -> Any:
+    settings = _settings(srv)
+    spec = ModelSpec.from_settings(settings, offline=False)
+    assert not spec.offline and spec.label == "fake-model"
+    return await run_scenario(_scenario(name), lang, spec, settings, timeout=30)
+
+
+async def test_a_wrong_root_cause_fails(srv: ScriptedOpenAIServer) -> None:
+    srv.push(
+        reply(tool_calls=[tool_call("get_k8s_pods", {"namespace": "payments"})]),
+        reply("Root cause: payment-api is OOMKilled. Raise its memory limit to 1Gi."),
+    )
+    res = await _run(srv, "payment-api-crashloop")
+    assert srv.rejections == []
+    assert res.run_status == "finished"
+    assert res.status == "fail"
+    assert res.failed_rule.startswith("answer.all[1]: names none of")
+    assert any(c.rule == "answer.none[0]" and not c.ok for c in res.checks)
+    assert [c["tool"] for c in res.tool_calls] == ["get_k8s_pods"]
+    assert res.prompt_tokens > 0 and res.steps == 2
+
+
+async def test_the_right_root_cause_passes(srv: ScriptedOpenAIServer) -> None:
+    srv.push(
+        reply(tool_calls=[tool_call("get_pod_logs", {"namespace": "payments", "pod_name": "x"})]),
+        reply(
+            "payment-api exits at start: KeyError: 'PAYMENT_GATEWAY_URL'. The env var comes "
+            "from ConfigMap payment-api-config key gateway_url, which does not exist."
+        ),
+    )
+    res = await _run(srv, "payment-api-crashloop", "zh")
+    assert srv.rejections == []
+    assert res.status == "pass", res.failed_rule
+    # the question was asked in Chinese
+    assert "根本原因" in srv.requests[0]["messages"][-1]["content"]
+
+
+async def test_a_fix_claimed_in_words_only_fails(srv: ScriptedOpenAIServer) -> None:
+    srv.push(reply("I scaled the cart deployment in shop to 4 replicas. Done."))
+    res = await _run(srv, "fix-scale-cart")
+    assert srv.rejections == []
+    assert res.run_status == "finished"
+    assert res.status == "fail"
+    assert res.approvals == 0
+    assert res.failed_rule == (
+        "cluster: deployment shop/cart replicas=4, ready=4: replicas=2, ready=2"
+    )
+
+
+async def test_a_fix_done_with_the_tool_passes_on_the_cluster(srv: ScriptedOpenAIServer) -> None:
+    srv.push(
+        reply(
+            tool_calls=[
+                tool_call("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 4})
+            ]
+        ),
+        reply("ok"),
+    )
+    res = await _run(srv, "fix-scale-cart")
+    assert srv.rejections == []
+    assert res.status == "pass", res.failed_rule
+    assert res.approvals == 1
+    assert res.tool_calls[0]["tool"] == "scale_deployment"
+    assert res.tool_calls[0]["mutating"] and res.tool_calls[0]["status"] == "ok"
+    # write mode offered the mutating tools to the model
+    offered = {t["function"]["name"] for t in srv.requests[0]["tools"]}
+    assert "scale_deployment" in offered
+
+
+async def test_a_read_only_scenario_never_offers_mutating_tools(
+    srv: ScriptedOpenAIServer,
+) -> None:
+    srv.push(reply("payment-api: no idea"))
+    res = await _run(srv, "payment-api-crashloop")
+    assert res.status == "fail"
+    offered = {t["function"]["name"] for t in srv.requests[0]["tools"]}
+    assert "get_k8s_pods" in offered and "scale_deployment" not in offered
+
+
+async def test_a_model_error_is_a_failed_run_not_a_crash(srv: ScriptedOpenAIServer) -> None:
+    from tests.fakes.openai_server import error
+
+    srv.push(error(401, "invalid api key", type="authentication_error"))
+    res = await _run(srv, "payment-api-crashloop")
+    assert res.status == "fail"
+    assert res.run_status == "failed"
+    assert res.failed_rule.startswith("run finished: failed")
