@@ -521,8 +521,13 @@ def collection_path(obj: dict[str, Any], namespace: str) -> str:
     return f"{base}/{plural}"
 
 
-def dry_run_create(cluster: Cluster, obj: dict[str, Any], namespace: str) -> DryRunResult:
-    """POST ``obj`` with ``dryRun=All`` and ``fieldValidation=Strict``; nothing is stored."""
+def dry_run_create(
+    cluster: Cluster, obj: dict[str, Any], namespace: str, *, dry_run: bool = True
+) -> DryRunResult:
+    """POST ``obj`` with ``dryRun=All`` and ``fieldValidation=Strict``; nothing is stored.
+
+    ``dry_run=False`` really creates it (only the approved ``apply_manifest`` does that); the
+    outcome is then ``created`` instead of ``accepted``."""
     from opsconsole.errors import OpsConsoleError
     from opsconsole.k8s.client import api_message, map_error
 
@@ -537,7 +542,7 @@ def dry_run_create(cluster: Cluster, obj: dict[str, Any], namespace: str) -> Dry
         params = client.param_serialize(
             method="POST",
             resource_path=path,
-            query_params=[("dryRun", "All"), ("fieldValidation", "Strict")],
+            query_params=([("dryRun", "All")] if dry_run else []) + [("fieldValidation", "Strict")],
             header_params={"Accept": "application/json", "Content-Type": "application/json"},
             body=body,
             auth_settings=["BearerToken"],
@@ -546,9 +551,12 @@ def dry_run_create(cluster: Cluster, obj: dict[str, Any], namespace: str) -> Dry
         resp.read()
     except Exception as exc:  # noqa: BLE001 - mapped to a readable message
         err = map_error(exc, server=cluster.server)
-        return DryRunResult(False, "error", f"dry run failed: {err.message}")
+        what = "dry run" if dry_run else "create"
+        return DryRunResult(False, "error", f"{what} failed: {err.message}")
     status = int(resp.status)
     if 200 <= status < 300:
+        if not dry_run:
+            return DryRunResult(True, "created", f"created {ref(body)} (HTTP {status})")
         return DryRunResult(True, "accepted", f"server dry run accepted (HTTP {status})")
 
     class _Exc(Exception):
@@ -616,66 +624,11 @@ def validate_text(text: str, cluster: Cluster | None, namespace: str) -> Validat
     return Validation(lines, ok)
 
 
-# --- review ---------------------------------------------------------------------------------
-
-
-def review_objects(docs: list[dict[str, Any]]) -> list[str]:
-    """FINDING lines: schema problems, the Security agent's pod checks, best practice."""
-    from opsconsole.k8s.analyzers import Finding
-    from opsconsole.k8s.render import finding_line
-    from opsconsole.k8s.security import check_pod_spec, check_services
-
-    findings: list[Finding] = []
-    for obj in docs:
-        kind = str(obj.get("kind", "?"))
-        meta = obj.get("metadata") or {}
-        ns, name = meta.get("namespace"), str(meta.get("name", "?"))
-        lk = kind.lower()
-
-        def add(
-            sev: str, reason: str, ev: str, fix: str, _k: str = lk, _ns: Any = ns, _n: str = name
-        ) -> None:
-            findings.append(Finding(sev, _k, _ns, _n, reason, [ev], fix))
-
-        for p in check_local(obj):
-            add("high", "SchemaError", p, "fix the manifest; the API server would reject it")
-        pod = _pod_template_spec(kind, obj)
-        if isinstance(pod, dict):
-            tmeta = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
-            rep = check_pod_spec(pod, tmeta.get("annotations") or {})
-            for sev, reason, ev, fix in rep.findings:
-                add(sev, reason, ev, fix)
-            if rep.restricted_gaps:
-                add(
-                    "info",
-                    "PSSRestricted",
-                    "not PSS restricted: " + "; ".join(rep.restricted_gaps[:4]),
-                    "runAsNonRoot, allowPrivilegeEscalation: false, drop [ALL], seccomp "
-                    "RuntimeDefault",
-                )
-            for c in pod.get("containers") or ():
-                if not isinstance(c, dict):
-                    continue
-                cn = c.get("name")
-                if kind in ("Deployment", "StatefulSet", "DaemonSet") and not c.get(
-                    "readinessProbe"
-                ):
-                    add("low", "NoReadinessProbe", f"container {cn}", "add a readinessProbe")
-                if not ((c.get("resources") or {}).get("requests")):
-                    add("low", "NoRequests", f"container {cn}", "set cpu/memory requests")
-        if kind == "Deployment" and (obj.get("spec") or {}).get("replicas", 1) == 1:
-            add("info", "SingleReplica", "replicas: 1", "use 2+ replicas and a PDB for HA")
-        if kind == "Service":
-            for f in check_services([obj]):
-                findings.append(f)
-    return [finding_line(f) for f in findings]
+# --- review (in opsconsole.agent.specialists.review) ---------------------------------------
 
 
 def review_manifest_text(text: str) -> str:
-    try:
-        docs = parse_documents(text)
-    except ManifestError as exc:
-        return f"review: cannot parse the manifest: {exc}"
-    lines = review_objects(docs)
-    head = f"review of {len(docs)} document(s): " + ", ".join(ref(d) for d in docs)
-    return "\n".join([head, f"{len(lines)} findings", *lines] if lines else [head, "no findings"])
+    """Review pasted YAML: see :func:`opsconsole.agent.specialists.review.review_manifest_text`."""
+    from opsconsole.agent.specialists.review import review_manifest_text as review
+
+    return review(text)

@@ -53,8 +53,9 @@ RULES = {
   If validation rejects it, fix and validate again.
 - For YAML the user pasted, use review_manifest and validate_manifest and list the problems
   with their fixes.
-- Show manifests in ```yaml blocks. You never apply anything: tell the user how to apply
-  (kubectl apply -f ...) after review; applying needs their approval.""",
+- Show manifests in ```yaml blocks. Do not apply anything unless the user asked for it; then
+  use apply_manifest (write mode only; the user approves every call). Otherwise tell the user
+  how to apply it (kubectl apply -f ...).""",
 }
 
 DELEGATED = (

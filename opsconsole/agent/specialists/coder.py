@@ -1,5 +1,7 @@
 """The Coder agent: writes manifests from templates, validates them by a server-side dry run,
-reviews pasted YAML. It has no tool that applies anything."""
+reviews pasted YAML. ``apply_manifest`` is mutating: it is not even offered in read-only mode
+(S2) and in write mode every call waits for the user's approval (S1), with the server dry run
+shown in the approval prompt."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsconsole.agent.specialists import Specialist
 from opsconsole.agent.specialists._common import guarded, obj
-from opsconsole.agent.tools import Tool, ToolResult
+from opsconsole.agent.tools import ActionSummary, Tool, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
@@ -18,12 +20,13 @@ CODER = Specialist(
     description=(
         "Coder agent (代码生成): writes Kubernetes manifests (Deployment, Service, ConfigMap, "
         "HPA, NetworkPolicy, PDB, Job, CronJob), patches and scripts, validates them with a "
-        "server-side dry run, reviews pasted YAML. Applies nothing."
+        "server-side dry run, reviews pasted YAML. Applies only with the user's approval."
     ),
     allowlist=(
         "generate_manifest",
         "validate_manifest",
         "review_manifest",
+        "apply_manifest",
         "get_deployments",
         "get_k8s_pods",
         "describe_pod",
@@ -31,6 +34,10 @@ CODER = Specialist(
 )
 
 _INT = {"type": "integer"}
+#: kinds apply_manifest never creates: RBAC changes and Secrets stay with the user (K1, S9)
+NOT_APPLIED = frozenset(
+    {"Secret", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Namespace"}
+)
 
 
 def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) -> list[Tool]:
@@ -72,6 +79,62 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
         v = validate_text(text, cluster, namespace)
         head = "validation: " + ("all documents valid" if v.ok else "REJECTED")
         return ToolResult(content="\n".join([head, *v.lines]), is_error=not v.ok)
+
+    def _apply_docs(args: dict[str, Any]) -> list[dict[str, Any]]:
+        from opsconsole.agent.manifests import KINDS, check_local, parse_documents, ref
+        from opsconsole.k8s.tools import ToolInputError
+
+        docs = parse_documents(str(args.get("yaml") or ""))
+        for d in docs:
+            kind = str(d.get("kind"))
+            if kind in NOT_APPLIED or kind not in KINDS:
+                raise ToolInputError(
+                    f"apply_manifest does not create {kind} objects; show the manifest to the "
+                    "user and let them apply it"
+                )
+            problems = check_local(d)
+            if problems:
+                raise ToolInputError(f"{ref(d)} fails validation: {'; '.join(problems)}")
+        return docs
+
+    def apply_manifest(args: dict[str, Any], dry: bool = False) -> ToolResult:
+        from opsconsole.agent.manifests import ManifestError, dry_run_create
+        from opsconsole.errors import NoClusterConfigured
+
+        if cluster is None:
+            raise NoClusterConfigured()
+        try:
+            docs = _apply_docs(args)
+        except ManifestError as exc:
+            return ToolResult(content=str(exc), is_error=True)
+        lines, failed = [], False
+        for d in docs:
+            res = dry_run_create(cluster, d, namespace, dry_run=dry)
+            failed |= not res.ok
+            lines.append(res.message)
+        return ToolResult(content="\n".join(lines), is_error=failed)
+
+    def summarize(args: dict[str, Any]) -> ActionSummary:
+        from opsconsole.agent.manifests import parse_documents, ref
+
+        try:
+            docs = parse_documents(str(args.get("yaml") or ""))
+        except Exception:  # noqa: BLE001 - the summary must not fail
+            return ActionSummary("create", "manifest", "(unparsable)", None)
+        first = docs[0]
+        meta = first.get("metadata") or {}
+        return ActionSummary(
+            verb="create",
+            kind=str(first.get("kind", "")),
+            name=str(meta.get("name", "")),
+            namespace=meta.get("namespace") or namespace,
+            detail=f"{len(docs)} object(s): {', '.join(ref(d) for d in docs)}; context "
+            f"{getattr(cluster, 'context', '-')}",
+        )
+
+    def dry_run(args: dict[str, Any]) -> str:
+        res = guarded(lambda a: apply_manifest(a, dry=True))(args)
+        return ("dry run failed: " if res.is_error else "") + res.content
 
     timeout = settings.agent.tool_timeout
     return [
@@ -124,5 +187,20 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
             read_only=True,
             timeout=timeout,
             tags=frozenset({"coder", "k8s"}),
+        ),
+        Tool(
+            name="apply_manifest",
+            description=(
+                "Create the objects of a validated manifest in the cluster (kubectl create: "
+                "existing objects are left unchanged). Mutating: needs the user's approval; "
+                "never creates Secrets, RBAC objects or namespaces."
+            ),
+            parameters=obj({"yaml": {"type": "string", "description": "the manifest"}}, ["yaml"]),
+            handler=guarded(apply_manifest),
+            read_only=False,
+            timeout=timeout,
+            summarize=summarize,
+            dry_run=dry_run,
+            tags=frozenset({"coder", "k8s", "mutating"}),
         ),
     ]
