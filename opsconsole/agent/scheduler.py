@@ -156,7 +156,6 @@ class Scheduler:
         self._started_ids: set[str] = set()
         self._direct: set[asyncio.Task[Any]] = set()
         self._pump_task: asyncio.Task[Any] | None = None
-        self._direct_state: tuple[str, float] | None = None
 
     # -- the AgentLoop-like surface ---------------------------------------------------------
 
@@ -200,7 +199,10 @@ class Scheduler:
         return out
 
     def abort(self, reason: str = "cancelled by user") -> RunCancelled | None:
-        """Synchronously stop every branch and repair every transcript; idempotent."""
+        """Synchronously stop every branch and repair every transcript; idempotent.
+
+        Returns (and records in :attr:`terminal_event`) the scheduler's RunCancelled, or None
+        when nothing was running or the run had already ended."""
         if self._pump_task is None:
             return None
         pump, self._pump_task = self._pump_task, None
@@ -212,11 +214,13 @@ class Scheduler:
             sub.abort(reason)
         if not pump.done():
             pump.cancel()
-        if event is None and self._direct_state is not None and self._run_id:
-            event = RunCancelled(run_id=self._run_id, agent=SCHEDULER, reason=reason)
-        self._direct_state = None
+        ended = self.terminal_event
+        if ended is not None and getattr(ended, "run_id", None) == self._run_id:
+            return None  # the run had finished; the consumer just stopped listening
         if event is None and self._run_id:
-            event = RunCancelled(run_id=self._run_id, agent=SCHEDULER, reason=reason)
+            event = RunCancelled(
+                run_id=self._run_id, agent=SCHEDULER, step=self._step, reason=reason
+            )
         if event is not None:
             self.terminal_event = event
         return event
@@ -361,7 +365,6 @@ class Scheduler:
         self._run_id = run_id
         self._step = 0
         started = time.monotonic()
-        self._direct_state = (run_id, started)
         conv = self.loop.conversation
         if not conv.has_system:
             conv.set_system(
@@ -392,7 +395,6 @@ class Scheduler:
             "（用户直接指定）" if zh else " (addressed directly)",
         )
         conv.add_assistant(merged)
-        self._direct_state = None
         if all(x.status != "ok" for x in results):
             self._emit(
                 RunFailed(
