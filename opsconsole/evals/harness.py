@@ -7,11 +7,14 @@ For each (scenario, language) :func:`run_scenario`
    :class:`~opsconsole.k8s.client.Cluster`;
 2. applies the set-up steps through the Kubernetes API (scale, patch, delete, create) or the
    sandbox's fault injection (forbid);
-3. runs the agent through the real :class:`~opsconsole.agent.loop.AgentLoop` like
-   ``opsconsole ask`` does: the Ops agent with the Kubernetes tools; the Security and Coder
-   agents with their specialist registry and prompt (single loop, see ``AGENT_MODE``). Write
-   mode is on only for fix tasks (``write: true``), where :class:`GrantingApprover` approves
-   every mutating call (and counts them);
+3. runs the agent: ``agent: ops`` scenarios through the real
+   :class:`~opsconsole.agent.loop.AgentLoop` with the Kubernetes tools, like ``opsconsole
+   ask``; ``agent: security`` / ``agent: coder`` scenarios through the multi-agent
+   :class:`~opsconsole.agent.scheduler.Scheduler` (it routes the question itself; offline: the
+   offline router and specialists), or, if the scheduler is not importable, through the
+   specialist's own loop (its registry and prompt). Write mode is on only for fix tasks
+   (``write: true``), where :class:`GrantingApprover` approves every mutating call (and counts
+   them);
 4. judges the answer, the manifests in it, the tools that ran and the cluster afterwards.
 """
 
@@ -43,9 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.k8s.client import Cluster
 
 SANDBOX_CONTEXT = "opsconsole-sandbox"
-#: how the Security and Coder scenarios run: the specialist's own loop (registry + prompt).
-#: The multi-agent scheduler is not used by the harness (see the README section).
-AGENT_MODE = "specialist-loop"
 DEFAULT_RUN_TIMEOUT = 300.0
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -86,22 +86,37 @@ class ModelSpec:
         return cls(False, settings.model.name, settings.model.base_url)
 
     def make(self, agent: str, language: str, settings: Settings) -> Any:
-        if self.offline:
-            if agent in ("security", "coder"):
-                try:
-                    from opsconsole.agent.specialists import offline as so
+        """The model client of ``agent`` ("ops", "security", "coder" or "scheduler").
 
-                    return (so.OfflineSecurity if agent == "security" else so.OfflineCoder)(
-                        language
-                    )
-                except ImportError:  # pragma: no cover - the specialists are optional
-                    pass
+        Offline: the offline planner for a lone Ops loop (like ``opsconsole ask``); the
+        offline router and specialists for the team. Online: the configured model, with the
+        per-agent overrides (``agent.<name>.model`` / ``base_url``) the scheduler honours."""
+        if self.offline:
+            if agent in ("security", "coder", "scheduler", "team-ops"):
+                from opsconsole.agent.specialists import offline as so
+
+                cls = {
+                    "security": so.OfflineSecurity,
+                    "coder": so.OfflineCoder,
+                    "scheduler": so.OfflineRouter,
+                    "team-ops": so.OfflineOps,
+                }[agent]
+                return cls(language)
             from opsconsole.agent.offline import OfflinePlanner
 
             return OfflinePlanner(language=language)
         from opsconsole.agent.model import OpenAIModelClient
 
-        return OpenAIModelClient(settings.model)
+        model = settings.model
+        override = getattr(settings.agent, agent.removeprefix("team-"), None)
+        updates = {}
+        if override is not None and getattr(override, "model", None):
+            updates["name"] = override.model
+        if override is not None and getattr(override, "base_url", None):
+            updates["base_url"] = override.base_url
+        if updates:
+            model = model.model_copy(update=updates)
+        return OpenAIModelClient(model)
 
 
 @dataclass
@@ -228,9 +243,27 @@ def run_settings(settings: Settings, scn: Scenario, lang: str, kubeconfig: str) 
     return settings.model_copy(update={"agent": agent, "kubernetes": kube, "sessions": sessions})
 
 
+def runner_for(scn: Scenario) -> str:
+    """How a scenario runs: "loop" (Ops), "scheduler" (Security, Coder) or "specialist" (the
+    Security/Coder agent's own loop when the multi-agent scheduler is not available)."""
+    if scn.agent == "ops":
+        return "loop"
+    try:
+        import opsconsole.agent.scheduler  # noqa: F401
+    except ImportError:  # pragma: no cover - the scheduler is part of the product now
+        return "specialist"
+    return "scheduler"
+
+
 def build_loop(
-    scn: Scenario, lang: str, cluster: Cluster, settings: Settings, model: Any, approver: Any
+    scn: Scenario,
+    lang: str,
+    cluster: Cluster,
+    settings: Settings,
+    spec_: ModelSpec,
+    approver: Any,
 ) -> Any:
+    """The agent (an AgentLoop or the Scheduler, same surface) that answers ``scn``."""
     from opsconsole.agent.loop import AgentLoop
     from opsconsole.agent.tools import ToolRegistry
     from opsconsole.k8s.tools import build_k8s_tools
@@ -245,7 +278,21 @@ def build_loop(
         "write_mode": scn.write,
     }
     if scn.agent == "ops":
+        model = spec_.make("ops", lang, settings)
         return AgentLoop(model, ToolRegistry(build_k8s_tools(cluster, settings)), **common)
+    if runner_for(scn) == "scheduler":
+        from opsconsole.agent.scheduler import build_scheduler
+
+        return build_scheduler(
+            lambda name: spec_.make("team-ops" if name == "ops" else name, lang, settings),
+            cluster,
+            settings,
+            approver,
+            language=lang,
+            context=cluster.context,
+            namespace=namespace,
+            write_mode=scn.write,
+        )
     from opsconsole.agent.specialists import build_full_registry, specialists
 
     spec = specialists()[scn.agent]
@@ -259,6 +306,7 @@ def build_loop(
         context=cluster.context,
         namespace=namespace,
     )
+    model = spec_.make(scn.agent, lang, settings)
     return AgentLoop(model, registry, agent=scn.agent, system_prompt=prompt, **common)
 
 
@@ -275,15 +323,20 @@ async def _drive(
     )
     from opsconsole.agent.loop import drive
 
-    started: dict[str, dict[str, Any]] = {}
-    mutating: dict[str, bool] = {}
+    # tool call ids are unique per run only (two agents of a team may both say call_1)
+    started: dict[tuple[str, str], dict[str, Any]] = {}
+    mutating: dict[tuple[str, str], bool] = {}
+
+    steps: dict[str, int] = {}  # run id -> steps (a team run counts every agent's steps)
 
     def on_event(ev: Any) -> None:
-        if ev.agent == loop.agent and ev.step > rec.steps:
-            rec.steps = ev.step
+        if ev.run_id:
+            last = ev.steps if isinstance(ev, RunFinished) else ev.step
+            steps[ev.run_id] = max(steps.get(ev.run_id, 0), last)
+            rec.steps = sum(steps.values())
         if isinstance(ev, ToolCallStarted):
-            started[ev.tool_call_id] = dict(ev.arguments)
-            mutating[ev.tool_call_id] = bool(ev.mutating)
+            started[(ev.run_id, ev.tool_call_id)] = dict(ev.arguments)
+            mutating[(ev.run_id, ev.tool_call_id)] = bool(ev.mutating)
             if progress is not None:
                 progress("step", dict(meta, tool=ev.tool, agent=ev.agent))
         elif isinstance(ev, ToolCallFinished):
@@ -291,15 +344,14 @@ async def _drive(
                 {
                     "agent": ev.agent,
                     "tool": ev.tool,
-                    "arguments": started.get(ev.tool_call_id, {}),
+                    "arguments": started.get((ev.run_id, ev.tool_call_id), {}),
                     "status": ev.status,
-                    "mutating": mutating.get(ev.tool_call_id, False),
+                    "mutating": mutating.get((ev.run_id, ev.tool_call_id), False),
                 }
             )
         elif isinstance(ev, Answer) and ev.agent == loop.agent:
             rec.answer = ev.text
         elif isinstance(ev, RunFinished) and ev.agent == loop.agent:
-            rec.steps = ev.steps or rec.steps
             rec.run_status = "finished"
         elif isinstance(ev, RunFailed) and ev.agent == loop.agent:
             rec.run_status = "failed"
@@ -373,8 +425,7 @@ async def _run_and_judge(
     from opsconsole.k8s.redact import redact
 
     approver = GrantingApprover()
-    model = spec.make(scn.agent, lang, rs)
-    loop = build_loop(scn, lang, cluster, rs, model, approver)
+    loop = build_loop(scn, lang, cluster, rs, spec, approver)
     rec = RunRecord()
     meta = {"scenario": scn.name, "lang": lang}
     t_run = time.monotonic()
@@ -384,7 +435,8 @@ async def _run_and_judge(
         rec.run_status = "timeout"
         rec.error = f"no answer within {timeout:.0f}s"
     finally:
-        aclose = getattr(model, "aclose", None)
+        # the Scheduler closes every model of the team; a lone loop closes its own
+        aclose = getattr(loop, "aclose", None) or getattr(loop.model, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(Exception):
                 await aclose()
@@ -393,6 +445,7 @@ async def _run_and_judge(
     result.run_status = rec.run_status
     result.error = rec.error
     result.steps = rec.steps
+    result.runner = runner_for(scn)
     result.prompt_tokens = int(loop.total_prompt_tokens)
     result.completion_tokens = int(loop.total_completion_tokens)
     result.tool_calls = rec.tool_calls

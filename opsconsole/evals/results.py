@@ -39,6 +39,8 @@ class ScenarioResult:
     status: str
     title: str = ""
     agent: str = "ops"
+    #: "loop" (one AgentLoop), "scheduler" (the multi-agent team) or "specialist"
+    runner: str = "loop"
     question: str = ""
     answer: str = ""
     checks: list[Check] = field(default_factory=list)
@@ -76,6 +78,7 @@ class ScenarioResult:
             "status": self.status,
             "title": self.title,
             "agent": self.agent,
+            "runner": self.runner,
             "question": self.question,
             "answer": self.answer[:MAX_ANSWER_CHARS],
             "checks": [c.to_dict() for c in self.checks],
@@ -99,6 +102,7 @@ class ScenarioResult:
             status=str(d.get("status", "error")),
             title=str(d.get("title", "")),
             agent=str(d.get("agent", "ops")),
+            runner=str(d.get("runner", "loop")),
             question=str(d.get("question", "")),
             answer=str(d.get("answer", "")),
             checks=[Check.from_dict(c) for c in d.get("checks") or [] if isinstance(c, dict)],
