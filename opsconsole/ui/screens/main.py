@@ -70,11 +70,12 @@ class MainScreen(Screen[None]):
                 with Pane("Trace", id="trace-pane"):
                     yield TracePane(id="trace", timed=not self.frozen)
             with Vertical(id="right"):
+                # the pod list and the log viewer have nothing to show before the backend
+                # connects: they are mounted just after the first frame (mount_panes)
                 with Pane("Pods", id="pods-pane"):
-                    ns = self.status_init.get("namespace")
-                    yield _pod_list(None if ns in (None, "", "all") else ns)
+                    yield Static("connecting…", id="pods-placeholder", classes="placeholder")
                 with Pane("Logs", id="logs-pane"):
-                    yield _log_view(self.log_max_lines)
+                    yield Static("", id="logs-placeholder", classes="placeholder")
         yield StatusBar(id="status", frozen=self.frozen)
         yield Footer(id="footer")
 
@@ -86,6 +87,18 @@ class MainScreen(Screen[None]):
         if self.frozen:
             chat_input.cursor_blink = False
         chat_input.focus()
+
+    async def mount_panes(self) -> None:
+        """Mount the pod list and the log viewer (called once, after the first frame)."""
+        if self.query("#pod-list"):
+            return
+        ns = self.status_init.get("namespace")
+        pods = _pod_list(None if ns in (None, "", "all") else ns)
+        logs = _log_view(self.log_max_lines)
+        await self.query_one("#pods-placeholder").remove()
+        await self.query_one("#logs-placeholder").remove()
+        await self.query_one("#pods-pane").mount(pods)
+        await self.query_one("#logs-pane").mount(logs)
 
     # ---- accessors used by the app's wiring ---------------------------------------------
 
