@@ -279,3 +279,48 @@ def test_log_bindings_have_ids_and_tooltips():
             assert binding.id and binding.id.startswith("logs.") and binding.tooltip, binding
             ids.append(binding.id)
     assert len(ids) == len(set(ids))
+
+
+async def test_wrap_follow_shows_the_end_of_long_last_lines():
+    app = Host()
+    async with app.run_test(size=(40, 12)) as pilot:
+        lv = app.query_one(LogView)
+        lv.wrap = True
+        lv.append_lines([f"{i:03d} " + "x" * 100 + f" end-{i}" for i in range(50)])
+        await pilot.pause()
+        rows = body_lines(app)
+        assert rows[-1].endswith("end-49")  # the newest line's last row is at the bottom
+        assert lv.following
+
+
+async def test_selection_survives_old_lines_being_dropped():
+    app = Host(max_lines=1000)
+    async with app.run_test(size=(80, 12)) as pilot:
+        lv = app.query_one(LogView)
+        lv.append_lines(numbered(0, 1000))
+        lv.body.focus()
+        await pilot.pause()
+        await pilot.press("pageup")  # pause, then select two lines
+        await pilot.press("shift+down", "shift+down")
+        selected = lv.selected_text()
+        assert len(selected.splitlines()) == 2
+        lv.append_lines(numbered(1000, 300))  # drops the 300 oldest lines
+        await pilot.pause()
+        assert lv.selected_text() == selected  # same lines, not the same positions
+        assert not lv.following
+
+
+async def test_lines_appended_before_mount_show():
+    lv = LogView(max_lines=1000)
+    lv.set_source("shop", "api-0", "app")
+    lv.append_lines(numbered(0, 30))
+
+    class Late(App[None]):
+        def compose(self) -> ComposeResult:
+            yield lv
+
+    app = Late()
+    async with app.run_test(size=(80, 12)) as pilot:
+        await pilot.pause()
+        assert body_lines(app)[-1].startswith("line 29")
+        assert "shop/api-0 › app" in lv.header_text

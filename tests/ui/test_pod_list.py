@@ -292,3 +292,19 @@ async def test_bindings_have_ids_and_follow_the_keymap():
             ("PodHighlighted", "api-1"),
             ("OpenLogs", "api-1"),
         ]
+
+
+async def test_feeding_before_mount_is_kept():
+    pl = PodList(namespace=None)
+    pl.set_rows(ROWS[:2])
+    pl.apply("ADDED", pod("early-0"))
+    assert pl.select_pod("shop", "early-0")
+
+    class Late(App[None]):
+        def compose(self) -> ComposeResult:
+            yield pl
+
+    async with Late().run_test(size=(100, 12)) as pilot:
+        await pilot.pause()
+        assert names(pl) == ["api-0", "api-1", "early-0"]
+        assert pl.highlighted.name == "early-0"

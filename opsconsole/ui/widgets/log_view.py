@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -105,7 +105,7 @@ class LogView(Vertical):
             return self.log_view
 
     class PickContainer(Message):
-        """Request: let the user pick one of ``containers`` (show a ContainerPicker)."""
+        """Request: let the user pick one of ``containers`` (the shell shows a picker modal)."""
 
         def __init__(self, log_view: LogView, containers: list[str], current: str | None):
             super().__init__()
@@ -160,6 +160,7 @@ class LogView(Vertical):
         self.new_while_paused = 0
         self._sync_pending = False
         self._carry = b""
+        self._composed = False  # children composed (``is_mounted`` is still False in on_mount)
         self.header_text = ""
 
     def compose(self) -> ComposeResult:
@@ -168,7 +169,9 @@ class LogView(Vertical):
         yield Input(placeholder="search (smart case); Enter finds, n/N move", id="log-search")
 
     def on_mount(self) -> None:
+        self._composed = True
         self._update_header()
+        self._schedule_sync()  # lines appended before mounting
 
     # -- public API ------------------------------------------------------------------------
     @property
@@ -178,7 +181,7 @@ class LogView(Vertical):
     @property
     def following(self) -> bool:
         """True while the view sticks to the newest line (auto-scroll)."""
-        return self.body.follow if self.is_mounted else True
+        return self.body.follow if self._composed else True
 
     @property
     def line_count(self) -> int:
@@ -239,7 +242,7 @@ class LogView(Vertical):
         dropped = self.store.extend(lines, blob)
         if self.matcher is not None and len(self.matches) < self.match_limit:
             self.matcher.scan(ended, _offsets(lines), first_abs, self.matches, self.match_limit)
-        if self.is_mounted:
+        if self._composed:
             body = self.body
             if not body.follow:
                 self.new_while_paused += len(lines)
@@ -253,7 +256,7 @@ class LogView(Vertical):
         self.matches = [] if self.matcher is None else []
         self.match_index = -1
         self.new_while_paused = 0
-        if self.is_mounted:
+        if self._composed:
             self.body.reset()
         self._schedule_sync()
 
@@ -288,7 +291,7 @@ class LogView(Vertical):
 
     # -- sync (coalesced: at most once per turn of the message loop) ------------------------
     def _schedule_sync(self) -> None:
-        if not self._sync_pending and self.is_mounted:
+        if not self._sync_pending and self._composed:
             self._sync_pending = True
             self.call_later(self._sync)
 
@@ -308,7 +311,7 @@ class LogView(Vertical):
         parts = [who]
         if self.previous:
             parts.append("previous container")
-        paused = self.is_mounted and not self.body.follow
+        paused = self._composed and not self.body.follow
         if paused:
             more = f", {self.new_while_paused:,} new" if self.new_while_paused else ""
             parts.append(f"⏸ paused — End to resume{more}")
@@ -320,7 +323,7 @@ class LogView(Vertical):
             more = "+" if n >= self.match_limit else ""
             where = f"{pos + 1}/{n}{more}" if pos >= 0 else f"{n}{more}"
             parts.append(f"/{self.matcher.query}: {where} matches")
-        rng = self.body.selection_range() if self.is_mounted else None
+        rng = self.body.selection_range() if self._composed else None
         if rng is not None:
             parts.append(f"{rng[1] - rng[0]} selected (a: send to agent)")
         if self.wrap:
@@ -393,7 +396,7 @@ class LogView(Vertical):
         self.remove_class("-searching")
         self.body.focus()
 
-    def on_key(self, event) -> None:  # Esc in the search field closes it (keeps results)
+    def on_key(self, event: events.Key) -> None:  # Esc in the search field closes it
         if event.key == "escape" and self.has_class("-searching"):
             event.stop()
             self.remove_class("-searching")
@@ -407,7 +410,7 @@ class LogView(Vertical):
         self._refresh_all()
 
     def _refresh_all(self) -> None:
-        if self.is_mounted:
+        if self._composed:
             self.body.invalidate()
             self._schedule_sync()
 

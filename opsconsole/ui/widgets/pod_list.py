@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -160,6 +160,7 @@ class PodList(Vertical):
         self._source.all_namespaces = namespace is None
         self._cursor_key: tuple[str, str] | None = None
         self._header_pending = False
+        self._composed = False  # children composed (``is_mounted`` is still False in on_mount)
         self.header_text = ""
         """The header's text (the one-line header may cut it in a narrow pane)."""
 
@@ -172,6 +173,7 @@ class PodList(Vertical):
         yield VirtualTable(self._source, id="pod-list-table")
 
     def on_mount(self) -> None:
+        self._composed = True
         self._refit()
         self._after_reset()
         self._update_header()
@@ -194,7 +196,7 @@ class PodList(Vertical):
     @property
     def highlighted(self) -> PodRow | None:
         """The pod under the cursor."""
-        if not len(self.model):
+        if not len(self.model) or not self._composed:
             return None
         return self.model.row_at(min(self.table.cursor, len(self.model) - 1))
 
@@ -207,6 +209,8 @@ class PodList(Vertical):
     def apply(self, event_type: str, row: PodRow) -> None:
         """Apply one watch event (``ADDED``/``MODIFIED``/``DELETED``); repaints only what moved."""
         change = self.model.apply(event_type, row)
+        if not self._composed:
+            return
         table = self.table
         if change.removed is None and change.inserted is None:
             self._schedule_header()
@@ -242,7 +246,9 @@ class PodList(Vertical):
             index = self.model.index_of(key)
         if index is None:
             return False
-        self.table.move_cursor(index, force_message=True)
+        self._cursor_key = key
+        if self._composed:
+            self.table.move_cursor(index, force_message=True)
         return True
 
     def rows(self) -> list[PodRow]:
@@ -258,7 +264,7 @@ class PodList(Vertical):
         self._after_reset()
 
     def _after_reset(self) -> None:
-        if not self.is_mounted:
+        if not self._composed:
             return
         self._refit()
         index = self.model.index_of(self._cursor_key) if self._cursor_key else None
@@ -283,7 +289,7 @@ class PodList(Vertical):
         return any(w[k] > cols.get(k, w[k]) for k in cols)
 
     def _refit(self) -> None:
-        if not self.is_mounted:
+        if not self._composed:
             return
         table = self.table
         keys = [c for c in COLUMNS if c != "namespace" or self._source.all_namespaces]
@@ -353,7 +359,7 @@ class PodList(Vertical):
         self.remove_class("-filtering")
         self.table.focus()
 
-    def on_key(self, event) -> None:  # Esc inside the filter input clears it
+    def on_key(self, event: events.Key) -> None:  # Esc inside the filter input clears it
         if event.key == "escape" and self.has_class("-filtering"):
             event.stop()
             self.filter = ""
