@@ -324,3 +324,24 @@ async def test_lines_appended_before_mount_show():
         await pilot.pause()
         assert body_lines(app)[-1].startswith("line 29")
         assert "shop/api-0 › app" in lv.header_text
+
+
+def test_level_tokens_are_found():
+    from opsconsole.ui.widgets.log_render import level_span
+
+    assert level_span("2026-01-01T00:00:00Z ERROR boom", 21) == (21, 26, "error")
+    assert level_span("ts=1 level=warn msg=slow") == (11, 15, "warn")
+    assert level_span("E1125 10:00:00.000 1 reflector.go] failed") == (0, 5, "error")
+    assert level_span("all fine, no errors here") is None  # "errors" is not a level
+
+
+async def test_error_level_is_coloured_with_the_theme_error_colour():
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        lv = app.query_one(LogView)
+        lv.append_lines(["2026-01-01T00:00:00Z ERROR payment failed", "INFO ok"])
+        await pilot.pause()
+        strip = lv.body.render_line(0)
+        error = next(seg for seg in strip if seg.text == "ERROR")
+        expected = app.theme_variables["text-error"][:7].lower()
+        assert error.style.color.triplet.hex.lower() == expected

@@ -18,7 +18,13 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from opsconsole.ui.widgets.log_render import Span, display_text, segments, wrap_points
+from opsconsole.ui.widgets.log_render import (
+    Span,
+    display_text,
+    level_span,
+    segments,
+    wrap_points,
+)
 
 if TYPE_CHECKING:
     from opsconsole.ui.widgets.log_view import LogView
@@ -33,6 +39,8 @@ class LogBody(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "log-body--timestamp",
+        "log-body--error",
+        "log-body--warn",
         "log-body--match",
         "log-body--current-match",
         "log-body--selection",
@@ -44,6 +52,8 @@ class LogBody(ScrollView, can_focus=True):
         color: $foreground;
         scrollbar-size-vertical: 1;
         & > .log-body--timestamp { color: $text-muted; }
+        & > .log-body--error { color: $text-error; text-style: bold; }
+        & > .log-body--warn { color: $text-warning; }
         & > .log-body--match { background: $warning 40%; }
         & > .log-body--current-match { background: $warning; color: $background; }
         & > .log-body--selection { background: $accent 35%; }
@@ -367,6 +377,9 @@ class LogBody(ScrollView, can_focus=True):
         spans: list[Span] = []
         if ts_len:
             spans.append((0, ts_len, self._style("timestamp")))
+        level = level_span(text, ts_len)
+        if level is not None:
+            spans.append((level[0], level[1], self._style(level[2])))
         if view.matcher is not None:
             current = index == view.current_match_line
             style = self._style("current-match" if current else "match")

@@ -16,6 +16,13 @@ from rich.style import Style
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) ?")
 """An RFC 3339 timestamp at the start of a line, as ``kubectl logs --timestamps`` writes."""
 
+LEVEL = re.compile(
+    r"\b(?:(?P<error>ERROR|ERR|FATAL|CRITICAL|PANIC|SEVERE|error|fatal|panic)"
+    r"|(?P<warn>WARN|WARNING|warn|warning))\b"
+    r"|^(?:(?P<klog_error>[EF])|(?P<klog_warn>W))\d{4} \d\d:\d\d:\d\d"
+)
+"""A log level near the start of a line: ``ERROR``/``level=error``/klog ``E1125 10:00:00``."""
+
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -41,6 +48,17 @@ def display_text(raw: str, show_timestamps: bool) -> tuple[str, int]:
     if show_timestamps:
         return text, m.end()
     return text[m.end() :], 0
+
+
+def level_span(text: str, start: int = 0, window: int = 80) -> tuple[int, int, str] | None:
+    """(start, end, "error" | "warn") of the log level token in the line's first characters."""
+    m = LEVEL.search(text, start, start + window)
+    if m is None:
+        return None
+    kind = "error" if (m.group("error") or m.group("klog_error")) else "warn"
+    if m.group("klog_error") or m.group("klog_warn"):
+        return m.start(), m.start() + 5, kind  # the klog header letter and date
+    return m.start(), m.end(), kind
 
 
 def strip_timestamp(raw: str) -> str:
