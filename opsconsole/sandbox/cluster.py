@@ -515,18 +515,12 @@ class Cluster(ControllersMixin):
             raise KeyError(name)
         names = [c["name"] for c in pod["spec"]["containers"]]
         if container is None:
-            if len(names) > 1:
-                default = (pod["metadata"].get("annotations") or {}).get(
-                    "kubectl.kubernetes.io/default-container"
+            if len(names) > 1:  # the apiserver ignores kubectl's default-container annotation
+                raise LogUnavailable(
+                    f"a container name must be specified for pod {name}, "
+                    f"choose one of: [{' '.join(names)}]"
                 )
-                if default not in names:
-                    raise LogUnavailable(
-                        f"a container name must be specified for pod {name}, "
-                        f"choose one of: [{' '.join(names)}]"
-                    )
-                container = default
-            else:
-                container = names[0]
+            container = names[0]
         if container not in names:
             raise LogUnavailable(f"container {container} is not valid for pod {name}")
         if rt is None or not rt.scheduled:

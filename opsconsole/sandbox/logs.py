@@ -110,7 +110,9 @@ class ContainerLog:
         )
         return template.format_map(ctx)
 
-    def collect(self, inst: Instance, t_from: float | None, t_to: float) -> list[tuple[float, str]]:
+    def collect(
+        self, inst: Instance, t_from: float | None, t_to: float, *, crash: bool = True
+    ) -> list[tuple[float, str]]:
         """Lines with a time in (t_from, t_to] (t_from None: from the beginning)."""
         out: list[tuple[float, str]] = []
         p = self.profile
@@ -125,12 +127,20 @@ class ContainerLog:
                 t = anchor + k * iv
                 r = ((k + 3) * 40503 ^ self.seed) & 0xFFFF
                 out.append((t, self._fill(p.lines[r % n], t, k)))
-        if inst.crashed and inst.end is not None:
-            for i, tmpl in enumerate(p.crash):
-                t = inst.end - 0.01 * (len(p.crash) - i)
-                if (t_from is None or t > t_from) and t <= t_to:
-                    out.append((t, self._fill(tmpl, t, 10_000 + i)))
+        if crash:
+            out += [x for x in self.crash_lines(inst) if (t_from is None or x[0] > t_from)
+                    and x[0] <= t_to]
         return out
+
+    def crash_lines(self, inst: Instance) -> list[tuple[float, str]]:
+        """What a crashing instance wrote just before it exited (none while it runs)."""
+        if not (inst.crashed and inst.end is not None):
+            return []
+        n = len(self.profile.crash)
+        return [
+            (inst.end - 0.001 * (n - i), self._fill(tmpl, inst.end - 0.001 * (n - i), 10_000 + i))
+            for i, tmpl in enumerate(self.profile.crash)
+        ]
 
     def next_due(self, inst: Instance, after: float) -> float | None:
         """Wall time of the next line after ``after`` (None: nothing more is coming)."""

@@ -297,6 +297,16 @@ def pod_from_template(
         c2.setdefault("resources", {})
         c2.setdefault("terminationMessagePath", "/dev/termination-log")
         c2.setdefault("terminationMessagePolicy", "File")
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            if isinstance(c2.get(probe), dict):
+                pr = dict(c2[probe])
+                for k, v in (("timeoutSeconds", 1), ("periodSeconds", 10),
+                             ("successThreshold", 1), ("failureThreshold", 3)):
+                    pr.setdefault(k, v)
+                if isinstance(pr.get("httpGet"), dict):
+                    pr["httpGet"] = dict(pr["httpGet"])
+                    pr["httpGet"].setdefault("scheme", "HTTP")
+                c2[probe] = pr
         mounts = list(c2.get("volumeMounts") or [])
         mounts.append(
             {

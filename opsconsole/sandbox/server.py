@@ -239,11 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if ws.error is not None:
                 self._chunk(dumps({"type": "ERROR", "object": ws.error}) + b"\n")
-                return
             w = ws.watcher
-            assert w is not None
             deadline = time.monotonic() + ws.timeout if ws.timeout else None
-            while not srv.stopping.is_set() and not w.closed:
+            while w is not None and not srv.stopping.is_set() and not w.closed:
                 w.wake.clear()
                 batch = []
                 with store.lock:
@@ -315,7 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
                 now = time.time()
                 if ls.instance.end is not None and ls.instance.end <= now:
                     with cluster.lock:
-                        lines = ls.source.collect(ls.instance, last, now)
+                        lines = ls.source.collect(ls.instance, last, now, crash=False)
+                        lines += ls.source.crash_lines(ls.instance)
                     emit(render(lines, timestamps=ls.timestamps))
                     break
                 wait = 1.0 if due is None else min(max(due - now, 0.0), 1.0)
@@ -325,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 now = time.time()
                 with cluster.lock:
-                    lines = ls.source.collect(ls.instance, last, now)
+                    lines = ls.source.collect(ls.instance, last, now, crash=False)
                 if lines:
                     last = lines[-1][0]
                     if not emit(render(lines, timestamps=ls.timestamps)):

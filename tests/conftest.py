@@ -1,0 +1,46 @@
+"""Shared fixtures: the built-in sandbox cluster (opsconsole.sandbox) over real HTTP.
+
+- ``sandbox``: the demo scenario, started once per session. Read-only use only.
+- ``sandbox_kubeconfig``: a kubeconfig for it (context ``opsconsole-sandbox``) in a tmp dir.
+- ``fresh_sandbox(scenario="demo", pods=None, speed=1.0)``: a new server per call, stopped at
+  teardown, for tests that mutate state or inject faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    from opsconsole.sandbox import SandboxServer
+
+    srv = SandboxServer(scenario="demo").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_kubeconfig(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sandbox.write_kubeconfig(tmp_path_factory.mktemp("sandbox-kc") / "kubeconfig")
+
+
+@pytest.fixture
+def fresh_sandbox() -> Iterator[Callable[..., Any]]:
+    from opsconsole.sandbox import SandboxServer
+
+    started: list[Any] = []
+
+    def make(scenario: str = "demo", pods: int | None = None, speed: float = 1.0,
+             **kw: Any) -> Any:
+        srv = SandboxServer(scenario=scenario, pods=pods, speed=speed, **kw).start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
