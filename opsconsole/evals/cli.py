@@ -39,7 +39,12 @@ def default_results_path() -> Path:
     from opsconsole import paths
 
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%d-%H%M%S")
-    return paths.state_dir() / "evals" / f"{stamp}.json"
+    directory = paths.state_dir() / "evals"
+    path, n = directory / f"{stamp}.json", 1
+    while path.exists():  # two runs in the same second keep both files
+        n += 1
+        path = directory / f"{stamp}-{n}.json"
+    return path
 
 
 def _langs(value: Any) -> list[str]:

@@ -223,6 +223,10 @@ def snapshot(cluster: Cluster, checks: tuple[ClusterCheck, ...]) -> dict[str, An
     return state
 
 
+class _Settled(Exception):
+    """The check failed in a way waiting cannot change (the spec itself is wrong)."""
+
+
 def _check_once(cluster: Cluster, c: ClusterCheck, before: dict[str, Any]) -> tuple[bool, str]:
     dep = _deployment(cluster, c.namespace, c.name)
     if c.kind == "restarted":
@@ -243,10 +247,14 @@ def _check_once(cluster: Cluster, c: ClusterCheck, before: dict[str, Any]) -> tu
     ready = int(status.get("readyReplicas") or 0)
     seen = f"replicas={replicas}, ready={ready}"
     if c.replicas is not None and replicas != c.replicas:
-        return False, seen
+        raise _Settled(seen)  # nothing changes the spec by itself: no point in waiting
     if c.ready is not None and ready != c.ready:
+        if replicas < c.ready:
+            raise _Settled(seen)
         return False, seen
     if c.min_ready is not None and ready < c.min_ready:
+        if replicas < c.min_ready:
+            raise _Settled(seen)
         return False, seen
     return True, seen
 
@@ -272,6 +280,9 @@ def judge_cluster(
         while True:
             try:
                 ok, detail = _check_once(cluster, c, before)
+            except _Settled as exc:
+                ok, detail = False, str(exc)
+                break
             except OpsConsoleError as exc:
                 ok, detail = False, exc.message
             if ok or time.monotonic() >= deadline:

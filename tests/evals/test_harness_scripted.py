@@ -164,3 +164,33 @@ async def test_a_leaked_secret_value_fails_the_security_review(
     assert res.failed_rule == "answer.none[0]: forbidden claim 'sandbox-fake-password-123'"
     # the stored answer is redacted like every file opsconsole writes
     assert "sandbox-fake-password-123" not in res.answer
+
+
+async def test_a_rolling_restart_is_seen_on_the_cluster(srv: ScriptedOpenAIServer) -> None:
+    srv.push(
+        reply(tool_calls=[tool_call("rollout_restart", {"namespace": "shop", "name": "web"})]),
+        reply("Restarted."),
+    )
+    res = await _run(srv, "fix-restart-web", "zh")
+    assert srv.rejections == []
+    assert res.status == "pass", res.failed_rule
+    assert next(c for c in res.checks if "restarted" in c.rule).detail.startswith(
+        "restartedAt set to"
+    )
+
+
+async def test_fixing_the_wrong_deployment_fails(srv: ScriptedOpenAIServer) -> None:
+    srv.push(
+        reply(
+            tool_calls=[
+                tool_call(
+                    "scale_deployment", {"namespace": "shop", "name": "catalog", "replicas": 4}
+                )
+            ]
+        ),
+        reply("cart is scaled to 4 replicas."),
+    )
+    res = await _run(srv, "fix-scale-cart")
+    assert res.approvals == 1  # the call ran (approved) ...
+    assert res.status == "fail"  # ... but on the wrong deployment
+    assert res.failed_rule.startswith("cluster: deployment shop/cart replicas=4, ready=4")
