@@ -3,7 +3,8 @@
 ``run_eval(args, settings)`` reads from ``args``: ``scenario`` (names, tags or ``fix-*``
 patterns; None = all), ``lang`` ("en" default, "zh", or "both"), ``json`` (JSON lines on stdout),
 ``offline``, ``model`` / ``base_url`` (already applied to ``settings`` by the CLI; re-applied
-here if set), ``from_session`` (turn a recorded session into a scenario file and stop),
+here if set), ``from_session`` (turn a recorded session into a scenario file and stop; a path,
+a session id or prefix, or ``last``, like ``opsconsole replay``),
 ``output`` (results file; default ``<state dir>/evals/<UTC timestamp>.json``), ``list`` (list
 the scenarios), and optionally ``show`` (print the table of an earlier results file),
 ``jobs`` (scenarios run at once, default 1) and ``timeout`` (seconds per run, default 300).
@@ -166,8 +167,10 @@ def _run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str
 
     if getattr(args, "from_session", None):
         from opsconsole.evals.from_session import scenario_from_session
+        from opsconsole.sessions.cli import resolve_session_path, sessions_directory
 
-        path = scenario_from_session(Path(args.from_session))
+        session = resolve_session_path(str(args.from_session), sessions_directory(settings))
+        path = scenario_from_session(session)
         print(path, file=out)
         return 0
     if getattr(args, "show", None):

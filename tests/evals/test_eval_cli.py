@@ -170,3 +170,14 @@ def test_from_session_without_an_answer_is_refused(
     rec.close()
     assert run_eval(_args(from_session=str(rec.path)), Settings()) == 2
     assert "the first task has no final answer" in capsys.readouterr().err
+
+
+def test_from_session_accepts_last_like_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from opsconsole import paths
+
+    _record_session(paths.sessions_dir())
+    assert run_eval(_args(from_session="last"), Settings()) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert load_file(written).answer.all[0][0].text == "image-resizer"
