@@ -35,8 +35,7 @@ def fresh_sandbox() -> Iterator[Callable[..., Any]]:
 
     started: list[Any] = []
 
-    def make(scenario: str = "demo", pods: int | None = None, speed: float = 1.0,
-             **kw: Any) -> Any:
+    def make(scenario: str = "demo", pods: int | None = None, speed: float = 1.0, **kw: Any) -> Any:
         srv = SandboxServer(scenario=scenario, pods=pods, speed=speed, **kw).start()
         started.append(srv)
         return srv

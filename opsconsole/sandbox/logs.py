@@ -77,7 +77,8 @@ class ContainerLog:
     def _anchor(self, inst: Instance) -> float:
         iv = self._iv()
         first = inst.start + 0.01 * (len(self.profile.start) + 1)
-        return max(first, self.epoch - self.profile.backfill * iv)
+        horizon = self.epoch if inst.end is None else min(self.epoch, inst.end)
+        return max(first, horizon - self.profile.backfill * iv)
 
     def _k_range(self, inst: Instance, t_from: float | None, t_to: float) -> range:
         if not self.profile.lines:
@@ -128,8 +129,11 @@ class ContainerLog:
                 r = ((k + 3) * 40503 ^ self.seed) & 0xFFFF
                 out.append((t, self._fill(p.lines[r % n], t, k)))
         if crash:
-            out += [x for x in self.crash_lines(inst) if (t_from is None or x[0] > t_from)
-                    and x[0] <= t_to]
+            out += [
+                x
+                for x in self.crash_lines(inst)
+                if (t_from is None or x[0] > t_from) and x[0] <= t_to
+            ]
         return out
 
     def crash_lines(self, inst: Instance) -> list[tuple[float, str]]:

@@ -300,8 +300,12 @@ def pod_from_template(
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             if isinstance(c2.get(probe), dict):
                 pr = dict(c2[probe])
-                for k, v in (("timeoutSeconds", 1), ("periodSeconds", 10),
-                             ("successThreshold", 1), ("failureThreshold", 3)):
+                for k, v in (
+                    ("timeoutSeconds", 1),
+                    ("periodSeconds", 10),
+                    ("successThreshold", 1),
+                    ("failureThreshold", 3),
+                ):
                     pr.setdefault(k, v)
                 if isinstance(pr.get("httpGet"), dict):
                     pr["httpGet"] = dict(pr["httpGet"])

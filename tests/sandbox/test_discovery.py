@@ -44,8 +44,13 @@ def test_metrics_group_resources(sandbox: Any):
 
 
 def test_unknown_paths_are_404_status(sandbox: Any):
-    for path in ("/api/v1/widgets", "/apis/nope/v1", "/nothing/here",
-                 "/api/v1/namespaces/shop/pods/x/exec", "/openapi/v2"):
+    for path in (
+        "/api/v1/widgets",
+        "/apis/nope/v1",
+        "/nothing/here",
+        "/api/v1/namespaces/shop/pods/x/exec",
+        "/openapi/v2",
+    ):
         code, body = raw_get(sandbox, path)
         assert code == 404, path
         assert body["kind"] == "Status" and body["reason"] == "NotFound" and body["code"] == 404

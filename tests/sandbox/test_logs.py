@@ -18,10 +18,12 @@ def test_tail_timestamps_limit(core: Any):
     text = core.read_namespaced_pod_log(web, "shop", container="web", tail_lines=5)
     lines = text.splitlines()
     assert len(lines) == 5 and all('HTTP/1.1"' in line for line in lines)
-    stamped = core.read_namespaced_pod_log(web, "shop", container="web", tail_lines=2,
-                                           timestamps=True)
-    assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", x)
-               for x in stamped.splitlines())
+    stamped = core.read_namespaced_pod_log(
+        web, "shop", container="web", tail_lines=2, timestamps=True
+    )
+    assert all(
+        re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ", x) for x in stamped.splitlines()
+    )
     limited = core.read_namespaced_pod_log(web, "shop", container="web", limit_bytes=100)
     assert len(limited.encode()) == 100
     whole = core.read_namespaced_pod_log(web, "shop", container="web")
@@ -55,15 +57,17 @@ def test_log_errors(core: Any):
     assert msg == f"a container name must be specified for pod {web}, choose one of: [web envoy]"
     msg = _bad_request(lambda: core.read_namespaced_pod_log(web, "shop", container="nope"))
     assert msg == f"container nope is not valid for pod {web}"
-    msg = _bad_request(lambda: core.read_namespaced_pod_log(web, "shop", container="web",
-                                                            previous=True))
+    msg = _bad_request(
+        lambda: core.read_namespaced_pod_log(web, "shop", container="web", previous=True)
+    )
     assert msg == f'previous terminated container "web" in pod "{web}" not found'
     checkout = pod_names(core, "shop", "checkout-")[0]
     msg = _bad_request(lambda: core.read_namespaced_pod_log(checkout, "shop"))
     assert "is waiting to start" in msg
     pending = pod_names(core, "shop", "search-indexer-")[0]
     assert "is waiting to start" in _bad_request(
-        lambda: core.read_namespaced_pod_log(pending, "shop"))
+        lambda: core.read_namespaced_pod_log(pending, "shop")
+    )
 
 
 def test_previous_logs_of_crashloop_have_the_trace(core: Any):
@@ -79,8 +83,9 @@ def test_follow_streams_new_lines(fresh_sandbox: Any, tmp_path: Path):
     srv = fresh_sandbox(speed=20)  # nginx: a line every 0.1 s
     core, _, _ = apis(srv, tmp_path)
     web = pod_names(core, "shop", "web-")[0]
-    resp = core.read_namespaced_pod_log(web, "shop", container="web", follow=True,
-                                        tail_lines=1, _preload_content=False)
+    resp = core.read_namespaced_pod_log(
+        web, "shop", container="web", follow=True, tail_lines=1, _preload_content=False
+    )
     t0 = time.monotonic()
     got: list[str] = []
     for chunk in resp.stream(1024):
@@ -98,12 +103,14 @@ def test_follow_of_crashing_container_ends_with_the_trace(fresh_sandbox: Any, tm
     core, _, _ = apis(srv, tmp_path)
     pod = pod_names(core, "payments", "payment-api-")[0]
     deadline = time.monotonic() + 10
-    while core.read_namespaced_pod(pod, "payments").status.container_statuses[0].state.running \
-            is None:
+    while (
+        core.read_namespaced_pod(pod, "payments").status.container_statuses[0].state.running is None
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    resp = core.read_namespaced_pod_log(pod, "payments", follow=True, _preload_content=False,
-                                        _request_timeout=10)
+    resp = core.read_namespaced_pod_log(
+        pod, "payments", follow=True, _preload_content=False, _request_timeout=10
+    )
     text = resp.data.decode()  # the stream ends when the container exits
     assert "payment-api starting" in text
     assert text.rstrip().endswith("KeyError: 'PAYMENT_GATEWAY_URL'")

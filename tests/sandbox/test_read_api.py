@@ -46,10 +46,23 @@ def test_pods_all_namespaces_and_shapes(core: Any):
         ("app==cart", {"cart"}),
         ("tier=api,app!=cart", {"catalog", "checkout", "recommendation"}),
         ("app in (web, cart)", {"web", "cart"}),
-        ("tier notin (api,frontend)", {"image-resizer", "search-indexer", "orders-worker",
-                                       "redis"}),
-        ("tier", {"web", "cart", "catalog", "checkout", "image-resizer", "search-indexer",
-                  "recommendation", "orders-worker"}),
+        (
+            "tier notin (api,frontend)",
+            {"image-resizer", "search-indexer", "orders-worker", "redis"},
+        ),
+        (
+            "tier",
+            {
+                "web",
+                "cart",
+                "catalog",
+                "checkout",
+                "image-resizer",
+                "search-indexer",
+                "recommendation",
+                "orders-worker",
+            },
+        ),
         ("!tier", {"redis"}),
     ],
 )
@@ -66,7 +79,8 @@ def test_field_selectors(core: Any):
     one = core.list_pod_for_all_namespaces(field_selector="metadata.name=redis-0").items
     assert [p.metadata.namespace for p in one] == ["shop"]
     by_ns = core.list_pod_for_all_namespaces(
-        field_selector="metadata.namespace=payments,status.phase!=Pending").items
+        field_selector="metadata.namespace=payments,status.phase!=Pending"
+    ).items
     assert by_ns and {p.metadata.namespace for p in by_ns} == {"payments"}
 
 
@@ -98,17 +112,20 @@ def test_pagination_limit_continue(core: Any):
 
 
 def test_events_with_field_selectors(core: Any):
-    name = next(p.metadata.name for p in core.list_namespaced_pod("payments").items
-                if p.metadata.name.startswith("payment-api-"))
+    name = next(
+        p.metadata.name
+        for p in core.list_namespaced_pod("payments").items
+        if p.metadata.name.startswith("payment-api-")
+    )
     evs = core.list_namespaced_event(
-        "payments", field_selector=f"involvedObject.name={name},involvedObject.kind=Pod").items
+        "payments", field_selector=f"involvedObject.name={name},involvedObject.kind=Pod"
+    ).items
     assert evs and all(e.involved_object.name == name for e in evs)
     assert {e.reason for e in evs} >= {"BackOff", "Started"}
     warn = core.list_event_for_all_namespaces(field_selector="type=Warning").items
     assert warn and all(e.type == "Warning" for e in warn)
     backoff = core.list_namespaced_event("payments", field_selector="reason=BackOff").items
-    assert backoff and all(e.count > 1 and e.first_timestamp and e.last_timestamp
-                           for e in backoff)
+    assert backoff and all(e.count > 1 and e.first_timestamp and e.last_timestamp for e in backoff)
 
 
 def test_services_endpoints_configmaps_secrets(core: Any):
@@ -125,8 +142,10 @@ def test_services_endpoints_configmaps_secrets(core: Any):
 
 
 def test_workloads(apps: Any):
-    deps = {(d.metadata.namespace, d.metadata.name): d
-            for d in apps.list_deployment_for_all_namespaces().items}
+    deps = {
+        (d.metadata.namespace, d.metadata.name): d
+        for d in apps.list_deployment_for_all_namespaces().items
+    }
     web = deps[("shop", "web")]
     assert web.spec.replicas == 3 and web.status.ready_replicas == 3
     rs = apps.list_namespaced_replica_set("shop", label_selector="app=web").items
@@ -164,7 +183,12 @@ def test_table_responses(sandbox: Any):
     row = next(r for r in t["rows"] if r["cells"][0].startswith("image-resizer"))
     assert row["cells"][2] == "CrashLoopBackOff"
     assert row["object"]["kind"] == "PartialObjectMetadata"
-    for path in ("/api/v1/nodes", "/apis/apps/v1/deployments", "/api/v1/services",
-                 "/api/v1/events", "/api/v1/namespaces"):
+    for path in (
+        "/api/v1/nodes",
+        "/apis/apps/v1/deployments",
+        "/api/v1/services",
+        "/api/v1/events",
+        "/api/v1/namespaces",
+    ):
         code, t = raw_get(sandbox, path, {"Accept": accept})
         assert code == 200 and t["kind"] == "Table" and t["rows"], path

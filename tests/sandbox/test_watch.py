@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import http.client
+import json
 import threading
 import time
 from pathlib import Path
@@ -35,8 +35,13 @@ def test_watch_sees_modified_and_deleted(fresh_sandbox: Any, tmp_path: Path):
 
     def consume() -> None:
         w = watch.Watch()
-        for e in w.stream(core.list_namespaced_pod, "shop", label_selector="app=cart",
-                          resource_version=listing.metadata.resource_version, timeout_seconds=3):
+        for e in w.stream(
+            core.list_namespaced_pod,
+            "shop",
+            label_selector="app=cart",
+            resource_version=listing.metadata.resource_version,
+            timeout_seconds=3,
+        ):
             md = e["object"].metadata
             seen.append((e["type"], md.name, md.resource_version))
             if e["type"] == "DELETED" and md.name == victim:
@@ -69,8 +74,7 @@ def test_watch_too_old_resource_version_error_event(fresh_sandbox: Any, tmp_path
             pass
     assert e.value.status == 410 and "too old resource version" in e.value.reason
     # raw: a 200 stream whose one event is ERROR with a 410 Status
-    resp = core.list_namespaced_pod("shop", watch=True, resource_version=rv,
-                                    _preload_content=False)
+    resp = core.list_namespaced_pod("shop", watch=True, resource_version=rv, _preload_content=False)
     line = json.loads(resp.data.decode().splitlines()[0])
     assert line["type"] == "ERROR" and line["object"]["code"] == 410
     assert line["object"]["reason"] == "Expired"
@@ -119,8 +123,10 @@ def test_expired_continue_token_is_410(fresh_sandbox: Any, tmp_path: Path):
 
 
 def test_send_initial_events_ends_with_bookmark(sandbox: Any):
-    path = ("/api/v1/namespaces/payments/pods?watch=1&sendInitialEvents=true"
-            "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
+    path = (
+        "/api/v1/namespaces/payments/pods?watch=1&sendInitialEvents=true"
+        "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"
+    )
     conn = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
     conn.request("GET", path)
     resp = conn.getresponse()
@@ -141,8 +147,7 @@ def test_stop_closes_open_watch_promptly(fresh_sandbox: Any, tmp_path: Path):
 
     def consume() -> None:
         try:
-            for _ in watch.Watch().stream(core.list_namespaced_pod, "shop",
-                                          _request_timeout=30):
+            for _ in watch.Watch().stream(core.list_namespaced_pod, "shop", _request_timeout=30):
                 pass
         except Exception:
             pass

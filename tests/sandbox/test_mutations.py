@@ -1,0 +1,256 @@
+"""Writes and the simulation behind them: delete -> replacement, scale, rollout restart,
+patch flavours, dryRun, conflicts, and crashloop backoff on a fast clock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox.conftest import apis, pod_names, wait_for
+
+
+def _ready_names(core: Any, ns: str, selector: str) -> set[str]:
+    out = set()
+    for p in core.list_namespaced_pod(ns, label_selector=selector).items:
+        if (
+            p.metadata.deletion_timestamp is None
+            and p.status.phase == "Running"
+            and all(c.ready for c in p.status.container_statuses or [])
+        ):
+            out.add(p.metadata.name)
+    return out
+
+
+def test_delete_pod_brings_a_replacement(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=20)
+    core, apps, _ = apis(srv, tmp_path)
+    before = _ready_names(core, "shop", "app=cart")
+    victim = sorted(before)[0]
+    deleted = core.delete_namespaced_pod(victim, "shop", grace_period_seconds=30)
+    assert deleted.metadata.deletion_timestamp is not None
+    assert deleted.metadata.deletion_grace_period_seconds == 30
+    assert core.read_namespaced_pod(victim, "shop").metadata.deletion_timestamp is not None
+    after = wait_for(
+        lambda: (
+            (s := _ready_names(core, "shop", "app=cart")) and len(s) == 2 and victim not in s and s
+        )
+    )
+    assert len(after - before) == 1
+    wait_for(lambda: victim not in pod_names(core, "shop", "cart-"))
+    reasons = {
+        e.reason
+        for e in core.list_namespaced_event(
+            "shop", field_selector=f"involvedObject.name={victim}"
+        ).items
+    }
+    assert "Killing" in reasons
+    new = (after - before).pop()
+    new_reasons = {
+        e.reason
+        for e in core.list_namespaced_event(
+            "shop", field_selector=f"involvedObject.name={new}"
+        ).items
+    }
+    assert {"Scheduled", "Pulling", "Pulled", "Created", "Started"} <= new_reasons
+    dep = wait_for(
+        lambda: (
+            (d := apps.read_namespaced_deployment("cart", "shop")).status.ready_replicas == 2 and d
+        )
+    )
+    assert dep.status.available_replicas == 2
+
+
+def test_statefulset_pod_comes_back_with_the_same_name(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=50)
+    core, _, _ = apis(srv, tmp_path)
+    uid = core.read_namespaced_pod("redis-0", "shop").metadata.uid
+    core.delete_namespaced_pod("redis-0", "shop")
+    wait_for(
+        lambda: (
+            (p := core.list_namespaced_pod("shop", field_selector="metadata.name=redis-0").items)
+            and p[0].metadata.uid != uid
+            and p[0].status.phase == "Running"
+        )
+    )
+
+
+def test_grace_zero_deletes_at_once(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox()
+    core, _, _ = apis(srv, tmp_path)
+    victim = pod_names(core, "shop", "catalog-")[0]
+    core.delete_namespaced_pod(victim, "shop", grace_period_seconds=0)
+    assert victim not in pod_names(core, "shop", "catalog-")
+
+
+def test_dry_run_changes_nothing(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox()
+    core, apps, _ = apis(srv, tmp_path)
+    rv = core.list_pod_for_all_namespaces().metadata.resource_version
+    victim = pod_names(core, "shop", "cart-")[0]
+    core.delete_namespaced_pod(victim, "shop", dry_run="All")
+    out = apps.patch_namespaced_deployment_scale(
+        "web", "shop", {"spec": {"replicas": 7}}, dry_run="All"
+    )
+    assert out.spec.replicas == 7
+    apps.patch_namespaced_deployment(
+        "web",
+        "shop",
+        {"spec": {"template": {"metadata": {"annotations": {"x": "y"}}}}},
+        dry_run="All",
+    )
+    core.create_namespaced_config_map("shop", {"metadata": {"name": "dry"}}, dry_run="All")
+    assert core.list_pod_for_all_namespaces().metadata.resource_version == rv
+    assert core.read_namespaced_pod(victim, "shop").metadata.deletion_timestamp is None
+    assert apps.read_namespaced_deployment("web", "shop").spec.replicas == 3
+    assert "dry" not in {c.metadata.name for c in core.list_namespaced_config_map("shop").items}
+
+
+def test_scale_subresource_patch_and_put(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=50)
+    core, apps, _ = apis(srv, tmp_path)
+    apps.patch_namespaced_deployment_scale("catalog", "shop", {"spec": {"replicas": 4}})
+    wait_for(lambda: len(_ready_names(core, "shop", "app=catalog")) == 4)
+    scale = apps.read_namespaced_deployment_scale("catalog", "shop")
+    assert scale.spec.replicas == 4
+    scale.spec.replicas = 1
+    apps.replace_namespaced_deployment_scale("catalog", "shop", scale)
+    wait_for(lambda: len(pod_names(core, "shop", "catalog-")) == 1)
+    dep = wait_for(
+        lambda: (d := apps.read_namespaced_deployment("catalog", "shop")).status.replicas == 1 and d
+    )
+    assert dep.spec.replicas == 1 and dep.metadata.generation >= 3
+    events = core.list_namespaced_event(
+        "shop", field_selector="involvedObject.kind=Deployment,involvedObject.name=catalog"
+    ).items
+    assert any("Scaled up replica set" in e.message for e in events)
+
+
+def test_scale_rejects_negative_and_stale_put(fresh_sandbox: Any, tmp_path: Path):
+    from kubernetes.client.rest import ApiException
+
+    srv = fresh_sandbox()
+    _, apps, _ = apis(srv, tmp_path)
+    with pytest.raises(ApiException) as e:
+        apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": -1}})
+    assert e.value.status == 422
+    stale = apps.read_namespaced_deployment_scale("web", "shop")
+    apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": 2}})
+    stale.spec.replicas = 5
+    with pytest.raises(ApiException) as e:
+        apps.replace_namespaced_deployment_scale("web", "shop", stale)
+    assert e.value.status == 409 and json.loads(e.value.body)["reason"] == "Conflict"
+
+
+def test_rollout_restart_replaces_pods(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=50)
+    core, apps, _ = apis(srv, tmp_path)
+    old = _ready_names(core, "shop", "app=web")
+    body = {
+        "spec": {
+            "template": {
+                "metadata": {
+                    "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}
+                }
+            }
+        }
+    }
+    apps.patch_namespaced_deployment("web", "shop", body)  # strategic merge patch
+    new = wait_for(
+        lambda: (
+            (s := _ready_names(core, "shop", "app=web")) and len(s) == 3 and not (s & old) and s
+        ),
+        timeout=15,
+    )
+    assert len(new) == 3
+    wait_for(lambda: set(pod_names(core, "shop", "web-")) == new)
+    dep = apps.read_namespaced_deployment("web", "shop")
+    assert dep.metadata.annotations["deployment.kubernetes.io/revision"] == "13"
+    assert dep.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]
+    rs = apps.list_namespaced_replica_set("shop", label_selector="app=web").items
+    assert sorted(r.spec.replicas for r in rs) == [0, 3]
+
+
+def test_merge_and_json_patch(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox()
+    core, apps, _ = apis(srv, tmp_path)
+    out = apps.patch_namespaced_deployment(
+        "cart", "shop", [{"op": "add", "path": "/metadata/labels/team", "value": "checkout"}]
+    )
+    assert out.metadata.labels["team"] == "checkout"
+    out = apps.patch_namespaced_deployment(
+        "cart",
+        "shop",
+        {"metadata": {"labels": {"team": None, "owner": "sre"}}},
+        _content_type="application/merge-patch+json",
+    )
+    assert "team" not in out.metadata.labels and out.metadata.labels["owner"] == "sre"
+    from kubernetes.client.rest import ApiException
+
+    with pytest.raises(ApiException) as e:
+        apps.patch_namespaced_deployment(
+            "cart", "shop", [{"op": "replace", "path": "/metadata/nope/x", "value": 1}]
+        )
+    assert e.value.status == 422
+
+
+def test_crashloop_backoff_grows_and_restart_count_rises(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=2000)  # backoff 300 s -> 0.15 s
+    core, _, _ = apis(srv, tmp_path)
+    name = pod_names(core, "payments", "payment-api-")[0]
+
+    def status() -> Any:
+        return core.read_namespaced_pod(name, "payments").status.container_statuses[0]
+
+    start = status().restart_count
+    seen: set[str] = set()
+
+    def progressed() -> bool:
+        st = status()
+        if st.state.waiting:
+            seen.add(st.state.waiting.reason)
+        if st.state.terminated:
+            seen.add(st.state.terminated.reason)
+        if st.state.running:
+            seen.add("Running")
+        return st.restart_count >= start + 2
+
+    wait_for(progressed, timeout=10, interval=0.005)
+    st = status()
+    assert st.last_state.terminated.exit_code == 1
+    assert st.last_state.terminated.reason == "Error"
+    assert "CrashLoopBackOff" in seen
+    assert "back-off 5m0s" in (st.state.waiting.message if st.state.waiting else "back-off 5m0s")
+    backoff = [
+        e
+        for e in core.list_namespaced_event(
+            "payments", field_selector=f"involvedObject.name={name},reason=BackOff"
+        ).items
+    ]
+    assert backoff[0].count >= 14 * 4 + 3 + 2
+
+
+def test_create_bare_pod_runs(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=50)
+    core, _, _ = apis(srv, tmp_path)
+    core.create_namespaced_pod(
+        "default",
+        {
+            "metadata": {"name": "hello", "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]},
+        },
+    )
+    wait_for(lambda: core.read_namespaced_pod("hello", "default").status.phase == "Running")
+    from kubernetes.client.rest import ApiException
+
+    with pytest.raises(ApiException) as e:
+        core.create_namespaced_pod(
+            "default",
+            {
+                "metadata": {"name": "hello"},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
+        )
+    assert e.value.status == 409
