@@ -21,6 +21,8 @@ from textual.widgets import Static
 from opsconsole.ui.messages import ShowOutput, ShowPod
 
 if TYPE_CHECKING:  # the events module is imported on the first event, not at startup
+    from textual.timer import Timer
+
     from opsconsole.agent import events as ev
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -268,16 +270,25 @@ class TracePane(VerticalScroll):
         self.tools: dict[str, ToolBlock] = {}
         self._frame = 0
         self._empty: Static | None = None
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         self._empty = Static("No run yet. Steps appear here as the agent works.", classes="empty")
         yield self._empty
 
     def on_mount(self) -> None:
-        if self.timed:
-            self.set_interval(0.12, self._tick)
+        if self.timed:  # runs only while a step is running (see _tick)
+            self._timer = self.set_interval(0.12, self._tick, pause=True)
+
+    def _animate(self) -> None:
+        if self._timer is not None:
+            self._timer.resume()
 
     def _tick(self) -> None:
+        if not any(b.state == "running" for b in self.steps.values()):
+            if self._timer is not None:
+                self._timer.pause()
+            return
         self._frame = (self._frame + 1) % len(SPINNER)
         glyph = SPINNER[self._frame]
         for block in self.steps.values():
@@ -304,6 +315,7 @@ class TracePane(VerticalScroll):
             block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed)
             self.steps[key] = block
             await self._mount(block)
+            self._animate()
         return block
 
     async def _tool(self, event: Any, *, mutating: bool = False) -> ToolBlock:
