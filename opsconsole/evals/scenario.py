@@ -373,6 +373,14 @@ def _setup(v: _V, data: Any) -> tuple[SetupStep, ...]:
     return tuple(steps)
 
 
+def _sandbox_scenarios() -> list[str]:
+    try:
+        from opsconsole.sandbox.scenario import list_scenarios
+    except ImportError:  # pragma: no cover - the sandbox ships with opsconsole
+        return []
+    return list_scenarios()
+
+
 def parse_scenario(data: Any, where: str, *, default_name: str = "", source: str = "") -> Scenario:
     """Validate one scenario's data (``where`` names it in error messages)."""
     v = _V(where)
@@ -434,6 +442,9 @@ def parse_scenario(data: Any, where: str, *, default_name: str = "", source: str
         source=source,
         namespace=v.string(d.get("namespace"), "namespace", required=False) or None,
     )
+    known = _sandbox_scenarios()
+    if known and scn.sandbox not in known:
+        raise v.fail("sandbox.scenario", f"one of {', '.join(known)}", scn.sandbox)
     if scn.answer.empty and not scn.cluster and scn.manifest is None and not scn.tools.called:
         raise v.fail("expect", "at least one rule (answer, cluster, manifest or tools)")
     if scn.cluster and not scn.write:

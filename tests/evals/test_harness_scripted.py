@@ -194,3 +194,16 @@ async def test_fixing_the_wrong_deployment_fails(srv: ScriptedOpenAIServer) -> N
     assert res.approvals == 1  # the call ran (approved) ...
     assert res.status == "fail"  # ... but on the wrong deployment
     assert res.failed_rule.startswith("cluster: deployment shop/cart replicas=4, ready=4")
+
+
+async def test_a_model_that_never_answers_times_out(srv: ScriptedOpenAIServer) -> None:
+    from tests.fakes.openai_server import Hang
+
+    srv.push(Hang(seconds=10))
+    settings = _settings(srv)
+    spec = ModelSpec.from_settings(settings, offline=False)
+    res = await run_scenario(_scenario("payment-api-crashloop"), "en", spec, settings, timeout=1)
+    assert res.status == "fail"
+    assert res.run_status == "timeout"
+    assert res.failed_rule.startswith("run finished: timeout")
+    assert res.duration < 8

@@ -63,6 +63,10 @@ def test_a_valid_scenario_parses() -> None:
     [
         ({**GOOD, "expekt": {}}, "t.yaml: top level: unknown key 'expekt'"),
         ({**GOOD, "agent": "dba"}, "t.yaml: agent: expected one of ops, security, coder"),
+        (
+            {**GOOD, "sandbox": "prod"},
+            "t.yaml: sandbox.scenario: expected one of clean, demo (got 'prod')",
+        ),
         ({**GOOD, "question": {}}, "t.yaml: question: expected a mapping with en and/or zh"),
         ({**GOOD, "question": {"fr": "pourquoi"}}, "question: unknown key 'fr'"),
         ({**GOOD, "name": "Bad Name"}, "t.yaml: name: expected lower-case letters"),
