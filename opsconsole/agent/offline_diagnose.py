@@ -230,7 +230,12 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     if step is not None:
         return step
     findings = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
-    findings += [f for f in findings_about(ctx, deploy_of(pod), ns) if f not in findings]
+    workload = deploy_of(pod)
+    findings += [
+        f
+        for f in ctx.findings
+        if f.namespace == ns and f.kind != "pod" and f.name == workload and f not in findings
+    ]
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
     scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
     return Final(

@@ -68,7 +68,9 @@ def log_body(text: str) -> list[tuple[bool, str]]:
 
 _DESCRIBE_ALWAYS = ("Status:", "Reason:", "Exit Code:", "Message:")
 _DESCRIBE_BY_CAUSE = {
-    "oom": ("Limits:",),
+    "oom": ("Limits:", "Exit Code:"),
+    "crashloop": ("Last State:", "Exit Code:"),
+    "error": ("Last State:", "Exit Code:"),
     "unschedulable": ("Requests:", "Node:"),
     "gpu": ("Requests:", "Limits:", "Node-Selectors:", "Tolerations:", "Node:"),
     "readiness": ("Readiness:", "Conditions:"),

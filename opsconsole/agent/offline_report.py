@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from opsconsole.agent.offline_answers import (
+    DERIVED,
     HEADER,
     block,
     is_error,
@@ -144,7 +145,7 @@ def _config_link(
             )
         else:
             sentence = (
-                f"the process cannot read the environment variable `{var}` at start; the pod "
+                f"The process cannot read the environment variable `{var}` at start; the pod "
                 f"spec takes it from {kind_name} `{name}`, key `{key}`, which most likely does "
                 "not exist (renamed or removed), so the process exits."
             )
@@ -258,7 +259,10 @@ def diagnosis_answer(
     if c is None and scanned and not health:
         return healthy_answer(intent, subject, observations)
     key_line = telling_log_line(observations)
-    evidence: list[str] = [f.line.split(" | suggestion:")[0][:300] for f in health[:3]]
+    primary = [f for f in health if f.reason not in DERIVED]
+    derived = [f for f in health if f.reason in DERIVED]
+    shown = primary[:1] + derived[:1] if primary else derived[:2]
+    evidence: list[str] = [f.line.split(" | suggestion:")[0][:300] for f in shown]
 
     def add(lines: list[str]) -> None:
         for line in lines:
@@ -281,7 +285,10 @@ def diagnosis_answer(
         if is_error(o):
             continue
         if o.name == "get_pod_logs":
-            add(_log_evidence(o, 3))
+            body = [ln.strip() for _, ln in log_body(o.content)]
+            if key_line and key_line in body:
+                add([key_line])
+            add([ln for ln in _log_evidence(o, 3) if not ln.startswith("Traceback")])
         elif o.name == "describe_pod":
             add(describe_evidence(o.content, c.key if c else None, limit=5))
         elif o.name == "get_events":
