@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from opsconsole.errors import OpsConsoleError
+
 from .cluster import Cluster, backoff_for
 from .controllers import node_ip, owner_ref, template_hash
 from .logs import Instance, LogProfile
@@ -24,8 +26,10 @@ from .pods import BEHAVIOURS, PodRT, hname, huid, pod_from_template, render_stat
 from .store import Obj, iso
 
 
-class UnknownScenario(ValueError):
-    """The scenario name is not one of :func:`list_scenarios`."""
+class UnknownScenario(OpsConsoleError, ValueError):
+    """The scenario name is not one of :func:`list_scenarios` (exit code 2)."""
+
+    exit_code = 2
 
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(f"unknown scenario {name!r}; known scenarios: {', '.join(known)}")
