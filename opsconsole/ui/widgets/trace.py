@@ -280,7 +280,7 @@ class TracePane(VerticalScroll):
         if self.timed:  # runs only while a step is running (see _tick)
             self._timer = self.set_interval(0.12, self._tick, pause=True)
 
-    def _animate(self) -> None:
+    def _start_spinner(self) -> None:
         if self._timer is not None:
             self._timer.resume()
 
@@ -315,7 +315,7 @@ class TracePane(VerticalScroll):
             block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed)
             self.steps[key] = block
             await self._mount(block)
-            self._animate()
+            self._start_spinner()
         return block
 
     async def _tool(self, event: Any, *, mutating: bool = False) -> ToolBlock:
