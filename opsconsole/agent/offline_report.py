@@ -265,9 +265,12 @@ def diagnosis_answer(
     evidence: list[str] = [f.line.split(" | suggestion:")[0][:300] for f in shown]
 
     def add(lines: list[str]) -> None:
+        seen = {_TS_RE.sub("", x) for x in evidence}
         for line in lines:
-            if line and line not in evidence and not line.startswith("FINDING"):
+            key = _TS_RE.sub("", line)
+            if line and key not in seen and not line.startswith("FINDING"):
                 evidence.append(line)
+                seen.add(key)
 
     links = [
         x
