@@ -1,0 +1,89 @@
+"""The trace widget on its own: one block per step and per tool_call_id, updated in place."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from opsconsole.agent import events as ev
+from opsconsole.ui.widgets.trace import PodLink, StepBlock, ToolBlock, TracePane, pod_of, preview
+
+
+class TraceApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TracePane(id="trace", timed=False)
+
+
+def test_pod_of_and_preview() -> None:
+    assert pod_of("get_pod_logs", {"namespace": "shop", "pod_name": "web-1"}) == ("shop", "web-1")
+    assert pod_of("describe_pod", {"namespace": "shop", "name": "web-1"}) == ("shop", "web-1")
+    assert pod_of("scale_deployment", {"namespace": "shop", "name": "web"}) is None
+    assert pod_of("get_pod_logs", {"pod_name": "web-1"}) is None
+    text = "\n".join(f"line {i}" for i in range(10))
+    shown = preview(text)
+    assert shown.splitlines()[:4] == ["line 0", "line 1", "line 2", "line 3"]
+    assert "6 more line(s)" in shown
+
+
+async def test_blocks_update_in_place() -> None:
+    app = TraceApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        trace = app.query_one(TracePane)
+        run = "run-1"
+        events = [
+            ev.RunStarted(run_id=run, task="日志"),
+            ev.StepStarted(run_id=run, step=1),
+            ev.Thought(run_id=run, step=1, text="先看日志"),
+            ev.ToolCallStarted(
+                run_id=run,
+                step=1,
+                tool_call_id="c1",
+                tool="get_pod_logs",
+                arguments={"namespace": "shop", "pod_name": "web-1"},
+            ),
+            ev.ToolCallStarted(
+                run_id=run,
+                step=1,
+                tool_call_id="c2",
+                tool="get_events",
+                arguments={"namespace": "shop"},
+            ),
+            ev.ToolCallFinished(
+                run_id=run,
+                step=1,
+                tool_call_id="c1",
+                tool="get_pod_logs",
+                status="ok",
+                output="日志第一行\nline 2",
+                duration=0.2,
+            ),
+            ev.UsageReported(run_id=run, step=1, prompt_tokens=100, completion_tokens=20),
+            ev.RetryScheduled(
+                run_id=run, step=2, attempt=1, max_attempts=3, wait=2.0, reason="rate limited"
+            ),
+            ev.ToolCallFinished(
+                run_id=run,
+                step=1,
+                tool_call_id="c2",
+                tool="get_events",
+                status="error",
+                output="forbidden",
+                duration=0.1,
+            ),
+        ]
+        for event in events:
+            await trace.apply(event)
+        await pilot.pause()
+        assert len(trace.query(ToolBlock)) == 2  # one per tool_call_id, finished in place
+        c1 = trace.tools["c1"]
+        assert c1.status == "ok" and "日志第一行" in str(c1.query_one(".observation").render())
+        assert trace.tools["c2"].status == "error"
+        steps = list(trace.query(StepBlock))
+        assert [s.step for s in steps] == [1, 2]
+        assert steps[0].tokens == 120 and steps[0].state == "done"  # step 2 began
+        assert "retrying in" in str(steps[1].query_one(".retry").render())
+        links = list(trace.query(PodLink))
+        assert [(link.namespace, link.pod_name) for link in links] == [("shop", "web-1")]
+        await trace.apply(ev.RunCancelled(run_id=run, step=2))
+        await pilot.pause()
+        assert steps[1].state == "cancelled"
+        assert "cancelled" in str(trace.query(".run-end").last().render())
