@@ -270,17 +270,30 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
 
 
 def _diagnose_service(ctx: Ctx, target: str) -> Decision | None:
-    """A service's missing endpoints, from the analyzers; None when nothing is flagged."""
-    step = make_step(
-        ctx.say(
-            f"检查 Service {target} 是否有可用的 Endpoint。",
-            f"Checking whether service {target} has endpoints.",
-        ),
-        [ctx.call("find_unhealthy_pods")],
+    """A service whose selector matches no pod, from the analyzers; else None.
+
+    A service whose pods exist but are not ready is answered through its pods (None here):
+    their failure is the root cause.
+    """
+    scanned = any(o.name == "find_unhealthy_pods" for o in ctx.tr.all)
+    step = (
+        None
+        if scanned
+        else make_step(
+            ctx.say(
+                f"检查 Service {target} 是否有可用的 Endpoint。",
+                f"Checking whether service {target} has endpoints.",
+            ),
+            [ctx.call("find_unhealthy_pods")],
+        )
     )
     if step is not None:
         return step
-    findings = [f for f in findings_about(ctx, target, ctx.intent.namespace) if f.kind == "service"]
+    findings = [
+        f
+        for f in findings_about(ctx, target, ctx.intent.namespace)
+        if f.kind == "service" and f.reason != "ServiceNoReadyEndpoints"
+    ]
     if not findings:
         return None
     return _finding_answer(ctx, findings)

@@ -257,3 +257,12 @@ async def test_pods_of_a_namespace_or_a_workload(demo_tools: ToolRegistry) -> No
     assert ("get_k8s_pods", {"namespace": "payments"}) in api.calls
     rows = [ln for ln in api.answer.splitlines() if "CrashLoopBackOff  0/1" in ln]
     assert len(rows) >= 2 and "ledger" not in api.answer.split("```")[1]
+
+
+async def test_service_with_unready_pods_is_answered_through_its_pods(
+    demo_tools: ToolRegistry,
+) -> None:
+    out = await ask(demo_tools, "Why is the checkout service down?")
+    check_common(out, "en")
+    assert "ImagePullBackOff" in out.answer.split("\n")[2]  # the root-cause line
+    assert "ServiceNoReadyEndpoints" in out.answer
