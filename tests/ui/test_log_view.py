@@ -345,3 +345,23 @@ async def test_error_level_is_coloured_with_the_theme_error_colour():
         error = next(seg for seg in strip if seg.text == "ERROR")
         expected = app.theme_variables["text-error"][:7].lower()
         assert error.style.color.triplet.hex.lower() == expected
+        # timestamps are muted: neither the plain text colour nor the background
+        stamp = next(seg for seg in strip if seg.text.startswith("2026-01-01"))
+        text = next(seg for seg in strip if "payment" in seg.text)
+        assert stamp.style.color != text.style.color
+        assert stamp.style.color.triplet != text.style.bgcolor.triplet
+
+
+async def test_search_scrolls_sideways_to_a_match_off_screen():
+    app = Host()
+    async with app.run_test(size=(60, 12)) as pilot:
+        lv = app.query_one(LogView)
+        lv.append_lines(["short"] * 5 + ["x" * 150 + " needle here", "short"])
+        await pilot.pause()
+        lv.search("needle")
+        await pilot.pause()
+        assert lv.body.scroll_x > 0
+        assert any("needle here" in row for row in body_lines(app))
+        lv.search("short")  # back at the start of the line
+        await pilot.pause()
+        assert lv.body.scroll_x == 0

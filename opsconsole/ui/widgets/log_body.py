@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from textual import events
 from textual.actions import SkipAction
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from opsconsole.ui.widgets.log_view import LogView
 
 _LINE_CACHE_MAX = 512
+_FOREGROUND_ONLY = frozenset({"timestamp", "error", "warn"})
 
 
 class LogBody(ScrollView, can_focus=True):
@@ -56,7 +58,7 @@ class LogBody(ScrollView, can_focus=True):
         & > .log-body--warn { color: $text-warning; }
         & > .log-body--match { background: $warning 40%; }
         & > .log-body--current-match { background: $warning; color: $background; }
-        & > .log-body--selection { background: $accent 35%; }
+        & > .log-body--selection { background: $primary 35%; }
     }
     """
 
@@ -176,6 +178,24 @@ class LogBody(ScrollView, can_focus=True):
         elif top <= index < top + height:
             return
         self._scroll_y_to(max(0, index - height // 2), user=True)
+
+    def reveal_match(self, index: int) -> None:
+        """Scroll sideways (no-wrap mode) so the first match in line ``index`` is visible."""
+        matcher = self.view.matcher
+        if self.view.wrap or matcher is None or not 0 <= index < len(self.view.store):
+            return
+        text = self._line(index)[0]
+        spans = matcher.spans(text)
+        if not spans:
+            return
+        start, end = spans[0]
+        left, right = cell_len(text[:start]), cell_len(text[:end])
+        width = self.scrollable_content_region.width
+        x = int(self.scroll_x)
+        if left < x or right > x + width:
+            self._update_virtual_size()
+            target = max(0, left - width // 4)
+            self.scroll_to(x=target, animate=False, immediate=True, force=True)
 
     def selection_range(self) -> tuple[int, int] | None:
         """(start, stop) indices of the selected lines in the store, or ``None``."""
@@ -363,7 +383,10 @@ class LogBody(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         style = self._style_cache.get(name)
         if style is None:
-            style = self.get_component_rich_style(f"log-body--{name}", partial=True)
+            # resolved against the widget's background (``auto``/alpha colours need it)
+            style = self.get_component_rich_style(f"log-body--{name}")
+            if name in _FOREGROUND_ONLY:  # keep the selection/match background under them
+                style = Style(color=style.color, bold=style.bold, italic=style.italic)
             self._style_cache[name] = style
         return style
 

@@ -360,7 +360,9 @@ class LogView(Vertical):
         if pos < 0:
             return
         self.match_index = pos
-        self.body.show_line(self.matches[pos] - self.store.dropped)
+        index = self.matches[pos] - self.store.dropped
+        self.body.show_line(index)
+        self.body.reveal_match(index)
 
     @property
     def current_match_line(self) -> int | None:
