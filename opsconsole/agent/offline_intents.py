@@ -9,7 +9,7 @@ observations (``known``) help tell a namespace from a pod or deployment name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 IntentKind = Literal[
@@ -70,7 +70,6 @@ class Intent:
     lines: int | None = None
     #: the mutating verb for kind == "mutate" (delete | scale | restart)
     verb: str | None = None
-    extra_names: tuple[str, ...] = field(default_factory=tuple)
 
 
 def detect_language(text: str, preference: str = "auto") -> Language:
