@@ -236,12 +236,12 @@ class AgentBridge:
 
     async def _show_cancelled(self, run_id: str | None) -> None:
         main = self.app.main
-        await main.trace.end_run(run_id, "cancelled", "■ cancelled by user")
+        await main.trace.end_run(None, "cancelled", "■ cancelled by user")  # every branch
         await main.chat.end_run("Cancelled. Ask again or ask something else.", "warning")
 
     async def _show_failed(self, text: str) -> None:
         main = self.app.main
-        await main.trace.end_run(self._top_run, "failed", f"■ failed — {text}")
+        await main.trace.end_run(None, "failed", f"■ failed — {text}")
         await main.chat.end_run(f"✗ {text}", "error")
         main.status.run_ended("failed")
         self.app.notify(text, title="agent", severity="error", timeout=10)

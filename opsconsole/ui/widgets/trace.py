@@ -118,6 +118,7 @@ class ToolBlock(Vertical, can_focus=True):
         self.note = ""
         self.duration: float | None = None
         self.started = time.monotonic()
+        self.run_id = ""
 
     def compose(self) -> ComposeResult:
         yield Static(self._action_text(), classes="action", markup=False)
@@ -271,6 +272,8 @@ class TracePane(VerticalScroll):
         self._frame = 0
         self._empty: Static | None = None
         self._timer: Timer | None = None
+        #: nesting of runs (multi-agent: scheduler -> specialists), by run_id
+        self.depth: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         self._empty = Static("No run yet. Steps appear here as the agent works.", classes="empty")
@@ -313,6 +316,9 @@ class TracePane(VerticalScroll):
                 if other.run_id == event.run_id and other.step < event.step:
                     other.finish("done")
             block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed)
+            depth = self.depth.get(event.run_id, 0)
+            if depth:
+                block.styles.margin = (0, 0, 0, 2 * depth)
             self.steps[key] = block
             await self._mount(block)
             self._start_spinner()
@@ -329,6 +335,7 @@ class TracePane(VerticalScroll):
                 mutating=mutating,
                 timed=self.timed,
             )
+            block.run_id = event.run_id
             self.tools[event.tool_call_id] = block
             await self._mount(block, step)
         return block
@@ -345,6 +352,8 @@ class TracePane(VerticalScroll):
         from opsconsole.agent import events as ev
 
         if isinstance(event, ev.RunStarted):
+            if event.parent_run_id:  # a specialist under the scheduler: indent its steps
+                self.depth[event.run_id] = self.depth.get(event.parent_run_id, 0) + 1
             return
         if isinstance(event, ev.StepStarted):
             await self._step(event)
@@ -388,6 +397,8 @@ class TracePane(VerticalScroll):
             await self._mount(Static(line, classes="dispatch", markup=False))
         elif isinstance(event, ev.RunFinished | ev.RunFailed | ev.RunCancelled):
             text = _terminal_text(event, timed=self.timed)
+            if self.depth.get(event.run_id):
+                text = f"{event.agent}: {text}"
             await self.end_run(event.run_id, _terminal_state(event), text)
 
     async def end_run(self, run_id: str | None, state: str, text: str) -> None:
@@ -396,14 +407,19 @@ class TracePane(VerticalScroll):
             if run_id is None or block.run_id == run_id:
                 block.finish("done" if state == "finished" else state)
         for tool in self.tools.values():
-            if tool.status == "running":
+            if tool.status == "running" and (run_id is None or tool.run_id == run_id):
                 tool.finish("cancelled" if state == "cancelled" else "interrupted", "", 0.0)
         style = {"finished": "green", "cancelled": "yellow"}.get(state, "red")
-        await self._mount(Static(Text(text, style=style), classes=f"run-end -{state}"))
+        line = Static(Text(text, style=style), classes=f"run-end -{state}")
+        depth = self.depth.get(run_id or "", 0)
+        if depth:
+            line.styles.margin = (0, 0, 0, 2 * depth)
+        await self._mount(line)
 
     async def clear(self) -> None:
         self.steps.clear()
         self.tools.clear()
+        self.depth.clear()
         await self.remove_children()
         self._empty = Static("Trace cleared.", classes="empty")
         await self.mount(self._empty)
