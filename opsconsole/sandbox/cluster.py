@@ -196,10 +196,9 @@ class Cluster(ControllersMixin):
         if rt is None:
             return
 
-        def mutate(pod: Obj) -> None:
-            pod["status"] = render_status(pod, rt)
-
-        self.store.update("pods", ns, name, mutate)
+        pod = self.store.get("pods", ns, name)
+        if pod is not None:
+            self.store.set_field("pods", ns, name, "status", render_status(pod, rt))
 
     def _alive(self, ns: str, name: str, rt: PodRT) -> bool:
         pod = self.store.get("pods", ns, name)

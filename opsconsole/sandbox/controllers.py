@@ -7,6 +7,7 @@ status, ReplicaSet first, then the Deployment that owns it.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -26,9 +27,20 @@ RKEY = {
 START_DELAY = 2.0  # simulated seconds from pod creation to running containers
 
 
+_HASHES: dict[int, tuple[Obj, str]] = {}
+
+
 def template_hash(template: Obj) -> str:
+    """pod-template-hash of a template (memoized per template object: they are immutable)."""
+    hit = _HASHES.get(id(template))
+    if hit is not None and hit[0] is template:
+        return hit[1]
     data = json.dumps(template, sort_keys=True).encode()
-    return hname(hashlib.sha1(data).hexdigest(), 10)
+    h = hname(hashlib.sha1(data).hexdigest(), 10)
+    if len(_HASHES) > 20000:
+        _HASHES.clear()
+    _HASHES[id(template)] = (template, h)
+    return h
 
 
 def owner_ref(obj: Obj) -> Obj:
@@ -257,20 +269,22 @@ class ControllersMixin:
         if not active:
             status = {"replicas": 0, "observedGeneration": status["observedGeneration"]}
 
-        def mutate(o: Obj) -> None:
-            o["status"] = status
-
-        self.store.update("apps/replicasets", ns, name, mutate)
+        self.store.set_field("apps/replicasets", ns, name, "status", status)
         for ref in rs["metadata"].get("ownerReferences") or ():
             if ref["kind"] == "Deployment":
                 self._dirty.add(("Deployment", ns, ref["name"]))
 
     def replicasets_of(self: Cluster, dep: Obj) -> list[Obj]:
         uid = dep["metadata"]["uid"]
+        ns, prefix = dep["metadata"]["namespace"], dep["metadata"]["name"] + "-"
+        keys = self.store.keys("apps/replicasets")
+        i = bisect.bisect_left(keys, (ns, prefix))
         out = []
-        for rs in self.store.list("apps/replicasets", dep["metadata"]["namespace"]):
+        while i < len(keys) and keys[i][0] == ns and keys[i][1].startswith(prefix):
+            rs = self.store.objects["apps/replicasets"][keys[i]]
             if any(r["uid"] == uid for r in rs["metadata"].get("ownerReferences") or ()):
                 out.append(rs)
+            i += 1
         return out
 
     def deployment_status(self: Cluster, ns: str, name: str) -> None:
@@ -349,10 +363,7 @@ class ControllersMixin:
             status["unavailableReplicas"] = want - ready
         status["conditions"] = [avail, prog]
 
-        def mutate(o: Obj) -> None:
-            o["status"] = status
-
-        self.store.update("apps/deployments", ns, name, mutate)
+        self.store.set_field("apps/deployments", ns, name, "status", status)
 
     def rollout(self: Cluster, ns: str, name: str) -> None:
         """The Deployment's spec changed: make the ReplicaSet for its template carry it."""
@@ -513,10 +524,7 @@ class ControllersMixin:
         if ready:
             status["readyReplicas"] = ready
 
-        def mutate(o: Obj) -> None:
-            o["status"] = status
-
-        self.store.update("apps/statefulsets", ns, name, mutate)
+        self.store.set_field("apps/statefulsets", ns, name, "status", status)
 
     def reconcile_ds(self: Cluster, ns: str, name: str) -> None:
         ds = self.store.get("apps/daemonsets", ns, name)
@@ -553,10 +561,7 @@ class ControllersMixin:
         if len(nodes) - ready > 0:
             status["numberUnavailable"] = len(nodes) - ready
 
-        def mutate(o: Obj) -> None:
-            o["status"] = status
-
-        self.store.update("apps/daemonsets", ns, name, mutate)
+        self.store.set_field("apps/daemonsets", ns, name, "status", status)
 
     def endpoints_for(self: Cluster, ns: str) -> None:
         pods = [p for p in self.store.list("pods", ns) if p["status"].get("podIP")]
@@ -602,13 +607,10 @@ class ControllersMixin:
                 sub["ports"] = ports
                 subsets = [sub]
 
-            def mutate(ep: Obj, subsets: list[Obj] = subsets) -> None:
-                if subsets:
-                    ep["subsets"] = subsets
-                else:
-                    ep.pop("subsets", None)
-
-            self.store.update("endpoints", ns, svc["metadata"]["name"], mutate)
+            ep_name = svc["metadata"]["name"]
+            current = self.store.get("endpoints", ns, ep_name)
+            if current is not None and current.get("subsets", []) != subsets:
+                self.store.set_field("endpoints", ns, ep_name, "subsets", subsets or None)
 
     def spec_changed(self: Cluster, rkey: str, ns: str, name: str) -> None:
         if rkey == "apps/deployments":

@@ -10,6 +10,7 @@ from its ``fault`` so they agree with each other.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import re
 from importlib import resources as ires
@@ -83,8 +84,18 @@ class Builder:
         self.age = seconds(data.get("age"), 30 * 86400)
         self.profiles = {k: LogProfile.from_data(v) for k, v in (data.get("logs") or {}).items()}
         self.rr = 0
+        self._eligible: dict[str, list[Obj]] = {}
 
     def build(self) -> None:
+        gc_was_on = gc.isenabled()
+        gc.disable()  # thousands of small dicts: collection passes would dominate the build
+        try:
+            self._build()
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def _build(self) -> None:
         c = self.c
         c._building = True
         try:
@@ -508,7 +519,10 @@ class Builder:
     def place(self, w: dict[str, Any], spec: Obj, i: int) -> Obj | None:
         if w.get("nodes"):
             return self.c.store.get("nodes", "", w["nodes"][i % len(w["nodes"])])
-        nodes = self.c.eligible_nodes(spec, ignore_conditions=True)
+        key = json.dumps([spec.get("nodeSelector"), spec.get("tolerations")], sort_keys=True)
+        nodes = self._eligible.get(key)
+        if nodes is None:
+            nodes = self._eligible[key] = self.c.eligible_nodes(spec, ignore_conditions=True)
         if not nodes:
             return None
         self.rr += 1

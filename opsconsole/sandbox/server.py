@@ -397,7 +397,17 @@ class SandboxServer:
             )
             self._thread.start()
             self.cluster.start()
+            if len(self.cluster.store.objects.get("pods", {})) > 500:
+                threading.Thread(target=self._warm, name="sandbox-warm", daemon=True).start()
             return self
+
+    def _warm(self) -> None:
+        """Serialize every pod once in the background so the first big list is fast."""
+        store = self.cluster.store
+        for obj in list(store.objects.get("pods", {}).values()):
+            if self._stopped:
+                return
+            store.obj_bytes("pods", obj)
 
     def stop(self) -> None:
         with self._lock:

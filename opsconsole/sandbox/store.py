@@ -8,6 +8,7 @@ each object be cached by resourceVersion (a 5,000-pod list is a join of cached b
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import threading
 import time
@@ -24,6 +25,11 @@ ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 
 
 def iso(ts: float) -> str:
+    return _iso(int(ts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -170,6 +176,22 @@ class Store:
             if new == old:
                 return old
             new["metadata"]["resourceVersion"] = str(self.next_rv())
+            self.objects[rkey][(ns, name)] = new
+            self._publish(rkey, MODIFIED, old, new)
+            return new
+
+    def set_field(self, rkey: str, ns: str, name: str, field: str, value: Any) -> Obj | None:
+        """Replace one top-level field (e.g. ``status``) with a shallow copy: cheap, and safe
+        because stored objects are never mutated in place."""
+        with self.lock:
+            old = self.get(rkey, ns, name)
+            if old is None:
+                return None
+            if old.get(field) == value:
+                return old
+            new = dict(old)
+            new[field] = value
+            new["metadata"] = dict(old["metadata"], resourceVersion=str(self.next_rv()))
             self.objects[rkey][(ns, name)] = new
             self._publish(rkey, MODIFIED, old, new)
             return new
