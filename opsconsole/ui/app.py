@@ -53,6 +53,8 @@ class AppOptions:
     exit_after_first_frame: bool = False
     #: connect the backend after the first frame (off only for tests of the bare shell)
     connect: bool = True
+    #: the multi-agent Scheduler instead of a single agent loop
+    multi_agent: bool = False
 
 
 class OpsConsoleApp(App[int]):

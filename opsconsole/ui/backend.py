@@ -34,6 +34,8 @@ class Backend:
     namespace: str = "default"
     write_mode: bool = False
     offline_forced: bool = False
+    #: run the multi-agent Scheduler (Ops / Security / Coder) instead of one agent loop
+    multi_agent: bool = False
     notes: list[str] = field(default_factory=list)
     _kubeconfig_dir: Any = None
 
@@ -60,6 +62,27 @@ class Backend:
         if self.recorder is not None:
             self.recorder.flush()
         recorder = self.recorder
+        on_request = (
+            (lambda messages, _tools: recorder.sync_messages(messages))
+            if recorder is not None
+            else None
+        )
+        if self.multi_agent:
+            from opsconsole.agent.scheduler import build_scheduler
+
+            self.loop = build_scheduler(
+                None,
+                self.cluster,
+                self.settings,
+                self.approver,
+                context=self.context if self.cluster is not None else None,
+                namespace=self.namespace if self.namespace != "all" else None,
+                write_mode=self.write_mode,
+                audit=recorder.audit_hook if recorder is not None else None,
+                on_request=on_request,
+                offline=self.offline,
+            )
+            return
         self.loop = AgentLoop(
             self.model,
             self.registry,
@@ -69,9 +92,7 @@ class Backend:
             context=self.context if self.cluster is not None else None,
             namespace=self.namespace if self.namespace != "all" else None,
             audit=recorder.audit_hook if recorder is not None else None,
-            on_request=(lambda messages, _tools: recorder.sync_messages(messages))
-            if recorder is not None
-            else None,
+            on_request=on_request,
         )
 
     def new_conversation(self) -> None:
@@ -140,7 +161,7 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
     """Start the sandbox (demo), connect the cluster, build tools, model and loop."""
     from opsconsole.errors import OpsConsoleError
 
-    backend = Backend(settings=settings, approver=approver)
+    backend = Backend(settings=settings, approver=approver, multi_agent=options.multi_agent)
     backend.write_mode = settings.agent.write_mode or options.write
     kubeconfig = options.kubeconfig or settings.kubernetes.kubeconfig
     context = options.context or settings.kubernetes.context

@@ -32,6 +32,7 @@ def build_app(
     frozen: bool | None = None,
     exit_after_first_frame: bool | None = None,
     connect: bool = True,
+    multi_agent: bool = False,
 ) -> OpsConsoleApp:
     """Build the console app. ``frozen`` / ``exit_after_first_frame`` default to their env vars."""
     options = AppOptions(
@@ -48,5 +49,6 @@ def build_app(
             else exit_after_first_frame
         ),
         connect=connect,
+        multi_agent=multi_agent,
     )
     return OpsConsoleApp(settings, options)

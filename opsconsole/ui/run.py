@@ -21,6 +21,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         namespace=getattr(args, "namespace", None),
         kubeconfig=getattr(args, "kubeconfig", None),
         write=bool(getattr(args, "write", False)),
+        multi_agent=bool(getattr(args, "multi_agent", False)),
     )
     result = app.run()
     return int(result or app.return_code or 0)

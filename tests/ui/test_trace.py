@@ -97,6 +97,14 @@ async def test_specialist_runs_are_nested_and_close_separately() -> None:
         for event in [
             ev.RunStarted(run_id=top, agent="scheduler", task="检查"),
             ev.StepStarted(run_id=top, agent="scheduler", step=1),
+            ev.ToolCallStarted(
+                run_id=top,
+                agent="scheduler",
+                step=1,
+                tool_call_id="s1",
+                tool="ask_ops",
+                arguments={"task": "看 pod"},
+            ),
             ev.AgentDispatched(
                 run_id=top,
                 agent="scheduler",
@@ -104,6 +112,7 @@ async def test_specialist_runs_are_nested_and_close_separately() -> None:
                 target="ops",
                 task="看 pod",
                 child_run_id=child,
+                tool_call_id="s1",
             ),
             ev.RunStarted(run_id=child, agent="ops", task="看 pod", parent_run_id=top),
             ev.StepStarted(run_id=child, agent="ops", step=1),
@@ -115,21 +124,14 @@ async def test_specialist_runs_are_nested_and_close_separately() -> None:
                 tool="get_k8s_pods",
                 arguments={"namespace": "shop"},
             ),
-            ev.ToolCallStarted(
-                run_id=top,
-                agent="scheduler",
-                step=1,
-                tool_call_id="s1",
-                tool="ask_ops",
-                arguments={"task": "看 pod"},
-            ),
             ev.RunFinished(run_id=child, agent="ops", step=1, steps=1),
         ]:
             await trace.apply(event)
         await pilot.pause()
         child_step = trace.steps[(child, 1)]
-        assert child_step.styles.margin.left == 2 and child_step.state == "done"
+        assert child_step.parent is trace.tools["s1"]  # the tree: inside the ask_ops call
+        assert child_step.state == "done" and child_step.nested
         assert trace.steps[(top, 1)].state == "running"  # the scheduler goes on
         assert trace.tools["s1"].status == "running"  # its own call is not closed
         assert trace.tools["k1"].status == "interrupted"
-        assert "ops: ■ finished" in str(trace.query(".run-end").last().render())
+        assert "ops: ■ finished" in str(trace.tools["s1"].query(".run-end").last().render())

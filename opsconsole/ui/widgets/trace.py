@@ -176,6 +176,7 @@ class StepBlock(Vertical):
     def __init__(self, run_id: str, agent: str, step: int, *, timed: bool = True) -> None:
         super().__init__(classes="step -running")
         self.timed = timed
+        self.nested = False
         self.run_id = run_id
         self.agent = agent
         self.step = step
@@ -194,7 +195,7 @@ class StepBlock(Vertical):
 
     def _header(self, glyph: str = "…") -> Text:
         text = Text()
-        who = f"{self.agent} · " if self.agent not in ("", "ops") else ""
+        who = f"{self.agent} · " if self.agent not in ("", "ops") or self.nested else ""
         text.append(f"Step {self.step}", style="bold")
         text.append(f"  {who}", style="dim")
         if self.state == "running":
@@ -274,6 +275,8 @@ class TracePane(VerticalScroll):
         self._timer: Timer | None = None
         #: nesting of runs (multi-agent: scheduler -> specialists), by run_id
         self.depth: dict[str, int] = {}
+        #: where a specialist's run is shown: inside the ask_* call that dispatched it
+        self.parents: dict[str, ToolBlock] = {}
 
     def compose(self) -> ComposeResult:
         self._empty = Static("No run yet. Steps appear here as the agent works.", classes="empty")
@@ -316,11 +319,10 @@ class TracePane(VerticalScroll):
                 if other.run_id == event.run_id and other.step < event.step:
                     other.finish("done")
             block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed)
-            depth = self.depth.get(event.run_id, 0)
-            if depth:
-                block.styles.margin = (0, 0, 0, 2 * depth)
+            block.nested = self.depth.get(event.run_id, 0) > 0
             self.steps[key] = block
-            await self._mount(block)
+            # a specialist's steps go inside the scheduler's ask_* call that dispatched it
+            await self._mount(block, self.parents.get(event.run_id))
             self._start_spinner()
         return block
 
@@ -392,9 +394,12 @@ class TracePane(VerticalScroll):
                 step.set_thought("")
                 step.finish("answered")
         elif isinstance(event, ev.AgentDispatched):
+            parent = self.tools.get(event.tool_call_id or "")
+            if parent is not None:
+                self.parents[event.child_run_id] = parent
             line = Text(f"⇒ {event.agent} → {event.target}: ", style="bold")
             line.append(event.task)
-            await self._mount(Static(line, classes="dispatch", markup=False))
+            await self._mount(Static(line, classes="dispatch", markup=False), parent)
         elif isinstance(event, ev.RunFinished | ev.RunFailed | ev.RunCancelled):
             text = _terminal_text(event, timed=self.timed)
             if self.depth.get(event.run_id):
@@ -411,15 +416,13 @@ class TracePane(VerticalScroll):
                 tool.finish("cancelled" if state == "cancelled" else "interrupted", "", 0.0)
         style = {"finished": "green", "cancelled": "yellow"}.get(state, "red")
         line = Static(Text(text, style=style), classes=f"run-end -{state}")
-        depth = self.depth.get(run_id or "", 0)
-        if depth:
-            line.styles.margin = (0, 0, 0, 2 * depth)
-        await self._mount(line)
+        await self._mount(line, self.parents.get(run_id or ""))
 
     async def clear(self) -> None:
         self.steps.clear()
         self.tools.clear()
         self.depth.clear()
+        self.parents.clear()
         await self.remove_children()
         self._empty = Static("Trace cleared.", classes="empty")
         await self.mount(self._empty)
