@@ -207,3 +207,22 @@ async def test_a_model_that_never_answers_times_out(srv: ScriptedOpenAIServer) -
     assert res.run_status == "timeout"
     assert res.failed_rule.startswith("run finished: timeout")
     assert res.duration < 8
+
+
+async def test_two_changes_in_one_turn_are_both_checked(srv: ScriptedOpenAIServer) -> None:
+    srv.push(
+        reply(
+            tool_calls=[
+                tool_call(
+                    "scale_deployment", {"namespace": "shop", "name": "catalog", "replicas": 3}
+                ),
+                tool_call("rollout_restart", {"namespace": "shop", "name": "web"}),
+            ]
+        ),
+        reply("Scaled catalog to 3 and restarted web."),
+    )
+    res = await _run(srv, "fix-scale-and-restart")
+    assert srv.rejections == []
+    assert res.status == "pass", res.failed_rule
+    assert res.approvals == 2
+    assert [c.ok for c in res.checks if c.rule.startswith("cluster")] == [True, True]
