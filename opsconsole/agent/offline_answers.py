@@ -57,8 +57,15 @@ def block(text: str, lang: Language, max_lines: int = 30) -> str:
     return out
 
 
+_FORBIDDEN_RE = re.compile(r"\bis forbidden\b|\bforbidden:|cannot (?:get|list|watch) resource")
+
+
 def is_error(obs: Observation) -> bool:
+    """A tool output that is an error message rather than data (the tools' error lines)."""
     head = obs.content.lstrip()[:200].lower()
+    first = head.split("\n", 1)[0]
+    if _FORBIDDEN_RE.search(first):
+        return True
     return head.startswith(
         (
             "error",
@@ -81,6 +88,17 @@ def is_error(obs: Observation) -> bool:
             "credentials expired",
         )
     )
+
+
+def error_note(obs: Observation, lang: Language) -> str:
+    """One line saying which read failed and why (forbidden reads name the RBAC gap)."""
+    first = obs.content.strip().splitlines()[0][:300] if obs.content.strip() else "?"
+    forbidden = bool(_FORBIDDEN_RE.search(first.lower()))
+    if lang == "zh":
+        why = "（权限不足：当前身份没有读取权限，RBAC 禁止）" if forbidden else ""
+        return f"注意：`{obs.name}` 读取失败{why}：{first}"
+    why = " (forbidden: this identity lacks the RBAC permission)" if forbidden else ""
+    return f"Note: `{obs.name}` failed{why}: {first}"
 
 
 def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:

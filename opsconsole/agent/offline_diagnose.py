@@ -24,6 +24,7 @@ from opsconsole.agent.offline_context import (
     missing_tool,
     not_found,
 )
+from opsconsole.agent.offline_evidence import gpu_nodes, pods_on_nodes
 from opsconsole.agent.offline_observe import Finding, Observation, match_pods
 
 
@@ -316,6 +317,8 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
             calls.append(ctx.call("describe_pod", namespace=ns, pod_name=backends[0][1]))
         elif not ctx.called("get_k8s_pods", namespace=ns):
             calls.append(ctx.call("get_k8s_pods", namespace=ns))
+        else:  # no pod at all: maybe its deployment is scaled to zero
+            calls.append(ctx.call("get_deployments", namespace=ns))
     step = make_step(
         ctx.say(
             f"分析器指出了 {f.ref} 的问题，再看看相关事件和后端 Pod。",
@@ -328,7 +331,8 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
     obs = [
         o
         for o in ctx.tr.current
-        if (o.name == "get_events" and o.args.get("name") == f.name) or o.name == "describe_pod"
+        if (o.name == "get_events" and o.args.get("name") == f.name)
+        or o.name in ("describe_pod", "get_deployments")
     ]
     subject = f"{f.kind}/{f.ref}" if f.kind != "pod" else f.ref
     return Final(
@@ -384,13 +388,16 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
 
 
 def gpu(ctx: Ctx) -> Decision:
-    """GPU capacity of the nodes, GPU scheduling problems, and a named pod's GPU requests."""
+    """GPU capacity of the nodes, the pods on GPU nodes, GPU scheduling problems, and a named
+    pod's GPU requests."""
     ns = ctx.intent.namespace
     calls: list[Call | None] = [ctx.call("get_nodes")]
     if not any(o.name == "find_unhealthy_pods" for o in ctx.tr.all):
         calls.append(ctx.call("find_unhealthy_pods"))
     if ns:
         calls.append(ctx.call("get_k8s_pods", namespace=ns))
+    elif not ctx.intent.target:
+        calls.append(ctx.call("get_deployments"))  # which namespaces there are
     step = make_step(
         ctx.say(
             "查看节点的 GPU 容量与使用，以及 GPU 相关的调度问题。",
@@ -400,6 +407,27 @@ def gpu(ctx: Ctx) -> Decision:
     )
     if step is not None:
         return step
+    if not ns and not ctx.intent.target:
+        spaces = sorted(ctx.known.namespaces)[:8]
+        step = make_step(
+            ctx.say(
+                "逐个命名空间列出 Pod，找出运行在 GPU 节点上的。",
+                "Listing the pods of each namespace to find those on GPU nodes.",
+            ),
+            [ctx.call("get_k8s_pods", namespace=s) for s in spaces],
+        )
+        if step is not None and not out_of_budget(ctx):
+            return step
+    if not ctx.intent.target:
+        step = make_step(
+            ctx.say(
+                "查看 GPU 节点上各个 Pod 的 GPU 请求。",
+                "Reading the GPU requests of the pods on GPU nodes.",
+            ),
+            [ctx.call("describe_pod", namespace=p[0], pod_name=p[1]) for p in _on_gpu(ctx)[:8]],
+        )
+        if step is not None and not out_of_budget(ctx):
+            return step
     target = ctx.intent.target
     pod: tuple[str, str] | None = None
     if target:
@@ -418,3 +446,17 @@ def gpu(ctx: Ctx) -> Decision:
         if step is not None:
             return step
     return Final(rep.gpu_answer(ctx.intent, ctx.tr.current, ctx.findings, pod))
+
+
+def _on_gpu(ctx: Ctx) -> list[tuple[str, str, str, str]]:
+    names = {n for o in ctx.tr.current if o.name == "get_nodes" for n, _ in gpu_nodes(o.content)}
+    out: list[tuple[str, str, str, str]] = []
+    for o in ctx.tr.current:
+        if o.name == "get_k8s_pods" and not ans.is_error(o):
+            out += pods_on_nodes(str(o.args.get("namespace", "")), o.content, names)
+    return out
+
+
+def out_of_budget(ctx: Ctx) -> bool:
+    """One step short of the limit: the next turn must answer."""
+    return ctx.tr.steps >= ctx.max_steps - 1

@@ -201,3 +201,40 @@ def selector_mismatch(evidence: str, describe_text: str) -> tuple[str, str] | No
             if k in labels and labels[k] != v:
                 return selector, f"{k}={labels[k]}"
     return None
+
+
+# --- GPUs -----------------------------------------------------------------------------------
+
+_GPU_RE = re.compile(r"nvidia\.com/gpu=(\d+)")
+
+
+def gpu_nodes(nodes_text: str) -> list[tuple[str, str]]:
+    """(node name, its row) for the nodes of a ``get_nodes`` output with GPU capacity."""
+    out = []
+    for line in nodes_text.splitlines()[2:]:
+        cols = re.split(r"\s{2,}", line.strip())
+        if len(cols) >= 8 and cols[7].isdigit() and int(cols[7]) > 0:
+            out.append((cols[0], line.strip()))
+    return out
+
+
+def pods_on_nodes(
+    namespace: str, pods_text: str, nodes: set[str]
+) -> list[tuple[str, str, str, str]]:
+    """(namespace, pod, node, status) for the rows of a ``get_k8s_pods`` output on ``nodes``."""
+    out = []
+    for line in pods_text.splitlines()[2:]:
+        cols = re.split(r"\s{2,}", line.strip())
+        if len(cols) >= 5 and cols[4] in nodes:
+            out.append((namespace, cols[0], cols[4], cols[1]))
+    return out
+
+
+def gpu_request(describe_text: str) -> int:
+    """The GPUs a described pod requests (its Requests, else its Limits lines), summed."""
+    for prefix in ("Requests:", "Limits:"):
+        lines = [ln for ln in describe_text.splitlines() if ln.strip().startswith(prefix)]
+        found = [int(n) for ln in lines for n in _GPU_RE.findall(ln)]
+        if found:
+            return sum(found)
+    return 0

@@ -114,6 +114,12 @@ _EN_LOGS = ("log", "logs", "logging", "stdout", "output")
 
 _ZH_DIAG = (
     "为什么",
+    "发生了什么",
+    "出什么事",
+    "被拒绝",
+    "拒绝",
+    "超时",
+    "503",
     "为啥",
     "为何",
     "怎么回事",
@@ -152,6 +158,14 @@ _ZH_DIAG = (
 )
 _EN_DIAG = (
     "why",
+    "fail",
+    "what happened",
+    "happened",
+    "refused",
+    "503",
+    "502",
+    "timing out",
+    "times out",
     "failing",
     "failed",
     "fails",
@@ -299,12 +313,11 @@ def _has_word(text: str, words: tuple[str, ...]) -> bool:
 
 _NS_PATTERNS = [
     re.compile(rf"(?<![a-z0-9-])(?:--namespace|-n)[=\s]+({_NAME})"),
-    re.compile(rf"(?<![a-z0-9-])(?:namespace|ns)(?:[\s=:：]+|\s*[\"'“]\s*)({_NAME})"),
-    re.compile(rf"(?:命名空间|名字空间|名称空间)\s*[\"'“”:：]?\s*({_NAME})"),
-    re.compile(
-        rf"({_NAME})[\"'“”]?\s*(?:命名空间|名字空间|名称空间|namespace(?![a-z])|ns(?![a-z]))"
-    ),
     re.compile(rf"\bin\s+(?:the\s+)?({_NAME})\s+(?:namespace|ns)\b"),
+    re.compile(rf"({_NAME})[\"'“”]?\s*(?:命名空间|名字空间|名称空间)"),
+    re.compile(rf"(?:命名空间|名字空间|名称空间)\s*[\"'“”:：]?\s*({_NAME})"),
+    re.compile(rf"(?<![a-z0-9-])({_NAME})[\"'”]?\s+(?:namespace|ns)\b"),
+    re.compile(rf"(?<![a-z0-9-])(?:namespace|ns)(?:[\s=:：]+|\s*[\"'“]\s*)({_NAME})"),
 ]
 _NS_SLASH_RE = re.compile(rf"(?<![a-z0-9./:-])({_NAME})/({_NAME})(?![a-z0-9/-])")
 _ZH_IN_RE = re.compile(

@@ -13,6 +13,7 @@ from opsconsole.agent.offline_answers import (
     DERIVED,
     HEADER,
     block,
+    error_note,
     is_error,
     next_steps,
     quote,
@@ -23,8 +24,11 @@ from opsconsole.agent.offline_evidence import (
     describe_evidence,
     env_source,
     evidence_lines,
+    gpu_nodes,
+    gpu_request,
     log_body,
     missing_variable,
+    pods_on_nodes,
     selector_mismatch,
     service_hosts,
 )
@@ -237,6 +241,42 @@ def _selector_link(
     return None
 
 
+def _scaled_to_zero_link(
+    lang: Language, findings: list[Finding], observations: list[Observation]
+) -> tuple[str, str, str] | None:
+    """(sentence, evidence, next step) when a Service's deployment has 0 replicas."""
+    for f in findings:
+        if f.kind != "service" or not f.namespace:
+            continue
+        for o in observations:
+            if o.name != "get_deployments" or is_error(o):
+                continue
+            for line in o.content.splitlines()[2:]:
+                cols = re.split(r"\s{2,}", line.strip())
+                name = cols[0].split("/")[-1] if cols else ""
+                if (
+                    len(cols) >= 2
+                    and cols[1] == "0/0"
+                    and (name == f.name or name.startswith(f.name + "-"))
+                ):
+                    ref = f"{f.namespace}/{name}"
+                    cmd = f"kubectl scale deployment/{name} --replicas=<N> -n {f.namespace}"
+                    if lang == "zh":
+                        sentence = (
+                            f"Deployment `{ref}` 的副本数为 0（0/0）：没有任何 Pod，所以 Service "
+                            f"`{f.ref}` 没有 Endpoint，请求失败。"
+                        )
+                        step = f"把副本数恢复到原来的值：`{cmd}`（需人工确认）"
+                    else:
+                        sentence = (
+                            f"Deployment `{ref}` is scaled to 0 replicas (0/0): there are no "
+                            f"pods, so Service `{f.ref}` has no endpoints and requests fail."
+                        )
+                        step = f"Scale it back to its usual size: `{cmd}` (needs your approval)"
+                    return sentence, line.strip(), step
+    return None
+
+
 def diagnosis_answer(
     intent: Intent,
     subject: str,
@@ -277,6 +317,7 @@ def diagnosis_answer(
         for x in (
             _config_link(lang, key_line, observations),
             _selector_link(lang, health, observations),
+            _scaled_to_zero_link(lang, health, observations),
             _dependency_link(lang, observations, related or []),
         )
         if x is not None
@@ -321,6 +362,9 @@ def diagnosis_answer(
     if key_line:
         lead = "关键报错" if lang == "zh" else "Key error"
         parts += [f"{lead}{sep}`{key_line}`", ""]
+    notes = [error_note(o, lang) for o in observations if is_error(o)]
+    if notes:
+        parts += [*notes, ""]
     if evidence:
         parts += [t("evidence", lang) + sep.rstrip(), quote(evidence), ""]
     suggestion = next((f.suggestion for f in health if f.suggestion), "")
@@ -416,27 +460,24 @@ def gpu_answer(
     findings: list[Finding],
     pod: tuple[str, str] | None,
 ) -> str:
-    """GPU nodes (capacity, taints), pods on them, GPU findings, and one pod's GPU requests."""
+    """GPU nodes (capacity, taints), the pods that request GPUs and where they run, GPU
+    scheduling findings, and one named pod's GPU requests."""
     lang = intent.language
     zh = lang == "zh"
-    gpu_nodes: list[str] = []
-    node_names: set[str] = set()
+    nodes: list[tuple[str, str]] = []
     for o in observations:
-        if o.name != "get_nodes" or is_error(o):
-            continue
-        for line in o.content.splitlines()[2:]:
-            cols = re.split(r"\s{2,}", line.strip())
-            if len(cols) >= 8 and cols[7].isdigit() and int(cols[7]) > 0:
-                gpu_nodes.append(line.strip())
-                node_names.add(cols[0])
-    on_gpu: list[str] = []
+        if o.name == "get_nodes" and not is_error(o):
+            nodes += gpu_nodes(o.content)
+    names = {n for n, _ in nodes}
+    on_gpu: list[tuple[str, str, str, str]] = []
     for o in observations:
-        if o.name != "get_k8s_pods" or is_error(o):
-            continue
-        for line in o.content.splitlines()[2:]:
-            cols = re.split(r"\s{2,}", line.strip())
-            if len(cols) >= 5 and cols[4] in node_names:
-                on_gpu.append(f"- `{o.args.get('namespace')}/{cols[0]}` ({cols[4]}, {cols[1]})")
+        if o.name == "get_k8s_pods" and not is_error(o):
+            on_gpu += pods_on_nodes(str(o.args.get("namespace", "")), o.content, names)
+    described = {
+        (str(o.args.get("namespace")), str(o.args.get("pod_name"))): o.content
+        for o in observations
+        if o.name == "describe_pod" and not is_error(o)
+    }
     gpu_findings = [
         f
         for f in findings
@@ -446,16 +487,13 @@ def gpu_answer(
     parts = [HEADER, ""]
     if pod is not None:
         ns, name = pod
-        lines: list[str] = []
-        for o in observations:
-            if o.name == "describe_pod" and o.args.get("pod_name") == name and not is_error(o):
-                lines = [
-                    ln.strip()
-                    for ln in o.content.splitlines()
-                    if ln.strip().startswith(("Node:", "Status:", "Requests:", "Limits:"))
-                ]
-        gpus = re.findall(r"nvidia\.com/gpu=(\d+)", "\n".join(lines))
-        count = gpus[0] if gpus else "0"
+        text = described.get((ns, name), "")
+        lines = [
+            ln.strip()
+            for ln in text.splitlines()
+            if ln.strip().startswith(("Node:", "Status:", "Requests:", "Limits:"))
+        ]
+        count = gpu_request(text)
         node = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Node:")), "?")
         if zh:
             parts.append(
@@ -470,19 +508,42 @@ def gpu_answer(
         if lines:
             parts += ["", t("evidence", lang) + ("：" if zh else ":"), quote(lines)]
         parts.append("")
-    title = "**GPU 节点**" if zh else "**GPU nodes**"
-    parts += [title, ""]
-    if gpu_nodes:
-        parts.append(quote(gpu_nodes))
+    parts += ["**GPU 节点**" if zh else "**GPU nodes**", ""]
+    if nodes:
+        parts.append(quote(line for _, line in nodes))
     else:
         parts.append("没有发现带 GPU 的节点。" if zh else "No node with GPUs was found.")
-    if on_gpu:
-        parts += [
-            "",
-            "**运行在 GPU 节点上的 Pod**" if zh else "**Pods on GPU nodes**",
-            "",
-            *on_gpu[:15],
-        ]
+    users = [(p, described[(p[0], p[1])]) for p in on_gpu if (p[0], p[1]) in described]
+    using = [(p, gpu_request(text)) for p, text in users if gpu_request(text) > 0]
+    if using:
+        parts += ["", "**使用 GPU 的 Pod**" if zh else "**Pods using GPUs**", ""]
+        for (ns, name, node, status), n in using:
+            if zh:
+                parts.append(f"- `{ns}/{name}`：nvidia.com/gpu={n}，节点 `{node}`（{status}）")
+            else:
+                parts.append(f"- `{ns}/{name}`: nvidia.com/gpu={n} on node `{node}` ({status})")
+    if using and nodes:
+        capacity = sum(int(re.split(r"\s{2,}", line)[7]) for _, line in nodes)
+        requested = sum(n for _, n in using)
+        if zh:
+            parts += [
+                "",
+                f"GPU 总量 {capacity} 块，已被请求 {requested} 块，"
+                f"空闲 {capacity - requested} 块。",
+            ]
+        else:
+            parts += [
+                "",
+                f"GPUs: {capacity} in total, {requested} requested, {capacity - requested} free.",
+            ]
+    others = [p for p in on_gpu if p not in [u[0] for u in using]]
+    if others and (using or not users):
+        title = "GPU 节点上的其他 Pod（未请求 GPU）" if zh else "Other pods on GPU nodes (no GPU"
+        title += "" if zh else " request)"
+        if not users:
+            title = "GPU 节点上的 Pod" if zh else "Pods on GPU nodes"
+        parts += ["", f"**{title}**", ""]
+        parts += [f"- `{ns}/{name}` ({node}, {status})" for ns, name, node, status in others[:15]]
     parts.append("")
     if gpu_findings:
         parts.append("**GPU 相关问题**" if zh else "**GPU problems**")
