@@ -242,7 +242,10 @@ class OpsConsoleApp(App[int]):
 
     async def on_log_view_send_to_agent(self, message: Any) -> None:
         lines = message.text.splitlines()
-        await self.main.chat.add_context(lines)
+        source = f"pod={message.namespace}/{message.pod}"
+        if message.container:
+            source += f" container={message.container}"
+        await self.main.chat.add_context(lines, source)
         self.main.chat.input.focus()
 
     def on_log_view_toggle_previous(self, message: Any) -> None:

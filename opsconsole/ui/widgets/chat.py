@@ -87,6 +87,7 @@ class ChatPane(Vertical):
         self._stream: MarkdownStream | None = None
         self._answer_text = ""
         self.context_lines: list[str] = []
+        self.context_source = ""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="chat-log"):
@@ -153,15 +154,17 @@ class ChatPane(Vertical):
     async def add_notice(self, text: str, level: str = "info") -> None:
         await self._add(ChatEntry(Text(text), classes=f"notice -{level}"))
 
-    async def add_context(self, lines: list[str]) -> None:
+    async def add_context(self, lines: list[str], source: str = "") -> None:
         """Lines sent from the log viewer become context for the next question."""
         self.context_lines = list(lines)
+        self.context_source = source
         await self.add_notice(
             f"{len(lines)} log line(s) attached as context for your next question.", "info"
         )
 
     def take_context(self) -> list[str]:
         lines, self.context_lines = self.context_lines, []
+        self.context_source = ""
         return lines
 
     async def _ensure_answer(self) -> Markdown:
