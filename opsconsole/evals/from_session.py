@@ -11,7 +11,8 @@ The heuristic (documented in the README section and the generated file's header)
   text before an "Evidence" / "证据" / "Next steps" / "下一步" heading, or the first 800
   characters). Two all-of groups are written:
   1. the *subject*: the first Kubernetes object named there (in backticks, bold, or
-     ``namespace/name``), with a pod's ReplicaSet/random suffix stripped so a re-created pod
+     ``namespace/name``; for a prose answer, an object-like word of the question that the
+     answer repeats), with a pod's ReplicaSet/random suffix stripped so a re-created pod
      still matches (``payment-api-7f9c4d8b6-x2k4q`` -> ``payment-api``);
   2. the *cause*: any of the failure terms found there from a fixed vocabulary
      (CrashLoopBackOff, OOMKilled, ImagePullBackOff, Insufficient cpu, MemoryPressure, selector,
@@ -64,7 +65,10 @@ _BACKTICK = re.compile(r"`([^`\n]{2,120})`")
 _BOLD = re.compile(r"\*\*([^*\n]{2,120})\*\*")
 _NS_NAME = re.compile(r"\b([a-z0-9][a-z0-9-]{0,62})/([a-z0-9][a-z0-9.-]{0,252})\b")
 _K8S_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
-_POD_SUFFIX = re.compile(r"-(?:[a-z0-9]{8,10}-)?[a-z0-9]{5}$")
+#: Kubernetes' generated suffixes use an alphabet without vowels (rand.SafeEncodeString), so
+#: "node-exporter" or "my-redis" are never mistaken for one
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+_POD_SUFFIX = re.compile(rf"-(?:{_SAFE}{{6,10}}-)?{_SAFE}{{5}}$")
 _IDENT = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
 _ERROR_ARG = re.compile(r"\b[A-Z][A-Za-z]+Error:\s*'([^'\n]{2,80})'")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -109,6 +113,17 @@ def object_names(text: str) -> list[str]:
     return out
 
 
+def names_in_both(task: str, answer: str) -> list[str]:
+    """Object-like words of the question (``payment-api``, ``worker-3``) that the answer repeats
+    (for prose answers that name nothing in backticks or bold)."""
+    low = answer.lower()
+    out: list[str] = []
+    for token in re.findall(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", task.lower()):
+        if _looks_like_object(token) and token in low and token not in out:
+            out.append(workload_name(token))
+    return out
+
+
 def cause_terms(text: str) -> list[str]:
     low = text.casefold()
     out = [t for t in CAUSE_TERMS if t.casefold() in low]
@@ -144,7 +159,7 @@ def build_scenario_data(session: Any, name: str) -> tuple[dict[str, Any], list[s
     """(scenario data, header comment lines) for ``session`` (a sessions.Session)."""
     task, answer = _first_run(session)
     cause_part = root_cause_text(answer)
-    names = object_names(cause_part) or object_names(answer)
+    names = object_names(cause_part) or object_names(answer) or names_in_both(task, cause_part)
     causes = cause_terms(cause_part) or cause_terms(answer)
     groups: list[list[str]] = []
     if names:
