@@ -246,7 +246,18 @@ _ZH_EVENTS = ("事件", "告警", "警告", "报警", "event")
 _EN_EVENTS = ("event", "events", "alert", "alerts", "warning", "warnings")
 _ZH_DEPLOY = ("deployment", "部署", "副本", "发布", "工作负载")
 _EN_DEPLOY = ("deployment", "deployments", "deploy", "replicas", "rollout", "workloads")
-_ZH_SECURITY = ("安全", "漏洞", "合规", "特权", "以 root", "用 root", "root 运行", "明文")
+_ZH_SECURITY = (
+    "安全",
+    "漏洞",
+    "合规",
+    "特权",
+    "以 root",
+    "用 root",
+    "root 运行",
+    "明文",
+    "密码",
+    "密钥",
+)
 _EN_SECURITY = (
     "security",
     "secure",
@@ -258,6 +269,12 @@ _EN_SECURITY = (
     "running as root",
     "hostpath",
     "pss",
+    "password",
+    "passwords",
+    "credentials",
+    "plaintext",
+    "plain environment",
+    "plain env",
 )
 _GPU_WORDS = ("gpu", "gpus", "显卡", "nvidia", "nvidia.com/gpu", "cuda", "算力")
 _ZH_PODS = ("pod", "容器", "状态", "列出", "查看", "看看", "实例")

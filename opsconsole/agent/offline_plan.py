@@ -337,7 +337,16 @@ def _security(ctx: Ctx, out_of_steps: bool) -> Decision:
             ),
             [ctx.call(tool, **args)],
         )
-        return step or Final(missing_tool(ctx, tool))
+        if step is None:
+            text = ctx.say(
+                "这是安全类问题，但这里没有提供安全扫描工具（find_security_issues）。"
+                "请直接问安全 Agent，例如：“@security 检查 shop 命名空间的明文密码”。",
+                "This is a security question, but no security scan tool (find_security_issues) "
+                'is offered here. Ask the Security agent, e.g. "@security check shop for '
+                'passwords in plain env vars".',
+            )
+            return Final(f"{ans.HEADER}\n\n{text}\n")
+        return step
     err = first_error(obs)
     if err is not None:
         return Final(ans.error_answer(ctx.intent, err))
