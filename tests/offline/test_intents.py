@@ -41,6 +41,26 @@ from opsconsole.agent.offline_intents import Known, detect_language, parse_inten
         ("trainer-0 用了几块 GPU", "gpu", None, "trainer-0"),
         ("有哪些安全风险", "security", None, None),
         ("feature-store 为什么没有 endpoints", "diagnose", None, "feature-store"),
+        (
+            "Connections to the feature-store service in the ml namespace are refused. Why?",
+            "diagnose",
+            "ml",
+            "feature-store",
+        ),
+        (
+            "Why is payment-api in the payments namespace crash-looping?",
+            "diagnose",
+            "payments",
+            "payment-api",
+        ),
+        ("请求 shop 命名空间的 cart 服务返回 503，发生了什么？", "diagnose", "shop", "cart"),
+        ("Which pods use GPUs, and on which nodes?", "gpu", None, None),
+        (
+            "Which workloads in shop expose passwords in plain env vars?",
+            "security",
+            "shop",
+            "expose",
+        ),
     ],
 )
 def test_parse(text: str, kind: str, namespace: str | None, target: str | None) -> None:
