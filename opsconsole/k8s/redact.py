@@ -18,6 +18,7 @@ secret-like keys, ``{"name": "DB_PASSWORD", "value": "..."}`` env entries, and e
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -54,11 +55,14 @@ _VENDOR_KEY_RE = re.compile(
     r"|glpat-[A-Za-z0-9_-]{16,}|AIza[A-Za-z0-9_-]{30,})"
 )
 _URL_PASSWORD_RE = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^:/\s@\"']+:)([^@\s/\"']+)(@)")
-# key (optionally quoted) then = or : then a value (quoted, or up to whitespace/separator)
+# key (optionally quoted) then = or : then a value (quoted, or up to whitespace/separator);
+# the key is checked for a secret word in the callback (one linear scan, no backtracking)
 _PAIR_RE = re.compile(
-    rf"(?i)(?P<key>\b[\w.-]*{_SECRET_WORD}[\w.-]*)(?P<sep>[\"']?\s*(?:=|:(?!//))\s*)"
+    r"(?P<key>\b[A-Za-z_][\w.-]*)(?P<sep>[\"']?[ \t]*(?:=|:(?!//))[ \t]*)"
     r"(?P<val>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"'}\])]+)"
 )
+_SECRET_IN_KEY = re.compile(_SECRET_WORD, re.I)
+_PAIR_WORDS = ("passw", "passphrase", "pwd", "_pass", "secret", "token", "credential", "key")
 # a YAML data:/stringData: block: the indented lines that follow it
 _YAML_DATA_RE = re.compile(
     r"(?m)^([ \t]*)(data|stringData):[ \t]*\n((?:\1[ \t]+\S[^\n]*(?:\n|$))+)"
@@ -67,17 +71,45 @@ _YAML_ENTRY_RE = re.compile(r"(?m)^([ \t]+[^:\n]+:)[ \t]*\S[^\n]*$")
 _JSON_DATA_RE = re.compile(r"(\"(?:data|stringData)\"\s*:\s*\{)([^{}]*)(\})")
 _JSON_ENTRY_RE = re.compile(r"(\"[^\"]*\"\s*:\s*)(\"(?:[^\"\\]|\\.)*\"|[^,}\s]+)")
 
-_QUICK = re.compile(
-    r"(?i)pass|pwd|secret|token|key|auth|bearer|eyJ|AKIA|ASIA|PRIVATE|LS0tLS1|://|data|"
-    r"credential|gh[pousr]_|xox|sk-|glpat-|AIza"
+_AWS_HINT = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)")
+_VENDOR_HINT = re.compile(r"gh[pousr]_|xox[abprs]-|sk-|glpat-|AIza")
+# cheap substring checks (on the lowercased text) before any regex runs
+_NEEDLES = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "bearer",
+    "eyj",
+    "akia",
+    "asia",
+    "private",
+    "ls0tls1",
+    "://",
+    "data",
+    "credential",
+    "gh",
+    "xox",
+    "sk-",
+    "glpat-",
+    "aiza",
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_secret(key: str) -> bool:
+    return bool(_SECRET_IN_KEY.search(key)) and not _NOT_SECRET_SUFFIX.search(key)
 
 
 def _pair_sub(m: re.Match[str]) -> str:
     key = m.group("key")
-    if _NOT_SECRET_SUFFIX.search(key):
-        return m.group(0)
     val = m.group("val")
+    if not _key_secret(key):
+        if "=" in val or ":" in val:  # e.g. ``args: --password=x``: look inside the value
+            return f"{key}{m.group('sep')}{_PAIR_RE.sub(_pair_sub, val)}"
+        return m.group(0)
     if val.startswith(("[REDACTED", '"[REDACTED', "'[REDACTED")):
         return m.group(0)
     if val[:1] in "\"'":
@@ -102,18 +134,31 @@ def _json_data_sub(m: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """Return ``text`` with secret values replaced by ``[REDACTED]``."""
-    if not text or not _QUICK.search(text):
+    if not text:
         return text
-    out = _PEM_RE.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{REDACTED}", text)
-    out = _PEM_B64_RE.sub(REDACTED, out)
-    out = _AUTH_HEADER_RE.sub(_auth_sub, out)
-    out = _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", out)
-    out = _JWT_RE.sub(REDACTED, out)
-    out = _AWS_ID_RE.sub(REDACTED, out)
-    out = _VENDOR_KEY_RE.sub(REDACTED, out)
-    out = _URL_PASSWORD_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", out)
-    out = _PAIR_RE.sub(_pair_sub, out)
-    if "ata" in out:
+    low = text.lower()
+    if not any(n in low for n in _NEEDLES):
+        return text
+    out = text
+    if "private key" in low:
+        out = _PEM_RE.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{REDACTED}", out)
+    if "LS0tLS1" in out:
+        out = _PEM_B64_RE.sub(REDACTED, out)
+    if "authorization" in low:
+        out = _AUTH_HEADER_RE.sub(_auth_sub, out)
+    if "bearer" in low:
+        out = _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", out)
+    if "eyJ" in out:
+        out = _JWT_RE.sub(REDACTED, out)
+    if _AWS_HINT.search(out):
+        out = _AWS_ID_RE.sub(REDACTED, out)
+    if _VENDOR_HINT.search(out):
+        out = _VENDOR_KEY_RE.sub(REDACTED, out)
+    if "://" in out:
+        out = _URL_PASSWORD_RE.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", out)
+    if any(w in low for w in _PAIR_WORDS):
+        out = _PAIR_RE.sub(_pair_sub, out)
+    if "data" in low:
         out = _YAML_DATA_RE.sub(_yaml_data_sub, out)
         out = _JSON_DATA_RE.sub(_json_data_sub, out)
     return out
