@@ -1,5 +1,5 @@
 """Command line: ``opsconsole`` (the console), ``ask``, ``sandbox``, ``sessions``, ``replay``,
-``export``, ``config``.
+``export``, ``eval``, ``config``.
 
 Only argparse and the config loader are imported here; each sub-command imports what it needs
 when it runs, and the UI is imported only when the console starts, so ``opsconsole ask`` never
@@ -107,6 +107,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--partial", action="store_true", help="export a damaged file up to the damage"
     )
 
+    ev = sub.add_parser(
+        "eval", parents=[common], help="score a model (or the offline planner) on sandbox scenarios"
+    )
+    ev.add_argument(
+        "--scenario",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="scenario name, tag or shell pattern (repeatable; default: all)",
+    )
+    ev.add_argument(
+        "--lang",
+        choices=["en", "zh", "both"],
+        default=None,
+        help="language of the questions (default: en)",
+    )
+    ev.add_argument("--json", action="store_true", help="one JSON line per scenario, then totals")
+    ev.add_argument(
+        "--from-session",
+        metavar="FILE",
+        help="turn a recorded session into a scenario file (printed) and exit",
+    )
+    ev.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="results file (default: <state dir>/evals/<UTC time>.json)",
+    )
+    ev.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ev.add_argument("--show", metavar="FILE", help="print the table of an earlier results file")
+    ev.add_argument("--jobs", type=int, default=1, help="scenarios run at once (default 1)")
+    ev.add_argument("--timeout", type=float, default=None, help="seconds per run (default 300)")
+
     cfg = sub.add_parser("config", parents=[common], help="show or check the configuration")
     cfg.add_argument("action", nargs="?", choices=["check", "path", "show"], default="check")
     return parser
@@ -195,6 +228,13 @@ def _run_export(args: argparse.Namespace) -> int:
     return run_export(args, settings)
 
 
+def _run_eval(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.evals.cli import run_eval
+
+    return run_eval(args, settings)
+
+
 def _run_config(args: argparse.Namespace) -> int:
     from opsconsole import paths
 
@@ -225,6 +265,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "sessions": _run_sessions,
     "replay": _run_replay,
     "export": _run_export,
+    "eval": _run_eval,
     "config": _run_config,
 }
 
