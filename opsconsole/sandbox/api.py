@@ -10,18 +10,24 @@ import base64
 import json
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import resources as R
 from . import tables
+from .api_write import WriteMixin
+from .apitypes import (
+    ApiError,
+    LogStream,
+    Response,
+    WatchStream,
+    _q_int,
+    not_found,
+    status_obj,
+)
 from .cluster import Cluster, LogUnavailable
-from .logs import ContainerLog, Instance
 from .metrics import node_metrics, pod_metrics
-from .patch import PatchError, apply_patch
-from .pods import huid
-from .selectors import SelectorError, combine, field_selector, label_selector, selector_string
-from .store import Obj, TooOld, Watcher, dumps, iso
+from .selectors import SelectorError, combine, field_selector, label_selector
+from .store import Obj, TooOld, dumps
 
 if TYPE_CHECKING:
     from .server import Faults
@@ -43,85 +49,7 @@ VERSION = {
 }
 
 
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, details: Obj | None = None) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message, self.details = code, reason, message, details
-
-
-def status_obj(code: int, reason: str, message: str, details: Obj | None = None) -> Obj:
-    st: Obj = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if details:
-        st["details"] = details
-    return st
-
-
-@dataclass
-class Response:
-    code: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class WatchStream:
-    watcher: Watcher | None
-    rkey: str
-    table: bool
-    include: str
-    timeout: float | None
-    error: Obj | None = None  # a single ERROR event (410) and then the end
-
-
-@dataclass
-class LogStream:
-    source: ContainerLog
-    instance: Instance
-    ns: str
-    pod: str
-    timestamps: bool
-    limit_bytes: int | None
-    initial: list[str]
-    last_t: float
-
-
-def _q_int(query: dict[str, str], key: str) -> int | None:
-    v = query.get(key)
-    if v in (None, ""):
-        return None
-    try:
-        return int(v)
-    except ValueError:
-        raise ApiError(400, "BadRequest", f"invalid value for {key}: {v!r}") from None
-
-
-def _details(res: R.Resource, name: str | None) -> Obj:
-    d: Obj = {"kind": res.plural}
-    if name:
-        d["name"] = name
-    if res.group:
-        d["group"] = res.group
-    return d
-
-
-def _qualified(res: R.Resource) -> str:
-    return f"{res.plural}.{res.group}" if res.group else res.plural
-
-
-def not_found(res: R.Resource, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{_qualified(res)} "{name}" not found', _details(res, name))
-
-
-class Api:
+class Api(WriteMixin):
     def __init__(self, cluster: Cluster, faults: Faults, address: str = "127.0.0.1:0") -> None:
         self.c = cluster
         self.faults = faults
@@ -139,9 +67,6 @@ class Api:
 
     def error(self, code: int, reason: str, message: str, details: Obj | None = None) -> Response:
         return Response(code, dumps(status_obj(code, reason, message, details)))
-
-    def ok(self, obj: Any, code: int = 200) -> Response:
-        return Response(code, obj if isinstance(obj, bytes) else dumps(obj))
 
     def _handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
@@ -241,12 +166,6 @@ class Api:
         return None
 
     # --- reading ------------------------------------------------------------------------
-    def _get(self, res: R.Resource, ns: str, name: str) -> Obj:
-        obj = self.c.store.get(res.key, ns, name)
-        if obj is None:
-            raise not_found(res, name)
-        return obj
-
     @staticmethod
     def _want(headers: Any) -> tuple[bool, bool, str]:
         accept = headers.get("Accept", "") or ""
@@ -440,252 +359,5 @@ class Api:
             data = data[:limit]
         return Response(200, data, "text/plain")
 
-    # --- writing --------------------------------------------------------------------------
-    def _body(self, body: bytes) -> Any:
-        try:
-            return json.loads(body or b"{}")
-        except ValueError as e:
-            raise ApiError(
-                400, "BadRequest", f"the body of the request was in an unknown format: {e}"
-            ) from None
 
-    def _create(
-        self, res: R.Resource, ns: str | None, query: dict[str, str], body: bytes, dry_run: bool
-    ) -> Response:
-        obj = self._body(body)
-        if not isinstance(obj, dict):
-            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
-        md = obj.setdefault("metadata", {})
-        if not md.get("name") and md.get("generateName"):
-            from .pods import hname
-
-            md["name"] = md["generateName"] + hname(f"{time.time()}", 5)
-        name = md.get("name")
-        if not name:
-            raise ApiError(
-                422,
-                "Invalid",
-                f'{res.kind} "" is invalid: metadata.name: Required '
-                "value: name or generateName is required",
-                _details(res, ""),
-            )
-        if res.namespaced:
-            md["namespace"] = ns or md.get("namespace") or "default"
-        store = self.c.store
-        if store.get(res.key, md.get("namespace", ""), name) is not None:
-            raise ApiError(
-                409,
-                "AlreadyExists",
-                f'{_qualified(res)} "{name}" already exists',
-                _details(res, name),
-            )
-        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
-        md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
-        md["creationTimestamp"] = iso(time.time())
-        if res.key in (
-            "apps/deployments",
-            "apps/statefulsets",
-            "apps/daemonsets",
-            "apps/replicasets",
-        ):
-            md["generation"] = 1
-            obj.setdefault("status", {})
-        if res.key == "pods" and not dry_run:
-            return self.ok(self.c.create_bare_pod(obj), 201)
-        created = store.create(res.key, obj, dry_run=dry_run)
-        if not dry_run and res.key.startswith("apps/"):
-            self.c.spec_changed(res.key, md["namespace"], name)
-            created = store.get(res.key, md["namespace"], name) or created
-        return self.ok(created, 201)
-
-    def _delete(
-        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: bytes, dry_run: bool
-    ) -> Response:
-        obj = self._get(res, ns, name)
-        opts = self._body(body) if body else {}
-        grace = _q_int(query, "gracePeriodSeconds")
-        if grace is None and isinstance(opts, dict) and opts.get("gracePeriodSeconds") is not None:
-            grace = int(opts["gracePeriodSeconds"])
-        if isinstance(opts, dict) and opts.get("dryRun") == ["All"]:
-            dry_run = True
-        if res.key == "pods":
-            return self.ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
-        if not dry_run:
-            self.c.store.delete(res.key, ns, name)
-            policy = (
-                opts.get("propagationPolicy") if isinstance(opts, dict) else None
-            ) or query.get("propagationPolicy")
-            if policy != "Orphan":
-                self.c.cascade_delete(obj)
-            self.c.flush()
-        return self.ok(
-            {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Success",
-                "details": dict(_details(res, name), uid=obj["metadata"]["uid"]),
-            }
-        )
-
-    def _apply_write(
-        self, res: R.Resource, ns: str, name: str, new: Obj, dry_run: bool, sub: str | None
-    ) -> Obj:
-        store = self.c.store
-        old = self._get(res, ns, name)
-        rv = new.get("metadata", {}).get("resourceVersion")
-        if rv and rv != old["metadata"]["resourceVersion"]:
-            raise ApiError(
-                409,
-                "Conflict",
-                f"Operation cannot be fulfilled on {_qualified(res)} "
-                f'"{name}": the object has been modified; please apply your changes '
-                "to the latest version and try again",
-                _details(res, name),
-            )
-        md = new.setdefault("metadata", {})
-        for k in (
-            "uid",
-            "creationTimestamp",
-            "name",
-            "generation",
-            "deletionTimestamp",
-            "ownerReferences",
-        ):
-            if k in old["metadata"] and k not in ("generation",):
-                md[k] = old["metadata"][k]
-        if res.namespaced:
-            md["namespace"] = ns
-        new["kind"], new["apiVersion"] = res.kind, res.api_version
-        if sub == "status":
-            new = dict(old, status=new.get("status", old.get("status")))
-        else:
-            if "status" in old:
-                new["status"] = old["status"]
-            spec_changed = new.get("spec") != old.get("spec")
-            gen = int(old["metadata"].get("generation", 1))
-            if "generation" in old["metadata"]:
-                md["generation"] = gen + 1 if spec_changed else gen
-            replicas = (new.get("spec") or {}).get("replicas")
-            if replicas is not None and (not isinstance(replicas, int) or replicas < 0):
-                raise ApiError(
-                    422,
-                    "Invalid",
-                    f'{res.kind}.apps "{name}" is invalid: '
-                    f"spec.replicas: Invalid value: {replicas}: must be greater than "
-                    "or equal to 0",
-                    _details(res, name),
-                )
-        if dry_run:
-            md["resourceVersion"] = old["metadata"]["resourceVersion"]
-            return new
-        stored = store.replace(res.key, new)
-        if sub != "status" and new.get("spec") != old.get("spec"):
-            self.c.spec_changed(res.key, ns, name)
-            stored = store.get(res.key, ns, name) or stored
-        self.c.flush()
-        return stored
-
-    def _write(
-        self,
-        res: R.Resource,
-        ns: str,
-        name: str,
-        method: str,
-        headers: Any,
-        body: bytes,
-        dry_run: bool,
-        sub: str | None,
-    ) -> Response:
-        old = self._get(res, ns, name)
-        payload = self._body(body)
-        if method == "PATCH":
-            try:
-                new = apply_patch(headers.get("Content-Type", ""), json.loads(dumps(old)), payload)
-            except PatchError as e:
-                code = 415 if "unsupported patch type" in str(e) else 422
-                raise ApiError(
-                    code, "UnsupportedMediaType" if code == 415 else "Invalid", str(e)
-                ) from None
-            new.setdefault("metadata", {}).pop("resourceVersion", None)
-            if isinstance(payload, dict):
-                prv = (payload.get("metadata") or {}).get("resourceVersion")
-                if prv:
-                    new["metadata"]["resourceVersion"] = prv
-        else:
-            new = payload
-        if not isinstance(new, dict):
-            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
-        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub))
-
-    def _scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
-        md = obj["metadata"]
-        sel = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
-        return {
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                "name": md["name"],
-                "namespace": md["namespace"],
-                "uid": md["uid"],
-                "resourceVersion": md["resourceVersion"],
-                "creationTimestamp": md["creationTimestamp"],
-            },
-            "spec": {"replicas": obj["spec"].get("replicas", 1)},
-            "status": {
-                "replicas": (obj.get("status") or {}).get("replicas", 0),
-                "selector": selector_string(sel),
-            },
-        }
-
-    def _scale(
-        self,
-        res: R.Resource,
-        ns: str,
-        name: str,
-        method: str,
-        headers: Any,
-        body: bytes,
-        dry_run: bool,
-    ) -> Response:
-        obj = self._get(res, ns, name)
-        scale = self._scale_obj(res, obj)
-        if method == "GET":
-            return self.ok(scale)
-        payload = self._body(body)
-        if method == "PATCH":
-            try:
-                new_scale = apply_patch(headers.get("Content-Type", ""), scale, payload)
-            except PatchError as e:
-                raise ApiError(422, "Invalid", str(e)) from None
-        elif method == "PUT":
-            new_scale = payload
-        else:
-            raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
-        replicas = (new_scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise ApiError(
-                422,
-                "Invalid",
-                f'Scale.autoscaling "{name}" is invalid: '
-                f"spec.replicas: Invalid value: {replicas}: must be greater than or "
-                "equal to 0",
-                _details(res, name),
-            )
-        rv = (new_scale.get("metadata") or {}).get("resourceVersion")
-        if method == "PUT" and rv and rv != obj["metadata"]["resourceVersion"]:
-            raise ApiError(
-                409,
-                "Conflict",
-                f"Operation cannot be fulfilled on {_qualified(res)} "
-                f'"{name}": the object has been modified; please apply your changes '
-                "to the latest version and try again",
-                _details(res, name),
-            )
-        new = json.loads(dumps(obj))
-        new["spec"]["replicas"] = replicas
-        new["metadata"].pop("resourceVersion", None)
-        stored = self._apply_write(res, ns, name, new, dry_run, None)
-        out = self._scale_obj(res, stored)
-        out["spec"]["replicas"] = replicas
-        return self.ok(out)
+__all__ = ["Api", "ApiError", "LogStream", "Response", "WatchStream", "status_obj"]

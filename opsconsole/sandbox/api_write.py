@@ -1,0 +1,282 @@
+"""The writing half of the API: create, update, patch, delete, the scale subresource."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import resources as R
+from .apitypes import ApiError, Response, _details, _q_int, _qualified
+from .patch import PatchError, apply_patch
+from .pods import huid
+from .selectors import selector_string
+from .store import Obj, dumps, iso
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+
+class WriteMixin:
+    c: Cluster
+
+    def ok(self, obj: Any, code: int = 200) -> Response:
+        return Response(code, obj if isinstance(obj, bytes) else dumps(obj))
+
+    def _get(self, res: R.Resource, ns: str, name: str) -> Obj:
+        from .apitypes import not_found
+
+        obj = self.c.store.get(res.key, ns, name)
+        if obj is None:
+            raise not_found(res, name)
+        return obj
+
+    # --- writing --------------------------------------------------------------------------
+    def _body(self, body: bytes) -> Any:
+        try:
+            return json.loads(body or b"{}")
+        except ValueError as e:
+            raise ApiError(
+                400, "BadRequest", f"the body of the request was in an unknown format: {e}"
+            ) from None
+
+    def _create(
+        self, res: R.Resource, ns: str | None, query: dict[str, str], body: bytes, dry_run: bool
+    ) -> Response:
+        obj = self._body(body)
+        if not isinstance(obj, dict):
+            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        md = obj.setdefault("metadata", {})
+        if not md.get("name") and md.get("generateName"):
+            from .pods import hname
+
+            md["name"] = md["generateName"] + hname(f"{time.time()}", 5)
+        name = md.get("name")
+        if not name:
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{res.kind} "" is invalid: metadata.name: Required '
+                "value: name or generateName is required",
+                _details(res, ""),
+            )
+        if res.namespaced:
+            md["namespace"] = ns or md.get("namespace") or "default"
+        store = self.c.store
+        if store.get(res.key, md.get("namespace", ""), name) is not None:
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{_qualified(res)} "{name}" already exists',
+                _details(res, name),
+            )
+        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+        md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
+        md["creationTimestamp"] = iso(time.time())
+        if res.key in (
+            "apps/deployments",
+            "apps/statefulsets",
+            "apps/daemonsets",
+            "apps/replicasets",
+        ):
+            md["generation"] = 1
+            obj.setdefault("status", {})
+        if res.key == "pods" and not dry_run:
+            return self.ok(self.c.create_bare_pod(obj), 201)
+        created = store.create(res.key, obj, dry_run=dry_run)
+        if not dry_run and res.key.startswith("apps/"):
+            self.c.spec_changed(res.key, md["namespace"], name)
+            created = store.get(res.key, md["namespace"], name) or created
+        return self.ok(created, 201)
+
+    def _delete(
+        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: bytes, dry_run: bool
+    ) -> Response:
+        obj = self._get(res, ns, name)
+        opts = self._body(body) if body else {}
+        grace = _q_int(query, "gracePeriodSeconds")
+        if grace is None and isinstance(opts, dict) and opts.get("gracePeriodSeconds") is not None:
+            grace = int(opts["gracePeriodSeconds"])
+        if isinstance(opts, dict) and opts.get("dryRun") == ["All"]:
+            dry_run = True
+        if res.key == "pods":
+            return self.ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
+        if not dry_run:
+            self.c.store.delete(res.key, ns, name)
+            policy = (
+                opts.get("propagationPolicy") if isinstance(opts, dict) else None
+            ) or query.get("propagationPolicy")
+            if policy != "Orphan":
+                self.c.cascade_delete(obj)
+            self.c.flush()
+        return self.ok(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": dict(_details(res, name), uid=obj["metadata"]["uid"]),
+            }
+        )
+
+    def _apply_write(
+        self, res: R.Resource, ns: str, name: str, new: Obj, dry_run: bool, sub: str | None
+    ) -> Obj:
+        store = self.c.store
+        old = self._get(res, ns, name)
+        rv = new.get("metadata", {}).get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Operation cannot be fulfilled on {_qualified(res)} "
+                f'"{name}": the object has been modified; please apply your changes '
+                "to the latest version and try again",
+                _details(res, name),
+            )
+        md = new.setdefault("metadata", {})
+        for k in (
+            "uid",
+            "creationTimestamp",
+            "name",
+            "generation",
+            "deletionTimestamp",
+            "ownerReferences",
+        ):
+            if k in old["metadata"] and k not in ("generation",):
+                md[k] = old["metadata"][k]
+        if res.namespaced:
+            md["namespace"] = ns
+        new["kind"], new["apiVersion"] = res.kind, res.api_version
+        if sub == "status":
+            new = dict(old, status=new.get("status", old.get("status")))
+        else:
+            if "status" in old:
+                new["status"] = old["status"]
+            spec_changed = new.get("spec") != old.get("spec")
+            gen = int(old["metadata"].get("generation", 1))
+            if "generation" in old["metadata"]:
+                md["generation"] = gen + 1 if spec_changed else gen
+            replicas = (new.get("spec") or {}).get("replicas")
+            if replicas is not None and (not isinstance(replicas, int) or replicas < 0):
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'{res.kind}.apps "{name}" is invalid: '
+                    f"spec.replicas: Invalid value: {replicas}: must be greater than "
+                    "or equal to 0",
+                    _details(res, name),
+                )
+        if dry_run:
+            md["resourceVersion"] = old["metadata"]["resourceVersion"]
+            return new
+        stored = store.replace(res.key, new)
+        if sub != "status" and new.get("spec") != old.get("spec"):
+            self.c.spec_changed(res.key, ns, name)
+            stored = store.get(res.key, ns, name) or stored
+        self.c.flush()
+        return stored
+
+    def _write(
+        self,
+        res: R.Resource,
+        ns: str,
+        name: str,
+        method: str,
+        headers: Any,
+        body: bytes,
+        dry_run: bool,
+        sub: str | None,
+    ) -> Response:
+        old = self._get(res, ns, name)
+        payload = self._body(body)
+        if method == "PATCH":
+            try:
+                new = apply_patch(headers.get("Content-Type", ""), json.loads(dumps(old)), payload)
+            except PatchError as e:
+                code = 415 if "unsupported patch type" in str(e) else 422
+                raise ApiError(
+                    code, "UnsupportedMediaType" if code == 415 else "Invalid", str(e)
+                ) from None
+            new.setdefault("metadata", {}).pop("resourceVersion", None)
+            if isinstance(payload, dict):
+                prv = (payload.get("metadata") or {}).get("resourceVersion")
+                if prv:
+                    new["metadata"]["resourceVersion"] = prv
+        else:
+            new = payload
+        if not isinstance(new, dict):
+            raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub))
+
+    def _scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
+        md = obj["metadata"]
+        sel = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": md["name"],
+                "namespace": md["namespace"],
+                "uid": md["uid"],
+                "resourceVersion": md["resourceVersion"],
+                "creationTimestamp": md["creationTimestamp"],
+            },
+            "spec": {"replicas": obj["spec"].get("replicas", 1)},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": selector_string(sel),
+            },
+        }
+
+    def _scale(
+        self,
+        res: R.Resource,
+        ns: str,
+        name: str,
+        method: str,
+        headers: Any,
+        body: bytes,
+        dry_run: bool,
+    ) -> Response:
+        obj = self._get(res, ns, name)
+        scale = self._scale_obj(res, obj)
+        if method == "GET":
+            return self.ok(scale)
+        payload = self._body(body)
+        if method == "PATCH":
+            try:
+                new_scale = apply_patch(headers.get("Content-Type", ""), scale, payload)
+            except PatchError as e:
+                raise ApiError(422, "Invalid", str(e)) from None
+        elif method == "PUT":
+            new_scale = payload
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+        replicas = (new_scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{name}" is invalid: '
+                f"spec.replicas: Invalid value: {replicas}: must be greater than or "
+                "equal to 0",
+                _details(res, name),
+            )
+        rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+        if method == "PUT" and rv and rv != obj["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                "Conflict",
+                f"Operation cannot be fulfilled on {_qualified(res)} "
+                f'"{name}": the object has been modified; please apply your changes '
+                "to the latest version and try again",
+                _details(res, name),
+            )
+        new = json.loads(dumps(obj))
+        new["spec"]["replicas"] = replicas
+        new["metadata"].pop("resourceVersion", None)
+        stored = self._apply_write(res, ns, name, new, dry_run, None)
+        out = self._scale_obj(res, stored)
+        out["spec"]["replicas"] = replicas
+        return self.ok(out)

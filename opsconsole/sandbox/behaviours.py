@@ -1,0 +1,220 @@
+"""Pod behaviours of the simulation: crash loops with backoff, image pull retries, failing
+readiness probes, unschedulable pods. Each step schedules the next on the cluster's timer heap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .logs import Instance
+from .pods import PodRT
+from .store import Obj
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+CRASH_RUN = 2.0  # simulated seconds a crashing container runs
+TERMINATED_FOR = 1.0  # seconds the terminated state shows before CrashLoopBackOff
+BACKOFF_BASE, BACKOFF_CAP = 10.0, 300.0
+MIN_REAL_PERIOD = 0.5  # periodic events never fire more often than this, whatever the speed
+
+
+def backoff_for(restarts: int) -> float:
+    return min(BACKOFF_BASE * (2 ** max(restarts, 0)), BACKOFF_CAP)
+
+
+class BehavioursMixin:
+    def arm(
+        self: Cluster,
+        ns: str,
+        name: str,
+        rt: PodRT,
+        *,
+        fresh: bool = False,
+        first_delay: float | None = None,
+    ) -> None:
+        """Schedule the next step of the pod's behaviour."""
+        b = rt.behaviour
+        if b in ("crashloop", "oomkilled"):
+            if rt.sub == "running":
+                run = CRASH_RUN if b == "crashloop" else float(rt.params.get("run_seconds", 20))
+                self.after(
+                    first_delay if first_delay is not None else run,
+                    lambda: self._crash(ns, name, rt),
+                )
+            elif rt.sub == "waiting":
+                delay = rt.backoff if first_delay is None else first_delay
+                self.after(delay, lambda: self._restart(ns, name, rt))
+        elif b == "imagepull":
+            if fresh:
+                rt.backoff = BACKOFF_BASE
+                self._pull_attempt(ns, name, rt)
+            else:
+                self.after(
+                    first_delay if first_delay is not None else rt.backoff,
+                    lambda: self._pull_attempt(ns, name, rt),
+                )
+        elif b == "unready":
+            self._schedule_periodic(
+                ns, name, rt, float(rt.params.get("period", 10)), self._probe_failed, first_delay
+            )
+        elif b == "pending":
+            self._schedule_periodic(ns, name, rt, 60.0, self._unschedulable, first_delay)
+
+    def _schedule_periodic(
+        self: Cluster,
+        ns: str,
+        name: str,
+        rt: PodRT,
+        period: float,
+        fn: Callable[[str, str, PodRT, int], None],
+        first_delay: float | None,
+    ) -> None:
+        real = max(period / self.speed, MIN_REAL_PERIOD)
+        n = max(1, round(real * self.speed / period))
+
+        def tick() -> None:
+            if not self._alive(ns, name, rt):
+                return
+            fn(ns, name, rt, n)
+            self.after(0, tick, min_real=real)
+
+        self.after(first_delay if first_delay is not None else 0, tick, min_real=real)
+
+    def _fault_container(self: Cluster, pod: Obj, rt: PodRT) -> tuple[str, str]:
+        for c in pod["spec"]["containers"]:
+            if c["name"] == rt.fault_container:
+                return c["name"], c["image"]
+        c = pod["spec"]["containers"][0]
+        return c["name"], c["image"]
+
+    def _crash(self: Cluster, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        insts = rt.instances.setdefault(rt.fault_container, [])
+        if insts:
+            insts[-1].end = self.now()
+            insts[-1].crashed = True
+        rt.sub = "terminated"
+        self.refresh_pod(ns, name)
+        self.after(TERMINATED_FOR, lambda: self._to_backoff(ns, name, rt))
+
+    def _to_backoff(self: Cluster, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, _ = self._fault_container(pod, rt)
+        rt.sub = "waiting"
+        rt.backoff = backoff_for(rt.restarts(cname))
+        md = pod["metadata"]
+        self.event(
+            pod,
+            "Warning",
+            "BackOff",
+            f"Back-off restarting failed container {cname} in pod {md['name']}_{ns}({md['uid']})",
+            host=rt.node,
+            field_path=f"spec.containers{{{cname}}}",
+        )
+        self.refresh_pod(ns, name)
+        self.after(rt.backoff, lambda: self._restart(ns, name, rt))
+
+    def _restart(self: Cluster, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, image = self._fault_container(pod, rt)
+        insts = rt.instances.setdefault(cname, [])
+        insts.append(Instance(start=self.now()))
+        while len(insts) > 2:
+            insts.pop(0)
+            rt.base_restarts += 1
+        rt.sub = "running"
+        fp = f"spec.containers{{{cname}}}"
+        self.event(
+            pod,
+            "Normal",
+            "Pulled",
+            f'Container image "{image}" already present on machine',
+            host=rt.node,
+            field_path=fp,
+        )
+        self.event(
+            pod, "Normal", "Created", f"Created container: {cname}", host=rt.node, field_path=fp
+        )
+        self.event(
+            pod, "Normal", "Started", f"Started container {cname}", host=rt.node, field_path=fp
+        )
+        self.refresh_pod(ns, name)
+        self.arm(ns, name, rt)
+
+    def _pull_attempt(self: Cluster, ns: str, name: str, rt: PodRT) -> None:
+        if not self._alive(ns, name, rt):
+            return
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, image = self._fault_container(pod, rt)
+        fp = f"spec.containers{{{cname}}}"
+        rt.pull_error = True
+        msg = rt.params.get("pull_message") or (
+            f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull '
+            f'and unpack image "{image}": failed to resolve reference "{image}": '
+            f"{image}: not found"
+        )
+        self.event(
+            pod, "Normal", "Pulling", f'Pulling image "{image}"', host=rt.node, field_path=fp
+        )
+        self.event(pod, "Warning", "Failed", msg, host=rt.node, field_path=fp)
+        self.event(pod, "Warning", "Failed", "Error: ErrImagePull", host=rt.node, field_path=fp)
+        self.refresh_pod(ns, name)
+
+        def back_off() -> None:
+            if not self._alive(ns, name, rt):
+                return
+            rt.pull_error = False
+            self.event(
+                pod,
+                "Normal",
+                "BackOff",
+                f'Back-off pulling image "{image}"',
+                host=rt.node,
+                field_path=fp,
+            )
+            self.event(
+                pod, "Warning", "Failed", "Error: ImagePullBackOff", host=rt.node, field_path=fp
+            )
+            self.refresh_pod(ns, name)
+            rt.backoff = min(rt.backoff * 2, BACKOFF_CAP)
+            self.after(rt.backoff, lambda: self._pull_attempt(ns, name, rt))
+
+        self.after(TERMINATED_FOR, back_off)
+
+    def _probe_failed(self: Cluster, ns: str, name: str, rt: PodRT, n: int) -> None:
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        cname, _ = self._fault_container(pod, rt)
+        msg = rt.params.get(
+            "probe_message", "Readiness probe failed: HTTP probe failed with statuscode: 503"
+        )
+        self.event(
+            pod,
+            "Warning",
+            "Unhealthy",
+            msg,
+            host=rt.node,
+            field_path=f"spec.containers{{{cname}}}",
+            count=n,
+        )
+
+    def _unschedulable(self: Cluster, ns: str, name: str, rt: PodRT, n: int) -> None:
+        pod = self.store.get("pods", ns, name)
+        assert pod is not None
+        self.event(
+            pod,
+            "Warning",
+            "FailedScheduling",
+            rt.params.get("message", "0/1 nodes are available."),
+            component="default-scheduler",
+            count=n,
+        )
