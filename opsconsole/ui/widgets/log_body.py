@@ -112,7 +112,7 @@ class LogBody(ScrollView, can_focus=True):
         self._cursor: int | None = None
         self._dragging = False
         self._adjusting = False
-        self._line_cache: dict[int, tuple[str, list[Span], bool]] = {}
+        self._line_cache: dict[int, tuple[str, list[Span], bool]] = {}  # by absolute number
         self._rows_key: tuple | None = None
         self._rows: list[tuple[int, int, int]] = []
         self._style_cache: dict[str, Style] = {}
@@ -145,9 +145,14 @@ class LogBody(ScrollView, can_focus=True):
         self._update_virtual_size()
         if self.follow and self.scroll_y != self.max_scroll_y:
             self._scroll_y_to(self.max_scroll_y)
-        self.invalidate()
+        # the line cache is keyed by absolute line number, so it survives appends and drops
+        if len(self._line_cache) > _LINE_CACHE_MAX:
+            self._line_cache.clear()
+        self._rows_key = None
+        self.refresh()
 
     def invalidate(self) -> None:
+        """Something that changes how lines look (toggle, search, selection): re-render all."""
         self._line_cache.clear()
         self._rows_key = None
         self.refresh()
@@ -392,7 +397,8 @@ class LogBody(ScrollView, can_focus=True):
 
     def _line(self, index: int) -> tuple[str, list[Span], bool]:
         """Display text, highlight spans and "selected" for the line at ``index``."""
-        cached = self._line_cache.get(index)
+        absolute = index + self.view.store.dropped
+        cached = self._line_cache.get(absolute)
         if cached is not None:
             return cached
         view = self.view
@@ -412,7 +418,7 @@ class LogBody(ScrollView, can_focus=True):
         if rng is not None:
             selected = rng[0] <= index < rng[1]
         result = (text, spans, selected)
-        self._line_cache[index] = result
+        self._line_cache[absolute] = result
         return result
 
     def _wrap_rows(self) -> list[tuple[int, int, int]]:

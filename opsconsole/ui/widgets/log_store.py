@@ -34,7 +34,7 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 _EOL = re.compile(r"(?:\r\n|\r|\n)\Z")
 
 
-def _offsets(lines: list[str] | list[bytes]) -> array:
+def line_offsets(lines: list[str] | list[bytes]) -> array:
     """Start offsets of ``lines`` joined with a newline each, plus the end (len + 1 items)."""
     return array("I", accumulate(map(add, map(len, lines), repeat(1)), initial=0))
 
@@ -45,12 +45,12 @@ def _seal(part: list[str | bytes]) -> tuple[bytes, array]:
     Only the non-ASCII lines are measured one by one; everything else runs at C speed.
     """
     if isinstance(part[0], bytes) and all(map(isinstance, part, repeat(bytes))):
-        return b"\n".join(part) + b"\n", _offsets(part)  # type: ignore[arg-type]
+        return b"\n".join(part) + b"\n", line_offsets(part)  # type: ignore[arg-type]
     if not all(map(isinstance, part, repeat(str))):  # mixed appends: make it all str
         part = [p.decode("utf-8", "replace") if isinstance(p, bytes) else p for p in part]
     text = "\n".join(part) + "\n"  # type: ignore[arg-type]
     if text.isascii():
-        return text.encode("ascii"), _offsets(part)
+        return text.encode("ascii"), line_offsets(part)
     lengths = list(map(len, part))
     for i in compress(count(), map(not_, map(str.isascii, part))):
         lengths[i] = len(part[i].encode("utf-8", "surrogatepass"))
