@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ from opsconsole.agent.events import (
     RunStarted,
     StepStarted,
     Thought,
+    ToolCallFinished,
     ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
@@ -61,6 +62,7 @@ from opsconsole.agent.model import ModelClient
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists import AGENT_NAMES, Specialist, specialists, team_prompt
 from opsconsole.agent.specialists._common import merge_answers, wrap_agent_output
+from opsconsole.agent.specialists.factory import ModelFactory, default_model_factory
 from opsconsole.agent.specialists.routing import parse_mentions, route
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
 from opsconsole.agent.transcript import Conversation
@@ -77,7 +79,6 @@ DISPATCH_OUTPUT_TOKENS = 4000
 #: RunFailed error types of the scheduler that mean "its model could not route"
 _ROUTING_FAILURES = ("stream_interrupted", "empty_response", "invalid_tool_calls", "model")
 
-ModelFactory = Callable[[str], ModelClient]
 _DONE = object()
 
 
@@ -491,6 +492,12 @@ class Scheduler:
         if not task:
             result.status, result.text = "failed", "empty task"
             return result
+        used = self.total_prompt_tokens + self.total_completion_tokens
+        budget = self.settings.agent.token_budget
+        if used >= budget:  # one cap for the whole team (A17), not one per agent
+            result.status = "failed"
+            result.text = f"token budget exhausted for the team ({used} of {budget} tokens)"
+            return result
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:  # one run at a time per specialist (its conversation is shared)
             sub = self._subloop(name)
@@ -505,6 +512,7 @@ class Scheduler:
             sub.parent_run_id = self._run_id or None
             self._dispatched += 1
             started = time.monotonic()
+            validated: set[str] = set()
             async with contextlib.aclosing(sub.run(task)) as events:
                 async for ev in events:
                     if isinstance(ev, RunStarted):
@@ -528,9 +536,37 @@ class Scheduler:
                     elif isinstance(ev, RunFailed):
                         result.status = "failed"
                         result.text = ev.error + (f" (hint: {ev.hint})" if ev.hint else "")
+                    elif (
+                        isinstance(ev, ToolCallFinished)
+                        and ev.tool == "validate_manifest"
+                        and ev.status == "ok"
+                    ):
+                        validated.add(ev.tool_call_id)
                     self._emit(ev)
+            if name == "coder" and result.status == "ok" and not validated:
+                await self._check_manifests(result)
             result.duration = time.monotonic() - started
         return result
+
+    async def _check_manifests(self, result: DispatchResult) -> None:
+        """The Coder showed YAML without a successful validate_manifest: validate it now
+        (local schema check + server dry run) and attach the verdict to its answer."""
+        from opsconsole.agent.specialists.coder import validate_answer_manifests
+
+        verdicts = await validate_answer_manifests(self.registry, result.text)
+        if not verdicts:
+            return
+        rejected = any(bad for bad, _ in verdicts)
+        summary = "\n".join(text for _, text in verdicts)
+        self._emit(
+            Notice(
+                run_id=result.child_run_id,
+                agent=result.agent,
+                level="warning" if rejected else "info",
+                text=f"the scheduler validated the Coder's manifest(s): {summary}",
+            )
+        )
+        result.text += f"\n\n[validated by the scheduler before showing]\n{summary}"
 
 
 async def _feed(job: Any, queue: asyncio.Queue[Any]) -> None:
@@ -562,51 +598,6 @@ def _norm_args(args: Any) -> str:
 
 
 # --- construction ---------------------------------------------------------------------------
-
-
-def default_model_factory(
-    settings: Settings, *, offline: bool = False, api_key: str | None = None
-) -> ModelFactory:
-    """``name -> ModelClient`` honouring ``settings.agent.<name>.model`` / ``base_url``.
-
-    Offline (or no API key): the offline router for the scheduler and the offline specialists.
-    Clients with the same model and base URL are shared.
-    """
-    cache: dict[tuple[str, str], ModelClient] = {}
-    key = api_key or settings.model.api_key()
-    use_offline = offline or not key
-
-    def factory(name: str) -> ModelClient:
-        lang = settings.agent.language
-        if use_offline:
-            from opsconsole.agent.specialists import offline as off
-
-            cls = {
-                SCHEDULER: off.OfflineRouter,
-                "ops": off.OfflineOps,
-                "security": off.OfflineSecurity,
-                "coder": off.OfflineCoder,
-            }[name]
-            return cls(language=lang)
-        from opsconsole.agent.model import OpenAIModelClient
-
-        override = getattr(settings.agent, name, None)
-        model_settings = settings.model
-        updates: dict[str, Any] = {}
-        if override is not None and override.model:
-            updates["name"] = override.model
-        if override is not None and override.base_url:
-            updates["base_url"] = override.base_url
-        if updates:
-            model_settings = model_settings.model_copy(update=updates)
-        ck = (model_settings.name, model_settings.base_url)
-        client = cache.get(ck)
-        if client is None:
-            client = OpenAIModelClient(model_settings, api_key=key)
-            cache[ck] = client
-        return client
-
-    return factory
 
 
 def build_scheduler(

@@ -343,3 +343,26 @@ async def test_at_coder_skips_the_scheduler_model():
         assert srvs["coder"].requests[0]["messages"][-1]["content"] == "write a ConfigMap"
     assert [e.target for e in of(events, AgentDispatched)] == ["coder"]
     assert "here is your manifest" in of(events, Answer, "scheduler")[0].text
+
+
+async def test_coder_yaml_shown_without_validation_is_validated_by_the_scheduler():
+    from opsconsole.agent.specialists.coder import coder_tools
+
+    with team_servers() as srvs:
+        settings = team_settings(srvs)
+        registry = ToolRegistry(coder_tools(None, settings, namespace="default"))
+        srvs["coder"].push(
+            reply(
+                "Here you go:\n```yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"
+                "dat: {a: b}\n```\n"
+            )
+        )
+        s = build_scheduler(model_factory(settings), None, settings, registry=registry)
+        events = await collect(s, "@coder write a configmap")
+        _no_rejections(srvs)
+    notes = of(events, Notice, "coder")
+    assert notes and notes[0].level == "warning" and "dat: unknown field" in notes[0].text
+    child = of(events, RunStarted, "coder")[0]
+    assert notes[0].run_id == child.run_id
+    answer = of(events, Answer, "scheduler")[0].text
+    assert "[validated by the scheduler before showing]" in answer and "REJECTED" in answer

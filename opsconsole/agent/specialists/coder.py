@@ -204,3 +204,37 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
             tags=frozenset({"coder", "k8s", "mutating"}),
         ),
     ]
+
+
+def yaml_blocks(text: str) -> list[str]:
+    """Fenced YAML blocks that look like Kubernetes manifests."""
+    import re
+
+    out = []
+    for m in re.finditer(r"```(?:ya?ml)?[ \t]*\n(.*?)```", text or "", re.S):
+        body = m.group(1)
+        if re.search(r"(?m)^\s*apiVersion:", body) and re.search(r"(?m)^\s*kind:", body):
+            out.append(body)
+    return out
+
+
+async def validate_answer_manifests(registry: Any, text: str) -> list[tuple[bool, str]]:
+    """(rejected?, verdict) for each manifest block in an answer, via ``validate_manifest``
+    (local schema check + server dry run); [] when there is no block or no such tool."""
+    import asyncio
+
+    tool = registry.get("validate_manifest")
+    blocks = yaml_blocks(text)
+    if tool is None or not blocks:
+        return []
+    verdicts = []
+    for block in blocks[:5]:
+        try:
+            out = await asyncio.to_thread(tool.handler, {"yaml": block})
+            if isinstance(out, ToolResult):
+                verdicts.append((out.is_error, out.content))
+            else:
+                verdicts.append((False, str(out)))
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            verdicts.append((True, f"validation failed: {exc}"))
+    return verdicts

@@ -203,9 +203,7 @@ class OfflineOps(_Offline):
         if wants_alerts and "get_alerts" in _offered(tools):
             zh = self.lang(task) == "zh"
             if not obs:
-                from opsconsole.agent.offline_intents import extract_namespace
-
-                ns = extract_namespace(task.lower())
+                ns = namespace_hint(task)
                 args = {"namespace": ns} if ns else {}
                 thought = (
                     "读取 Warning 事件作为告警。" if zh else "Reading Warning events as alerts."
@@ -258,16 +256,42 @@ _NS_HINTS = [
     re.compile(r"那\s*([a-z0-9][a-z0-9-]{0,62})\s*(?:呢|的)"),
     re.compile(r"\b(?:what about|and|in|namespace|ns)\s+([a-z0-9][a-z0-9-]{0,62})\b"),
 ]
-_NOT_NS = {"the", "all", "a", "an", "pods", "pod", "cluster", "security", "k8s", "yaml"}
+_NS_EXPLICIT = re.compile(
+    r"(?:\bnamespace|\bns|(?<!\S)-n|命名空间)[\s=:：]+([a-z0-9][a-z0-9-]{0,62})\b"
+)
+_NS_BEFORE = re.compile(r"(?<![a-z0-9-])([a-z0-9][a-z0-9-]{0,62})\s*(?:命名空间|namespace\b)")
+_NOT_NS = {
+    "the",
+    "all",
+    "a",
+    "an",
+    "pods",
+    "pod",
+    "cluster",
+    "security",
+    "k8s",
+    "yaml",
+    "scan",
+    "check",
+    "each",
+    "every",
+    "this",
+    "that",
+}
 
 
 def namespace_hint(task: str) -> str | None:
-    """A namespace the request names (``shop 命名空间``, ``default 的``, ``what about shop``)."""
+    """A namespace the request names (``namespace shop``, ``shop 命名空间``, ``default 的``,
+    ``what about shop``)."""
     from opsconsole.agent.offline_intents import extract_namespace
 
     t = task.lower()
+    for rx in (_NS_EXPLICIT, _NS_BEFORE):
+        m = rx.search(t)
+        if m and m.group(1) not in _NOT_NS:
+            return m.group(1)
     ns = extract_namespace(t)
-    if ns:
+    if ns and ns not in _NOT_NS:
         return ns
     for rx in _NS_HINTS:
         m = rx.search(t)

@@ -1,0 +1,61 @@
+"""Model clients for the team: one per agent, honouring the per-agent overrides in config
+(``agent.scheduler``, ``agent.ops``, ``agent.security``, ``agent.coder``: ``model`` and
+``base_url``; e.g. a cheaper model for the scheduler)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from opsconsole.agent.model import ModelClient
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.config import Settings
+
+SCHEDULER = "scheduler"
+ModelFactory = Callable[[str], ModelClient]
+
+
+def default_model_factory(
+    settings: Settings, *, offline: bool = False, api_key: str | None = None
+) -> ModelFactory:
+    """``name -> ModelClient`` honouring ``settings.agent.<name>.model`` / ``base_url``.
+
+    Offline (or no API key): the offline router for the scheduler and the offline specialists.
+    Clients with the same model and base URL are shared.
+    """
+    cache: dict[tuple[str, str], ModelClient] = {}
+    key = api_key or settings.model.api_key()
+    use_offline = offline or not key
+
+    def factory(name: str) -> ModelClient:
+        lang = settings.agent.language
+        if use_offline:
+            from opsconsole.agent.specialists import offline as off
+
+            cls = {
+                SCHEDULER: off.OfflineRouter,
+                "ops": off.OfflineOps,
+                "security": off.OfflineSecurity,
+                "coder": off.OfflineCoder,
+            }[name]
+            return cls(language=lang)
+        from opsconsole.agent.model import OpenAIModelClient
+
+        override = getattr(settings.agent, name, None)
+        model_settings = settings.model
+        updates: dict[str, Any] = {}
+        if override is not None and override.model:
+            updates["name"] = override.model
+        if override is not None and override.base_url:
+            updates["base_url"] = override.base_url
+        if updates:
+            model_settings = model_settings.model_copy(update=updates)
+        ck = (model_settings.name, model_settings.base_url)
+        client = cache.get(ck)
+        if client is None:
+            client = OpenAIModelClient(model_settings, api_key=key)
+            cache[ck] = client
+        return client
+
+    return factory
