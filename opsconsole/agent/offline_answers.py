@@ -280,6 +280,9 @@ _ATTENTION = {
 }
 
 
+_PODS_SUMMARY_RE = re.compile(r"(\d+) total; (\d+) need attention, (\d+) healthy")
+
+
 def listing_answer(
     intent: Intent, obs: Observation, title_zh: str, title_en: str, *, only: str | None = None
 ) -> str:
@@ -291,7 +294,19 @@ def listing_answer(
         if keep:
             obs = Observation(obs.call_id, obs.name, obs.args, "\n".join(lines[:1] + keep))
             title += f"（{only}）" if lang == "zh" else f" ({only})"
-    parts = [HEADER, "", f"**{title}**", "", block(obs.content, lang)]
+    parts = [HEADER, "", f"**{title}**", ""]
+    m = (
+        _PODS_SUMMARY_RE.search(obs.content.split("\n", 1)[0])
+        if obs.name == "get_k8s_pods"
+        else None
+    )
+    if m:
+        total, bad, good = m.groups()
+        if lang == "zh":
+            parts += [f"共 {total} 个 Pod：{good} 个正常，{bad} 个需要关注。", ""]
+        else:
+            parts += [f"{total} pods: {good} healthy, {bad} need attention.", ""]
+    parts.append(block(obs.content, lang))
     problems = attention_rows(obs)
     if problems:
         zh, en = _ATTENTION.get(obs.name, ("需要关注：", "Needs attention:"))
