@@ -1,7 +1,6 @@
 """Fixtures for the Kubernetes layer's tests: a Cluster on the shared sandbox.
 
-``sandbox``, ``sandbox_kubeconfig`` and ``fresh_sandbox`` come from ``tests/conftest.py``;
-until that exists, the fallbacks below provide the same fixtures for this directory.
+``sandbox``, ``sandbox_kubeconfig`` and ``fresh_sandbox`` come from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -18,37 +17,6 @@ from opsconsole.k8s.client import Cluster
 from opsconsole.k8s.tools import build_k8s_tools
 
 CONTEXT = "opsconsole-sandbox"
-
-_ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-
-if not _ROOT_CONFTEST.exists():  # pragma: no cover - fallback until tests/conftest.py lands
-
-    @pytest.fixture(scope="session")
-    def sandbox() -> Iterator[Any]:
-        from opsconsole.sandbox import SandboxServer
-
-        srv = SandboxServer(scenario="demo").start()
-        yield srv
-        srv.stop()
-
-    @pytest.fixture(scope="session")
-    def sandbox_kubeconfig(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-        return Path(sandbox.write_kubeconfig(tmp_path_factory.mktemp("kc") / "kubeconfig"))
-
-    @pytest.fixture
-    def fresh_sandbox() -> Iterator[Any]:
-        from opsconsole.sandbox import SandboxServer
-
-        started: list[Any] = []
-
-        def make(scenario: str = "demo", pods: int | None = None, speed: float = 1.0) -> Any:
-            srv = SandboxServer(scenario=scenario, pods=pods, speed=speed).start()
-            started.append(srv)
-            return srv
-
-        yield make
-        for srv in started:
-            srv.stop()
 
 
 def cluster_for(server: Any, tmp_path: Path, **kw: Any) -> Cluster:
