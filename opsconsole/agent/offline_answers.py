@@ -196,6 +196,20 @@ Ollama, vLLM or any OpenAI-compatible endpoint."""
     return f"{HEADER}\n\n{intro}\n\n{body}\n"
 
 
+def greeting_answer(lang: Language) -> str:
+    if lang == "zh":
+        text = (
+            "不客气！需要时可以继续问我，比如“哪些 Pod 不健康”或“为什么 <名称> 一直重启”。"
+            "（问“你能做什么”查看全部支持的请求。）"
+        )
+    else:
+        text = (
+            "You're welcome! Ask me anything else, e.g. \"what's broken in the cluster\" or "
+            '"why is <name> failing" (ask "what can you do" for the full list).'
+        )
+    return f"{HEADER}\n\n{text}\n"
+
+
 def mutate_answer(intent: Intent) -> str:
     target = intent.target or ("<名称>" if intent.language == "zh" else "<name>")
     ns = intent.namespace or "default"

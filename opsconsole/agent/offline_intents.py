@@ -24,6 +24,7 @@ IntentKind = Literal[
     "deployments",
     "security",
     "mutate",
+    "greeting",
     "help",
     "unknown",
 ]
@@ -301,6 +302,11 @@ _EN_MUTATE = {
     "rollback": "rollback",
     "roll back": "rollback",
 }
+_GREETING_RE = re.compile(
+    r"^\s*(?:谢谢|多谢|感谢|你好|您好|好的|好|ok|okay|thanks|thank you|thx|hi|hello|hey|cool|great|"
+    r"got it|明白了|知道了)[\s!！.。,，~]*(?:你|您|a lot|so much)?[\s!！.。]*$",
+    re.I,
+)
 _ZH_HELP = ("你能做什么", "你会什么", "帮助", "怎么用", "能干什么", "功能")
 _EN_HELP = ("what can you do", "help", "how do i use", "usage:")
 _PREVIOUS = (
@@ -447,6 +453,8 @@ def parse_intent(text: str, *, language: str = "auto", known: Known | None = Non
     known = known or Known()
     if not t:
         return Intent(kind="help", language=lang, text=raw)
+    if _GREETING_RE.match(t):
+        return Intent(kind="greeting", language=lang, text=raw)
 
     ns = extract_namespace(t, known)
     target, target_kind = extract_target(t, ns)

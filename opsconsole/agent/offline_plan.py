@@ -61,6 +61,8 @@ def plan(
         done={call_key(o.name, o.args) for o in tr.current},
         default_ns=tr.default_namespace or DEFAULT_NAMESPACE,
     )
+    if intent.kind == "greeting":
+        return Final(ans.greeting_answer(intent.language))
     if intent.kind == "help":
         return Final(ans.help_answer(intent.language, unsupported=False, task=tr.task))
     if intent.kind == "unknown":

@@ -33,6 +33,8 @@ from opsconsole.agent.offline_intents import Known, detect_language, parse_inten
         ("write me a poem", "unknown", None, None),
         ("delete pod api-1 in shop", "mutate", "shop", "api-1"),
         ("你能做什么", "help", None, None),
+        ("谢谢！", "greeting", None, None),
+        ("thanks a lot", "greeting", None, None),
         ("shop 命名空间有什么问题", "unhealthy", "shop", None),
         ("看下 worker-3", "diagnose", None, "worker-3"),
         ("image-resizer 内存不够吗", "diagnose", None, "image-resizer"),
