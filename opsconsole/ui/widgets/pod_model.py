@@ -156,14 +156,24 @@ def _field_value(entry: Entry, field_name: str) -> str:
 
 
 def compile_filter(text: str) -> Predicate | None:
-    """Compile a filter string; ``None`` means "everything".
+    """One predicate for the whole filter (``None``: everything); see :func:`compile_terms`."""
+    terms = compile_terms(text)
+    if not terms:
+        return None
+    if len(terms) == 1:
+        return terms[0]
+    return lambda e: all(p(e) for p in terms)
+
+
+def compile_terms(text: str) -> list[Predicate]:
+    """Compile a filter string into predicates that must all hold.
 
     Whitespace-separated terms must all match (AND). A term is a case-insensitive substring of
     ``namespace/name status node``, or ``field:value`` with field ``ns``/``namespace``,
     ``name``, ``status``, ``node``, or ``is:unhealthy`` / ``is:healthy`` / ``is:error`` /
     ``is:warn``. A leading ``!`` negates a term.
     """
-    terms: list[tuple[bool, Predicate]] = []
+    terms: list[Predicate] = []
     for raw in text.split():
         negate = raw.startswith("!")
         term = raw[1:] if negate else raw
@@ -186,13 +196,12 @@ def compile_filter(text: str) -> Predicate | None:
             def pred(e: Entry, _n: str = needle) -> bool:
                 return _n in e.hay
 
-        terms.append((negate, pred))
-    if not terms:
-        return None
-    if len(terms) == 1:
-        negate, only = terms[0]
-        return (lambda e: not only(e)) if negate else only
-    return lambda e: all(p(e) != neg for neg, p in terms)
+        terms.append(_negated(pred) if negate else pred)
+    return terms
+
+
+def _negated(pred: Predicate) -> Predicate:
+    return lambda e: not pred(e)
 
 
 def _health_predicate(value: str) -> Predicate:
@@ -229,6 +238,7 @@ class PodTable:
         self._reverse = False
         self._filter_text = ""
         self._predicate: Predicate | None = None
+        self._terms: list[Predicate] = []
         self._namespace: str | None = None
         self.unhealthy: Counter[str] = Counter()
         """STATUS -> count of unhealthy (error or warn) rows in the view."""
@@ -298,6 +308,7 @@ class PodTable:
 
     def set_filter(self, text: str) -> None:
         self._filter_text = text
+        self._terms = compile_terms(text)
         self._predicate = compile_filter(text)
         self.refilter()
 
@@ -326,8 +337,7 @@ class PodTable:
         ns = self._namespace
         if ns is not None:
             view = [e for e in view if e.row.namespace == ns]
-        pred = self._predicate
-        if pred is not None:
+        for pred in self._terms:  # one tight pass per term beats one all() per row
             view = [e for e in view if pred(e)]
         if view is self._all:
             view = list(view)
