@@ -200,7 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         srv = self.server
         faults = srv.faults
-        faults.requests += 1
+        with faults._lock:
+            faults.requests += 1
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if faults.hang:

@@ -254,3 +254,31 @@ def test_create_bare_pod_runs(fresh_sandbox: Any, tmp_path: Path):
             },
         )
     assert e.value.status == 409
+
+
+def test_new_crashlooping_pod_backs_off_10_20_40(fresh_sandbox: Any, tmp_path: Path):
+    from kubernetes import watch
+
+    srv = fresh_sandbox(speed=100)
+    core, _, _ = apis(srv, tmp_path)
+    old = set(pod_names(core, "payments", "payment-api-"))
+    rv = core.list_namespaced_pod("payments").metadata.resource_version
+    core.delete_namespaced_pod(sorted(old)[0], "payments", grace_period_seconds=0)
+    messages: list[str] = []
+    restarts: list[int] = []
+    w = watch.Watch()
+    for e in w.stream(core.list_namespaced_pod, "payments", resource_version=rv,
+                      label_selector="app=payment-api", timeout_seconds=10):
+        pod = e["object"]
+        if pod.metadata.name in old or not pod.status.container_statuses:
+            continue
+        st = pod.status.container_statuses[0]
+        restarts.append(st.restart_count)
+        if st.state.waiting and st.state.waiting.reason == "CrashLoopBackOff":
+            msg = st.state.waiting.message.split(" restarting")[0]
+            if not messages or messages[-1] != msg:
+                messages.append(msg)
+        if len(messages) >= 3:
+            w.stop()
+    assert messages[:3] == ["back-off 10s", "back-off 20s", "back-off 40s"]
+    assert restarts == sorted(restarts) and restarts[-1] == 2
