@@ -82,7 +82,9 @@ def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
             ),
             calls,
         )
-    return None
+    # not in the namespace the user named: a pod of that name elsewhere will do
+    elsewhere = match_pods(target, ctx.known)
+    return _best_pod(ctx, elsewhere) if elsewhere else None
 
 
 def _pod_is_crashy(ctx: Ctx, ns: str, pod: str) -> bool:
@@ -241,8 +243,26 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
     return Final(
         rep.diagnosis_answer(
-            ctx.intent, f"{ns}/{pod}", ns, pod, findings, obs, scanned=scanned, related=ctx.findings
+            ctx.intent,
+            f"{ns}/{pod}",
+            ns,
+            pod,
+            findings,
+            obs,
+            scanned=scanned,
+            related=ctx.findings,
+            note=_namespace_note(ctx, ns),
         )
+    )
+
+
+def _namespace_note(ctx: Ctx, ns: str) -> str:
+    asked = ctx.intent.namespace
+    if not asked or asked == ns:
+        return ""
+    return ctx.say(
+        f"（命名空间 `{asked}` 里没有找到它；找到的是 `{ns}` 命名空间里的同名工作负载。）",
+        f"(Not found in namespace `{asked}`; this is the workload of that name in `{ns}`.)",
     )
 
 

@@ -287,6 +287,7 @@ def diagnosis_answer(
     *,
     scanned: bool = False,
     related: list[Finding] | None = None,
+    note: str = "",
 ) -> str:
     """Root cause, evidence and next steps for one pod / deployment / node / service.
 
@@ -357,6 +358,8 @@ def diagnosis_answer(
         listed = ", ".join(dict.fromkeys(reasons))
         cause_text += f"（{label}: {listed}）" if lang == "zh" else f" ({label}: {listed})"
     parts = [HEADER, "", f"{t('cause', lang)}{sep}`{subject}` — {cause_text}", ""]
+    if note:
+        parts += [note, ""]
     for link in links:
         parts += [link[0], ""]
     if key_line:

@@ -234,3 +234,11 @@ async def test_forced_language() -> None:
     assert run.thoughts[0].startswith("First") or run.thoughts[0].startswith("Scanning")
     run = await drive("why is ledger failing", WORLD, language="zh")
     assert "根因" in run.answer
+
+
+async def test_wrong_namespace_finds_the_workload_elsewhere() -> None:
+    run = await drive("为什么 shop 的 ledger 一直重启", WORLD)
+    assert ("describe_pod", {"namespace": "payments", "pod_name": "ledger-6f7d8c9b4-k2x9p"}) in (
+        run.calls
+    )
+    assert "命名空间 `shop` 里没有找到它" in run.answer and "CrashLoopBackOff" in run.answer
