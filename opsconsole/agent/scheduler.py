@@ -38,7 +38,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -253,7 +253,7 @@ class Scheduler:
         targets, body = parse_mentions(task)
         targets = [t for t in targets if t in self.specs]
         job = self._run_direct(task, targets, body) if targets else self._run_routed(task)
-        pump = asyncio.ensure_future(_feed(job, queue))
+        pump = asyncio.ensure_future(_feed(job, queue, lambda: self._run_id))
         self._pump_task = pump
         try:
             while True:
@@ -569,8 +569,8 @@ class Scheduler:
         result.text += f"\n\n[validated by the scheduler before showing]\n{summary}"
 
 
-async def _feed(job: Any, queue: asyncio.Queue[Any]) -> None:
-    """Run ``job``; a bug becomes a RunFailed; always end the stream."""
+async def _feed(job: Any, queue: asyncio.Queue[Any], run_id: Callable[[], str]) -> None:
+    """Run ``job``; a bug becomes a RunFailed of the scheduler's run; always end the stream."""
     try:
         await job
     except asyncio.CancelledError:
@@ -578,7 +578,7 @@ async def _feed(job: Any, queue: asyncio.Queue[Any]) -> None:
     except Exception as exc:  # noqa: BLE001 - a bug must end the run visibly, not hang it
         queue.put_nowait(
             RunFailed(
-                run_id="",
+                run_id=run_id(),
                 agent=SCHEDULER,
                 error=f"internal error in the scheduler: {type(exc).__name__}: {exc}",
                 error_type="internal",

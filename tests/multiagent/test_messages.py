@@ -62,3 +62,41 @@ async def test_scheduler_without_cluster_reports_no_cluster():
     out = [e for e in events if getattr(e, "tool", "") == "security_scan"]
     assert out[-1].status == "error" and "no cluster configured" in out[-1].output
     assert isinstance(s.terminal_event, RunFinished)
+
+
+async def test_one_token_budget_for_the_whole_team(demo_cluster):
+    settings = Settings.model_validate({"agent": {"token_budget": 1000}})
+    s = build_scheduler(None, demo_cluster, settings, offline=True)
+    async with contextlib.aclosing(s.run("@security scan namespace default")) as stream:
+        [e async for e in stream]
+    assert s.total_prompt_tokens + s.total_completion_tokens >= 1000
+    async with contextlib.aclosing(s.run("@ops list pods in shop")) as stream:
+        events = [e async for e in stream]
+    assert "ops" not in s.subloops  # never started: the team's budget was spent
+    failed = events[-1]
+    assert failed.kind == "run_failed" and "token budget exhausted for the team" in failed.error
+
+
+def test_alerts_group_warning_events_by_reason_and_object():
+    from opsconsole.agent.specialists.ops import render_alerts
+    from opsconsole.k8s.models import EventRow
+
+    def ev(reason, name, count, last, type_="Warning", kind="Pod"):
+        return EventRow("shop", type_, reason, f"{reason} on {name}", kind, name, count, last, last)
+
+    events = [
+        ev("Unhealthy", "web-1", 5, "2026-01-01T00:00:05Z"),
+        ev("Unhealthy", "web-1", 2, "2026-01-01T00:00:09Z"),
+        ev("BackOff", "api-1", 14, "2026-01-01T00:00:01Z"),
+        ev("Scheduled", "api-1", 1, "2026-01-01T00:00:02Z", type_="Normal"),
+        ev("NodeNotReady", "worker-3", 1, "2026-01-01T00:00:00Z", kind="Node"),
+    ]
+    text = render_alerts(events, "namespace shop", 2000)
+    lines = text.splitlines()
+    assert lines[0].startswith("alerts (Warning events) in namespace shop: 3 alerts")
+    assert "1 critical, 1 high, 1 medium" in lines[0]
+    assert lines[1].startswith("ALERT severity=critical reason=NodeNotReady node=shop/worker-3")
+    assert lines[2].startswith("ALERT severity=high reason=BackOff pod=shop/api-1 count=14")
+    assert lines[3].startswith("ALERT severity=medium reason=Unhealthy pod=shop/web-1 count=7")
+    assert "Scheduled" not in text
+    assert render_alerts([], "all namespaces", 2000).endswith("no Warning events: no alerts")
