@@ -109,3 +109,54 @@ def test_allowlist_refuses_before_any_request(srv: Any, tmp_path: Path):
     assert srv.faults.requests == before
     pods = q.list_pods(c)  # "all" narrows to the allowlist
     assert pods and {p.namespace for p in pods} == {"shop"}
+
+
+def test_401_with_an_exec_plugin_runs_the_plugin_again(srv: Any, tmp_path: Path):
+    """K3 as it happens in the field: the exec plugin's token expired; a reload runs it again."""
+    import json
+    import sys
+
+    token_file = tmp_path / "token"
+    token_file.write_text("old-token")
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        "import json, sys\n"
+        f"tok = open({str(token_file)!r}).read().strip()\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1',\n"
+        "    'kind': 'ExecCredential', 'status': {'token': tok}}))\n"
+    )
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "exec",
+                "clusters": [{"name": "sb", "cluster": {"server": srv.url}}],
+                "contexts": [{"name": "exec", "context": {"cluster": "sb", "user": "plugin"}}],
+                "users": [
+                    {
+                        "name": "plugin",
+                        "user": {
+                            "exec": {
+                                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                                "command": sys.executable,
+                                "args": [str(plugin)],
+                                "interactiveMode": "Never",
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    srv.faults.accept_only_token("old-token")
+    c = Cluster(kubeconfig=kc, request_timeout=5)
+    assert q.list_nodes(c)
+    srv.faults.accept_only_token("new-token")  # the old token expires ...
+    token_file.write_text("new-token")  # ... and a fresh login would now hand out this one
+    assert q.list_nodes(c)
+    token_file.write_text("still-wrong")
+    srv.faults.accept_only_token("other")
+    with pytest.raises(CredentialsExpired):
+        q.list_nodes(c)
