@@ -115,8 +115,12 @@ class Feeds:
         return found is not False
 
     def show_pod(self, namespace: str, name: str) -> None:
-        """Trace-to-pod link: select the pod in the list and follow its logs."""
-        if not self.pods_ready:
+        """Trace-to-pod link: select the pod in the list and follow its logs. A pod of
+        another namespace than the one listed switches the list to that namespace."""
+        if self.namespace not in (None, namespace):
+            self._pending_select = (namespace, name)
+            self.app.call_later(self.app.bridge.switch_namespace, namespace)
+        elif not self.pods_ready:
             self._pending_select = (namespace, name)
         elif not self._select(namespace, name):
             self.app.notify(f"pod {namespace}/{name} is not in the list", severity="warning")

@@ -20,15 +20,6 @@ class BackendReady(Message):
         self.backend = backend
 
 
-class BackendFailed(Message):
-    """The backend could not be started at all (a bug or a broken install)."""
-
-    def __init__(self, error: str, hint: str | None = None) -> None:
-        super().__init__()
-        self.error = error
-        self.hint = hint
-
-
 class PodsLoaded(Message):
     """A full list of pods (initial list, or a relist after 410 Gone)."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.widgets import Markdown
 
 from opsconsole.ui.factory import build_app
+from opsconsole.ui.messages import ShowPod
 from opsconsole.ui.screens.modals import ApprovalModal, OutputModal
 from opsconsole.ui.widgets.trace import PodLink, ToolBlock
 from tests.fakes.openai_server import reply, tool_call
@@ -175,3 +176,22 @@ async def test_approval_modal_lists_the_whole_batch(tmp_path: Path, model_server
     assert len(tools) == 2
     assert "declined" not in tools[0]["content"] and "declined" in tools[1]["content"]
     assert model_server.rejections == []
+
+
+async def test_pod_link_to_another_namespace_switches_the_list(tmp_path: Path) -> None:
+    app = build_app(make_settings(tmp_path), demo=True, offline=True, frozen=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot, app)
+        await app.bridge.switch_namespace("shop")
+        pods = app.main.pods
+        await wait_for(pilot, lambda: app.feeds.pods_ready and pods.namespace == "shop", 15)
+        app.post_message(ShowPod("payments", "postgres-0"))
+        await wait_for(
+            pilot,
+            lambda: pods.highlighted is not None
+            and pods.highlighted.key == ("payments", "postgres-0"),
+            15,
+            "pod selected in its namespace",
+        )
+        assert app.main.status.namespace == "payments"
+        assert (app.main.logs.namespace, app.main.logs.pod) == ("payments", "postgres-0")
