@@ -342,8 +342,17 @@ class Scheduler:
         if all(x.status != "ok" for x in results):
             self._emit(failed)
             return
-        self.loop.conversation.add_assistant(merged)
+        self.loop.conversation.add_assistant(self._for_transcript(results, why=""))
         self._finish(failed.run_id, merged, started, results)
+
+    def _for_transcript(self, results: list[DispatchResult], why: str) -> str:
+        """The merged answer as the scheduler's transcript keeps it: each specialist's text
+        still wrapped as untrusted data (the user sees the plain merge)."""
+        wrapped = [
+            (x.agent, "ok", wrap_agent_output(x.agent, x.child_run_id, x.text, x.status))
+            for x in results
+        ]
+        return merge_answers(wrapped, self._lang(), why)
 
     def _finish(
         self, run_id: str, text: str, started: float, results: list[DispatchResult]
@@ -395,7 +404,7 @@ class Scheduler:
             self._lang(),
             "（用户直接指定）" if zh else " (addressed directly)",
         )
-        conv.add_assistant(merged)
+        conv.add_assistant(self._for_transcript(results, why=""))
         if all(x.status != "ok" for x in results):
             self._emit(
                 RunFailed(

@@ -88,6 +88,10 @@ async def test_at_security_addresses_the_specialist_directly(demo_cluster):
     assert "addressed directly" in answer and "grafana" in answer and "debug-tools" not in answer
     assert isinstance(s.terminal_event, RunFinished)
     assert [m["role"] for m in s.conversation.messages] == ["system", "user", "assistant"]
+    # in the scheduler's own transcript the specialist's text stays labelled untrusted
+    kept = s.conversation.messages[-1]["content"]
+    assert '<untrusted-agent-output agent="security"' in kept and "grafana" in kept
+    assert "untrusted-agent-output" not in answer
 
 
 async def test_follow_up_continues_with_the_same_specialist(demo_cluster):
