@@ -177,6 +177,13 @@ async def test_cursor_keys_click_and_messages():
         table = pl.table
         await pilot.click(table, offset=(5, 4))
         assert pl.highlighted.name == "job-1"
+        # a click on a column title sorts by it, a second click reverses
+        status_x = sum(c.width + 2 for c in table.columns[:3]) + 1
+        assert table.columns[3].key == "status"
+        await pilot.click(table, offset=(status_x, 0))
+        assert pl.model.sort_column == "status" and names(pl)[0] == "api-1"
+        await pilot.click(table, offset=(status_x, 0))
+        assert pl.model.reverse and names(pl)[-1] == "api-1"
 
 
 async def test_watch_events_touch_one_row():

@@ -346,6 +346,16 @@ class PodList(Vertical):
         event.stop()
         self.action_open_logs()
 
+    @on(VirtualTable.HeaderClicked, "#pod-list-table")
+    def _on_header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
+        """Click a title to sort by it; click it again to reverse."""
+        event.stop()
+        if event.key == self.model.sort_column:
+            self.model.set_reverse(not self.model.reverse)
+            self._after_reset()
+        else:
+            self.set_sort(event.key, reverse=False)
+
     @on(Input.Changed, "#pod-list-filter")
     def _on_filter_changed(self, event: Input.Changed) -> None:
         event.stop()

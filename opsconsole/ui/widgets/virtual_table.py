@@ -219,6 +219,18 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
+    class HeaderClicked(Message):
+        """A click on the title of the column ``key`` (e.g. to sort by it)."""
+
+        def __init__(self, table: VirtualTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
     def __init__(
         self,
         source: TableSource | None = None,
@@ -311,7 +323,15 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:
+        if offset is None:
+            return
+        if offset.y == 0:
+            x = 0
+            for column in self.columns:
+                if x <= offset.x < x + column.width + GAP:
+                    self.post_message(self.HeaderClicked(self, column.key))
+                    return
+                x += column.width + GAP
             return
         index = int(self.scroll_y) + offset.y - 1
         if 0 <= index < len(self.source):
