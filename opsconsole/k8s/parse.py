@@ -134,19 +134,22 @@ def parse_pod(pod: dict[str, Any], *, keep_raw: bool = False) -> PodRow:
     spec = pod.get("spec") or _EMPTY
     status = pod.get("status") or _EMPTY
     text, ready, total, restarts = pod_status(pod)
-    images = {c.get("name"): c.get("image", "") for c in spec.get("containers") or ()}
-    init_images = {c.get("name"): c.get("image", "") for c in spec.get("initContainers") or ()}
-    rows = [
-        _container_row(cs, init_images.get(cs.get("name"), ""), True)
-        for cs in status.get("initContainerStatuses") or ()
-    ]
-    seen = set()
-    for cs in status.get("containerStatuses") or ():
-        seen.add(cs.get("name"))
-        rows.append(_container_row(cs, images.get(cs.get("name"), "")))
-    for name, image in images.items():
-        if name not in seen:
-            rows.append(ContainerRow(name=name or "", image=image, reason=""))
+    containers = spec.get("containers") or ()
+    rows = []
+    init_statuses = status.get("initContainerStatuses")
+    if init_statuses:
+        init_images = {c.get("name"): c.get("image", "") for c in spec.get("initContainers") or ()}
+        rows = [
+            _container_row(cs, init_images.get(cs.get("name"), ""), True) for cs in init_statuses
+        ]
+    statuses = status.get("containerStatuses") or ()
+    for cs in statuses:  # statuses carry the image; the spec only fills in what is missing
+        rows.append(_container_row(cs, ""))
+    if len(statuses) < len(containers):
+        seen = {cs.get("name") for cs in statuses}
+        for c in containers:
+            if c.get("name") not in seen:
+                rows.append(ContainerRow(name=c.get("name") or "", image=c.get("image", "")))
     owners = meta.get("ownerReferences") or ()
     owner = owners[0] if owners else _EMPTY
     return PodRow(
