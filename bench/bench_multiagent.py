@@ -6,8 +6,11 @@
    as a ratio (goal: ~0.5, i.e. the branches overlap).
 2. Dispatch overhead: ``@ops`` through the Scheduler (instant model and tool) against running
    the Ops AgentLoop directly, per request, in ms and as a ratio.
+3. ``--scan-pods N``: the Security agent's ``security_scan`` over a generated sandbox of N pods
+   against the baseline of listing those pods (``list_pods(keep_raw=True)``), and the size of
+   its output in tokens.
 
-Run: ``python bench/bench_multiagent.py [--sleep 0.3] [--repeat 5] [--n 200]``.
+Run: ``python bench/bench_multiagent.py [--sleep 0.3] [--repeat 5] [--n 200] [--scan-pods 5000]``.
 """
 
 from __future__ import annotations
@@ -130,12 +133,43 @@ async def overhead(n: int) -> tuple[float, float]:
     return routed, direct
 
 
+def scan_bench(pods: int, repeat: int) -> None:
+    import tempfile
+
+    from opsconsole.k8s import queries as q
+    from opsconsole.k8s.client import Cluster
+    from opsconsole.k8s.render import estimate_tokens
+    from opsconsole.k8s.security import render_scan, scan
+    from opsconsole.sandbox import SandboxServer
+
+    with SandboxServer(pods=pods) as srv, tempfile.TemporaryDirectory() as tmp:
+        path = srv.write_kubeconfig(Path(tmp) / "kubeconfig")
+        cluster = Cluster(kubeconfig=str(path))
+        base, full = [], []
+        text = ""
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            q.list_pods(cluster, None, keep_raw=True)
+            base.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            text = render_scan(scan(cluster))
+            full.append(time.perf_counter() - t0)
+        b, f = statistics.median(base), statistics.median(full)
+        print(
+            f"security_scan of {pods} pods: {f * 1000:.0f} ms, listing them {b * 1000:.0f} ms, "
+            f"ratio {f / b:.2f}; output {estimate_tokens(text)} tokens"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sleep", type=float, default=0.3)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--scan-pods", type=int, default=0)
     a = ap.parse_args()
+    if a.scan_pods:
+        scan_bench(a.scan_pods, a.repeat)
     fans = [asyncio.run(fan_out(a.sleep)) for _ in range(a.repeat)]
     team = statistics.median(f[0] for f in fans)
     seq = statistics.median(f[1] for f in fans)
