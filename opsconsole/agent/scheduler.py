@@ -142,7 +142,7 @@ class Scheduler:
             language=self.language,
             context=self.context,
             namespace=self.namespace,
-            write_mode=False,
+            write_mode=self.write_mode,  # its tools are all read-only; the prompt says the mode
             conversation=conversation,
             audit=audit,
             on_request=on_request,
@@ -290,6 +290,7 @@ class Scheduler:
                 SCHEDULER,
                 resolve_language(self.language, task),  # type: ignore[arg-type]
                 loop.offered_tools(),
+                write_mode=self.write_mode,
                 context=self.context,
                 namespace=self.namespace,
             )
@@ -382,6 +383,7 @@ class Scheduler:
                     SCHEDULER,
                     resolve_language(self.language, task),  # type: ignore[arg-type]
                     self.loop.offered_tools(),
+                    write_mode=self.write_mode,
                     context=self.context,
                     namespace=self.namespace,
                 )
