@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from itertools import accumulate, compress, count, filterfalse, repeat
 from operator import add, not_
+from typing import cast
 
 from rich.cells import cell_len
 
@@ -45,15 +46,18 @@ def _seal(part: list[str | bytes]) -> tuple[bytes, array]:
     Only the non-ASCII lines are measured one by one; everything else runs at C speed.
     """
     if isinstance(part[0], bytes) and all(map(isinstance, part, repeat(bytes))):
-        return b"\n".join(part) + b"\n", line_offsets(part)  # type: ignore[arg-type]
-    if not all(map(isinstance, part, repeat(str))):  # mixed appends: make it all str
-        part = [p.decode("utf-8", "replace") if isinstance(p, bytes) else p for p in part]
-    text = "\n".join(part) + "\n"  # type: ignore[arg-type]
+        raw = cast(list[bytes], part)
+        return b"\n".join(raw) + b"\n", line_offsets(raw)
+    if all(map(isinstance, part, repeat(str))):
+        lines = cast(list[str], part)
+    else:  # mixed appends (append_lines and append_bytes): make it all str
+        lines = [p.decode("utf-8", "replace") if isinstance(p, bytes) else p for p in part]
+    text = "\n".join(lines) + "\n"
     if text.isascii():
-        return text.encode("ascii"), line_offsets(part)
-    lengths = list(map(len, part))
-    for i in compress(count(), map(not_, map(str.isascii, part))):
-        lengths[i] = len(part[i].encode("utf-8", "surrogatepass"))
+        return text.encode("ascii"), line_offsets(lines)
+    lengths = list(map(len, lines))
+    for i in compress(count(), map(not_, map(str.isascii, lines))):
+        lengths[i] = len(lines[i].encode("utf-8", "surrogatepass"))
     offsets = array("I", accumulate(map(add, lengths, repeat(1)), initial=0))
     return text.encode("utf-8", "surrogatepass"), offsets
 
@@ -165,20 +169,22 @@ class LineStore:
         viewer widens further if a rendered line turns out wider (:meth:`widen`).
         """
         if isinstance(blob, bytes):
-            longest = max(lines, key=len)
+            raw = cast(list[bytes], lines)
+            longest = max(raw, key=len)
             widest = len(longest)
             if not blob.isascii():  # bytes overstate CJK widths: measure the longest line
-                widest = cell_len(longest.decode("utf-8", "replace"))  # type: ignore[union-attr]
-            tab: str | bytes = b"\t"
+                widest = cell_len(longest.decode("utf-8", "replace"))
+            if b"\t" in blob:
+                widest += 8 * max(line.count(b"\t") for line in raw)
         else:
-            widest = max(map(len, lines))
+            text = cast(list[str], lines)
+            widest = max(map(len, text))
             if not blob.isascii():
-                wide = list(filterfalse(str.isascii, lines))  # type: ignore[arg-type]
+                wide = list(filterfalse(str.isascii, text))
                 if wide:
                     widest = max(widest, cell_len(max(wide, key=len)))
-            tab = "\t"
-        if tab in blob:
-            widest += 8 * max(s.count(tab) for s in lines)  # type: ignore[arg-type]
+            if "\t" in blob:
+                widest += 8 * max(line.count("\t") for line in text)
         if widest > self.max_width:
             self.max_width = widest
 

@@ -100,7 +100,8 @@ class LogView(Vertical):
             self.log_view = log_view
             self.text = text
             self.line_count = line_count
-            self.namespace = log_view.namespace
+            # (Message.namespace is a class-level naming hint; this instance value shadows it)
+            self.namespace = log_view.namespace  # type: ignore[misc,assignment]
             self.pod = log_view.pod
             self.container = log_view.container
 
@@ -128,7 +129,7 @@ class LogView(Vertical):
             super().__init__()
             self.log_view = log_view
             self.previous = previous
-            self.namespace = log_view.namespace
+            self.namespace = log_view.namespace  # type: ignore[misc,assignment]
             self.pod = log_view.pod
             self.container = log_view.container
 
