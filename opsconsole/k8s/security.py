@@ -214,7 +214,7 @@ def check_pod_spec(
                 "run as a non-root user: runAsNonRoot: true and runAsUser > 0",
             )
         nonroot = sc.get("runAsNonRoot", pod_nonroot) is True
-        if not nonroot and uid in (None, 0):
+        if not nonroot:
             gaps.append(f"{where}: runAsNonRoot not set")
         if sc.get("allowPrivilegeEscalation") is not False and not sc.get("privileged"):
             gaps.append(f"{where}: allowPrivilegeEscalation not false")
