@@ -385,9 +385,10 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
         dns, name = deps[0]
         obs = []
         for o in ctx.called("get_deployments"):
-            lines = [ln for ln in o.content.splitlines() if name in ln]
+            rows = o.content.splitlines()
+            lines = [ln for ln in rows[2:] if name in ln.split("  ")[0]]
             if lines:
-                obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines)))
+                obs.append(Observation(o.call_id, o.name, o.args, "\n".join(rows[:2] + lines)))
         step = make_step(
             ctx.say(
                 f"查看 Deployment {dns}/{name} 的事件。",

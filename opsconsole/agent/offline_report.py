@@ -242,38 +242,48 @@ def _selector_link(
 
 
 def _scaled_to_zero_link(
-    lang: Language, findings: list[Finding], observations: list[Observation]
+    lang: Language,
+    findings: list[Finding],
+    observations: list[Observation],
+    deployment: tuple[str, str] | None = None,
 ) -> tuple[str, str, str] | None:
-    """(sentence, evidence, next step) when a Service's deployment has 0 replicas."""
-    for f in findings:
-        if f.kind != "service" or not f.namespace:
-            continue
+    """(sentence, evidence, next step) when a deployment (a Service's, or the one asked about)
+    has 0 replicas."""
+    wanted: list[tuple[str, str, str | None]] = [
+        (f.namespace, f.name, f.ref) for f in findings if f.kind == "service" and f.namespace
+    ]
+    if deployment is not None:
+        wanted.append((deployment[0], deployment[1], None))
+    for ns, want, service in wanted:
         for o in observations:
             if o.name != "get_deployments" or is_error(o):
                 continue
             for line in o.content.splitlines()[2:]:
                 cols = re.split(r"\s{2,}", line.strip())
                 name = cols[0].split("/")[-1] if cols else ""
-                if (
-                    len(cols) >= 2
-                    and cols[1] == "0/0"
-                    and (name == f.name or name.startswith(f.name + "-"))
-                ):
-                    ref = f"{f.namespace}/{name}"
-                    cmd = f"kubectl scale deployment/{name} --replicas=<N> -n {f.namespace}"
-                    if lang == "zh":
-                        sentence = (
-                            f"Deployment `{ref}` 的副本数为 0（0/0）：没有任何 Pod，所以 Service "
-                            f"`{f.ref}` 没有 Endpoint，请求失败。"
-                        )
-                        step = f"把副本数恢复到原来的值：`{cmd}`（需人工确认）"
-                    else:
-                        sentence = (
-                            f"Deployment `{ref}` is scaled to 0 replicas (0/0): there are no "
-                            f"pods, so Service `{f.ref}` has no endpoints and requests fail."
-                        )
-                        step = f"Scale it back to its usual size: `{cmd}` (needs your approval)"
-                    return sentence, line.strip(), step
+                if not (len(cols) >= 2 and cols[1] == "0/0"):
+                    continue
+                if name != want and not name.startswith(want + "-"):
+                    continue
+                ref = f"{ns}/{name}"
+                cmd = f"kubectl scale deployment/{name} --replicas=<N> -n {ns}"
+                if lang == "zh":
+                    sentence = f"Deployment `{ref}` 的副本数为 0（0/0）：没有任何 Pod"
+                    sentence += (
+                        f"，所以 Service `{service}` 没有 Endpoint，请求失败。" if service else "。"
+                    )
+                    step = f"把副本数恢复到原来的值：`{cmd}`（需人工确认）"
+                else:
+                    sentence = (
+                        f"Deployment `{ref}` is scaled to 0 replicas (0/0): there are no pods"
+                    )
+                    sentence += (
+                        f", so Service `{service}` has no endpoints and requests fail."
+                        if service
+                        else "."
+                    )
+                    step = f"Scale it back to its usual size: `{cmd}` (needs your approval)"
+                return sentence, line.strip(), step
     return None
 
 
@@ -313,12 +323,18 @@ def diagnosis_answer(
                 evidence.append(line)
                 seen.add(key)
 
+    scaled = _scaled_to_zero_link(
+        lang,
+        health,
+        observations,
+        (ns, name) if ns and name and subject.startswith("deployment/") else None,
+    )
     links = [
         x
         for x in (
+            scaled,
             _config_link(lang, key_line, observations),
             _selector_link(lang, health, observations),
-            _scaled_to_zero_link(lang, health, observations),
             _dependency_link(lang, observations, related or []),
         )
         if x is not None
@@ -338,11 +354,21 @@ def diagnosis_answer(
             add(describe_evidence(o.content, c.key if c else None, limit=5))
         elif o.name == "get_events":
             add(_warning_lines(o, 2))
-        else:
-            add([ln.strip() for ln in o.content.splitlines() if ln.strip()][:4])
+        else:  # a listing (nodes, deployments): its rows about the subject
+            rows = [ln.strip() for ln in o.content.splitlines() if ln.strip()]
+            rows = [
+                ln
+                for ln in rows
+                if not ln.startswith(("NAME ", "#", "[truncated", "nodes:", "deployments in"))
+            ]
+            if name:
+                rows = [ln for ln in rows if name in ln.split("  ")[0]]
+            add(rows[:3])
     evidence = evidence[:12]
     sep = "：" if lang == "zh" else ": "
-    if c is not None:
+    if scaled is not None:
+        cause_text = scaled[0]
+    elif c is not None:
         cause_text = c.zh if lang == "zh" else c.en
     elif health:
         cause_text = health[0].reason
@@ -361,7 +387,8 @@ def diagnosis_answer(
     if note:
         parts += [note, ""]
     for link in links:
-        parts += [link[0], ""]
+        if link is not scaled:  # the scaled-to-zero sentence is the root-cause line itself
+            parts += [link[0], ""]
     if key_line:
         lead = "关键报错" if lang == "zh" else "Key error"
         parts += [f"{lead}{sep}`{key_line}`", ""]
@@ -375,6 +402,8 @@ def diagnosis_answer(
     if links:
         first = [link[2] for link in links]
         rest = [line.split(". ", 1)[1] for line in steps.splitlines() if ". " in line]
+        if scaled is not None:  # the selector is fine: there is just nothing to select
+            rest = []
         steps = "\n".join(f"{i}. {step}" for i, step in enumerate(first + rest, 1))
     parts += [t("next", lang) + sep.rstrip(), steps]
     return "\n".join(parts) + "\n"
