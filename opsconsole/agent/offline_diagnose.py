@@ -267,13 +267,14 @@ def _namespace_note(ctx: Ctx, ns: str) -> str:
 
 
 def _diagnose_node(ctx: Ctx, target: str) -> Decision:
-    calls = [ctx.call("get_nodes")]
+    """A node's conditions and events; under memory pressure, also its biggest memory users."""
+    calls = [ctx.call("get_nodes"), ctx.call("get_events", name=target)]
     if not ctx.called("find_unhealthy_pods"):
         calls.append(ctx.call("find_unhealthy_pods"))
     step = make_step(
         ctx.say(
-            f"查看节点 {target} 的状态与压力条件。",
-            f"Checking node {target}'s status and pressure conditions.",
+            f"查看节点 {target} 的状态、压力条件和事件。",
+            f"Checking node {target}'s status, pressure conditions and events.",
         ),
         calls,
     )
@@ -281,13 +282,74 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
         return step
     nodes = ctx.called("get_nodes")
     findings = [f for f in findings_about(ctx, target) if f.kind == "node"]
+    if not findings and not any(target in o.content for o in nodes):
+        return Final(not_found(ctx, target))
+    memory = any("memory" in f.reason.lower() for f in findings)
+    heavy: list[str] = []
+    if memory and "get_resource_usage" in ctx.offered:
+        step = make_step(
+            ctx.say(
+                f"节点 {target} 内存紧张：看看哪些 Pod 占用内存最多。",
+                f"Node {target} is short of memory: finding the pods that use the most.",
+            ),
+            [ctx.call("get_resource_usage", sort_by="memory")],
+        )
+        if step is not None:
+            return step
+        top = _usage_rows(ctx)[:8]
+        spaces = sorted({ns for ns, _, _ in top})[:4]
+        step = make_step(
+            ctx.say(
+                "再看这些 Pod 分别运行在哪个节点上。",
+                "Checking which node each of them runs on.",
+            ),
+            [ctx.call("get_k8s_pods", namespace=ns) for ns in spaces],
+        )
+        if step is not None:
+            return step
+        heavy = [line for ns, pod, line in top if _node_of(ctx, ns, pod) == target][:3]
     obs = []
     for o in nodes:
         lines = [ln for ln in o.content.splitlines() if target in ln]
         obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines) or o.content))
-    if not findings and not any(target in o.content for o in nodes):
-        return Final(not_found(ctx, target))
-    return Final(rep.diagnosis_answer(ctx.intent, f"node/{target}", None, target, findings, obs))
+    obs += [o for o in ctx.tr.current if o.name == "get_events" and o.args.get("name") == target]
+    if heavy:
+        usage = ctx.called("get_resource_usage")[-1]
+        obs.append(Observation(usage.call_id, usage.name, usage.args, "\n".join(heavy)))
+    note = ""
+    if heavy:
+        pod, mem = heavy[0].split("  ")[0], heavy[0].split("  ")[2]
+        note = ctx.say(
+            f"节点 `{target}` 上内存占用最高的是 `{pod}`（{mem}）。",
+            f"The biggest memory user on node `{target}` is `{pod}` ({mem}).",
+        )
+    return Final(
+        rep.diagnosis_answer(ctx.intent, f"node/{target}", None, target, findings, obs, note=note)
+    )
+
+
+def _usage_rows(ctx: Ctx) -> list[tuple[str, str, str]]:
+    """(namespace, pod, row) of a get_resource_usage output over all namespaces, top first."""
+    out = []
+    for o in ctx.called("get_resource_usage"):
+        if ans.is_error(o):
+            continue
+        for line in o.content.splitlines()[2:]:
+            first = line.split("  ")[0]
+            if "/" in first and not line.startswith("["):
+                ns, pod = first.split("/", 1)
+                out.append((ns, pod, line.strip()))
+    return out
+
+
+def _node_of(ctx: Ctx, ns: str, pod: str) -> str | None:
+    for o in ctx.tr.current:
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns:
+            for line in o.content.splitlines():
+                cols = line.split("  ")
+                if cols and cols[0] == pod and len(cols) >= 5:
+                    return cols[4]
+    return None
 
 
 def _diagnose_service(ctx: Ctx, target: str) -> Decision | None:

@@ -354,6 +354,8 @@ def diagnosis_answer(
             add(describe_evidence(o.content, c.key if c else None, limit=5))
         elif o.name == "get_events":
             add(_warning_lines(o, 2))
+        elif o.name == "get_resource_usage":  # rows already chosen by the planner
+            add([ln.strip() for ln in o.content.splitlines() if ln.strip()][:3])
         else:  # a listing (nodes, deployments): its rows about the subject
             rows = [ln.strip() for ln in o.content.splitlines() if ln.strip()]
             rows = [

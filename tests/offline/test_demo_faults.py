@@ -145,7 +145,13 @@ FAULTS = [
         "node-pressure",
         "worker-3 节点怎么了",
         "why is node worker-3 under pressure",
-        (("MemoryPressure",), ("worker-3",), ("memory-pressure:NoSchedule",)),
+        (
+            ("MemoryPressure",),
+            ("worker-3",),
+            ("memory-pressure:NoSchedule",),
+            ("EvictionThresholdMet",),
+            ("monitoring/prometheus-0",),  # the biggest memory user on that node
+        ),
     ),
     Fault(
         "service-no-endpoints",
