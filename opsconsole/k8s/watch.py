@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from typing import Any
 
 from opsconsole.errors import (
@@ -71,8 +72,13 @@ class PodWatcher:
         self._need_list = True
         self._backoff = 0.0
         self._wait = 0.0
-        self._pending: list[tuple[str, Any]] = []
+        self._pending: deque[tuple[str, Any]] = deque()
         self._done = False
+
+    @property
+    def pending(self) -> int:
+        """How many received events wait to be taken (the rest of a burst)."""
+        return len(self._pending)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -170,7 +176,7 @@ class PodWatcher:
     def __next__(self) -> tuple[str, Any]:
         while True:
             if self._pending:
-                return self._pending.pop(0)
+                return self._pending.popleft()
             if self._done or self._stopped():
                 self.close()
                 raise StopIteration
