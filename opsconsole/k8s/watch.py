@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -72,6 +73,7 @@ class PodWatcher:
         self._need_list = True
         self._backoff = 0.0
         self._wait = 0.0
+        self._opened_at = 0.0
         self._pending: deque[tuple[str, Any]] = deque()
         self._done = False
 
@@ -132,6 +134,7 @@ class PodWatcher:
         else:
             resp = self.cluster.stream("core", "list_namespaced_pod", self.namespace, **kwargs)
         self.watches += 1
+        self._opened_at = time.monotonic()
         self._stream = LineStream(resp, name="pod-watch")
         if self._stopped():
             self._stream.close()
@@ -201,6 +204,10 @@ class PodWatcher:
                 self._stream = None
                 if err is not None and not self._stopped():
                     return self._failed(map_error(err, server=self.cluster.server))
+                if time.monotonic() - self._opened_at < 1.0 and not self._need_list:
+                    # a server that keeps closing watches at once: do not spin
+                    self._bump_backoff()
+                    self._wait = self._backoff
                 continue  # resume from the last resourceVersion
             if got:
                 self._handle_lines(got)
