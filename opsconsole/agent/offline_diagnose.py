@@ -240,6 +240,8 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
         if f.namespace == ns and f.kind != "pod" and f.name == workload and f not in findings
     ]
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
+    if not any(o.name == "describe_pod" for o in obs):  # no describe: the pod's row will do
+        obs += _pod_rows(ctx, ns, pod)
     scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
     return Final(
         rep.diagnosis_answer(
@@ -254,6 +256,16 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
             note=_namespace_note(ctx, ns),
         )
     )
+
+
+def _pod_rows(ctx: Ctx, ns: str, pod: str) -> list[Observation]:
+    """The pod's row of the latest pod list of its namespace, as a one-row observation."""
+    for o in reversed(ctx.tr.all):
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not ans.is_error(o):
+            rows = [ln for ln in o.content.splitlines() if ln.split("  ")[0] == pod]
+            if rows:
+                return [Observation(o.call_id, o.name, o.args, rows[0])]
+    return []
 
 
 def _namespace_note(ctx: Ctx, ns: str) -> str:

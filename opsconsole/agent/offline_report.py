@@ -114,7 +114,7 @@ def _root_cause(findings: list[Finding], observations: list[Observation]) -> Cau
             texts += _warning_lines(o, 5)
         elif o.name == "describe_pod":
             texts += [ln for ln in describe_evidence(o.content, None) if "Status:" not in ln]
-        elif o.name in ("get_nodes", "get_deployments"):
+        elif o.name in ("get_nodes", "get_deployments", "get_k8s_pods"):
             texts.append(o.content)
     key = telling_log_line(observations)
     if key:

@@ -272,3 +272,11 @@ async def test_service_with_unready_pods_is_answered_through_its_pods(
     check_common(out, "en")
     assert "ImagePullBackOff" in out.answer.split("\n")[2]  # the root-cause line
     assert "ServiceNoReadyEndpoints" in out.answer
+
+
+async def test_with_only_the_seeds_two_tools(demo_tools: ToolRegistry) -> None:
+    seed = demo_tools.subset(["get_k8s_pods", "get_pod_logs"])
+    out = await ask(seed, "为什么 payments 的 payment-api 一直重启")
+    assert {name for name, _ in out.calls} <= {"get_k8s_pods", "get_pod_logs"}
+    check_common(out, "zh")
+    assert "CrashLoopBackOff" in out.answer and "KeyError: 'PAYMENT_GATEWAY_URL'" in out.answer
