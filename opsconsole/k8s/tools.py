@@ -189,6 +189,10 @@ class _Toolbox:
         ns = self.ns(args)
         pod = check_name(args.get("pod_name"), "pod name")
         lines = args.get("lines", 100)
+        if lines is None:
+            lines = 100
+        if isinstance(lines, float) and lines.is_integer():
+            lines = int(lines)
         if isinstance(lines, bool) or not isinstance(lines, int | str):
             raise ToolInputError("lines must be an integer")
         try:
