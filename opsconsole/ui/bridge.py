@@ -125,6 +125,9 @@ class AgentBridge:
 
     async def submit(self, text: str) -> None:
         chat = self.app.main.chat
+        if getattr(self.app, "replaying", False):
+            await chat.add_notice("This is a replay: read-only, nothing is sent.", "warning")
+            return
         if self.running:
             await chat.add_notice(
                 "The agent is still working; press Esc to stop it first.", "warning"
@@ -142,7 +145,31 @@ class AgentBridge:
             return
         self._start(task)
 
+    def _snapshot(self) -> None:
+        """Record what the pod list and the log viewer show, so a replay can refill them."""
+        recorder = getattr(self.backend, "recorder", None)
+        if recorder is None:
+            return
+        main = self.app.main
+        try:
+            pods = main.pods
+            if hasattr(pods, "rows") and self.app.feeds.pods_ready:
+                namespace = getattr(pods, "namespace", None)
+                recorder.snapshot_pods(
+                    pods.rows(), namespace=namespace, context=self.backend.context
+                )
+            logs = main.logs
+            if getattr(logs, "pod", None):
+                count = len(logs.store)
+                lines = logs.store.slice(max(0, count - 200), count)
+                recorder.snapshot_logs(
+                    lines, pod=logs.pod, namespace=logs.namespace, container=logs.container
+                )
+        except Exception as exc:  # noqa: BLE001 - recording must never stop a run
+            self.app.notify(f"session snapshot skipped: {exc}", severity="warning")
+
     def _start(self, task: str) -> None:
+        self._snapshot()
         self.running = True
         self.app.main.chat.set_running(True)
         self._status().run_started()

@@ -28,10 +28,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> int:
-    """Replay in the console is not built yet: point to the printed replay."""
+    """``opsconsole replay FILE``: play a recorded session in the console (no model, no
+    cluster). ``--speed`` 1, 4 or instant."""
     from opsconsole.errors import UsageError
+    from opsconsole.sessions.cli import resolve_session_path, sessions_directory
+    from opsconsole.sessions.reader import read_session
+    from opsconsole.ui.replay import build_replay_app
 
-    raise UsageError(
-        "replaying a session in the console is not available yet",
-        hint=f"use `opsconsole replay --print {getattr(args, 'file', 'FILE')}`",
-    )
+    path = resolve_session_path(str(getattr(args, "file", "") or ""), sessions_directory(settings))
+    session = read_session(path, allow_partial=bool(getattr(args, "partial", False)))
+    raw = str(getattr(args, "speed", "1") or "1").strip().lower().rstrip("x×")
+    if raw == "instant":
+        speed: float | None = None
+    else:
+        try:
+            speed = float(raw)
+        except ValueError:
+            raise UsageError(f"replay: unknown speed {raw!r}; use 1, 4 or instant") from None
+        if speed <= 0:
+            raise UsageError("replay: the speed must be positive (1, 4) or instant")
+    app = build_replay_app(settings, session, speed=speed)
+    result = app.run()
+    return int(result or app.return_code or 0)

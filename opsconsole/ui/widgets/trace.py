@@ -173,7 +173,9 @@ class ToolBlock(Vertical, can_focus=True):
 class StepBlock(Vertical):
     """One step of a run: header (spinner, duration, tokens), Thought, tools, retries."""
 
-    def __init__(self, run_id: str, agent: str, step: int, *, timed: bool = True) -> None:
+    def __init__(
+        self, run_id: str, agent: str, step: int, *, timed: bool = True, ts: float | None = None
+    ) -> None:
         super().__init__(classes="step -running")
         self.timed = timed
         self.nested = False
@@ -181,7 +183,8 @@ class StepBlock(Vertical):
         self.agent = agent
         self.step = step
         self.state = "running"
-        self.started = time.monotonic()
+        #: wall-clock times from the events (so a replay shows the recorded durations)
+        self.started = ts if ts is not None else time.time()
         self.ended: float | None = None
         self.tokens = 0
         self.thought = ""
@@ -204,7 +207,7 @@ class StepBlock(Vertical):
             text.append(self.state, style=STATUS_STYLE.get(self.state, "dim"))
         text.append(" ")
         if self.timed:
-            end = self.ended if self.ended is not None else time.monotonic()
+            end = self.ended if self.ended is not None else time.time()
             text.append(f"· {end - self.started:.1f}s ", style="dim")
         if self.tokens:
             text.append(f"· {self.tokens:,} tok", style="dim")
@@ -246,11 +249,11 @@ class StepBlock(Vertical):
                 retry.update("")
                 retry.display = False
 
-    def finish(self, state: str) -> None:
+    def finish(self, state: str, ts: float | None = None) -> None:
         if self.state != "running":
             return
         self.state = state
-        self.ended = time.monotonic()
+        self.ended = max(self.started, ts if ts is not None else time.time())
         self.remove_class("-running")
         self.add_class(f"-{state}")
         self.clear_retry()
@@ -317,8 +320,8 @@ class TracePane(VerticalScroll):
         if block is None:
             for other in self.steps.values():
                 if other.run_id == event.run_id and other.step < event.step:
-                    other.finish("done")
-            block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed)
+                    other.finish("done", event.ts)
+            block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed, ts=event.ts)
             block.nested = self.depth.get(event.run_id, 0) > 0
             self.steps[key] = block
             # a specialist's steps go inside the scheduler's ask_* call that dispatched it
@@ -392,7 +395,7 @@ class TracePane(VerticalScroll):
             step = self.steps.get((event.run_id, event.step))
             if step is not None:
                 step.set_thought("")
-                step.finish("answered")
+                step.finish("answered", event.ts)
         elif isinstance(event, ev.AgentDispatched):
             parent = self.tools.get(event.tool_call_id or "")
             if parent is not None:
@@ -404,13 +407,15 @@ class TracePane(VerticalScroll):
             text = _terminal_text(event, timed=self.timed)
             if self.depth.get(event.run_id):
                 text = f"{event.agent}: {text}"
-            await self.end_run(event.run_id, _terminal_state(event), text)
+            await self.end_run(event.run_id, _terminal_state(event), text, event.ts)
 
-    async def end_run(self, run_id: str | None, state: str, text: str) -> None:
+    async def end_run(
+        self, run_id: str | None, state: str, text: str, ts: float | None = None
+    ) -> None:
         """Close every running step and tool (of ``run_id``, or all) and add a closing line."""
         for block in self.steps.values():
             if run_id is None or block.run_id == run_id:
-                block.finish("done" if state == "finished" else state)
+                block.finish("done" if state == "finished" else state, ts)
         for tool in self.tools.values():
             if tool.status == "running" and (run_id is None or tool.run_id == run_id):
                 tool.finish("cancelled" if state == "cancelled" else "interrupted", "", 0.0)
