@@ -105,8 +105,9 @@ def _focus(app: OpsConsoleApp, selector: str) -> Any:
     return focus
 
 
-def _binding_classes() -> list[tuple[str, type]]:
+def _binding_classes(app: object | None = None) -> list[tuple[str, type]]:
     from opsconsole.ui.app import OpsConsoleApp
+    from opsconsole.ui.replay import ReplayApp
     from opsconsole.ui.screens.modals import ApprovalModal, OutputModal
     from opsconsole.ui.widgets.chat import ChatInput
     from opsconsole.ui.widgets.trace import PodLink, ToolBlock
@@ -126,6 +127,8 @@ def _binding_classes() -> list[tuple[str, type]]:
     except ImportError:
         pass
     classes += [("approval", ApprovalModal), ("output", OutputModal)]
+    if app is None or isinstance(app, ReplayApp):
+        classes.append(("replay", ReplayApp))
     return classes
 
 
@@ -144,7 +147,7 @@ def help_rows(app: OpsConsoleApp) -> list[tuple[str, str, str, str]]:
         ("ctrl+q", "Quit", "everywhere", "—"),
         ("ctrl+p", "Command palette", "everywhere", "—"),
     ]
-    for where, cls in _binding_classes():
+    for where, cls in _binding_classes(app):
         for binding in _bindings(cls):
             key = keymap.get(binding.id or "", binding.key)
             desc = binding.tooltip or binding.description or binding.action
