@@ -130,6 +130,8 @@ class _HTTPServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.conns: set[socket.socket] = set()
         self.conns_lock = threading.Lock()
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(addr, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -438,7 +440,8 @@ class SandboxServer:
     def url(self) -> str:
         if self._httpd is None:
             raise RuntimeError("the sandbox is not started")
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def store(self) -> Any:
