@@ -33,9 +33,10 @@ _SECRET_WORD = (
 )
 # names that merely refer to a secret (secretName, tokenPath ...), not carry one
 _NOT_SECRET_SUFFIX = re.compile(
-    r"(?i)(?:name|names|ref|refs|path|file|type|count|length|size|ttl|timeout|seconds|"
+    r"(?i)(?:name|names|ref|refs|path|file|type|count|length|size|ttl|timeout|seconds|tokens|"
     r"expiry|expires|expiration|enabled|mode|id|ids|url|uri|endpoint|provider|source|kind)$"
 )
+_NOT_SECRET_VALUES = frozenset({"true", "false", "null", "none", "~", "yes", "no", ""})
 _SECRET_KEY_RE = re.compile(rf"(?i)^[\w.-]*{_SECRET_WORD}[\w.-]*$")
 
 _PEM_RE = re.compile(
@@ -111,6 +112,8 @@ def _pair_sub(m: re.Match[str]) -> str:
             return f"{key}{m.group('sep')}{_PAIR_RE.sub(_pair_sub, val)}"
         return m.group(0)
     if val.startswith(("[REDACTED", '"[REDACTED', "'[REDACTED")):
+        return m.group(0)
+    if val.strip("\"'").lower() in _NOT_SECRET_VALUES:  # flags such as automount...Token: false
         return m.group(0)
     if val[:1] in "\"'":
         return f"{key}{m.group('sep')}{val[0]}{REDACTED}{val[0]}"

@@ -97,3 +97,13 @@ def test_is_secret_key():
         assert is_secret_key(k), k
     for k in ("secretName", "key", "MONKEY", "LOG_LEVEL", "tokenPath", "AWS_ACCESS_KEY_ID"):
         assert not is_secret_key(k), k
+
+
+def test_token_counts_and_boolean_flags_are_not_secrets() -> None:
+    from opsconsole.k8s.redact import redact, redact_obj
+
+    usage = redact_obj({"prompt_tokens": 5, "completion_tokens": 3, "api_token": "abc"})
+    assert usage == {"prompt_tokens": 5, "completion_tokens": 3, "api_token": "[REDACTED]"}
+    text = redact("automountServiceAccountToken: false\nDB_PASSWORD=abc123")
+    assert "automountServiceAccountToken: false" in text
+    assert "abc123" not in text
