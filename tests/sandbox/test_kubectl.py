@@ -77,6 +77,21 @@ def test_get_wide_and_selectors(shared_run: Any):
     assert "Failed to pull image" in events
 
 
+def test_get_all_and_describe_node(shared_run: Any):
+    out = shared_run("get", "all", "-n", "ml")
+    for kind in (
+        "pod/trainer-0",
+        "service/feature-store",
+        "deployment.apps/llm-inference",
+        "replicaset.apps/llm-inference-",
+        "statefulset.apps/trainer",
+    ):
+        assert kind in out
+    node = shared_run("describe", "node", "worker-3")
+    assert "MemoryPressure   True" in node and "EvictionThresholdMet" in node
+    assert "node.kubernetes.io/memory-pressure:NoSchedule" in node
+
+
 def test_describe_pod(shared_run: Any, core: Any):
     name = sorted(
         p.metadata.name

@@ -114,3 +114,29 @@ def test_follow_of_crashing_container_ends_with_the_trace(fresh_sandbox: Any, tm
     text = resp.data.decode()  # the stream ends when the container exits
     assert "payment-api starting" in text
     assert text.rstrip().endswith("KeyError: 'PAYMENT_GATEWAY_URL'")
+
+
+def test_stop_ends_follow_streams(fresh_sandbox: Any, tmp_path: Path):
+    import threading
+
+    srv = fresh_sandbox()
+    core, _, _ = apis(srv, tmp_path)
+    web = pod_names(core, "shop", "web-")[0]
+    resp = core.read_namespaced_pod_log(
+        web, "shop", container="web", follow=True, _preload_content=False, _request_timeout=30
+    )
+    done = threading.Event()
+
+    def drain() -> None:
+        try:
+            for _ in resp.stream(1024):
+                pass
+        except Exception:
+            pass
+        done.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    srv.stop()
+    assert done.wait(5) and time.monotonic() - t0 < 3

@@ -267,8 +267,13 @@ def test_new_crashlooping_pod_backs_off_10_20_40(fresh_sandbox: Any, tmp_path: P
     messages: list[str] = []
     restarts: list[int] = []
     w = watch.Watch()
-    for e in w.stream(core.list_namespaced_pod, "payments", resource_version=rv,
-                      label_selector="app=payment-api", timeout_seconds=10):
+    for e in w.stream(
+        core.list_namespaced_pod,
+        "payments",
+        resource_version=rv,
+        label_selector="app=payment-api",
+        timeout_seconds=10,
+    ):
         pod = e["object"]
         if pod.metadata.name in old or not pod.status.container_statuses:
             continue

@@ -192,3 +192,29 @@ def test_table_responses(sandbox: Any):
     ):
         code, t = raw_get(sandbox, path, {"Accept": accept})
         assert code == 200 and t["kind"] == "Table" and t["rows"], path
+
+
+def test_table_include_object_and_partial_metadata(sandbox: Any):
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io"
+    _, full = raw_get(
+        sandbox, "/api/v1/namespaces/shop/pods?includeObject=Object&limit=2", {"Accept": accept}
+    )
+    assert full["rows"][0]["object"]["kind"] == "Pod" and full["metadata"]["continue"]
+    _, bare = raw_get(sandbox, "/api/v1/nodes?includeObject=None", {"Accept": accept})
+    assert "object" not in bare["rows"][0]
+    _, meta = raw_get(
+        sandbox,
+        "/apis/apps/v1/namespaces/shop/deployments",
+        {
+            "Accept": "application/json;as=PartialObjectMetadataList;v=v1;"
+            "g=meta.k8s.io,application/json"
+        },
+    )
+    assert meta["kind"] == "PartialObjectMetadataList"
+    assert "spec" not in meta["items"][0] and meta["items"][0]["metadata"]["name"]
+
+
+def test_namespace_object_and_missing_namespace(core: Any):
+    ns = core.read_namespace("shop")
+    assert ns.status.phase == "Active"
+    assert core.list_namespaced_pod("no-such-namespace").items == []
