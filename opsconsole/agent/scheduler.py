@@ -36,15 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.agent.approval import Approver, AuditHook
 from opsconsole.agent.events import (
-    AgentDispatched,
     AgentEvent,
     Answer,
     Notice,
@@ -54,7 +51,6 @@ from opsconsole.agent.events import (
     RunStarted,
     StepStarted,
     Thought,
-    ToolCallFinished,
     ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
@@ -62,9 +58,15 @@ from opsconsole.agent.model import ModelClient
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists import AGENT_NAMES, Specialist, specialists, team_prompt
 from opsconsole.agent.specialists._common import merge_answers, wrap_agent_output
+from opsconsole.agent.specialists.dispatch import (
+    DISPATCH_TIMEOUT,
+    DispatchMixin,
+    DispatchResult,
+    norm_args,
+)
 from opsconsole.agent.specialists.factory import ModelFactory, default_model_factory
 from opsconsole.agent.specialists.routing import parse_mentions, route
-from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
+from opsconsole.agent.tools import ToolRegistry
 from opsconsole.agent.transcript import Conversation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,8 +74,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.k8s.client import Cluster
 
 SCHEDULER = "scheduler"
-#: seconds one specialist run may take as a tool of the scheduler
-DISPATCH_TIMEOUT = 900.0
 #: tokens of a specialist's answer the scheduler's transcript keeps
 DISPATCH_OUTPUT_TOKENS = 4000
 #: RunFailed error types of the scheduler that mean "its model could not route"
@@ -82,20 +82,7 @@ _ROUTING_FAILURES = ("stream_interrupted", "empty_response", "invalid_tool_calls
 _DONE = object()
 
 
-@dataclass
-class DispatchResult:
-    agent: str
-    task: str
-    child_run_id: str = ""
-    #: ok | failed | cancelled
-    status: str = "ok"
-    text: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    duration: float = 0.0
-
-
-class Scheduler:
+class Scheduler(DispatchMixin):
     """The multi-agent orchestrator (see the module docstring)."""
 
     def __init__(
@@ -167,6 +154,42 @@ class Scheduler:
     @property
     def model(self) -> ModelClient:
         return self.loop.model
+
+    @model.setter
+    def model(self, model: ModelClient) -> None:
+        self.set_model(model)
+
+    def set_model(self, model: ModelClient) -> None:
+        """Switch the whole team's model (the console's model picker). An offline client
+        switches every agent to its offline counterpart (router, specialists); an online one
+        is used by every agent. Conversations are kept."""
+        if getattr(model, "offline", False):
+            from opsconsole.agent.specialists.factory import default_model_factory
+
+            factory = default_model_factory(self.settings, offline=True)
+        else:
+
+            def factory(name: str) -> ModelClient:
+                return model
+
+        self.model_for = factory
+        self.loop.model = factory(SCHEDULER)
+        for name, sub in self.subloops.items():
+            sub.model = factory(name)
+
+    def set_write_mode(self, on: bool) -> None:
+        """Switch write mode for the team (the Security agent stays read-only)."""
+        self.write_mode = on
+        self.loop.write_mode = on
+        for name, sub in self.subloops.items():
+            sub.write_mode = self.specs[name].write_mode(on)
+
+    def set_context(self, name: str | None) -> None:
+        """The kube context shown in approvals and pinned for every agent (S10)."""
+        self.context = name
+        self.loop.context = name
+        for sub in self.subloops.values():
+            sub.context = name
 
     @property
     def conversation(self) -> Conversation:
@@ -304,7 +327,7 @@ class Scheduler:
                     self._started_ids.add(ev.tool_call_id)
                 elif isinstance(ev, Thought):
                     for call in ev.tool_calls:
-                        key = (str(call.get("name")), _norm_args(call.get("arguments")))
+                        key = (str(call.get("name")), norm_args(call.get("arguments")))
                         self._pending_ids.setdefault(key, []).append(str(call.get("id")))
                 elif (
                     isinstance(ev, RunFailed)
@@ -430,155 +453,6 @@ class Scheduler:
                 if not t.done():
                     t.cancel()
 
-    # -- dispatching to a specialist --------------------------------------------------------
-
-    def _dispatch_tool(self, spec: Specialist) -> Tool:
-        async def handler(args: dict[str, Any]) -> ToolResult:
-            task = str(args.get("task") or "").strip()
-            key = (spec.tool_name, _norm_args(args))
-            ids = self._pending_ids.get(key) or []
-            call_id = ids.pop(0) if ids else None
-            for _ in range(20):  # let the loop's ToolCallStarted for this call go out first
-                if call_id is None or call_id in self._started_ids:
-                    break
-                await asyncio.sleep(0)
-            result = await self._dispatch(spec.name, task, call_id)
-            content = wrap_agent_output(spec.name, result.child_run_id, result.text, result.status)
-            return ToolResult(
-                content=content,
-                is_error=result.status != "ok",
-                data={
-                    "agent": spec.name,
-                    "child_run_id": result.child_run_id,
-                    "status": result.status,
-                    "prompt_tokens": result.prompt_tokens,
-                    "completion_tokens": result.completion_tokens,
-                    "duration": round(result.duration, 3),
-                },
-            )
-
-        return Tool(
-            name=spec.tool_name,
-            description=spec.description,
-            parameters={
-                "type": "object",
-                "properties": {
-                    "task": {
-                        "type": "string",
-                        "description": "a self-contained sub-task for this agent, in the "
-                        "user's language",
-                    }
-                },
-                "required": ["task"],
-                "additionalProperties": False,
-            },
-            handler=handler,
-            read_only=True,
-            timeout=DISPATCH_TIMEOUT,
-            tags=frozenset({"agent"}),
-        )
-
-    def _subloop(self, name: str) -> AgentLoop:
-        loop = self.subloops.get(name)
-        if loop is None:
-            spec = self.specs[name]
-            loop = AgentLoop(
-                self.model_for(name),
-                spec.registry(self.registry),
-                settings=self.settings,
-                approver=self.approver,
-                agent=name,
-                language=self.language,
-                context=self.context,
-                namespace=self.namespace,
-                write_mode=spec.write_mode(self.write_mode),
-                audit=self.audit,
-            )
-            self.subloops[name] = loop
-        return loop
-
-    async def _dispatch(self, name: str, task: str, tool_call_id: str | None) -> DispatchResult:
-        spec = self.specs[name]
-        result = DispatchResult(agent=name, task=task)
-        if not task:
-            result.status, result.text = "failed", "empty task"
-            return result
-        used = self.total_prompt_tokens + self.total_completion_tokens
-        budget = self.settings.agent.token_budget
-        if used >= budget:  # one cap for the whole team (A17), not one per agent
-            result.status = "failed"
-            result.text = f"token budget exhausted for the team ({used} of {budget} tokens)"
-            return result
-        lock = self._locks.setdefault(name, asyncio.Lock())
-        async with lock:  # one run at a time per specialist (its conversation is shared)
-            sub = self._subloop(name)
-            if not sub.conversation.has_system:
-                sub.system_prompt = spec.prompt(
-                    resolve_language(self.language, self._task or task),  # type: ignore[arg-type]
-                    sub.offered_tools(),
-                    write_mode=self.write_mode,
-                    context=self.context,
-                    namespace=self.namespace,
-                )
-            sub.parent_run_id = self._run_id or None
-            self._dispatched += 1
-            started = time.monotonic()
-            validated: set[str] = set()
-            async with contextlib.aclosing(sub.run(task)) as events:
-                async for ev in events:
-                    if isinstance(ev, RunStarted):
-                        result.child_run_id = ev.run_id
-                        self._emit(
-                            AgentDispatched(
-                                run_id=self._run_id,
-                                agent=SCHEDULER,
-                                step=self._step,
-                                target=name,
-                                task=task,
-                                child_run_id=ev.run_id,
-                                tool_call_id=tool_call_id,
-                            )
-                        )
-                    elif isinstance(ev, Answer):
-                        result.text = ev.text
-                    elif isinstance(ev, RunFinished):
-                        result.prompt_tokens = ev.prompt_tokens
-                        result.completion_tokens = ev.completion_tokens
-                    elif isinstance(ev, RunFailed):
-                        result.status = "failed"
-                        result.text = ev.error + (f" (hint: {ev.hint})" if ev.hint else "")
-                    elif (
-                        isinstance(ev, ToolCallFinished)
-                        and ev.tool == "validate_manifest"
-                        and ev.status == "ok"
-                    ):
-                        validated.add(ev.tool_call_id)
-                    self._emit(ev)
-            if name == "coder" and result.status == "ok" and not validated:
-                await self._check_manifests(result)
-            result.duration = time.monotonic() - started
-        return result
-
-    async def _check_manifests(self, result: DispatchResult) -> None:
-        """The Coder showed YAML without a successful validate_manifest: validate it now
-        (local schema check + server dry run) and attach the verdict to its answer."""
-        from opsconsole.agent.specialists.coder import validate_answer_manifests
-
-        verdicts = await validate_answer_manifests(self.registry, result.text)
-        if not verdicts:
-            return
-        rejected = any(bad for bad, _ in verdicts)
-        summary = "\n".join(text for _, text in verdicts)
-        self._emit(
-            Notice(
-                run_id=result.child_run_id,
-                agent=result.agent,
-                level="warning" if rejected else "info",
-                text=f"the scheduler validated the Coder's manifest(s): {summary}",
-            )
-        )
-        result.text += f"\n\n[validated by the scheduler before showing]\n{summary}"
-
 
 async def _feed(job: Any, queue: asyncio.Queue[Any], run_id: Callable[[], str]) -> None:
     """Run ``job``; a bug becomes a RunFailed of the scheduler's run; always end the stream."""
@@ -597,18 +471,6 @@ async def _feed(job: Any, queue: asyncio.Queue[Any], run_id: Callable[[], str]) 
         )
     finally:
         queue.put_nowait(_DONE)
-
-
-def _norm_args(args: Any) -> str:
-    if isinstance(args, str):
-        try:
-            args = json.loads(args or "{}")
-        except ValueError:
-            return args
-    return json.dumps(args, sort_keys=True, ensure_ascii=False)
-
-
-# --- construction ---------------------------------------------------------------------------
 
 
 def build_scheduler(

@@ -100,3 +100,22 @@ def test_alerts_group_warning_events_by_reason_and_object():
     assert lines[3].startswith("ALERT severity=medium reason=Unhealthy pod=shop/web-1 count=7")
     assert "Scheduled" not in text
     assert render_alerts([], "all namespaces", 2000).endswith("no Warning events: no alerts")
+
+
+async def test_console_switches_reach_every_agent(demo_cluster):
+    from opsconsole.agent.offline import OfflinePlanner
+    from opsconsole.agent.specialists.offline import OfflineOps, OfflineRouter, OfflineSecurity
+
+    s = build_scheduler(None, demo_cluster, Settings(), offline=True)
+    async with contextlib.aclosing(s.run("@security @ops 检查一下 default")) as stream:
+        [e async for e in stream]
+    s.set_write_mode(True)
+    assert s.loop.write_mode and s.subloops["ops"].write_mode
+    assert s.subloops["security"].write_mode is False  # read-only, whatever the mode
+    assert "delete_pod" in [t.name for t in s.subloops["ops"].offered_tools()]
+    s.set_context("other")
+    assert {lp.context for lp in [s.loop, *s.subloops.values()]} == {"other"}
+    s.model = OfflinePlanner()
+    assert isinstance(s.model, OfflineRouter)
+    assert isinstance(s.subloops["ops"].model, OfflineOps)
+    assert isinstance(s.subloops["security"].model, OfflineSecurity)
