@@ -14,8 +14,11 @@ Requests it understands, in Chinese and English (``offline_intents``): the pods 
 failing (``find_unhealthy_pods`` to resolve the name, then ``describe_pod`` + ``get_events`` +
 ``get_pod_logs`` in one parallel step), unhealthy pods (``find_unhealthy_pods``), resource
 usage (``get_resource_usage``), nodes (``get_nodes``), events (``get_events``), deployments
-(``get_deployments``), security risks (``find_security_issues``) and GPUs. Anything else gets an
-honest answer: what it can do and how to configure a model.
+(``get_deployments``), security risks (``find_security_issues``) and GPUs (nodes' capacity,
+the pods that request them). Follow-ups may refer back ("它", "its logs") to the pod the
+conversation is about. A change (delete, scale, restart) is never made: the answer gives the
+command to run. Anything else gets an honest answer: what it can do and how to configure a
+model.
 
 Layout: ``offline_intents`` (what was asked), ``offline_observe`` (reading the transcript and
 the tools' output formats, see ``opsconsole.k8s.tools``), ``offline_plan`` /

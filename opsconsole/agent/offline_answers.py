@@ -168,6 +168,8 @@ def help_answer(lang: Language, *, unsupported: bool, task: str = "") -> str:
 - 节点状态：“节点状态”
 - 最近的事件/告警：“最近的告警”
 - Deployment 状态：“shop 命名空间的 deployment 状态”
+- GPU：“哪些 Pod 在使用 GPU”
+- 安全风险：“有哪些安全风险”
 
 要获得完整的智能体能力，请配置一个模型：设置环境变量 `DEEPSEEK_API_KEY`（默认使用 DeepSeek），
 或在配置文件中设置 `model.base_url` 与 `model.name`（以及 `model.api_key_env`），
@@ -189,6 +191,8 @@ def help_answer(lang: Language, *, unsupported: bool, task: str = "") -> str:
 - nodes: "node status"
 - recent events and warnings: "recent warning events"
 - deployments: "list deployments in shop"
+- GPUs: "which pods use GPUs"
+- security risks: "any security issues in shop?"
 
 For the full agent, configure a model: set `DEEPSEEK_API_KEY` (DeepSeek is the default), or set
 `model.base_url` and `model.name` (and `model.api_key_env`) in the config file to use OpenAI,
