@@ -235,9 +235,14 @@ async def test_select_pod_moves_cursor_and_clears_hiding_filter():
         pl = app.query_one(PodList)
         pl.set_rows(ROWS)
         pl.filter = "shop"
+        await pilot.pause()
+        app.messages.clear()
         assert pl.select_pod("data", "job-1")
         await pilot.pause()
         assert pl.filter == "" and pl.highlighted.name == "job-1"
+        assert [(type(m).__name__, m.row.name) for m in app.messages] == [
+            ("PodHighlighted", "job-1")
+        ]
         assert not pl.select_pod("nowhere", "ghost")
 
 

@@ -246,9 +246,10 @@ class PodList(Vertical):
             index = self.model.index_of(key)
         if index is None:
             return False
-        self._cursor_key = key
         if self._composed:
-            self.table.move_cursor(index, force_message=True)
+            self.table.move_cursor(index, force_message=True)  # -> PodHighlighted if it moved
+        else:
+            self._cursor_key = key  # the cursor goes there when mounted
         return True
 
     def rows(self) -> list[PodRow]:
