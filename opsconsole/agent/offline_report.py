@@ -241,6 +241,57 @@ def _selector_link(
     return None
 
 
+_MEM_RE = re.compile(r"(\d+(?:\.\d+)?)\s?(Mi|Gi)\b")
+
+
+def _oom_link(
+    lang: Language, c: Cause | None, observations: list[Observation]
+) -> tuple[str, str, str] | None:
+    """(sentence, evidence, next step) for an OOM kill: the memory limit against what the last
+    log lines of the killed container say it needed."""
+    if c is None or c.key != "oom":
+        return None
+    limit = ""
+    for o in observations:
+        if o.name == "describe_pod" and not is_error(o):
+            for line in o.content.splitlines():
+                m = re.search(r"Limits:.*memory=(\S+)", line)
+                if m:
+                    limit = m.group(1).rstrip(",")
+    lines: list[str] = []
+    for o in observations:
+        if o.name == "get_pod_logs" and not is_error(o):
+            body = log_body(o.content)
+            prev = [ln.strip() for p, ln in body if p] or [ln.strip() for _, ln in body]
+            lines += [ln for ln in prev if _MEM_RE.search(ln) or "memory" in ln.lower()]
+    if not lines or not limit:
+        return None
+    last = lines[-1]
+
+    def mib(v: str, unit: str) -> float:
+        return float(v) * (1024 if unit == "Gi" else 1)
+
+    lim = _MEM_RE.search(limit)
+    lim_mib = mib(*lim.groups()) if lim else 0.0
+    needs = [mib(v, u) for v, u in _MEM_RE.findall(last) if mib(v, u) > lim_mib]
+    if lang == "zh":
+        sentence = f"容器的内存 limit 是 {limit}，被杀前最后的日志是：`{last}`"
+        if needs:
+            sentence += f"——它需要约 {max(needs):g}Mi，超过了 limit。"
+        step = f"把 `resources.limits.memory` 调到高于实际峰值（当前 {limit}"
+        step += f"，日志显示约需 {max(needs):g}Mi）" if needs else "）"
+        step += "，或降低并发/批大小"
+    else:
+        sentence = f"The container's memory limit is {limit}; its last log line before the kill: "
+        sentence += f"`{last}`"
+        if needs:
+            sentence += f": it needs about {max(needs):g}Mi, more than the limit."
+        step = f"Raise `resources.limits.memory` above the real peak (now {limit}"
+        step += f"; the logs say about {max(needs):g}Mi)" if needs else ")"
+        step += ", or lower the concurrency / batch size"
+    return sentence, last, step
+
+
 def _scaled_to_zero_link(
     lang: Language,
     findings: list[Finding],
@@ -334,6 +385,7 @@ def diagnosis_answer(
         for x in (
             scaled,
             _config_link(lang, key_line, observations),
+            _oom_link(lang, c, observations),
             _selector_link(lang, health, observations),
             _dependency_link(lang, observations, related or []),
         )

@@ -110,7 +110,12 @@ FAULTS = [
         "oomkilled",
         "shop 里的 image-resizer 为什么老是崩溃",
         "why is image-resizer crashing",
-        (("OOMKilled",), ("memory=128Mi", "memory limit 128Mi"), ("137",)),
+        (
+            ("OOMKilled",),
+            ("memory=128Mi", "memory limit 128Mi"),
+            ("137",),
+            ("380Mi",),  # what the last log line before the kill says it needed
+        ),
     ),
     Fault(
         "imagepullbackoff",
