@@ -283,6 +283,9 @@ class ControllersMixin(SetsMixin):
         dep = self.store.get("apps/deployments", ns, name)
         if dep is None:
             return
+        if not self._building:
+            self.advance_rollout(ns, name)
+            dep = self.store.get("apps/deployments", ns, name) or dep
         h = template_hash(dep["spec"]["template"])
         total = updated = ready = 0
         new_rs = ""
@@ -358,79 +361,101 @@ class ControllersMixin(SetsMixin):
         self.store.set_field("apps/deployments", ns, name, "status", status)
 
     def rollout(self: Cluster, ns: str, name: str) -> None:
-        """The Deployment's spec changed: make the ReplicaSet for its template carry it."""
+        """The Deployment's spec changed: make sure a ReplicaSet carries its template, then let
+        :meth:`advance_rollout` move replicas over (maxSurge 25%, maxUnavailable 25%)."""
+        dep = self.store.get("apps/deployments", ns, name)
+        if dep is None:
+            return
+        h = template_hash(dep["spec"]["template"])
+        rss = self.replicasets_of(dep)
+        current = next(
+            (r for r in rss if r["metadata"]["labels"].get("pod-template-hash") == h), None
+        )
+        if current is None:
+            revision = 1 + max(
+                (
+                    int(
+                        (r["metadata"].get("annotations") or {}).get(
+                            "deployment.kubernetes.io/revision", "0"
+                        )
+                    )
+                    for r in rss
+                ),
+                default=0,
+            )
+            current = self.new_replicaset(dep, h, 0, revision)
+        rev = (current["metadata"].get("annotations") or {}).get(
+            "deployment.kubernetes.io/revision", "1"
+        )
+
+        def annotate(o: Obj) -> None:
+            o["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = rev
+
+        self.store.update("apps/deployments", ns, name, annotate)
+        self.advance_rollout(ns, name)
+        self._dirty.add(("Deployment", ns, name))
+        self.flush()
+
+    def _scale_rs(self: Cluster, dep: Obj, rs: Obj, replicas: int) -> None:
+        old = int(rs["spec"].get("replicas", 0))
+        if old == replicas:
+            return
+        verb = "up" if replicas > old else "down"
+        self.event(
+            dep,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled {verb} replica set {rs['metadata']['name']} from {old} to {replicas}",
+            component="deployment-controller",
+        )
+
+        def scale(o: Obj) -> None:
+            o["spec"]["replicas"] = replicas
+
+        self.store.update(
+            "apps/replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"], scale
+        )
+        self._dirty.add(("ReplicaSet", rs["metadata"]["namespace"], rs["metadata"]["name"]))
+
+    def advance_rollout(self: Cluster, ns: str, name: str) -> None:
+        """One step of the deployment controller's rolling update."""
         dep = self.store.get("apps/deployments", ns, name)
         if dep is None:
             return
         h = template_hash(dep["spec"]["template"])
         want = int(dep["spec"].get("replicas", 1))
         rss = self.replicasets_of(dep)
-        current = next(
-            (r for r in rss if r["metadata"]["labels"].get("pod-template-hash") == h), None
+        new = next((r for r in rss if r["metadata"]["labels"].get("pod-template-hash") == h), None)
+        if new is None:
+            return
+        olds = sorted(
+            (r for r in rss if r is not new and int(r["spec"].get("replicas", 0)) > 0),
+            key=lambda r: r["metadata"]["creationTimestamp"],
         )
-        revision = 1 + max(
-            (
-                int(
-                    (r["metadata"].get("annotations") or {}).get(
-                        "deployment.kubernetes.io/revision", "0"
-                    )
-                )
-                for r in rss
-            ),
-            default=0,
-        )
-        if current is None:
-            current = self.new_replicaset(dep, h, want, revision)
-            self.event(
-                dep,
-                "Normal",
-                "ScalingReplicaSet",
-                f"Scaled up replica set {current['metadata']['name']} from 0 to {want}",
-                component="deployment-controller",
-            )
-        elif int(current["spec"].get("replicas", 0)) != want:
-            old = int(current["spec"].get("replicas", 0))
-            verb = "up" if want > old else "down"
-            self.event(
-                dep,
-                "Normal",
-                "ScalingReplicaSet",
-                f"Scaled {verb} replica set {current['metadata']['name']} from {old} to {want}",
-                component="deployment-controller",
-            )
+        n_new = int(new["spec"].get("replicas", 0))
+        if not olds:
+            self._scale_rs(dep, new, want)
+            return
+        surge = max(1, -(-want // 4))
+        min_available = want - want // 4
+        old_total = sum(int(r["spec"].get("replicas", 0)) for r in olds)
+        target_new = max(n_new, min(want, want + surge - old_total))
+        self._scale_rs(dep, new, target_new)
 
-            def scale(o: Obj) -> None:
-                o["spec"]["replicas"] = want
+        def ready(rs: Obj) -> int:
+            return sum(1 for p in self.pods_of(rs) if pod_ready(p))
 
-            self.store.update("apps/replicasets", ns, current["metadata"]["name"], scale)
-        rev = (current["metadata"].get("annotations") or {}).get(
-            "deployment.kubernetes.io/revision", str(revision)
-        )
-        for rs in rss:
-            if rs["metadata"]["name"] == current["metadata"]["name"]:
-                continue
-            old = int(rs["spec"].get("replicas", 0))
-            if old:
-                self.event(
-                    dep,
-                    "Normal",
-                    "ScalingReplicaSet",
-                    f"Scaled down replica set {rs['metadata']['name']} from {old} to 0",
-                    component="deployment-controller",
-                )
-
-                def zero(o: Obj) -> None:
-                    o["spec"]["replicas"] = 0
-
-                self.store.update("apps/replicasets", ns, rs["metadata"]["name"], zero)
-            self._dirty.add(("ReplicaSet", ns, rs["metadata"]["name"]))
-
-        def annotate(o: Obj) -> None:
-            o["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = rev
-
-        self.store.update("apps/deployments", ns, name, annotate)
-        self._dirty.add(("ReplicaSet", ns, current["metadata"]["name"]))
-        self.flush()
+        new_ready = ready(new)
+        old_ready = sum(ready(r) for r in olds)
+        old_unready = max(0, old_total - old_ready)
+        drop = min(old_total, old_unready + max(0, new_ready + old_ready - min_available))
+        for rs in olds:
+            if drop <= 0:
+                break
+            cur = int(rs["spec"].get("replicas", 0))
+            k = min(drop, cur)
+            self._scale_rs(dep, rs, cur - k)
+            drop -= k
 
     def new_replicaset(
         self: Cluster,

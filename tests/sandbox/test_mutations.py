@@ -287,3 +287,26 @@ def test_new_crashlooping_pod_backs_off_10_20_40(fresh_sandbox: Any, tmp_path: P
             w.stop()
     assert messages[:3] == ["back-off 10s", "back-off 20s", "back-off 40s"]
     assert restarts == sorted(restarts) and restarts[-1] == 2
+
+
+def test_rolling_update_keeps_the_deployment_available(fresh_sandbox: Any, tmp_path: Path):
+    from kubernetes import watch
+
+    srv = fresh_sandbox(speed=20)
+    core, apps, _ = apis(srv, tmp_path)
+    rv = apps.list_namespaced_deployment("shop").metadata.resource_version
+    body = {"spec": {"template": {"metadata": {"annotations": {"rev": "2"}}}}}
+    apps.patch_namespaced_deployment("web", "shop", body)
+    ready_seen: list[int] = []
+    w = watch.Watch()
+    for e in w.stream(apps.list_namespaced_deployment, "shop", resource_version=rv,
+                      field_selector="metadata.name=web", timeout_seconds=10):
+        st = e["object"].status
+        ready_seen.append(st.ready_replicas or 0)
+        if st.updated_replicas == 3 and st.replicas == 3 and st.ready_replicas == 3:
+            w.stop()
+    assert min(ready_seen) >= 3 - 3 // 4  # maxUnavailable 25%
+    messages = [e.message for e in core.list_namespaced_event(
+        "shop", field_selector="involvedObject.kind=Deployment,involvedObject.name=web").items]
+    assert any(m.endswith("from 0 to 1") for m in messages)  # one surge step at a time
+    assert any(m.endswith("from 1 to 0") for m in messages)
