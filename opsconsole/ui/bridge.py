@@ -91,6 +91,7 @@ class AgentBridge:
         self.approver = UIApprover(app)
         self.running = False
         self.run_id: str | None = None
+        self._top_run: str | None = None
         self._queued: str | None = None
 
     # ---- state shown in the status bar --------------------------------------------------
@@ -181,7 +182,7 @@ class AgentBridge:
 
         main = self.app.main
         self.run_id = None
-        self._top_run: str | None = None
+        self._top_run = None
         await main.trace.add_run(task.splitlines()[0])
         try:
             async for event in self.backend.loop.run(task):
@@ -262,7 +263,7 @@ class AgentBridge:
 
     def _estimate_cost(self, event: ev.UsageReported) -> float:
         price = self.app.settings.model.price
-        if self.backend is not None and self.backend.offline:
+        if self.app.main.status.offline:  # the offline planner costs nothing
             return 0.0
         return (
             event.total_prompt_tokens * price.input_per_mtok
