@@ -299,14 +299,24 @@ def test_rolling_update_keeps_the_deployment_available(fresh_sandbox: Any, tmp_p
     apps.patch_namespaced_deployment("web", "shop", body)
     ready_seen: list[int] = []
     w = watch.Watch()
-    for e in w.stream(apps.list_namespaced_deployment, "shop", resource_version=rv,
-                      field_selector="metadata.name=web", timeout_seconds=10):
+    for e in w.stream(
+        apps.list_namespaced_deployment,
+        "shop",
+        resource_version=rv,
+        field_selector="metadata.name=web",
+        timeout_seconds=10,
+    ):
         st = e["object"].status
         ready_seen.append(st.ready_replicas or 0)
-        if st.updated_replicas == 3 and st.replicas == 3 and st.ready_replicas == 3:
+        current = st.observed_generation == e["object"].metadata.generation
+        if current and st.updated_replicas == 3 and st.replicas == 3 and st.ready_replicas == 3:
             w.stop()
     assert min(ready_seen) >= 3 - 3 // 4  # maxUnavailable 25%
-    messages = [e.message for e in core.list_namespaced_event(
-        "shop", field_selector="involvedObject.kind=Deployment,involvedObject.name=web").items]
-    assert any(m.endswith("from 0 to 1") for m in messages)  # one surge step at a time
-    assert any(m.endswith("from 1 to 0") for m in messages)
+    messages = [
+        e.message
+        for e in core.list_namespaced_event(
+            "shop", field_selector="involvedObject.kind=Deployment,involvedObject.name=web"
+        ).items
+    ]
+    assert any(m.endswith("from 0 to 1") for m in messages), messages  # one surge step
+    assert any(m.endswith("from 1 to 0") for m in messages), messages
