@@ -43,7 +43,7 @@ def main() -> None:
     srv.start()
     try:
         cold, body = get(srv.port, "/api/v1/pods")  # may race the background warm-up
-        time.sleep(1.0)
+        srv.warmed.wait(30)
         cold2, _ = get(srv.port, "/api/v1/pods?labelSelector=team")  # after warm-up
         warm = [get(srv.port, "/api/v1/pods")[0] for _ in range(a.repeat)]
         # a change invalidates the whole-response cache but not the per-object bytes

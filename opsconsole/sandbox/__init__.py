@@ -17,7 +17,9 @@ cluster of exactly N pods (see :mod:`.generate`); ``speed`` divides every simula
 old (410). ``start()`` serves in daemon threads and returns the server; ``url``;
 ``write_kubeconfig(path, token=None)`` (mode 0600, a dummy bearer token); ``stop()`` is
 idempotent and ends open watch/follow streams; ``compact()`` forgets watch history so every
-earlier resourceVersion answers 410. ``start()`` raises :class:`PortInUse` when the port is
+earlier resourceVersion answers 410. ``warmed`` (a threading.Event) is set once every pod's
+JSON is cached: large clusters serialize in the background after ``start()``; wait on it
+before timing a first big list. ``start()`` raises :class:`PortInUse` when the port is
 taken; the constructor raises :class:`UnknownScenario` (its message lists the known ones).
 
 Fault injection (``srv.faults``, a :class:`Faults`)::

@@ -374,6 +374,8 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._lock = threading.Lock()
+        #: set once every pod's JSON is cached (large clusters warm up in the background)
+        self.warmed = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> SandboxServer:
@@ -402,6 +404,8 @@ class SandboxServer:
             self.cluster.start()
             if len(self.cluster.store.objects.get("pods", {})) > 500:
                 threading.Thread(target=self._warm, name="sandbox-warm", daemon=True).start()
+            else:
+                self.warmed.set()
             return self
 
     def _warm(self) -> None:
@@ -409,8 +413,9 @@ class SandboxServer:
         store = self.cluster.store
         for obj in list(store.objects.get("pods", {}).values()):
             if self._stopped:
-                return
+                break
             store.obj_bytes("pods", obj)
+        self.warmed.set()
 
     def stop(self) -> None:
         with self._lock:
