@@ -310,7 +310,9 @@ async def test_feeding_before_mount_is_kept():
     pl = PodList(namespace=None)
     pl.set_rows(ROWS[:2])
     pl.apply("ADDED", pod("early-0"))
-    assert pl.select_pod("shop", "early-0")
+    pl.filter = "api"
+    assert pl.select_pod("shop", "early-0")  # clears the filter that hides it
+    assert pl.filter == ""
 
     class Late(App[None]):
         def compose(self) -> ComposeResult:

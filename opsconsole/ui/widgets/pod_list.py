@@ -174,6 +174,8 @@ class PodList(Vertical):
 
     def on_mount(self) -> None:
         self._composed = True
+        if self.filter:  # set before mounting
+            self.query_one("#pod-list-filter", Input).value = self.filter
         self._refit()
         self._after_reset()
         self._update_header()
@@ -259,9 +261,10 @@ class PodList(Vertical):
     # -- internals -------------------------------------------------------------------------
     def watch_filter(self, value: str) -> None:
         self.model.set_filter(value)
-        field = self.query_one("#pod-list-filter", Input)
-        if field.value != value:
-            field.value = value
+        if self._composed:
+            field = self.query_one("#pod-list-filter", Input)
+            if field.value != value:
+                field.value = value
         self._after_reset()
 
     def _after_reset(self) -> None:
