@@ -78,7 +78,8 @@ class ContainerLog:
         iv = self._iv()
         first = inst.start + 0.01 * (len(self.profile.start) + 1)
         horizon = self.epoch if inst.end is None else min(self.epoch, inst.end)
-        return max(first, horizon - self.profile.backfill * iv)
+        phase = (self.seed % 997) / 997 * iv  # pods of one workload do not log in lockstep
+        return max(first, horizon - self.profile.backfill * iv + phase)
 
     def _k_range(self, inst: Instance, t_from: float | None, t_to: float) -> range:
         if not self.profile.lines:
