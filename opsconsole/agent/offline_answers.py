@@ -225,16 +225,16 @@ def mutate_answer(intent: Intent) -> str:
     }.get(intent.verb or "", f"kubectl ... -n {ns}")
     if intent.language == "zh":
         return (
-            f"{HEADER}\n\n离线规划器只读，不会执行变更操作（删除、扩缩容、重启、回滚）。\n\n"
+            f"{HEADER}\n\n当前是只读模式，不会执行变更操作（删除、扩缩容、重启、回滚）。\n\n"
             f"如果确认需要，可以手动执行：\n\n```\n{cmd}\n```\n\n"
-            "或者配置一个模型（设置 `DEEPSEEK_API_KEY`，或在配置中设置 `model.base_url` / "
-            "`model.name`）并开启写模式，由智能体在你确认后执行。\n"
+            "或者开启写模式（控制台中输入 `/write`，或启动时加 `--write`）后再说一次"
+            "（扩缩容请写明副本数）：变更会在你确认后执行。\n"
         )
     return (
-        f"{HEADER}\n\nThe offline planner is read-only and never performs changes (delete, scale, "
-        f"restart, rollback).\n\nIf you are sure, run it yourself:\n\n```\n{cmd}\n```\n\n"
-        "Or configure a model (set `DEEPSEEK_API_KEY`, or `model.base_url` / `model.name` in the "
-        "config) and enable write mode: the agent will then do it after your approval.\n"
+        f"{HEADER}\n\nThis is read-only mode: no changes (delete, scale, restart, rollback) are "
+        f"made.\n\nIf you are sure, run it yourself:\n\n```\n{cmd}\n```\n\n"
+        "Or turn on write mode (`/write` in the console, or start with `--write`) and ask again "
+        "(say the replica count for a scale): the change then runs after your approval.\n"
     )
 
 

@@ -99,6 +99,7 @@ _STOPWORDS = frozenset(
     k8s kubernetes kubectl describe diagnose diagnosis debug troubleshoot investigate analyse
     analyze analysis root cause reason reasons explain help hi hello thanks thank you i we you
     delete remove kill scale restart rollout rollback undo apply create edit patch set
+    bring back zero mistake accidentally rolling replica-count
     crashloopbackoff crashloop oomkilled oom imagepullbackoff errimagepull backoff
     probe probes readiness liveness endpoint endpoints unavailable available stuck slow
     default-ish n x y via than then so if but why's isn't isnt doesn't doesnt won't wont can't cant
@@ -286,6 +287,9 @@ _ZH_MUTATE = {
     "扩容": "scale",
     "缩容": "scale",
     "扩缩": "scale",
+    "扩到": "scale",
+    "缩到": "scale",
+    "恢复到": "scale",
     "重启一下": "restart",
     "帮我重启": "restart",
     "滚动重启": "restart",
@@ -297,7 +301,9 @@ _EN_MUTATE = {
     "kill": "delete",
     "scale": "scale",
     "rollout restart": "restart",
+    "rolling restart": "restart",
     "restart the": "restart",
+    "bring it back to": "scale",
     "please restart": "restart",
     "rollback": "rollback",
     "roll back": "rollback",

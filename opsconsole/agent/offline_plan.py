@@ -30,6 +30,7 @@ from opsconsole.agent.offline_context import (
 )
 from opsconsole.agent.offline_diagnose import diagnose, gpu, logs
 from opsconsole.agent.offline_intents import parse_intent
+from opsconsole.agent.offline_mutate import plan_mutation
 from opsconsole.agent.offline_observe import (
     Observation,
     all_findings,
@@ -67,10 +68,10 @@ def plan(
         return Final(ans.help_answer(intent.language, unsupported=False, task=tr.task))
     if intent.kind == "unknown":
         return Final(ans.help_answer(intent.language, unsupported=True, task=tr.task))
-    if intent.kind == "mutate":
-        return Final(ans.mutate_answer(intent))
     if not ctx.offered:
         return Final(ans.help_answer(intent.language, unsupported=True, task=tr.task))
+    if intent.kind == "mutate":
+        return plan_mutation(ctx)
     handler = _HANDLERS[intent.kind]
     out_of_steps = tr.steps >= max_steps
     decision = handler(ctx, out_of_steps)

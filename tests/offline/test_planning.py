@@ -162,11 +162,53 @@ async def test_unsupported_request_zh_and_en() -> None:
     assert "Ollama" in en.answer and "vLLM" in en.answer
 
 
-async def test_mutating_request_is_explained_not_done() -> None:
-    run = await drive("delete pod ledger-db-0 in payments", WORLD)
+READ_ONLY_TOOLS = [t for t in TOOLS if t["function"]["name"] != "delete_pod"]
+WRITE_TOOLS = [
+    *TOOLS,
+    tool(
+        "scale_deployment",
+        {"namespace": "string", "name": "string", "replicas": "integer"},
+        ["namespace", "name", "replicas"],
+    ),
+    tool("rollout_restart", {"namespace": "string", "name": "string"}, ["namespace", "name"]),
+]
+
+
+async def test_mutating_request_in_read_only_mode_is_explained_not_done() -> None:
+    run = await drive("delete pod ledger-db-0 in payments", WORLD, tools=READ_ONLY_TOOLS)
     assert run.calls == []
     assert "kubectl delete pod ledger-db-0 -n payments" in run.answer
     assert "read-only" in run.answer
+
+
+async def test_write_mode_proposes_the_change_for_approval() -> None:
+    world = dict(WORLD, scale_deployment="scaled shop/cart to 4 replicas")
+    run = await drive(
+        "Scale the cart deployment in the shop namespace to 4 replicas.", world, tools=WRITE_TOOLS
+    )
+    assert run.calls == [("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 4})]
+    assert "approval" in run.thoughts[0]
+    assert "scaled shop/cart to 4 replicas" in run.answer
+
+
+async def test_write_mode_several_changes_in_one_request_zh() -> None:
+    world = dict(WORLD, scale_deployment="scaled", rollout_restart="restarted")
+    run = await drive(
+        "在 shop 命名空间把 catalog deployment 扩到 3 个副本，并滚动重启 web deployment。",
+        world,
+        tools=WRITE_TOOLS,
+    )
+    assert sorted(run.calls) == [
+        ("rollout_restart", {"namespace": "shop", "name": "web"}),
+        ("scale_deployment", {"namespace": "shop", "name": "catalog", "replicas": 3}),
+    ]
+    assert "变更结果" in run.answer
+
+
+async def test_scale_without_a_count_is_explained() -> None:
+    run = await drive("scale the cart deployment in shop", WORLD, tools=WRITE_TOOLS)
+    assert run.calls == []
+    assert "kubectl scale deployment/cart" in run.answer
 
 
 async def test_tool_error_is_reported_honestly() -> None:
@@ -242,3 +284,11 @@ async def test_wrong_namespace_finds_the_workload_elsewhere() -> None:
         run.calls
     )
     assert "命名空间 `shop` 里没有找到它" in run.answer and "CrashLoopBackOff" in run.answer
+
+
+async def test_later_clause_about_the_same_object_wins() -> None:
+    world = dict(WORLD, scale_deployment="scaled")
+    run = await drive(
+        "shop 的 cart deployment 被误缩容到 0，请恢复到 2 个副本。", world, tools=WRITE_TOOLS
+    )
+    assert run.calls == [("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 2})]
