@@ -66,6 +66,28 @@ def register_all(app: App) -> list[str]:
         return [f"themes: {exc}"]
 
 
+def _select(app: App, name: str) -> None:
+    """Select theme ``name``. Before the app runs, without the reactive's watcher: the watcher
+    schedules a full CSS reparse and restyle of every widget, which on the way to the first
+    frame is wasted work (the first stylesheet parse already uses this theme's variables)."""
+    if app.is_running:
+        app.theme = name
+        return
+    try:
+        app.set_reactive(App.theme, name)
+        # the stylesheet (created in App.__init__, no sources yet) takes this theme's variables
+        app.stylesheet.set_variables(app.get_css_variables())
+        dark = app.get_theme(name).dark  # type: ignore[union-attr]
+        classes = {c: False for c in app.classes if c.startswith("-theme-")}
+        classes.update({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark})
+        app.update_classes(classes, update=False)
+        refresh_filter = getattr(app, "_refresh_truecolor_filter", None)
+        if refresh_filter is not None:
+            refresh_filter(app.ansi_theme)
+    except Exception:  # noqa: BLE001 - any surprise: the ordinary (slower) way
+        app.theme = name
+
+
 def apply_theme(app: App, name: str | None) -> list[str]:
     """Select ``name`` (an unknown name falls back to the default, with a warning).
 
@@ -77,11 +99,11 @@ def apply_theme(app: App, name: str | None) -> list[str]:
     if wanted not in app.available_themes and not _register_one(app, wanted):
         warnings = register_all(app)
     if wanted in app.available_themes:
-        app.theme = wanted
+        _select(app, wanted)
         return warnings
     if DEFAULT_THEME not in app.available_themes:
         _register_one(app, DEFAULT_THEME)
-    app.theme = DEFAULT_THEME if DEFAULT_THEME in app.available_themes else FALLBACK_THEME
+    _select(app, DEFAULT_THEME if DEFAULT_THEME in app.available_themes else FALLBACK_THEME)
     warnings.append(
         f"unknown theme {wanted!r}; using {app.theme}. "
         f"Known: {', '.join(sorted(app.available_themes))}"
