@@ -77,3 +77,13 @@ def test_routing_only_offers_available_agents():
 )
 def test_mentions(text, agents, rest):
     assert parse_mentions(text) == (agents, rest)
+
+
+def test_secret_questions_route_to_security_and_keep_their_namespace() -> None:
+    from opsconsole.agent.specialists.offline import namespace_hint
+    from opsconsole.agent.specialists.routing import route
+
+    q = "Which workloads in the shop namespace expose passwords in plain environment variables?"
+    assert route(q).agents == ["security"]
+    assert namespace_hint(q) == "shop"
+    assert namespace_hint("Do a security review of the cluster and list the riskiest ones.") is None

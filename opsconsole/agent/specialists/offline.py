@@ -259,9 +259,20 @@ _NS_HINTS = [
 _NS_EXPLICIT = re.compile(
     r"(?:\bnamespace|\bns|(?<!\S)-n|命名空间)[\s=:：]+([a-z0-9][a-z0-9-]{0,62})\b"
 )
+#: "the shop namespace" wins over a following "namespace expose ..."
+_NS_THE = re.compile(r"\bthe\s+([a-z0-9][a-z0-9-]{0,62})\s+namespace\b")
 _NS_BEFORE = re.compile(r"(?<![a-z0-9-])([a-z0-9][a-z0-9-]{0,62})\s*(?:命名空间|namespace\b)")
 _NOT_NS = {
     "the",
+    "list",
+    "show",
+    "check",
+    "scan",
+    "find",
+    "tell",
+    "give",
+    "review",
+    "fix",
     "all",
     "a",
     "an",
@@ -271,8 +282,6 @@ _NOT_NS = {
     "security",
     "k8s",
     "yaml",
-    "scan",
-    "check",
     "each",
     "every",
     "this",
@@ -286,7 +295,7 @@ def namespace_hint(task: str) -> str | None:
     from opsconsole.agent.offline_intents import extract_namespace
 
     t = task.lower()
-    for rx in (_NS_EXPLICIT, _NS_BEFORE):
+    for rx in (_NS_THE, _NS_EXPLICIT, _NS_BEFORE):
         m = rx.search(t)
         if m and m.group(1) not in _NOT_NS:
             return m.group(1)
