@@ -1,6 +1,8 @@
 """Shared fixtures: the built-in sandbox cluster (opsconsole.sandbox) over real HTTP.
 
-- ``sandbox``: the demo scenario, started once per session. Read-only use only.
+- ``sandbox``: the demo scenario, started once per session. Read-only use only. Its clock runs
+  at ``SHARED_SPEED`` (1/20): crash loops do not restart during a test session, so every fault
+  holds still (CrashLoopBackOff stays CrashLoopBackOff); logs still grow, slowly.
 - ``sandbox_kubeconfig``: a kubeconfig for it (context ``opsconsole-sandbox``) in a tmp dir.
 - ``fresh_sandbox(scenario="demo", pods=None, speed=1.0)``: a new server per call, stopped at
   teardown, for tests that mutate state or inject faults.
@@ -14,12 +16,14 @@ from typing import Any
 
 import pytest
 
+SHARED_SPEED = 0.05
+
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Any]:
     from opsconsole.sandbox import SandboxServer
 
-    srv = SandboxServer(scenario="demo").start()
+    srv = SandboxServer(scenario="demo", speed=SHARED_SPEED).start()
     yield srv
     srv.stop()
 
