@@ -67,18 +67,46 @@ def test_offline_scenarios_pass_end_to_end(tmp_path: Path, capsys: pytest.Captur
     assert by[("payment-api-crashloop", "en")].steps >= 2
 
 
-def test_json_lines_and_a_failing_scenario_exits_1(capsys: pytest.CaptureFixture) -> None:
-    # the offline planner never makes a change, so a fix task fails on the cluster state
-    code = run_eval(_args(scenario=["fix-scale-cart"], json=True), Settings())
+def test_json_lines_and_a_failing_scenario_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    # a user scenario whose cluster check the planner cannot meet: it asks for 4 replicas,
+    # the judge wants 5, so the (correct) change still fails on the cluster state
+    monkeypatch.setenv("OPSCONSOLE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OPSCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    user = tmp_path / "data" / "evals"
+    user.mkdir(parents=True)
+    (user / "must-fail.yaml").write_text(
+        "name: must-fail\n"
+        "title: judged on a replica count nobody asked for\n"
+        "sandbox: {scenario: demo, speed: 4}\n"
+        "write: true\n"
+        "question:\n"
+        "  en: Scale the cart deployment in the shop namespace to 4 replicas.\n"
+        "  zh: 把 shop 命名空间的 cart deployment 扩容到 4 个副本。\n"
+        "expect:\n"
+        "  cluster:\n"
+        "    - deployment: {namespace: shop, name: cart, replicas: 5, ready: 5}\n"
+    )
+    code = run_eval(_args(scenario=["must-fail"], json=True), Settings())
     out, _ = capsys.readouterr()
     assert code == 1
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["type"] for r in rows] == ["result", "totals"]
     assert rows[0]["status"] == "fail" and rows[0]["lang"] == "en"
-    assert rows[0]["failed_rule"].startswith("cluster: deployment shop/cart replicas=4")
+    assert rows[0]["failed_rule"].startswith("cluster: deployment shop/cart replicas=5")
     assert rows[1]["passed"] == 0 and rows[1]["scenarios"] == 1
     results = Path(rows[1]["results_file"])
     assert results.parent.name == "evals" and results.exists()  # default: the state dir
+    assert str(results).startswith(str(tmp_path / "state"))
+
+
+def test_offline_fix_task_passes_on_the_cluster(capsys: pytest.CaptureFixture) -> None:
+    # write mode: the offline planner proposes scale_deployment, the harness approves it
+    code = run_eval(_args(scenario=["fix-scale-cart"], json=True), Settings())
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0, rows
+    assert rows[0]["status"] == "pass"
 
 
 def test_unknown_scenario_and_bad_lang_are_usage_errors(capsys: pytest.CaptureFixture) -> None:
