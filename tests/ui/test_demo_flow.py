@@ -188,8 +188,9 @@ async def test_pod_link_to_another_namespace_switches_the_list(tmp_path: Path) -
         app.post_message(ShowPod("payments", "postgres-0"))
         await wait_for(
             pilot,
-            lambda: pods.highlighted is not None
-            and pods.highlighted.key == ("payments", "postgres-0"),
+            lambda: (
+                pods.highlighted is not None and pods.highlighted.key == ("payments", "postgres-0")
+            ),
             15,
             "pod selected in its namespace",
         )
