@@ -83,7 +83,34 @@ class WriteMixin:
             obj.setdefault("status", {})
         if res.key == "pods" and not dry_run:
             return self.ok(self.c.create_bare_pod(obj), 201)
+        if res.key == "services":
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            if not spec.get("clusterIP"):
+                n = int(md["uid"].replace("-", "")[:6], 16)
+                spec["clusterIP"] = f"10.96.{n % 250}.{(n >> 8) % 250 + 2}"
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            for port in spec.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+            obj.setdefault("status", {"loadBalancer": {}})
         created = store.create(res.key, obj, dry_run=dry_run)
+        if not dry_run and res.key == "services":
+            ns = md["namespace"]
+            if store.get("endpoints", ns, name) is None:
+                store.create(
+                    "endpoints",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Endpoints",
+                        "metadata": {
+                            "name": name,
+                            "namespace": ns,
+                            "labels": dict(md.get("labels") or {}),
+                        },
+                    },
+                )
+            self.c.endpoints_for(ns)
         if not dry_run and res.key.startswith("apps/"):
             self.c.spec_changed(res.key, md["namespace"], name)
             created = store.get(res.key, md["namespace"], name) or created

@@ -320,3 +320,38 @@ def test_rolling_update_keeps_the_deployment_available(fresh_sandbox: Any, tmp_p
     ]
     assert any(m.endswith("from 0 to 1") for m in messages), messages  # one surge step
     assert any(m.endswith("from 1 to 0") for m in messages), messages
+
+
+def test_create_deployment_and_service(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(speed=50)
+    core, apps, _ = apis(srv, tmp_path)
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "hello", "labels": {"app": "hello"}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "hello"}},
+            "template": {
+                "metadata": {"labels": {"app": "hello"}},
+                "spec": {"containers": [{"name": "hello", "image": "nginx:1.27"}]},
+            },
+        },
+    }
+    dry = apps.create_namespaced_deployment("shop", dep, dry_run="All")
+    assert dry.metadata.uid and dry.metadata.name == "hello"
+    assert "hello" not in {d.metadata.name for d in apps.list_namespaced_deployment("shop").items}
+    apps.create_namespaced_deployment("shop", dep)
+    core.create_namespaced_service(
+        "shop",
+        {
+            "metadata": {"name": "hello"},
+            "spec": {"selector": {"app": "hello"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+    )
+    wait_for(lambda: apps.read_namespaced_deployment("hello", "shop").status.ready_replicas == 2)
+    assert len(pod_names(core, "shop", "hello-")) == 2
+    svc = core.read_namespaced_service("hello", "shop")
+    assert svc.spec.cluster_ip.startswith("10.96.")
+    ep = wait_for(lambda: (e := core.read_namespaced_endpoints("hello", "shop")).subsets and e)
+    assert len(ep.subsets[0].addresses) == 2 and ep.subsets[0].ports[0].port == 8080
