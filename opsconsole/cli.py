@@ -33,6 +33,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "kubeconfig": None,
     "write": False,
     "theme": None,
+    "multi_agent": False,
 }
 
 
@@ -61,6 +62,13 @@ def _common_parser() -> argparse.ArgumentParser:
         help="write mode: offer mutating tools (each call still needs your approval)",
     )
     g.add_argument("--theme", metavar="NAME", help="console theme")
+    g.add_argument(
+        "--team",
+        dest="multi_agent",
+        action="store_true",
+        help="multi-agent: a Scheduler routes to Ops, Security and Coder agents "
+        "(a question starting with @ops/@security/@coder does this by itself in ask)",
+    )
     return p
 
 

@@ -22,6 +22,7 @@ import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
 from opsconsole.agent.events import (
+    AgentDispatched,
     AgentEvent,
     Answer,
     ApprovalRequested,
@@ -83,6 +84,9 @@ class Printer:
         if self.as_json:
             self._line(json.dumps(ev.to_dict(), ensure_ascii=False, default=str))
             return
+        if isinstance(ev, AgentDispatched):
+            self._line(self._c("bold", f"-> {ev.target} agent: ") + _clip(ev.task, 300))
+            return
         if isinstance(ev, RunStarted):
             label = ev.model or "?"
             if ev.offline and "offline" not in label:
@@ -95,11 +99,12 @@ class Printer:
             if ev.reasoning.strip():
                 self._line(self._c("dim", "Reasoning: " + _clip(ev.reasoning.strip(), 600)))
             if ev.text.strip():
-                self._line(self._c("cyan", "Thought: ") + ev.text.strip())
+                self._line(_who(ev) + self._c("cyan", "Thought: ") + ev.text.strip())
         elif isinstance(ev, ToolCallStarted):
             self._started.add(ev.tool_call_id)
             flag = self._c("yellow", " [mutating]") if ev.mutating else ""
-            self._line(self._c("blue", "Action: ") + _call_text(ev.tool, ev.arguments) + flag)
+            action = _who(ev) + self._c("blue", "Action: ")
+            self._line(action + _call_text(ev.tool, ev.arguments) + flag)
         elif isinstance(ev, ToolCallFinished):
             if ev.tool_call_id not in self._started:
                 raw = _clip(self._planned.get(ev.tool_call_id, ""), 200)
@@ -110,7 +115,7 @@ class Printer:
             head = self._c(style, f"Observation [{ev.status}]")
             if ev.duration:
                 head += self._c("dim", f" ({ev.duration:.2f}s)")
-            self._line(head + ":")
+            self._line(_who(ev) + head + ":")
             self._line(_indent(_clip_lines(ev.output)))
         elif isinstance(ev, ApprovalRequested):
             where = f" in {ev.namespace}" if ev.namespace else ""
@@ -141,6 +146,11 @@ class Printer:
                 self._line(f"  hint: {ev.hint}", stream=self.err)
         elif isinstance(ev, RunCancelled):
             self._line(self._c("yellow", f"Cancelled: {ev.reason}"), stream=self.err)
+
+
+def _who(ev: AgentEvent) -> str:
+    """``[security] `` for a specialist's or the scheduler's step; nothing for the single agent."""
+    return "" if ev.agent in ("ops", "ask", "") else f"[{ev.agent}] "
 
 
 def _clip(text: str, limit: int) -> str:
@@ -237,16 +247,33 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
         recorder = _recorder(settings, model, cluster.context, sandbox is not None, printer)
         if recorder is not None:
             stack.callback(recorder.close)
-        loop = AgentLoop(
-            model,
-            registry,
-            settings=settings,
-            approver=DenyAllApprover(),
-            context=cluster.context,
-            namespace=namespace,
-            audit=recorder.audit_hook if recorder is not None else None,
-            on_request=recorder.on_request if recorder is not None else None,
-        )
+        loop: Any
+        if _wants_team(args, task):
+            from opsconsole.agent.scheduler import build_scheduler
+            from opsconsole.agent.specialists.factory import default_model_factory
+
+            printer.note("multi-agent: the Scheduler routes to the Ops, Security and Coder agents")
+            loop = build_scheduler(
+                default_model_factory(settings, offline=bool(getattr(model, "offline", False))),
+                cluster,
+                settings,
+                DenyAllApprover(),
+                context=cluster.context,
+                namespace=namespace,
+                audit=recorder.audit_hook if recorder is not None else None,
+                on_request=recorder.on_request if recorder is not None else None,
+            )
+        else:
+            loop = AgentLoop(
+                model,
+                registry,
+                settings=settings,
+                approver=DenyAllApprover(),
+                context=cluster.context,
+                namespace=namespace,
+                audit=recorder.audit_hook if recorder is not None else None,
+                on_request=recorder.on_request if recorder is not None else None,
+            )
 
         def on_event(ev: AgentEvent) -> None:
             printer.event(ev)
@@ -260,11 +287,19 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
             if recorder is not None:
                 with contextlib.suppress(Exception):
                     recorder.sync_messages(loop.conversation.messages)
-            aclose = getattr(model, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
+            for owner in (loop, model):
+                aclose = getattr(owner, "aclose", None)
+                if aclose is not None:
+                    with contextlib.suppress(Exception):
+                        await aclose()
         return 0 if isinstance(terminal, RunFinished) else 1
+
+
+def _wants_team(args: argparse.Namespace, task: str) -> bool:
+    """The multi-agent Scheduler: with --team, or when the task addresses an agent (@security)."""
+    from opsconsole.agent.specialists.routing import MENTION_RE
+
+    return bool(getattr(args, "multi_agent", False)) or bool(MENTION_RE.match(task))
 
 
 def _start_sandbox() -> Any:
