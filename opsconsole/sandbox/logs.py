@@ -9,6 +9,7 @@ function of its start/end times, so ``follow`` only has to sleep until the next 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,9 @@ class Instance:
     end: float | None = None
     crashed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
 class _Ctx(dict):
@@ -110,7 +114,8 @@ class ContainerLog:
             k=k,
             pct=(r >> 5) % 40 + 55,
         )
-        return template.format_map(ctx)
+        # only ``{name}`` placeholders are filled: JSON log lines keep their own braces
+        return _PLACEHOLDER.sub(lambda m: str(ctx[m.group(1)]), template)
 
     def collect(
         self, inst: Instance, t_from: float | None, t_to: float, *, crash: bool = True
