@@ -52,7 +52,8 @@ class ModelSettings(_Section):
     def api_key(self) -> str | None:
         """The key from the environment; never stored in settings or files."""
         key = os.environ.get(self.api_key_env, "").strip()
-        if not key and self.api_key_env != "OPENAI_API_KEY" and self.provider == "openai":
+        openai = self.provider == "openai" or "api.openai.com" in self.base_url
+        if not key and openai and self.api_key_env != "OPENAI_API_KEY":
             key = os.environ.get("OPENAI_API_KEY", "").strip()
         return key or None
 

@@ -104,3 +104,12 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
         return out
 
     assert keys(Settings) == doc_keys(data)
+
+
+def test_openai_base_url_falls_back_to_openai_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEEPSEEK_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    s = Settings()
+    assert s.model.api_key() is None  # DeepSeek never gets the OpenAI key
+    openai = s.model.model_copy(update={"base_url": "https://api.openai.com/v1"})
+    assert openai.api_key() == "sk-openai"
