@@ -47,3 +47,33 @@ def fresh_sandbox() -> Iterator[Callable[..., Any]]:
     yield make
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never read the user's config nor write sessions/results into the user's dirs,
+    nor use a real API key. Tests that need their own dirs set these variables again."""
+    import os
+
+    root = tmp_path_factory.mktemp("user-dirs")
+    saved = {k: os.environ.get(k) for k in _ISOLATED_ENV}
+    os.environ["OPSCONSOLE_CONFIG_DIR"] = str(root / "config")
+    os.environ["OPSCONSOLE_DATA_DIR"] = str(root / "data")
+    os.environ["OPSCONSOLE_STATE_DIR"] = str(root / "state")
+    os.environ.pop("DEEPSEEK_API_KEY", None)
+    os.environ.pop("OPENAI_API_KEY", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+_ISOLATED_ENV = (
+    "OPSCONSOLE_CONFIG_DIR",
+    "OPSCONSOLE_DATA_DIR",
+    "OPSCONSOLE_STATE_DIR",
+    "DEEPSEEK_API_KEY",
+    "OPENAI_API_KEY",
+)
