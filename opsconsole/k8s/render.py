@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from opsconsole.k8s.analyzers import Finding
+from opsconsole.k8s.duration import human_duration
 from opsconsole.k8s.models import DeploymentRow, EventRow, NodeRow, PodRow, UsageRow
 from opsconsole.k8s.parse import fmt_bytes
 
@@ -95,14 +96,7 @@ def age(ts: str, now: _dt.datetime | None = None) -> str:
     except ValueError:
         return "?"
     now = now or _dt.datetime.now(_dt.UTC)
-    s = max(0, int((now - t).total_seconds()))
-    if s < 120:
-        return f"{s}s"
-    if s < 7200:
-        return f"{s // 60}m"
-    if s < 172800:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
+    return human_duration(max(0.0, (now - t).total_seconds()))
 
 
 # --- pods ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from operator import attrgetter
 
 from rich.cells import cell_len
 
+from opsconsole.k8s.duration import human_duration
 from opsconsole.k8s.models import PodRow
 
 # Health classes, also the suffix of the widget's component classes (pod-list--ok ...).
@@ -89,25 +90,7 @@ def parse_created(created: str) -> float:
 
 def format_age(seconds: float) -> str:
     """kubectl-style age: ``45s``, ``12m``, ``5h3m``, ``17d``, ``2y``."""
-    s = int(max(seconds, 0))
-    if s < 120:
-        return f"{s}s"
-    m = s // 60
-    if m < 10:
-        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
-    if m < 180:
-        return f"{m}m"
-    h = m // 60
-    if h < 8:
-        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    d = h // 24
-    if d < 8:
-        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
-    if d < 365 * 2:
-        return f"{d}d"
-    return f"{d // 365}y"
+    return human_duration(max(seconds, 0))
 
 
 _HEALTH_RANK = {ERROR: "0", WARN: "1", OK: "2", DONE: "3"}
