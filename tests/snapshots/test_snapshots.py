@@ -102,3 +102,22 @@ def test_approval_modal(snap_compare, tmp_path: Path, monkeypatch: pytest.Monkey
             await pilot.pause(0.3)
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_agent_tree(snap_compare, tmp_path: Path) -> None:
+    """Multi-agent, offline: the Scheduler's ask_* calls with each specialist's steps inside."""
+    app = build_app(_settings(tmp_path), demo=True, offline=True, frozen=True, multi_agent=True)
+
+    async def run_before(pilot) -> None:
+        await _pods_loaded(pilot)
+        chat = pilot.app.main.chat
+        chat.input.value = "shop 命名空间哪些 Pod 不健康？顺便做个安全扫描"
+        await pilot.press("enter")
+        backend = pilot.app.backend
+        await _until(lambda: backend.loop is not None and backend.loop.terminal_event is not None)
+        await pilot.pause(0.5)
+        await pilot.wait_for_scheduled_animations()
+        pilot.app.main.trace.focus()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
