@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from opsconsole import __version__
 from opsconsole.agent.events import AgentEvent
-from opsconsole.errors import SessionError, SessionLocked
+from opsconsole.errors import SessionError
+from opsconsole.sessions.files import _lock, _truncate_torn_tail, resolve_sessions_dir
 from opsconsole.sessions.format import (
     FORMAT_VERSION,
     Scrubber,
@@ -57,44 +58,6 @@ DELTA_MAX_SPAN = 0.5
 #: bounds on snapshot sizes (a snapshot is UI state for replay, not an archive)
 SNAPSHOT_MAX_PODS = 5000
 SNAPSHOT_MAX_LOG_LINES = 2000
-
-
-def resolve_sessions_dir(settings: Settings | None = None) -> Path:
-    """``settings.sessions.dir`` if set, else the platform data dir's ``sessions``."""
-    from opsconsole import paths
-
-    configured = settings.sessions.dir if settings is not None else None
-    return Path(configured).expanduser() if configured else paths.sessions_dir()
-
-
-def _lock(fd: int, path: Path) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SessionLocked(
-            f"session {path.name} is already open for writing in another opsconsole",
-            hint=f"replay it read-only instead: opsconsole replay {path}",
-        ) from None
-
-
-def _truncate_torn_tail(fd: int) -> int:
-    """Cut the file back to just after its last ``\\n``; return the new size."""
-    size = os.fstat(fd).st_size
-    pos = size
-    chunk = 8192
-    while pos > 0:
-        start = max(0, pos - chunk)
-        block = os.pread(fd, pos - start, start)
-        idx = block.rfind(b"\n")
-        if idx >= 0:
-            end = start + idx + 1
-            if end != size:
-                os.ftruncate(fd, end)
-            return end
-        pos = start
-    if size:
-        os.ftruncate(fd, 0)
-    return 0
 
 
 class SessionRecorder:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from opsconsole.agent.manifest_templates import TEMPLATE_KINDS, Params, render_templates
 from opsconsole.agent.manifests import (
-    TEMPLATE_KINDS,
     ManifestError,
-    Params,
     check_local,
     dry_run_create,
     parse_documents,
-    render_templates,
     review_manifest_text,
     validate_text,
 )

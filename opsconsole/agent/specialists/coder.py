@@ -41,10 +41,10 @@ NOT_APPLIED = frozenset(
 
 
 def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) -> list[Tool]:
-    from opsconsole.agent.manifests import TEMPLATE_KINDS
+    from opsconsole.agent.manifest_templates import TEMPLATE_KINDS
 
     def generate_manifest(args: dict[str, Any]) -> ToolResult:
-        from opsconsole.agent.manifests import ManifestError, Params, render_templates
+        from opsconsole.agent.manifest_templates import ManifestError, Params, render_templates
         from opsconsole.k8s.tools import check_name
 
         kinds = args.get("kinds") or ["Deployment"]
