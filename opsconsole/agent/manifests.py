@@ -132,8 +132,8 @@ def _unwrap(tp: Any) -> tuple[str, Any]:
     if origin in (list, typing.List):  # noqa: UP006
         return "list", typing.get_args(tp)[0]
     if origin in (dict, typing.Dict):  # noqa: UP006
-        args = typing.get_args(tp)
-        return "dict", args[1] if len(args) == 2 else None
+        targs = typing.get_args(tp)
+        return "dict", targs[1] if len(targs) == 2 else None
     return "scalar", None
 
 

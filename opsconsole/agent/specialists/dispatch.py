@@ -50,7 +50,7 @@ class DispatchResult:
 class DispatchMixin:
     """Needs the Scheduler's attributes (specs, subloops, registry, settings, ...)."""
 
-    def _dispatch_tool(self: Scheduler, spec: Specialist) -> Tool:
+    def _dispatch_tool(self: Scheduler, spec: Specialist) -> Tool:  # type: ignore[misc]
         async def handler(args: dict[str, Any]) -> ToolResult:
             task = str(args.get("task") or "").strip()
             key = (spec.tool_name, norm_args(args))
@@ -96,7 +96,7 @@ class DispatchMixin:
             tags=frozenset({"agent"}),
         )
 
-    def _subloop(self: Scheduler, name: str) -> AgentLoop:
+    def _subloop(self: Scheduler, name: str) -> AgentLoop:  # type: ignore[misc]
         loop = self.subloops.get(name)
         if loop is None:
             spec = self.specs[name]
@@ -115,8 +115,11 @@ class DispatchMixin:
             self.subloops[name] = loop
         return loop
 
-    async def _dispatch(
-        self: Scheduler, name: str, task: str, tool_call_id: str | None
+    async def _dispatch(  # type: ignore[misc]
+        self: Scheduler,
+        name: str,
+        task: str,
+        tool_call_id: str | None,
     ) -> DispatchResult:
         spec = self.specs[name]
         result = DispatchResult(agent=name, task=task)
@@ -179,7 +182,7 @@ class DispatchMixin:
             result.duration = time.monotonic() - started
         return result
 
-    async def _check_manifests(self: Scheduler, result: DispatchResult) -> None:
+    async def _check_manifests(self: Scheduler, result: DispatchResult) -> None:  # type: ignore[misc]
         """The Coder showed YAML without a successful validate_manifest: validate it now
         (local schema check + server dry run) and attach the verdict to its answer."""
         from opsconsole.agent.specialists.coder import validate_answer_manifests

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from opsconsole.agent.model import ModelStreamItem, ModelTurn, TextChunk, ToolCallRequest, Usage
@@ -73,7 +73,11 @@ class _Offline:
         return [TextChunk(text), ModelTurn(content=text, finish_reason="stop", usage=usage)]
 
     def _calls(
-        self, thought: str, calls: list[tuple[str, dict[str, Any]]], total: int, messages: list
+        self,
+        thought: str,
+        calls: Sequence[tuple[str, dict[str, Any]]],
+        total: int,
+        messages: list,
     ) -> list[ModelStreamItem]:
         reqs = [
             ToolCallRequest(
