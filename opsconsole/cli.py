@@ -34,6 +34,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "write": False,
     "theme": None,
     "multi_agent": False,
+    "resume": None,
 }
 
 
@@ -62,6 +63,12 @@ def _common_parser() -> argparse.ArgumentParser:
         help="write mode: offer mutating tools (each call still needs your approval)",
     )
     g.add_argument("--theme", metavar="NAME", help="console theme")
+    g.add_argument(
+        "--resume",
+        metavar="SESSION",
+        help="continue a recorded session (file, id or `last`) with a live model; "
+        "tool calls it left unanswered are marked interrupted, never re-run",
+    )
     g.add_argument(
         "--team",
         dest="multi_agent",

@@ -244,11 +244,26 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
                 "execute them (use the console to approve)",
                 "warning",
             )
-        recorder = _recorder(settings, model, cluster.context, sandbox is not None, printer)
+        conversation = None
+        resume = getattr(args, "resume", None)
+        if resume:
+            from opsconsole.agent.transcript import Conversation
+            from opsconsole.sessions.resume import resume_from_settings
+
+            resumed = resume_from_settings(resume, settings)
+            recorder = resumed.recorder
+            conversation = Conversation(resumed.messages)
+            gone = len(resumed.interrupted)
+            printer.note(
+                f"resuming session {recorder.path.name}"
+                + (f" ({gone} unfinished tool call(s) marked interrupted)" if gone else "")
+            )
+        else:
+            recorder = _recorder(settings, model, cluster.context, sandbox is not None, printer)
         if recorder is not None:
             stack.callback(recorder.close)
         loop: Any
-        if _wants_team(args, task):
+        if _wants_team(args, task) and conversation is None:
             from opsconsole.agent.scheduler import build_scheduler
             from opsconsole.agent.specialists.factory import default_model_factory
 
@@ -273,7 +288,10 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
                 namespace=namespace,
                 audit=recorder.audit_hook if recorder is not None else None,
                 on_request=recorder.on_request if recorder is not None else None,
+                conversation=conversation,
             )
+            if conversation is not None and recorder is not None:
+                recorder.track_transcript(loop.conversation.messages)
 
         def on_event(ev: AgentEvent) -> None:
             printer.event(ev)

@@ -117,3 +117,31 @@ def resume_session(
     return ResumedSession(
         recorder=recorder, session=session, messages=messages, interrupted=interrupted
     )
+
+
+def resume_from_settings(name: str, settings: Settings) -> ResumedSession:
+    """``--resume NAME`` (a path, a session id or prefix, or ``last``) for the console and
+    ``ask``: resolve it in the sessions directory and reopen it for writing."""
+    from opsconsole.sessions.cli import resolve_session_path, sessions_directory
+
+    return resume_session(
+        resolve_session_path(name, sessions_directory(settings)), settings=settings
+    )
+
+
+def conversation_pairs(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, final answer) pairs of a transcript, to show a resumed chat."""
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
+    answer = ""
+    for m in messages:
+        role = m.get("role")
+        if role == "user":
+            if question is not None:
+                pairs.append((question, answer))
+            question, answer = str(m.get("content") or ""), ""
+        elif role == "assistant" and not m.get("tool_calls") and m.get("content"):
+            answer = str(m["content"])
+    if question is not None:
+        pairs.append((question, answer))
+    return pairs

@@ -55,6 +55,8 @@ class AppOptions:
     connect: bool = True
     #: the multi-agent Scheduler instead of a single agent loop
     multi_agent: bool = False
+    #: a recorded session to continue (path, id or "last")
+    resume: str | None = None
 
 
 class OpsConsoleApp(App[int]):

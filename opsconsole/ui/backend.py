@@ -37,6 +37,10 @@ class Backend:
     #: run the multi-agent Scheduler (Ops / Security / Coder) instead of one agent loop
     multi_agent: bool = False
     notes: list[str] = field(default_factory=list)
+    #: a resumed session's transcript, used by the next build_loop only
+    resumed_messages: list[dict[str, Any]] | None = None
+    #: (question, answer) pairs of a resumed session, shown in the chat
+    history: list[tuple[str, str]] = field(default_factory=list)
     _kubeconfig_dir: Any = None
 
     @property
@@ -58,7 +62,12 @@ class Backend:
     def build_loop(self) -> None:
         """A fresh agent loop (new conversation) with the current model, tools and mode."""
         from opsconsole.agent.loop import AgentLoop
+        from opsconsole.agent.transcript import Conversation
 
+        conversation = None
+        if self.resumed_messages is not None:
+            conversation = Conversation(self.resumed_messages)
+            self.resumed_messages = None
         if self.recorder is not None:
             self.recorder.flush()
         recorder = self.recorder
@@ -82,6 +91,10 @@ class Backend:
                 on_request=on_request,
                 offline=self.offline,
             )
+            if conversation is not None:
+                self.notes.append(
+                    "The resumed transcript continues with one agent; --team starts fresh."
+                )
             return
         self.loop = AgentLoop(
             self.model,
@@ -93,7 +106,10 @@ class Backend:
             namespace=self.namespace if self.namespace != "all" else None,
             audit=recorder.audit_hook if recorder is not None else None,
             on_request=on_request,
+            conversation=conversation,
         )
+        if conversation is not None and recorder is not None:
+            recorder.track_transcript(self.loop.conversation.messages)
 
     def new_conversation(self) -> None:
         self.build_loop()
@@ -200,17 +216,40 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
             f"No model API key (${settings.model.api_key_env}): using the built-in offline "
             "planner. Set the key and use /model NAME for a real model."
         )
-    try:
-        from opsconsole.sessions.recorder import SessionRecorder
+    if options.resume:
+        try:
+            _resume(backend, options.resume)
+        except OpsConsoleError as exc:
+            backend.notes.append(f"cannot resume {options.resume}: {exc}")
+    if backend.recorder is None:
+        try:
+            from opsconsole.sessions.recorder import SessionRecorder
 
-        backend.recorder = SessionRecorder.from_settings(
-            settings,
-            model=backend.model_label,
-            offline=backend.offline,
-            context=backend.context if backend.cluster is not None else None,
-            sandbox=backend.sandbox is not None,
-        )
-    except (ImportError, OpsConsoleError, OSError) as exc:
-        backend.notes.append(f"session not recorded: {exc}")
+            backend.recorder = SessionRecorder.from_settings(
+                settings,
+                model=backend.model_label,
+                offline=backend.offline,
+                context=backend.context if backend.cluster is not None else None,
+                sandbox=backend.sandbox is not None,
+            )
+        except (ImportError, OpsConsoleError, OSError) as exc:
+            backend.notes.append(f"session not recorded: {exc}")
     backend.build_loop()
     return backend
+
+
+def _resume(backend: Backend, name: str) -> None:
+    """Continue a recorded session: its recorder, its transcript (dangling tool calls answered
+    as interrupted, never re-run) and its questions and answers for the chat."""
+    from opsconsole.sessions.resume import conversation_pairs, resume_from_settings
+
+    resumed = resume_from_settings(name, backend.settings)
+    backend.recorder = resumed.recorder
+    backend.resumed_messages = resumed.messages
+    backend.history = conversation_pairs(resumed.messages)
+    interrupted = len(resumed.interrupted)
+    extra = f"; {interrupted} unfinished tool call(s) marked interrupted" if interrupted else ""
+    backend.notes.append(
+        f"Resumed session {resumed.recorder.path.name}: {len(backend.history)} earlier "
+        f"question(s){extra}. Approvals for the session start afresh."
+    )

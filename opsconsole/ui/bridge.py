@@ -116,6 +116,10 @@ class AgentBridge:
         if backend.cluster_error:
             main.show_banner(backend.cluster_error, "error")
             self.app.notify(backend.cluster_error, title="cluster", severity="error", timeout=10)
+        for question, answer in backend.history:
+            await main.chat.add_user(question)
+            if answer:
+                await main.chat.add_answer(answer)
         for note in backend.notes:
             await main.chat.add_notice(note, "info")
         if self._queued is not None:

@@ -33,6 +33,7 @@ def build_app(
     exit_after_first_frame: bool | None = None,
     connect: bool = True,
     multi_agent: bool = False,
+    resume: str | None = None,
 ) -> OpsConsoleApp:
     """Build the console app. ``frozen`` / ``exit_after_first_frame`` default to their env vars."""
     options = AppOptions(
@@ -50,5 +51,6 @@ def build_app(
         ),
         connect=connect,
         multi_agent=multi_agent,
+        resume=resume,
     )
     return OpsConsoleApp(settings, options)

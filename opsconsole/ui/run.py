@@ -22,6 +22,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         kubeconfig=getattr(args, "kubeconfig", None),
         write=bool(getattr(args, "write", False)),
         multi_agent=bool(getattr(args, "multi_agent", False)),
+        resume=getattr(args, "resume", None),
     )
     result = app.run()
     return int(result or app.return_code or 0)

@@ -199,6 +199,12 @@ class ChatPane(Vertical):
             await answer.remove()
         self._answer_text = ""
 
+    async def add_answer(self, text: str) -> None:
+        """A complete earlier answer (a resumed session), not streamed."""
+        from textual.widgets import Markdown
+
+        await self._add(Markdown(text, classes="answer"))
+
     async def finish_answer(self, text: str) -> None:
         """The final answer: make sure the whole text is shown, then close the block."""
         await self._stop_stream()

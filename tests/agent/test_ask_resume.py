@@ -1,0 +1,48 @@
+"""``opsconsole ask --resume``: a follow-up continues a recorded session in the same file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from opsconsole.sessions.index import summarize
+from opsconsole.sessions.reader import read_session
+
+
+def _ask(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("DEEPSEEK_API_KEY", None)
+    env["OPSCONSOLE_CONFIG_DIR"] = str(tmp_path / "cfg")
+    env["OPSCONSOLE_DATA_DIR"] = str(tmp_path / "data")
+    env["OPSCONSOLE_STATE_DIR"] = str(tmp_path / "state")
+    return subprocess.run(
+        [sys.executable, "-m", "opsconsole", "ask", "--demo", "--offline", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_resume_last_appends_a_second_run(tmp_path: Path) -> None:
+    first = _ask(tmp_path, "哪些 Pod 不健康")
+    assert first.returncode == 0, first.stderr
+    second = _ask(tmp_path, "--resume", "last", "show the nodes")
+    assert second.returncode == 0, second.stderr
+    assert "resuming session" in second.stdout
+    files = list((tmp_path / "data" / "sessions").glob("*.jsonl"))
+    assert len(files) == 1
+    session = read_session(files[0])
+    users = [m["content"] for m in session.messages if m["role"] == "user"]
+    assert users == ["哪些 Pod 不健康", "show the nodes"]
+    summary = summarize(session)
+    assert summary.runs == 2 and summary.outcome == "answered"
+
+
+def test_resume_unknown_session_is_a_clear_error(tmp_path: Path) -> None:
+    out = _ask(tmp_path, "--resume", "no-such-session", "hello")
+    assert out.returncode in (1, 2)
+    assert "Traceback" not in out.stderr
+    assert "no-such-session" in out.stderr
