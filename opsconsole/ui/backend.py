@@ -111,6 +111,22 @@ class Backend:
         if conversation is not None and recorder is not None:
             recorder.track_transcript(self.loop.conversation.messages)
 
+    def resume(self, name: str) -> None:
+        """Continue a recorded session here: close the current recording, reopen that one and
+        start the next question from its transcript (blocking file I/O: call in a thread)."""
+        current, self.recorder = self.recorder, None
+        try:
+            _resume(self, name)
+        except BaseException:
+            self.recorder = current
+            raise
+        if current is not None:
+            try:
+                current.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        self.build_loop()
+
     def new_conversation(self) -> None:
         self.build_loop()
 

@@ -316,6 +316,54 @@ class AgentBridge:
         await main.trace.clear()
         main.status.reset_usage()
 
+    async def pick_session(self) -> None:
+        """The sessions picker; the chosen session is resumed in this console."""
+        import asyncio
+
+        from opsconsole.sessions.index import list_sessions
+        from opsconsole.sessions.recorder import resolve_sessions_dir
+        from opsconsole.ui.screens.sessions import SessionsModal
+
+        settings = self.app.settings
+        summaries = await asyncio.to_thread(
+            list_sessions, resolve_sessions_dir(settings), limit=200
+        )
+        current = getattr(getattr(self.backend, "recorder", None), "path", None)
+        if current is not None:
+            summaries = [s for s in summaries if s.path and s.path != str(current)]
+
+        async def chosen(path: str | None) -> None:
+            if path:
+                await self.resume(path)
+
+        self.app.push_screen(SessionsModal(summaries), chosen)
+
+    async def resume(self, name: str) -> None:
+        import asyncio
+
+        from opsconsole.errors import OpsConsoleError
+
+        main = self.app.main
+        if self.backend is None:
+            await main.chat.add_notice("Still connecting; try again in a moment.", "warning")
+            return
+        if self.running:
+            self.stop()
+        try:
+            await asyncio.to_thread(self.backend.resume, name)
+        except OpsConsoleError as exc:
+            await main.chat.add_notice(f"cannot resume {name}: {exc}", "error")
+            return
+        await main.chat.clear()
+        await main.trace.clear()
+        main.status.reset_usage()
+        for question, answer in self.backend.history:
+            await main.chat.add_user(question)
+            if answer:
+                await main.chat.add_answer(answer)
+        if self.backend.notes:
+            await main.chat.add_notice(self.backend.notes[-1], "info")
+
     async def set_write_mode(self, on: bool) -> None:
         main = self.app.main
         if self.backend is not None:

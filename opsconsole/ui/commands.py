@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 SLASH_HELP = (
     "/clear — new conversation · /model [NAME] · /context [NAME] · /ns [NAME|all] · "
-    "/write — toggle write mode · /help"
+    "/write — toggle write mode · /sessions — resume a recorded session · /help"
 )
 
 
@@ -30,6 +30,8 @@ async def run_slash(app: OpsConsoleApp, text: str) -> None:
     elif name == "/help":
         await chat.add_notice(SLASH_HELP)
         app.action_help()
+    elif name == "/sessions":
+        await bridge.pick_session()
     elif name == "/write":
         await bridge.set_write_mode(not app.main.status.write_mode)
     elif name == "/model":
@@ -72,6 +74,9 @@ def palette_commands(app: OpsConsoleApp) -> Iterator[SystemCommand]:
     yield SystemCommand("Help", "Keys and chat commands (?)", app.action_help)
     yield SystemCommand(
         "New conversation", "Clear the chat, the trace and the agent's memory", app.bridge.clear
+    )
+    yield SystemCommand(
+        "Sessions", "Pick a recorded session and continue it here", app.bridge.pick_session
     )
     yield SystemCommand(
         "All namespaces", "Show pods of every namespace", lambda: app.bridge.switch_namespace("all")

@@ -72,3 +72,28 @@ async def test_resume_continues_the_transcript(tmp_path: Path, model_server) -> 
     started = [r for r in records if r.get("event", {}).get("type") == "tool_call_started"]
     assert started == []
     assert any(r.get("event", {}).get("type") == "run_finished" for r in records)
+
+
+async def test_sessions_picker_resumes_in_the_running_console(tmp_path: Path, model_server) -> None:
+    from opsconsole.ui.screens.sessions import SessionsModal
+
+    settings = make_settings(tmp_path, base_url=model_server.base_url)
+    path = _interrupted_session(settings)
+    model_server.push(reply("接着看 payments：payment-api 缺少配置项。"))
+    app = build_app(settings, demo=True, frozen=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.backend is not None, 30, "backend")
+        app.main.chat.input.value = "/sessions"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsModal), 10, "picker")
+        modal = app.screen
+        assert [s.path for s in modal.summaries] == [str(path)]  # not the console's own file
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "cart 有 2 个副本" in chat_text(app), 10, "history")
+        assert app.backend.recorder.path == path
+        app.main.chat.input.value = "继续"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "缺少配置项" in chat_text(app), 15, "answer")
+    assert model_server.rejections == []
+    tool_msgs = [m for m in model_server.requests[-1]["messages"] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in tool_msgs] == ["call_old_1"]
