@@ -208,8 +208,13 @@ class ChatPane(Vertical):
     async def finish_answer(self, text: str) -> None:
         """The final answer: make sure the whole text is shown, then close the block."""
         await self._stop_stream()
-        md = await self._ensure_answer()
-        await self._stop_stream()
+        if self._answer is None:
+            # nothing was streamed (a non-streaming model): show it whole. Opening a
+            # MarkdownStream only to stop it at once never returns.
+            await self.add_answer(text)
+            self._answer_text = ""
+            return
+        md = self._answer
         if text and text.strip() != self._answer_text.strip():
             await md.update(text)
         md.remove_class("-streaming")
