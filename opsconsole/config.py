@@ -69,6 +69,7 @@ class AgentSettings(_Section):
     max_repeat_calls: int = Field(3, ge=1)
     max_invalid_tool_calls: int = Field(3, ge=1)
     token_budget: int = Field(400_000, ge=1000)
+    spend_cap_usd: float | None = Field(None, gt=0)
     tool_output_tokens: int = Field(2000, ge=200)
     write_mode: bool = False
     tool_timeout: float = Field(60.0, gt=0)

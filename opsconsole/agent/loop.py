@@ -24,8 +24,8 @@ CancelledError`` when iterating ``run()`` directly; it returns the RunCancelled 
 ``RunFailed.error_type``: the model error's class name (``ModelAuthError``,
 ``ModelBalanceError``, ``ModelRateLimited``, ``ModelUnavailable``, ``ModelTimeout``,
 ``ModelBadRequest``), or ``context_length``, ``stream_interrupted`` (A7/A8), ``empty_response``
-(A15), ``loop_detected`` (A16), ``max_steps`` / ``token_budget`` (A17, after a Notice with a
-summary), ``invalid_tool_calls`` (A9/A11 budget), ``internal``.
+(A15), ``loop_detected`` (A16), ``max_steps`` / ``token_budget`` / ``spend_cap`` (A17, after a
+Notice with a summary), ``invalid_tool_calls`` (A9/A11 budget), ``internal``.
 """
 
 from __future__ import annotations
@@ -277,6 +277,22 @@ class AgentLoop(ToolCallsMixin):
                     f"token budget exhausted ({used} of {cfg.token_budget} tokens)",
                     "token_budget",
                     "start a new conversation, or raise agent.token_budget",
+                )
+                return
+            spent = estimate_cost(
+                self.total_prompt_tokens, self.total_completion_tokens, self.settings.model
+            )
+            if (
+                cfg.spend_cap_usd is not None
+                and spent >= cfg.spend_cap_usd
+                and not self.model.offline
+            ):
+                yield self._ev(Notice, state, text=self._summary(state), level="warning")
+                yield self._failed(
+                    state,
+                    f"spend cap reached (~${spent:.4f} of ${cfg.spend_cap_usd:.4f})",
+                    "spend_cap",
+                    "start a new conversation, or raise agent.spend_cap_usd",
                 )
                 return
             state.step += 1

@@ -276,6 +276,18 @@ async def test_a17_token_budget_stops_the_conversation(srv, calls):
     assert len(srv.requests) == 1
 
 
+async def test_a17_spend_cap_stops_before_the_next_request(srv, calls):
+    # default price: $0.27 / $1.10 per million tokens -> 900k + 200k tokens ~= $0.463
+    srv.push(
+        reply(tool_calls=[tool_call("get_k8s_pods", {"namespace": "a"})], usage=(900_000, 200_000))
+    )
+    settings = make_settings(srv.base_url, agent={"spend_cap_usd": 0.40, "token_budget": 10**7})
+    events = await collect(make_loop(srv, make_tools(calls), settings=settings), "q")
+    failed = of(events, RunFailed)[0]
+    assert failed.error_type == "spend_cap" and "$0.40" in failed.error
+    assert len(srv.requests) == 1
+
+
 async def test_keep_alive_comments_are_tolerated(srv, calls):
     srv.push(reply("fine", keepalive=3))
     events = await collect(make_loop(srv, make_tools(calls)), "q")
