@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.fakes.cli import run_cli
 
 
 def _ask(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("DEEPSEEK_API_KEY", None)
-    env["OPSCONSOLE_CONFIG_DIR"] = str(tmp_path / "cfg")
-    env["OPSCONSOLE_DATA_DIR"] = str(tmp_path / "data")
-    env["OPSCONSOLE_STATE_DIR"] = str(tmp_path / "state")
-    return subprocess.run(
-        [sys.executable, "-m", "opsconsole", "ask", "--demo", "--offline", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli(tmp_path, "ask", "--demo", "--offline", *args)
 
 
 def test_mention_routes_to_the_security_agent(tmp_path: Path) -> None:

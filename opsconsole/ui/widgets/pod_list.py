@@ -74,6 +74,19 @@ class _PodSource:
         return self.model.entry_at(index).health
 
 
+class _RowMessage(Message):
+    """A pod-list message about one row; ``control`` is the list."""
+
+    def __init__(self, pod_list: PodList, row: PodRow) -> None:
+        super().__init__()
+        self.pod_list = pod_list
+        self.row = row
+
+    @property
+    def control(self) -> PodList:
+        return self.pod_list
+
+
 class PodList(Vertical):
     """Pods of one namespace or all, as a virtual table (renders only the visible rows)."""
 
@@ -109,41 +122,14 @@ class PodList(Vertical):
     filter: reactive[str] = reactive("", init=False)
     """The filter text (what ``/`` edits). Setting it re-filters at once."""
 
-    class PodHighlighted(Message):
+    class PodHighlighted(_RowMessage):
         """The cursor is on a (different) pod."""
 
-        def __init__(self, pod_list: PodList, row: PodRow) -> None:
-            super().__init__()
-            self.pod_list = pod_list
-            self.row = row
-
-        @property
-        def control(self) -> PodList:
-            return self.pod_list
-
-    class OpenLogs(Message):
+    class OpenLogs(_RowMessage):
         """Request: show this pod's logs (``l``, Enter or a double click)."""
 
-        def __init__(self, pod_list: PodList, row: PodRow) -> None:
-            super().__init__()
-            self.pod_list = pod_list
-            self.row = row
-
-        @property
-        def control(self) -> PodList:
-            return self.pod_list
-
-    class Describe(Message):
+    class Describe(_RowMessage):
         """Request: describe this pod (``d``)."""
-
-        def __init__(self, pod_list: PodList, row: PodRow) -> None:
-            super().__init__()
-            self.pod_list = pod_list
-            self.row = row
-
-        @property
-        def control(self) -> PodList:
-            return self.pod_list
 
     def __init__(
         self,
