@@ -116,10 +116,7 @@ class AgentBridge:
         if backend.cluster_error:
             main.show_banner(backend.cluster_error, "error")
             self.app.notify(backend.cluster_error, title="cluster", severity="error", timeout=10)
-        for question, answer in backend.history:
-            await main.chat.add_user(question)
-            if answer:
-                await main.chat.add_answer(answer)
+        await self._show_history()
         for note in backend.notes:
             await main.chat.add_notice(note, "info")
         if self._queued is not None:
@@ -357,12 +354,17 @@ class AgentBridge:
         await main.chat.clear()
         await main.trace.clear()
         main.status.reset_usage()
-        for question, answer in self.backend.history:
-            await main.chat.add_user(question)
-            if answer:
-                await main.chat.add_answer(answer)
+        await self._show_history()
         if self.backend.notes:
             await main.chat.add_notice(self.backend.notes[-1], "info")
+
+    async def _show_history(self) -> None:
+        """The questions and answers of a resumed session, in the chat."""
+        chat = self.app.main.chat
+        for question, answer in self.backend.history:
+            await chat.add_user(question)
+            if answer:
+                await chat.add_answer(answer)
 
     async def set_write_mode(self, on: bool) -> None:
         main = self.app.main

@@ -138,6 +138,26 @@ def _last_cells(text: str, cells: int) -> str:
     return text[i:]
 
 
+class _TableMessage(Message):
+    """A message from a :class:`VirtualTable`; ``control`` is the table."""
+
+    def __init__(self, table: VirtualTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> VirtualTable:
+        return self.table
+
+
+class _IndexMessage(_TableMessage):
+    """About the row at display ``index``."""
+
+    def __init__(self, table: VirtualTable, index: int) -> None:
+        super().__init__(table)
+        self.index = index
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """Renders the visible rows of a :class:`TableSource`, with a row cursor."""
 
@@ -195,41 +215,18 @@ class VirtualTable(ScrollView, can_focus=True):
     }
     """
 
-    class CursorMoved(Message):
+    class CursorMoved(_IndexMessage):
         """The cursor moved to display ``index`` (posted for user and programmatic moves)."""
 
-        def __init__(self, table: VirtualTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class RowActivated(Message):
+    class RowActivated(_IndexMessage):
         """Enter or a double click on the row at display ``index``."""
 
-        def __init__(self, table: VirtualTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class HeaderClicked(Message):
+    class HeaderClicked(_TableMessage):
         """A click on the title of the column ``key`` (e.g. to sort by it)."""
 
         def __init__(self, table: VirtualTable, key: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.key = key
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     def __init__(
         self,
