@@ -69,7 +69,7 @@ class ScriptedModel:
 
 
 def settings_for(steps: int) -> Settings:
-    return Settings.model_validate(
+    return Settings.from_data(
         {
             "agent": {"max_steps": min(200, steps + 1), "token_budget": 10**9, "language": "en"},
             "model": {"context_window": 10**9},

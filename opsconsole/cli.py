@@ -186,14 +186,14 @@ def load_settings_for(args: argparse.Namespace):  # -> Settings (lazy import kee
         kube["kubeconfig"] = args.kubeconfig
     updates: dict[str, Any] = {}
     if model:
-        updates["model"] = settings.model.model_copy(update=model)
+        updates["model"] = settings.model.replace(**model)
     if kube:
-        updates["kubernetes"] = settings.kubernetes.model_copy(update=kube)
+        updates["kubernetes"] = settings.kubernetes.replace(**kube)
     if args.write:
-        updates["agent"] = settings.agent.model_copy(update={"write_mode": True})
+        updates["agent"] = settings.agent.replace(write_mode=True)
     if args.theme:
-        updates["ui"] = settings.ui.model_copy(update={"theme": args.theme})
-    return settings.model_copy(update=updates) if updates else settings
+        updates["ui"] = settings.ui.replace(theme=args.theme)
+    return settings.replace(**updates) if updates else settings
 
 
 def _run_console(args: argparse.Namespace) -> int:
@@ -261,7 +261,7 @@ def _run_config(args: argparse.Namespace) -> int:
     if args.action == "show":
         import yaml
 
-        print(yaml.safe_dump(settings.model_dump(), sort_keys=False, allow_unicode=True), end="")
+        print(yaml.safe_dump(settings.to_dict(), sort_keys=False, allow_unicode=True), end="")
         return 0
     where = str(path) if path.exists() else f"{path} (not present: defaults apply)"
     print(f"configuration OK: {where}")

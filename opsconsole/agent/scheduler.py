@@ -115,10 +115,11 @@ class Scheduler(DispatchMixin):
         self.specs: dict[str, Specialist] = {n: every[n] for n in agents if n in every}
         self.subloops: dict[str, AgentLoop] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        sched_settings = settings.model_copy(deep=True)
-        sched_settings.agent.tool_timeout = max(DISPATCH_TIMEOUT, settings.agent.tool_timeout)
-        sched_settings.agent.tool_output_tokens = max(
-            DISPATCH_OUTPUT_TOKENS, settings.agent.tool_output_tokens
+        sched_settings = settings.replace(
+            agent=settings.agent.replace(
+                tool_timeout=max(DISPATCH_TIMEOUT, settings.agent.tool_timeout),
+                tool_output_tokens=max(DISPATCH_OUTPUT_TOKENS, settings.agent.tool_output_tokens),
+            )
         )
         self.loop = AgentLoop(
             model,

@@ -62,7 +62,7 @@ def _settings_for(args: argparse.Namespace, settings: Settings) -> Settings:
     if getattr(args, "base_url", None):
         model["base_url"] = args.base_url
     if model:
-        return settings.model_copy(update={"model": settings.model.model_copy(update=model)})
+        return settings.replace(model=settings.model.replace(**model))
     return settings
 
 

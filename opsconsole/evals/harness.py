@@ -115,7 +115,7 @@ class ModelSpec:
         if override is not None and getattr(override, "base_url", None):
             updates["base_url"] = override.base_url
         if updates:
-            model = model.model_copy(update=updates)
+            model = model.replace(**updates)
         return OpenAIModelClient(model)
 
 
@@ -230,17 +230,15 @@ def apply_setup(sandbox: Any, cluster: Cluster, steps: tuple[SetupStep, ...]) ->
 
 
 def run_settings(settings: Settings, scn: Scenario, lang: str, kubeconfig: str) -> Settings:
-    agent = settings.agent.model_copy(update={"language": lang, "write_mode": scn.write})
-    kube = settings.kubernetes.model_copy(
-        update={
-            "kubeconfig": kubeconfig,
-            "context": SANDBOX_CONTEXT,
-            "namespace": scn.namespace or "default",
-            "namespace_allowlist": [],
-        }
+    agent = settings.agent.replace(language=lang, write_mode=scn.write)
+    kube = settings.kubernetes.replace(
+        kubeconfig=kubeconfig,
+        context=SANDBOX_CONTEXT,
+        namespace=scn.namespace or "default",
+        namespace_allowlist=[],
     )
-    sessions = settings.sessions.model_copy(update={"record": False})
-    return settings.model_copy(update={"agent": agent, "kubernetes": kube, "sessions": sessions})
+    sessions = settings.sessions.replace(record=False)
+    return settings.replace(agent=agent, kubernetes=kube, sessions=sessions)
 
 
 def runner_for(scn: Scenario) -> str:

@@ -142,8 +142,8 @@ class Backend:
         if name in ("offline", "offline planner"):
             self.model = _offline(settings)
         else:
-            model_settings = settings.model.model_copy(update={"name": name})
-            self.settings = settings.model_copy(update={"model": model_settings})
+            model_settings = settings.model.replace(name=name)
+            self.settings = settings.replace(model=model_settings)
             self.model = _online(self.settings)
         if self.loop is not None and hasattr(self.loop, "set_model"):
             self.loop.set_model(self.model)

@@ -114,7 +114,7 @@ def make_settings(base_url: str, **overrides: Any) -> Settings:
     model.update(overrides.pop("model", {}))
     agent = {"language": "en"}
     agent.update(overrides.pop("agent", {}))
-    return Settings.model_validate({"model": model, "agent": agent, **overrides})
+    return Settings.from_data({"model": model, "agent": agent, **overrides})
 
 
 def make_loop(

@@ -32,7 +32,7 @@ def _args(task: str, **kw: Any) -> argparse.Namespace:
 
 
 def _settings(base_url: str, **agent: Any) -> Settings:
-    return Settings.model_validate(
+    return Settings.from_data(
         {
             "model": {
                 "base_url": base_url,

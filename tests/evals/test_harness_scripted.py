@@ -18,7 +18,7 @@ from tests.fakes.openai_server import ScriptedOpenAIServer, reply, tool_call
 
 
 def _settings(srv: ScriptedOpenAIServer) -> Settings:
-    return Settings.model_validate(
+    return Settings.from_data(
         {
             "model": {
                 "base_url": srv.base_url,

@@ -13,7 +13,7 @@ Usage::
     with ScriptedOpenAIServer() as srv:
         srv.push(reply(tool_calls=[tool_call("get_k8s_pods", {"namespace": "default"})]))
         srv.push(reply("All pods are running."))
-        settings.model.base_url = srv.base_url          # ".../v1"
+        settings = settings.replace(model=settings.model.replace(base_url=srv.base_url))
         ...
         assert srv.rejections == []                     # no request was refused
         body = srv.requests[1]                          # the JSON body of the second request

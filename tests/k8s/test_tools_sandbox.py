@@ -158,7 +158,7 @@ def test_get_pod_logs_lines_and_budget(tools: ToolRegistry, cluster):
     )[1].split("\n</untrusted-log>")[0]
     assert 1 <= len(body.splitlines()) <= 3
     small = ToolRegistry(
-        build_k8s_tools(cluster, Settings.model_validate({"agent": {"tool_output_tokens": 200}}))
+        build_k8s_tools(cluster, Settings.from_data({"agent": {"tool_output_tokens": 200}}))
     )
     res = small.get("get_pod_logs").handler(
         {"namespace": "monitoring", "pod_name": name, "lines": 5000}

@@ -81,7 +81,7 @@ def team_settings(servers: dict[str, Any], **agent: Any) -> Settings:
     agent_cfg: dict[str, Any] = {"language": "auto", **agent}
     for name, srv in servers.items():
         agent_cfg[name] = {"base_url": srv.base_url, "model": f"fake-{name}"}
-    return Settings.model_validate(
+    return Settings.from_data(
         {
             "model": {
                 "base_url": first.base_url,

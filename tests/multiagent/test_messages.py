@@ -65,7 +65,7 @@ async def test_scheduler_without_cluster_reports_no_cluster():
 
 
 async def test_one_token_budget_for_the_whole_team(demo_cluster):
-    settings = Settings.model_validate({"agent": {"token_budget": 1000}})
+    settings = Settings.from_data({"agent": {"token_budget": 1000}})
     s = build_scheduler(None, demo_cluster, settings, offline=True)
     async with contextlib.aclosing(s.run("@security scan namespace default")) as stream:
         [e async for e in stream]

@@ -21,7 +21,7 @@ def sdir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(sdir: Path) -> Settings:
-    return Settings.model_validate(
+    return Settings.from_data(
         {
             "sessions": {"dir": str(sdir)},
             "model": {"name": "fake-model", "api_key_env": "OPSCONSOLE_TEST_SESSION_KEY"},

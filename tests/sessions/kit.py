@@ -174,7 +174,7 @@ def make_loop(base_url: str, tools: list[Any], **kwargs: Any) -> Any:
     from opsconsole.agent.tools import ToolRegistry
     from opsconsole.config import Settings
 
-    settings = Settings.model_validate(
+    settings = Settings.from_data(
         {
             "model": {
                 "base_url": base_url,

@@ -189,9 +189,7 @@ def test_api_key_never_written(settings, sdir: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_recording_off_returns_none(settings) -> None:
-    off = settings.model_copy(
-        update={"sessions": settings.sessions.model_copy(update={"record": False})}
-    )
+    off = settings.replace(sessions=settings.sessions.replace(record=False))
     assert SessionRecorder.from_settings(off) is None
 
 

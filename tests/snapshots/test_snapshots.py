@@ -32,11 +32,9 @@ def _settings(tmp_path: Path, *, theme: str | None = None, base_url: str | None 
             api_key_env=KEY_ENV,
             max_retries=0,
         )
-        settings = settings.model_copy(update={"model": model})
+        settings = settings.replace(model=model)
     if theme:
-        settings = settings.model_copy(
-            update={"ui": settings.ui.model_copy(update={"theme": theme})}
-        )
+        settings = settings.replace(ui=settings.ui.replace(theme=theme))
     return settings
 
 

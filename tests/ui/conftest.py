@@ -51,9 +51,7 @@ def make_settings(
         model=model, sessions=SessionSettings(record=record, dir=str(tmp_path / "sessions"))
     )
     if agent:
-        settings = settings.model_copy(
-            update={"agent": settings.agent.model_copy(update=dict(agent))}
-        )
+        settings = settings.replace(agent=settings.agent.replace(**dict(agent)))
     return settings
 
 

@@ -52,9 +52,7 @@ async def test_unreachable_cluster_is_a_notification(tmp_path: Path) -> None:
 
 async def test_rate_limit_wait_shown_then_answer(tmp_path: Path, model_server) -> None:
     settings = make_settings(tmp_path, base_url=model_server.base_url)
-    settings = settings.model_copy(
-        update={"model": settings.model.model_copy(update={"max_retries": 1})}
-    )
+    settings = settings.replace(model=settings.model.replace(max_retries=1))
     model_server.push(
         error(429, "Rate limit reached", type="rate_limit_error", headers={"Retry-After": "1"}),
         reply("稍后重试成功。"),

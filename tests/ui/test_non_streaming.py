@@ -13,9 +13,7 @@ from .conftest import chat_text, make_settings, wait_for
 
 async def test_non_streamed_answer_is_shown(tmp_path: Path, model_server) -> None:
     settings = make_settings(tmp_path, base_url=model_server.base_url)
-    settings = settings.model_copy(
-        update={"model": settings.model.model_copy(update={"stream": False})}
-    )
+    settings = settings.replace(model=settings.model.replace(stream=False))
     model_server.push(reply("非流式的回答：一切正常。"), reply("第二个回答。"))
     app = build_app(settings, demo=True, frozen=True)
     async with app.run_test(size=(120, 40)) as pilot:

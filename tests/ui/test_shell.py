@@ -17,7 +17,7 @@ from .conftest import chat_text, make_settings, wait_for
 def _shell(tmp_path: Path, **ui: object):
     settings = make_settings(tmp_path)
     if ui:
-        settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=ui)})
+        settings = settings.replace(ui=settings.ui.replace(**ui))
     return build_app(settings, demo=True, connect=False, frozen=True)
 
 

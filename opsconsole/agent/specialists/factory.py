@@ -50,7 +50,7 @@ def default_model_factory(
         if override is not None and override.base_url:
             updates["base_url"] = override.base_url
         if updates:
-            model_settings = model_settings.model_copy(update=updates)
+            model_settings = model_settings.replace(**updates)
         ck = (model_settings.name, model_settings.base_url)
         client = cache.get(ck)
         if client is None:
