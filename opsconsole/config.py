@@ -285,8 +285,6 @@ def _set_dotted(data: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    import yaml
-
     out: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
@@ -294,6 +292,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
         if not path:
             continue
+        import yaml  # only when there are overrides: PyYAML costs ~10 ms to import
+
         try:
             value = yaml.safe_load(raw) if raw.strip() else raw
         except yaml.YAMLError:
@@ -323,14 +323,14 @@ def load_settings(
     A missing default file is fine (defaults apply); a missing file given with ``--config``
     (``explicit=True``) is an error. Raises :class:`ConfigError` with one line per problem.
     """
-    import yaml
-
     from opsconsole import paths
 
     environ = dict(os.environ if environ is None else environ)
     file = Path(path) if path else paths.default_config_file()
     data: dict[str, Any] = {}
     if file.exists():
+        import yaml  # only for a file: PyYAML costs ~10 ms to import, before the first frame
+
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:

@@ -47,6 +47,12 @@ def state_dir() -> Path:
     return Path(env) if env else Path(_dirs().user_state_dir)
 
 
+def cache_dir() -> Path:
+    """Derived data that can be rebuilt at any time (e.g. parsed theme files)."""
+    env = os.environ.get("OPSCONSOLE_CACHE_DIR")
+    return Path(env) if env else Path(_dirs().user_cache_dir)
+
+
 def user_themes_dir() -> Path:
     return data_dir() / "themes"
 

@@ -10,6 +10,7 @@ watch, log follow) live in :mod:`opsconsole.ui.feeds`; slash commands and palett
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Iterable
@@ -133,6 +134,9 @@ class OpsConsoleApp(App[int]):
             self.set_keymap(dict(self.settings.ui.keymap))
 
     async def on_ready(self) -> None:
+        if not gc.isenabled():  # paused for the start by the CLI (cli._run_console)
+            gc.freeze()  # what startup built lives as long as the app: later passes skip it
+            gc.enable()
         stamp = os.environ.get(FIRST_FRAME_FILE_ENV)
         if stamp:  # startup benchmark: when the first frame was on screen; CPU used so far
             Path(stamp).write_text(f"{time.time()!r} {time.process_time()!r}")

@@ -1,9 +1,9 @@
 """Theme selection: register the data themes (themes/), then pick settings.ui.theme.
 
-The loader is :mod:`opsconsole.ui.themes`. Parsing YAML is slow in pure Python (about 10 ms
-a file here), so before the first frame only the selected theme's file is read; the other
-themes are registered after the first paint (:func:`register_all`), in time for the command
-palette's theme switcher.
+The loader is :mod:`opsconsole.ui.themes`. Before the first frame only the selected theme's
+file is read (from the parsed-theme cache when it has not changed: importing PyYAML alone costs
+~10 ms); the other themes are registered after the first paint (:func:`register_all`), in time
+for the command palette's theme switcher.
 """
 
 from __future__ import annotations
@@ -35,20 +35,16 @@ def _theme_file(name: str) -> Path | None:
 
 
 def _register_one(app: App, name: str) -> bool:
-    """Read one theme file with libyaml's C loader when present (the pure-Python loader
-    costs ~10 ms a file, on the path to the first frame); False if unusable."""
-    import yaml
-
-    from opsconsole.ui.themes import ThemeFileError, parse_theme
+    """Register the theme file ``name`` (from the parsed-theme cache when the file has not
+    changed: YAML costs ~10 ms on the way to the first frame); False if unusable."""
+    from opsconsole.ui.themes import ThemeFileError, load_theme_file
 
     path = _theme_file(name)
     if path is None:
         return False
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe
-        theme = parse_theme(data, str(path), path.stem)
-    except (OSError, yaml.YAMLError, ThemeFileError):
+        theme = load_theme_file(path)
+    except ThemeFileError:
         return False
     if theme.name != name:
         return False

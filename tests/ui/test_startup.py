@@ -31,6 +31,7 @@ def test_first_frame_loads_no_heavy_client(tmp_path: Path) -> None:
         "OPSCONSOLE_CONFIG_DIR": str(tmp_path),
         "OPSCONSOLE_DATA_DIR": str(tmp_path),
         "OPSCONSOLE_STATE_DIR": str(tmp_path),
+        "OPSCONSOLE_CACHE_DIR": str(tmp_path / "cache"),
     }
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=60

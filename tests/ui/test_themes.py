@@ -91,3 +91,28 @@ async def test_themes_register_switch_and_colour_health(tmp_path: Path):
             good_color = next(s.style.color for s in good if "ok-0" in s.text)
             assert bad_color.triplet.hex.lower() == theme_vars["text-error"][:7].lower()
             assert good_color.triplet.hex.lower() == theme_vars["text-success"][:7].lower()
+
+
+def test_parsed_theme_cache_follows_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The second start reads a theme from the cache; an edited file is read again; a
+    damaged cache is ignored."""
+    monkeypatch.setenv("OPSCONSOLE_CACHE_DIR", str(tmp_path / "cache"))
+    from opsconsole.ui.themes import read_theme_data
+
+    theme = tmp_path / "mine.yaml"
+    theme.write_text("name: mine\nprimary: '#336699'\n")
+    assert load_theme_file(theme).primary == "#336699"
+    data, cached = read_theme_data(theme)
+    assert cached and data == {"name": "mine", "primary": "#336699"}
+    theme.write_text("name: mine\nprimary: '#aa0000'  # edited\n")
+    assert load_theme_file(theme).primary == "#aa0000"
+    assert read_theme_data(theme)[0]["primary"] == "#aa0000"
+    (tmp_path / "cache" / "themes.json").write_text("{not json")
+    data, cached = read_theme_data(theme)
+    assert not cached and data["primary"] == "#aa0000"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nprimary: [unclosed\n")
+    with pytest.raises(ThemeFileError):
+        load_theme_file(broken)
+    with pytest.raises(ThemeFileError):  # a broken file is never cached
+        load_theme_file(broken)
