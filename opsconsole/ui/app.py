@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +26,13 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from opsconsole.ui import messages as msg
-from opsconsole.ui.bridge import AgentBridge
-from opsconsole.ui.commands import palette_commands
-from opsconsole.ui.feeds import Feeds
 from opsconsole.ui.screens.main import MainScreen
 from opsconsole.ui.theming import apply_theme
 
 if TYPE_CHECKING:
     from opsconsole.config import Settings
+    from opsconsole.ui.bridge import AgentBridge
+    from opsconsole.ui.feeds import Feeds
 
 
 _HERE = Path(__file__).resolve().parent
@@ -100,12 +100,24 @@ class OpsConsoleApp(App[int]):
         self.settings = settings
         self.options = options
         self.backend: Any = None
-        self.bridge = AgentBridge(self)
-        self.feeds = Feeds(self)
         self._feed_errors: dict[tuple[str, str], float] = {}
         # the theme is chosen before the first stylesheet parse (not in on_mount, which
         # would parse and apply every rule twice on the way to the first frame)
         self._theme_warnings = apply_theme(self, settings.ui.theme)
+
+    # the agent bridge (and its modals) and the cluster feeds are imported on first use,
+    # after the first frame
+    @cached_property
+    def bridge(self) -> AgentBridge:
+        from opsconsole.ui.bridge import AgentBridge
+
+        return AgentBridge(self)
+
+    @cached_property
+    def feeds(self) -> Feeds:
+        from opsconsole.ui.feeds import Feeds
+
+        return Feeds(self)
 
     # ---- composition --------------------------------------------------------------------
 
@@ -149,7 +161,8 @@ class OpsConsoleApp(App[int]):
             self.connect_backend()
 
     def on_unmount(self) -> None:
-        self.feeds.stop_all()
+        if "feeds" in self.__dict__:
+            self.feeds.stop_all()
         if self.backend is not None:
             self.backend.close()
 
@@ -161,6 +174,8 @@ class OpsConsoleApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        from opsconsole.ui.commands import palette_commands
+
         yield from palette_commands(self)
 
     # ---- backend ------------------------------------------------------------------------

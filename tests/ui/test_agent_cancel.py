@@ -82,8 +82,10 @@ async def test_stop_button_cancels(tmp_path: Path, model_server) -> None:
     app = _no_cluster_app(tmp_path, model_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.backend is not None)
+        assert not app.main.query("#stop-button")  # mounted with the first run
         await _ask(pilot, app, "hang")
         await wait_for(pilot, lambda: len(model_server.requests) == 1)
+        await wait_for(pilot, lambda: app.main.query("#stop-button"), what="stop button")
         stop = app.main.query_one("#stop-button")
         await wait_for(pilot, lambda: stop.display, what="stop button shown")
         await pilot.click("#stop-button")
