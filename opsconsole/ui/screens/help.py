@@ -32,6 +32,14 @@ def keys_table(rows: list[tuple[str, str, str, str]]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen #help-dialog {
+        width: 100; height: 34; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    HelpScreen #help-body { height: 1fr; }
+    HelpScreen #help-title { margin-bottom: 1; }
+    """
     BINDINGS = [
         Binding(
             "escape,q,question_mark", "close", "Close", id="help.close", tooltip="Close the help"

@@ -35,6 +35,20 @@ class ApprovalView:
 class ApprovalModal(ModalScreen[Decision]):
     """Approve / Approve for this session / Decline one mutating call."""
 
+    DEFAULT_CSS = """
+    ApprovalModal { align: center middle; }
+    ApprovalModal #approval-dialog {
+        width: 90; height: auto; max-height: 34;
+        border: thick $warning; background: $surface; padding: 1 2;
+    }
+    ApprovalModal #approval-title { color: $text-warning; margin-bottom: 1; }
+    ApprovalModal #approval-dry-run {
+        height: auto; max-height: 12; background: $panel; padding: 0 1;
+    }
+    ApprovalModal #approval-buttons { height: auto; margin-top: 1; }
+    ApprovalModal #approval-buttons Button { margin-right: 2; }
+    """
+
     BINDINGS = [
         Binding(
             "a,y",
@@ -112,6 +126,15 @@ class ApprovalModal(ModalScreen[Decision]):
 class OutputModal(ModalScreen[None]):
     """The whole observation of a tool call (or a describe), scrollable."""
 
+    DEFAULT_CSS = """
+    OutputModal { align: center middle; }
+    OutputModal #output-dialog {
+        width: 100; height: 34; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    OutputModal #output-body { height: 1fr; }
+    OutputModal #output-title { margin-bottom: 1; }
+    """
+
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="output.close", tooltip="Close this window"),
     ]
@@ -137,6 +160,15 @@ class OutputModal(ModalScreen[None]):
 
 class ContainerPickerModal(ModalScreen[str | None]):
     """Pick the container whose log to show."""
+
+    DEFAULT_CSS = """
+    ContainerPickerModal { align: center middle; }
+    ContainerPickerModal #containers-dialog {
+        width: 40; height: auto; max-height: 20;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    ContainerPickerModal #containers-list { height: auto; max-height: 16; }
+    """
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="containers.close", tooltip="Keep the current one"),

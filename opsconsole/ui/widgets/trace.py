@@ -69,6 +69,11 @@ def preview(text: str) -> str:
 class PodLink(Static, can_focus=True):
     """A focusable link to a pod named by an Action."""
 
+    DEFAULT_CSS = """
+    PodLink { color: $text-accent; width: auto; }
+    PodLink:focus { background: $accent-muted; }
+    """
+
     BINDINGS = [
         Binding(
             "enter",
@@ -93,6 +98,12 @@ class PodLink(Static, can_focus=True):
 
 class ToolBlock(Vertical, can_focus=True):
     """Action + Observation of one tool_call_id."""
+
+    DEFAULT_CSS = """
+    ToolBlock { height: auto; padding: 0 0 0 2; }
+    ToolBlock:focus { background: $boost; }
+    ToolBlock .observation { color: $text-muted; }
+    """
 
     BINDINGS = [
         Binding(
@@ -172,6 +183,15 @@ class ToolBlock(Vertical, can_focus=True):
 
 class StepBlock(Vertical):
     """One step of a run: header (spinner, duration, tokens), Thought, tools, retries."""
+
+    DEFAULT_CSS = """
+    StepBlock { height: auto; padding: 0 0 0 1; border-left: tall $border-blurred; }
+    StepBlock.-running { border-left: tall $accent; }
+    StepBlock.-failed { border-left: tall $error; }
+    StepBlock.-cancelled { border-left: tall $warning; }
+    StepBlock .thought { color: $text-muted; display: none; }
+    StepBlock .retry { color: $text-warning; height: auto; display: none; }
+    """
 
     def __init__(
         self, run_id: str, agent: str, step: int, *, timed: bool = True, ts: float | None = None
