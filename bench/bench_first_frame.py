@@ -44,7 +44,8 @@ Minimal().run()
 """
 
 FACTORY_ONLY = """
-import os
+import gc, os
+gc.disable()  # as the CLI does for the console (opsconsole.cli._run_console)
 os.environ["OPSCONSOLE_EXIT_AFTER_FIRST_FRAME"] = "1"
 from opsconsole.config import Settings
 from opsconsole.ui.factory import build_app

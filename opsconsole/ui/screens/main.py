@@ -62,7 +62,10 @@ class MainScreen(Screen[None]):
         self.status_init = dict(status or {})
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="banner", markup=False)
+        # What the first frame needs and no more: the four panes, the chat and the trace, the
+        # status bar. The banner, the footer, the pod list and the log viewer are mounted just
+        # after it (mount_panes): the pod list and the log viewer have nothing to show before
+        # the backend connects, and each widget mounted before the first frame delays it.
         with Horizontal(id="columns"):
             with Vertical(id="left"):
                 with Pane("Chat", id="chat-pane"):
@@ -70,14 +73,10 @@ class MainScreen(Screen[None]):
                 with Pane("Trace", id="trace-pane"):
                     yield TracePane(id="trace", timed=not self.frozen)
             with Vertical(id="right"):
-                # the pod list and the log viewer have nothing to show before the backend
-                # connects: they are mounted just after the first frame (mount_panes)
                 with Pane("Pods", id="pods-pane"):
                     yield Static("connecting…", id="pods-placeholder", classes="placeholder")
-                with Pane("Logs", id="logs-pane"):
-                    yield Static("", id="logs-placeholder", classes="placeholder")
+                yield Pane("Logs", id="logs-pane")
         yield StatusBar(id="status", frozen=self.frozen)
-        yield Footer(id="footer")
 
     def on_mount(self) -> None:
         status = self.status
@@ -89,16 +88,26 @@ class MainScreen(Screen[None]):
         chat_input.focus()
 
     async def mount_panes(self) -> None:
-        """Mount the pod list and the log viewer (called once, after the first frame)."""
+        """Mount the banner, the footer, the pod list and the log viewer (called once, after
+        the first frame)."""
         if self.query("#pod-list"):
             return
         ns = self.status_init.get("namespace")
         pods = _pod_list(None if ns in (None, "", "all") else ns)
         logs = _log_view(self.log_max_lines)
+        self._banner()
+        await self.mount(Footer(id="footer"))
         await self.query_one("#pods-placeholder").remove()
-        await self.query_one("#logs-placeholder").remove()
         await self.query_one("#pods-pane").mount(pods)
         await self.query_one("#logs-pane").mount(logs)
+
+    def _banner(self) -> Static:
+        found = self.query("#banner")
+        if found:
+            return found.first(Static)
+        banner = Static("", id="banner", markup=False)
+        self.mount(banner, before="#columns")
+        return banner
 
     # ---- accessors used by the app's wiring ---------------------------------------------
 
@@ -123,7 +132,7 @@ class MainScreen(Screen[None]):
         return self.query_one("#log-view")
 
     def show_banner(self, text: str | None, level: str = "error") -> None:
-        banner = self.query_one("#banner", Static)
+        banner = self._banner()
         banner.update(text or "")
         banner.set_class(bool(text), "-visible")
         banner.set_class(level == "error", "-error")
