@@ -188,8 +188,9 @@ class Feeds:
                     previous=True,
                     timestamps=True,
                 )
-                text = getattr(read, "text", "") or ""
-                self.app.post_message(msg.LogLines(source, text.splitlines()))
+                # one whole read: the log viewer takes it as bytes (no split into str lines)
+                data = (getattr(read, "text", "") or "").encode("utf-8", "replace")
+                self.app.post_message(msg.LogLines(source, [], data=data))
                 return
             follower = follow_logs(
                 cluster,
@@ -220,7 +221,9 @@ class Feeds:
         if message.source != self.log_source:
             return  # a batch from a source the user already left
         logs = self.app.main.logs
-        if hasattr(logs, "append_lines"):
+        if message.data is not None:
+            logs.append_bytes(message.data, final=True)
+        elif message.lines:
             logs.append_lines(message.lines)
 
     # ---- describe -------------------------------------------------------------------------
@@ -253,7 +256,7 @@ class Feeds:
 
 def _has_pending(watcher: Any) -> bool:
     """True while the watcher holds more already-received events (the rest of a burst)."""
-    return bool(getattr(watcher, "_pending", None))
+    return bool(watcher.pending)
 
 
 def _watch_item(item: Any) -> tuple[str, Any]:
