@@ -19,7 +19,11 @@ from opsconsole.ui.factory import build_app
 app = build_app(Settings(), demo=True, exit_after_first_frame=True)
 app.run(headless=True)
 heavy = ("kubernetes", "openai", "httpx", "opsconsole.sandbox", "opsconsole.k8s.client",
-         "opsconsole.agent.loop", "opsconsole.agent.model", "textual.widgets._markdown")
+         "opsconsole.agent.loop", "opsconsole.agent.model", "textual.widgets._markdown",
+         # loaded when needed, after the first frame: config is msgspec, themes come from
+         # the parsed-theme cache, the bridge, feeds and modals on first use
+         "pydantic", "opsconsole.ui.bridge", "opsconsole.ui.feeds",
+         "opsconsole.ui.screens.modals")
 print(json.dumps({"rc": app.return_code, "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
