@@ -71,14 +71,18 @@ class OpsConsoleApp(App[int]):
             "question_mark,f1", "help", "Help", id="app.help", tooltip="Show keys and commands"
         ),
         Binding(
-            "colon",
+            # ctrl+p is Textual's usual key; it must be listed here, since Textual adds its own
+            # only when no binding runs the command palette
+            "ctrl+p,colon",
             "command_palette",
             "Commands",
             id="app.command_palette",
             tooltip="Open the command palette (actions, themes)",
+            show=False,  # the footer shows it on its right, as in every Textual app
         ),
         Binding(
-            "ctrl+w",
+            # not ctrl+w: in the chat input that deletes the word before the cursor
+            "ctrl+t",
             "toggle_write",
             "Write mode",
             id="app.toggle_write",
@@ -92,6 +96,39 @@ class OpsConsoleApp(App[int]):
             id="app.focus_chat",
             tooltip="Focus the chat input",
             show=False,
+        ),
+        # one key per pane, in reading order (not while typing in an input)
+        Binding(
+            "1",
+            "focus_pane('chat')",
+            "Chat",
+            id="app.focus_1",
+            show=False,
+            tooltip="Focus the chat pane",
+        ),
+        Binding(
+            "2",
+            "focus_pane('trace')",
+            "Trace",
+            id="app.focus_2",
+            show=False,
+            tooltip="Focus the trace pane",
+        ),
+        Binding(
+            "3",
+            "focus_pane('pods')",
+            "Pods",
+            id="app.focus_3",
+            show=False,
+            tooltip="Focus the pod list",
+        ),
+        Binding(
+            "4",
+            "focus_pane('logs')",
+            "Logs",
+            id="app.focus_4",
+            show=False,
+            tooltip="Focus the log viewer",
         ),
     ]
 
@@ -233,6 +270,10 @@ class OpsConsoleApp(App[int]):
     def action_focus_chat(self) -> None:
         self.main.chat.input.focus()
 
+    def action_focus_pane(self, pane: str) -> None:
+        if isinstance(self.screen, MainScreen):
+            self.screen.focus_pane(pane)
+
     # ---- routing ------------------------------------------------------------------------
 
     def on_show_output(self, message: msg.ShowOutput) -> None:
@@ -257,6 +298,7 @@ class OpsConsoleApp(App[int]):
     def on_pod_list_open_logs(self, message: Any) -> None:
         row = message.row
         self.feeds.open_logs(row.namespace, row.name)
+        self.main.zoom_to("logs")  # a zoomed pod list: show the logs asked for
 
     def on_pod_list_describe(self, message: Any) -> None:
         self.feeds.describe(message.row.namespace, message.row.name)

@@ -41,6 +41,8 @@ class Backend:
     resumed_messages: list[dict[str, Any]] | None = None
     #: (question, answer) pairs of a resumed session, shown in the chat
     history: list[tuple[str, str]] = field(default_factory=list)
+    #: the kubeconfig the cluster was (or failed to be) loaded from (None: the default chain)
+    kubeconfig: str | None = None
     _kubeconfig_dir: Any = None
 
     @property
@@ -150,12 +152,43 @@ class Backend:
         elif self.loop is not None:
             self.loop.model = self.model
 
-    def switch_context(self, name: str) -> None:
+    def contexts(self) -> list[str]:
+        """Context names of the kubeconfig, even when no cluster could be loaded from it."""
+        if self.cluster is not None:
+            return list(self.cluster.list_contexts())
+        from opsconsole.errors import OpsConsoleError
+        from opsconsole.k8s.client import _kubeconfig_paths, _read_contexts
+
+        try:
+            found, _ = _read_contexts(_kubeconfig_paths(self.kubeconfig))
+        except OpsConsoleError:
+            return []
+        return [str(c["name"]) for c in found]
+
+    def switch_context(self, name: str) -> bool:
+        """Pin the cluster (and the agent) to context ``name``. Returns True when this loaded
+        the cluster for the first time (the start failed, e.g. an unknown ``--context``): the
+        tools and the agent are new then, and so is the conversation."""
+        if self.cluster is None:
+            from opsconsole.agent.tools import ToolRegistry
+            from opsconsole.k8s.client import Cluster
+            from opsconsole.k8s.tools import build_k8s_tools
+
+            self.cluster = Cluster.from_settings(
+                self.settings, kubeconfig=self.kubeconfig, context=name
+            )
+            self.cluster_error = None
+            if self.namespace != "all":
+                self.namespace = self.cluster.default_namespace
+            self.registry = ToolRegistry(build_k8s_tools(self.cluster, self.settings))
+            self.build_loop()
+            return True
         self.cluster.switch_context(name)
         if self.loop is not None and hasattr(self.loop, "set_context"):
             self.loop.set_context(name)
         elif self.loop is not None:
             self.loop.context = name
+        return False
 
     def close(self) -> None:
         if self.recorder is not None:
@@ -205,7 +238,13 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
         backend._kubeconfig_dir = tempfile.TemporaryDirectory(prefix="opsconsole-demo-")
         kubeconfig = os.path.join(backend._kubeconfig_dir.name, "kubeconfig")
         backend.sandbox.write_kubeconfig(kubeconfig)
+        if context and context != SANDBOX_CONTEXT:
+            backend.notes.append(
+                f"--context {context} does not apply to the demo: the built-in sandbox has one "
+                f"context, {SANDBOX_CONTEXT}."
+            )
         context = SANDBOX_CONTEXT
+    backend.kubeconfig = str(kubeconfig) if kubeconfig else None
     try:
         from opsconsole.k8s.client import Cluster
 

@@ -131,8 +131,13 @@ class AgentBridge:
             await chat.add_notice("This is a replay: read-only, nothing is sent.", "warning")
             return
         if self.running:
+            if not chat.input.value:  # keep the question: the user may send it when done
+                chat.input.value = text
+                chat.input.cursor_position = len(text)
             await chat.add_notice(
-                "The agent is still working; press Esc to stop it first.", "warning"
+                "The agent is still working: your question stays in the input. Press Enter "
+                "again when the agent is done, or Esc to stop it.",
+                "warning",
             )
             return
         source = chat.context_source
@@ -382,8 +387,7 @@ class AgentBridge:
             await main.chat.add_notice("Read-only mode: no mutating tools are offered.")
 
     def contexts(self) -> list[str]:
-        cluster = getattr(self.backend, "cluster", None)
-        return cluster.list_contexts() if cluster is not None else []
+        return self.backend.contexts() if self.backend is not None else []
 
     async def set_model(self, name: str) -> None:
         chat = self.app.main.chat
@@ -395,23 +399,35 @@ class AgentBridge:
         except Exception as exc:  # noqa: BLE001 - shown to the user
             await chat.add_notice(f"cannot switch model: {exc}", "error")
             return
-        self.app.main.status.model = self.backend.model_label
-        self.app.main.status.offline = self.backend.offline
+        status = self.app.main.status
+        status.model = self.backend.model_label
+        status.offline = self.backend.offline
+        if not self.running:
+            status.state = "ready"  # not the last run's "failed" under the new model
         await chat.add_notice(f"model: {self.backend.model_label}")
 
     async def switch_context(self, name: str) -> None:
         chat = self.app.main.chat
-        if self.backend is None or self.backend.cluster is None:
-            await chat.add_notice("no cluster configured", "error")
+        if self.backend is None:
+            await chat.add_notice("connecting… try again in a moment.", "warning")
+            return
+        if self.running:
+            await chat.add_notice(
+                "The agent is working: stop it (Esc) before switching.", "warning"
+            )
             return
         try:
-            await asyncio.to_thread(self.backend.switch_context, name)
+            first = await asyncio.to_thread(self.backend.switch_context, name)
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            await chat.add_notice(f"cannot switch context: {exc}", "error")
+            known = ", ".join(self.backend.contexts()) or "none"
+            await chat.add_notice(f"cannot switch context: {exc} (known: {known})", "error")
             return
-        self.app.main.status.context = self.backend.context
+        status = self.app.main.status
+        status.context = self.backend.context
+        status.namespace = self.backend.namespace
         self.app.main.show_banner(None)
-        await chat.add_notice(f"context: {self.backend.context} (the agent is pinned to it)")
+        note = " — connected; a new conversation starts" if first else ""
+        await chat.add_notice(f"context: {self.backend.context} (the agent is pinned to it){note}")
         self.app.feeds.start_pods()
 
     async def switch_namespace(self, name: str) -> None:
@@ -419,7 +435,22 @@ class AgentBridge:
         if self.backend is None:
             await chat.add_notice("connecting… try again in a moment.", "warning")
             return
-        self.backend.namespace = "all" if name in ("all", "*", "-A") else name
-        self.app.main.status.namespace = self.backend.namespace
-        await chat.add_notice(f"namespace: {self.backend.namespace}")
+        namespace = "all" if name in ("all", "*", "-A") else name
+        warning = ""
+        cluster = self.backend.cluster
+        if namespace != "all" and cluster is not None:
+            from opsconsole.k8s.queries import list_namespaces
+
+            try:
+                known = await asyncio.to_thread(list_namespaces, cluster)
+            except Exception:  # noqa: BLE001 - no list (403, unreachable): switch anyway
+                known = []
+            if known and namespace not in known:
+                warning = (
+                    f" — no namespace {namespace!r} in this cluster (it has: "
+                    f"{', '.join(sorted(known))}); the pod list stays empty until it exists"
+                )
+        self.backend.namespace = namespace
+        self.app.main.status.namespace = namespace
+        await chat.add_notice(f"namespace: {namespace}{warning}", "warning" if warning else "info")
         self.app.feeds.start_pods()

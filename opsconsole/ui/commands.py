@@ -150,7 +150,6 @@ def help_rows(app: OpsConsoleApp) -> list[tuple[str, str, str, str]]:
     keymap = dict(app.settings.ui.keymap)
     rows: list[tuple[str, str, str, str]] = [
         ("ctrl+q", "Quit", "everywhere", "—"),
-        ("ctrl+p", "Command palette", "everywhere", "—"),
     ]
     for where, cls in _binding_classes(app):
         for binding in _bindings(cls):

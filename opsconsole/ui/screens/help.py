@@ -35,7 +35,8 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen #help-dialog {
-        width: 100; height: 34; border: thick $primary; background: $surface; padding: 0 1;
+        width: 100; max-width: 100%; height: 34; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
     }
     HelpScreen #help-body { height: 1fr; }
     HelpScreen #help-title { margin-bottom: 1; }

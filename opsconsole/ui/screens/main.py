@@ -138,14 +138,53 @@ class MainScreen(Screen[None]):
         banner.set_class(level == "error", "-error")
         banner.set_class(level == "warning", "-warning")
 
+    _PANES = {
+        "chat": "#chat-pane",
+        "trace": "#trace-pane",
+        "pods": "#pods-pane",
+        "logs": "#logs-pane",
+    }
+    _FOCUS_FIRST = {"chat": "#chat-input", "pods": "#pod-list-table", "logs": "#log-view LogBody"}
+
+    def focus_pane(self, name: str) -> None:
+        """Move the focus into pane ``name`` (chat, trace, pods, logs)."""
+        pane = self.query_one(self._PANES[name], Pane)
+        preferred = self._FOCUS_FIRST.get(name)
+        candidates = [*(self.query(preferred) if preferred else []), *pane.query("*")]
+        target = next((w for w in candidates if w.focusable), None)
+        if target is None and pane.focusable:
+            target = pane
+        if target is not None:
+            target.focus()
+
+    @staticmethod
+    def pane_of(widget: Any) -> Pane | None:
+        node = widget
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent
+        return node
+
+    def on_descendant_focus(self, event: Any) -> None:
+        """While a pane is zoomed, focus that moves to another pane (ctrl+l, 1-4, sending log
+        lines to the agent) takes the zoom with it: the user sees where they typed."""
+        if self.maximized is None:
+            return
+        pane = self.pane_of(event.widget)
+        if pane is not None and pane is not self.maximized:
+            self.maximize(pane, container=False)
+
+    def zoom_to(self, name: str) -> None:
+        """If a pane is zoomed, zoom pane ``name`` instead (e.g. ``l`` in a zoomed pod list
+        shows the logs)."""
+        if self.maximized is not None:
+            self.maximize(self.query_one(self._PANES[name], Pane), container=False)
+
     def toggle_zoom(self) -> None:
         """Maximize the pane holding the focus, or restore the layout."""
         if self.maximized is not None:
             self.minimize()
             return
-        node: Any = self.focused
-        while node is not None and not isinstance(node, Pane):
-            node = node.parent
+        node = self.pane_of(self.focused)
         if node is None:
             node = self.query_one("#chat-pane", Pane)
         self.maximize(node, container=False)

@@ -38,7 +38,7 @@ class ApprovalModal(ModalScreen[Decision]):
     DEFAULT_CSS = """
     ApprovalModal { align: center middle; }
     ApprovalModal #approval-dialog {
-        width: 90; height: auto; max-height: 34;
+        width: 90; max-width: 100%; height: auto; max-height: 100%;
         border: thick $warning; background: $surface; padding: 1 2;
     }
     ApprovalModal #approval-title { color: $text-warning; margin-bottom: 1; }
@@ -129,7 +129,8 @@ class OutputModal(ModalScreen[None]):
     DEFAULT_CSS = """
     OutputModal { align: center middle; }
     OutputModal #output-dialog {
-        width: 100; height: 34; border: thick $primary; background: $surface; padding: 0 1;
+        width: 100; max-width: 100%; height: 34; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
     }
     OutputModal #output-body { height: 1fr; }
     OutputModal #output-title { margin-bottom: 1; }

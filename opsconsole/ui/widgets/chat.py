@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from textual.widgets._markdown import MarkdownStream
 
 
+def _parser() -> Any:
+    """Markdown as models write it, without raw HTML: with HTML on (Textual's default),
+    ``<pod>`` or ``<namespace>`` in an answer is an HTML tag and vanishes from the screen."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("gfm-like", {"html": False})
+
+
 class ChatInput(Input):
     """An Input with a history recalled by up / down."""
 
@@ -104,7 +112,7 @@ class ChatPane(Vertical):
         text.append(
             " — ask about your cluster in plain words, e.g. "
             "“查看 default 命名空间下所有 Pod 的状态” or “why is the api crashing?”. "
-            "/help lists commands; ? shows keys."
+            "/help lists commands; F1 shows keys; 1–4 jump to a pane (outside the input)."
         )
         return text
 
@@ -153,6 +161,9 @@ class ChatPane(Vertical):
         line.append("› ", style="bold")
         line.append(text)
         await self._add(ChatEntry(line, classes="user"))
+        # the user's own question: show it and follow the answer, wherever they had scrolled
+        self.log_view.scroll_end(animate=False)
+        self.log_view.anchor()
 
     async def add_notice(self, text: str, level: str = "info") -> None:
         await self._add(ChatEntry(Text(text), classes=f"notice -{level}"))
@@ -174,7 +185,7 @@ class ChatPane(Vertical):
         if self._answer is None:
             from textual.widgets import Markdown
 
-            self._answer = Markdown("", classes="answer -streaming")
+            self._answer = Markdown("", classes="answer -streaming", parser_factory=_parser)
             self._answer_text = ""
             await self._add(self._answer)
             self._stream = Markdown.get_stream(self._answer)
@@ -206,7 +217,7 @@ class ChatPane(Vertical):
         """A complete earlier answer (a resumed session), not streamed."""
         from textual.widgets import Markdown
 
-        await self._add(Markdown(text, classes="answer"))
+        await self._add(Markdown(text, classes="answer", parser_factory=_parser))
 
     async def finish_answer(self, text: str) -> None:
         """The final answer: make sure the whole text is shown, then close the block."""

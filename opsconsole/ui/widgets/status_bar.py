@@ -71,8 +71,9 @@ class StatusBar(Widget):
         self._accumulated = 0.0
 
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        sep = ("  ", "")
+        """The items that fit the width, in order; when the bar is too narrow the least
+        important go first (cost, then time and tokens, steps, model, namespace, context):
+        the run state and read-only / WRITE MODE always stay."""
         state_style = {
             "running": "bold yellow",
             "ready": "green",
@@ -80,35 +81,38 @@ class StatusBar(Widget):
             "failed": "bold red",
             "error": "bold red",
         }.get(self.state, "dim")
-        text.append("● ", style=state_style)
-        text.append(self.state, style=state_style)
-        text.append(*sep)
-        text.append("ctx ", style="dim")
-        text.append(self.context)
-        if self.sandbox:
-            text.append(" (sandbox)", style="bold cyan")
-        text.append(*sep)
-        text.append("ns ", style="dim")
-        text.append(self.namespace)
-        text.append(*sep)
-        text.append("model ", style="dim")
-        if self.offline:
-            text.append("offline planner", style="bold cyan")
-        else:
-            text.append(self.model)
-        text.append(*sep)
+        items: list[tuple[int, Text]] = []  # (priority: higher stays longer, text)
+        items.append((10, Text.assemble(("● ", state_style), (self.state, state_style))))
         if self.write_mode:
-            text.append(" WRITE MODE ", style="bold reverse red")
+            items.append((10, Text(" WRITE MODE ", style="bold reverse red")))
         else:
-            text.append("read-only", style="green")
-        text.append(*sep)
-        text.append("step ", style="dim")
-        text.append(str(self.steps))
-        text.append(*sep)
-        text.append(format_elapsed(self.elapsed))
-        text.append(*sep)
-        text.append(f"{self.tokens:,}")
-        text.append(" tok", style="dim")
-        text.append(*sep)
-        text.append(f"${self.cost:.4f}")
+            items.append((10, Text("read-only", style="green")))
+        ctx = Text.assemble(("ctx ", "dim"), self.context)
+        if self.sandbox:
+            ctx.append(" (sandbox)", style="bold cyan")
+        items.append((7, ctx))
+        items.append((8, Text.assemble(("ns ", "dim"), self.namespace)))
+        model = ("offline planner", "bold cyan") if self.offline else (self.model, "")
+        items.append((5, Text.assemble(("model ", "dim"), model)))
+        items.append((4, Text.assemble(("step ", "dim"), str(self.steps))))
+        items.append((3, Text(format_elapsed(self.elapsed))))
+        items.append((3, Text.assemble(f"{self.tokens:,}", (" tok", "dim"))))
+        items.append((2, Text(f"${self.cost:.4f}")))
+        width = self.content_region.width or self.size.width
+        sep = 2
+
+        def total(parts: list[tuple[int, Text]]) -> int:
+            return sum(t.cell_len for _, t in parts) + sep * (len(parts) - 1)
+
+        while width and total(items) > width:
+            lowest = min(p for p, _ in items)
+            if lowest >= 10:
+                break
+            drop = max(i for i, (p, _) in enumerate(items) if p == lowest)
+            del items[drop]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, (_, part) in enumerate(items):
+            if i:
+                text.append(" " * sep)
+            text.append_text(part)
         return text

@@ -369,8 +369,10 @@ class TracePane(VerticalScroll):
         line = Text("▶ ", style="bold")
         line.append(task)
         await self._mount(Static(line, classes="run-header", markup=False))
-        if not self.is_anchored:
-            self.anchor()  # follow the newest step until the user scrolls up
+        # a new question: show it, wherever the user had scrolled or focused, and follow its
+        # steps until the user scrolls up again
+        self.scroll_end(animate=False)
+        self.anchor()
 
     async def apply(self, event: ev.AgentEvent) -> None:
         """Update the blocks for one event from the agent core."""
