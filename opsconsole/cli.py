@@ -272,6 +272,15 @@ def _run_config(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(settings.to_dict(), sort_keys=False, allow_unicode=True), end="")
         return 0
     where = str(path) if path.exists() else f"{path} (not present: defaults apply)"
+    from opsconsole.ui.commands import keymap_problems
+    from opsconsole.ui.theming import theme_problem
+
+    problems = [p for p in [theme_problem(settings.ui.theme)] if p]
+    problems += keymap_problems(dict(settings.ui.keymap))
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        print(f"opsconsole: error: invalid configuration in {where}:\n{lines}", file=sys.stderr)
+        return 2
     print(f"configuration OK: {where}")
     key = settings.model.api_key()
     print(

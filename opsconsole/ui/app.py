@@ -181,6 +181,13 @@ class OpsConsoleApp(App[int]):
             self.notify(warning, severity="warning", timeout=8)
         if self.settings.ui.keymap:
             self.set_keymap(dict(self.settings.ui.keymap))
+            self.call_after_refresh(self._check_keymap)
+
+    def _check_keymap(self) -> None:
+        from opsconsole.ui.commands import keymap_problems
+
+        for problem in keymap_problems(dict(self.settings.ui.keymap)):
+            self.notify(problem, severity="warning", timeout=10)
 
     async def on_ready(self) -> None:
         if not gc.isenabled():  # paused for the start by the CLI (cli._run_console)

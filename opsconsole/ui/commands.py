@@ -119,19 +119,18 @@ def _binding_classes(app: object | None = None) -> list[tuple[str, type]]:
 
     classes: list[tuple[str, type]] = [("everywhere", OpsConsoleApp), ("chat", ChatInput)]
     classes += [("trace", ToolBlock), ("trace", PodLink)]
-    try:
-        from opsconsole.ui.widgets.pod_list import PodList
+    from opsconsole.ui.screens.help import HelpScreen
+    from opsconsole.ui.screens.modals import ContainerPickerModal
+    from opsconsole.ui.screens.sessions import SessionsModal
+    from opsconsole.ui.widgets.log_body import LogBody
+    from opsconsole.ui.widgets.log_view import LogView
+    from opsconsole.ui.widgets.pod_list import PodList
+    from opsconsole.ui.widgets.virtual_table import VirtualTable
 
-        classes.append(("pods", PodList))
-    except ImportError:
-        pass
-    try:
-        from opsconsole.ui.widgets.log_view import LogView
-
-        classes.append(("logs", LogView))
-    except ImportError:
-        pass
+    classes += [("pods", PodList), ("pods", VirtualTable), ("logs", LogView), ("logs", LogBody)]
     classes += [("approval", ApprovalModal), ("output", OutputModal)]
+    classes += [("containers", ContainerPickerModal), ("sessions", SessionsModal)]
+    classes += [("help", HelpScreen)]
     if app is None or isinstance(app, ReplayApp):
         classes.append(("replay", ReplayApp))
     return classes
@@ -143,6 +142,26 @@ def _bindings(cls: type) -> Iterable[Binding]:
             yield item
         elif isinstance(item, tuple) and len(item) >= 2:
             yield Binding(*item)
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id a user may remap in ``ui.keymap``."""
+    return {b.id for _, cls in _binding_classes() for b in _bindings(cls) if b.id}
+
+
+def keymap_problems(keymap: dict[str, str]) -> list[str]:
+    """One line per ``ui.keymap`` entry that names no binding (F1 lists the ids)."""
+    import difflib
+
+    known = known_binding_ids()
+    problems = []
+    for key in keymap:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(f"ui.keymap.{key}: no such binding id{hint} (F1 lists the ids)")
+    return problems
 
 
 def help_rows(app: OpsConsoleApp) -> list[tuple[str, str, str, str]]:

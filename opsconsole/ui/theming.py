@@ -34,6 +34,25 @@ def _theme_file(name: str) -> Path | None:
     return found
 
 
+def theme_problem(name: str) -> str | None:
+    """Why ``ui.theme`` cannot be used (no such theme file or Textual theme), else None."""
+    import difflib
+
+    from textual.theme import BUILTIN_THEMES
+
+    from opsconsole.ui.themes import theme_dirs
+
+    if name in BUILTIN_THEMES or _theme_file(name) is not None:
+        return None
+    names = set(BUILTIN_THEMES)
+    for directory in theme_dirs():
+        if Path(directory).is_dir():
+            names |= {p.stem for p in Path(directory).glob("*.y*ml")}
+    close = difflib.get_close_matches(name, sorted(names), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"ui.theme: no theme named {name!r}{hint} (known: {', '.join(sorted(names))})"
+
+
 def _register_one(app: App, name: str) -> bool:
     """Register the theme file ``name`` (from the parsed-theme cache when the file has not
     changed: YAML costs ~10 ms on the way to the first frame); False if unusable."""
