@@ -131,6 +131,7 @@ class ChatPane(Vertical):
         event.stop()
         text = event.value.strip()
         if not text:
+            self.input.value = ""  # only spaces: nothing to ask
             return
         self.input.remember(text)
         self.input.value = ""

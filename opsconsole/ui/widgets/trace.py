@@ -101,7 +101,7 @@ class ToolBlock(Vertical, can_focus=True):
 
     DEFAULT_CSS = """
     ToolBlock { height: auto; padding: 0 0 0 2; }
-    ToolBlock:focus { background: $boost; }
+    ToolBlock:focus { background: $accent-muted; }
     ToolBlock .observation { color: $text-muted; }
     """
 
