@@ -84,6 +84,10 @@ def summarize(session: Session) -> SessionSummary:
         elif isinstance(ev, RunCancelled):
             if ev.run_id in outcome:
                 outcome[ev.run_id] = "cancelled"
+    if not question:  # no recorded run (e.g. a transcript only): its first user message
+        first = next((m for m in session.messages if m.get("role") == "user"), None)
+        content = first.get("content") if first else None
+        question = content if isinstance(content, str) else ""
     tokens = sum(max(usage.get(r, 0), finished.get(r, 0)) for r in top)
     if not tokens:
         tokens = sum(max(usage.get(r, 0), finished.get(r, 0)) for r in parents)

@@ -26,10 +26,10 @@ def _clip(text: str, cells: int) -> str:
 def session_label(summary: Any) -> Text:
     """One line: date, question, model, steps, tokens, outcome."""
     started = str(summary.started or "")[:16].replace("T", " ")
-    question = _clip(str(summary.question or "(no question)"), 38)
+    question = _clip(str(summary.question or "(no question)"), 34)
     line = Text(no_wrap=True, overflow="ellipsis")  # one row per session, never two
     line.append(f"{started:16}  ", style="dim")
-    line.append(question + " " * max(0, 39 - cell_len(question)))
+    line.append(question + " " * max(0, 35 - cell_len(question)))
     line.append(f" {str(summary.model)[:14]:14}", style="dim")
     line.append(f" {summary.steps:>3} steps {summary.tokens:>7,} tok ", style="dim")
     style = {"answered": "green", "failed": "red", "damaged": "red", "unreadable": "red"}
@@ -56,7 +56,9 @@ class SessionsModal(ModalScreen["str | None"]):
     def __init__(self, summaries: list[Any]) -> None:
         super().__init__()
         # sessions where nothing was asked (every launch records one) are not worth resuming
-        self.summaries = [s for s in summaries if s.path and s.outcome != "empty"]
+        self.summaries = [
+            s for s in summaries if s.path and not (s.outcome == "empty" and not s.question)
+        ]
 
     def compose(self) -> ComposeResult:
         with Vertical():
