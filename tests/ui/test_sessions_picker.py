@@ -27,7 +27,7 @@ def test_empty_sessions_are_left_out() -> None:
 
 
 def test_a_row_fits_the_picker_without_wrapping() -> None:
-    long_question = "为什么 payment 服务的 pod 一直重启？请检查日志、事件和配置，然后给出修复建议" * 2
+    long_question = "为什么 payment 服务的 pod 一直重启？请检查日志、事件和配置" * 3
     label = session_label(_summary(long_question, "interrupted"))
     assert label.no_wrap
     # the picker is 110 wide: border, padding and the scrollbar leave ~104 cells
