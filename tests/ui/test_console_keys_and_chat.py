@@ -199,3 +199,30 @@ async def test_unknown_namespace_is_warned_about(tmp_path: Path) -> None:
 
         await wait_for(pilot, lambda: "no namespace 'nosuchns'" in chat_text(app), 10, "warn")
         assert "payments" in chat_text(app)  # the namespaces it does have
+
+
+async def test_a_session_approval_is_marked_in_the_trace(tmp_path: Path, model_server) -> None:
+    from opsconsole.ui.screens.modals import ApprovalModal
+    from tests.fakes.openai_server import tool_call
+
+    def scale(replicas: int, call_id: str) -> object:
+        args = {"namespace": "shop", "name": "cart", "replicas": replicas}
+        return reply(tool_calls=[tool_call("scale_deployment", args, id=call_id)])
+
+    model_server.push(scale(3, "call_1"), reply("cart at 3."), scale(2, "call_2"), reply("at 2."))
+    app = build_app(
+        make_settings(tmp_path, base_url=model_server.base_url), demo=True, write=True, frozen=True
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.backend is not None, 30, "backend")
+        app.main.chat.input.value = "scale cart to 3"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal), 15, "approval")
+        await pilot.press("s")  # approve for this session
+        await wait_for(pilot, lambda: not app.bridge.running, 15, "first run")
+        assert "approved by you for this session" in trace_text(app)
+        app.main.chat.input.value = "now to 2"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.bridge.running, 15, "second run")
+        assert not isinstance(app.screen, ApprovalModal)
+        assert "auto-approved (approved for this session earlier)" in trace_text(app)

@@ -66,6 +66,20 @@ def preview(text: str) -> str:
     return "\n".join(out)
 
 
+def approval_label(decision: str, source: str) -> str:
+    """How a mutating call was decided, in the trace: by the user now, or without asking
+    because the user approved this tool for the session earlier."""
+    if source == "session":
+        return "auto-approved (approved for this session earlier)"
+    if source == "policy":
+        return "declined by policy (headless: no one to ask)"
+    return {
+        "approve": "approved by you",
+        "approve_session": "approved by you for this session",
+        "decline": "declined by you",
+    }.get(decision, decision)
+
+
 class PodLink(Static, can_focus=True):
     """A focusable link to a pod named by an Action."""
 
@@ -127,6 +141,8 @@ class ToolBlock(Vertical, can_focus=True):
         self.output = ""
         self.status = "running"
         self.note = ""
+        #: who let a mutating call run (or not): shown for good, after the status
+        self.approval = ""
         self.duration: float | None = None
         self.started = time.monotonic()
         self.run_id = ""
@@ -152,6 +168,8 @@ class ToolBlock(Vertical, can_focus=True):
             text.append(f"  {self.status}", style=style)
             if self.duration is not None and self.timed:
                 text.append(f" · {self.duration:.2f}s", style="dim")
+        if self.approval:
+            text.append(f"  · {self.approval}", style="dim")
         return text
 
     def tick(self, glyph: str) -> None:
@@ -300,6 +318,8 @@ class TracePane(VerticalScroll):
         self.depth: dict[str, int] = {}
         #: where a specialist's run is shown: inside the ask_* call that dispatched it
         self.parents: dict[str, ToolBlock] = {}
+        #: approval labels of calls whose block is not there yet, by tool_call_id
+        self._approvals: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         self._empty = Static("No run yet. Steps appear here as the agent works.", classes="empty")
@@ -361,6 +381,7 @@ class TracePane(VerticalScroll):
                 timed=self.timed,
             )
             block.run_id = event.run_id
+            block.approval = self._approvals.pop(event.tool_call_id, "")
             self.tools[event.tool_call_id] = block
             await self._mount(block, step)
         return block
@@ -393,9 +414,13 @@ class TracePane(VerticalScroll):
             block = await self._tool(event, mutating=True)
             block.set_note("awaiting approval")
         elif isinstance(event, ev.ApprovalResolved):
+            label = approval_label(event.decision, event.source)
             block = self.tools.get(event.tool_call_id)
             if block is not None:
-                block.set_note(event.decision.replace("_", " ") + "d")
+                block.approval = label
+                block.set_note(label)
+            else:  # approved for the session earlier: no request, the block comes next
+                self._approvals[event.tool_call_id] = label
         elif isinstance(event, ev.ToolCallStarted):
             block = await self._tool(event, mutating=event.mutating)
             block.set_note("running")
