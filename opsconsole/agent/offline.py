@@ -7,7 +7,8 @@ names seen in any earlier observation help resolve what the user refers to. Each
 asks for real tool calls (with a short "thought" first, so the trace shows a Thought) or gives
 the final answer: root cause, evidence quoted from the observations, and next steps, labelled
 as coming from the offline planner. It only calls tools present in the offered ``tools``
-array, never plans a mutating call, and stops after a bounded number of steps.
+array, proposes a mutating call only when the user asks for a change, and stops after a
+bounded number of steps.
 
 Requests it understands, in Chinese and English (``offline_intents``): the pods of a namespace
 (``get_k8s_pods``), a pod's logs (``get_pod_logs``), why a pod / deployment / service / node is
@@ -16,9 +17,11 @@ failing (``find_unhealthy_pods`` to resolve the name, then ``describe_pod`` + ``
 usage (``get_resource_usage``), nodes (``get_nodes``), events (``get_events``), deployments
 (``get_deployments``), security risks (``find_security_issues``) and GPUs (nodes' capacity,
 the pods that request them). Follow-ups may refer back ("它", "its logs") to the pod the
-conversation is about. A change (delete, scale, restart) is never made: the answer gives the
-command to run. Anything else gets an honest answer: what it can do and how to configure a
-model.
+conversation is about. In read-only mode a change (delete, scale, restart) is explained with the
+command to run; in write mode the planner first finds the object (in whatever namespace it
+lives) and then proposes the call, which the loop runs only after the user approves it
+(``offline_mutate``). It reports zero token usage: no model is involved. Anything else
+gets an honest answer: what it can do and how to configure a model.
 
 Layout: ``offline_intents`` (what was asked), ``offline_observe`` (reading the transcript and
 the tools' output formats, see ``opsconsole.k8s.tools``), ``offline_plan`` /
@@ -48,11 +51,9 @@ __all__ = ["Call", "Final", "OfflinePlanner", "Step", "plan"]
 # --- the model client ----------------------------------------------------------------------
 
 
-def _estimate_tokens(*parts: Any) -> int:
-    n = 0
-    for p in parts:
-        n += len(p) if isinstance(p, str) else len(json.dumps(p, ensure_ascii=False, default=str))
-    return max(1, n // 4)
+#: no model is used, so no tokens are spent: every turn reports zero usage (an explicit zero,
+#: so the loop does not fall back to estimating tokens from the messages)
+NO_USAGE = Usage(prompt_tokens=0, completion_tokens=0)
 
 
 class OfflinePlanner:
@@ -69,16 +70,11 @@ class OfflinePlanner:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AsyncIterator[ModelStreamItem]:
         decision = plan(messages, tools, language=self.language, max_steps=self.max_steps)
-        prompt = _estimate_tokens(messages, tools)
         if isinstance(decision, Final):
             text = decision.text
             for piece in _pieces(text):
                 yield TextChunk(piece)
-            yield ModelTurn(
-                content=text,
-                finish_reason="stop",
-                usage=Usage(prompt_tokens=prompt, completion_tokens=_estimate_tokens(text)),
-            )
+            yield ModelTurn(content=text, finish_reason="stop", usage=NO_USAGE)
             return
         base = read_transcript(messages).total_calls
         calls = [
@@ -94,10 +90,7 @@ class OfflinePlanner:
             content=decision.thought,
             tool_calls=calls,
             finish_reason="tool_calls",
-            usage=Usage(
-                prompt_tokens=prompt,
-                completion_tokens=_estimate_tokens(decision.thought, [c.arguments for c in calls]),
-            ),
+            usage=NO_USAGE,
         )
 
 

@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from opsconsole.agent.offline_causes import Cause, cause, classify, finding_cause, is_security
 from opsconsole.agent.offline_evidence import evidence_lines
 from opsconsole.agent.offline_intents import Intent, Language
-from opsconsole.agent.offline_observe import Finding, Observation
+from opsconsole.agent.offline_observe import (
+    Finding,
+    Observation,
+    is_error_text,
+    is_forbidden,
+)
+from opsconsole.k8s.analyzers import suggestion_text
 
 HEADER = "〔离线规划器 / offline planner〕"
 
@@ -32,8 +38,8 @@ _T: dict[str, dict[Language, str]] = {
     "output": {"zh": "工具输出", "en": "Tool output"},
     "more": {"zh": "（其余 {n} 行省略）", "en": "({n} more lines omitted)"},
     "ask_more": {
-        "zh": "想深入某个 Pod，可以问：“为什么 <命名空间> 的 <名称> 一直重启”。",
-        "en": 'To dig into one of them, ask: "why is <name> in <namespace> failing".',
+        "zh": "想深入某个 Pod，可以问：“为什么 {ns} 的 {name} 一直重启”。",
+        "en": 'To dig into one of them, ask: "why is {name} in {ns} failing".',
     },
     "tool_error": {"zh": "工具返回了错误：", "en": "The tool returned an error:"},
 }
@@ -43,8 +49,25 @@ def t(key: str, lang: Language, **kw: object) -> str:
     return _T[key][lang].format(**kw)
 
 
+def ask_more(lang: Language, example: tuple[str | None, str] | None) -> str:
+    """How to dig into one item, with a real one of the listing as the example."""
+    ns, name = example if example is not None else ("NAMESPACE", "NAME")
+    return t("ask_more", lang, ns=ns or "NAMESPACE", name=name)
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span (shown literally, wraps in a narrow pane)."""
+    text = " ".join(text.split("\n")).strip()
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def quote(lines: Iterable[str]) -> str:
-    return "\n".join(f"> {line}" for line in lines)
+    """Lines quoted from tool output: one bullet each, as code, so Markdown keeps every line
+    apart (``>`` quotes merge into one paragraph) and wraps long ones in a narrow chat."""
+    return "\n".join(f"- {code(line)}" for line in lines if line.strip())
 
 
 def block(text: str, lang: Language, max_lines: int = 30) -> str:
@@ -57,43 +80,15 @@ def block(text: str, lang: Language, max_lines: int = 30) -> str:
     return out
 
 
-_FORBIDDEN_RE = re.compile(r"\bis forbidden\b|\bforbidden:|cannot (?:get|list|watch) resource")
-
-
 def is_error(obs: Observation) -> bool:
     """A tool output that is an error message rather than data (the tools' error lines)."""
-    head = obs.content.lstrip()[:200].lower()
-    first = head.split("\n", 1)[0]
-    if _FORBIDDEN_RE.search(first):
-        return True
-    return head.startswith(
-        (
-            "error",
-            "tool error",
-            '{"error"',
-            '{"status"',
-            "forbidden",
-            "cluster unreachable",
-            "not found",
-            "no cluster",
-            "refused",
-            "invalid",
-            "unknown tool",
-            "api error",
-            "internal error",
-            "timeout",
-            "timed out",
-            "namespace is required",
-            "unknown argument",
-            "credentials expired",
-        )
-    )
+    return is_error_text(obs.content)
 
 
 def error_note(obs: Observation, lang: Language) -> str:
     """One line saying which read failed and why (forbidden reads name the RBAC gap)."""
     first = obs.content.strip().splitlines()[0][:300] if obs.content.strip() else "?"
-    forbidden = bool(_FORBIDDEN_RE.search(first.lower()))
+    forbidden = is_forbidden(first)
     if lang == "zh":
         why = "（权限不足：当前身份没有读取权限，RBAC 禁止）" if forbidden else ""
         return f"注意：`{obs.name}` 读取失败{why}：{first}"
@@ -129,15 +124,16 @@ def next_steps(
     out = []
     for i, step in enumerate(steps, 1):
         s = step
-        if name:
-            deploy = deployment_of(name)
-            s = s.replace("<名称>", deploy).replace("<name>", deploy)
         if ns:
-            s = s.replace("<命名空间>", ns).replace("<namespace>", ns)
+            s = re.sub(r"\bNAMESPACE\b", ns, s)
+        if name:
+            s = re.sub(r"\bNAME\b", deployment_of(name), s)
         out.append(f"{i}. {s}")
+    suggestion = suggestion_text(suggestion, lang)
     if suggestion:
         lead = "分析器建议" if lang == "zh" else "Analyzer's suggestion"
-        out.append(f"{len(out) + 1}. {lead}: {suggestion}")
+        sep = "：" if lang == "zh" else ": "
+        out.append(f"{len(out) + 1}. {lead}{sep}{suggestion}")
     return "\n".join(out)
 
 
@@ -203,13 +199,13 @@ Ollama, vLLM or any OpenAI-compatible endpoint."""
 def greeting_answer(lang: Language) -> str:
     if lang == "zh":
         text = (
-            "不客气！需要时可以继续问我，比如“哪些 Pod 不健康”或“为什么 <名称> 一直重启”。"
+            "不客气！需要时可以继续问我，比如“哪些 Pod 不健康”或“为什么 checkout 一直重启”。"
             "（问“你能做什么”查看全部支持的请求。）"
         )
     else:
         text = (
             "You're welcome! Ask me anything else, e.g. \"what's broken in the cluster\" or "
-            '"why is <name> failing" (ask "what can you do" for the full list).'
+            '"why is checkout failing" (ask "what can you do" for the full list).'
         )
     return f"{HEADER}\n\n{text}\n"
 
@@ -248,6 +244,79 @@ def error_answer(intent: Intent, obs: Observation) -> str:
             "Check the cluster connection and permissions (kubeconfig, context, RBAC), then retry."
         )
     return f"{HEADER}\n\n{t('tool_error', lang)} `{obs.name}`\n\n{quote(first)}\n\n{tail}\n"
+
+
+def unreachable_answer(
+    intent: Intent, errors: list[Observation], kind: str, context: str | None = None
+) -> str:
+    """Every read failed because the cluster cannot be used (unreachable, no cluster
+    configured, credentials rejected): say so and how to check; never guess from the errors."""
+    zh = intent.language == "zh"
+    ctx = f" --context {context}" if context else ""
+    lines = [f"{o.name}: {o.content.strip().splitlines()[0][:240]}" for o in errors]
+    lines = list(dict.fromkeys(lines))
+    changed = intent.kind == "mutate"
+    if zh:
+        head = {
+            "unreachable": "**无法连接集群**：这一轮的工具调用都没能连上 Kubernetes API server，"
+            "所以什么都没查到",
+            "no_cluster": "**没有配置集群**：工具没有可用的 kubeconfig/context，所以什么都没查到",
+            "auth": "**集群拒绝了当前凭据**：工具调用都因认证失败而被拒绝，所以什么都没查到",
+        }[kind]
+        head += "（这不代表你问的对象不存在）。"
+        if changed:
+            head += "没有做任何变更。"
+        steps = {
+            "unreachable": [
+                f"确认 API server 正常且从这里可达：`kubectl cluster-info{ctx}`"
+                "（地址见上面的错误），并检查 VPN、代理和防火墙",
+                "确认用的是正确的 kubeconfig 与 context：`kubectl config current-context`；"
+                "在控制台里可用 `/context` 查看或切换",
+                "集群恢复响应后再问一次",
+            ],
+            "no_cluster": [
+                "用 `--kubeconfig FILE --context NAME` 启动，或设置环境变量 `KUBECONFIG`",
+                "想先试用，可以用 `--demo` 连接内置的沙箱集群",
+            ],
+            "auth": [
+                f"重新登录或刷新凭据后确认可用：`kubectl get ns{ctx}`",
+                "确认用的是正确的 context：`kubectl config current-context`",
+            ],
+        }[kind]
+        label, how = "工具返回的错误：", "**如何检查**："
+    else:
+        head = {
+            "unreachable": "**The cluster is unreachable**: no tool call of this turn could "
+            "reach the Kubernetes API server, so nothing could be checked",
+            "no_cluster": "**No cluster is configured**: the tools have no usable "
+            "kubeconfig/context, so nothing could be checked",
+            "auth": "**The cluster rejected the credentials**: every tool call failed to "
+            "authenticate, so nothing could be checked",
+        }[kind]
+        head += " (this does not mean that what you asked about does not exist)."
+        if changed:
+            head += " Nothing was changed."
+        steps = {
+            "unreachable": [
+                f"Check that the API server is up and reachable from here: `kubectl cluster-info"
+                f"{ctx}` (the address is in the error above); check VPN, proxy and firewall",
+                "Check that the right kubeconfig and context are in use: "
+                "`kubectl config current-context`; in the console `/context` shows and "
+                "switches it",
+                "Ask again once the cluster answers",
+            ],
+            "no_cluster": [
+                "Start with `--kubeconfig FILE --context NAME`, or set `KUBECONFIG`",
+                "To try things out, `--demo` connects to the built-in sandbox cluster",
+            ],
+            "auth": [
+                f"Log in again or refresh the credentials, then check: `kubectl get ns{ctx}`",
+                "Check that the right context is in use: `kubectl config current-context`",
+            ],
+        }[kind]
+        label, how = "The tools returned errors:", "**How to check**:"
+    numbered = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+    return f"{HEADER}\n\n{head}\n\n{label}\n{quote(lines[:6])}\n\n{how}\n{numbered}\n"
 
 
 def _cols(line: str) -> list[str]:
@@ -333,10 +402,21 @@ def listing_answer(
             c = cause("node")
             sep = "：" if lang == "zh" else ": "
             parts += ["", f"{t('cause', lang)}{sep}{c.zh if lang == 'zh' else c.en}"]
-        parts += ["", t("ask_more", lang)]
+        parts += ["", ask_more(lang, _example(obs, problems))]
     else:
         parts += ["", "没有发现异常。" if lang == "zh" else "Nothing looks wrong here."]
     return "\n".join(parts) + "\n"
+
+
+def _example(obs: Observation, rows: list[str]) -> tuple[str | None, str] | None:
+    """(namespace, workload) of the first row that needs attention, for the follow-up tip."""
+    if not rows or obs.name not in ("get_k8s_pods", "get_deployments"):
+        return None
+    first = _cols(rows[0])[0]
+    ns = obs.args.get("namespace")
+    if "/" in first:
+        ns, first = first.split("/", 1)
+    return (str(ns) if ns else None), deployment_of(first)
 
 
 #: findings that follow from another one (a deployment whose pods fail, a service whose pods
@@ -375,10 +455,11 @@ def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | 
             sev = f" [{group[0].severity}]" if group[0].severity else ""
             parts.append(f"- {label + ' ' if label else ''}**{ref}**{count}{sev} {reason}: {what}")
             if group[0].evidence:
-                parts.append(f"  > {group[0].evidence[:300]}")
+                lead = "证据：" if zh else "evidence: "
+                parts.append(f"  - {lead}{code(group[0].evidence[:300])}")
             if kind == "pod":
                 names = ", ".join(f"`{f.name}`" for f in group[:5])
-                parts.append(f"  Pod: {names}")
+                parts.append(f"  - Pod: {names}")
         if len(groups) > 15:
             parts.append(t("more", lang, n=len(groups) - 15))
         if derived:
@@ -392,7 +473,9 @@ def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | 
         else:
             parts += ["", f"Also {len(security)} security finding(s): {', '.join(reasons)}."]
     if health:
-        parts += ["", t("ask_more", lang)]
+        pod = next((f for f in primary if f.kind == "pod"), None)
+        example = (pod.namespace, deployment_of(pod.name)) if pod is not None else None
+        parts += ["", ask_more(lang, example)]
     return "\n".join(parts) + "\n"
 
 
@@ -419,8 +502,9 @@ def security_answer(intent: Intent, findings: list[Finding], obs: Observation) -
         label = _SEC_ZH.get(f.reason, f.reason) if lang == "zh" else f.reason
         sev = f" [{f.severity}]" if f.severity else ""
         parts.append(f"- **{f.ref}**{sev} {label}: {f.evidence[:200]}")
-        if f.suggestion:
-            parts.append(f"  {'建议' if lang == 'zh' else 'fix'}: {f.suggestion}")
+        fix = suggestion_text(f.suggestion, lang)
+        if fix:
+            parts.append(f"  - {'建议：' if lang == 'zh' else 'fix: '}{fix}")
     if n > 20:
         parts.append(t("more", lang, n=n - 20))
     return "\n".join(parts) + "\n"

@@ -40,13 +40,13 @@ CAUSES: tuple[Cause, ...] = (
             "对比容器内存 limit 与实际用量（get_resource_usage），"
             "适当调大 `resources.limits.memory`，"
             "或排查内存泄漏/降低批处理大小",
-            "修改后执行 `kubectl rollout restart deployment/<名称> -n <命名空间>`（需人工确认）",
+            "修改后执行 `kubectl rollout restart deployment/NAME -n NAMESPACE`（需人工确认）",
         ),
         (
             "Compare the container's memory limit with its real usage (get_resource_usage) "
             "and raise "
             "`resources.limits.memory`, or fix the leak / lower the batch size",
-            "Then `kubectl rollout restart deployment/<name> -n <namespace>` (needs your approval)",
+            "Then `kubectl rollout restart deployment/NAME -n NAMESPACE` (needs your approval)",
         ),
     ),
     Cause(
@@ -118,11 +118,11 @@ CAUSES: tuple[Cause, ...] = (
         ("crashloopbackoff", "back-off restarting", "backoff restarting", "crashloop"),
         (
             "根据 previous 日志里的报错修正配置（ConfigMap / 环境变量 / 启动参数）",
-            "修正后执行 `kubectl rollout restart deployment/<名称> -n <命名空间>`（需人工确认）",
+            "修正后执行 `kubectl rollout restart deployment/NAME -n NAMESPACE`（需人工确认）",
         ),
         (
             "Fix the configuration the previous logs complain about (ConfigMap / env / args)",
-            "Then `kubectl rollout restart deployment/<name> -n <namespace>` (needs your approval)",
+            "Then `kubectl rollout restart deployment/NAME -n NAMESPACE` (needs your approval)",
         ),
     ),
     Cause(
@@ -212,12 +212,12 @@ CAUSES: tuple[Cause, ...] = (
         ),
         (
             "查看其 Pod 的状态与事件，找出 Pod 起不来的原因并修正",
-            "修正后观察 `kubectl rollout status deployment/<名称> -n <命名空间>`",
+            "修正后观察 `kubectl rollout status deployment/NAME -n NAMESPACE`",
         ),
         (
             "Look at its pods' status and events to see why they do not become available, and fix "
             "that",
-            "Then watch `kubectl rollout status deployment/<name> -n <namespace>`",
+            "Then watch `kubectl rollout status deployment/NAME -n NAMESPACE`",
         ),
     ),
     Cause(

@@ -71,6 +71,8 @@ class Intent:
     lines: int | None = None
     #: the mutating verb for kind == "mutate" (delete | scale | restart)
     verb: str | None = None
+    #: for a change: the pods it selects by state ("the crashlooping pods"), a POD_STATES key
+    state: str | None = None
 
 
 def detect_language(text: str, preference: str = "auto") -> Language:
@@ -108,6 +110,8 @@ _STOPWORDS = frozenset(
     wasn't weren't cannot couldn't they them their he she his her him i'm i've you're we're
     it's that's there's anything something everything nothing reachable unreachable access
     accessible work works working
+    crashlooping crash-looping crashlooped evicted unschedulable unready oom-killed
+    return returns returning respond responds responding
     """.split()
 )
 
@@ -293,6 +297,9 @@ _ZH_MUTATE = {
     "重启一下": "restart",
     "帮我重启": "restart",
     "滚动重启": "restart",
+    "重新启动": "restart",
+    "干掉": "delete",
+    "杀掉": "delete",
     "回滚": "rollback",
 }
 _EN_MUTATE = {
@@ -325,6 +332,78 @@ _PREVIOUS = (
     "--previous",
     "-p ",
 )
+
+
+#: "why" words: a request with one of them asks about a change, it does not ask for one
+_ZH_WHY = (*_ZH_DIAG[:8], "为何", "怎么回事", "怎么了", "什么原因", "原因")
+#: "重启" as a request ("重启 checkout", "把 web 重启"), not as a symptom ("一直重启", "重启次数")
+_ZH_RESTART_RE = re.compile(
+    r"(?<!一直)(?<!反复)(?<!不断)(?<!频繁)(?<!总是)(?<!经常)(?<!老是)(?<!多次)(?<!持续)"
+    r"(?<!还在)(?<!在)(?<!会)重启(?!次数|了|过|的原因|原因|次|后)"
+)
+_EN_RESTART_RE = re.compile(
+    r"^\s*(?:please\s+|pls\s+|(?:can|could|would) you\s+(?:please\s+)?)?restart\b"
+)
+
+#: pod states a change can select pods by ("delete the crashlooping pods"): key -> (words,
+#: the analyzers' reasons, the STATUS column values of get_k8s_pods). Empty reasons: any health
+#: finding.
+POD_STATES: dict[str, tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {
+    "crashloop": (
+        (
+            "crashloop",
+            "crashlooping",
+            "crash-looping",
+            "crash looping",
+            "crashloopbackoff",
+            "crashing",
+            "崩溃",
+            "一直重启",
+            "反复重启",
+        ),
+        frozenset({"CrashLoopBackOff", "OOMKilled"}),
+        frozenset({"CrashLoopBackOff"}),
+    ),
+    "oom": (
+        ("oomkilled", "oom-killed", "oom", "内存溢出", "内存超限"),
+        frozenset({"OOMKilled"}),
+        frozenset({"OOMKilled"}),
+    ),
+    "image": (
+        ("imagepullbackoff", "errimagepull", "image pull", "拉不下来", "镜像拉取失败"),
+        frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}),
+        frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}),
+    ),
+    "pending": (
+        ("pending", "unschedulable", "调度不上", "无法调度"),
+        frozenset({"FailedScheduling", "GPUUnschedulable"}),
+        frozenset({"Pending"}),
+    ),
+    "failed": (
+        ("evicted", "failed", "被驱逐", "失败的"),
+        frozenset({"PodFailed", "ContainerError"}),
+        frozenset({"Failed", "Evicted", "Error"}),
+    ),
+    "notready": (
+        ("not ready", "unready", "not-ready", "未就绪", "不就绪", "没就绪"),
+        frozenset({"ReadinessProbeFailed"}),
+        frozenset(),
+    ),
+    "unhealthy": (
+        ("unhealthy", "broken", "failing", "不健康", "异常", "有问题"),
+        frozenset(),
+        frozenset(),
+    ),
+}
+
+
+def pod_state(text: str) -> str | None:
+    """The POD_STATES key a request selects pods by, if it names a state."""
+    t = text.lower()
+    for key, (words, _reasons, _statuses) in POD_STATES.items():
+        if _has_word(t, words):
+            return key
+    return None
 
 
 def _has_word(text: str, words: tuple[str, ...]) -> bool:
@@ -404,6 +483,8 @@ def extract_namespace(text: str, known: Known | None = None) -> str | None:
     for rx in (_ZH_IN_RE, _ZH_OF_RE):
         for m in rx.finditer(t):
             first, second = m.group(1), m.group(2)
+            if rx is _ZH_IN_RE and second is not None and not _is_name(second):
+                second = None  # "shop 里 crashloop 的 pod": shop is still the namespace
             if _is_name(first) and (second is None or _is_name(second)):
                 if second is None and rx is _ZH_OF_RE:
                     continue
@@ -486,10 +567,16 @@ def parse_intent(text: str, *, language: str = "auto", known: Known | None = Non
     def has(zh: tuple[str, ...], en: tuple[str, ...]) -> bool:
         return _has_word(t, zh) or _has_word(t, en)
 
-    # mutating requests: the offline planner never performs them, it explains
-    for word, verb in {**_ZH_MUTATE, **_EN_MUTATE}.items():
-        if _has_word(t, (word,)) and not has(_ZH_DIAG[:8], ("why",)):
-            return Intent(kind="mutate", verb=verb, **common)  # type: ignore[arg-type]
+    # changes: proposed for approval in write mode, explained in read-only mode
+    if not has(_ZH_WHY, ("why",)):
+        verb = next(
+            (v for w, v in {**_ZH_MUTATE, **_EN_MUTATE}.items() if _has_word(t, (w,))), None
+        )
+        if verb is None and (_ZH_RESTART_RE.search(t) or _EN_RESTART_RE.search(t)):
+            verb = "restart"
+        if verb is not None:
+            state = pod_state(t) if verb == "delete" else None
+            return Intent(kind="mutate", verb=verb, state=state, **common)  # type: ignore[arg-type]
 
     if has(_ZH_LOGS, _EN_LOGS):
         return Intent(kind="logs", **common)  # type: ignore[arg-type]

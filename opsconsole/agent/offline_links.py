@@ -303,7 +303,7 @@ def scaled_to_zero_link(
                 if name != want and not name.startswith(want + "-"):
                     continue
                 ref = f"{ns}/{name}"
-                cmd = f"kubectl scale deployment/{name} --replicas=<N> -n {ns}"
+                cmd = f"kubectl scale deployment/{name} --replicas=N -n {ns}"
                 if lang == "zh":
                     sentence = f"Deployment `{ref}` 的副本数为 0（0/0）：没有任何 Pod"
                     sentence += (

@@ -1,23 +1,45 @@
-"""The offline planner's changes: scale, rollout restart and delete, only when offered.
+"""The offline planner's changes: scale, rollout restart and delete.
 
-In read-only mode the mutating tools are not offered, so the planner explains the change and
-the command instead (:func:`offline_answers.mutate_answer`). In write mode it *proposes* the
-call; the loop then asks the user to approve it (or the eval harness approves it), exactly as
-for a model's call, and the answer reports what the cluster said. One request may name several
-changes ("scale catalog to 3 and restart web"): each clause becomes one call in the same step.
+First the object is found (:mod:`opsconsole.agent.offline_resolve`: in whatever namespace it
+lives, or the pods in the state the user named), with read-only lookups in this turn. Then, in
+write mode, the planner *proposes* the calls; the loop asks the user to approve each one (or
+the eval harness approves it), exactly as for a model's call, and the answer reports what the
+cluster said, or that nothing was changed when the user declined. In read-only mode (the
+mutating tools are not offered) the answer gives the exact commands instead. One request may
+name several changes ("scale catalog to 3 and restart web"): each clause becomes one change.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
 
 from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_context import Call, Ctx, Decision, Final, Step
+from opsconsole.agent.offline_context import (
+    MUTATING,
+    Call,
+    Ctx,
+    Decision,
+    Final,
+    Step,
+    call_key,
+    focus_pod,
+    refers_back,
+)
 from opsconsole.agent.offline_intents import Intent, parse_intent
+from opsconsole.agent.offline_observe import Observation, all_findings
+from opsconsole.agent.offline_resolve import (
+    STATE_LABEL,
+    TOOL_FOR_VERB,
+    Problem,
+    Resolved,
+    Want,
+    resolve,
+)
 
-TOOL_FOR_VERB = {"scale": "scale_deployment", "restart": "rollout_restart", "delete": "delete_pod"}
+__all__ = ["TOOL_FOR_VERB", "plan_mutation", "replicas_in"]
 
 _CLAUSE_SPLIT = re.compile(r"\band then\b|\bthen\b|\band\b|并且|并|然后|再|，|,|;|；|。|\.\s")
 _REPLICAS = re.compile(
@@ -43,67 +65,276 @@ def _clauses(intent: Intent) -> list[Intent]:
         sub = parse_intent(part, language=intent.language)
         if sub.kind != "mutate":
             continue
-        if not sub.target and prev is not None:
+        if not sub.target and not sub.state and prev is not None:
             sub = replace(sub, target=prev.target, namespace=sub.namespace or prev.namespace)
-        if not sub.target:
+        if not sub.target and not sub.state:
             continue
-        key = (TOOL_FOR_VERB.get(sub.verb or ""), sub.target)
+        if not sub.namespace and intent.namespace:
+            sub = replace(sub, namespace=intent.namespace)
+        key = (TOOL_FOR_VERB.get(sub.verb or ""), sub.target or f"state:{sub.state}")
         by_object.pop(key, None)
         by_object[key] = sub
         prev = sub
     return list(by_object.values()) or [intent]
 
 
-def _call_for(intent: Intent, default_ns: str, ns_hint: str | None) -> Call | None:
-    tool = TOOL_FOR_VERB.get(intent.verb or "")
-    if tool is None or not intent.target:
-        return None
-    args: dict[str, Any] = {"namespace": intent.namespace or ns_hint or default_ns}
-    if tool == "delete_pod":
-        args["pod_name"] = intent.target
-    else:
-        args["name"] = intent.target
-    if tool == "scale_deployment":
-        n = replicas_in(intent.text)
-        if n is None:
-            return None
-        args["replicas"] = n
-    return Call(tool, args)
+def _wants(ctx: Ctx) -> list[Want]:
+    out = []
+    for c in _clauses(ctx.intent):
+        target, ns = c.target, c.namespace
+        if not target and not c.state and refers_back(ctx):  # "delete it", "重启它"
+            focus = focus_pod(ctx)
+            if focus is not None:
+                ns = ns or focus[0]
+                target = focus[1] if c.verb == "delete" else ans.deployment_of(focus[1])
+        replicas = replicas_in(c.text) if c.verb == "scale" else None
+        out.append(Want(str(c.verb), c, target, ns, c.state, replicas))
+    return out
 
 
 def plan_mutation(ctx: Ctx) -> Decision:
-    intent = ctx.intent
-    calls = [_call_for(c, ctx.default_ns, intent.namespace) for c in _clauses(intent)]
-    if not calls or any(c is None or c.name not in ctx.offered for c in calls):
-        return Final(ans.mutate_answer(intent))
-    done = [o for o in ctx.tr.current if o.name in TOOL_FOR_VERB.values()]
+    done = [o for o in ctx.tr.current if o.name in MUTATING]
     if done:
-        return Final(_result_answer(intent, done))
-    real = [c for c in calls if c is not None]
-    what = "; ".join(f"{c.name}({_args_text(c.args)})" for c in real)
-    thought = ctx.say(
-        f"这是变更操作，需要你确认后才会执行：{what}。",
-        f"This changes the cluster and needs your approval before it runs: {what}.",
+        return Final(result_answer(ctx, done))
+    wants = _wants(ctx)
+    results = [(w, resolve(ctx, w)) for w in wants]
+    reads: dict[str, Call] = {}
+    lookups: list[str] = []
+    for want, r in results:
+        if isinstance(r, list) and r:
+            lookups.append(_lookup_text(ctx, want, r))
+            for c in r:
+                reads.setdefault(call_key(c.name, c.args), c)
+    if reads:
+        return Step(" ".join(lookups), list(reads.values()))
+    problems = [r for _, r in results if isinstance(r, Problem)]
+    if problems:
+        return Final(_problem_answer(ctx, problems))
+    resolved = [r for _, r in results if isinstance(r, Resolved)]
+    calls = [c for r in resolved for c in r.calls]
+    if not calls or any(c.name not in ctx.offered for c in calls):
+        return Final(_commands_answer(ctx, resolved))
+    return Step(_change_thought(ctx, resolved), calls)
+
+
+# --- thoughts ------------------------------------------------------------------------------
+
+_VERB = {
+    "delete": ("删除", "deletion"),
+    "scale": ("扩缩容", "scale"),
+    "restart": ("滚动重启", "restart"),
+    "rollback": ("回滚", "rollback"),
+}
+
+
+def _lookup_text(ctx: Ctx, want: Want, reads: list[Call]) -> str:
+    """What the lookup calls are for: names exactly the reads being made."""
+    zh_what: list[str] = []
+    en_what: list[str] = []
+    for c in reads:
+        ns = c.args.get("namespace")
+        if c.name == "get_deployments":
+            zh_what.append(f"{ns} 命名空间的 Deployment" if ns else "所有命名空间的 Deployment")
+            en_what.append(
+                f"the deployments of namespace {ns}" if ns else "the deployments of all namespaces"
+            )
+        elif c.name == "find_unhealthy_pods":
+            zh_what.append(f"分析器对 {ns} 的扫描" if ns else "分析器对所有命名空间的扫描")
+            en_what.append(
+                f"the analyzers' scan of namespace {ns}"
+                if ns
+                else "the analyzers' scan of all namespaces"
+            )
+        elif c.name == "get_k8s_pods":
+            zh_what.append(f"{ns} 命名空间的 Pod 列表")
+            en_what.append(f"the pod list of namespace {ns}")
+    if want.target:
+        kind_zh = "Pod" if want.verb == "delete" else "Deployment"
+        obj_zh = f"{kind_zh} {want.target}"
+        obj_en = f"{'pod' if want.verb == 'delete' else 'deployment'} {want.target}"
+    else:
+        label = _state_label(want.state)
+        obj_zh, obj_en = f"处于 {label} 状态的 Pod", f"the pods in state {label}"
+    verb_zh, verb_en = _VERB.get(want.verb, (want.verb, want.verb))
+    return ctx.say(
+        f"提出{verb_zh}之前，先在{'、'.join(dict.fromkeys(zh_what))}里找到{obj_zh}。",
+        f"Before proposing the {verb_en}, finding {obj_en} in "
+        f"{' and '.join(dict.fromkeys(en_what))}.",
     )
-    return Step(thought, real)
+
+
+def _state_label(state: str | None) -> str:
+    return STATE_LABEL.get(state or "", state or "?")
 
 
 def _args_text(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in args.items())
 
 
-def _result_answer(intent: Intent, done: list[Any]) -> str:
-    zh = intent.language == "zh"
-    lines = [ans.HEADER, ""]
-    lines.append("变更结果：" if zh else "Result of the change:")
-    lines.append("")
-    for o in done:
-        first = (o.content or "").strip().splitlines()[:4]
-        status = "\n  ".join(first) or ("（无输出）" if zh else "(no output)")
-        lines.append(f"- `{o.name}({_args_text(o.args)})`: {status}")
-    lines.append("")
-    if zh:
-        lines.append("可以用“查看 <命名空间> 命名空间下所有 Pod 的状态”确认新 Pod 已就绪。")
+def _change_thought(ctx: Ctx, resolved: list[Resolved]) -> str:
+    notes = [ctx.say(r.note_zh, r.note_en) for r in resolved if ctx.say(r.note_zh, r.note_en)]
+    what = "; ".join(f"{c.name}({_args_text(c.args)})" for r in resolved for c in r.calls)
+    text = " ".join(notes)
+    text += ctx.say(
+        f"这是变更操作，需要你确认后才会执行：{what}。",
+        f"{' ' if text else ''}This changes the cluster and needs your approval before it runs: "
+        f"{what}.",
+    )
+    if any(r.pods for r in resolved):
+        text += ctx.say(
+            "删除 Deployment 的 Pod 后，ReplicaSet 会立即创建新的 Pod（重启退避计时也重新开始），"
+            "但这不会修复它崩溃的原因。",
+            " Deleting a pod of a Deployment makes its ReplicaSet create a fresh one (the "
+            "restart back-off starts over); it does not fix why the pod fails.",
+        )
+    return text
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def _command(c: Call) -> str:
+    a = c.args
+    ns = a.get("namespace", "NAMESPACE")
+    if c.name == "delete_pod":
+        return f"kubectl delete pod {a.get('pod_name')} -n {ns}"
+    if c.name == "scale_deployment":
+        return f"kubectl scale deployment/{a.get('name')} --replicas={a.get('replicas')} -n {ns}"
+    if c.name == "rollout_restart":
+        return f"kubectl rollout restart deployment/{a.get('name')} -n {ns}"
+    return f"kubectl rollout undo deployment/{a.get('name')} -n {ns}"
+
+
+def _commands_answer(ctx: Ctx, resolved: list[Resolved]) -> str:
+    """Read-only mode (or a change without a tool, a rollback): the exact commands to run."""
+    calls = [c for r in resolved for c in r.calls]
+    if not calls:  # nothing could be resolved: the generic explanation
+        return ans.mutate_answer(ctx.intent)
+    cmds = "\n".join(_command(c) for c in calls)
+    notes = " ".join(ctx.say(r.note_zh, r.note_en) for r in resolved).strip()
+    write = any(t in ctx.offered for t in MUTATING)
+    if write:  # write mode, but no tool for this change (rollback)
+        head = ctx.say(
+            "这里没有执行这个变更的工具（例如回滚），所以不会执行。",
+            "There is no tool for this change here (e.g. a rollback), so it is not made.",
+        )
+        tail = ""
     else:
-        lines.append("Ask “show the pods in <namespace>” to confirm the new pods became ready.")
+        head = ctx.say(
+            "当前是只读模式，不会执行变更操作（删除、扩缩容、重启、回滚）。",
+            "This is read-only mode: no changes (delete, scale, restart, rollback) are made.",
+        )
+        tail = ctx.say(
+            "\n\n或者开启写模式（控制台中输入 `/write`，或启动时加 `--write`）后再说一次："
+            "变更会在你确认后执行。",
+            "\n\nOr turn on write mode (`/write` in the console, or start with `--write`) and "
+            "ask again: the change then runs after your approval.",
+        )
+    lead = ctx.say("如果确认需要，可以手动执行：", "If you are sure, run it yourself:")
+    parts = [ans.HEADER, "", head]
+    if notes:
+        parts += ["", notes]
+    parts += ["", lead, "", f"```\n{cmds}\n```"]
+    return "\n".join(parts) + tail + "\n"
+
+
+def _problem_answer(ctx: Ctx, problems: list[Problem]) -> str:
+    return "\n\n".join([ans.HEADER, *(ctx.say(p.zh, p.en) for p in problems)]) + "\n"
+
+
+def _status(o: Observation) -> str:
+    """ok | declined | refused | cancelled | error, from a mutating call's result."""
+    text = (o.content or "").strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("status") in ("declined", "refused", "cancelled"):
+            return str(data["status"])
+    return "error" if ans.is_error(o) else "ok"
+
+
+def result_answer(ctx: Ctx, done: list[Observation]) -> str:
+    """What each proposed change did; "nothing was changed" when none ran."""
+    zh = ctx.zh
+    statuses = [(_status(o), o) for o in done]
+    ran = [o for s, o in statuses if s == "ok"]
+    lines = [ans.HEADER, ""]
+    if not ran:
+        declined = any(s == "declined" for s, _ in statuses)
+        if declined:
+            lines.append(
+                "你拒绝了这个变更，**没有做任何变更**。"
+                if zh
+                else "You declined the change: **nothing was changed**."
+            )
+        else:
+            lines.append("**没有做任何变更**：" if zh else "**Nothing was changed**:")
+    else:
+        lines.append("变更结果：" if zh else "Result of the change:")
+    lines.append("")
+    for status, o in statuses:
+        call = f"`{o.name}({_args_text(o.args)})`"
+        if status == "ok":
+            first = (o.content or "").strip().splitlines()[:4]
+            what = "\n  ".join(first) or ("（无输出）" if zh else "(no output)")
+        elif status == "declined":
+            what = "已拒绝，未执行" if zh else "declined, not run"
+        elif status == "refused":
+            what = "被策略拒绝，未执行" if zh else "refused by policy, not run"
+        elif status == "cancelled":
+            what = "已取消，未执行" if zh else "cancelled, not run"
+        else:
+            first_line = (o.content or "").strip().splitlines()[0][:300]
+            what = ("失败：" if zh else "failed: ") + first_line
+        lines.append(f"- {call}: {what}")
+    if ran:
+        lines += _after_change(ctx, ran)
     return "\n".join(lines) + "\n"
+
+
+def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
+    """How to confirm the change took effect; for deleted crashing pods, why they crashed."""
+    zh = ctx.zh
+    spaces = sorted({str(o.args.get("namespace")) for o in ran if o.args.get("namespace")})
+    out = [""]
+    for ns in spaces:
+        out.append(
+            f"可以用“查看 {ns} 命名空间下所有 Pod 的状态”确认新 Pod 已就绪。"
+            if zh
+            else f"Ask “show the pods in {ns}” to confirm the new pods became ready."
+        )
+    deleted = {
+        (str(o.args.get("namespace")), str(o.args.get("pod_name")))
+        for o in ran
+        if o.name == "delete_pod"
+    }
+    causes = [
+        f
+        for f in all_findings(ctx.tr.current)
+        if f.kind == "pod" and (f.namespace, f.name) in deleted
+    ]
+    if causes:
+        out += [
+            "",
+            "注意：删除只会让 Pod 重建，不会修复它失败的原因；分析器看到的原因："
+            if zh
+            else "Note: deleting only recreates the pods; it does not fix why they failed. "
+            "What the analyzers saw:",
+        ]
+        seen: set[str] = set()
+        for f in causes:
+            workload = f"{f.namespace}/{ans.deployment_of(f.name)}"
+            if workload in seen:
+                continue
+            seen.add(workload)
+            out.append(f"- `{workload}` {f.reason}: {ans.code(f.evidence[:200])}")
+        ns, name = next(iter(seen)).split("/", 1)
+        out += [
+            "",
+            f"想找根因，可以问：“为什么 {ns} 的 {name} 一直重启”。"
+            if zh
+            else f'For the root cause, ask: "why is {name} in {ns} failing".',
+        ]
+    return out

@@ -57,6 +57,8 @@ class Transcript:
     total_calls: int
     #: the default namespace the system prompt names, if any
     default_namespace: str | None = None
+    #: the kube context the system prompt names, if any
+    context: str | None = None
 
     @property
     def all(self) -> list[Observation]:
@@ -115,12 +117,16 @@ def read_transcript(messages: list[dict[str, Any]]) -> Transcript:
             )
             (current if i > last_user else earlier).append(obs)
     task = content_text(messages[last_user].get("content")) if last_user >= 0 else ""
-    default_ns = None
+    default_ns = context = None
     for msg in messages:
         if msg.get("role") == "system":
-            m = _DEFAULT_NS_RE.search(content_text(msg.get("content")))
+            text = content_text(msg.get("content"))
+            m = _DEFAULT_NS_RE.search(text)
             if m:
                 default_ns = m.group(1)
+            m = _CONTEXT_RE.search(text)
+            if m and m.group(1) != "-":
+                context = m.group(1)
     return Transcript(
         task=task,
         current=current,
@@ -128,10 +134,69 @@ def read_transcript(messages: list[dict[str, Any]]) -> Transcript:
         steps=steps,
         total_calls=total,
         default_namespace=default_ns,
+        context=context,
     )
 
 
 _DEFAULT_NS_RE = re.compile(rf"(?:default namespace|默认命名空间)\s*[:：]\s*({_NAME})")
+_CONTEXT_RE = re.compile(r"(?:cluster context|集群上下文)\s*[:：]\s*([^\s;；,，]+)")
+
+
+# --- errors --------------------------------------------------------------------------------
+
+_FORBIDDEN_RE = re.compile(r"\bis forbidden\b|\bforbidden:|cannot (?:get|list|watch) resource")
+_ERROR_HEADS = (
+    "error",
+    "tool error",
+    '{"error"',
+    '{"status"',
+    "forbidden",
+    "cluster unreachable",
+    "cluster did not answer",
+    "not found",
+    "no cluster",
+    "invalid kubeconfig",
+    "refused",
+    "invalid",
+    "unknown tool",
+    "api error",
+    "api server error",
+    "internal error",
+    "timeout",
+    "timed out",
+    "namespace is required",
+    "unknown argument",
+    "credentials expired",
+    "kubernetes request failed",
+)
+#: the tools' error lines that mean the cluster cannot be talked to at all
+_CONNECTIVITY = (
+    ("unreachable", ("cluster unreachable", "cluster did not answer", "connection refused")),
+    ("no_cluster", ("no cluster configured", "invalid kubeconfig")),
+    ("auth", ("credentials expired",)),
+)
+
+
+def is_error_text(content: str) -> bool:
+    """A tool output that is an error message rather than data (the tools' error lines)."""
+    head = content.lstrip()[:200].lower()
+    first = head.split("\n", 1)[0]
+    return bool(_FORBIDDEN_RE.search(first)) or head.startswith(_ERROR_HEADS)
+
+
+def is_forbidden(line: str) -> bool:
+    return bool(_FORBIDDEN_RE.search(line.lower()))
+
+
+def connectivity_error(content: str) -> str | None:
+    """ "unreachable", "no_cluster" or "auth" when the output says the cluster cannot be used."""
+    if not is_error_text(content):
+        return None
+    first = content.strip().split("\n", 1)[0].lower()
+    for kind, words in _CONNECTIVITY:
+        if any(w in first for w in words):
+            return kind
+    return None
 
 
 # --- findings ------------------------------------------------------------------------------
@@ -247,7 +312,7 @@ def known_names(observations: list[Observation]) -> Known:
         ns = _namespace_of(obs)
         if ns:
             namespaces.add(ns)
-        if obs.content.lstrip().lower().startswith(("error", "tool error", '{"error"')):
+        if is_error_text(obs.content):
             continue
         rows = row_names(obs.content)
         if obs.name in ("get_k8s_pods", "find_unhealthy_pods"):

@@ -34,6 +34,7 @@ from opsconsole.agent.offline_mutate import plan_mutation
 from opsconsole.agent.offline_observe import (
     Observation,
     all_findings,
+    connectivity_error,
     known_names,
     match_pods,
     parse_findings,
@@ -70,6 +71,10 @@ def plan(
         return Final(ans.help_answer(intent.language, unsupported=True, task=tr.task))
     if not ctx.offered:
         return Final(ans.help_answer(intent.language, unsupported=True, task=tr.task))
+    down = _cluster_down(ctx)
+    if down is not None:
+        kind, errors = down
+        return Final(ans.unreachable_answer(intent, errors, kind, tr.context))
     if intent.kind == "mutate":
         return plan_mutation(ctx)
     handler = _HANDLERS[intent.kind]
@@ -78,6 +83,18 @@ def plan(
     if isinstance(decision, Step) and out_of_steps:
         return Final(_fallback(ctx))
     return decision
+
+
+def _cluster_down(ctx: Ctx) -> tuple[str, list[Observation]] | None:
+    """(kind, errors) when every call of this turn failed and at least one says the cluster
+    cannot be used at all: there is nothing more to look up, and no name to conclude about."""
+    current = ctx.tr.current
+    if not current or not all(ans.is_error(o) for o in current):
+        return None
+    kinds = [k for k in (connectivity_error(o.content) for o in current) if k is not None]
+    if not kinds:
+        return None
+    return kinds[-1], [o for o in current if connectivity_error(o.content) is not None]
 
 
 def _fallback(ctx: Ctx) -> str:

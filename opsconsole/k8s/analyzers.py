@@ -171,7 +171,7 @@ def analyze_pod(
     elif pod.phase == "Failed" and not out:
         raw_status = (pod.raw or _E).get("status") or _E
         ev = [f"phase Failed: {raw_status.get('reason', '')} {raw_status.get('message', '')}"]
-        add("medium", "PodFailed", ev, "look at the pod's events and logs")
+        add("medium", "PodFailed", ev, _FAILED)
 
     if pod.phase == "Running" and not out:
         unhealthy = [e for e in evs if e.reason == "Unhealthy"]
@@ -220,6 +220,7 @@ _GPU = "add GPU capacity (scale the GPU node pool) or check GPU taints/toleratio
 _UNKNOWN = "the node stopped reporting; check the node (get_nodes)"
 _READY = "check the readiness endpoint and what it depends on (database, config)"
 _LIVE = "check the liveness endpoint; the container is being restarted"
+_FAILED = "look at the pod's events and logs"
 
 
 def _oom_evidence(pod: PodRow, cname: str, usage: UsageRow | None, restarts: int) -> list[str]:
@@ -283,7 +284,7 @@ def analyze_deployments(deps: Iterable[DeploymentRow]) -> list[Finding]:
                     d.name,
                     "DeploymentUnavailable",
                     ev,
-                    "look at its unhealthy pods (find_unhealthy_pods / describe_pod)",
+                    _DEPLOY,
                 )
             )
     return out
@@ -315,6 +316,9 @@ def analyze_nodes(nodes: Iterable[dict[str, Any]]) -> list[Finding]:
 
 _NODE = "check the kubelet and the machine; pods on it will be evicted"
 _PRESSURE = "free resources on the node or move workloads; the kubelet may evict pods"
+_DEPLOY = "look at its unhealthy pods (find_unhealthy_pods / describe_pod)"
+_SELECTOR = "fix the Service selector or the pod labels so they match"
+_NOT_READY = "the pods behind it are not ready; look at them"
 
 
 def _selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -347,16 +351,24 @@ def analyze_services(
         ready_eps = eps.get((ns, name), 0)
         if not matching:
             ev = [f"selector {sel_text} matches no pod in {ns}", f"endpoints: {ready_eps} ready"]
-            sugg = "fix the Service selector or the pod labels so they match"
+            sugg = _SELECTOR
             out.append(Finding("medium", "service", ns, name, "ServiceNoEndpoints", ev, sugg))
         elif ready_eps == 0 and not any(p.healthy for p in matching):
             ev = [f"selector {sel_text} matches {len(matching)} pod(s), none ready"]
-            sugg = "the pods behind it are not ready; look at them"
+            sugg = _NOT_READY
             out.append(Finding("medium", "service", ns, name, "ServiceNoReadyEndpoints", ev, sugg))
     return out
 
 
 # --- security -----------------------------------------------------------------------------
+
+_PRIVILEGED = "drop privileged; grant only the capabilities it needs"
+_ROOT = "run as a non-root user (runAsNonRoot: true, runAsUser > 0)"
+_LATEST = "pin the image to a version tag or a digest"
+_LIMITS = "set cpu and memory limits"
+_SECRET_ENV = "move it to a Secret and use valueFrom.secretKeyRef"
+_HOSTPATH = "avoid hostPath; use a PVC, configMap or emptyDir"
+_HOST_NS = "do not share the host's namespaces"
 
 
 def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
@@ -379,7 +391,7 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                     "high",
                     "PrivilegedContainer",
                     [f"container {cname}: privileged=true"],
-                    "drop privileged; grant only the capabilities it needs",
+                    _PRIVILEGED,
                 )
             uid = sc.get("runAsUser", psc.get("runAsUser"))
             if uid == 0:
@@ -387,7 +399,7 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                     "medium",
                     "RunAsRoot",
                     [f"container {cname}: runAsUser=0"],
-                    "run as a non-root user (runAsNonRoot: true, runAsUser > 0)",
+                    _ROOT,
                 )
             image = c.get("image", "")
             last = image.rsplit("/", 1)[-1]
@@ -396,7 +408,7 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                     "low",
                     "LatestImageTag",
                     [f"container {cname}: image {image}"],
-                    "pin the image to a version tag or a digest",
+                    _LATEST,
                 )
             limits = (c.get("resources") or _E).get("limits") or _E
             if not limits:
@@ -404,7 +416,7 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                     "low",
                     "NoResourceLimits",
                     [f"container {cname}: no resources.limits"],
-                    "set cpu and memory limits",
+                    _LIMITS,
                 )
             for env in c.get("env") or ():
                 ename = env.get("name", "")
@@ -413,7 +425,7 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                         "high",
                         "SecretInEnv",
                         [f"container {cname}: env var {ename} holds a literal value"],
-                        "move it to a Secret and use valueFrom.secretKeyRef",
+                        _SECRET_ENV,
                     )
         for v in spec.get("volumes") or ():
             if "hostPath" in v:
@@ -422,7 +434,7 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                     "high",
                     "HostPathVolume",
                     [f"volume {v.get('name')}: hostPath {path}"],
-                    "avoid hostPath; use a PVC, configMap or emptyDir",
+                    _HOSTPATH,
                 )
         ns_flags = [k for k in ("hostNetwork", "hostPID", "hostIPC") if spec.get(k)]
         if ns_flags:
@@ -430,6 +442,45 @@ def analyze_security(pods: Iterable[PodRow]) -> list[Finding]:
                 "medium",
                 "HostNamespace",
                 [", ".join(f"{k}=true" for k in ns_flags)],
-                "do not share the host's namespaces",
+                _HOST_NS,
             )
     return out
+
+
+# --- Chinese text of the suggestions --------------------------------------------------------
+
+#: every suggestion above in Chinese, for answers given in Chinese (the offline planner)
+SUGGESTIONS_ZH: dict[str, str] = {
+    _CRASH: "查看上一个容器的日志（get_pod_logs previous）找出崩溃原因；"
+    "修正它出错的配置或启动命令，然后让它重启",
+    _OOM: "调高内存 limit，或降低进程的内存占用（堆/缓存设置）",
+    _IMAGE: "确认镜像名与 tag 在镜像仓库中存在，且拉取凭据（pull secret）有效",
+    _CONFIG: "创建缺失的 Secret/ConfigMap，或修正 Pod 规格里的引用",
+    _SCHED: "释放或增加集群容量，或降低 Pod 的 requests / 修正它的节点选择器",
+    _GPU: "增加 GPU 容量（扩容 GPU 节点池），或检查 GPU 污点与容忍",
+    _UNKNOWN: "节点停止上报状态；检查该节点（get_nodes）",
+    _READY: "检查就绪检查接口及其依赖（数据库、配置）",
+    _LIVE: "检查存活检查接口；容器正被反复重启",
+    _FAILED: "查看该 Pod 的事件和日志",
+    _NODE: "检查 kubelet 与该机器；其上的 Pod 会被驱逐",
+    _PRESSURE: "释放节点资源或迁走工作负载；kubelet 可能会驱逐 Pod",
+    _DEPLOY: "查看它不健康的 Pod（find_unhealthy_pods / describe_pod）",
+    _SELECTOR: "修正 Service 的 selector 或 Pod 的标签，使两者一致",
+    _NOT_READY: "它后面的 Pod 都未就绪；先查看这些 Pod",
+    _PRIVILEGED: "去掉 privileged，只授予需要的 capabilities",
+    _ROOT: "以非 root 用户运行（runAsNonRoot: true，runAsUser > 0）",
+    _LATEST: "把镜像固定到版本 tag 或 digest",
+    _LIMITS: "设置 cpu 与 memory 的 limits",
+    _SECRET_ENV: "把它移到 Secret 中，用 valueFrom.secretKeyRef 引用",
+    _HOSTPATH: "避免 hostPath；改用 PVC、configMap 或 emptyDir",
+    _HOST_NS: "不要共享宿主机的命名空间（hostNetwork/hostPID/hostIPC）",
+}
+
+
+def suggestion_text(suggestion: str, language: str) -> str:
+    """An analyzer's suggestion in ``language`` ("zh" or "en"); "" when there is no Chinese
+    text for it (an answer in Chinese then leaves it out rather than mixing in English)."""
+    text = suggestion.strip()
+    if language != "zh" or not text:
+        return text
+    return SUGGESTIONS_ZH.get(text, "")

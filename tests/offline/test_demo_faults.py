@@ -61,15 +61,24 @@ async def ask(tools: ToolRegistry, task: str, *, errors_ok: bool = False) -> Out
 
 
 def quoted(answer: str) -> list[str]:
-    """The lines the answer quotes (Markdown ``>`` lines)."""
-    return [m.group(1).strip() for m in re.finditer(r"^\s*> ?(.*)$", answer, re.M)]
+    """The lines the answer quotes: bullets that are one code span each (``- `line` ``)."""
+    pattern = r"^\s*- (`+) ?(.*?) ?\1\s*$"
+    return [m.group(2).strip() for m in re.finditer(pattern, answer, re.M)]
+
+
+def no_block_quotes(answer: str) -> None:
+    """Markdown merges ``>`` lines into one paragraph: quoted lines are bullets instead."""
+    assert not re.search(r"^\s*>", answer, re.M), answer
 
 
 def check_common(out: Outcome, lang: str) -> None:
     assert out.answer.startswith(HEADER)
     assert out.thoughts, "a Thought must come before the tool calls"
     assert not out.mutating
-    assert out.finished is not None and out.finished.prompt_tokens > 0
+    # no model, no tokens (A20): the offline planner reports zero usage
+    assert out.finished is not None
+    assert (out.finished.prompt_tokens, out.finished.completion_tokens) == (0, 0)
+    no_block_quotes(out.answer)
     words = (
         ("根因", "证据", "建议的下一步")
         if lang == "zh"

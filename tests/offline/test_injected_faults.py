@@ -49,7 +49,7 @@ async def test_service_of_a_deployment_scaled_to_zero(fresh_sandbox: Any, tmp_pa
             check_common(out, lang)
             assert "0/0" in out.answer
             assert ("scaled to 0 replicas" if lang == "en" else "副本数为 0") in out.answer
-            assert "kubectl scale deployment/cart --replicas=<N> -n shop" in out.answer
+            assert "kubectl scale deployment/cart --replicas=N -n shop" in out.answer
             assert "CrashLoopBackOff" not in out.answer
     finally:
         cluster.close()

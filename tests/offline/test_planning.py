@@ -174,41 +174,63 @@ WRITE_TOOLS = [
 ]
 
 
+SHOP_DEPLOYMENTS = (
+    "deployments in namespace shop: 3\nNAME  READY  UP-TO-DATE  AVAILABLE  AGE\n"
+    "cart  2/2  2  2  4d\ncatalog  2/2  2  2  4d\nweb  3/3  3  3  4d\n"
+)
+CHANGE_WORLD: dict[str, Any] = dict(
+    WORLD,
+    get_deployments=lambda a: SHOP_DEPLOYMENTS if a.get("namespace") == "shop" else "none\n",
+)
+
+
+def changes(run: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (n, a) for n, a in run.calls if n in ("delete_pod", "scale_deployment", "rollout_restart")
+    ]
+
+
 async def test_mutating_request_in_read_only_mode_is_explained_not_done() -> None:
     run = await drive("delete pod ledger-db-0 in payments", WORLD, tools=READ_ONLY_TOOLS)
-    assert run.calls == []
+    # the pod is looked up (read-only), never deleted
+    assert run.calls == [("get_k8s_pods", {"namespace": "payments"})]
     assert "kubectl delete pod ledger-db-0 -n payments" in run.answer
     assert "read-only" in run.answer
 
 
 async def test_write_mode_proposes_the_change_for_approval() -> None:
-    world = dict(WORLD, scale_deployment="scaled shop/cart to 4 replicas")
+    world = dict(CHANGE_WORLD, scale_deployment="scaled shop/cart to 4 replicas")
     run = await drive(
         "Scale the cart deployment in the shop namespace to 4 replicas.", world, tools=WRITE_TOOLS
     )
-    assert run.calls == [("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 4})]
-    assert "approval" in run.thoughts[0]
+    # the deployment is looked up first, then the change is proposed
+    assert run.calls[0] == ("get_deployments", {"namespace": "shop"})
+    assert changes(run) == [
+        ("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 4})
+    ]
+    assert "approval" in run.thoughts[-1]
     assert "scaled shop/cart to 4 replicas" in run.answer
 
 
 async def test_write_mode_several_changes_in_one_request_zh() -> None:
-    world = dict(WORLD, scale_deployment="scaled", rollout_restart="restarted")
+    world = dict(CHANGE_WORLD, scale_deployment="scaled", rollout_restart="restarted")
     run = await drive(
         "在 shop 命名空间把 catalog deployment 扩到 3 个副本，并滚动重启 web deployment。",
         world,
         tools=WRITE_TOOLS,
     )
-    assert sorted(run.calls) == [
+    assert sorted(changes(run)) == [
         ("rollout_restart", {"namespace": "shop", "name": "web"}),
         ("scale_deployment", {"namespace": "shop", "name": "catalog", "replicas": 3}),
     ]
+    assert run.steps[-1] == ["scale_deployment", "rollout_restart"]  # one step, both changes
     assert "变更结果" in run.answer
 
 
 async def test_scale_without_a_count_is_explained() -> None:
-    run = await drive("scale the cart deployment in shop", WORLD, tools=WRITE_TOOLS)
-    assert run.calls == []
-    assert "kubectl scale deployment/cart" in run.answer
+    run = await drive("scale the cart deployment in shop", CHANGE_WORLD, tools=WRITE_TOOLS)
+    assert changes(run) == []
+    assert "How many replicas" in run.answer and "shop/cart" in run.answer
 
 
 async def test_tool_error_is_reported_honestly() -> None:
@@ -287,8 +309,10 @@ async def test_wrong_namespace_finds_the_workload_elsewhere() -> None:
 
 
 async def test_later_clause_about_the_same_object_wins() -> None:
-    world = dict(WORLD, scale_deployment="scaled")
+    world = dict(CHANGE_WORLD, scale_deployment="scaled")
     run = await drive(
         "shop 的 cart deployment 被误缩容到 0，请恢复到 2 个副本。", world, tools=WRITE_TOOLS
     )
-    assert run.calls == [("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 2})]
+    assert changes(run) == [
+        ("scale_deployment", {"namespace": "shop", "name": "cart", "replicas": 2})
+    ]

@@ -74,7 +74,7 @@ async def test_diagnosis_through_the_loop_then_follow_up() -> None:
     (answer,) = [e for e in events if isinstance(e, Answer)]
     assert answer.text.startswith(HEADER)
     assert "CrashLoopBackOff" in answer.text and "KeyError: 'LEDGER_DB_URL'" in answer.text
-    assert events[-1].prompt_tokens > 0 and events[-1].completion_tokens > 0
+    assert (events[-1].prompt_tokens, events[-1].completion_tokens) == (0, 0)  # no model
 
     # a follow-up in the same conversation reuses what was observed
     seen.clear()
