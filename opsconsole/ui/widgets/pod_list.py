@@ -10,8 +10,12 @@ Feeding (the shell does the I/O in a worker and calls these on the UI thread)::
 Messages (requests and facts for the shell): :class:`PodList.PodHighlighted`,
 :class:`PodList.OpenLogs` (``l`` / Enter / double click), :class:`PodList.Describe` (``d``).
 
-Keys: ``/`` filter (Enter keeps it, Esc clears it), ``s`` next sort column, ``S`` reverse,
-arrows / PgUp / PgDn / Home / End (also j k g G) move. Filter syntax: see
+Staleness: ``pod_list.set_stale("cluster unreachable")`` when the feed fails; the header then
+says ``disconnected — last update HH:MM:SS`` until ``set_stale(None)`` or fresh data
+(``set_rows`` / ``apply``).
+
+Keys: ``/`` filter (Enter keeps it, Esc closes and clears it), ``s`` next sort column,
+``S`` reverse, arrows / PgUp / PgDn / Home / End (also j k g G) move. Filter syntax: see
 :func:`opsconsole.ui.widgets.pod_model.compile_filter` (``crash``, ``status:pending``,
 ``node:worker-3``, ``ns:shop``, ``is:unhealthy``, ``!running``).
 """
@@ -19,9 +23,11 @@ arrows / PgUp / PgDn / Home / End (also j k g G) move. Filter syntax: see
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import ClassVar
 
-from textual import events, on
+from rich.cells import cell_len
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -31,7 +37,7 @@ from textual.widgets import Input, Static
 
 from opsconsole.k8s.models import PodRow
 from opsconsole.ui.widgets.pod_model import COLUMNS, PodTable, format_age
-from opsconsole.ui.widgets.virtual_table import VirtualTable, fit_columns
+from opsconsole.ui.widgets.virtual_table import Step, VirtualTable, fit_columns
 
 _TITLES = {
     "namespace": "NAMESPACE",
@@ -43,8 +49,13 @@ _TITLES = {
     "node": "NODE",
 }
 _ALIGN = {"ready": "right", "restarts": "right", "age": "right"}
-_DROP_ORDER = ("node", "age", "restarts")
-"""Columns left out, in this order, when the pane is too narrow for NAME to show in full."""
+_DROP_ORDER: tuple[Step, ...] = ("node", "age", "restarts", ("namespace", 8))
+"""Columns left out (or cut), in this order, while the pane is too narrow for NAME in full."""
+_SQUEEZE: tuple[Step, ...] = ("namespace", ("name", 14), ("status", 12), ("name", 10))
+"""Then, with NAME at its minimum, while the row is still too wide. STATUS is never left out."""
+_SORT_ARROW = {False: "↑", True: "↓"}
+_SHORT_TITLES = {"namespace": "NS", "restarts": "RST"}
+"""Titles for columns cut narrower than their full title."""
 
 
 class _PodSource:
@@ -93,7 +104,19 @@ class PodList(Vertical):
     DEFAULT_CSS = """
     PodList {
         height: 1fr;
-        & > #pod-list-header { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+        & > #pod-list-header {
+            height: auto;
+            max-height: 2;
+            background: $panel;
+            color: $foreground;
+            padding: 0 1;
+        }
+        &.-stale > #pod-list-header {
+            background: $error-muted;
+            color: $text-error;
+            text-style: bold;
+        }
+        &.-stale > VirtualTable { text-opacity: 70%; }
         & > #pod-list-filter { display: none; height: 3; }
         &.-filtering > #pod-list-filter { display: block; }
         & > VirtualTable { height: 1fr; }
@@ -116,6 +139,15 @@ class PodList(Vertical):
         Binding("s", "cycle_sort", "Sort", id="pods.sort", tooltip="Sort by the next column"),
         Binding(
             "S", "reverse_sort", "Reverse", show=False, id="pods.reverse", tooltip="Reverse sort"
+        ),
+        # active only while the filter is open (check_action): nearer the focus than the app's
+        # Esc (Stop), so it wins and the footer says what Esc does here
+        Binding(
+            "escape",
+            "close_filter",
+            "Close filter",
+            id="pods.filter_close",
+            tooltip="Close and clear the filter",
         ),
     ]
 
@@ -148,7 +180,14 @@ class PodList(Vertical):
         self._header_pending = False
         self._composed = False  # children composed (``is_mounted`` is still False in on_mount)
         self.header_text = ""
-        """The header's text (the one-line header may cut it in a narrow pane)."""
+        """The header's full text (the one-line header shows :attr:`header_line`)."""
+        self.header_line = ""
+        """What the header shows: :attr:`header_text` fitted to the pane (one or two lines)."""
+        self._header_rows = 1
+        self.stale_reason: str | None = None
+        """Why the rows may be out of date (the feed failed), or ``None``: live."""
+        self.last_update: float | None = None
+        """Wall-clock time of the last rows received (``set_rows`` / ``apply``)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="pod-list-header", markup=False)
@@ -189,13 +228,17 @@ class PodList(Vertical):
         return self.model.row_at(min(self.table.cursor, len(self.model) - 1))
 
     def set_rows(self, rows: list[PodRow]) -> None:
-        """Replace all rows (initial sync or resync). The cursor stays on the same pod."""
+        """Replace all rows (initial sync or resync). The cursor stays on the same pod.
+
+        Fresh rows clear a :meth:`set_stale` marker."""
+        self._fresh()
         self.model.set_rows(rows)
         self._refit()
         self._after_reset()
 
     def apply(self, event_type: str, row: PodRow) -> None:
         """Apply one watch event (``ADDED``/``MODIFIED``/``DELETED``); repaints only what moved."""
+        self._fresh()
         change = self.model.apply(event_type, row)
         if not self._composed:
             return
@@ -212,6 +255,23 @@ class PodList(Vertical):
             self._refit()
         self._restore_cursor(moved_row_key=row.key)
         self._schedule_header()
+
+    def set_stale(self, reason: str | None) -> None:
+        """Mark the rows as out of date (the feed failed: ``reason``) or live again (``None``).
+
+        While stale the header starts with ``disconnected — last update HH:MM:SS`` and the rows
+        are dimmed. ``set_rows`` and ``apply`` clear it (fresh data means a live feed)."""
+        if reason == self.stale_reason:
+            return
+        self.stale_reason = reason
+        self.set_class(reason is not None, "-stale")
+        if self._composed:
+            self._schedule_header()
+
+    def _fresh(self) -> None:
+        self.last_update = time.time()
+        if self.stale_reason is not None:
+            self.set_stale(None)
 
     def set_namespace(self, namespace: str | None) -> None:
         """Show one namespace, or all (``None``) with a NAMESPACE column."""
@@ -282,18 +342,37 @@ class PodList(Vertical):
         if not self._composed:
             return
         table = self.table
-        keys = [c for c in COLUMNS if c != "namespace" or self._source.all_namespaces]
-        specs = [(k, _TITLES[k], self.model.widths[k], _ALIGN.get(k, "left")) for k in keys]
+        m = self.model
+        keys = [c for c in COLUMNS if c != "namespace" or self._shows_namespace()]
+        widths = dict(m.widths)
+        if len(m):
+            widths["name"] = m.view_name_width  # a filter or one namespace: its own widest name
+        arrow = _SORT_ARROW[m.reverse]
+        titles = {k: _TITLES[k] + (arrow if k == m.sort_column else "") for k in keys}
+        specs = [(k, titles[k], widths[k], _ALIGN.get(k, "left")) for k in keys]
         # the outer width, less the vertical scrollbar when the rows will need one
         width = table.outer_size.width or self.size.width
         if len(self.model) + 1 > table.outer_size.height:
             width -= 1
-        table.set_columns(
-            fit_columns(specs, width, flex="name", min_flex=16, drop_order=_DROP_ORDER)
+        columns = fit_columns(
+            specs, width, flex="name", min_flex=16, drop_order=_DROP_ORDER, squeeze=_SQUEEZE
         )
+        table.set_columns(
+            [
+                replace(c, title=_SHORT_TITLES[c.key] + c.title[len(_TITLES[c.key]) :])
+                if c.key in _SHORT_TITLES and c.width < cell_len(c.title)
+                else c
+                for c in columns
+            ]
+        )
+
+    def _shows_namespace(self) -> bool:
+        """NAMESPACE is a column for all namespaces, unless every row shown is in one."""
+        return self._source.all_namespaces and len(self.model.view_namespaces) != 1
 
     def on_resize(self) -> None:
         self._refit()
+        self._schedule_header()
         self.call_after_refresh(self._refit)  # the table's own size settles after layout
 
     def _schedule_header(self) -> None:
@@ -302,24 +381,41 @@ class PodList(Vertical):
             self.call_later(self._update_header)
 
     def _update_header(self) -> None:
-        """One line, most important first: scope, shown/total, unhealthy by status, filter."""
+        """Most important first: a stale marker, scope, shown/total, unhealthy by problem,
+        filter, sort; see :func:`header_lines` for how it fits a narrow pane."""
         self._header_pending = False
-        m = self.model
-        scope = "all ns" if m.namespace is None else f"ns {m.namespace}"
-        parts = [scope, f"{len(m):,}/{m.total:,} pods"]
-        bad = sum(m.unhealthy.values())
-        if bad:
-            top = ", ".join(f"{s} {n}" for s, n in m.unhealthy.most_common(3))
-            parts.append(f"{bad:,} unhealthy: {top}")
-        else:
-            parts.append("0 unhealthy")
-        if m.filter_text:
-            parts.append(f"filter “{m.filter_text}”")
-        parts.append(f"sort {m.sort_column}{'↓' if m.reverse else '↑'}")
-        self.header_text = " · ".join(parts)
+        if not self._composed:
+            return
         header = self.query_one("#pod-list-header", Static)
-        header.update(self.header_text, layout=False)
-        header.set_class(bool(bad), "-unhealthy")
+        m = self.model
+        head = []
+        if self.stale_reason is not None:
+            head.append(self._stale_text())
+        if m.namespace is not None:
+            head.append(f"ns {m.namespace}")
+        elif len(m.view_namespaces) == 1:
+            head.append(f"all ns (only {next(iter(m.view_namespaces))})")
+        else:
+            head.append("all ns")
+        head.append(f"{len(m):,}/{m.total:,} pods")
+        if m.filter_text:
+            head.append(f"filter “{m.filter_text}”")
+        sort = f"sort {m.sort_column}{_SORT_ARROW[m.reverse]}"
+        problems = m.breakdown()
+        width = header.content_size.width
+        lines = header_lines(head, problems, sort, width)
+        self.header_text = " · ".join([*head, _unhealthy_text(problems, len(problems)), sort])
+        self.header_line = "\n".join(lines)
+        header.update(self.header_line, layout=len(lines) != self._header_rows)
+        self._header_rows = len(lines)
+        header.tooltip = None if [self.header_text] == lines else self.header_text
+        header.set_class(bool(problems), "-unhealthy")
+
+    def _stale_text(self) -> str:
+        if self.last_update is None:
+            return "⚠ disconnected — no data yet"
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.last_update))
+        return f"⚠ disconnected — last update {stamp}"
 
     @on(VirtualTable.CursorMoved, "#pod-list-table")
     def _on_cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
@@ -358,18 +454,25 @@ class PodList(Vertical):
         event.stop()
         self.remove_class("-filtering")
         self.table.focus()
-
-    def on_key(self, event: events.Key) -> None:  # Esc inside the filter input clears it
-        if event.key == "escape" and self.has_class("-filtering"):
-            event.stop()
-            self.filter = ""
-            self.remove_class("-filtering")
-            self.table.focus()
+        self.refresh_bindings()
 
     # -- actions ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_filter":  # hidden and inactive (Esc goes on to the app) otherwise
+            return self.has_class("-filtering")
+        return True
+
     def action_start_filter(self) -> None:
         self.add_class("-filtering")
         self.query_one("#pod-list-filter", Input).focus()
+        self.refresh_bindings()
+
+    def action_close_filter(self) -> None:
+        """Esc while filtering: clear the filter, hide the input, focus the table."""
+        self.filter = ""
+        self.remove_class("-filtering")
+        self.table.focus()
+        self.refresh_bindings()
 
     def action_open_logs(self) -> None:
         row = self.highlighted
@@ -390,3 +493,52 @@ class PodList(Vertical):
     def action_reverse_sort(self) -> None:
         self.model.set_reverse(not self.model.reverse)
         self._after_reset()
+
+
+def _unhealthy_text(problems: list[tuple[str, int]], shown: int) -> str:
+    """``7 unhealthy: CrashLoopBackOff 3, NotReady 2, +2 more`` (the first ``shown`` named);
+    ``7 unhealthy (4 kinds)`` when none is named."""
+    bad = sum(n for _, n in problems)
+    if not problems:
+        return "0 unhealthy"
+    if not shown:
+        return (
+            f"{bad:,} unhealthy ({len(problems)} kinds)"
+            if len(problems) > 1
+            else (f"{bad:,} unhealthy")
+        )
+    named = [f"{p} {n:,}" for p, n in problems[:shown]]
+    if shown < len(problems):
+        named.append(f"+{len(problems) - shown} more")
+    return f"{bad:,} unhealthy: " + ", ".join(named)
+
+
+def header_lines(
+    head: list[str], problems: list[tuple[str, int]], sort: str, width: int
+) -> list[str]:
+    """The pod list's header in ``width`` cells (``<= 0``: unbounded), one or two lines.
+
+    Every unhealthy pod is counted once, under one problem; problems are never dropped
+    silently. In order of preference:
+
+    1. one line with every problem named (with the sort, then without it);
+    2. two lines: ``head · sort`` (cut at the edge if need be), then the problems, the last
+       ones elided as ``+N more``;
+    3. one line with ``N unhealthy (K kinds)`` (the header's tooltip has the full text).
+    """
+
+    def fits(text: str) -> bool:
+        return width <= 0 or cell_len(text) <= width
+
+    n = len(problems)
+    full = _unhealthy_text(problems, n)
+    for parts in ([*head, full, sort], [*head, full]):
+        if fits(line := " · ".join(parts)):
+            return [line]
+    first = " · ".join([*head, sort])
+    if not fits(first):
+        first = " · ".join(head)
+    for shown in range(n, 0, -1):
+        if fits(second := _unhealthy_text(problems, shown)):
+            return [first, second]
+    return [" · ".join([*head, _unhealthy_text(problems, 0)])]

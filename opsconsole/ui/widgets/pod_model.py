@@ -93,6 +93,22 @@ def format_age(seconds: float) -> str:
     return human_duration(max(seconds, 0))
 
 
+def problem_category(row: PodRow, health: str) -> str:
+    """What an unhealthy pod's problem is called in the header breakdown (``""``: healthy).
+
+    Mostly the STATUS column, except where STATUS names no problem: a ``Running`` pod that is
+    not ready is ``NotReady``, a pod being deleted is ``Terminating``.
+    """
+    if health not in (ERROR, WARN):
+        return ""
+    if row.deleting:
+        return "Terminating"
+    status = row.status or row.phase or "Unknown"
+    if status == "Running":
+        return "NotReady"
+    return status
+
+
 _HEALTH_RANK = {ERROR: "0", WARN: "1", OK: "2", DONE: "3"}
 
 
@@ -104,6 +120,9 @@ class Entry:
         "hay",
         "epoch",
         "health",
+        "category",
+        "namespace",
+        "name_width",
         "k_namespace",
         "k_name",
         "k_ready",
@@ -119,6 +138,9 @@ class Entry:
         self.hay = f"{ns}/{name} {row.status} {row.node}".lower()
         self.epoch = parse_created(row.created)
         self.health = pod_health(row)
+        self.category = problem_category(row, self.health)
+        self.namespace = ns
+        self.name_width = cell_len(name)
         tie = f"{ns}\0{name}"
         self.k_namespace = tie
         self.k_name = f"{name}\0{ns}"
@@ -132,6 +154,9 @@ class Entry:
 
 Predicate = Callable[[Entry], bool]
 _SORT_KEYS: dict[str, Callable[[Entry], str]] = {c: attrgetter(f"k_{c}") for c in COLUMNS}
+_CATEGORY = attrgetter("category")
+_NAMESPACE = attrgetter("namespace")
+_NAME_WIDTH = attrgetter("name_width")
 
 
 def _field_value(entry: Entry, field_name: str) -> str:
@@ -224,7 +249,12 @@ class PodTable:
         self._terms: list[Predicate] = []
         self._namespace: str | None = None
         self.unhealthy: Counter[str] = Counter()
-        """STATUS -> count of unhealthy (error or warn) rows in the view."""
+        """Problem (:func:`problem_category`) -> count of unhealthy rows in the view; every
+        unhealthy row is counted once, so the counts add up to the unhealthy total."""
+        self.view_namespaces: Counter[str] = Counter()
+        """Namespace -> rows in the view (one key: the NAMESPACE column says nothing)."""
+        self.view_name_width = 0
+        """Widest NAME in the view (grows on apply, recomputed on every re-filter)."""
         self.widths: dict[str, int] = {c: 0 for c in COLUMNS}
         """Widest cell per column over all rows (grows on apply, recomputed on set_rows)."""
 
@@ -276,6 +306,13 @@ class PodTable:
             return None
         return len(self._view) - 1 - i if self._reverse else i
 
+    def breakdown(self) -> list[tuple[str, int]]:
+        """Unhealthy rows in the view by problem, most first (ties by name: stable across
+        sorts); the counts add up to ``sum(self.unhealthy.values())``."""
+        return sorted(
+            ((c, n) for c, n in self.unhealthy.items() if n > 0), key=lambda cn: (-cn[1], cn[0])
+        )
+
     def rows(self) -> list[PodRow]:
         """The shown rows in display order (a copy; O(n), for tests and exports)."""
         rows = [e.row for e in self._view]
@@ -326,11 +363,11 @@ class PodTable:
             view = list(view)
         self._view = view
         self._keys = list(map(self._sort_key, view))
-        counts: Counter[str] = Counter()
-        for e in view:
-            if e.health in (ERROR, WARN):
-                counts[e.row.status] += 1
+        counts = Counter(map(_CATEGORY, view))  # C-speed counting, no Python loop
+        counts.pop("", None)  # the healthy ones
         self.unhealthy = counts
+        self.view_namespaces = Counter(map(_NAMESPACE, view))
+        self.view_name_width = max(map(_NAME_WIDTH, view), default=0)
 
     def _sort_all(self) -> None:
         self._all = sorted(self._entries.values(), key=self._sort_key)
@@ -377,11 +414,9 @@ class PodTable:
         n = len(self._view)
         del self._keys[i]
         del self._view[i]
-        if entry.health in (ERROR, WARN):
-            status = entry.row.status
-            self.unhealthy[status] -= 1
-            if self.unhealthy[status] <= 0:
-                del self.unhealthy[status]
+        _decrement(self.view_namespaces, entry.namespace)
+        if entry.category:
+            _decrement(self.unhealthy, entry.category)
         return n - 1 - i if self._reverse else i
 
     def _insert(self, entry: Entry) -> int:
@@ -389,8 +424,11 @@ class PodTable:
         i = bisect_left(self._keys, k)
         self._keys.insert(i, k)
         self._view.insert(i, entry)
-        if entry.health in (ERROR, WARN):
-            self.unhealthy[entry.row.status] += 1
+        self.view_namespaces[entry.namespace] += 1
+        if entry.category:
+            self.unhealthy[entry.category] += 1
+        if entry.name_width > self.view_name_width:
+            self.view_name_width = entry.name_width
         return len(self._view) - 1 - i if self._reverse else i
 
     # -- column widths ---------------------------------------------------------------------
@@ -399,7 +437,7 @@ class PodTable:
         rows = [e.row for e in self._entries.values()]
         if rows:
             widths["namespace"] = max(map(cell_len, {r.namespace for r in rows}))
-            widths["name"] = max(cell_len(r.name) for r in rows)
+            widths["name"] = max(map(_NAME_WIDTH, self._entries.values()))
             widths["ready"] = max(len(r.ready_text) for r in rows)
             widths["status"] = max(map(cell_len, {r.status for r in rows}))
             widths["restarts"] = max(len(str(r.restarts)) for r in rows)
@@ -415,6 +453,12 @@ class PodTable:
         w["status"] = max(w["status"], cell_len(row.status))
         w["restarts"] = max(w["restarts"], len(str(row.restarts)))
         w["node"] = max(w["node"], cell_len(row.node))
+
+
+def _decrement(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
 
 
 def _delete(entries: list[Entry], keys: list[str], entry: Entry, key: str) -> int | None:

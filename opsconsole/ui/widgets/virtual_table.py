@@ -64,37 +64,64 @@ class _Empty:
         return ""
 
 
+Step = str | tuple[str, int]
+"""One way to make a row of columns narrower: a column key (leave that column out) or
+``(key, width)`` (cut that column down towards ``width`` cells, no further than needed)."""
+
+
 def fit_columns(
     specs: Sequence[tuple[str, str, int, str]],
     total_width: int,
     flex: str,
     min_flex: int = 12,
-    drop_order: Sequence[str] = (),
+    drop_order: Sequence[Step] = (),
     flex_wanted: int = 32,
+    squeeze: Sequence[Step] = (),
 ) -> list[Column]:
-    """Fit columns to ``total_width`` cells.
+    """Fit columns to ``total_width`` cells, giving up the least important first.
 
     ``specs`` are ``(key, title, natural content width, align)``. Each column gets
-    ``max(natural, title)``. When that is too wide, columns in ``drop_order`` are left out, one
-    at a time, while the ``flex`` column (e.g. NAME) would get less than
-    ``min(natural, flex_wanted)``; then the flex column absorbs the rest of the shortfall, down
-    to ``min_flex``. Whatever still does not fit is cut at the screen edge by the renderer.
+    ``max(natural, title)``. When that is too wide:
+
+    1. the steps of ``drop_order`` are taken, one at a time, while the ``flex`` column (e.g.
+       NAME) would get less than ``min(natural, flex_wanted)``;
+    2. the flex column absorbs the rest of the shortfall, down to ``min_flex``;
+    3. the steps of ``squeeze`` are taken, one at a time, while the row is still too wide
+       (a column that must stay visible, e.g. STATUS, is simply never named in a drop step);
+    4. room freed beyond the shortfall goes back to the flex column.
+
+    Whatever still does not fit is cut at the screen edge by the renderer.
     """
-    widths = {key: max(natural, cell_len(title)) for key, title, natural, _ in specs}
+    natural = {key: max(width, cell_len(title)) for key, title, width, _ in specs}
+    widths = dict(natural)
     keys = [key for key, _, _, _ in specs]
     wanted = min(widths.get(flex, 0), flex_wanted)
 
-    def used(ks: list[str]) -> int:
-        return sum(widths[k] for k in ks) + GAP * (len(ks) - 1)
+    def over() -> int:
+        return sum(widths[k] for k in keys) + GAP * (len(keys) - 1) - total_width
 
-    drops = [k for k in drop_order if k in keys]
-    while drops and used(keys) > total_width:
-        if flex in widths and widths[flex] - (used(keys) - total_width) >= wanted:
+    def take(step: Step, need: int) -> None:
+        if isinstance(step, str):
+            if step in keys:
+                keys.remove(step)
+            return
+        key, floor = step
+        if key in keys and widths[key] > floor:
+            widths[key] = max(floor, widths[key] - need)
+
+    for step in drop_order:
+        short = over() - max(0, widths[flex] - wanted) if flex in keys else over()
+        if short <= 0:
             break
-        keys.remove(drops.pop(0))
-    over = used(keys) - total_width
-    if over > 0 and flex in widths:
-        widths[flex] = max(min_flex, widths[flex] - over)
+        take(step, short)
+    if over() > 0 and flex in keys:
+        widths[flex] = max(min(min_flex, widths[flex]), widths[flex] - over())
+    for step in squeeze:
+        if over() <= 0:
+            break
+        take(step, over())
+    if over() < 0 and flex in keys:
+        widths[flex] = min(natural[flex], widths[flex] - over())
     by_key = {key: (title, align) for key, title, _, align in specs}
     return [
         Column(
@@ -116,6 +143,11 @@ def fit_cell(text: str, width: int, align: str = "left", cut: str = "end") -> st
             return set_cell_size(text, width)
         if cut == "middle" and width >= 7:
             tail = (width - 1) // 2
+            dash = text.rfind("-")
+            if dash > 0 and cell_len(text[dash:]) <= tail:
+                # keep the last "-segment" whole (a pod's unique suffix) and give the head the
+                # rest: "cart-l5lkx8…-7kttc", not "cart-l5l…x8-7kttc"
+                tail = cell_len(text[dash:])
             head = width - 1 - tail
             end = _last_cells(text, tail)
             return set_cell_size(text, head) + "…" + set_cell_size(end, tail)
