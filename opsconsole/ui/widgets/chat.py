@@ -56,14 +56,37 @@ class ChatInput(Input):
         self.history: list[str] = []
         self._index = 0
         self._draft = ""
+        self._loaded = False
+
+    def _persist(self) -> bool:
+        settings = getattr(self.app, "settings", None)
+        return bool(settings is not None and settings.sessions.record)
+
+    def _load(self) -> None:
+        """Earlier launches' questions go before this one's (read on the first ↑, not on the
+        way to the first frame)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        if self._persist():
+            from opsconsole.ui.history import load_history
+
+            self.history = [*load_history(), *self.history]
+            self._index = len(self.history)
 
     def remember(self, text: str) -> None:
+        self._load()
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
+            if self._persist():
+                from opsconsole.ui.history import append_history
+
+                append_history(text)
         self._index = len(self.history)
         self._draft = ""
 
     def action_history(self, delta: int) -> None:
+        self._load()
         if not self.history:
             return
         if self._index == len(self.history):
