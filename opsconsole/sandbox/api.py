@@ -353,7 +353,10 @@ class Api(WriteMixin):
         raw = source.collect(inst, None, now)
         lines = render(raw, timestamps=ts, tail=tail, since=since)
         if query.get("follow") in ("true", "1"):
-            return LogStream(source, inst, ns, name, ts, limit, lines, now)
+            # the crash lines go out once: now if the run has ended, else when it ends (a
+            # short run's crash lines may be timed before its last start line)
+            crashed = bool(source.crash_lines(inst))
+            return LogStream(source, inst, ns, name, ts, limit, lines, now, crashed)
         data = "".join(lines).encode()
         if limit is not None:
             data = data[:limit]

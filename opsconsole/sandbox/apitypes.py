@@ -58,6 +58,7 @@ class LogStream:
     limit_bytes: int | None
     initial: list[str]
     last_t: float
+    crash_sent: bool = False  # ``initial`` already held the crash lines (the run had ended)
 
 
 def _q_int(query: dict[str, str], key: str) -> int | None:

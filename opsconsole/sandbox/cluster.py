@@ -320,9 +320,11 @@ class Cluster(BehavioursMixin, ControllersMixin):
         names = [c["name"] for c in pod["spec"]["containers"]]
         if container is None:
             if len(names) > 1:  # the apiserver ignores kubectl's default-container annotation
+                inits = [c["name"] for c in pod["spec"].get("initContainers") or ()]
+                more = f" or one of the init containers: [{' '.join(inits)}]" if inits else ""
                 raise LogUnavailable(
                     f"a container name must be specified for pod {name}, "
-                    f"choose one of: [{' '.join(names)}]"
+                    f"choose one of: [{' '.join(names)}]{more}"
                 )
             container = names[0]
         if container not in names:

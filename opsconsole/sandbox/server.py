@@ -318,7 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if ls.instance.end is not None and ls.instance.end <= now:
                     with cluster.lock:
                         lines = ls.source.collect(ls.instance, last, now, crash=False)
-                        lines += ls.source.crash_lines(ls.instance)
+                        if not ls.crash_sent:  # (the initial part holds them if it had ended)
+                            lines += ls.source.crash_lines(ls.instance)
                     emit(render(lines, timestamps=ls.timestamps))
                     break
                 wait = 1.0 if due is None else min(max(due - now, 0.0), 1.0)

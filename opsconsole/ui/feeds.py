@@ -8,6 +8,7 @@ client is blocking, so these are threads). Widgets never do I/O.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual.worker import get_current_worker
@@ -18,6 +19,41 @@ if TYPE_CHECKING:
     from opsconsole.ui.app import OpsConsoleApp
 
 MAX_BATCH = 500
+
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+
+_GONE = "pod deleted — last lines"
+_GONE_TEXT = "The pod was deleted: there is no log to follow."
+_NOT_FOUND_TEXT = "The pod does not exist (any more)."
+_EMPTY_PREVIOUS = "The previous container wrote no log lines."
+_NO_PREVIOUS = "no previous container"
+_NO_PREVIOUS_TEXT = (
+    "No previous container: it has not restarted, so there is no earlier run to show. "
+    "Press p again for the current log."
+)
+
+
+@dataclass(frozen=True)
+class LogNotice:
+    """What a log worker learnt besides lines, for the log viewer."""
+
+    container: str | None = None  # the container chosen for the user (kubectl's default)
+    containers: list[str] | None = None  # the pod's containers, as the API listed them
+    ended: str | None = None  # why following stopped for good (header)
+    placeholder: str | None = None  # what the body says while it holds no lines
+
+
+@dataclass(frozen=True)
+class _LogJob:
+    cluster: Any
+    namespace: str
+    name: str
+    container: str | None
+    previous: bool
+    tail: int
+    source: str
+    stop: threading.Event
+    resolve: bool  # look up the pod's default container first
 
 
 class Feeds:
@@ -136,6 +172,12 @@ class Feeds:
         container: str | None = None,
         previous: bool = False,
     ) -> None:
+        """Follow a pod's log (or read its previous container's) into the log viewer.
+
+        With no ``container``, a pod of several containers gets kubectl's default one (the
+        ``kubectl.kubernetes.io/default-container`` annotation, else the first container): the
+        API server itself refuses such a request with 400 "a container name must be specified".
+        """
         backend = self.app.backend
         if backend is None or backend.cluster is None:
             self.app.notify("not connected to a cluster yet", severity="warning")
@@ -147,14 +189,18 @@ class Feeds:
         if previous:
             source += " (previous)"
         self.log_source = source
+        containers = self._containers(namespace, name)
         logs = self.app.main.logs
         if hasattr(logs, "set_source"):
             logs.set_source(namespace, name, container, previous)
-            logs.set_containers(self._containers(namespace, name))
+            logs.set_containers(containers)
+        # one known container needs no name; otherwise the worker looks the pod up
+        resolve = container is None and len(containers) != 1
         cluster = backend.cluster
         tail = self.app.settings.kubernetes.log_tail_lines
+        job = _LogJob(cluster, namespace, name, container, previous, tail, source, stop, resolve)
         self.app.run_worker(
-            lambda: self._follow(cluster, namespace, name, container, previous, tail, source, stop),
+            lambda: self._follow(job),
             thread=True,
             exclusive=True,
             group="logs",
@@ -162,55 +208,89 @@ class Feeds:
             exit_on_error=False,
         )
 
-    def _follow(
-        self,
-        cluster: Any,
-        namespace: str,
-        name: str,
-        container: str | None,
-        previous: bool,
-        tail: int,
-        source: str,
-        stop: threading.Event,
-    ) -> None:
-        from opsconsole.errors import OpsConsoleError
+    def _notice(self, source: str, notice: LogNotice) -> None:
+        """Hand ``notice`` to the UI in order with the lines (the app's LogLines handler)."""
+        message = msg.LogLines(source, [])
+        message.notice = notice  # type: ignore[attr-defined]
+        self.app.post_message(message)
+
+    def _follow(self, job: _LogJob) -> None:
+        """Thread worker: resolve the container if needed, then read or follow the log."""
+        from opsconsole.errors import NotFound, OpsConsoleError
         from opsconsole.k8s.logs import follow_logs, read_logs
 
         worker = get_current_worker()
+
+        def stopped() -> bool:
+            return worker.is_cancelled or job.stop.is_set()
+
+        got_lines = False
         try:
-            if previous:
+            container = job.container
+            if job.resolve:
+                container, names = _default_container(job.cluster, job.namespace, job.name)
+                if stopped():
+                    return
+                if container is not None:
+                    self._notice(job.source, LogNotice(container=container, containers=names))
+            if job.previous:
                 read = read_logs(
-                    cluster,
-                    namespace,
-                    name,
+                    job.cluster,
+                    job.namespace,
+                    job.name,
                     container=container,
-                    tail_lines=tail,
+                    tail_lines=job.tail,
                     previous=True,
                     timestamps=True,
                 )
                 # one whole read: the log viewer takes it as bytes (no split into str lines)
                 data = (getattr(read, "text", "") or "").encode("utf-8", "replace")
-                self.app.post_message(msg.LogLines(source, [], data=data))
+                self.app.post_message(msg.LogLines(job.source, [], data=data))
+                if not data:
+                    self._notice(
+                        job.source,
+                        LogNotice(ended="previous container", placeholder=_EMPTY_PREVIOUS),
+                    )
                 return
             follower = follow_logs(
-                cluster,
-                namespace,
-                name,
+                job.cluster,
+                job.namespace,
+                job.name,
                 container=container,
-                tail_lines=tail,
+                tail_lines=job.tail,
                 timestamps=True,
-                stop_event=stop,
+                stop_event=job.stop,
             )
             with follower:
                 # the follower already hands out batches (whatever arrived within its poll
                 # interval), so each one goes to the UI as one message
                 for lines in follower:
-                    if worker.is_cancelled or stop.is_set():
+                    if stopped():
                         return
-                    self.app.post_message(msg.LogLines(source, lines))
+                    got_lines = True
+                    self.app.post_message(msg.LogLines(job.source, lines))
+            if not stopped():  # the follower gave up: the pod is gone or has finished
+                self._notice(job.source, _why_ended(job.cluster, job.namespace, job.name))
+        except NotFound:
+            if not stopped():
+                gone = got_lines or job.previous
+                self._notice(
+                    job.source,
+                    LogNotice(ended=_GONE, placeholder=_GONE_TEXT)
+                    if gone
+                    else LogNotice(ended="pod not found", placeholder=_NOT_FOUND_TEXT),
+                )
         except OpsConsoleError as exc:
-            if not (worker.is_cancelled or stop.is_set()):
-                self.app.post_message(msg.FeedFailed(f"logs of {namespace}/{name}", str(exc)))
+            if stopped():
+                return
+            notice = _bad_request_notice(str(exc), job.previous)
+            if notice is not None:  # a fact about this log, not a failure: say it in the pane
+                self._notice(job.source, notice)
+                return
+            self._notice(job.source, LogNotice(ended="not following", placeholder=str(exc)))
+            self.app.post_message(
+                msg.FeedFailed(f"logs of {job.namespace}/{job.name}", _escape(str(exc)))
+            )
 
     def _containers(self, namespace: str, name: str) -> list[str]:
         model = getattr(self.app.main.pods, "model", None)
@@ -218,13 +298,25 @@ class Feeds:
         return [c.name for c in getattr(row, "containers", []) if not c.init]
 
     def log_lines(self, message: msg.LogLines) -> None:
-        if message.source != self.log_source:
-            return  # a batch from a source the user already left
+        if message.source != self.log_source or not self.app.screen_stack:
+            return  # a batch from a source the user already left, or the app is closing
         logs = self.app.main.logs
-        if message.data is not None:
+        notice: LogNotice | None = getattr(message, "notice", None)
+        if notice is not None:
+            self._apply_notice(logs, notice)
+        elif message.data is not None:
             logs.append_bytes(message.data, final=True)
         elif message.lines:
             logs.append_lines(message.lines)
+
+    @staticmethod
+    def _apply_notice(logs: Any, notice: LogNotice) -> None:
+        if notice.container is not None:
+            logs.set_container(notice.container, default=True)
+            if notice.containers and not logs.containers:
+                logs.set_containers(notice.containers)
+        if notice.ended is not None:
+            logs.stop_following(notice.ended, notice.placeholder)
 
     # ---- describe -------------------------------------------------------------------------
 
@@ -252,6 +344,55 @@ class Feeds:
         for event in (self._log_stop, self._pods_stop):
             if event is not None:
                 event.set()
+
+
+def _default_container(cluster: Any, namespace: str, name: str) -> tuple[str | None, list[str]]:
+    """(kubectl's default container, the pod's containers): the default-container annotation
+    if it names one of them, else the first. None for a pod of one container (no name needed).
+    """
+    from opsconsole.k8s.queries import get_pod
+
+    pod = get_pod(cluster, namespace, name)
+    names = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or ()]
+    if len(names) <= 1:
+        return None, names
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    wanted = annotations.get(DEFAULT_CONTAINER_ANNOTATION)
+    return (wanted if wanted in names else names[0]), names
+
+
+def _why_ended(cluster: Any, namespace: str, name: str) -> LogNotice:
+    """The follower stops when the pod is gone, being deleted, or finished: which one?"""
+    from opsconsole.errors import NotFound, OpsConsoleError
+    from opsconsole.k8s.queries import get_pod
+
+    try:
+        pod = get_pod(cluster, namespace, name)
+    except NotFound:
+        return LogNotice(ended=_GONE, placeholder=_GONE_TEXT)
+    except OpsConsoleError:
+        return LogNotice(ended="log stream ended")
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return LogNotice(ended="pod terminating — last lines", placeholder=_GONE_TEXT)
+    phase = (pod.get("status") or {}).get("phase") or "finished"
+    return LogNotice(ended=f"pod {phase.lower()} — last lines")
+
+
+def _bad_request_notice(error: str, previous: bool) -> LogNotice | None:
+    """A 400 that describes the log rather than a failure (no previous run, not started yet)."""
+    text = error.removeprefix("API error 400: ")
+    if text == error:
+        return None
+    if previous and "previous terminated container" in text:
+        return LogNotice(ended=_NO_PREVIOUS, placeholder=_NO_PREVIOUS_TEXT)
+    if "is waiting to start" in text:
+        return LogNotice(ended="container not started", placeholder=text)
+    return None
+
+
+def _escape(text: str) -> str:
+    """Notifications parse markup: keep ``[a b]`` (the API's container list) as text."""
+    return text.replace("[", "\\[")
 
 
 def _has_pending(watcher: Any) -> bool:

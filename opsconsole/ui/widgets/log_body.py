@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.actions import SkipAction
@@ -53,6 +54,9 @@ class LogBody(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         scrollbar-size-vertical: 1;
+        /* no horizontal bar: in 256-colour terminals only its thumb's end glyphs (▌ ▍ ▉) showed,
+           like stray cursors; the header says "→ col N" while the view is scrolled sideways */
+        scrollbar-size-horizontal: 0;
         & > .log-body--timestamp { color: $text-muted; }
         & > .log-body--error { color: $text-error; text-style: bold; }
         & > .log-body--warn { color: $text-warning; }
@@ -251,6 +255,11 @@ class LogBody(ScrollView, can_focus=True):
                 self.view.new_while_paused = 0
             self.view._schedule_sync()
 
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if int(old_value) != int(new_value):
+            self.view._schedule_sync()  # the header's "→ col N"
+
     def on_resize(self) -> None:
         if self.follow:
             self.call_after_refresh(self._stick_to_end)
@@ -423,6 +432,19 @@ class LogBody(ScrollView, can_focus=True):
         self._line_cache[absolute] = result
         return result
 
+    def _placeholder_line(self, y: int, width: int, base: Style) -> Strip:
+        """Row ``y`` of an empty body: the view's placeholder (why there are no lines), wrapped."""
+        text = self.view.placeholder
+        if not text:
+            return Strip.blank(width, base)
+        import textwrap
+
+        rows = textwrap.wrap(text, max(width - 1, 8))
+        if y >= len(rows):
+            return Strip.blank(width, base)
+        style = base + self._style("timestamp")
+        return Strip([Segment(rows[y], style)]).crop_extend(0, width, base)
+
     def _wrap_rows(self) -> list[tuple[int, int, int]]:
         """Visual rows (line index, start char, end char) for the screen in wrap mode."""
         n = len(self.view.store)
@@ -466,6 +488,8 @@ class LogBody(ScrollView, can_focus=True):
         width = self.size.width
         base = self._base_style()
         store = self.view.store
+        if not len(store):
+            return self._placeholder_line(y, width, base)
         if self.view.wrap:
             rows = self._wrap_rows()
             if y >= len(rows):

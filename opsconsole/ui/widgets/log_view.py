@@ -6,6 +6,8 @@ The shell streams a pod's log in a worker and feeds batches on the UI thread::
     log_view.set_containers(["app", "istio-proxy"])                # for the container picker
     log_view.append_lines(batch)                                   # a list of str lines
     log_view.append_bytes(chunk)                                   # or raw bytes (fastest)
+    log_view.set_container("web", default=True)   # the feed chose kubectl's default container
+    log_view.stop_following("pod deleted", "...")  # the stream ended for good: say why
     log_view.clear()
 
 Lines live in a compact bounded :class:`~opsconsole.ui.widgets.log_store.LineStore`
@@ -19,6 +21,14 @@ Messages: :class:`LogView.SendToAgent` (``a``, the selected lines), :class:`LogV
 Keys: ``/`` or ctrl+f search (smart case), ``n``/``N`` next/previous match, ``w`` wrap,
 ``t`` timestamps, ``v`` start/stop a line selection (then ↑/↓), shift+↑/↓ extend it,
 ``escape`` drop it, ``a`` send it to the agent, End resume following.
+
+Timestamps are off by default, as in ``kubectl logs``: most programs write their own, and the
+API's RFC 3339 stamp (31 cells) would fill half of the normal-width pane. The feed still asks
+for them, so ``t`` shows them at once for every line already held.
+
+The one-line header fits its width (:func:`fit_header`): the pod name is shortened in the
+middle and the least important parts are dropped first, so the follow state and the search
+count stay visible in the half-width pane.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from collections.abc import Iterable
 from time import monotonic
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
@@ -44,6 +55,55 @@ SYNC_HZ = 30
 
 SEND_LIMIT_LINES = 2_000
 """At most this many selected lines go to the agent (the newest of the selection)."""
+
+HEADER_SEP = " · "
+
+
+def _elide(text: str, width: int) -> str:
+    """``text`` shortened in the middle to ``width`` cells (pod names differ at both ends)."""
+    if cell_len(text) <= width:
+        return text
+    if width < 3:
+        return text[:width]
+    keep = width - 1
+    head = (keep + 1) // 2
+    return text[:head] + "…" + text[len(text) - (keep - head) :]
+
+
+def fit_header(
+    namespace: str, pod: str, suffix: str, parts: list[tuple[str, int]], width: int
+) -> str:
+    """The header line in ``width`` cells (0: no limit).
+
+    ``namespace/pod`` + ``suffix`` (the container) come first, then ``parts`` as ``(text,
+    priority)``, 0 most important. The pod name is shortened in the middle (to 20 cells at
+    first), then parts are dropped, least important and rightmost first, then the pod name is
+    shortened down to 9 cells. Whatever still does not fit is cut by the widget.
+    """
+    sep = len(HEADER_SEP)
+
+    def line(pod_width: int, kept: list[tuple[str, int]]) -> str:
+        who = f"{namespace}/{_elide(pod, pod_width)}{suffix}"
+        return HEADER_SEP.join([who, *(text for text, _ in kept)])
+
+    kept = list(parts)
+    full = line(len(pod), kept)
+    if width <= 0 or cell_len(full) <= width:
+        return full
+    fixed = len(namespace) + 1 + cell_len(suffix)
+    for floor in (20, 9):
+        while True:
+            room = width - fixed - sum(cell_len(t) + sep for t, _ in kept)
+            if room >= min(floor, len(pod)):
+                return line(max(room, 1), kept)
+            if floor == 9 or not kept:
+                break
+            worst = max(p for _, p in kept)
+            if worst == 0:
+                break
+            drop = max(i for i, (_, p) in enumerate(kept) if p == worst)
+            del kept[drop]
+    return line(min(9, len(pod)), kept)
 
 
 class LogView(Vertical):
@@ -90,7 +150,7 @@ class LogView(Vertical):
     ]
 
     wrap: reactive[bool] = reactive(False, init=False)
-    show_timestamps: reactive[bool] = reactive(True, init=False)
+    show_timestamps: reactive[bool] = reactive(False, init=False)
 
     class SendToAgent(Message):
         """Request: use these log lines as context for the next question."""
@@ -141,7 +201,7 @@ class LogView(Vertical):
         self,
         *,
         max_lines: int = 200_000,
-        show_timestamps: bool = True,
+        show_timestamps: bool = False,
         wrap: bool = False,
         name: str | None = None,
         id: str | None = None,
@@ -156,6 +216,12 @@ class LogView(Vertical):
         self.container: str | None = None
         self.previous = False
         self.live = True
+        self.ended: str | None = None
+        """Why following stopped for good (the pod was deleted...), shown in the header."""
+        self.placeholder: str | None = None
+        """What the empty body says instead (e.g. "no previous container...")."""
+        self.default_container = False
+        """The container was chosen for the user (kubectl's default), not picked."""
         self.containers: list[str] = []
         self.matcher: Matcher | None = None
         self.matches: list[int] = []
@@ -207,10 +273,41 @@ class LogView(Vertical):
         self.namespace, self.pod, self.container = namespace, pod, container
         self.previous = previous
         self.live = live and not previous
+        self.ended = self.placeholder = None
+        self.default_container = False
         if clear:
             self.clear()
+            self._clear_search()  # a search belongs to the log it was made in
         else:
             self._schedule_sync()
+
+    def set_container(self, container: str, *, default: bool = False) -> None:
+        """Name the container shown (``default``: chosen for the user, so the header says so)."""
+        self.container = container
+        self.default_container = default
+        self._schedule_sync()
+
+    def stop_following(self, reason: str, placeholder: str | None = None) -> None:
+        """The log stream ended for good: the header says ``reason`` instead of "following";
+        ``placeholder`` is what the body says while it holds no lines."""
+        self.live = False
+        self.ended = reason
+        self.placeholder = placeholder
+        if self._composed:
+            self.body.refresh()
+        self._schedule_sync()
+
+    def _clear_search(self) -> None:
+        self.matcher = None
+        self.matches = []
+        self.match_index = -1
+        if self._composed:
+            field = self.query_one("#log-search", Input)
+            field.value = ""
+            if self.has_class("-searching"):
+                self.remove_class("-searching")
+                if field.has_focus:
+                    self.body.focus()
 
     def set_containers(self, containers: Iterable[str]) -> None:
         """The pod's containers (for :class:`PickContainer`)."""
@@ -323,41 +420,54 @@ class LogView(Vertical):
 
     def _update_header(self) -> None:
         """One line, most important first: who, follow state, search, selection, toggles."""
-        if self.pod:
-            who = f"{self.namespace}/{self.pod}"
-            if self.container:
-                who += f" › {self.container}"
-        else:
-            who = "no pod selected"
-        parts = [who]
+        parts: list[tuple[str, int]] = []  # (text, priority: 0 is kept longest)
         if self.previous:
-            parts.append("previous container")
+            parts.append(("previous container", 0))
         paused = self._composed and not self.body.follow
-        if paused:
-            more = f", {self.new_while_paused:,} new" if self.new_while_paused else ""
-            parts.append(f"⏸ paused — End to resume{more}")
-        elif self.live:
-            parts.append("following")
+        if self.pod and self.ended:
+            parts.append((f"⏹ {self.ended}", 0))
+        elif paused:
+            new = self.new_while_paused
+            # short: the half-width pane must keep the search count beside it
+            parts.append((f"⏸ {new:,} new (End)" if new else "⏸ paused (End)", 0))
+        elif self.live and self.pod:
+            parts.append(("following", 0))
         if self.matcher is not None:
             n = len(self.matches)
             pos = self._match_position()
             more = "+" if n >= self.match_limit else ""
             where = f"{pos + 1}/{n}{more}" if pos >= 0 else f"{n}{more}"
-            parts.append(f"/{self.matcher.query}: {where} matches")
+            parts.append((f"/{self.matcher.query}: {where}", 0))
         rng = self.body.selection_range() if self._composed else None
         if rng is not None:
-            parts.append(f"{rng[1] - rng[0]} selected (a: send to agent)")
-        if self.wrap:
-            parts.append("wrap")
-        if not self.show_timestamps:
-            parts.append("no timestamps")
+            parts.append((f"{rng[1] - rng[0]} selected (a: to agent)", 0))
+        scroll_x = int(self.body.scroll_x) if self._composed and not self.wrap else 0
+        if scroll_x:  # (no horizontal scrollbar: see LogBody)
+            parts.append((f"→ col {scroll_x + 1}", 1))
         store = self.store
         count = f"{len(store):,} lines"
         if store.dropped:
             count += f" ({store.dropped:,} older dropped)"
-        parts.append(count)
-        self.header_text = " · ".join(parts)
-        self.query_one("#log-header", Static).update(self.header_text, layout=False)
+        parts.append((count, 1))  # dropped before the column (rightmost goes first)
+        if self.wrap:
+            parts.append(("wrap", 3))
+        if self.show_timestamps:
+            parts.append(("timestamps", 3))
+        header = self.query_one("#log-header", Static)
+        if self.pod:
+            suffix = ""
+            if self.container:
+                suffix = f" › {self.container}"
+                if self.default_container:
+                    suffix += " (default)"
+            width = header.content_region.width if self._composed else 0
+            text = fit_header(self.namespace or "", self.pod, suffix, parts, width)
+        elif not len(store) and self.matcher is None:
+            text = "no pod selected: l on a pod shows its log"
+        else:
+            text = HEADER_SEP.join(["no pod selected", *(t for t, _ in parts)])
+        self.header_text = text
+        header.update(text, layout=False)
         self.set_class(paused, "-paused")
 
     # -- search navigation -----------------------------------------------------------------
