@@ -48,18 +48,26 @@ def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
     matches = match_pods(target, ctx.known, ns)
     if matches:
         return _best_pod(ctx, matches)
-    calls: list[Call | None] = []
-    if ns:
-        calls.append(ctx.call("get_k8s_pods", namespace=ns))
-    if not ctx.called("find_unhealthy_pods"):
-        calls.append(ctx.call("find_unhealthy_pods"))
-    step = make_step(
-        ctx.say(
-            f"先找到 {target} 对应的 Pod：列出 Pod 并用分析器扫描异常。",
-            f"First finding the pod behind {target}: listing pods and scanning for problems.",
-        ),
-        calls,
-    )
+    listing = ctx.call("get_k8s_pods", namespace=ns) if ns else None
+    scan = None if ctx.called("find_unhealthy_pods") else ctx.call("find_unhealthy_pods")
+    if listing is not None and scan is not None:
+        thought = ctx.say(
+            f"先找到 {target} 对应的 Pod：列出 {ns} 命名空间的 Pod，并用分析器扫描异常。",
+            f"First finding the pod behind {target}: listing the pods of namespace {ns} and "
+            "scanning for problems with the analyzers.",
+        )
+    elif listing is not None:
+        thought = ctx.say(
+            f"先找到 {target} 对应的 Pod：列出 {ns} 命名空间的 Pod。",
+            f"First finding the pod behind {target}: listing the pods of namespace {ns}.",
+        )
+    else:
+        thought = ctx.say(
+            f"先找到 {target} 对应的 Pod：用分析器扫描所有命名空间的异常。",
+            f"First finding the pod behind {target}: scanning all namespaces for problems "
+            "with the analyzers.",
+        )
+    step = make_step(thought, [listing, scan])
     if step is not None:
         return step
     if not ns:
@@ -67,18 +75,30 @@ def resolve_pod(ctx: Ctx, target: str) -> tuple[str, str] | Step | None:
         calls = [ctx.call("get_k8s_pods", namespace=s) for s in spaces[:6]]
         if not ctx.called("get_deployments"):
             calls.append(ctx.call("get_deployments"))
+        real = [c for c in calls if c is not None]
+        listed = [str(c.args["namespace"]) for c in real if c.name == "get_k8s_pods"]
+        deps = any(c.name == "get_deployments" for c in real)
+        where_zh = "、".join(listed) + " 命名空间的 Pod" if listed else ""
+        where_en = f"the pods of {', '.join(listed)}" if listed else ""
+        if deps:
+            where_zh += ("和" if listed else "") + "所有命名空间的 Deployment"
+            where_en += (" and " if listed else "") + "the deployments of all namespaces"
         step = make_step(
-            ctx.say(f"在各命名空间里查找 {target}。", f"Looking for {target} in each namespace."),
+            ctx.say(
+                f"在{where_zh}里查找 {target}。",
+                f"Looking for {target} in {where_en}.",
+            ),
             calls,
         )
         if step is not None:
             return step
-        deps = sorted(d for d in ctx.known.deployments if d[1] == target or target in d[1])
-        calls = [ctx.call("get_k8s_pods", namespace=d[0]) for d in deps[:3]]
+        found = sorted(d for d in ctx.known.deployments if d[1] == target or target in d[1])
+        calls = [ctx.call("get_k8s_pods", namespace=d[0]) for d in found[:3]]
+        refs = ", ".join(f"{d[0]}/{d[1]}" for d in found[:3])
         return make_step(
             ctx.say(
-                f"找到了 Deployment {target}，列出它所在命名空间的 Pod。",
-                f"Found deployment {target}; listing the pods of its namespace.",
+                f"找到了 Deployment {refs}，列出它所在命名空间的 Pod。",
+                f"Found deployment {refs}; listing the pods of its namespace.",
             ),
             calls,
         )
@@ -175,17 +195,20 @@ def diagnose(ctx: Ctx, target: str) -> Decision:
     scanned = any(o.name == "find_unhealthy_pods" for o in ctx.tr.all)
     if not scanned and "find_unhealthy_pods" in ctx.offered:
         # scan first even when the name is known: the findings are the evidence
+        ns = ctx.intent.namespace
+        listing = (
+            ctx.call("get_k8s_pods", namespace=ns)
+            if ns and not match_pods(target, ctx.known, ns)
+            else None
+        )
         step = make_step(
             ctx.say(
-                f"先用分析器扫描集群，看看 {target} 有哪些问题。",
-                f"Scanning the cluster with the analyzers for problems with {target} first.",
+                f"先用分析器扫描集群，看看 {target} 有哪些问题"
+                + (f"，并列出 {ns} 命名空间的 Pod。" if listing else "。"),
+                f"Scanning the cluster with the analyzers for problems with {target} first"
+                + (f", and listing the pods of namespace {ns}." if listing else "."),
             ),
-            [
-                ctx.call("find_unhealthy_pods"),
-                ctx.call("get_k8s_pods", namespace=ctx.intent.namespace)
-                if ctx.intent.namespace and not match_pods(target, ctx.known, ctx.intent.namespace)
-                else None,
-            ],
+            [ctx.call("find_unhealthy_pods"), listing],
         )
         if step is not None:
             return step
@@ -213,14 +236,15 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
         *log_calls,
     ]
     if any(c is not None for c in log_calls):
-        crashed = _pod_is_crashy(ctx, ns, pod)
-        what_zh = "describe、事件和日志" + ("（含崩溃前的日志）" if crashed else "")
+        # say "the crashed container's too" only when that read is really among the calls
+        crashed = any(c is not None and c.args.get("previous") for c in log_calls)
+        what_zh = " describe、事件和日志" + ("（含崩溃前的日志）" if crashed else "")
         what_en = "description, events and logs" + (
             " (the crashed container's too)" if crashed else ""
         )
     else:
         what_zh, what_en = (
-            "describe 和事件（容器从未运行，没有日志）",
+            " describe 和事件（容器从未运行，没有日志）",
             ("description and events (its container never ran: no logs)"),
         )
     step = make_step(
@@ -376,8 +400,10 @@ def _diagnose_service(ctx: Ctx, target: str) -> Decision | None:
         if scanned
         else make_step(
             ctx.say(
-                f"检查 Service {target} 是否有可用的 Endpoint。",
-                f"Checking whether service {target} has endpoints.",
+                f"用分析器扫描集群（它也检查每个 Service 的 Endpoint），看看 Service {target} "
+                "和它后面的 Pod 有什么问题。",
+                f"Scanning the cluster with the analyzers (they also check every Service's "
+                f"endpoints) for problems with service {target} and the pods behind it.",
             ),
             [ctx.call("find_unhealthy_pods")],
         )
@@ -413,10 +439,25 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
             calls.append(ctx.call("get_k8s_pods", namespace=ns))
         else:  # no pod at all: maybe its deployment is scaled to zero
             calls.append(ctx.call("get_deployments", namespace=ns))
+    real = [c for c in calls if c is not None]
+    zh_what, en_what = [], []
+    for c in real:
+        if c.name == "get_events":
+            zh_what.append(f"{f.name} 的事件")
+            en_what.append(f"the events of {f.name}")
+        elif c.name == "describe_pod":
+            zh_what.append(f"后端 Pod {c.args.get('pod_name')} 的 describe（看标签）")
+            en_what.append(f"the description (labels) of backing pod {c.args.get('pod_name')}")
+        elif c.name == "get_k8s_pods":
+            zh_what.append(f"{ns} 命名空间的 Pod")
+            en_what.append(f"the pods of namespace {ns}")
+        elif c.name == "get_deployments":
+            zh_what.append(f"{ns} 命名空间的 Deployment（是否缩到了 0）")
+            en_what.append(f"the deployments of namespace {ns} (scaled to 0?)")
     step = make_step(
         ctx.say(
-            f"分析器指出了 {f.ref} 的问题，再看看相关事件和后端 Pod。",
-            f"The analyzers flag {f.ref}; reading the related events and backing pods.",
+            f"分析器指出了 {f.ref} 的问题（{f.reason}），接着查看{'、'.join(zh_what)}。",
+            f"The analyzers flag {f.ref} ({f.reason}); now reading {' and '.join(en_what)}.",
         ),
         calls,
     )

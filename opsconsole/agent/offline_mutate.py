@@ -157,7 +157,7 @@ def _lookup_text(ctx: Ctx, want: Want, reads: list[Call]) -> str:
         obj_zh, obj_en = f"处于 {label} 状态的 Pod", f"the pods in state {label}"
     verb_zh, verb_en = _VERB.get(want.verb, (want.verb, want.verb))
     return ctx.say(
-        f"提出{verb_zh}之前，先在{'、'.join(dict.fromkeys(zh_what))}里找到{obj_zh}。",
+        f"提出{verb_zh}之前，先在{'、'.join(dict.fromkeys(zh_what))} 里找到 {obj_zh}。",
         f"Before proposing the {verb_en}, finding {obj_en} in "
         f"{' and '.join(dict.fromkeys(en_what))}.",
     )
@@ -180,12 +180,21 @@ def _change_thought(ctx: Ctx, resolved: list[Resolved]) -> str:
         f"{' ' if text else ''}This changes the cluster and needs your approval before it runs: "
         f"{what}.",
     )
-    if any(r.pods for r in resolved):
+    calls = [c for r in resolved for c in r.calls]
+    if len(calls) > 1:
         text += ctx.say(
-            "删除 Deployment 的 Pod 后，ReplicaSet 会立即创建新的 Pod（重启退避计时也重新开始），"
-            "但这不会修复它崩溃的原因。",
-            " Deleting a pod of a Deployment makes its ReplicaSet create a fresh one (the "
-            "restart back-off starts over); it does not fix why the pod fails.",
+            "每个变更会依次单独请你确认；拒绝其中一个，后面的就都不会执行。",
+            " Each one asks for your approval in turn; declining one stops the ones after it.",
+        )
+    if any(r.pods for r in resolved):
+        crashing = any(p[2] in ("CrashLoopBackOff", "OOMKilled") for r in resolved for p in r.pods)
+        text += ctx.say(
+            "删除属于 Deployment 的 Pod 后，ReplicaSet 会立即创建新的 Pod"
+            + ("（重启退避计时也重新开始）" if crashing else "")
+            + "，但这不会修复它失败的原因。",
+            " Deleting a pod of a Deployment makes its ReplicaSet create a fresh one"
+            + (" (the restart back-off starts over)" if crashing else "")
+            + "; it does not fix why the pod fails.",
         )
     return text
 
@@ -259,7 +268,7 @@ def result_answer(ctx: Ctx, done: list[Observation]) -> str:
     """What each proposed change did; "nothing was changed" when none ran."""
     zh = ctx.zh
     statuses = [(_status(o), o) for o in done]
-    ran = [o for s, o in statuses if s == "ok"]
+    ran = [o for st, o in statuses if st == "ok"]
     lines = [ans.HEADER, ""]
     if not ran:
         declined = any(s == "declined" for s, _ in statuses)
@@ -274,13 +283,19 @@ def result_answer(ctx: Ctx, done: list[Observation]) -> str:
     else:
         lines.append("变更结果：" if zh else "Result of the change:")
     lines.append("")
+    stopped = False
     for status, o in statuses:
         call = f"`{o.name}({_args_text(o.args)})`"
+        if status == "declined" and stopped:  # the loop stops the batch at the first decline
+            status = "skipped"
+        stopped = stopped or status in ("declined", "refused")
         if status == "ok":
             first = (o.content or "").strip().splitlines()[:4]
             what = "\n  ".join(first) or ("（无输出）" if zh else "(no output)")
         elif status == "declined":
             what = "已拒绝，未执行" if zh else "declined, not run"
+        elif status == "skipped":
+            what = "前一个变更被拒绝，未执行" if zh else "not run: an earlier change was declined"
         elif status == "refused":
             what = "被策略拒绝，未执行" if zh else "refused by policy, not run"
         elif status == "cancelled":
@@ -329,7 +344,8 @@ def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
             if workload in seen:
                 continue
             seen.add(workload)
-            out.append(f"- `{workload}` {f.reason}: {ans.code(f.evidence[:200])}")
+            evidence = f.evidence.split("; event ")[0][:240]
+            out.append(f"- `{workload}` {f.reason}: {ans.code(evidence)}")
         ns, name = next(iter(seen)).split("/", 1)
         out += [
             "",

@@ -294,10 +294,8 @@ def _pods_by_state(ctx: Ctx, want: Want) -> Resolution:
         )
     return Resolved(
         calls,
-        f"{where_zh}有 {len(pods)} 个 {label} 的 Pod：{_refs(refs)}。每个删除都会单独请你确认"
-        "（拒绝其中一个会停止后面的删除），所以可以逐个决定。",
-        f"{len(pods)} pods {where_en} are {label}: {_refs(refs)}. Each deletion asks for your "
-        "approval in turn (declining one stops the rest), so you decide pod by pod.",
+        f"{where_zh}有 {len(pods)} 个 {label} 的 Pod：{_refs(refs)}。",
+        f"{len(pods)} pods {where_en} are {label}: {_refs(refs)}.",
         pods,
     )
 
