@@ -318,3 +318,30 @@ async def test_console_zoomed_esc_in_filter_keeps_zoom(tmp_path: Path):
         assert app.main.maximized is not None  # the zoom stays
         await pilot.press("escape")  # then Esc un-zooms (no agent running)
         assert app.main.maximized is None
+
+
+def test_counts_kept_by_watch_events_match_a_recount():
+    """The breakdown and the one-namespace check are kept incrementally on every event; they
+    must always equal a recount of the view (sorts and filters in between)."""
+    import random
+    from collections import Counter
+
+    from opsconsole.ui.widgets.pod_model import PodTable, _only_namespace
+
+    rnd = random.Random(5)
+    statuses = ["Running", "CrashLoopBackOff", "Pending", "Completed", "Error"]
+    model = PodTable()
+    model.set_rows(ROWS)
+    for step in range(600):
+        if step % 50 == 0:
+            model.set_filter(rnd.choice(["", "ns:shop", "api", "is:unhealthy", "!running"]))
+        if step % 70 == 0:
+            model.set_sort(rnd.choice(["name", "status", "age", "namespace"]), rnd.random() < 0.5)
+        ns = rnd.choice(["shop", "ml", "payments"])
+        row = pod(f"p-{rnd.randrange(12)}", ns, rnd.choice(statuses), ready=rnd.randrange(2))
+        model.apply(rnd.choice(["ADDED", "MODIFIED", "DELETED", "MODIFIED"]), row)
+        view = [model.entry_at(i) for i in range(len(model))]
+        expected = Counter(e.category for e in view if e.category)
+        assert model.unhealthy == expected, step
+        assert model.single_namespace == _only_namespace(view), step
+        assert sum(n for _, n in model.breakdown()) == sum(e.category != "" for e in view)

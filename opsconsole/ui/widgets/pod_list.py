@@ -368,7 +368,7 @@ class PodList(Vertical):
 
     def _shows_namespace(self) -> bool:
         """NAMESPACE is a column for all namespaces, unless every row shown is in one."""
-        return self._source.all_namespaces and len(self.model.view_namespaces) != 1
+        return self._source.all_namespaces and self.model.single_namespace is None
 
     def on_resize(self) -> None:
         self._refit()
@@ -393,8 +393,8 @@ class PodList(Vertical):
             head.append(self._stale_text())
         if m.namespace is not None:
             head.append(f"ns {m.namespace}")
-        elif len(m.view_namespaces) == 1:
-            head.append(f"all ns (only {next(iter(m.view_namespaces))})")
+        elif m.single_namespace is not None:
+            head.append(f"all ns (only {m.single_namespace})")
         else:
             head.append("all ns")
         head.append(f"{len(m):,}/{m.total:,} pods")

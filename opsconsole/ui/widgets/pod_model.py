@@ -23,7 +23,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
+from functools import partial
+from operator import attrgetter, ne
 
 from rich.cells import cell_len
 
@@ -251,8 +252,9 @@ class PodTable:
         self.unhealthy: Counter[str] = Counter()
         """Problem (:func:`problem_category`) -> count of unhealthy rows in the view; every
         unhealthy row is counted once, so the counts add up to the unhealthy total."""
-        self.view_namespaces: Counter[str] = Counter()
-        """Namespace -> rows in the view (one key: the NAMESPACE column says nothing)."""
+        self.single_namespace: str | None = None
+        """The namespace of every row in the view, or ``None`` (no rows, or several
+        namespaces): when set, a NAMESPACE column would say nothing."""
         self.view_name_width = 0
         """Widest NAME in the view (grows on apply, recomputed on every re-filter)."""
         self.widths: dict[str, int] = {c: 0 for c in COLUMNS}
@@ -346,13 +348,15 @@ class PodTable:
             self._sort_column = column
             self._sort_key = _SORT_KEYS[column]
             self._sort_all()
-            self.refilter()
+            self.refilter(recount=False)
 
     def set_reverse(self, reverse: bool) -> None:
         self._reverse = reverse  # O(1): the view is always ascending underneath
 
-    def refilter(self) -> None:
-        """Recompute the view: one pass over the sorted entries, O(n), no sorting."""
+    def refilter(self, recount: bool = True) -> None:
+        """Recompute the view: one pass over the sorted entries, O(n), no sorting.
+
+        ``recount=False`` (a re-sort: the same rows in another order) keeps the counts."""
         view: list[Entry] = self._all
         ns = self._namespace
         if ns is not None:
@@ -363,11 +367,16 @@ class PodTable:
             view = list(view)
         self._view = view
         self._keys = list(map(self._sort_key, view))
+        if not recount:
+            return
         counts = Counter(map(_CATEGORY, view))  # C-speed counting, no Python loop
         counts.pop("", None)  # the healthy ones
         self.unhealthy = counts
-        self.view_namespaces = Counter(map(_NAMESPACE, view))
-        self.view_name_width = max(map(_NAME_WIDTH, view), default=0)
+        self.single_namespace = _only_namespace(view)
+        if len(view) == len(self._all):
+            self.view_name_width = self.widths["name"]
+        else:
+            self.view_name_width = max(map(_NAME_WIDTH, view), default=0)
 
     def _sort_all(self) -> None:
         self._all = sorted(self._entries.values(), key=self._sort_key)
@@ -414,7 +423,10 @@ class PodTable:
         n = len(self._view)
         del self._keys[i]
         del self._view[i]
-        _decrement(self.view_namespaces, entry.namespace)
+        if not self._view:
+            self.single_namespace = None
+        elif self.single_namespace is None:
+            self.single_namespace = _only_namespace(self._view)  # usually stops at row 2
         if entry.category:
             _decrement(self.unhealthy, entry.category)
         return n - 1 - i if self._reverse else i
@@ -424,7 +436,10 @@ class PodTable:
         i = bisect_left(self._keys, k)
         self._keys.insert(i, k)
         self._view.insert(i, entry)
-        self.view_namespaces[entry.namespace] += 1
+        if len(self._view) == 1:
+            self.single_namespace = entry.namespace
+        elif entry.namespace != self.single_namespace:
+            self.single_namespace = None
         if entry.category:
             self.unhealthy[entry.category] += 1
         if entry.name_width > self.view_name_width:
@@ -453,6 +468,15 @@ class PodTable:
         w["status"] = max(w["status"], cell_len(row.status))
         w["restarts"] = max(w["restarts"], len(str(row.restarts)))
         w["node"] = max(w["node"], cell_len(row.node))
+
+
+def _only_namespace(view: list[Entry]) -> str | None:
+    """The namespace shared by every entry, else ``None``; stops at the first other one."""
+    if not view:
+        return None
+    first = view[0].namespace
+    other = next(filter(partial(ne, first), map(_NAMESPACE, view)), None)
+    return first if other is None else None
 
 
 def _decrement(counter: Counter[str], key: str) -> None:
