@@ -69,6 +69,9 @@ def test_fit_header_elides_the_pod_name_then_drops_minor_parts() -> None:
     fitted = fit_header("payments", POD, " › app", parts, 56)
     assert "following · /x: 1/2" in fitted and "wrap" not in fitted
     assert cell_len(fitted) <= 56 and fitted.startswith("payments/payment") and "6zpf2" in fitted
+    # the 80x24 layout (36 cells): the namespace goes before the state or the search count
+    fitted = fit_header("payments", POD, "", parts, 36)
+    assert fitted == "payment…-6zpf2 · following · /x: 1/2", fitted
     # CJK search text is measured in cells
     fitted = fit_header("payments", POD, "", [("/支付失败: 1/1", 0), ("9 lines", 1)], 40)
     assert cell_len(fitted) <= 40 and "/支付失败: 1/1" in fitted

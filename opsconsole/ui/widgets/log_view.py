@@ -78,32 +78,30 @@ def fit_header(
     ``namespace/pod`` + ``suffix`` (the container) come first, then ``parts`` as ``(text,
     priority)``, 0 most important. The pod name is shortened in the middle (to 20 cells at
     first), then parts are dropped, least important and rightmost first, then the pod name is
-    shortened down to 9 cells. Whatever still does not fit is cut by the widget.
+    shortened down to 9 cells, then the namespace goes (the pod list shows it). Whatever
+    still does not fit is cut by the widget.
     """
     sep = len(HEADER_SEP)
+    kept = list(parts)
 
-    def line(pod_width: int, kept: list[tuple[str, int]]) -> str:
-        who = f"{namespace}/{_elide(pod, pod_width)}{suffix}"
+    def line(prefix: str, pod_width: int) -> str:
+        who = f"{prefix}{_elide(pod, pod_width)}{suffix}"
         return HEADER_SEP.join([who, *(text for text, _ in kept)])
 
-    kept = list(parts)
-    full = line(len(pod), kept)
+    full = line(f"{namespace}/", len(pod))
     if width <= 0 or cell_len(full) <= width:
         return full
-    fixed = len(namespace) + 1 + cell_len(suffix)
-    for floor in (20, 9):
+    for prefix, floor in ((f"{namespace}/", 20), (f"{namespace}/", 9), ("", 9)):
         while True:
+            fixed = cell_len(prefix) + cell_len(suffix)
             room = width - fixed - sum(cell_len(t) + sep for t, _ in kept)
             if room >= min(floor, len(pod)):
-                return line(max(room, 1), kept)
-            if floor == 9 or not kept:
+                return line(prefix, max(room, 1))
+            if floor < 20 or not kept or max(p for _, p in kept) == 0:
                 break
             worst = max(p for _, p in kept)
-            if worst == 0:
-                break
-            drop = max(i for i, (_, p) in enumerate(kept) if p == worst)
-            del kept[drop]
-    return line(min(9, len(pod)), kept)
+            del kept[max(i for i, (_, p) in enumerate(kept) if p == worst)]
+    return line("", min(9, len(pod)))
 
 
 class LogView(Vertical):
