@@ -115,20 +115,29 @@ async def test_narrow_header_elides_problems_as_more_never_silently():
 
 
 def test_header_lines_fit_the_width_and_keep_every_pod_counted():
-    head = ["all ns", "40/40 pods"]
+    head = ["40/40 pods"]
     problems = [("CrashLoopBackOff", 3), ("NotReady", 2), ("ImagePullBackOff", 1), ("Pending", 1)]
-    for width in range(20, 140):
-        lines = header_lines(head, problems, "sort name↑", width)
-        text = " ".join(lines)
-        assert "7 unhealthy" in text
-        named = counts(text)
-        more = re.search(r"\+(\d+) more", text)
-        kinds = re.search(r"\((\d+) kinds\)", text)
-        # the named problems plus the elided ones are all the problems, never fewer
-        assert len(named) + (int(more[1]) if more else 0) == 4 or (kinds and kinds[1] == "4")
-        if len(lines) == 2 or width >= 90:
-            assert all(len(line) <= width for line in lines[1:]), (width, lines)
-    assert header_lines(head, [], "sort name↑", 40) == ["all ns · 40/40 pods · 0 unhealthy"]
+    stale = "⚠ disconnected — last update 19:02:11"
+    for marker in (None, stale):
+        for width in range(34, 140):
+            lines = header_lines(head, problems, "sort name↑", width, stale=marker, scope="all ns")
+            assert len(lines) <= 2 and all(len(line) <= width for line in lines), (width, lines)
+            text = " ".join(lines)
+            assert "7 unhealthy" in text and "40/40 pods" in text
+            if marker:
+                assert lines[0].startswith(marker if width >= 37 else "⚠ disconnected · 19:02:11")
+            named = counts(text)
+            more = re.search(r"\+(\d+) more", text)
+            kinds = re.search(r"\((\d+) kinds\)", text)
+            # the named problems plus the elided ones are all the problems, never fewer
+            assert len(named) + (int(more[1]) if more else 0) == 4 or (kinds and kinds[1] == "4")
+    # the 80x24 pane: the scope goes (the status bar has it), the problems are counted
+    assert header_lines(head, problems, "sort name↑", 36, scope="all ns") == [
+        "40/40 pods · 7 unhealthy (4 kinds)"
+    ]
+    assert header_lines(head, [], "sort name↑", 40, scope="all ns") == [
+        "all ns · 40/40 pods · 0 unhealthy"
+    ]
 
 
 # -- A7 / narrow pod list: columns ------------------------------------------------------------
@@ -345,3 +354,16 @@ def test_counts_kept_by_watch_events_match_a_recount():
         assert model.unhealthy == expected, step
         assert model.single_namespace == _only_namespace(view), step
         assert sum(n for _, n in model.breakdown()) == sum(e.category != "" for e in view)
+
+
+async def test_stale_marker_fits_the_80x24_pane():
+    app = Host()
+    async with app.run_test(size=(38, 12)) as pilot:
+        pl = app.query_one(PodList)
+        pl.set_rows(ROWS)
+        stamp = time.strftime("%H:%M:%S", time.localtime(pl.last_update))
+        pl.set_stale("cluster unreachable")
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"⚠ disconnected · {stamp}" in text and "7 unhealthy" in text
+        assert "STATUS" in text

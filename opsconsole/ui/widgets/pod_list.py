@@ -388,23 +388,22 @@ class PodList(Vertical):
             return
         header = self.query_one("#pod-list-header", Static)
         m = self.model
-        head = []
-        if self.stale_reason is not None:
-            head.append(self._stale_text())
+        stale = self._stale_text() if self.stale_reason is not None else None
         if m.namespace is not None:
-            head.append(f"ns {m.namespace}")
+            scope = f"ns {m.namespace}"
         elif m.single_namespace is not None:
-            head.append(f"all ns (only {m.single_namespace})")
+            scope = f"all ns (only {m.single_namespace})"
         else:
-            head.append("all ns")
-        head.append(f"{len(m):,}/{m.total:,} pods")
+            scope = "all ns"
+        head = [f"{len(m):,}/{m.total:,} pods"]
         if m.filter_text:
             head.append(f"filter “{m.filter_text}”")
         sort = f"sort {m.sort_column}{_SORT_ARROW[m.reverse]}"
         problems = m.breakdown()
         width = header.content_size.width
-        lines = header_lines(head, problems, sort, width)
-        self.header_text = " · ".join([*head, _unhealthy_text(problems, len(problems)), sort])
+        lines = header_lines(head, problems, sort, width, stale=stale, scope=scope)
+        full = [stale or "", scope, *head, _unhealthy_text(problems, len(problems)), sort]
+        self.header_text = " · ".join(p for p in full if p)
         self.header_line = "\n".join(lines)
         header.update(self.header_line, layout=len(lines) != self._header_rows)
         self._header_rows = len(lines)
@@ -514,31 +513,50 @@ def _unhealthy_text(problems: list[tuple[str, int]], shown: int) -> str:
 
 
 def header_lines(
-    head: list[str], problems: list[tuple[str, int]], sort: str, width: int
+    head: list[str],
+    problems: list[tuple[str, int]],
+    sort: str,
+    width: int,
+    *,
+    stale: str | None = None,
+    scope: str = "",
 ) -> list[str]:
     """The pod list's header in ``width`` cells (``<= 0``: unbounded), one or two lines.
 
-    Every unhealthy pod is counted once, under one problem; problems are never dropped
-    silently. In order of preference:
+    ``stale`` (a disconnected marker) always comes first and is never left out; ``scope``
+    (``all ns``) then ``head`` (counts, filter) follow. Every unhealthy pod is counted once,
+    under one problem; problems are never dropped silently. In order of preference:
 
     1. one line with every problem named (with the sort, then without it);
-    2. two lines: ``head · sort`` (cut at the edge if need be), then the problems, the last
-       ones elided as ``+N more``;
-    3. one line with ``N unhealthy (K kinds)`` (the header's tooltip has the full text).
+    2. two lines: ``stale · scope · head · sort`` (less the sort, then the scope, if need
+       be), then the problems, the last ones elided as ``+N more``;
+    3. one line with ``N unhealthy (K kinds)``, without the scope if need be (the status bar
+       has it); with a stale marker, two lines: the marker, then the rest.
+
+    The header's tooltip has the full text.
     """
 
-    def fits(text: str) -> bool:
-        return width <= 0 or cell_len(text) <= width
+    def fits(*lines: str) -> bool:
+        return width <= 0 or all(cell_len(line) <= width for line in lines)
 
+    def join(*parts: str | None) -> str:
+        return " · ".join(p for p in parts if p)
+
+    if stale and not fits(stale):  # the 80x24 pane: "⚠ disconnected · 19:02:11"
+        stale = stale.replace(" — last update ", " · ")
     n = len(problems)
     full = _unhealthy_text(problems, n)
-    for parts in ([*head, full, sort], [*head, full]):
-        if fits(line := " · ".join(parts)):
+    lead = [stale, scope, *head]
+    for line in (join(*lead, full, sort), join(*lead, full)):
+        if fits(line):
             return [line]
-    first = " · ".join([*head, sort])
-    if not fits(first):
-        first = " · ".join(head)
-    for shown in range(n, 0, -1):
+    firsts = [join(*lead, sort), join(*lead), join(stale, *head)]
+    first = next((f for f in firsts if fits(f)), None)
+    for shown in range(n, 0, -1) if first is not None else ():
         if fits(second := _unhealthy_text(problems, shown)):
             return [first, second]
-    return [" · ".join([*head, _unhealthy_text(problems, 0)])]
+    short = _unhealthy_text(problems, 0)
+    candidates = [[join(*lead, short)], [join(stale, *head, short)]]
+    if stale:
+        candidates += [[stale, join(scope, *head, short)], [stale, join(*head, short)]]
+    return next((c for c in candidates if fits(*c)), candidates[-1])
