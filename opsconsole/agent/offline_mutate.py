@@ -93,28 +93,35 @@ def _wants(ctx: Ctx) -> list[Want]:
 
 
 def plan_mutation(ctx: Ctx) -> Decision:
+    """Look the objects up, then propose the changes one per step: each gets its own approval,
+    and declining one skips only that one (a policy refusal or a cancel stops them all)."""
     done = [o for o in ctx.tr.current if o.name in MUTATING]
-    if done:
-        return Final(result_answer(ctx, done))
     wants = _wants(ctx)
     results = [(w, resolve(ctx, w)) for w in wants]
     reads: dict[str, Call] = {}
-    lookups: list[str] = []
+    looking: list[Want] = []
     for want, r in results:
         if isinstance(r, list) and r:
-            lookups.append(_lookup_text(ctx, want, r))
+            looking.append(want)
             for c in r:
                 reads.setdefault(call_key(c.name, c.args), c)
-    if reads:
-        return Step(" ".join(lookups), list(reads.values()))
+    if reads and not done:
+        calls = list(reads.values())
+        return Step(_lookup_text(ctx, looking, calls), calls)
     problems = [r for _, r in results if isinstance(r, Problem)]
-    if problems:
-        return Final(_problem_answer(ctx, problems))
     resolved = [r for _, r in results if isinstance(r, Resolved)]
     calls = [c for r in resolved for c in r.calls]
-    if not calls or any(c.name not in ctx.offered for c in calls):
-        return Final(_commands_answer(ctx, resolved))
-    return Step(_change_thought(ctx, resolved), calls)
+    if not done:
+        if problems:
+            return Final(_problem_answer(ctx, problems))
+        if not calls or any(c.name not in ctx.offered for c in calls):
+            return Final(_commands_answer(ctx, resolved))
+    ran = {call_key(o.name, o.args) for o in done}
+    pending = [c for c in calls if call_key(c.name, c.args) not in ran]
+    stop = any(_status(o) in ("refused", "cancelled") for o in done)
+    if pending and not stop and not reads and not problems:
+        return Step(_change_thought(ctx, resolved, pending[0], done), [pending[0]])
+    return Final(result_answer(ctx, done, [] if not stop else pending))
 
 
 # --- thoughts ------------------------------------------------------------------------------
@@ -127,7 +134,7 @@ _VERB = {
 }
 
 
-def _lookup_text(ctx: Ctx, want: Want, reads: list[Call]) -> str:
+def _lookup_text(ctx: Ctx, wants: list[Want], reads: list[Call]) -> str:
     """What the lookup calls are for: names exactly the reads being made."""
     zh_what: list[str] = []
     en_what: list[str] = []
@@ -148,17 +155,25 @@ def _lookup_text(ctx: Ctx, want: Want, reads: list[Call]) -> str:
         elif c.name == "get_k8s_pods":
             zh_what.append(f"{ns} 命名空间的 Pod 列表")
             en_what.append(f"the pod list of namespace {ns}")
-    if want.target:
-        kind_zh = "Pod" if want.verb == "delete" else "Deployment"
-        obj_zh = f"{kind_zh} {want.target}"
-        obj_en = f"{'pod' if want.verb == 'delete' else 'deployment'} {want.target}"
-    else:
-        label = _state_label(want.state)
-        obj_zh, obj_en = f"处于 {label} 状态的 Pod", f"the pods in state {label}"
-    verb_zh, verb_en = _VERB.get(want.verb, (want.verb, want.verb))
+    objs_zh, objs_en, verbs_zh, verbs_en = [], [], [], []
+    for want in wants:
+        if want.target:
+            kind_zh = "Pod" if want.verb == "delete" else "Deployment"
+            objs_zh.append(f"{kind_zh} {want.target}")
+            objs_en.append(f"{'pod' if want.verb == 'delete' else 'deployment'} {want.target}")
+        else:
+            label = _state_label(want.state)
+            objs_zh.append(f"处于 {label} 状态的 Pod")
+            objs_en.append(f"the pods in state {label}")
+        verb_zh, verb_en = _VERB.get(want.verb, (want.verb, want.verb))
+        verbs_zh.append(verb_zh)
+        verbs_en.append(verb_en)
+    verb_zh = "和".join(dict.fromkeys(verbs_zh))
+    verb_en = " and the ".join(dict.fromkeys(verbs_en))
     return ctx.say(
-        f"提出{verb_zh}之前，先在{'、'.join(dict.fromkeys(zh_what))} 里找到 {obj_zh}。",
-        f"Before proposing the {verb_en}, finding {obj_en} in "
+        f"提出{verb_zh}之前，先在 {'、'.join(dict.fromkeys(zh_what))} 里找到 "
+        f"{'、'.join(objs_zh)}。",
+        f"Before proposing the {verb_en}, finding {' and '.join(objs_en)} in "
         f"{' and '.join(dict.fromkeys(en_what))}.",
     )
 
@@ -171,20 +186,46 @@ def _args_text(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in args.items())
 
 
-def _change_thought(ctx: Ctx, resolved: list[Resolved]) -> str:
-    notes = [ctx.say(r.note_zh, r.note_en) for r in resolved if ctx.say(r.note_zh, r.note_en)]
-    what = "; ".join(f"{c.name}({_args_text(c.args)})" for r in resolved for c in r.calls)
-    text = " ".join(notes)
-    text += ctx.say(
-        f"这是变更操作，需要你确认后才会执行：{what}。",
-        f"{' ' if text else ''}This changes the cluster and needs your approval before it runs: "
-        f"{what}.",
-    )
+def _call_text(c: Call) -> str:
+    return f"{c.name}({_args_text(c.args)})"
+
+
+def _change_thought(ctx: Ctx, resolved: list[Resolved], call: Call, done: list[Observation]) -> str:
+    """The thought before one proposed change: for the first, what was found and how the
+    approvals go; for the next ones, where we are and how the previous one went."""
     calls = [c for r in resolved for c in r.calls]
-    if len(calls) > 1:
+    n, i = len(calls), len(done) + 1
+    what = _call_text(call)
+    if done:
+        last = done[-1]
+        outcome = {
+            "ok": ctx.say("已执行", "done"),
+            "declined": ctx.say("你拒绝了，未执行", "you declined it, not run"),
+        }.get(_status(last), ctx.say("失败", "failed"))
+        return ctx.say(
+            f"上一个变更 {_call_text(Call(last.name, last.args))}：{outcome}。"
+            f"下一个（{i}/{n}）：{what}，同样需要你确认后才会执行。",
+            f"Previous change {_call_text(Call(last.name, last.args))}: {outcome}. "
+            f"Next ({i} of {n}): {what}; it too needs your approval before it runs.",
+        )
+    notes = [ctx.say(r.note_zh, r.note_en) for r in resolved if ctx.say(r.note_zh, r.note_en)]
+    text = " ".join(notes)
+    if n > 1:
         text += ctx.say(
-            "每个变更会依次单独请你确认；拒绝其中一个，后面的就都不会执行。",
-            " Each one asks for your approval in turn; declining one stops the ones after it.",
+            f"我会逐个提出这 {n} 个变更，每个都单独请你确认：拒绝某一个只会跳过它"
+            "（按 Esc 可停止整个任务）。",
+            f"{' ' if text else ''}I will propose these {n} changes one at a time, each with "
+            "its own approval: declining one skips only that one (Esc stops the whole run).",
+        )
+        text += ctx.say(
+            f"第 1 个：{what}，需要你确认后才会执行。",
+            f" First: {what}; it needs your approval before it runs.",
+        )
+    else:
+        text += ctx.say(
+            f"这是变更操作，需要你确认后才会执行：{what}。",
+            f"{' ' if text else ''}This changes the cluster and needs your approval before it "
+            f"runs: {what}.",
         )
     if any(r.pods for r in resolved):
         crashing = any(p[2] in ("CrashLoopBackOff", "OOMKilled") for r in resolved for p in r.pods)
@@ -264,38 +305,34 @@ def _status(o: Observation) -> str:
     return "error" if ans.is_error(o) else "ok"
 
 
-def result_answer(ctx: Ctx, done: list[Observation]) -> str:
-    """What each proposed change did; "nothing was changed" when none ran."""
+def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None = None) -> str:
+    """What each proposed change did; "nothing was changed" when none ran. ``not_run``: the
+    changes never proposed because a policy refused (or a cancel stopped) an earlier one."""
     zh = ctx.zh
     statuses = [(_status(o), o) for o in done]
     ran = [o for st, o in statuses if st == "ok"]
     lines = [ans.HEADER, ""]
     if not ran:
-        declined = any(s == "declined" for s, _ in statuses)
-        if declined:
+        declined = [o for st, o in statuses if st == "declined"]
+        if declined and len(declined) == len(statuses) and not not_run:
+            many = len(declined) > 1
             lines.append(
-                "你拒绝了这个变更，**没有做任何变更**。"
+                ("你拒绝了这些变更" if many else "你拒绝了这个变更") + "，**没有做任何变更**。"
                 if zh
-                else "You declined the change: **nothing was changed**."
+                else f"You declined the change{'s' if many else ''}: **nothing was changed**."
             )
         else:
             lines.append("**没有做任何变更**：" if zh else "**Nothing was changed**:")
     else:
         lines.append("变更结果：" if zh else "Result of the change:")
     lines.append("")
-    stopped = False
     for status, o in statuses:
-        call = f"`{o.name}({_args_text(o.args)})`"
-        if status == "declined" and stopped:  # the loop stops the batch at the first decline
-            status = "skipped"
-        stopped = stopped or status in ("declined", "refused")
+        call = f"`{_call_text(Call(o.name, o.args))}`"
         if status == "ok":
             first = (o.content or "").strip().splitlines()[:4]
             what = "\n  ".join(first) or ("（无输出）" if zh else "(no output)")
         elif status == "declined":
             what = "已拒绝，未执行" if zh else "declined, not run"
-        elif status == "skipped":
-            what = "前一个变更被拒绝，未执行" if zh else "not run: an earlier change was declined"
         elif status == "refused":
             what = "被策略拒绝，未执行" if zh else "refused by policy, not run"
         elif status == "cancelled":
@@ -304,6 +341,9 @@ def result_answer(ctx: Ctx, done: list[Observation]) -> str:
             first_line = (o.content or "").strip().splitlines()[0][:300]
             what = ("失败：" if zh else "failed: ") + first_line
         lines.append(f"- {call}: {what}")
+    for c in not_run or []:
+        what = "未提出（之前的变更被阻止）" if zh else "not proposed: an earlier one was stopped"
+        lines.append(f"- `{_call_text(c)}`: {what}")
     if ran:
         lines += _after_change(ctx, ran)
     return "\n".join(lines) + "\n"
@@ -314,11 +354,15 @@ def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
     zh = ctx.zh
     spaces = sorted({str(o.args.get("namespace")) for o in ran if o.args.get("namespace")})
     out = [""]
-    for ns in spaces:
+    if spaces:
         out.append(
-            f"可以用“查看 {ns} 命名空间下所有 Pod 的状态”确认新 Pod 已就绪。"
+            "可以用"
+            + "、".join(f"“查看 {ns} 命名空间下所有 Pod 的状态”" for ns in spaces)
+            + "确认新 Pod 已就绪。"
             if zh
-            else f"Ask “show the pods in {ns}” to confirm the new pods became ready."
+            else "Ask "
+            + " or ".join(f"“show the pods in {ns}”" for ns in spaces)
+            + " to confirm the new pods became ready."
         )
     deleted = {
         (str(o.args.get("namespace")), str(o.args.get("pod_name")))
@@ -338,15 +382,15 @@ def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
             else "Note: deleting only recreates the pods; it does not fix why they failed. "
             "What the analyzers saw:",
         ]
-        seen: set[str] = set()
+        seen: list[str] = []
         for f in causes:
             workload = f"{f.namespace}/{ans.deployment_of(f.name)}"
             if workload in seen:
                 continue
-            seen.add(workload)
+            seen.append(workload)
             evidence = f.evidence.split("; event ")[0][:240]
             out.append(f"- `{workload}` {f.reason}: {ans.code(evidence)}")
-        ns, name = next(iter(seen)).split("/", 1)
+        ns, name = seen[0].split("/", 1)
         out += [
             "",
             f"想找根因，可以问：“为什么 {ns} 的 {name} 一直重启”。"

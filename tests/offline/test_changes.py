@@ -203,8 +203,9 @@ async def test_delete_the_crashlooping_pod_deletes_the_crashloopbackoff_pods(wor
     assert proposed == crashing
     assert all(name == "delete_pod" for name, _ in out.changes)
     assert len(approver.requests) == len(crashing)  # one approval per pod
+    assert all(len(step) == 1 for step in out.steps[1:])  # one change per step
     assert "crashlooping" not in str([a for _, a in out.changes])
-    assert "CrashLoopBackOff" in out.thoughts[-1] and "approval" in out.thoughts[-1]
+    assert "CrashLoopBackOff" in out.thoughts[1] and "approval" in out.thoughts[1]
     for ns, pod in crashing:
         assert await world.gone(ns, pod)
         assert f"{ns}/{pod} deleted" in out.answer
@@ -212,23 +213,41 @@ async def test_delete_the_crashlooping_pod_deletes_the_crashloopbackoff_pods(wor
     assert "does not fix" in out.answer and "PAYMENT_GATEWAY_URL" in out.answer
 
 
-async def test_chinese_delete_in_write_mode_first_approved_then_declined(world: World) -> None:
+async def test_chinese_delete_in_write_mode_pod_by_pod(world: World) -> None:
     """删除 crashloop 的 pod with write mode on: proposed, not answered as read-only (A1).
-    The first pod is approved, the second declined; the loop then stops the batch."""
+    One change per step: approve the first, decline the second, approve the third; the
+    decline skips only that pod."""
     crashing = world.crashlooping()
-    approver = Approver("approve", "decline")
+    assert len(crashing) == 3
+    approver = Approver("approve", "decline", "approve")
     out = await world.ask("删除 crashloop 的 pod", approver)
     assert "只读模式" not in out.answer
     proposed = [(a["namespace"], a["pod_name"]) for _, a in out.changes]
     assert sorted(proposed) == crashing
-    assert len(approver.requests) == 2  # the decline stops the rest
-    first, second = proposed[0], proposed[1]
-    assert await world.gone(*first)
+    assert [len(step) for step in out.steps[1:]] == [1, 1, 1]  # one change per step
+    assert len(approver.requests) == 3
+    first, second, third = proposed
+    assert await world.gone(*first) and await world.gone(*third)
     assert second[1] in world.pod_names(second[0])
     statuses = [s for tool, s, _ in out.finished if tool == "delete_pod"]
-    assert statuses == ["ok", "declined"] + ["declined"] * (len(crashing) - 2)
-    assert "已拒绝，未执行" in out.answer and "前一个变更被拒绝，未执行" in out.answer
-    assert "变更结果" in out.answer
+    assert statuses == ["ok", "declined", "ok"]
+    assert "逐个" in out.thoughts[1] and "你拒绝了" in out.thoughts[3]
+    assert "变更结果" in out.answer and "已拒绝，未执行" in out.answer
+    assert "不会修复" in out.answer
+
+
+async def test_declining_every_change_says_nothing_changed(world: World) -> None:
+    approver = Approver("decline", "decline")
+    out = await world.ask(
+        "In the shop namespace, scale the catalog deployment to 3 replicas and do a rolling "
+        "restart of the web deployment.",
+        approver,
+    )
+    assert [n for n, _ in out.changes] == ["scale_deployment", "rollout_restart"]
+    assert len(approver.requests) == 2
+    assert "You declined the changes: **nothing was changed**." in out.answer
+    assert "confirm" not in out.answer
+    assert RESTARTED not in world.annotations("shop", "web")
 
 
 async def test_a_workload_with_several_healthy_pods_is_asked_about(world: World) -> None:

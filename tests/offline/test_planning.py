@@ -223,7 +223,9 @@ async def test_write_mode_several_changes_in_one_request_zh() -> None:
         ("rollout_restart", {"namespace": "shop", "name": "web"}),
         ("scale_deployment", {"namespace": "shop", "name": "catalog", "replicas": 3}),
     ]
-    assert run.steps[-1] == ["scale_deployment", "rollout_restart"]  # one step, both changes
+    # one change per step, so each has its own approval and a decline skips only that one
+    assert run.steps[-2:] == [["scale_deployment"], ["rollout_restart"]]
+    assert "1" in run.thoughts[-2] and "2" in run.thoughts[-1]
     assert "变更结果" in run.answer
 
 
