@@ -58,7 +58,7 @@ async def test_multi_container_pod_opens_its_default_container(tmp_path: Path) -
         logs = app.main.logs
         await wait_for(pilot, lambda: logs.container == "web", 10, "default container")
         await wait_for(pilot, lambda: logs.line_count > 0, 10, "lines of the web container")
-        assert "› web (default)" in logs.header_text
+        await wait_for(pilot, lambda: "› web (default)" in logs.header_text, 5, "header")
         assert "following" in logs.header_text
         assert all("HTTP/1.1" in logs.store[i] for i in range(logs.line_count - 3, logs.line_count))
         assert "container name must be specified" not in _notifications(app)
@@ -70,7 +70,8 @@ async def test_multi_container_pod_opens_its_default_container(tmp_path: Path) -
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: logs.container == "envoy", 5, "picked container")
         await wait_for(pilot, lambda: logs.line_count > 0, 10, "envoy lines")
-        assert "(default)" not in logs.header_text and "› envoy" in logs.header_text
+        await wait_for(pilot, lambda: "› envoy" in logs.header_text, 5, "envoy header")
+        assert "(default)" not in logs.header_text
 
 
 async def test_default_container_annotation_else_the_first(tmp_path: Path) -> None:
@@ -98,8 +99,10 @@ async def test_default_container_annotation_else_the_first(tmp_path: Path) -> No
         logs = app.main.logs
         for name, expected in (("two-annotated", "proxy"), ("two-plain", "app")):
             app.feeds.open_logs("default", name)
-            await wait_for(pilot, lambda e=expected: logs.container == e, 10, expected)
-            assert f"› {expected} (default)" in logs.header_text
+            await wait_for(
+                pilot, lambda e=expected: f"› {e} (default)" in logs.header_text, 10, expected
+            )
+            assert logs.container == expected
 
 
 async def test_following_stops_when_the_pod_is_deleted(tmp_path: Path) -> None:
