@@ -211,11 +211,11 @@ def greeting_answer(lang: Language) -> str:
 
 
 def mutate_answer(intent: Intent) -> str:
-    target = intent.target or ("<名称>" if intent.language == "zh" else "<name>")
-    ns = intent.namespace or "default"
+    target = intent.target or "NAME"
+    ns = intent.namespace or "NAMESPACE"
     cmd = {
         "delete": f"kubectl delete pod {target} -n {ns}",
-        "scale": f"kubectl scale deployment/{target} --replicas=<N> -n {ns}",
+        "scale": f"kubectl scale deployment/{target} --replicas=N -n {ns}",
         "restart": f"kubectl rollout restart deployment/{target} -n {ns}",
         "rollback": f"kubectl rollout undo deployment/{target} -n {ns}",
     }.get(intent.verb or "", f"kubectl ... -n {ns}")

@@ -258,11 +258,18 @@ def _command(c: Call) -> str:
 def _commands_answer(ctx: Ctx, resolved: list[Resolved]) -> str:
     """Read-only mode (or a change without a tool, a rollback): the exact commands to run."""
     calls = [c for r in resolved for c in r.calls]
+    write = any(t in ctx.offered for t in MUTATING)
     if not calls:  # nothing could be resolved: the generic explanation
+        if write:
+            text = ctx.say(
+                "没能确定要变更的对象，没有做任何变更；请写出名称和命名空间。",
+                "I could not tell which object to change, so nothing was changed; please name "
+                "it and its namespace.",
+            )
+            return f"{ans.HEADER}\n\n{text}\n"
         return ans.mutate_answer(ctx.intent)
     cmds = "\n".join(_command(c) for c in calls)
     notes = " ".join(ctx.say(r.note_zh, r.note_en) for r in resolved).strip()
-    write = any(t in ctx.offered for t in MUTATING)
     if write:  # write mode, but no tool for this change (rollback)
         head = ctx.say(
             "这里没有执行这个变更的工具（例如回滚），所以不会执行。",
@@ -388,7 +395,11 @@ def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
             if workload in seen:
                 continue
             seen.append(workload)
-            evidence = f.evidence.split("; event ")[0][:240]
+            evidence = f.evidence.split("; event ")[0]
+            head, _, logs = evidence.partition("; last log lines: ")
+            if logs:  # the last line before the crash tells most
+                evidence = f"{head}; last log line: {logs.split(' | ')[-1]}"
+            evidence = evidence[:240]
             out.append(f"- `{workload}` {f.reason}: {ans.code(evidence)}")
         ns, name = seen[0].split("/", 1)
         out += [

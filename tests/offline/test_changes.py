@@ -272,3 +272,25 @@ async def test_read_only_mode_gives_the_right_namespace(world: World) -> None:
     assert "read-only" in answer
     assert "kubectl rollout restart deployment/checkout -n shop" in answer
     assert "<" not in answer  # no <name>/<namespace> placeholders
+
+
+async def test_restart_it_after_a_diagnosis_targets_that_workload(world: World) -> None:
+    """ "restart it" / "删除它" refer back to the pod the conversation was about."""
+    approver = Approver("approve", "decline")
+    settings = Settings.from_data({"agent": {"write_mode": True}})
+    loop = AgentLoop(OfflinePlanner(), world.tools, settings=settings, approver=approver)
+    proposed: list[tuple[str, dict[str, Any]]] = []
+    for task in ("why is payment-api in payments failing", "restart it", "删除它"):
+        async with contextlib.aclosing(loop.run(task)) as events:
+            async for ev in events:
+                if isinstance(ev, Thought):
+                    proposed += [
+                        (c["name"], json.loads(c["arguments"]))
+                        for c in ev.tool_calls
+                        if c["name"] in CHANGES
+                    ]
+    assert proposed[0] == ("rollout_restart", {"namespace": "payments", "name": "payment-api"})
+    assert proposed[1][0] == "delete_pod"
+    assert proposed[1][1]["namespace"] == "payments"
+    assert proposed[1][1]["pod_name"].startswith("payment-api-")
+    assert RESTARTED in world.annotations("payments", "payment-api")
