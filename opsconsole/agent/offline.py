@@ -25,8 +25,11 @@ gets an honest answer: what it can do and how to configure a model.
 
 Layout: ``offline_intents`` (what was asked), ``offline_observe`` (reading the transcript and
 the tools' output formats, see ``opsconsole.k8s.tools``), ``offline_plan`` /
-``offline_diagnose`` (the next move), ``offline_causes`` / ``offline_evidence`` /
-``offline_answers`` / ``offline_report`` (the answer).
+``offline_diagnose`` (the next move), ``offline_mutate`` / ``offline_resolve`` /
+``offline_states`` (changes: finding the object, then one proposal per step),
+``offline_causes`` / ``offline_evidence`` / ``offline_answers`` / ``offline_report`` (the
+answer). When every call of a turn failed because the cluster cannot be reached, the answer
+says so (``offline_answers.unreachable_answer``) instead of concluding anything from errors.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from opsconsole.agent.offline_states import pod_state
+
 IntentKind = Literal[
     "pods",
     "logs",
@@ -344,66 +346,6 @@ _ZH_RESTART_RE = re.compile(
 _EN_RESTART_RE = re.compile(
     r"^\s*(?:please\s+|pls\s+|(?:can|could|would) you\s+(?:please\s+)?)?restart\b"
 )
-
-#: pod states a change can select pods by ("delete the crashlooping pods"): key -> (words,
-#: the analyzers' reasons, the STATUS column values of get_k8s_pods). Empty reasons: any health
-#: finding.
-POD_STATES: dict[str, tuple[tuple[str, ...], frozenset[str], frozenset[str]]] = {
-    "crashloop": (
-        (
-            "crashloop",
-            "crashlooping",
-            "crash-looping",
-            "crash looping",
-            "crashloopbackoff",
-            "crashing",
-            "崩溃",
-            "一直重启",
-            "反复重启",
-        ),
-        frozenset({"CrashLoopBackOff", "OOMKilled"}),
-        frozenset({"CrashLoopBackOff"}),
-    ),
-    "oom": (
-        ("oomkilled", "oom-killed", "oom", "内存溢出", "内存超限"),
-        frozenset({"OOMKilled"}),
-        frozenset({"OOMKilled"}),
-    ),
-    "image": (
-        ("imagepullbackoff", "errimagepull", "image pull", "拉不下来", "镜像拉取失败"),
-        frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}),
-        frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}),
-    ),
-    "pending": (
-        ("pending", "unschedulable", "调度不上", "无法调度"),
-        frozenset({"FailedScheduling", "GPUUnschedulable"}),
-        frozenset({"Pending"}),
-    ),
-    "failed": (
-        ("evicted", "failed", "被驱逐", "失败的"),
-        frozenset({"PodFailed", "ContainerError"}),
-        frozenset({"Failed", "Evicted", "Error"}),
-    ),
-    "notready": (
-        ("not ready", "unready", "not-ready", "未就绪", "不就绪", "没就绪"),
-        frozenset({"ReadinessProbeFailed"}),
-        frozenset(),
-    ),
-    "unhealthy": (
-        ("unhealthy", "broken", "failing", "不健康", "异常", "有问题"),
-        frozenset(),
-        frozenset(),
-    ),
-}
-
-
-def pod_state(text: str) -> str | None:
-    """The POD_STATES key a request selects pods by, if it names a state."""
-    t = text.lower()
-    for key, (words, _reasons, _statuses) in POD_STATES.items():
-        if _has_word(t, words):
-            return key
-    return None
 
 
 def _has_word(text: str, words: tuple[str, ...]) -> bool:

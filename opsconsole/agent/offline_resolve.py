@@ -29,7 +29,7 @@ from typing import Any
 from opsconsole.agent import offline_answers as ans
 from opsconsole.agent.offline_causes import is_security
 from opsconsole.agent.offline_context import Call, Ctx
-from opsconsole.agent.offline_intents import POD_STATES, Intent
+from opsconsole.agent.offline_intents import Intent
 from opsconsole.agent.offline_observe import (
     Finding,
     Observation,
@@ -37,6 +37,7 @@ from opsconsole.agent.offline_observe import (
     known_names,
     match_pods,
 )
+from opsconsole.agent.offline_states import POD_STATES, STATE_LABEL
 
 TOOL_FOR_VERB = {"scale": "scale_deployment", "restart": "rollout_restart", "delete": "delete_pod"}
 #: at most this many pods are proposed for one state ("the crashlooping pods")
@@ -298,17 +299,6 @@ def _pods_by_state(ctx: Ctx, want: Want) -> Resolution:
         f"{len(pods)} pods {where_en} are {label}: {_refs(refs)}.",
         pods,
     )
-
-
-STATE_LABEL = {
-    "crashloop": "CrashLoopBackOff",
-    "oom": "OOMKilled",
-    "image": "ImagePullBackOff",
-    "pending": "Pending",
-    "failed": "Failed",
-    "notready": "NotReady",
-    "unhealthy": "unhealthy",
-}
 
 
 # --- a pod by name ---------------------------------------------------------------------------
