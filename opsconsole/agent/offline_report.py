@@ -141,7 +141,7 @@ def diagnosis_answer(
     if reasons:
         label = t("analyzer", lang)
         listed = ", ".join(dict.fromkeys(reasons))
-        cause_text += f"（{label}: {listed}）" if lang == "zh" else f" ({label}: {listed})"
+        cause_text += f"（{label}：{listed}）" if lang == "zh" else f" ({label}: {listed})"
     parts = [HEADER, "", f"{t('cause', lang)}{sep}`{subject}` — {cause_text}", ""]
     if note:
         parts += [note, ""]
