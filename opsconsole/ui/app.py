@@ -350,7 +350,14 @@ class OpsConsoleApp(App[int]):
         if now - self._feed_errors.get(key, -1e9) < 30:
             return
         self._feed_errors[key] = now
-        self.notify(message.error, title=f"{message.feed} failed", severity="error", timeout=8)
+        # markup=False: an API message such as "choose one of: [web envoy]" is text
+        self.notify(
+            message.error,
+            title=f"{message.feed} failed",
+            severity="error",
+            timeout=8,
+            markup=False,
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker errors become notifications, never a traceback."""

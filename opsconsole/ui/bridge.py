@@ -451,6 +451,10 @@ class AgentBridge:
                     f"{', '.join(sorted(known))}); the pod list stays empty until it exists"
                 )
         self.backend.namespace = namespace
+        loop = self.backend.loop
+        if loop is not None and hasattr(loop, "namespace"):
+            # the agent's system prompt names the namespace the user looks at (rebuilt per run)
+            loop.namespace = None if namespace == "all" else namespace
         self.app.main.status.namespace = namespace
         await chat.add_notice(f"namespace: {namespace}{warning}", "warning" if warning else "info")
         self.app.feeds.start_pods()

@@ -210,9 +210,7 @@ class Feeds:
 
     def _notice(self, source: str, notice: LogNotice) -> None:
         """Hand ``notice`` to the UI in order with the lines (the app's LogLines handler)."""
-        message = msg.LogLines(source, [])
-        message.notice = notice  # type: ignore[attr-defined]
-        self.app.post_message(message)
+        self.app.post_message(msg.LogLines(source, [], notice=notice))
 
     def _follow(self, job: _LogJob) -> None:
         """Thread worker: resolve the container if needed, then read or follow the log."""
@@ -289,7 +287,7 @@ class Feeds:
                 return
             self._notice(job.source, LogNotice(ended="not following", placeholder=str(exc)))
             self.app.post_message(
-                msg.FeedFailed(f"logs of {job.namespace}/{job.name}", _escape(str(exc)))
+                msg.FeedFailed(f"logs of {job.namespace}/{job.name}", str(exc))
             )
 
     def _containers(self, namespace: str, name: str) -> list[str]:
@@ -301,7 +299,7 @@ class Feeds:
         if message.source != self.log_source or not self.app.screen_stack:
             return  # a batch from a source the user already left, or the app is closing
         logs = self.app.main.logs
-        notice: LogNotice | None = getattr(message, "notice", None)
+        notice: LogNotice | None = message.notice
         if notice is not None:
             self._apply_notice(logs, notice)
         elif message.data is not None:
@@ -388,11 +386,6 @@ def _bad_request_notice(error: str, previous: bool) -> LogNotice | None:
     if "is waiting to start" in text:
         return LogNotice(ended="container not started", placeholder=text)
     return None
-
-
-def _escape(text: str) -> str:
-    """Notifications parse markup: keep ``[a b]`` (the API's container list) as text."""
-    return text.replace("[", "\\[")
 
 
 def _has_pending(watcher: Any) -> bool:

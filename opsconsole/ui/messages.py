@@ -40,12 +40,17 @@ class PodsChanged(Message):
 class LogLines(Message):
     """A batch of log lines for the source the log viewer shows."""
 
-    def __init__(self, source: str, lines: list[str], data: bytes | None = None) -> None:
+    def __init__(
+        self, source: str, lines: list[str], data: bytes | None = None, notice: Any = None
+    ) -> None:
         super().__init__()
         self.source = source
         self.lines = lines
         #: a whole read as raw UTF-8 (the log viewer's fastest path), instead of ``lines``
         self.data = data
+        #: a fact about this log (the chosen container, why following stopped), in order
+        #: with the lines: ``opsconsole.ui.feeds.LogNotice``
+        self.notice = notice
 
 
 class FeedFailed(Message):

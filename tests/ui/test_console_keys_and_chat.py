@@ -226,3 +226,13 @@ async def test_a_session_approval_is_marked_in_the_trace(tmp_path: Path, model_s
         await wait_for(pilot, lambda: not app.bridge.running, 15, "second run")
         assert not isinstance(app.screen, ApprovalModal)
         assert "auto-approved (approved for this session earlier)" in trace_text(app)
+
+
+async def test_slash_ns_reaches_the_agents_prompt(tmp_path: Path) -> None:
+    app = build_app(make_settings(tmp_path), demo=True, offline=True, frozen=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.backend is not None, 30, "backend")
+        app.main.chat.input.value = "/ns shop"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.backend.loop.namespace == "shop", 10, "agent ns")
+        assert "default namespace: shop" in app.backend.loop._system_prompt("list pods")

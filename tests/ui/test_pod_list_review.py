@@ -10,7 +10,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -304,11 +303,6 @@ async def test_console_footer_shows_close_filter(tmp_path: Path):
         assert pods.table.has_focus and not pods.has_class("-filtering")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs MainScreen.ESCAPE_TO_MINIMIZE = False (lead): Textual's App un-zooms on Esc "
-    "before any binding runs; the app's Esc binding (action_stop) already un-zooms",
-)
 async def test_console_zoomed_esc_in_filter_keeps_zoom(tmp_path: Path):
     from opsconsole.ui.factory import build_app
 

@@ -135,3 +135,27 @@ async def test_specialist_runs_are_nested_and_close_separately() -> None:
         assert trace.tools["s1"].status == "running"  # its own call is not closed
         assert trace.tools["k1"].status == "interrupted"
         assert "ops: ■ finished" in str(trace.tools["s1"].query(".run-end").last().render())
+
+
+async def test_a_call_refused_before_it_started_still_gets_a_block() -> None:
+    """A declined batch, read-only or a policy refusal: ToolCallFinished with no start."""
+    app = TraceApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        trace = app.query_one(TracePane)
+        run = "run-1"
+        for event in [
+            ev.RunStarted(run_id=run, task="restart two"),
+            ev.StepStarted(run_id=run, step=1),
+            ev.ToolCallFinished(
+                run_id=run,
+                step=1,
+                tool_call_id="c2",
+                tool="rollout_restart",
+                status="declined",
+                output="not run: an earlier change in this batch was declined",
+            ),
+        ]:
+            await trace.apply(event)
+        await pilot.pause()
+        block = trace.tools["c2"]
+        assert block.status == "declined" and block.args == {}

@@ -49,6 +49,11 @@ class MainScreen(Screen[None]):
 
     # its CSS (main.tcss) is loaded by the app: see OpsConsoleApp.CSS_PATH
 
+    #: Esc goes through the bindings (the focused input's own first: Esc in the pod filter
+    #: closes the filter), then the app's, which un-zooms when no agent runs; Textual's
+    #: default would un-zoom before any binding ran
+    ESCAPE_TO_MINIMIZE = False
+
     def __init__(
         self,
         *,

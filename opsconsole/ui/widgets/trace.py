@@ -376,7 +376,9 @@ class TracePane(VerticalScroll):
             block = ToolBlock(
                 event.tool_call_id,
                 event.tool,
-                dict(event.arguments),
+                # a call refused before it started (a declined batch, read-only, policy)
+                # finishes with no started event: ToolCallFinished has no arguments
+                dict(getattr(event, "arguments", None) or {}),
                 mutating=mutating,
                 timed=self.timed,
             )
