@@ -345,6 +345,10 @@ class OpsConsoleApp(App[int]):
         """A 403, an unreachable cluster...: a notification, at most once in 30 s per error."""
         import time
 
+        if message.feed in ("pod watch", "pod list"):
+            pods = self.main.pods if self.main.query("#pod-list") else None
+            if pods is not None and hasattr(pods, "set_stale"):
+                pods.set_stale(message.error)  # until fresh data clears it
         key = (message.feed, message.error)
         now = time.monotonic()
         if now - self._feed_errors.get(key, -1e9) < 30:

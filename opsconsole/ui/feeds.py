@@ -286,9 +286,7 @@ class Feeds:
                 self._notice(job.source, notice)
                 return
             self._notice(job.source, LogNotice(ended="not following", placeholder=str(exc)))
-            self.app.post_message(
-                msg.FeedFailed(f"logs of {job.namespace}/{job.name}", str(exc))
-            )
+            self.app.post_message(msg.FeedFailed(f"logs of {job.namespace}/{job.name}", str(exc)))
 
     def _containers(self, namespace: str, name: str) -> list[str]:
         model = getattr(self.app.main.pods, "model", None)

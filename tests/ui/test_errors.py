@@ -46,6 +46,8 @@ async def test_unreachable_cluster_is_a_notification(tmp_path: Path) -> None:
         await app.bridge.switch_namespace("payments")
         await wait_for(pilot, lambda: "unreachable" in _notes(app).lower(), 30, "notification")
         assert app.is_running
+        header = app.main.pods.query_one("#pod-list-header")
+        await wait_for(pilot, lambda: "disconnected" in str(header.render()), 5, "stale marker")
         await pilot.press("f2")  # the UI still answers keys
         assert app.main.maximized is not None
 
