@@ -55,13 +55,14 @@ build_app(Settings(), demo=True).run()
 
 def run_in_pty(
     argv: list[str], env: dict[str, str], timeout: float = 30.0
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float | None]:
     """``argv`` on a 120x40 pseudo-terminal: seconds from spawn to its first frame (the
     wall-clock stamp it writes to $OPSCONSOLE_FIRST_FRAME_FILE), the CPU time the process had
     used by then (robust when other processes load the machine), and spawn to exit."""
     stamp = os.path.join(env["OPSCONSOLE_BENCH_TMP"], "first-frame")
-    if os.path.exists(stamp):
-        os.unlink(stamp)
+    for old in (stamp, stamp + ".interactive"):
+        if os.path.exists(old):
+            os.unlink(old)
     env = {**env, "OPSCONSOLE_FIRST_FRAME_FILE": stamp}
     master, slave = pty.openpty()
     os.set_blocking(master, False)
@@ -96,7 +97,11 @@ def run_in_pty(
         raise RuntimeError(f"{argv} exited with {proc.returncode}")
     with open(stamp) as fh:
         wall, cpu = (float(x) for x in fh.read().split())
-    return wall - wall_start, cpu, elapsed
+    interactive = None
+    if os.path.exists(stamp + ".interactive"):  # opsconsole: the chat input on screen
+        with open(stamp + ".interactive") as fh:
+            interactive = float(fh.read().strip()) - wall_start
+    return wall - wall_start, cpu, elapsed, interactive
 
 
 def main() -> int:
@@ -147,12 +152,15 @@ def main() -> int:
         first: dict[str, list[float]] = {name: [] for name in commands}
         cpu: dict[str, list[float]] = {name: [] for name in commands}
         whole: dict[str, list[float]] = {name: [] for name in commands}
+        ready: list[float] = []
         for _ in range(args.runs):
             for name, argv in commands.items():
-                to_frame, cpu_used, to_exit = run_in_pty(argv, env)
+                to_frame, cpu_used, to_exit, to_input = run_in_pty(argv, env)
                 first[name].append(to_frame)
                 cpu[name].append(cpu_used)
                 whole[name].append(to_exit)
+                if name == "opsconsole --demo" and to_input is not None:
+                    ready.append(to_input)
 
     print(f"runs: {args.runs} each, interleaved; medians, whole process")
     for title, times in (
@@ -168,6 +176,11 @@ def main() -> int:
                 f"  {name:20s} {med * 1000:7.1f} ms   ratio {med / base:5.2f}   "
                 f"(min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f})"
             )
+    if ready:  # the first frame shows the layout; the chat input is mounted just after it
+        med = statistics.median(ready)
+        base = statistics.median(first["minimal"])
+        print("spawn -> chat input on screen (opsconsole), against the minimal's first frame")
+        print(f"  opsconsole --demo    {med * 1000:7.1f} ms   ratio {med / base:5.2f}")
     ratio = statistics.median(first["opsconsole --demo"]) / statistics.median(first["minimal"])
     goal = 1.25
     verdict = "OK" if ratio <= goal else "MISSED"

@@ -196,6 +196,13 @@ class OpsConsoleApp(App[int]):
         stamp = os.environ.get(FIRST_FRAME_FILE_ENV)
         if stamp:  # startup benchmark: when the first frame was on screen; CPU used so far
             Path(stamp).write_text(f"{time.time()!r} {time.process_time()!r}")
+        # the chat input first, on screen in the next frame; then the rest of the console
+        await self.main.mount_chat()
+        self.call_after_refresh(self._after_chat, stamp)
+
+    async def _after_chat(self, stamp: str | None) -> None:
+        if stamp:  # startup benchmark: when the chat input was on screen
+            Path(stamp + ".interactive").write_text(f"{time.time()!r}")
         if self.options.exit_after_first_frame:
             self.exit(0)
             return

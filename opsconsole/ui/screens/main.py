@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from opsconsole.ui.widgets.chat import ChatPane
+from opsconsole.ui.widgets.chat import ChatEntry, ChatPane
 from opsconsole.ui.widgets.status_bar import StatusBar
 from opsconsole.ui.widgets.trace import TracePane
 
@@ -54,6 +54,10 @@ class MainScreen(Screen[None]):
     #: default would un-zoom before any binding ran
     ESCAPE_TO_MINIMIZE = False
 
+    #: the chat input (mounted just after the first frame), not the first focusable widget
+    #: (the trace): _chat_ready moves the focus there unless the user went elsewhere
+    AUTO_FOCUS = "#chat-input"
+
     def __init__(
         self,
         *,
@@ -67,14 +71,19 @@ class MainScreen(Screen[None]):
         self.status_init = dict(status or {})
 
     def compose(self) -> ComposeResult:
-        # What the first frame needs and no more: the four panes, the chat and the trace, the
-        # status bar. The banner, the footer, the pod list and the log viewer are mounted just
-        # after it (mount_panes): the pod list and the log viewer have nothing to show before
-        # the backend connects, and each widget mounted before the first frame delays it.
+        # What the first frame needs and no more: the four panes, the welcome text, the trace
+        # and the status bar. The chat's input, the banner, the footer, the pod list and the
+        # log viewer are mounted in the frames just after it (mount_panes, the chat first): an
+        # Input alone costs as much as the rest of the first frame, the pod list and the log
+        # viewer have nothing to show before the backend connects.
         with Horizontal(id="columns"):
             with Vertical(id="left"):
                 with Pane("Chat", id="chat-pane"):
-                    yield ChatPane(id="chat")
+                    if self.app.is_headless:
+                        # Pilot tests drive the chat the moment the app runs: no placeholder
+                        yield ChatPane(id="chat")
+                    else:
+                        yield ChatEntry(ChatPane.welcome(), id="chat-placeholder", classes="notice")
                 with Pane("Trace", id="trace-pane"):
                     yield TracePane(id="trace", timed=not self.frozen)
             with Vertical(id="right"):
@@ -87,14 +96,31 @@ class MainScreen(Screen[None]):
         status = self.status
         for key, value in self.status_init.items():
             setattr(status, key, value)
-        chat_input = self.chat.input
+        if self.query(ChatPane):  # composed at once (headless)
+            self._chat_ready(self.chat, take_focus=True)
+
+    def _chat_ready(self, chat: ChatPane, *, take_focus: bool = False) -> None:
+        """The chat input gets the focus, unless the user already moved it to another pane
+        in the moment before the chat was mounted."""
+        chat_input = chat.input
         if self.frozen:
             chat_input.cursor_blink = False
-        chat_input.focus()
+        elsewhere = self.focused is not None and self.pane_of(self.focused) is not None
+        if take_focus or not elsewhere:
+            chat_input.focus()
+
+    async def mount_chat(self) -> None:
+        """Mount the chat in place of the first frame's welcome text (once)."""
+        if not self.query(ChatPane):
+            chat = ChatPane(id="chat")
+            await self.query_one("#chat-placeholder").remove()
+            await self.query_one("#chat-pane").mount(chat)
+            self._chat_ready(chat)
 
     async def mount_panes(self) -> None:
-        """Mount the banner, the footer, the pod list and the log viewer (called once, after
-        the first frame)."""
+        """Mount the chat (if not yet), the banner, the footer, the pod list and the log
+        viewer (called once, after the first frame)."""
+        await self.mount_chat()
         if self.query("#pod-list"):
             return
         ns = self.status_init.get("namespace")
@@ -102,6 +128,7 @@ class MainScreen(Screen[None]):
         logs = _log_view(self.log_max_lines)
         self._banner()
         await self.mount(Footer(id="footer"))
+        self.refresh_bindings()  # the footer shows the keys of the focus it mounted into
         await self.query_one("#pods-placeholder").remove()
         await self.query_one("#pods-pane").mount(pods)
         await self.query_one("#logs-pane").mount(logs)

@@ -122,14 +122,14 @@ class ChatPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="chat-log"):
-            yield ChatEntry(self._welcome(), id="chat-welcome", classes="notice")
+            yield ChatEntry(self.welcome(), id="chat-welcome", classes="notice")
         with Horizontal(id="chat-row"):
             yield ChatInput(placeholder="Ask the agent…  (/help for commands)", id="chat-input")
         # the Stop button is mounted with the first run (set_running): a Button's styles cost
         # ~10 ms to parse and apply, on the way to the first frame
 
     @staticmethod
-    def _welcome() -> Text:
+    def welcome() -> Text:
         text = Text()
         text.append("opsconsole", style="bold")
         text.append(
@@ -274,4 +274,4 @@ class ChatPane(Vertical):
         self._answer = None
         self._answer_text = ""
         await self.log_view.remove_children()
-        await self._add(ChatEntry(self._welcome(), classes="notice"))
+        await self._add(ChatEntry(self.welcome(), classes="notice"))
