@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from opsconsole.agent.think import ThinkSplitter, split_think
 from opsconsole.errors import (
     ModelAuthError,
     ModelBadRequest,
@@ -410,9 +411,10 @@ class OpenAIModelClient:
             if getattr(tc, "function", None) is not None
         ]
         reasoning = _extra(msg, "reasoning_content") or _extra(msg, "reasoning") or ""
+        thought, content = split_think(msg.content or "")  # <think>…</think> of local models
         return ModelTurn(
-            content=msg.content or "",
-            reasoning=str(reasoning),
+            content=content,
+            reasoning=str(reasoning) or thought.strip(),
             tool_calls=calls,
             finish_reason=choice.finish_reason,
             usage=_usage(resp.usage),
@@ -435,6 +437,7 @@ class OpenAIModelClient:
             ) from None
         content: list[str] = []
         reasoning: list[str] = []
+        think = ThinkSplitter()  # <think>…</think> in the content of local reasoning models
         calls: dict[int, _ToolCallBuffer] = {}
         finish_reason: str | None = None
         usage: Usage | None = None
@@ -486,8 +489,13 @@ class OpenAIModelClient:
                             yield ReasoningChunk(r)
                         if delta.content:
                             got_any = True
-                            content.append(delta.content)
-                            yield TextChunk(delta.content)
+                            r_part, c_part = think.feed(delta.content)
+                            if r_part:
+                                reasoning.append(r_part)
+                                yield ReasoningChunk(r_part)
+                            if c_part:
+                                content.append(c_part)
+                                yield TextChunk(c_part)
                         for pos, tc in enumerate(delta.tool_calls or ()):
                             got_any = True
                             idx = tc.index if tc.index is not None else pos
@@ -509,6 +517,13 @@ class OpenAIModelClient:
                 await stream.close()
             except Exception:  # noqa: BLE001 - closing a broken stream may fail again
                 pass
+        r_part, c_part = think.flush()
+        if r_part:
+            reasoning.append(r_part)
+            yield ReasoningChunk(r_part)
+        if c_part:
+            content.append(c_part)
+            yield TextChunk(c_part)
         tool_calls = [
             ToolCallRequest(
                 id=buf.id or _new_call_id(), name=buf.name, arguments="".join(buf.arguments)
