@@ -58,7 +58,7 @@ _S = TypeVar("_S", bound=_Section)
 
 
 def _section(cls: type[_S]) -> _S:
-    """The default of a nested section (a shared instance: sections are immutable)."""
+    """The default of a nested section: its own defaults."""
     return msgspec.field(default_factory=cls)
 
 
@@ -248,29 +248,16 @@ def _validate(data: dict[str, Any], source: str) -> Settings:
     problems = _unknown_keys(Settings, data)
     known = _known_only(Settings, data)
     # one section at a time, so a problem in each section is reported together
+    sections: dict[str, Any] = {}
     for name, tp in Settings.field_types().items():
         if name in known:
             try:
-                msgspec.convert(known[name], tp, strict=False)
+                sections[name] = msgspec.convert(known[name], tp, strict=False)
             except msgspec.ValidationError as exc:
                 problems.append(_describe(exc, known[name], name))
-    if not problems:
-        try:
-            return Settings.from_data(data)
-        except msgspec.ValidationError as exc:  # pragma: no cover - the sections cover it
-            problems.append(_describe(exc, data))
-    raise ConfigError("\n".join([f"invalid configuration in {source}:", *problems]))
-
-
-def known_keys(dotted: str = "") -> list[str]:
-    """The keys a config file may hold under ``dotted`` (e.g. ``"model"``); [] for a leaf."""
-    model: type[_Section] = Settings
-    for part in [p for p in dotted.split(".") if p]:
-        sub = _section_type(model.field_types().get(part))
-        if sub is None:
-            return []
-        model = sub
-    return sorted(model.field_types())
+    if problems:
+        raise ConfigError("\n".join([f"invalid configuration in {source}:", *problems]))
+    return Settings(**sections)  # each section is validated already
 
 
 def _set_dotted(data: dict[str, Any], path: list[str], value: Any) -> None:

@@ -243,6 +243,17 @@ def _read_contexts(paths: list[Path]) -> tuple[list[dict[str, Any]], str | None]
     return contexts, current
 
 
+def kubeconfig_contexts(kubeconfig: str | os.PathLike[str] | None = None) -> list[str]:
+    """Context names of a kubeconfig (or the default chain) without loading a cluster; [] when
+    there is no readable kubeconfig."""
+    paths = [p for p in _kubeconfig_paths(kubeconfig) if p.exists()]
+    try:
+        found, _ = _read_contexts(paths)
+    except NoClusterConfigured:
+        return []
+    return [str(c["name"]) for c in found]
+
+
 def _in_cluster_available() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (_SA_DIR / "token").exists()
 

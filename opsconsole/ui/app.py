@@ -353,9 +353,8 @@ class OpsConsoleApp(App[int]):
         import time
 
         if message.feed in ("pod watch", "pod list"):
-            pods = self.main.pods if self.main.query("#pod-list") else None
-            if pods is not None and hasattr(pods, "set_stale"):
-                pods.set_stale(message.error)  # until fresh data clears it
+            if self.main.query("#pod-list"):
+                self.main.pods.set_stale(message.error)  # until fresh data clears it
         key = (message.feed, message.error)
         now = time.monotonic()
         if now - self._feed_errors.get(key, -1e9) < 30:

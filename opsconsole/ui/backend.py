@@ -156,14 +156,9 @@ class Backend:
         """Context names of the kubeconfig, even when no cluster could be loaded from it."""
         if self.cluster is not None:
             return list(self.cluster.list_contexts())
-        from opsconsole.errors import OpsConsoleError
-        from opsconsole.k8s.client import _kubeconfig_paths, _read_contexts
+        from opsconsole.k8s.client import kubeconfig_contexts
 
-        try:
-            found, _ = _read_contexts(_kubeconfig_paths(self.kubeconfig))
-        except OpsConsoleError:
-            return []
-        return [str(c["name"]) for c in found]
+        return kubeconfig_contexts(self.kubeconfig)
 
     def switch_context(self, name: str) -> bool:
         """Pin the cluster (and the agent) to context ``name``. Returns True when this loaded

@@ -160,7 +160,7 @@ class AgentBridge:
         main = self.app.main
         try:
             pods = main.pods
-            if hasattr(pods, "rows") and self.app.feeds.pods_ready:
+            if self.app.feeds.pods_ready:
                 namespace = getattr(pods, "namespace", None)
                 recorder.snapshot_pods(
                     pods.rows(), namespace=namespace, context=self.backend.context

@@ -83,9 +83,7 @@ class Feeds:
         self._pods_stop = stop = threading.Event()
         self.pods_ready = False
         namespace = self.namespace
-        pods = self.app.main.pods
-        if hasattr(pods, "set_namespace"):
-            pods.set_namespace(namespace)
+        self.app.main.pods.set_namespace(namespace)
         self.app.run_worker(
             lambda: self._watch_pods(backend.cluster, namespace, stop),
             thread=True,
@@ -128,9 +126,7 @@ class Feeds:
                 self.app.post_message(msg.FeedFailed("pod list", str(exc)))
 
     def pods_loaded(self, message: msg.PodsLoaded) -> None:
-        pods = self.app.main.pods
-        if hasattr(pods, "set_rows"):
-            pods.set_rows(message.rows)
+        self.app.main.pods.set_rows(message.rows)
         self.pods_ready = True
         if self._pending_select is not None:
             ns, name = self._pending_select
@@ -139,15 +135,11 @@ class Feeds:
 
     def pods_changed(self, message: msg.PodsChanged) -> None:
         pods = self.app.main.pods
-        if hasattr(pods, "apply"):
-            for kind, row in message.changes:
-                pods.apply(kind, row)
+        for kind, row in message.changes:
+            pods.apply(kind, row)
 
     def _select(self, namespace: str, name: str) -> bool:
-        pods = self.app.main.pods
-        if not hasattr(pods, "select_pod"):
-            return False
-        found = pods.select_pod(namespace, name)
+        found = self.app.main.pods.select_pod(namespace, name)
         return found is not False
 
     def show_pod(self, namespace: str, name: str) -> None:
@@ -191,9 +183,8 @@ class Feeds:
         self.log_source = source
         containers = self._containers(namespace, name)
         logs = self.app.main.logs
-        if hasattr(logs, "set_source"):
-            logs.set_source(namespace, name, container, previous)
-            logs.set_containers(containers)
+        logs.set_source(namespace, name, container, previous)
+        logs.set_containers(containers)
         # one known container needs no name; otherwise the worker looks the pod up
         resolve = container is None and len(containers) != 1
         cluster = backend.cluster

@@ -130,21 +130,16 @@ class ReplayApp(OpsConsoleApp):
             elif entry.kind == "snapshot" and entry.data:
                 data = entry.data
                 if data.get("kind") == "pods":
-                    pods = main.pods
-                    if hasattr(pods, "set_namespace"):
-                        pods.set_namespace(data.get("namespace"))
-                    if hasattr(pods, "set_rows"):
-                        pods.set_rows(pod_rows_from_snapshot(data))
+                    main.pods.set_namespace(data.get("namespace"))
+                    main.pods.set_rows(pod_rows_from_snapshot(data))
                 elif data.get("kind") == "logs":
-                    logs = main.logs
-                    if hasattr(logs, "set_source"):
-                        logs.set_source(
-                            str(data.get("namespace") or ""),
-                            str(data.get("pod") or ""),
-                            data.get("container"),
-                            live=False,
-                        )
-                        logs.append_lines(list(data.get("lines") or []))
+                    main.logs.set_source(
+                        str(data.get("namespace") or ""),
+                        str(data.get("pod") or ""),
+                        data.get("container"),
+                        live=False,
+                    )
+                    main.logs.append_lines(list(data.get("lines") or []))
 
     async def _redraw(self) -> None:
         """Show everything up to the cursor at once (after a step back or a jump)."""

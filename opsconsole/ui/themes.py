@@ -127,14 +127,22 @@ def _cache_key(path: Path) -> tuple[str, list[int]] | None:
     return str(path.resolve()), [st.st_size, st.st_mtime_ns]
 
 
+#: the cache file as read once per process (by path: tests point the cache dir elsewhere);
+#: registering every theme after the first frame then reads it once, not once per theme
+_loaded: dict[Path, dict[str, Any]] = {}
+
+
 def _read_cache() -> dict[str, Any]:
     import json
 
-    try:
-        data = json.loads(_cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    path = _cache_file()
+    if path not in _loaded:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        _loaded[path] = data if isinstance(data, dict) else {}
+    return _loaded[path]
 
 
 def _write_cache(entries: dict[str, Any]) -> None:

@@ -108,6 +108,9 @@ def test_parsed_theme_cache_follows_the_file(tmp_path: Path, monkeypatch: pytest
     assert load_theme_file(theme).primary == "#aa0000"
     assert read_theme_data(theme)[0]["primary"] == "#aa0000"
     (tmp_path / "cache" / "themes.json").write_text("{not json")
+    from opsconsole.ui import themes
+
+    themes._loaded.clear()  # the next start reads the (damaged) file again
     data, cached = read_theme_data(theme)
     assert not cached and data["primary"] == "#aa0000"
     broken = tmp_path / "broken.yaml"

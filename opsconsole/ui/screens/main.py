@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from opsconsole.ui.widgets.chat import ChatEntry, ChatPane
 from opsconsole.ui.widgets.status_bar import StatusBar
 from opsconsole.ui.widgets.trace import TracePane
+
+if TYPE_CHECKING:
+    from opsconsole.ui.widgets.log_view import LogView
+    from opsconsole.ui.widgets.pod_list import PodList
 
 
 class Pane(Vertical):
@@ -23,25 +26,6 @@ class Pane(Vertical):
     def __init__(self, title: str, *, id: str) -> None:
         super().__init__(id=id, classes="pane")
         self.border_title = title
-
-
-def _pod_list(namespace: str | None) -> Widget:
-    try:
-        from opsconsole.ui.widgets.pod_list import PodList
-    except ImportError:  # placeholder until the pod list lands
-        return Static("pod list: loading…", id="pod-list")
-    return PodList(id="pod-list", namespace=namespace)
-
-
-def _log_view(max_lines: int) -> Widget:
-    try:
-        from opsconsole.ui.widgets.log_view import LogView
-    except ImportError:  # placeholder until the log viewer lands
-        return Static("logs: select a pod and press l", id="log-view")
-    try:
-        return LogView(id="log-view", max_lines=max_lines)
-    except TypeError:
-        return LogView(id="log-view")
 
 
 class MainScreen(Screen[None]):
@@ -124,8 +108,12 @@ class MainScreen(Screen[None]):
         if self.query("#pod-list"):
             return
         ns = self.status_init.get("namespace")
-        pods = _pod_list(None if ns in (None, "", "all") else ns)
-        logs = _log_view(self.log_max_lines)
+        # imported here, after the first frame
+        from opsconsole.ui.widgets.log_view import LogView
+        from opsconsole.ui.widgets.pod_list import PodList
+
+        pods = PodList(id="pod-list", namespace=None if ns in (None, "", "all") else ns)
+        logs = LogView(id="log-view", max_lines=self.log_max_lines)
         self._banner()
         await self.mount(Footer(id="footer"))
         self.refresh_bindings()  # the footer shows the keys of the focus it mounted into
@@ -156,12 +144,16 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusBar)
 
     @property
-    def pods(self) -> Any:
-        return self.query_one("#pod-list")
+    def pods(self) -> PodList:
+        from opsconsole.ui.widgets.pod_list import PodList
+
+        return self.query_one("#pod-list", PodList)
 
     @property
-    def logs(self) -> Any:
-        return self.query_one("#log-view")
+    def logs(self) -> LogView:
+        from opsconsole.ui.widgets.log_view import LogView
+
+        return self.query_one("#log-view", LogView)
 
     def show_banner(self, text: str | None, level: str = "error") -> None:
         banner = self._banner()

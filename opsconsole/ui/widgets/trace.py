@@ -477,6 +477,7 @@ class TracePane(VerticalScroll):
         self.tools.clear()
         self.depth.clear()
         self.parents.clear()
+        self._approvals.clear()
         await self.remove_children()
         self._empty = Static("Trace cleared.", classes="empty")
         await self.mount(self._empty)
