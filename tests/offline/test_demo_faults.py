@@ -75,7 +75,7 @@ def check_common(out: Outcome, lang: str) -> None:
     assert out.answer.startswith(HEADER)
     assert out.thoughts, "a Thought must come before the tool calls"
     assert not out.mutating
-    # no model, no tokens (A20): the offline planner reports zero usage
+    # no model, no tokens: the offline planner reports zero usage
     assert out.finished is not None
     assert (out.finished.prompt_tokens, out.finished.completion_tokens) == (0, 0)
     no_block_quotes(out.answer)

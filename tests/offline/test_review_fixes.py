@@ -1,8 +1,8 @@
-"""Review findings on the offline planner's answers, through the real loop and tools (review4).
+"""Review findings on the offline planner's answers, through the real loop and tools.
 
-- A9: with the cluster down, the answer says it is unreachable and how to check; it does not
+- with the cluster down, the answer says it is unreachable and how to check; it does not
   conclude that the object does not exist.
-- A20: no model, no tokens: every UsageReported and the RunFinished carry zero.
+- no model, no tokens: every UsageReported and the RunFinished carry zero.
 - B: Chinese answers carry the analyzers' suggestions in Chinese; quoted lines are not ``>``
   block quotes (Markdown merges those into one paragraph); no ``<name>`` placeholders; each
   Thought describes the calls of its own step.
@@ -41,7 +41,7 @@ def answer_of(events: list[Any]) -> str:
     return answer.text
 
 
-# --- A9: the cluster is down -----------------------------------------------------------------
+# --- the cluster is down -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ async def test_unreachable_cluster_is_said_not_guessed(
     assert len([e for e in events if isinstance(e, Thought)]) == 1
 
 
-# --- A20: zero tokens ------------------------------------------------------------------------
+# --- zero tokens ------------------------------------------------------------------------
 
 
 async def test_offline_runs_report_zero_tokens(demo_tools: ToolRegistry) -> None:

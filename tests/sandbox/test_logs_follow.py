@@ -1,6 +1,6 @@
 """Following a log (``follow=true``) returns what a plain read returns, then only new lines.
 
-A4: a follow of a crashed container (``timestamps=true&follow=true``) used to send the crash
+A follow of a crashed container (``timestamps=true&follow=true``) used to send the crash
 traceback twice: once in the initial part and again when the stream noticed the instance had
 ended. Checked through the official client and the real kubectl.
 """

@@ -1,11 +1,11 @@
 """The log viewer against the demo sandbox, through the real app, client and HTTP:
 
-- A5: a pod of several containers opens kubectl's default container (annotation, else the
+- a pod of several containers opens kubectl's default container (annotation, else the
   first), the header says so, and ``c`` still offers every container;
-- A19: when the followed pod is deleted, following stops and the header says the pod is gone;
+- when the followed pod is deleted, following stops and the header says the pod is gone;
 - ``p`` on a container that never restarted says so instead of showing "0 lines";
 - a search belongs to one log: opening another pod's log clears it;
-- A4: the crash traceback of a crash-looping pod shows once.
+- the crash traceback of a crash-looping pod shows once.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Pod list fixes from review 4: a header breakdown that adds up (A11), STATUS always visible
-and NAME given the room in a narrow pane (A7 / "narrow pod list"), a persistent disconnected
-marker (A9), and Esc in the filter closing the filter, not un-zooming (A10), with a truthful
+"""Pod list fixes from the console review: a header breakdown that adds up, STATUS always visible
+and NAME given the room in a narrow pane, a persistent disconnected
+marker, and Esc in the filter closing the filter, not un-zooming, with a truthful
 footer. Real keys through the Pilot, real rendering."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def counts(text: str) -> list[int]:
     return [int(n) for n in re.findall(r"[A-Za-z]+ (\d+)", text.split("unhealthy")[1])]
 
 
-# -- A11: the breakdown ----------------------------------------------------------------------
+# -- the breakdown ----------------------------------------------------------------------
 
 
 async def test_breakdown_counts_every_unhealthy_pod_once_whatever_the_sort():
@@ -139,7 +139,7 @@ def test_header_lines_fit_the_width_and_keep_every_pod_counted():
     ]
 
 
-# -- A7 / narrow pod list: columns ------------------------------------------------------------
+# -- narrow pod list: columns ------------------------------------------------------------
 
 
 async def test_status_stays_visible_in_the_80x24_pane():
@@ -217,7 +217,7 @@ def test_middle_cut_keeps_the_pod_suffix_whole():
     assert fit_cell("short", 10, cut="middle") == "short     "
 
 
-# -- A9: disconnected ---------------------------------------------------------------------------
+# -- disconnected ---------------------------------------------------------------------------
 
 
 async def test_stale_marker_stays_until_fresh_rows():
@@ -258,7 +258,7 @@ async def test_stale_before_any_rows_says_so():
         assert "⚠ disconnected — no data yet" in screen_text(app)
 
 
-# -- A10 and the footer: Esc in the filter ------------------------------------------------------
+# -- the footer: Esc in the filter ------------------------------------------------------
 
 
 async def test_esc_in_filter_closes_it_and_the_zoom_stays():
