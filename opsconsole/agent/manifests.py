@@ -6,7 +6,11 @@
   semantics (names, selector vs template labels, ports) before anything is sent.
 - :func:`dry_run_create` sends a ``dryRun=All`` create (``fieldValidation=Strict``) to the
   cluster through the official client's ApiClient, so the API server validates and defaults
-  the object without storing it.
+  the object without storing it. Its path comes from :func:`collection_path`, built from the
+  validated apiVersion, kind and namespace only (:mod:`opsconsole.k8s.paths`); a manifest whose
+  apiVersion, kind, name or namespace is not valid Kubernetes syntax (``?``, ``#``, ``/``,
+  ``%``, whitespace, ``..``, a trailing newline) is refused naming the field, and the
+  Kubernetes layer's request guard sends nothing but a dry run in read-only mode.
 - :func:`review_manifest_text` reviews YAML the user pastes: security (the Security agent's pod
   checks) and best practice findings.
 
@@ -21,11 +25,10 @@ import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from opsconsole.k8s import paths
+
 if TYPE_CHECKING:
     from opsconsole.k8s.client import Cluster
-
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 #: kind -> (apiVersion, plural, namespaced, kubernetes.client model class name)
 KINDS: dict[str, tuple[str, str, bool, str]] = {
@@ -214,20 +217,27 @@ def check_local(obj: dict[str, Any]) -> list[str]:
     api = obj.get("apiVersion")
     if not isinstance(kind, str) or not kind:
         return ["kind: required"]
+    if not paths.is_valid("kind", kind):
+        return [f"kind: {kind!r} is not a valid kind (letters and digits, like Deployment)"]
     if not isinstance(api, str) or not api:
         problems.append("apiVersion: required")
+    else:
+        try:
+            paths.split_api_version(api)
+        except paths.InvalidPathPart as exc:
+            return [exc.message.removesuffix("; nothing was sent")]
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         return problems + ["metadata: required (with a name)"]
     name = meta.get("name")
     if not name and not meta.get("generateName"):
         problems.append("metadata.name: required")
-    elif name and (not isinstance(name, str) or len(name) > 253 or not DNS_SUBDOMAIN.match(name)):
+    elif name and not paths.is_valid("name", name):
         problems.append(
             f"metadata.name: {name!r} is not a valid name (lowercase letters, digits, '-', '.')"
         )
     ns = meta.get("namespace")
-    if ns is not None and (not isinstance(ns, str) or not DNS_LABEL.match(ns)):
+    if ns is not None and not paths.is_valid("namespace", ns):
         problems.append(f"metadata.namespace: {ns!r} is not a valid namespace name")
     if kind not in KINDS:
         return problems  # unknown to us: the server decides
@@ -301,7 +311,7 @@ def _semantics(kind: str, obj: dict[str, Any]) -> list[str]:
             if not isinstance(c, dict):
                 continue
             n = c.get("name")
-            if not isinstance(n, str) or not DNS_LABEL.match(n or ""):
+            if not paths.is_valid("namespace", n):  # a container name is a DNS-1123 label
                 out.append(f"container name {n!r}: must be a DNS-1123 label")
             if n in names:
                 out.append(f"container name {n!r}: duplicated")
@@ -336,16 +346,20 @@ class DryRunResult:
 
 
 def collection_path(obj: dict[str, Any], namespace: str) -> str:
-    kind = str(obj.get("kind"))
-    api = str(obj.get("apiVersion") or KINDS.get(kind, ("v1",))[0])
+    """The collection a create of ``obj`` POSTs to, built from validated parts only; raises
+    :class:`~opsconsole.k8s.paths.InvalidPathPart` naming the field that is not valid."""
+    kind = paths.check_part("kind", obj.get("kind"), "kind")
+    api = obj.get("apiVersion") or KINDS.get(kind, ("v1",))[0]
+    group, version = paths.split_api_version(api)
     if kind in KINDS:
         _, plural, namespaced, _ = KINDS[kind]
     else:
         plural, namespaced = kind.lower() + "s", True
-    base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
-    if namespaced:
-        return f"{base}/namespaces/{namespace}/{plural}"
-    return f"{base}/{plural}"
+    ns = paths.check_part("namespace", namespace, "metadata.namespace") if namespaced else None
+    name = (obj.get("metadata") or {}).get("name")
+    if name is not None:
+        paths.check_part("name", name, "metadata.name")
+    return paths.resource_path(group, version, plural, namespace=ns)
 
 
 def dry_run_create(
@@ -362,14 +376,19 @@ def dry_run_create(
     body = json.loads(json.dumps(obj))
     if KINDS.get(str(obj.get("kind")), ("", "", True))[2]:
         body.setdefault("metadata", {})["namespace"] = ns
+    what = "dry run" if dry_run else "create"
+    try:
+        path = collection_path(body, ns)
+    except paths.InvalidPathPart as exc:
+        return DryRunResult(False, "rejected", f"{what} refused: {exc.message}")
     cluster.check_namespace(ns)
-    path = collection_path(body, ns)
     client = cluster.api_client
+    query: list[tuple[str, str]] = [("dryRun", "All")] if dry_run else []
     try:
         params = client.param_serialize(
             method="POST",
             resource_path=path,
-            query_params=([("dryRun", "All")] if dry_run else []) + [("fieldValidation", "Strict")],
+            query_params=[*query, ("fieldValidation", "Strict")],
             header_params={"Accept": "application/json", "Content-Type": "application/json"},
             body=body,
             auth_settings=["BearerToken"],
@@ -378,7 +397,6 @@ def dry_run_create(
         resp.read()
     except Exception as exc:  # noqa: BLE001 - mapped to a readable message
         err = map_error(exc, server=cluster.server)
-        what = "dry run" if dry_run else "create"
         return DryRunResult(False, "error", f"{what} failed: {err.message}")
     status = int(resp.status)
     if 200 <= status < 300:

@@ -188,7 +188,18 @@ def _create(cluster: Cluster, ns: str, manifest: dict[str, Any]) -> None:
 
 
 def apply_setup(sandbox: Any, cluster: Cluster, steps: tuple[SetupStep, ...]) -> None:
-    """Apply the scenario's set-up through the API (and the sandbox's fault injection)."""
+    """Apply the scenario's set-up through the API (and the sandbox's fault injection). The
+    harness's own changes: the cluster is in write mode for them, then back in the mode it had
+    (the agent's run gets the scenario's mode)."""
+    was = cluster.write_mode
+    cluster.write_mode = True
+    try:
+        _apply_steps(sandbox, cluster, steps)
+    finally:
+        cluster.write_mode = was
+
+
+def _apply_steps(sandbox: Any, cluster: Cluster, steps: tuple[SetupStep, ...]) -> None:
     from opsconsole.errors import OpsConsoleError
     from opsconsole.k8s import queries as q
 
@@ -392,6 +403,7 @@ async def run_scenario(
 
             cluster = Cluster.from_settings(rs, kubeconfig=kubeconfig, context=SANDBOX_CONTEXT)
             stack.callback(cluster.close)
+            cluster.write_mode = scn.write  # the agent's run: the scenario's mode
             await asyncio.to_thread(apply_setup, sandbox, cluster, scn.setup)
             before = await asyncio.to_thread(snapshot, cluster, scn.cluster)
             result.checks = await _run_and_judge(

@@ -10,6 +10,14 @@ switches context, explicitly, with :meth:`Cluster.switch_context`. Every request
 - on 401 reloads the kubeconfig, rebuilds the ApiClient and retries once (K3);
 - turns every failure into an :mod:`opsconsole.errors` type via :func:`map_error`.
 
+Read-only by default: the ApiClient is a :class:`~opsconsole.k8s.guard.GuardedApiClient`, so
+every request of this layer (these calls, watches, log streams, raw ``call_api`` requests) goes
+through one guard at the HTTP layer. While :attr:`Cluster.write_mode` is off it sends GETs and
+server-side dry runs built by our own code, nothing else; in either mode a mutating request
+whose URL was not built from validated parts is refused (see :mod:`opsconsole.k8s.guard`). The
+runtime sets :attr:`Cluster.write_mode` (the console's ``/write``, ``--write``, the eval
+harness); it takes effect on the next request.
+
 The ``kubernetes`` package is imported lazily (it is slow to import; PERFORMANCE.md).
 """
 
@@ -275,7 +283,10 @@ class Cluster:
         namespace_allowlist: list[str] | tuple[str, ...] = (),
         connect_retries: int = 1,
         in_cluster_fallback: bool = True,
+        write_mode: bool = False,
     ) -> None:
+        from opsconsole.k8s.guard import RequestGuard
+
         self.request_timeout = float(request_timeout)
         self.connect_timeout = float(connect_timeout or min(5.0, self.request_timeout))
         self.namespace_allowlist: tuple[str, ...] = tuple(namespace_allowlist or ())
@@ -284,6 +295,7 @@ class Cluster:
         self._explicit_namespace = default_namespace
         self._in_cluster_fallback = in_cluster_fallback
         self._lock = threading.RLock()
+        self._guard = RequestGuard(write_mode=write_mode)
         self._api_client: Any = None
         self._apis: dict[str, Any] = {}
         self.contexts: list[dict[str, Any]] = []
@@ -318,7 +330,9 @@ class Cluster:
     def _load(self, context: str | None) -> None:
         """(Re)read the kubeconfig and build a fresh ApiClient for ``context``."""
         from kubernetes import config as kconfig
-        from kubernetes.client import ApiClient, Configuration
+        from kubernetes.client import Configuration
+
+        from opsconsole.k8s.guard import GuardedApiClient
 
         paths = _kubeconfig_paths(self._explicit_kubeconfig)
         existing = [p for p in paths if p.is_file()]
@@ -387,7 +401,7 @@ class Cluster:
             raise_on_status=False,
         )
         old = self._api_client
-        self._api_client = ApiClient(configuration=cfg)
+        self._api_client = GuardedApiClient(cfg, self._guard)
         self._apis = {}
         self.server = str(cfg.host or "")
         if old is not None:
@@ -395,6 +409,15 @@ class Cluster:
                 old.close()
 
     # -- public state ----------------------------------------------------------------------
+
+    @property
+    def write_mode(self) -> bool:
+        """Whether the HTTP layer sends changes (off: only GETs and our own dry runs)."""
+        return self._guard.write_mode
+
+    @write_mode.setter
+    def write_mode(self, on: bool) -> None:
+        self._guard.write_mode = bool(on)
 
     @property
     def default_namespace(self) -> str:

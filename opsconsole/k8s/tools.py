@@ -35,7 +35,6 @@ Output formats (the offline planner parses these; keep them stable):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,14 +42,12 @@ from opsconsole.agent.tools import ActionSummary, Tool, ToolResult
 from opsconsole.errors import NoClusterConfigured, OpsConsoleError
 from opsconsole.k8s import queries as q
 from opsconsole.k8s import render
+from opsconsole.k8s.paths import is_valid
 from opsconsole.k8s.redact import redact, redact_obj
 
 if TYPE_CHECKING:
     from opsconsole.config import Settings
     from opsconsole.k8s.client import Cluster
-
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 _S = {"type": "string"}
 
@@ -90,8 +87,7 @@ def check_name(value: Any, what: str, *, label: bool = False) -> str:
     if not isinstance(value, str) or not value:
         raise ToolInputError(f"invalid {what}: expected a non-empty string")
     limit = 63 if label else 253
-    pattern = DNS1123_LABEL if label else DNS1123_SUBDOMAIN
-    if len(value) > limit or not pattern.match(value):
+    if not is_valid("namespace" if label else "name", value):
         shown = value if len(value) <= 80 else value[:80] + "..."
         raise ToolInputError(
             f"invalid {what} {shown!r}: not a valid Kubernetes name (lowercase letters, digits "

@@ -134,6 +134,8 @@ class Backend:
 
     def set_write_mode(self, on: bool) -> None:
         self.write_mode = on
+        if self.cluster is not None:  # the HTTP layer's guard follows the session's mode
+            self.cluster.write_mode = on
         if self.loop is not None and hasattr(self.loop, "set_write_mode"):
             self.loop.set_write_mode(on)
         elif self.loop is not None:
@@ -172,6 +174,7 @@ class Backend:
             self.cluster = Cluster.from_settings(
                 self.settings, kubeconfig=self.kubeconfig, context=name
             )
+            self.cluster.write_mode = self.write_mode
             self.cluster_error = None
             if self.namespace != "all":
                 self.namespace = self.cluster.default_namespace
@@ -244,6 +247,7 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
         from opsconsole.k8s.client import Cluster
 
         backend.cluster = Cluster.from_settings(settings, kubeconfig=kubeconfig, context=context)
+        backend.cluster.write_mode = backend.write_mode
     except OpsConsoleError as exc:
         backend.cluster_error = str(exc)
     namespace = options.namespace or settings.kubernetes.namespace

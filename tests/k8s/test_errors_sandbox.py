@@ -91,7 +91,7 @@ def test_stopped_sandbox_is_unreachable_quickly(srv: Any, tmp_path: Path):
 
 
 def test_404_and_409(srv: Any, tmp_path: Path):
-    c = cluster_for(srv, tmp_path)
+    c = cluster_for(srv, tmp_path, write_mode=True)
     with pytest.raises(NotFound, match="^not found: deployment/ghost in shop$"):
         q.scale_deployment(c, "shop", "ghost", 2)
     # a create of an existing object answers 409 AlreadyExists: shown verbatim (K10)

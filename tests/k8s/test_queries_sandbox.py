@@ -117,6 +117,7 @@ def test_mutations_dry_run_changes_nothing_then_real(fresh_sandbox: Any, tmp_pat
     assert after["spec"] == before["spec"]
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
 
+    c.write_mode = True  # the dry runs above ran in read-only mode
     assert "scaled from 3 to 4" in q.scale_deployment(c, "shop", "web", 4)
     assert q.get_deployment(c, "shop", "web")["spec"]["replicas"] == 4
     q.rollout_restart(c, "shop", "web")

@@ -214,6 +214,7 @@ def test_mutating_tools_dry_run_and_run(fresh_sandbox: Any, tmp_path: Path):
     from opsconsole.k8s.queries import get_deployment
 
     assert get_deployment(c, "shop", "cart")["spec"]["replicas"] == 2
+    c.write_mode = True  # the dry run above ran in read-only mode
     res = scale.handler({"namespace": "shop", "name": "cart", "replicas": 3})
     assert not res.is_error and "scaled from 2 to 3" in res.content
     assert get_deployment(c, "shop", "cart")["spec"]["replicas"] == 3

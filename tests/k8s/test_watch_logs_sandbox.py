@@ -34,7 +34,7 @@ def next_event(it: Any, want: set[str], timeout: float = 10.0) -> tuple[str, Any
 
 def test_watch_sync_then_changes(fresh_sandbox: Any, tmp_path: Path):
     srv = fresh_sandbox(scenario="demo", speed=20.0)
-    c = cluster_for(srv, tmp_path)
+    c = cluster_for(srv, tmp_path, write_mode=True)
     stop = threading.Event()
     w = watch_pods(c, "shop", stop)
     typ, rows = next(w)
@@ -53,7 +53,7 @@ def test_watch_sync_then_changes(fresh_sandbox: Any, tmp_path: Path):
 def test_watch_relists_on_410(fresh_sandbox: Any, tmp_path: Path, as_http: bool):
     srv = fresh_sandbox(scenario="demo", speed=20.0)
     srv.faults.gone_as_http = as_http
-    c = cluster_for(srv, tmp_path)
+    c = cluster_for(srv, tmp_path, write_mode=True)
     stop = threading.Event()
     # a selector that matches nothing: our resourceVersion stays at the list's while the
     # cluster moves on, so after compaction it is too old

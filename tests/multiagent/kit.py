@@ -56,6 +56,24 @@ def sleeping_tool(name: str, calls: Calls, seconds: float = 0.3, text: str = "")
     return Tool(name, f"test tool {name}", NS_SCHEMA, handler, read_only=True)
 
 
+def rendezvous_tool(name: str, calls: Calls, meeting: asyncio.Barrier) -> Tool:
+    """A tool that waits (up to 30 s) until every party of ``meeting`` is inside its handler:
+    it answers "met" only if the calls really ran at the same time, whatever the machine's
+    speed; run one after the other, the first one times out and answers "alone"."""
+
+    async def handler(args: dict[str, Any]) -> str:
+        start = time.monotonic()
+        try:
+            await asyncio.wait_for(meeting.wait(), timeout=30)
+            outcome = "met"
+        except TimeoutError:
+            outcome = "alone"
+        calls.add(name, {**args, "outcome": outcome}, start, time.monotonic())
+        return f"{name} {outcome}"
+
+    return Tool(name, f"test tool {name}", NS_SCHEMA, handler, read_only=True)
+
+
 def recording_tool(name: str, calls: Calls, text: str = "", *, read_only: bool = True) -> Tool:
     def handler(args: dict[str, Any]) -> str:
         now = time.monotonic()

@@ -73,11 +73,18 @@ def test_apply_manifest_tool_dry_run_summary_create_and_refusals(demo_cluster):
         "default",
     )
     assert "opsconsole-sandbox" in summary.detail
-    res = apply.handler(args)
-    assert not res.is_error and f"created ConfigMap default/{name}" in res.content
-    assert _exists(demo_cluster, name)
-    again = apply.handler(args)
-    assert "already exists" in again.content
+    # read-only: the HTTP layer refuses the real create, whatever the tool does
+    refused = apply.handler(args)
+    assert refused.is_error and "read-only" in refused.content and not _exists(demo_cluster, name)
+    demo_cluster.write_mode = True  # what the runtime does when the session enters write mode
+    try:
+        res = apply.handler(args)
+        assert not res.is_error and f"created ConfigMap default/{name}" in res.content
+        assert _exists(demo_cluster, name)
+        again = apply.handler(args)
+        assert "already exists" in again.content
+    finally:
+        demo_cluster.write_mode = False
     for kind in ("Secret", "ClusterRoleBinding"):
         bad = apply.handler({"yaml": f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: x}}\n"})
         assert bad.is_error and f"does not create {kind}" in bad.content
@@ -104,7 +111,11 @@ async def _run_apply(demo_cluster, approver, write_mode: bool):
         )
         settings = team_settings({"coder": coder_srv}, write_mode=write_mode)
         s = build_scheduler(model_factory(settings), demo_cluster, settings, approver)
-        events = await collect(s, "@coder create the configmap")
+        demo_cluster.write_mode = write_mode  # the runtime sets the HTTP guard's mode
+        try:
+            events = await collect(s, "@coder create the configmap")
+        finally:
+            demo_cluster.write_mode = False
         assert coder_srv.rejections == []
         tools = [t["function"]["name"] for t in coder_srv.requests[0]["tools"]]
     return name, events, tools

@@ -135,7 +135,8 @@ class World:
 def world(fresh_sandbox: Any, tmp_path: Path) -> Iterator[World]:
     server = fresh_sandbox()
     kc = server.write_kubeconfig(tmp_path / "kubeconfig")
-    cluster = Cluster(kubeconfig=kc, context=CONTEXT, request_timeout=5)
+    # a write-mode session: the runtime puts the cluster's HTTP guard in write mode too
+    cluster = Cluster(kubeconfig=kc, context=CONTEXT, request_timeout=5, write_mode=True)
     settings = Settings.from_data({"agent": {"write_mode": True}})
     yield World(server, cluster, ToolRegistry(build_k8s_tools(cluster, settings)))
     cluster.close()

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,19 @@ async def test_service_of_a_deployment_scaled_to_zero(fresh_sandbox: Any, tmp_pa
     cluster, tools = _tools(server, tmp_path)
     try:
         apps = cluster.api("apps")
+        cluster.write_mode = True  # the test's own fault injection, not the agent's
         apps.patch_namespaced_deployment_scale(
             "cart", "shop", {"spec": {"replicas": 0}}, _request_timeout=5
         )
+        cluster.write_mode = False
         core = cluster.api("core")
-        for _ in range(60):  # the pods terminate
+        deadline = time.monotonic() + 60  # the pods terminate
+        while time.monotonic() < deadline:
             pods = core.list_namespaced_pod("shop", label_selector="app=cart", _request_timeout=5)
             if not pods.items:
                 break
             await asyncio.sleep(0.1)
+        assert not pods.items, "cart's pods did not terminate"
         for lang, task in (
             ("en", "Requests to the cart service in the shop namespace fail with 503. Why?"),
             ("zh", "请求 shop 命名空间的 cart 服务返回 503，发生了什么？"),
