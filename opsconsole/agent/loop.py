@@ -353,17 +353,13 @@ class AgentLoop(ToolCallsMixin):
                     )
                     continue
                 except StreamInterrupted as exc:
-                    detail = (
-                        f"; {exc.partial_tool_calls} partial tool call(s) not executed"
-                        if exc.partial_tool_calls
-                        else ""
-                    )
-                    yield self._ev(
-                        Notice,
-                        state,
-                        text=f"the model's reply was cut off and discarded{detail}",
-                        level="warning",
-                    )
+                    # A7: never retried once part of it was shown, never an answer; kept in
+                    # the transcript as an interrupted reply without tool_calls, so the
+                    # session records it and a retry sees what was cut
+                    if self._state is not state:
+                        return
+                    conv.add_assistant(exc.partial_content, exc.partial_reasoning, interrupted=True)
+                    yield self._ev(Notice, state, text=_interrupted_notice(exc), level="warning")
                     yield self._failed(state, exc.message, "stream_interrupted", exc.hint)
                     return
                 except ModelError as exc:
@@ -486,6 +482,15 @@ class AgentLoop(ToolCallsMixin):
             total_completion_tokens=self.total_completion_tokens,
             cost_usd=round(self.total_cost, 6),
         )
+
+
+def _interrupted_notice(exc: StreamInterrupted) -> str:
+    parts = ["the model's reply was interrupted"]
+    if exc.partial_content.strip():
+        parts.append("the text so far is incomplete and not an answer")
+    if exc.partial_tool_calls:
+        parts.append(f"{exc.partial_tool_calls} partial tool call(s) not executed")
+    return "; ".join(parts) + " (ask again to retry)"
 
 
 async def drive(

@@ -538,11 +538,17 @@ class OpenAIModelClient:
                 partial_tool_calls=len(tool_calls),
                 hint="retry, or ask for a smaller step",
             )
-        if finish_reason is None and got_any and tool_calls:
-            # the stream ended without a finish_reason and without [DONE]-backed completion;
-            # treat open tool calls as incomplete (A7)
+        if finish_reason is None:
+            # The body ended without a finish_reason. The SDK ends its iterator at [DONE] and
+            # at the end of the body alike, so the finish_reason (in the last choice chunk of
+            # every OpenAI-compatible server) is what says the reply is complete; a missing
+            # [DONE] after it is harmless. Without it the reply is cut (A7): never an answer,
+            # its tool calls never run. Before anything arrived it is a plain retryable
+            # failure (nothing was shown yet).
+            if not got_any:
+                raise ModelUnavailable("the model stream ended before any reply arrived")
             raise StreamInterrupted(
-                "the model stream ended before the tool calls were complete",
+                "the model stream ended before the reply was complete (no finish_reason)",
                 partial_content="".join(content),
                 partial_reasoning="".join(reasoning),
                 partial_tool_calls=len(tool_calls),

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from typing import Any
 
 INTERRUPTED_REPLY = "[no reply: the previous request was interrupted]"
+#: appended to the text of a reply whose stream was cut (A7)
+INTERRUPTED_MARK = "[interrupted: the reply was cut off here]"
 COMPACTED_MARK = "[compacted: earlier tool output omitted to save context"
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -138,15 +140,16 @@ class Conversation:
     def add_assistant(
         self, content: str, reasoning: str = "", *, interrupted: bool = False
     ) -> None:
-        """A final (no tool calls) assistant message."""
+        """A final (no tool calls) assistant message. ``interrupted``: the partial text of a
+        cut stream (A7), kept with :data:`INTERRUPTED_MARK` after it."""
         self.repair()
         msg: dict[str, Any] = {"role": "assistant", "content": content or ""}
         if reasoning:
             msg["reasoning_content"] = reasoning
         if interrupted:
             msg["interrupted"] = True
-            if not msg["content"]:
-                msg["content"] = INTERRUPTED_REPLY
+            text = msg["content"].rstrip()
+            msg["content"] = f"{text}\n{INTERRUPTED_MARK}" if text else INTERRUPTED_REPLY
         self._messages.append(msg)
 
     def open_batch(

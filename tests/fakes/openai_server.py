@@ -22,8 +22,10 @@ Script items (consumed one per accepted request, in order):
 
 - :func:`reply` / :class:`Reply`: an assistant turn (text, ``reasoning_content``, tool calls
   whose arguments are split into chunks, usage, finish_reason), streamed as SSE when the
-  request has ``stream: true`` (optionally with ``: keep-alive`` comments first, a delay, or a
-  cut after N events) or as plain JSON otherwise.
+  request has ``stream: true`` (optionally with ``: keep-alive`` comments first, a delay, a
+  connection cut after N events (``cut_after``), a clean end after N events without
+  finish_reason or [DONE] (``end_after``), or no [DONE] (``no_done``)) or as plain JSON
+  otherwise.
 - :func:`error` / :class:`ErrorReply`: an HTTP error with a status, an OpenAI-shaped body and
   headers (e.g. ``{"Retry-After": "2"}``).
 - :class:`Hang`: accept the request and answer nothing for ``seconds`` (then drop the
@@ -106,8 +108,11 @@ class Reply:
     event_interval: float = 0.0
     #: close the connection abruptly after this many SSE data events (a broken stream)
     cut_after: int | None = None
-    #: omit the final [DONE] line (and a clean end) -- the stream just ends
+    #: omit the final [DONE] line; the stream still ends cleanly after the finish_reason
     no_done: bool = False
+    #: end the stream cleanly (the body's last chunk, no connection drop) after this many SSE
+    #: data events: no finish_reason unless it was among them, no usage, no [DONE]
+    end_after: int | None = None
 
 
 @dataclass
@@ -300,13 +305,15 @@ class _Handler(BaseHTTPRequestHandler):
             for event in _chunks(item, body, include_usage):
                 if item.cut_after is not None and sent >= item.cut_after:
                     raise _Cut
+                if item.end_after is not None and sent >= item.end_after:
+                    break
                 self._chunk(b"data: " + json.dumps(event).encode() + b"\n\n")
                 sent += 1
                 if item.event_interval and srv._stop.wait(item.event_interval):
                     raise _Cut
             if item.cut_after is not None:
                 raise _Cut
-            if not item.no_done:
+            if not item.no_done and item.end_after is None:
                 self._chunk(b"data: [DONE]\n\n")
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
