@@ -108,6 +108,7 @@ class AgentSettings(_Section, frozen=True):
     token_budget: Annotated[int, msgspec.Meta(ge=1000)] = 400_000
     spend_cap_usd: Annotated[float, Positive] | None = None
     tool_output_tokens: Annotated[int, msgspec.Meta(ge=200)] = 2000
+    max_tool_calls_per_turn: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 16
     write_mode: bool = False
     tool_timeout: Annotated[float, Positive] = 60.0
     scheduler: AgentOverride = _section(AgentOverride)

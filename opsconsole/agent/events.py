@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-ToolStatus = Literal["ok", "error", "declined", "cancelled", "interrupted", "refused"]
+ToolStatus = Literal["ok", "error", "declined", "cancelled", "interrupted", "refused", "skipped"]
 
 
 @dataclass(frozen=True, kw_only=True)

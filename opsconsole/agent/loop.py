@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -77,7 +78,9 @@ from opsconsole.errors import ModelContextLength, ModelError
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
 
-#: compaction starts when the transcript estimate passes this share of the context window
+#: compaction starts when the transcript estimate passes this share of the context window;
+#: a step's tool results are shrunk to keep the next request under it (the rest of the
+#: window is room for the reply)
 COMPACT_AT = 0.8
 COMPACT_TO = 0.6
 
@@ -259,6 +262,11 @@ class AgentLoop(ToolCallsMixin):
         tools_payload = [t.openai_schema() for t in self.offered_tools()]
         passback = self.settings.model.reasoning_passback
         window = self.settings.model.context_window
+        #: what the messages of one request may hold: the window less room for the reply
+        #: (and the estimate's error) and the tool definitions sent with every request
+        request_limit = int(window * COMPACT_AT) - estimate_tokens(
+            json.dumps(tools_payload, ensure_ascii=False)
+        )
         while True:
             if state.step >= cfg.max_steps:
                 yield self._ev(Notice, state, text=self._summary(state), level="warning")
@@ -434,6 +442,15 @@ class AgentLoop(ToolCallsMixin):
                 yield event
             if self._state is not state:
                 return
+            cut, compacted = conv.fit_open_batch(request_limit)
+            if cut or compacted:
+                older = f"; {compacted} older tool outputs compacted" if compacted else ""
+                yield self._ev(
+                    Notice,
+                    state,
+                    text=f"{cut} tool result(s) of this step shortened to fit the model's "
+                    f"context window{older}",
+                )
             conv.close_batch()
 
             if state.repeat_hit:

@@ -2,7 +2,8 @@
 
 Each call is parsed (invalid JSON -> an error for the model, A9), looked up (unknown tool,
 A11), validated against the tool's JSON schema with unknown keys refused (A10, S10), checked
-by the repeated-call detector (A16) and refused in read-only mode if it mutates (S1). Valid
+by the repeated-call detector (A16) and refused in read-only mode if it mutates (S1); calls
+beyond ``agent.max_tool_calls_per_turn`` are answered ``skipped`` and never run. Valid
 read-only calls run concurrently (async handlers directly, sync ones in threads, each with a
 timeout); mutating calls go one by one through the approver (see ``approval.py``) and the
 audit hook. Results are stored in the conversation's open batch as they finish, so a cancel
@@ -34,12 +35,13 @@ from opsconsole.agent.events import (
     AgentEvent,
     ApprovalRequested,
     ApprovalResolved,
+    Notice,
     ToolCallFinished,
     ToolCallStarted,
 )
 from opsconsole.agent.model import ToolCallRequest
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
-from opsconsole.agent.transcript import Conversation, estimate_tokens, status_message
+from opsconsole.agent.transcript import Conversation, status_message, truncate_to_tokens
 from opsconsole.errors import OpsConsoleError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -189,6 +191,32 @@ class ToolCallsMixin:
         self, state: RunState, calls: list[ToolCallRequest]
     ) -> AsyncIterator[AgentEvent]:
         conv = self.conversation
+        cap = self.settings.agent.max_tool_calls_per_turn
+        if len(calls) > cap:  # one turn must not flood the context window: run the first cap
+            yield self._ev(
+                Notice,
+                state,
+                text=f"the model asked for {len(calls)} tool calls in one turn: ran the first "
+                f"{cap}, skipped {len(calls) - cap} (agent.max_tool_calls_per_turn)",
+                level="warning",
+            )
+            skipped = status_message(
+                "skipped",
+                retryable=True,
+                error=f"skipped: too many calls in one turn (only the first {cap} ran); "
+                "call it again in a later turn if still needed",
+            )
+            for call in calls[cap:]:
+                conv.set_result(call.id, skipped)
+                yield self._ev(
+                    ToolCallFinished,
+                    state,
+                    tool_call_id=call.id,
+                    tool=call.name,
+                    status="skipped",
+                    output=skipped,
+                )
+            calls = calls[:cap]
         prepared = [self._prepare(state, c) for c in calls]
         runnable: list[Prepared] = []
         mutating: list[Prepared] = []
@@ -496,12 +524,7 @@ class ToolCallsMixin:
             await maybe
 
     def _limit(self, content: str) -> str:
-        budget = self.settings.agent.tool_output_tokens
-        if estimate_tokens(content) <= budget:
-            return content
-        keep = budget * (4 if content.isascii() else 2)
-        omitted = len(content) - keep
-        return content[:keep] + f"\n[truncated: {omitted} characters omitted]"
+        return truncate_to_tokens(content, self.settings.agent.tool_output_tokens)
 
 
 async def _signal(job: Awaitable[None], queue: asyncio.Queue[Any], done: object) -> str | None:

@@ -45,6 +45,38 @@ def estimate_tokens(text: str) -> int:
     return cjk + (len(text) - cjk + 3) // 4
 
 
+def truncate_to_tokens(text: str, max_tokens: int) -> str:
+    """``text`` cut so that its estimate, marker included, is at most ``max_tokens``: the head
+    is kept and ``[truncated: N characters omitted]`` follows it (only the marker when not
+    even one character fits)."""
+    if estimate_tokens(text) <= max_tokens:
+        return text
+
+    def cut(keep: int) -> str:
+        return text[:keep] + f"\n[truncated: {len(text) - keep} characters omitted]"
+
+    lo, hi = 0, min(len(text) - 1, max(0, max_tokens) * 4)
+    while lo < hi:  # the longest head that fits
+        mid = (lo + hi + 1) // 2
+        if estimate_tokens(cut(mid)) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return cut(lo)
+
+
+def fair_shares(budget: int, sizes: list[int]) -> list[int]:
+    """Divide ``budget`` across items of ``sizes``: the small ones get all they need, the
+    rest split what is left equally (max-min fairness). Shares never exceed the sizes."""
+    shares = [0] * len(sizes)
+    left = max(0, budget)
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for rank, i in enumerate(order):
+        shares[i] = min(sizes[i], left // (len(sizes) - rank))
+        left -= shares[i]
+    return shares
+
+
 def message_tokens(message: dict[str, Any]) -> int:
     n = 4
     content = message.get("content")
@@ -102,7 +134,7 @@ class Conversation:
             live = {id(m) for m in self._messages}
             for key in [k for k in cache if k not in live]:
                 del cache[key]
-        return total + sum(estimate_tokens(v or "") for v in self._pending.values())
+        return total + sum(4 + estimate_tokens(v or "") for v in self._pending.values())
 
     def for_request(self, *, reasoning_passback: bool) -> list[dict[str, Any]]:
         """The messages to send. Requires no open batch (call :meth:`repair` first)."""
@@ -266,6 +298,32 @@ class Conversation:
             self._messages[i] = {**m, "content": marker}
             done += 1
         return done
+
+    def fit_open_batch(self, limit_tokens: int) -> tuple[int, int]:
+        """Shrink the open batch (every result set) so that the conversation, once the
+        batch closes, is estimated at most ``limit_tokens``. The newest results matter most:
+        older tool outputs are compacted first (oldest first) to give this batch up to half
+        of the limit, then the room left is divided fairly across this batch's results
+        (:func:`fair_shares`) and each one larger than its share is cut
+        (:func:`truncate_to_tokens`). Pairing is untouched. Returns (results cut, older
+        outputs compacted)."""
+        if not self._pending or self.estimate_tokens() <= limit_tokens:
+            return 0, 0
+        ids = list(self._pending)
+        sizes = [estimate_tokens(self._pending[cid] or "") for cid in ids]
+        results = sum(sizes)
+        want = min(results, limit_tokens // 2)
+        compacted = 0
+        if self.estimate_tokens() - results > limit_tokens - want:
+            # the open batch is not among the stored messages: keep_last=0 spares only it
+            compacted = self.compact(target_tokens=limit_tokens - want + results, keep_last=0)
+        room = limit_tokens - (self.estimate_tokens() - results)
+        cut = 0
+        for cid, size, share in zip(ids, sizes, fair_shares(room, sizes), strict=True):
+            if size > share:
+                self._pending[cid] = truncate_to_tokens(self._pending[cid] or "", share)
+                cut += 1
+        return cut, compacted
 
     def truncate_tool_outputs(self, max_chars: int) -> int:
         """Last resort for A4: cut every tool message (the newest too) to ``max_chars``."""

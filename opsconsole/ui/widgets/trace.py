@@ -36,6 +36,7 @@ STATUS_STYLE = {
     "cancelled": "yellow",
     "interrupted": "yellow",
     "refused": "red",
+    "skipped": "yellow",
 }
 
 
