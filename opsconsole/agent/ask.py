@@ -290,8 +290,11 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
                 on_request=recorder.on_request if recorder is not None else None,
                 conversation=conversation,
             )
-            if conversation is not None and recorder is not None:
-                recorder.track_transcript(loop.conversation.messages)
+
+        if recorder is not None:
+            # the transcript is written as the run goes (before every later record, and before
+            # a mutating call), so a killed `ask` leaves a session that --resume can continue
+            recorder.track_transcript(loop.conversation.messages)
 
         def on_event(ev: AgentEvent) -> None:
             printer.event(ev)

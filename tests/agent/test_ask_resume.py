@@ -34,3 +34,68 @@ def test_resume_unknown_session_is_a_clear_error(tmp_path: Path) -> None:
     assert out.returncode in (1, 2)
     assert "Traceback" not in out.stderr
     assert "no-such-session" in out.stderr
+
+
+def test_ask_killed_mid_run_leaves_a_transcript_that_resume_sends(tmp_path: Path) -> None:
+    """kill -9 during a headless run: the messages of the steps already taken are on disk, so
+    ``ask --resume`` sends them (the dangling tool call answered as interrupted), not only the
+    new question."""
+    import os
+    import signal
+    import sys
+    import time
+
+    from tests.fakes.openai_server import Hang, ScriptedOpenAIServer, reply, tool_call
+
+    with ScriptedOpenAIServer() as model:
+        model.push(
+            reply(tool_calls=[tool_call("get_k8s_pods", {"namespace": "shop"}, id="c1")]),
+            reply(tool_calls=[tool_call("get_events", {"namespace": "shop"}, id="c2")]),
+            Hang(300),  # the third request never answers: the run is killed there
+        )
+        env = dict(os.environ)
+        env.pop("DEEPSEEK_API_KEY", None)
+        env.update(
+            {
+                "OPSCONSOLE_CONFIG_DIR": str(tmp_path / "cfg"),
+                "OPSCONSOLE_DATA_DIR": str(tmp_path / "data"),
+                "OPSCONSOLE_STATE_DIR": str(tmp_path / "state"),
+                "OPSCONSOLE_MODEL__BASE_URL": model.base_url,
+                "OPSCONSOLE_MODEL__API_KEY_ENV": "OPSC_FAKE_KEY",
+                "OPSC_FAKE_KEY": "test-key",
+            }
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "opsconsole", "ask", "--demo", "what is wrong in shop?"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while len(model.requests) < 3 and time.monotonic() < deadline:
+                assert proc.poll() is None, "ask ended before the third request"
+                time.sleep(0.05)
+            assert len(model.requests) == 3, "the third request never came"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+
+        model.push(reply("the shop namespace has a crash-looping checkout."))
+        again = run_cli(
+            tmp_path,
+            "ask",
+            "--demo",
+            "--resume",
+            "last",
+            "and what should I do?",
+            env_extra={k: env[k] for k in env if k.startswith("OPSC")},
+        )
+        assert again.returncode == 0, again.stderr
+        sent = model.requests[-1]["messages"]
+    users = [m["content"] for m in sent if m["role"] == "user"]
+    assert users == ["what is wrong in shop?", "and what should I do?"]
+    tool_ids = [m.get("tool_call_id") for m in sent if m["role"] == "tool"]
+    assert tool_ids[:2] == ["c1", "c2"]
+    answered = {m.get("tool_call_id"): m["content"] for m in sent if m["role"] == "tool"}
+    assert "NAME" in answered["c1"] or "pod" in answered["c1"].lower()
