@@ -201,6 +201,7 @@ def _run_console(args: argparse.Namespace) -> int:
     # hundreds of thousands of long-lived objects, and the collector's passes over them cost
     # ~40 ms of a ~300 ms start. The app re-enables it (and freezes what startup built, so
     # later passes skip it) once the first frame is painted: OpsConsoleApp.on_ready.
+    _require_terminal("opsconsole")
     gc.disable()
     try:
         settings = load_settings_for(args)
@@ -209,6 +210,17 @@ def _run_console(args: argparse.Namespace) -> int:
         return run(args, settings)
     finally:
         gc.enable()
+
+
+def _require_terminal(what: str) -> None:
+    """The console draws on a terminal and reads keys from one; on a pipe it would spin."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        side = "output" if not sys.stdout.isatty() else "input"
+        raise UsageError(
+            f"{what}: the console needs a terminal, and its {side} is not one (a pipe or a file)",
+            hint='for a headless run use: opsconsole ask "QUESTION" (--json for one event per '
+            "line); opsconsole replay FILE --print prints a recorded session",
+        )
 
 
 def _run_ask(args: argparse.Namespace) -> int:
@@ -239,6 +251,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         from opsconsole.sessions.cli import run_replay_print
 
         return run_replay_print(args, settings)
+    _require_terminal("opsconsole replay")
     from opsconsole.ui.run import run_replay
 
     return run_replay(args, settings)
@@ -265,18 +278,26 @@ def _run_config(args: argparse.Namespace) -> int:
     if args.action == "path":
         print(path)
         return 0
-    settings = load_settings_for(args)
     if args.action == "show":
         import yaml
 
+        settings = load_settings_for(args)
         print(yaml.safe_dump(settings.to_dict(), sort_keys=False, allow_unicode=True), end="")
         return 0
     where = str(path) if path.exists() else f"{path} (not present: defaults apply)"
-    from opsconsole.ui.commands import keymap_problems
-    from opsconsole.ui.theming import theme_problem
+    from opsconsole.errors import ConfigError
 
-    problems = [p for p in [theme_problem(settings.ui.theme)] if p]
-    problems += keymap_problems(dict(settings.ui.keymap))
+    try:
+        settings = load_settings_for(args)
+    except ConfigError as exc:
+        # every problem in one run: the file's, then the theme's and keymap's as written
+        ui = _raw_ui_section(path)
+        more = _ui_problems(str(ui.get("theme") or ""), ui.get("keymap"))
+        if not more:
+            raise
+        lines = "\n".join(f"  {p}" for p in more)
+        raise ConfigError(f"{exc.message}\n{lines}", hint=exc.hint) from None
+    problems = _ui_problems(settings.ui.theme, dict(settings.ui.keymap))
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
         print(f"opsconsole: error: invalid configuration in {where}:\n{lines}", file=sys.stderr)
@@ -288,6 +309,29 @@ def _run_config(args: argparse.Namespace) -> int:
         f"(API key {'set' if key else 'not set'} in ${settings.model.api_key_env})"
     )
     return 0
+
+
+def _ui_problems(theme: str, keymap: Any) -> list[str]:
+    """A ``ui.theme`` or ``ui.keymap`` entry that names nothing (closest match suggested)."""
+    from opsconsole.ui.commands import keymap_problems
+    from opsconsole.ui.theming import theme_problem
+
+    problems = [p for p in [theme_problem(theme) if theme else None] if p]
+    if isinstance(keymap, dict):
+        problems += keymap_problems({str(k): str(v) for k, v in keymap.items()})
+    return problems
+
+
+def _raw_ui_section(path: Path) -> dict[str, Any]:
+    """The ``ui`` mapping as written in the file (best effort, for ``config check``)."""
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return {}
+    ui = data.get("ui") if isinstance(data, dict) else None
+    return ui if isinstance(ui, dict) else {}
 
 
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
@@ -332,17 +376,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = _COMMANDS[args.command]
     try:
         return int(handler(args) or 0)
+    except BrokenPipeError:
+        return _closed_pipe()
     except OpsConsoleError as exc:
-        print(f"opsconsole: error: {exc}", file=sys.stderr)
+        _error(f"opsconsole: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("opsconsole: interrupted", file=sys.stderr)
+        _error("opsconsole: interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: no traceback on the user's screen
         report = _crash_report(exc)
         where = f" (details: {report})" if report else ""
-        print(f"opsconsole: unexpected error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        _error(f"opsconsole: unexpected error: {type(exc).__name__}: {exc}{where}")
         return 1
+
+
+#: exit code after the reader of our output went away (`| head`): 128 + SIGPIPE, as the
+#: shell reports a command killed by SIGPIPE; nothing is printed and no crash file written
+EXIT_CLOSED_PIPE = 141
+
+
+def _closed_pipe() -> int:
+    try:  # the interpreter flushes stdout at exit: point it at /dev/null so that stays quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
+
+
+def _error(text: str) -> None:
+    """An error line on stderr: values of key and token variables masked (a 401 body may echo
+    the key), control characters made visible."""
+    from opsconsole.termsafe import printable
+
+    for name, value in os.environ.items():
+        if len(value) >= 8 and name.upper().endswith(("_API_KEY", "_TOKEN", "_SECRET", "_KEY")):
+            text = text.replace(value, "[REDACTED]")
+    try:
+        print(printable(text), file=sys.stderr)
+    except (BrokenPipeError, OSError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -245,6 +245,26 @@ def _known_only(model: type[_Section], data: Any) -> Any:
     return out
 
 
+def _field_problems(tp: Any, data: Any, prefix: str) -> list[str]:
+    """Every wrong value in one section (msgspec stops at the first): each field converted on
+    its own, nested sections recursively."""
+    section = _section_type(tp)
+    if section is None or not isinstance(data, dict):
+        return []
+    lines: list[str] = []
+    types = section.field_types()
+    for key, value in data.items():
+        sub = types.get(key)
+        if sub is None:
+            continue
+        try:
+            msgspec.convert({key: value}, section, strict=False)
+        except msgspec.ValidationError as exc:
+            nested = _field_problems(sub, value, f"{prefix}.{key}")
+            lines += nested or [_describe(exc, {key: value}, prefix)]
+    return lines
+
+
 def _validate(data: dict[str, Any], source: str) -> Settings:
     problems = _unknown_keys(Settings, data)
     known = _known_only(Settings, data)
@@ -255,10 +275,35 @@ def _validate(data: dict[str, Any], source: str) -> Settings:
             try:
                 sections[name] = msgspec.convert(known[name], tp, strict=False)
             except msgspec.ValidationError as exc:
-                problems.append(_describe(exc, known[name], name))
+                problems += _field_problems(tp, known[name], name) or [
+                    _describe(exc, known[name], name)
+                ]
+    model = sections.get("model")
+    if model is not None and not _is_env_name(model.api_key_env):
+        # never echo it: a value here that is not a variable name is most likely the key itself
+        problems.append(
+            "model.api_key_env: must name an environment variable (like DEEPSEEK_API_KEY), "
+            "and the value given is not a variable name; it looks like it may be an API key "
+            "itself, so it is not shown. Put the key in the environment, never in the file"
+        )
     if problems:
         raise ConfigError("\n".join([f"invalid configuration in {source}:", *problems]))
     return Settings(**sections)  # each section is validated already
+
+
+#: an environment variable's name (POSIX: letters, digits, underscore; not starting with a digit)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _is_env_name(value: str) -> bool:
+    """A variable name, and not something shaped like a pasted key (``sk_live_…``, or a long
+    mix of lower-case letters and digits: names are upper-case words by convention)."""
+    if not _ENV_NAME.fullmatch(value):
+        return False
+    if re.match(r"(?i)(sk|pk|rk)_(live|test)_|gh[pousr]_|github_pat_|xox[abpr]-?", value):
+        return False
+    long_random = len(value) >= 24 and re.search(r"[a-z]", value) and re.search(r"\d", value)
+    return not long_random
 
 
 def _set_dotted(data: dict[str, Any], path: list[str], value: Any) -> None:
@@ -280,14 +325,45 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
         if not path:
             continue
-        import yaml  # only when there are overrides: PyYAML costs ~10 ms to import
+        if _is_text_setting(path):
+            value: Any = raw  # a context "1234" or a namespace "on" stays the string it is
+        else:
+            import yaml  # only for typed overrides: PyYAML costs ~10 ms to import
 
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else raw
-        except yaml.YAMLError:
-            value = raw
+            try:
+                value = yaml.safe_load(raw) if raw.strip() else raw
+            except yaml.YAMLError:
+                value = raw
         _set_dotted(out, path, value)
     return out
+
+
+def _is_text_setting(path: list[str]) -> bool:
+    """Whether the setting at ``path`` holds text (``str``, ``str | None``, a ``Literal`` of
+    strings, the values of a ``dict[str, str]``): its override is taken literally, not as YAML."""
+    import typing
+
+    hint: Any = Settings
+    for part in path:
+        origin = typing.get_origin(hint)
+        if origin is dict:
+            hint = typing.get_args(hint)[1]
+            continue
+        if not (isinstance(hint, type) and issubclass(hint, msgspec.Struct)):
+            return False
+        hints = typing.get_type_hints(hint)
+        if part not in hints:
+            return False
+        hint = hints[part]
+    import types
+
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return all(isinstance(a, str) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        choices = [a for a in typing.get_args(hint) if a is not type(None)]
+        return bool(choices) and all(c is str for c in choices)
+    return hint is str
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -323,6 +399,11 @@ def load_settings(
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"cannot read config file {file}: it is not UTF-8 text (byte {exc.start} is "
+                f"0x{exc.object[exc.start]:02x}); save it as UTF-8 YAML"
+            ) from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:

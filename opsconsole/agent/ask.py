@@ -38,6 +38,7 @@ from opsconsole.agent.events import (
     ToolCallStarted,
 )
 from opsconsole.errors import OpsConsoleError, UsageError
+from opsconsole.termsafe import json_line, printable, printable_keeping_sgr
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
@@ -69,12 +70,28 @@ class Printer:
         self.color = color
         self._started: set[str] = set()
         self._planned: dict[str, str] = {}
+        #: literal values never printed (the configured API key), replaced by [REDACTED]
+        self.secrets: list[str] = []
+
+    def mask(self, text: str) -> str:
+        for value in self.secrets:
+            if value:
+                text = text.replace(value, "[REDACTED]")
+        return text
 
     def _c(self, style: str, text: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if self.color else text
 
     def _line(self, text: str = "", *, stream: IO[str] | None = None) -> None:
-        print(text, file=stream or self.out, flush=True)
+        """Every line ``ask`` prints: control characters from logs, tool outputs and the
+        model made visible (only our own colours survive), and secret values masked."""
+        text = self.mask(text)
+        safe = (
+            json_line(text)
+            if self.as_json
+            else (printable_keeping_sgr(text) if self.color else printable(text))
+        )
+        print(safe, file=stream or self.out, flush=True)
 
     def note(self, text: str, level: str = "info") -> None:
         """A notice from ``ask`` itself (sandbox, offline planner...)."""
@@ -194,12 +211,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         as_json=bool(getattr(args, "json", False)),
         color=_use_color(sys.stdout),
     )
+    printer.secrets = [settings.model.api_key() or ""]
     try:
         return asyncio.run(_ask(args, settings, task, printer))
     except KeyboardInterrupt:
         return 130
     except OpsConsoleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(printer.mask(f"error: {exc}")), file=sys.stderr)
         return exc.exit_code
 
 
