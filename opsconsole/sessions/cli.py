@@ -142,9 +142,10 @@ def _load(args: Any, settings: Settings | None):  # -> Session
 def run_replay_print(args: Any, settings: Settings | None) -> int:
     """``opsconsole replay FILE --print``: every step, in order; no model, no cluster."""
     from opsconsole.sessions.replay import render_text
+    from opsconsole.termsafe import printable
 
     session = _load(args, settings)
-    text = render_text(session)
+    text = printable(render_text(session))  # recorded logs and answers: no terminal escapes
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -165,7 +166,9 @@ def run_export(args: Any, settings: Settings | None) -> int:
         raise UsageError("export: say where to write the report with -o FILE")
     partial = bool(getattr(args, "partial", False))
     if output == "-":
-        sys.stdout.write(to_markdown(_load(args, settings)))
+        from opsconsole.termsafe import printable
+
+        sys.stdout.write(printable(to_markdown(_load(args, settings))))
         return 0
     path = resolve_session_path(str(getattr(args, "file", "") or ""), sessions_directory(settings))
     out = export_markdown(path, output, allow_partial=partial)

@@ -99,3 +99,29 @@ def test_ask_killed_mid_run_leaves_a_transcript_that_resume_sends(tmp_path: Path
     assert tool_ids[:2] == ["c1", "c2"]
     answered = {m.get("tool_call_id"): m["content"] for m in sent if m["role"] == "tool"}
     assert "NAME" in answered["c1"] or "pod" in answered["c1"].lower()
+
+
+def test_resume_through_a_symlink_is_refused_and_the_target_untouched(tmp_path: Path) -> None:
+    first = _ask(tmp_path, "show the nodes")
+    assert first.returncode == 0, first.stderr
+    (real,) = list((tmp_path / "data" / "sessions").glob("*.jsonl"))
+    outside = tmp_path / "elsewhere.jsonl"
+    outside.write_bytes(real.read_bytes())
+    outside.chmod(0o644)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(outside)
+    before = outside.read_bytes()
+    out = _ask(tmp_path, "--resume", str(link), "and the pods?")
+    assert out.returncode in (1, 2) and "symbolic link" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert outside.read_bytes() == before and (outside.stat().st_mode & 0o777) == 0o644
+
+
+def test_resume_makes_a_loose_session_file_private_again(tmp_path: Path) -> None:
+    first = _ask(tmp_path, "show the nodes")
+    assert first.returncode == 0, first.stderr
+    (real,) = list((tmp_path / "data" / "sessions").glob("*.jsonl"))
+    real.chmod(0o644)
+    again = _ask(tmp_path, "--resume", "last", "and the pods?")
+    assert again.returncode == 0, again.stderr
+    assert (real.stat().st_mode & 0o777) == 0o600
