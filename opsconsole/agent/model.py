@@ -189,6 +189,23 @@ def _new_call_id() -> str:
     return "call_" + uuid.uuid4().hex[:24]
 
 
+class ModelNotChatAPI(ModelError):
+    """The endpoint answered, but not as the Chat Completions API does (a web page, a proxy's
+    login form): a wrong ``model.base_url``, not worth retrying."""
+
+
+def _check_chat_api(raw: Any) -> None:
+    """Refuse an HTML answer (status 200 from a web server or a proxy) before parsing it."""
+    kind = str(raw.headers.get("content-type") or "").lower()
+    if "html" in kind:
+        url = str(getattr(getattr(raw, "http_request", None), "url", "") or "the endpoint")
+        raise ModelNotChatAPI(
+            f"the endpoint at {url} answered with a web page (HTML), not the Chat Completions API",
+            hint="check model.base_url (an OpenAI-compatible API usually ends in /v1; "
+            "DeepSeek's is https://api.deepseek.com)",
+        )
+
+
 class OpenAIModelClient:
     """:class:`ModelClient` over any OpenAI-compatible chat-completions endpoint.
 
@@ -344,7 +361,13 @@ class OpenAIModelClient:
                 else:
                     yield await self._complete_once(messages, tools)
                 return
-            except (StreamInterrupted, ModelContextLength, ModelAuthError, ModelBalanceError):
+            except (
+                StreamInterrupted,
+                ModelContextLength,
+                ModelAuthError,
+                ModelBalanceError,
+                ModelNotChatAPI,
+            ):
                 raise
             except (asyncio.CancelledError, GeneratorExit):
                 raise
@@ -390,9 +413,17 @@ class OpenAIModelClient:
         client = self._sdk()
         try:
             async with asyncio.timeout(self.settings.timeout.total):
-                resp = await client.chat.completions.create(
+                raw = await client.chat.completions.with_raw_response.create(
                     **self._request_kwargs(messages, tools, stream=False)
                 )
+                _check_chat_api(raw)
+                resp = raw.parse()
+                if not hasattr(resp, "choices"):  # text or JSON that is no chat completion
+                    raise ModelNotChatAPI(
+                        f"the endpoint at {raw.http_request.url} did not answer as the Chat "
+                        "Completions API (no choices in the reply)",
+                        hint="check model.base_url and model.name",
+                    )
         except TimeoutError:
             raise ModelTimeout(
                 f"no answer from the model API within {self.settings.timeout.total:.0f}s"
@@ -428,9 +459,11 @@ class OpenAIModelClient:
         deadline = loop.time() + self.settings.timeout.total
         try:
             async with asyncio.timeout_at(deadline):
-                stream = await client.chat.completions.create(
+                raw = await client.chat.completions.with_raw_response.create(
                     **self._request_kwargs(messages, tools, stream=True)
                 )
+                _check_chat_api(raw)
+                stream = raw.parse()
         except TimeoutError:
             raise ModelTimeout(
                 f"no answer from the model API within {self.settings.timeout.total:.0f}s"

@@ -200,14 +200,20 @@ class SessionRecorder:
         from opsconsole.sessions.reader import read_header, read_session
 
         path = Path(path)
+        if path.is_symlink():  # appending through a link would write (and widen) its target
+            raise SessionError(
+                f"refused to resume {path}: it is a symbolic link; resume the session file "
+                "itself"
+            )
         read_header(path)  # never cut the tail of a file that is not a session we can read
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             raise SessionNotFound(f"session file not found: {path}") from None
         except OSError as exc:
             raise SessionError(f"cannot open session {path}: {exc.strerror}") from None
         try:
+            os.fchmod(fd, 0o600)  # a session file is private, whatever it was left as (S15)
             _lock(fd, path)
             size = _truncate_torn_tail(fd)
             if size:

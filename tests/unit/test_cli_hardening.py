@@ -158,3 +158,43 @@ def test_ask_prints_no_terminal_escapes_from_the_model(tmp_path: Path) -> None:
             assert texts and "\x1b]52" in texts[0]  # the data itself survives, escaped
         else:
             assert "\\x1b]52;c;" in out.stdout  # shown, not sent
+
+
+def test_an_html_200_from_the_model_endpoint_is_a_clear_error(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class WebPage(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for stream in ("true", "false"):
+            out = run_cli(
+                tmp_path,
+                "ask",
+                "--demo",
+                "hello",
+                env_extra={
+                    "OPSCONSOLE_MODEL__BASE_URL": f"http://127.0.0.1:{server.server_port}/v1",
+                    "OPSCONSOLE_MODEL__API_KEY_ENV": FAKE_KEY_ENV,
+                    "OPSCONSOLE_MODEL__STREAM": stream,
+                    FAKE_KEY_ENV: FAKE_KEY,
+                },
+            )
+            assert out.returncode == 1, (stream, out.stderr)
+            assert "web page (HTML)" in out.stderr and "model.base_url" in out.stderr, stream
+            assert "AttributeError" not in out.stderr and "Traceback" not in out.stderr
+    finally:
+        server.shutdown()
