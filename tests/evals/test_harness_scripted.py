@@ -199,14 +199,14 @@ async def test_fixing_the_wrong_deployment_fails(srv: ScriptedOpenAIServer) -> N
 async def test_a_model_that_never_answers_times_out(srv: ScriptedOpenAIServer) -> None:
     from tests.fakes.openai_server import Hang
 
-    srv.push(Hang(seconds=10))
+    srv.push(Hang(seconds=60))
     settings = _settings(srv)
     spec = ModelSpec.from_settings(settings, offline=False)
     res = await run_scenario(_scenario("payment-api-crashloop"), "en", spec, settings, timeout=1)
     assert res.status == "fail"
     assert res.run_status == "timeout"
     assert res.failed_rule.startswith("run finished: timeout")
-    assert res.duration < 8
+    assert res.duration < 30  # the 1 s run timeout, not the 60 s hang
 
 
 async def test_two_changes_in_one_turn_are_both_checked(srv: ScriptedOpenAIServer) -> None:

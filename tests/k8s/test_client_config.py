@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from opsconsole.errors import ClusterTimeout, ClusterUnreachable, NoClusterConfigured
 from opsconsole.k8s import queries as q
 from opsconsole.k8s.client import Cluster
+from tests.sandbox.conftest import returns_within
 
 KC = """apiVersion: v1
 kind: Config
@@ -87,10 +87,8 @@ def test_unknown_context(tmp_path: Path):
 
 def test_unreachable_fails_fast(tmp_path: Path):
     c = Cluster(kubeconfig=write(tmp_path), request_timeout=3)
-    start = time.monotonic()
     with pytest.raises(ClusterUnreachable, match=r"cluster unreachable \(http://127.0.0.1:1\)"):
-        q.list_pods(c, "shop")
-    assert time.monotonic() - start < 10
+        returns_within(30, q.list_pods, c, "shop")
 
 
 def test_dns_failure_is_unreachable(tmp_path: Path):
@@ -110,9 +108,7 @@ def test_silent_server_times_out(tmp_path: Path):
         c = Cluster(
             kubeconfig=write(tmp_path, server=f"http://127.0.0.1:{port}"), request_timeout=1
         )
-        start = time.monotonic()
         with pytest.raises(ClusterTimeout):
-            q.list_pods(c, "shop")
-        assert time.monotonic() - start < 5
+            returns_within(10, q.list_pods, c, "shop")  # 1 s; the default would be 15 s
     finally:
         sock.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from opsconsole.errors import (
 from opsconsole.k8s import queries as q
 from opsconsole.k8s.client import Cluster
 from tests.k8s.conftest import CONTEXT, cluster_for
+from tests.sandbox.conftest import returns_within
 
 
 @pytest.fixture
@@ -73,10 +73,8 @@ def test_401_reload_picks_up_refreshed_credentials(srv: Any, tmp_path: Path):
 def test_hang_times_out_within_the_request_timeout(srv: Any, tmp_path: Path):
     c = cluster_for(srv, tmp_path, request_timeout=1)
     srv.faults.hang = True
-    start = time.monotonic()
     with pytest.raises(ClusterTimeout, match="did not answer in time"):
-        q.list_pods(c, "shop")
-    assert time.monotonic() - start < 4
+        returns_within(10, q.list_pods, c, "shop")  # 1 s; the default timeout would be 15 s
     srv.faults.hang = False
 
 
@@ -84,10 +82,8 @@ def test_stopped_sandbox_is_unreachable_quickly(srv: Any, tmp_path: Path):
     c = cluster_for(srv, tmp_path, request_timeout=5)
     assert q.list_nodes(c)
     srv.stop()
-    start = time.monotonic()
     with pytest.raises(ClusterUnreachable, match=r"^cluster unreachable \(http://127\.0\.0\.1"):
-        q.list_pods(c)
-    assert time.monotonic() - start < 15  # K4: bounded by connect timeout x retries
+        returns_within(30, q.list_pods, c)  # K4: bounded by connect timeout x retries
 
 
 def test_404_and_409(srv: Any, tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from opsconsole.errors import NotFound
 from opsconsole.k8s import queries as q
 from opsconsole.k8s.client import Cluster
 from tests.k8s.conftest import cluster_for, pod_of
+from tests.sandbox.conftest import wait_for
 
 
 def test_list_pods_statuses_match_the_scenario(cluster: Cluster):
@@ -124,12 +124,12 @@ def test_mutations_dry_run_changes_nothing_then_real(fresh_sandbox: Any, tmp_pat
     tmpl = q.get_deployment(c, "shop", "web")["spec"]["template"]["metadata"]
     assert "kubectl.kubernetes.io/restartedAt" in tmpl.get("annotations", {})
     assert "deleted" in q.delete_pod(c, "shop", web[0])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             q.get_pod(c, "shop", web[0])
         except NotFound:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("deleted pod still there")
+            return True
+        return False
+
+    wait_for(gone)  # the deleted pod terminates, then it is gone

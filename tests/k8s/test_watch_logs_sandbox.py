@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,10 @@ from opsconsole.k8s import queries as q
 from opsconsole.k8s.logs import follow_logs, read_logs
 from opsconsole.k8s.watch import watch_pods
 from tests.k8s.conftest import cluster_for, pod_of
+from tests.sandbox.conftest import returns_within, wait_for
 
 
-def next_event(it: Any, want: set[str], timeout: float = 10.0) -> tuple[str, Any]:
+def next_event(it: Any, want: set[str], timeout: float = 30.0) -> tuple[str, Any]:
     result: list[Any] = []
 
     def pull() -> None:
@@ -44,9 +44,7 @@ def test_watch_sync_then_changes(fresh_sandbox: Any, tmp_path: Path):
     typ, row = next_event(w, {"MODIFIED", "DELETED"})
     assert row.name == victim or row.namespace == "shop"
     stop.set()
-    start = time.monotonic()
-    assert list(w) == [] or True
-    assert time.monotonic() - start < 2
+    returns_within(20, list, w)  # the stop ends the iteration (the server would go on 300 s)
 
 
 @pytest.mark.parametrize("as_http", [False, True])
@@ -67,7 +65,7 @@ def test_watch_relists_on_410(fresh_sandbox: Any, tmp_path: Path, as_http: bool)
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bump"}},
     )
     srv.compact()
-    typ, rows = next_event(w, {"SYNC"}, timeout=15)
+    typ, rows = next_event(w, {"SYNC"})
     assert w.relists == 2
     assert int(w.resource_version) > 0
     # no tight loop: a handful of watch requests, not hundreds
@@ -88,11 +86,9 @@ def test_watch_cancel_returns_promptly(cluster: Any):
         done.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    time.sleep(0.3)
-    start = time.monotonic()
+    wait_for(lambda: w.watches >= 1)  # the consumer is in the watch (the server's: 300 s)
     stop.set()
-    assert done.wait(3)
-    assert time.monotonic() - start < 2
+    assert done.wait(20)
 
 
 def test_read_logs_tail_previous_and_404(cluster: Any):
@@ -128,14 +124,9 @@ def test_follow_yields_new_lines_and_cancels(fresh_sandbox: Any, tmp_path: Path)
         done.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while sum(len(b) for b in batches) < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sum(len(b) for b in batches) >= 4, batches  # the tail, then new lines
-    start = time.monotonic()
+    wait_for(lambda: sum(len(b) for b in batches) >= 4)  # the tail, then new lines
     stop.set()
-    assert done.wait(3)
-    assert time.monotonic() - start < 1.5
+    assert done.wait(20)  # the log goes on growing: only the stop ends the follow
 
 
 def test_follow_close_from_another_thread(cluster: Any):
@@ -143,11 +134,8 @@ def test_follow_close_from_another_thread(cluster: Any):
     f = follow_logs(cluster, "kube-system", name, tail_lines=1)
     first = next(f)
     assert first
-    threading.Timer(0.2, f.close).start()
-    start = time.monotonic()
-    for _ in f:
-        pass
-    assert time.monotonic() - start < 2
+    threading.Timer(0.2, f.close).start()  # during the iteration or before it: both end it
+    returns_within(20, list, f)  # coredns keeps logging: only the close ends the follow
 
 
 def test_follow_reconnects_across_a_crash(fresh_sandbox: Any, tmp_path: Path):
@@ -164,10 +152,8 @@ def test_follow_reconnects_across_a_crash(fresh_sandbox: Any, tmp_path: Path):
 
     t = threading.Thread(target=consume, daemon=True)
     t.start()
-    deadline = time.monotonic() + 15
-    while f.reconnects < 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: f.reconnects >= 1, timeout=60)  # the stream ended with the crash
     stop.set()
-    t.join(3)
-    assert f.reconnects >= 1  # the stream ended with the crash; we came back politely
+    t.join(20)
+    assert f.reconnects >= 1  # we came back politely
     assert not t.is_alive()

@@ -46,16 +46,6 @@ class Calls:
         raise KeyError(name)
 
 
-def sleeping_tool(name: str, calls: Calls, seconds: float = 0.3, text: str = "") -> Tool:
-    async def handler(args: dict[str, Any]) -> str:
-        start = time.monotonic()
-        await asyncio.sleep(seconds)
-        calls.add(name, args, start, time.monotonic())
-        return text or f"{name} result"
-
-    return Tool(name, f"test tool {name}", NS_SCHEMA, handler, read_only=True)
-
-
 def rendezvous_tool(name: str, calls: Calls, meeting: asyncio.Barrier) -> Tool:
     """A tool that waits (up to 30 s) until every party of ``meeting`` is inside its handler:
     it answers "met" only if the calls really ran at the same time, whatever the machine's

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from typing import Any
 
 import pytest
@@ -274,7 +273,7 @@ async def test_cancel_during_fan_out_leaves_every_transcript_valid():
                 sec_done.set()
 
         worker = asyncio.create_task(drive(s, "pods and security", on_event))
-        await asyncio.wait_for(asyncio.gather(hang_started.wait(), sec_done.wait()), 10)
+        await asyncio.wait_for(asyncio.gather(hang_started.wait(), sec_done.wait()), 30)
         worker.cancel()
         with pytest.raises(asyncio.CancelledError):
             await worker
@@ -335,9 +334,7 @@ async def test_at_coder_skips_the_scheduler_model():
         srvs["coder"].push(reply("here is your manifest"))
         settings = team_settings(srvs)
         s = build_scheduler(model_factory(settings), None, settings, registry=_registry(calls))
-        t0 = time.monotonic()
         events = await collect(s, "@coder write a ConfigMap")
-        assert time.monotonic() - t0 < 10
         _no_rejections(srvs)
         assert srvs["scheduler"].requests == []
         assert srvs["coder"].requests[0]["messages"][-1]["content"] == "write a ConfigMap"

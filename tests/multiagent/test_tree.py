@@ -66,7 +66,7 @@ async def test_cancel_marks_every_open_branch_cancelled():
         s = build_scheduler(model_factory(settings), None, settings, registry=registry)
         tree = AgentTree()
         worker = asyncio.create_task(drive(s, "pods", tree.feed))
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(started.wait(), 30)
         worker.cancel()
         with pytest.raises(asyncio.CancelledError):
             await worker

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,12 +114,14 @@ class World:
         pods = self.cluster.api("core").list_namespaced_pod(ns, _request_timeout=5)
         return {p.metadata.name for p in pods.items if p.metadata.deletion_timestamp is None}
 
-    async def gone(self, ns: str, pod: str) -> bool:
-        for _ in range(50):
-            if pod not in self.pod_names(ns):
-                return True
+    async def gone(self, ns: str, pod: str, timeout: float = 30.0) -> bool:
+        """Whether ``pod`` stops being a live pod (deleted) within a generous ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while pod in self.pod_names(ns):
+            if time.monotonic() > deadline:
+                return False
             await asyncio.sleep(0.1)
-        return False
+        return True
 
     def crashlooping(self) -> list[tuple[str, str]]:
         out = []

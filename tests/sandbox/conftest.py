@@ -69,7 +69,7 @@ def raw_get(srv: Any, path: str, headers: dict[str, str] | None = None) -> tuple
 
     req = urllib.request.Request(srv.url + path, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             body, code, ctype = r.read(), r.status, r.headers.get("Content-Type", "")
     except urllib.error.HTTPError as e:
         body, code, ctype = e.read(), e.code, e.headers.get("Content-Type", "")
@@ -98,13 +98,13 @@ def kubectl_bin() -> str:
 
 @pytest.fixture
 def kubectl(kubectl_bin: str, tmp_path: Path) -> Callable[..., Callable[..., Any]]:
-    """kubectl(srv) -> run(*args, timeout=20, check=True) -> CompletedProcess."""
+    """kubectl(srv) -> run(*args, timeout=60, check=True) -> CompletedProcess."""
 
     def for_server(srv: Any) -> Callable[..., Any]:
         kc = srv.write_kubeconfig(tmp_path / f"kubeconfig-{srv.port}")
         env = dict(os.environ, KUBECONFIG=str(kc), HOME=str(tmp_path))
 
-        def run(*args: str, timeout: float = 20, check: bool = True) -> Any:
+        def run(*args: str, timeout: float = 60, check: bool = True) -> Any:
             proc = subprocess.run(
                 [kubectl_bin, "--cache-dir", str(tmp_path / "cache"), *args],
                 capture_output=True,
@@ -122,7 +122,10 @@ def kubectl(kubectl_bin: str, tmp_path: Path) -> Callable[..., Callable[..., Any
     return for_server
 
 
-def wait_for(pred: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+def wait_for(pred: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll ``pred`` until it returns something truthy (returned) or ``timeout`` passes. The
+    timeout is generous on purpose: a loaded machine is slow, only a broken one never gets
+    there; a passing wait returns as soon as the condition holds."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -131,5 +134,31 @@ def wait_for(pred: Callable[[], Any], timeout: float = 10.0, interval: float = 0
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def returns_within(seconds: float, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)`` in a thread: its result, or its exception re-raised here, once it
+    returns; AssertionError if it is still running after ``seconds`` (it is left to finish
+    in the background). For "this call must not hang": ``seconds`` is a generous bound far
+    from the hang, never a measure of speed."""
+    import threading
+
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, fn(*args, **kw)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome.append((False, exc))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if not outcome:
+        raise AssertionError(f"{getattr(fn, '__name__', fn)} did not return within {seconds}s")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value

@@ -21,7 +21,7 @@ def shared_run(sandbox: Any, kubectl_bin: str, tmp_path_factory: pytest.TempPath
     kc = sandbox.write_kubeconfig(tmp / "kubeconfig")
     env = dict(os.environ, KUBECONFIG=str(kc), HOME=str(tmp))
 
-    def run(*args: str, timeout: float = 20) -> str:
+    def run(*args: str, timeout: float = 60) -> str:
         p = subprocess.run(
             [kubectl_bin, "--cache-dir", str(tmp / "cache"), *args],
             capture_output=True,
@@ -118,27 +118,33 @@ def test_logs_tail_previous(shared_run: Any, core: Any):
     assert len(tail.splitlines()) == 3 and all("HTTP/1.1" in x for x in tail.splitlines())
 
 
-def _stream_lines(
-    cmd: list[str], env: dict[str, str], n: int, timeout: float, until: Any = None
-) -> list[str]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    q: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    threading.Thread(target=lambda: [q.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(lines) < n and time.monotonic() < deadline:
+class _Lines:
+    """A streaming kubectl command: its stdout lines as they come, read by a thread."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        self.lines: list[str] = []
+        self._q: queue.Queue[str] = queue.Queue()
+        out = self.proc.stdout
+        assert out is not None
+        threading.Thread(target=lambda: [self._q.put(x) for x in out], daemon=True).start()
+
+    def until(self, done: Any, timeout: float = 30) -> list[str]:
+        """The lines so far, once ``done(lines)`` holds (AssertionError after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while not done(self.lines):
+            left = deadline - time.monotonic()
             try:
-                lines.append(q.get(timeout=max(deadline - time.monotonic(), 0.01)))
+                self.lines.append(self._q.get(timeout=max(left, 0.01)))
             except queue.Empty:
-                break
-            if until is not None and until(lines):
-                break
-    finally:
-        proc.kill()
-        proc.wait(5)
-    return lines
+                raise AssertionError(f"kubectl printed only {self.lines!r}") from None
+        return self.lines
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(5)
 
 
 def test_logs_follow(fresh_sandbox: Any, kubectl: Any, core: Any):
@@ -148,8 +154,12 @@ def test_logs_follow(fresh_sandbox: Any, kubectl: Any, core: Any):
     from tests.sandbox.conftest import find_kubectl
 
     cmd = [find_kubectl() or "kubectl", "logs", "-f", "--tail", "1", "-n", "shop", web, "-c", "web"]
-    lines = _stream_lines(cmd, run.env, 5, 8)
-    assert len(lines) == 5 and all("HTTP/1.1" in x for x in lines)
+    follow = _Lines(cmd, run.env)
+    try:
+        lines = follow.until(lambda got: len(got) >= 5)  # the tail line, then new ones
+    finally:
+        follow.close()
+    assert all("HTTP/1.1" in x for x in lines)
 
 
 def test_get_watch(fresh_sandbox: Any, kubectl: Any):
@@ -162,30 +172,20 @@ def test_get_watch(fresh_sandbox: Any, kubectl: Any):
         .stdout.split()[0]
         .split("/")[1]
     )
-    got: list[str] = []
-
-    def done(lines: list[str]) -> bool:
-        return any("ledger-" in x and victim not in x and "ContainerCreating" in x for x in lines)
-
-    def watch() -> None:
-        got.extend(
-            _stream_lines(
-                [find_kubectl() or "kubectl", "get", "pods", "-n", "payments", "-w"],
-                run.env,
-                30,
-                8,
-                until=done,
+    w = _Lines([find_kubectl() or "kubectl", "get", "pods", "-n", "payments", "-w"], run.env)
+    try:
+        # the listing is printed (the victim's row): kubectl watches from there on
+        w.until(lambda got: any(x.startswith(victim + " ") for x in got))
+        run("delete", "pod", "-n", "payments", victim, "--wait=false")
+        got = w.until(
+            lambda got: any(
+                "ledger-" in x and victim not in x and "ContainerCreating" in x for x in got
             )
         )
-
-    t = threading.Thread(target=watch)
-    t.start()
-    time.sleep(1.0)
-    run("delete", "pod", "-n", "payments", victim, "--wait=false")
-    t.join()
+    finally:
+        w.close()
     assert got[0].split()[:3] == ["NAME", "READY", "STATUS"]
     assert any(victim in x and "Terminating" in x for x in got[1:])
-    assert any("ledger-" in x and victim not in x and "ContainerCreating" in x for x in got)
 
 
 def test_delete_scale_rollout_top(fresh_sandbox: Any, kubectl: Any, tmp_path: Any):
@@ -216,12 +216,11 @@ def test_delete_scale_rollout_top(fresh_sandbox: Any, kubectl: Any, tmp_path: An
             )
             and not (s & before)
             and len(s) == 3
-        ),
-        timeout=15,
+        )
     )
     assert (
         "successfully rolled out"
-        in run("rollout", "status", "deployment/web", "-n", "shop", "--timeout=10s").stdout
+        in run("rollout", "status", "deployment/web", "-n", "shop", "--timeout=60s").stdout
     )
     top_nodes = _rows(run("top", "nodes").stdout)
     assert top_nodes[0][:2] == ["NAME", "CPU(cores)"] and len(top_nodes) == 6

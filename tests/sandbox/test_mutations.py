@@ -159,10 +159,7 @@ def test_rollout_restart_replaces_pods(fresh_sandbox: Any, tmp_path: Path):
     }
     apps.patch_namespaced_deployment("web", "shop", body)  # strategic merge patch
     new = wait_for(
-        lambda: (
-            (s := _ready_names(core, "shop", "app=web")) and len(s) == 3 and not (s & old) and s
-        ),
-        timeout=15,
+        lambda: (s := _ready_names(core, "shop", "app=web")) and len(s) == 3 and not (s & old) and s
     )
     assert len(new) == 3
     wait_for(lambda: set(pod_names(core, "shop", "web-")) == new)
@@ -197,39 +194,54 @@ def test_merge_and_json_patch(fresh_sandbox: Any, tmp_path: Path):
 
 
 def test_crashloop_backoff_grows_and_restart_count_rises(fresh_sandbox: Any, tmp_path: Path):
+    from kubernetes import watch
+
     srv = fresh_sandbox(speed=2000)  # backoff 300 s -> 0.15 s
     core, _, _ = apis(srv, tmp_path)
     name = pod_names(core, "payments", "payment-api-")[0]
 
-    def status() -> Any:
-        return core.read_namespaced_pod(name, "payments").status.container_statuses[0]
-
-    start = status().restart_count
-    seen: set[str] = set()
-
-    def progressed() -> bool:
-        st = status()
-        if st.state.waiting:
-            seen.add(st.state.waiting.reason)
-        if st.state.terminated:
-            seen.add(st.state.terminated.reason)
-        if st.state.running:
-            seen.add("Running")
-        return st.restart_count >= start + 2
-
-    wait_for(progressed, timeout=10, interval=0.005)
-    st = status()
-    assert st.last_state.terminated.exit_code == 1
-    assert st.last_state.terminated.reason == "Error"
-    assert "CrashLoopBackOff" in seen
-    assert "back-off 5m0s" in (st.state.waiting.message if st.state.waiting else "back-off 5m0s")
-    backoff = [
-        e
-        for e in core.list_namespaced_event(
+    def backoff_count() -> int:
+        events = core.list_namespaced_event(
             "payments", field_selector=f"involvedObject.name={name},reason=BackOff"
         ).items
-    ]
-    assert backoff[0].count >= 14 * 4 + 3 + 2
+        return events[0].count
+
+    # the event count first, then the pod: every back-off after the listing is counted again
+    before = backoff_count()
+    listing = core.list_namespaced_pod("payments", field_selector=f"metadata.name={name}")
+    start = listing.items[0].status.container_statuses[0].restart_count
+    # a watch sees every state the pod goes through (polling could miss the short ones)
+    states: list[tuple[str, int]] = []
+    last: Any = None
+    w = watch.Watch()
+    for e in w.stream(
+        core.list_namespaced_pod,
+        "payments",
+        field_selector=f"metadata.name={name}",
+        resource_version=listing.metadata.resource_version,
+        timeout_seconds=60,
+    ):
+        last = e["object"].status.container_statuses[0]
+        state = last.state
+        reason = (
+            state.waiting.reason
+            if state.waiting
+            else state.terminated.reason
+            if state.terminated
+            else "Running"
+        )
+        states.append((reason, last.restart_count))
+        if reason == "CrashLoopBackOff" and last.restart_count >= start + 2:
+            w.stop()  # restarted twice, crashed and backing off again
+    assert last is not None and states[-1] == ("CrashLoopBackOff", start + 2), states
+    assert [n for _, n in states] == sorted(n for _, n in states)
+    assert {"Running", "Error", "CrashLoopBackOff"} <= {r for r, _ in states}
+    assert last.last_state.terminated.exit_code == 1
+    assert last.last_state.terminated.reason == "Error"
+    assert last.state.waiting.message.startswith("back-off 5m0s restarting failed container")
+    # one BackOff event per back-off, written with the pod's new state: two since the listing
+    assert before >= 14 * 4 + 3  # the scenario's history: restarts 14
+    assert backoff_count() >= before + 2
 
 
 def test_create_bare_pod_runs(fresh_sandbox: Any, tmp_path: Path):
@@ -272,7 +284,7 @@ def test_new_crashlooping_pod_backs_off_10_20_40(fresh_sandbox: Any, tmp_path: P
         "payments",
         resource_version=rv,
         label_selector="app=payment-api",
-        timeout_seconds=10,
+        timeout_seconds=60,  # ends as soon as it has seen enough
     ):
         pod = e["object"]
         if pod.metadata.name in old or not pod.status.container_statuses:
@@ -304,7 +316,7 @@ def test_rolling_update_keeps_the_deployment_available(fresh_sandbox: Any, tmp_p
         "shop",
         resource_version=rv,
         field_selector="metadata.name=web",
-        timeout_seconds=10,
+        timeout_seconds=60,  # ends as soon as it has seen enough
     ):
         st = e["object"].status
         ready_seen.append(st.ready_replicas or 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ def test_watch_sees_modified_and_deleted(fresh_sandbox: Any, tmp_path: Path):
             "shop",
             label_selector="app=cart",
             resource_version=listing.metadata.resource_version,
-            timeout_seconds=3,
+            timeout_seconds=60,  # ends at the DELETED event
         ):
             md = e["object"].metadata
             seen.append((e["type"], md.name, md.resource_version))
@@ -48,10 +47,9 @@ def test_watch_sees_modified_and_deleted(fresh_sandbox: Any, tmp_path: Path):
                 w.stop()
 
     t = threading.Thread(target=consume)
-    t.start()
-    time.sleep(0.2)
+    t.start()  # the watch resumes from the listing: it misses nothing, whenever it connects
     core.delete_namespaced_pod(victim, "shop")
-    t.join(timeout=10)
+    t.join(timeout=60)
     types = [s[0] for s in seen if s[1] == victim]
     assert "MODIFIED" in types and types[-1] == "DELETED"  # deletionTimestamp, then gone
     assert any(s[0] == "ADDED" and s[1] != victim for s in seen)  # the replacement
@@ -143,20 +141,18 @@ def test_stop_closes_open_watch_promptly(fresh_sandbox: Any, tmp_path: Path):
 
     srv = fresh_sandbox()
     core, _, _ = apis(srv, tmp_path)
-    done = threading.Event()
+    streaming, done = threading.Event(), threading.Event()
 
     def consume() -> None:
         try:
             for _ in watch.Watch().stream(core.list_namespaced_pod, "shop", _request_timeout=30):
-                pass
+                streaming.set()
         except Exception:
             pass
         done.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    time.sleep(0.3)
-    t0 = time.monotonic()
+    assert streaming.wait(30)  # the watch is open: its first events have arrived
     srv.stop()
     srv.stop()  # idempotent
-    assert done.wait(5)
-    assert time.monotonic() - t0 < 3
+    assert done.wait(20)  # well below the client's 30 s read timeout

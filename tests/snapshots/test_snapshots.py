@@ -38,7 +38,7 @@ def _settings(tmp_path: Path, *, theme: str | None = None, base_url: str | None 
     return settings
 
 
-async def _until(predicate, timeout: float = 20.0) -> None:
+async def _until(predicate, timeout: float = 60.0) -> None:
     start = time.monotonic()
     while not predicate():
         if time.monotonic() - start > timeout:
@@ -63,9 +63,11 @@ def test_help_screen(snap_compare, tmp_path: Path) -> None:
     app = build_app(_settings(tmp_path), demo=True, frozen=True)
 
     async def run_before(pilot) -> None:
+        from opsconsole.ui.screens.help import HelpScreen
+
         await _pods_loaded(pilot)
         pilot.app.action_help()
-        await pilot.pause(0.2)
+        await _until(lambda: isinstance(pilot.app.screen, HelpScreen))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -113,7 +115,8 @@ def test_agent_tree(snap_compare, tmp_path: Path) -> None:
         await pilot.press("enter")
         backend = pilot.app.backend
         await _until(lambda: backend.loop is not None and backend.loop.terminal_event is not None)
-        await pilot.pause(0.5)
+        # the loop has ended; the console has shown its last event when the run is over
+        await _until(lambda: not pilot.app.bridge.running)
         await pilot.wait_for_scheduled_animations()
         pilot.app.main.trace.focus()
         await pilot.pause(0.2)

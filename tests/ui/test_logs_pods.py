@@ -58,19 +58,19 @@ async def test_multi_container_pod_opens_its_default_container(tmp_path: Path) -
         logs = app.main.logs
         await wait_for(pilot, lambda: logs.container == "web", 10, "default container")
         await wait_for(pilot, lambda: logs.line_count > 0, 10, "lines of the web container")
-        await wait_for(pilot, lambda: "› web (default)" in logs.header_text, 5, "header")
+        await wait_for(pilot, lambda: "› web (default)" in logs.header_text, 30, "header")
         assert "following" in logs.header_text
         assert all("HTTP/1.1" in logs.store[i] for i in range(logs.line_count - 3, logs.line_count))
         assert "container name must be specified" not in _notifications(app)
         # c still picks any container; the current one is the default
         logs.body.focus()
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContainerPickerModal), 5, "picker")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContainerPickerModal), 30, "picker")
         assert app.screen.containers == ["web", "envoy"]
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: logs.container == "envoy", 5, "picked container")
+        await wait_for(pilot, lambda: logs.container == "envoy", 30, "picked container")
         await wait_for(pilot, lambda: logs.line_count > 0, 10, "envoy lines")
-        await wait_for(pilot, lambda: "› envoy" in logs.header_text, 5, "envoy header")
+        await wait_for(pilot, lambda: "› envoy" in logs.header_text, 30, "envoy header")
         assert "(default)" not in logs.header_text
 
 
@@ -113,13 +113,13 @@ async def test_following_stops_when_the_pod_is_deleted(tmp_path: Path) -> None:
         app.feeds.show_pod(pod.namespace, pod.name)
         logs = app.main.logs
         await wait_for(pilot, lambda: "following" in logs.header_text, 10, "following")
-        await wait_for(pilot, lambda: _log_workers(app), 5, "the follow worker")
+        await wait_for(pilot, lambda: _log_workers(app), 30, "the follow worker")
         _core(app, tmp_path).delete_namespaced_pod(pod.name, pod.namespace)  # graceful
         await wait_for(pilot, lambda: "pod deleted" in logs.header_text, 15, "pod gone notice")
         assert "following" not in logs.header_text
         assert not logs.live
         # the follow worker has ended: nothing reconnects in the background
-        await wait_for(pilot, lambda: not _log_workers(app), 5, "the worker to end")
+        await wait_for(pilot, lambda: not _log_workers(app), 30, "the worker to end")
         header = logs.header_text
         await asyncio.sleep(1.0)
         assert logs.header_text == header and not _log_workers(app)
@@ -156,9 +156,9 @@ async def test_search_is_cleared_when_another_pod_is_shown(tmp_path: Path) -> No
         await wait_for(pilot, lambda: logs.line_count >= 3, 15, "log lines")
         logs.body.focus()
         await pilot.press("slash", *"keyerror", "enter")
-        await wait_for(pilot, lambda: "/keyerror: 1/1" in logs.header_text, 5, "search count")
+        await wait_for(pilot, lambda: "/keyerror: 1/1" in logs.header_text, 30, "search count")
         app.feeds.show_pod(second.namespace, second.name)
-        await wait_for(pilot, lambda: logs.pod == second.name, 5, "second pod")
+        await wait_for(pilot, lambda: logs.pod == second.name, 30, "second pod")
         await pilot.pause()
         assert logs.matcher is None and "/keyerror" not in logs.header_text
         logs.body.focus()

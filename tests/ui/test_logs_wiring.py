@@ -29,7 +29,7 @@ async def test_selected_log_lines_go_to_the_next_question(tmp_path: Path, model_
         pod, logs = await _crashing_pod(pilot, app)
         logs.body.focus()
         await pilot.press("v", "up", "up", "a")
-        await wait_for(pilot, lambda: "attached as context" in chat_text(app), 5, "context")
+        await wait_for(pilot, lambda: "attached as context" in chat_text(app), 30, "context")
         assert app.main.focused is app.main.chat.input
         app.main.chat.input.value = "why does it crash?"
         await pilot.press("enter")
@@ -50,12 +50,12 @@ async def test_previous_container_and_container_picker(tmp_path: Path) -> None:
         pod, logs = await _crashing_pod(pilot, app)
         logs.body.focus()
         await pilot.press("p")
-        await wait_for(pilot, lambda: logs.previous and "(previous)" in app.feeds.log_source, 5)
+        await wait_for(pilot, lambda: logs.previous and "(previous)" in app.feeds.log_source, 30)
         await wait_for(pilot, lambda: logs.line_count > 0, 15, "previous log lines")
         logs.body.focus()
         await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ContainerPickerModal), 5, "picker")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContainerPickerModal), 30, "picker")
         assert app.screen.containers == [c.name for c in pod.containers if not c.init]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ContainerPickerModal), 5)
-        await wait_for(pilot, lambda: logs.container == pod.containers[0].name, 5, "container")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ContainerPickerModal), 30)
+        await wait_for(pilot, lambda: logs.container == pod.containers[0].name, 30, "container")
