@@ -1,0 +1,58 @@
+"""Scrub secrets from text and JSON-like data before it reaches a model or a file (S8, S14).
+
+The one redactor of opsconsole: the tools, the session recorder, the console, the eval harness
+and crash reports all call it.
+
+- ``redact(text)``: each secret value becomes ``[REDACTED]``; the shape around it stays (the key,
+  the header, the URL's user and host, a PEM's BEGIN/END lines). Idempotent, and nothing outside
+  a secret changes (see engine.py for what is found, rules.toml for the rules as data).
+- ``secret_spans(text)``: the ``(start, end)`` spans ``redact`` replaces.
+- ``redact_obj(obj)``: a copy of a JSON-like structure (objects.py).
+- ``is_secret_key(name)``: does a key or variable name hold a secret (DB_PASSWORD, tls.key)?
+
+The rules load on first use (detect-secrets is imported then, not at start-up).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from opsconsole.k8s.redact import objects
+from opsconsole.k8s.redact.engine import REDACTED, Redactor, Span
+from opsconsole.k8s.redact.keys import is_secret_key
+from opsconsole.k8s.redact.rules import RulesError
+
+__all__ = ["REDACTED", "RulesError", "is_secret_key", "redact", "redact_obj", "secret_spans"]
+
+#: strings up to this long are cached (a pod list repeats its node names, images, phases)
+_CACHED_LEN = 256
+
+
+@functools.cache
+def _redactor() -> Redactor:
+    return Redactor()
+
+
+@functools.lru_cache(maxsize=32768)
+def _redact_short(text: str) -> str:
+    return _redactor().redact(text)
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with secret values replaced by ``[REDACTED]``."""
+    if not text:
+        return text
+    if len(text) <= _CACHED_LEN:
+        return _redact_short(text)
+    return _redactor().redact(text)
+
+
+def secret_spans(text: str) -> list[Span]:
+    """The sorted, disjoint ``(start, end)`` spans of ``text`` that :func:`redact` replaces."""
+    return _redactor().spans(text)
+
+
+def redact_obj(obj: Any) -> Any:
+    """A copy of a JSON-like structure with secret values replaced (objects.py)."""
+    return objects.redact_obj(obj, redact)

@@ -1,0 +1,47 @@
+"""Redact a JSON-like structure: the text redactor on every string, plus what only the structure
+shows (a Secret's ``data``, ``{"name": "DB_PASSWORD", "value": ...}`` env entries, values under
+secret keys, a Secret's ``last-applied-configuration``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opsconsole.k8s.redact.engine import REDACTED
+from opsconsole.k8s.redact.keys import STRONG, WEAK, classify, is_placeholder, looks_random
+
+
+def redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
+    """A copy of ``obj`` with secret values replaced; ``redact`` is the text redactor."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, list):
+        return [redact_obj(v, redact) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(redact_obj(v, redact) for v in obj)
+    if not isinstance(obj, dict):
+        return obj
+    is_secret = obj.get("kind") == "Secret"
+    name = obj.get("name")
+    env_secret = isinstance(name, str) and "value" in obj and classify(name) == STRONG
+    out: dict[Any, Any] = {}
+    for key, value in obj.items():
+        skey = str(key)
+        if is_secret and skey in ("data", "stringData") and isinstance(value, dict):
+            out[key] = {k: REDACTED for k in value}
+        elif env_secret and skey == "value" and value not in (None, ""):
+            out[key] = REDACTED
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            strength = classify(skey)
+            text = str(value)
+            if strength == STRONG and not is_placeholder(text):
+                out[key] = REDACTED
+            elif strength == WEAK and isinstance(value, str) and looks_random(value):
+                out[key] = REDACTED
+            else:
+                out[key] = redact(value) if isinstance(value, str) else value
+        elif skey == "last-applied-configuration" or skey.endswith("/last-applied-configuration"):
+            out[key] = REDACTED if is_secret else redact_obj(value, redact)
+        else:
+            out[key] = redact_obj(value, redact)
+    return out
