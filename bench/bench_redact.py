@@ -165,13 +165,13 @@ def main() -> int:
     rows.append((f"redact_obj({args.pods} pod dicts)", float("nan"), t_now, t_before))
 
     rev = args.baseline_rev if before is not None else "(no baseline)"
-    print(f"{'what':42} {'floor s':>8} {'now s':>8} {'x floor':>8} {rev + ' s':>9} {'now/before':>10}")
+    print(
+        f"{'what':42} {'floor s':>8} {'now s':>8} {'x floor':>8} {rev + ' s':>9} {'now/before':>10}"
+    )
     for name, t_floor, t_now, t_before in rows:
         ratio = f"{t_now / t_before:10.2f}" if t_before else f"{'-':>10}"
         before_s = f"{t_before:9.4f}" if t_before is not None else f"{'-':>9}"
-        print(
-            f"{name:42} {t_floor:8.4f} {t_now:8.4f} {t_now / t_floor:8.1f} {before_s} {ratio}"
-        )
+        print(f"{name:42} {t_floor:8.4f} {t_now:8.4f} {t_now / t_floor:8.1f} {before_s} {ratio}")
     return 0
 
 

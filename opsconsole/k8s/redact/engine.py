@@ -59,12 +59,12 @@ def _is_key_char(c: str) -> bool:
 # after a key: an optional closing quote (maybe JSON-escaped), then = : ： ＝ (not ://)
 _SEP = re.compile(r"(\\*[\"']?)[ \t]*(=|:(?!//)|：|＝)[ \t]*")
 # after a flag: its value on the same line, after a comma (an args list) or on the next line
-_FLAG_SEP = re.compile(r"(?:\\*[\"'])?(?:[ \t]*,[ \t]*|[ \t]+)|(?:\\*[\"'])?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?")
+_FLAG_SEP = re.compile(
+    r"(?:\\*[\"'])?(?:[ \t]*,[ \t]*|[ \t]+)|(?:\\*[\"'])?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?"
+)
 # before an env entry's name: "name: " (YAML) or "name":" (JSON, maybe escaped)
 _ENV_NAME_BEFORE = re.compile(r"(?:\bname:[ \t]*[\"']?|(\\*\")name\1[ \t]*:[ \t]*\1)\Z")
-_ENV_VALUE_AFTER = re.compile(
-    r"[\"']?[ \t]*(?:,[ \t]*|\r?\n[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*"
-)
+_ENV_VALUE_AFTER = re.compile(r"[\"']?[ \t]*(?:,[ \t]*|\r?\n[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*")
 # a bare value: up to whitespace, a quote or a separator (passwords may hold / @ ! = : ...)
 _BARE = re.compile(r"[^\s\"'`,;&<>，；。、）]+")
 _LINE_START = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?\Z")
@@ -499,7 +499,9 @@ def _json_data(text: str, low: str, out: list[Span]) -> None:
         if close < 0 or "{" in text[m.end() : close]:
             continue
         if q not in kinds:
-            pat = re.compile(re.escape(q) + r"kind" + re.escape(q) + r"[ \t]*:[ \t]*" + re.escape(q) + r"(\w+)")
+            pat = re.compile(
+                re.escape(q) + r"kind" + re.escape(q) + r"[ \t]*:[ \t]*" + re.escape(q) + r"(\w+)"
+            )
             kinds[q] = [(k.start(), k.end(), k.group(1)) for k in pat.finditer(text)]
         found = kinds[q]
         idx = bisect.bisect_left(found, (m.start(), 0, ""))
