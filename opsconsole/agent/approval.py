@@ -137,7 +137,7 @@ AuditHook = Callable[[AuditRecord], "Awaitable[None] | None"]
 
 
 def _scale_change(args: dict[str, Any]) -> str:
-    return "to 0 replicas" if args.get("replicas") == 0 else "to 1 or more replicas"
+    return "to 0 replicas" if args.get("replicas") == 0 else "to ≥1 replicas"
 
 
 #: "the same kind of change" of a standing approval, per tool (see the module docstring);
@@ -160,7 +160,7 @@ class StandingApproval:
     kind: str
     namespace: str | None
     name: str
-    #: the kind of change ("to 1 or more replicas"), "" when the tool has one, or the exact
+    #: the kind of change ("to ≥1 replicas"), "" when the tool has one, or the exact
     #: arguments as canonical JSON for a tool without a rule
     change: str = ""
     exact: bool = False
@@ -192,7 +192,7 @@ class StandingApproval:
         return f"{self.kind} {where}".strip()
 
     def describe(self) -> str:
-        """One line for people: ``scale deployment shop/cart to 1 or more replicas``."""
+        """One line for people: ``scale deployment shop/cart to ≥1 replicas``."""
         text = f"{self.verb} {self.target}".strip()
         if self.exact:
             text += " (this exact call)"

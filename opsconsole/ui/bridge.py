@@ -42,6 +42,7 @@ class UIApprover:
             arguments=dict(request.arguments),
             batch=tuple(_describe(item) for item in request.batch),
             index=request.index,
+            standing=request.standing.describe() if request.standing is not None else "",
         )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -49,7 +50,11 @@ class UIApprover:
             if not future.done():
                 future.set_result(decision or "decline")
 
-        self.modal = modal = ApprovalModal(view)
+        self.modal = modal = ApprovalModal(
+            view,
+            arm_delay=self.app.settings.ui.approval_arm_ms / 1000,
+            forward=self._to_chat_input,
+        )
         await self.app.push_screen(modal, callback=resolve)
         try:
             decision = await future
@@ -60,6 +65,14 @@ class UIApprover:
         finally:
             self.modal = None
         return ApprovalDecision(decision, source="user")  # type: ignore[arg-type]
+
+
+    def _to_chat_input(self, key: Any) -> str | None:
+        """A key typed while the approval window arms: it goes to the chat input."""
+        from opsconsole.ui.widgets.chat import ChatInput
+
+        found = self.app.main.query(ChatInput)
+        return found.first().take_key(key) if found else None
 
 
 def _log_context(lines: list[str], source: str) -> str:
@@ -304,6 +317,8 @@ class AgentBridge:
 
     def worker_cancelled(self) -> None:
         self.running = False
+        if not self.app.screen_stack:  # the app is closing (quit while the agent ran)
+            return
         self.app.main.chat.set_running(False)
 
     # ---- conversation and settings ------------------------------------------------------

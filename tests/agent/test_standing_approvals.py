@@ -61,7 +61,7 @@ async def test_approve_for_session_on_cart_does_not_cover_web(srv, fresh_sandbox
     assert [(r.decision, r.source) for r in of(events, ApprovalResolved)] == [("decline", "user")]
     assert _replicas(kubeconfig, "web") == 3
     assert [s.describe() for s in loop.session_approvals] == [
-        "scale deployment shop/cart to 1 or more replicas"
+        "scale deployment shop/cart to ≥1 replicas"
     ]
     assert srv.rejections == []
 
@@ -93,12 +93,12 @@ async def test_standing_approval_covers_the_same_change_only(srv, fresh_sandbox,
     resolved = of(second, ApprovalResolved)
     assert [(r.decision, r.source) for r in resolved] == [("approve_session", "session")]
     # the event names the standing approval that let the call through
-    assert resolved[0].standing == "scale deployment shop/cart to 1 or more replicas"
+    assert resolved[0].standing == "scale deployment shop/cart to ≥1 replicas"
     assert _replicas(kubeconfig, "cart") == 4
     # the request said what "approve for this session" would cover
     assert approver.requests[0].standing is not None
     assert approver.requests[0].standing.describe() == (
-        "scale deployment shop/cart to 1 or more replicas"
+        "scale deployment shop/cart to ≥1 replicas"
     )
     assert srv.rejections == []
 
