@@ -132,6 +132,9 @@ class UISettings(_Section, frozen=True):
     keymap: dict[str, str] = {}
     log_max_lines: Annotated[int, msgspec.Meta(ge=1000)] = 200_000
     pod_refresh_seconds: Annotated[float, Positive] = 5.0
+    #: the approval window's keys do nothing until it has been on screen this long with no
+    #: key pressed (what is typed meanwhile goes to the chat input)
+    approval_arm_ms: Annotated[int, msgspec.Meta(ge=100, le=60_000)] = 1000
 
 
 class SessionSettings(_Section, frozen=True):

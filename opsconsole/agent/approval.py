@@ -2,9 +2,7 @@
 
 The core asks an :class:`Approver` before any mutating call runs. The TUI implements it with a
 modal (resolving a future); headless runs and replays use :class:`DenyAllApprover`, which
-refuses every call without prompting (S6). "Yes, don't ask again" (``approve_session``) is
-remembered by the loop in memory only, for the life of that loop object (S5): nothing about it
-is ever written to disk, so a resumed or replayed session asks again.
+refuses every call without prompting (S6).
 
 Semantics the loop applies:
 
@@ -13,8 +11,26 @@ Semantics the loop applies:
   every pending call with its verb, kind/name, namespace and context.
 - ``decline`` declines this call **and every later mutating call of the same turn** (the user
   said no to the plan); each gets the tool message ``{"status":"declined","retryable":false}``.
-- ``approve_session`` approves this call and every later call of the same tool on the same
-  kube context for the rest of the loop's life.
+- ``approve_session`` approves this call and leaves a **standing approval**
+  (:class:`StandingApproval`) for later calls that make the same kind of change to the same
+  object: the same tool, on the same kube context, on the same object (kind, namespace,
+  name). "The same kind of change", per tool:
+
+  - ``scale_deployment``: a scale of that deployment to 1 or more replicas; scaling it to
+    0 replicas (taking it down) is another kind of change and needs its own approval (and an
+    approval to scale it to 0 covers only scaling it to 0 again);
+  - ``rollout_restart``: a rolling restart of that deployment;
+  - ``delete_pod``: deleting that pod (by name: a replacement pod has another name, except
+    a StatefulSet's);
+  - any other mutating tool (e.g. the Coder's ``apply_manifest``): only the very same call,
+    argument for argument.
+
+  Standing approvals live in memory only, for the life of that loop object (S5): nothing
+  about them is ever written to disk as a grant, so a resumed or replayed session asks again.
+  Leaving write mode (:meth:`SessionApprovals.clear`, called by the loop's
+  ``set_write_mode(False)``) revokes them all. The :class:`ApprovalResolved` event of a call
+  let through names the standing approval that did it (``standing``), so the trace and the
+  session file say why nobody was asked.
 
 Audit hook (S16 / P7): ``AgentLoop(audit=...)`` takes an async or sync callable
 ``audit(record: AuditRecord) -> None``. It is awaited twice for every mutating call that is
@@ -25,7 +41,8 @@ result, before the ``ToolCallFinished`` event is yielded). A recorder should fsy
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -52,6 +69,8 @@ class ApprovalRequest:
     batch: tuple[ActionSummary, ...] = ()
     #: position of this call in ``batch``
     index: int = 0
+    #: what "approve for this session" would approve from now on (None: not offered)
+    standing: StandingApproval | None = None
 
 
 @dataclass(frozen=True)
@@ -117,17 +136,90 @@ class AuditRecord:
 AuditHook = Callable[[AuditRecord], "Awaitable[None] | None"]
 
 
+def _scale_change(args: dict[str, Any]) -> str:
+    return "to 0 replicas" if args.get("replicas") == 0 else "to ≥1 replicas"
+
+
+#: "the same kind of change" of a standing approval, per tool (see the module docstring);
+#: a tool not listed here: the exact arguments
+CHANGE_CLASSES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "scale_deployment": _scale_change,
+    "rollout_restart": lambda args: "",
+    "delete_pod": lambda args: "",
+}
+
+
+@dataclass(frozen=True)
+class StandingApproval:
+    """What one ``approve_session`` lets through without asking: one tool, on one kube
+    context, on one object (kind, namespace, name), with one kind of change."""
+
+    tool: str
+    context: str | None
+    verb: str
+    kind: str
+    namespace: str | None
+    name: str
+    #: the kind of change ("to ≥1 replicas"), "" when the tool has one, or the exact
+    #: arguments as canonical JSON for a tool without a rule
+    change: str = ""
+    exact: bool = False
+
+    @classmethod
+    def for_call(
+        cls, tool: str, args: dict[str, Any], summary: ActionSummary, context: str | None
+    ) -> StandingApproval:
+        classify = CHANGE_CLASSES.get(tool)
+        if classify is not None:
+            change, exact = classify(args), False
+        else:
+            change, exact = json.dumps(args, sort_keys=True, ensure_ascii=False), True
+        return cls(
+            tool=tool,
+            context=context,
+            verb=summary.verb or tool,
+            kind=summary.kind,
+            namespace=summary.namespace,
+            name=summary.name,
+            change=change,
+            exact=exact,
+        )
+
+    @property
+    def target(self) -> str:
+        """``deployment shop/cart``: the kind, then namespace/name."""
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where}".strip()
+
+    def describe(self) -> str:
+        """One line for people: ``scale deployment shop/cart to ≥1 replicas``."""
+        text = f"{self.verb} {self.target}".strip()
+        if self.exact:
+            text += " (this exact call)"
+        elif self.change:
+            text += f" {self.change}"
+        return text
+
+
 @dataclass
 class SessionApprovals:
-    """``approve_session`` memory: (tool, context) pairs, in memory only (S5)."""
+    """The standing approvals of one loop, in the order granted; in memory only (S5)."""
 
-    granted: set[tuple[str, str | None]] = field(default_factory=set)
+    granted: list[StandingApproval] = field(default_factory=list)
 
-    def allows(self, tool: str, context: str | None) -> bool:
-        return (tool, context) in self.granted
+    def find(self, scope: StandingApproval) -> StandingApproval | None:
+        """The standing approval that covers a call of ``scope``, if any."""
+        return scope if scope in self.granted else None
 
-    def grant(self, tool: str, context: str | None) -> None:
-        self.granted.add((tool, context))
+    def grant(self, scope: StandingApproval) -> None:
+        if scope not in self.granted:
+            self.granted.append(scope)
 
     def clear(self) -> None:
         self.granted.clear()
+
+    def __iter__(self) -> Iterator[StandingApproval]:
+        return iter(list(self.granted))
+
+    def __len__(self) -> int:
+        return len(self.granted)

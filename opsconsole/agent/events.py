@@ -124,6 +124,9 @@ class ApprovalResolved(AgentEvent):
     tool_call_id: str
     decision: Literal["approve", "approve_session", "decline"]
     source: str = "user"
+    #: the standing approval that let this call through (source "session") or that this
+    #: decision granted (approve_session), as one line; "" otherwise
+    standing: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

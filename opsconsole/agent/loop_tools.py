@@ -30,6 +30,7 @@ from opsconsole.agent.approval import (
     AuditHook,
     AuditRecord,
     SessionApprovals,
+    StandingApproval,
 )
 from opsconsole.agent.events import (
     AgentEvent,
@@ -96,6 +97,12 @@ class ToolCallsMixin:
 
     def offered_tools(self) -> list[Tool]:
         return self.tools.offered(write_mode=self.write_mode)
+
+    def set_write_mode(self, on: bool) -> None:
+        """Offer mutating tools or not; leaving write mode revokes every standing approval."""
+        self.write_mode = on
+        if not on:
+            self.session_approvals.clear()
 
     def _ev(self, cls: type[Any], state: RunState, **kw: Any) -> Any:
         return cls(run_id=state.run_id, agent=self.agent, step=state.step, **kw)
@@ -411,7 +418,9 @@ class ToolCallsMixin:
     ) -> ApprovalDecision:
         tool = p.tool
         assert tool is not None
-        if self.session_approvals.allows(tool.name, self.context):
+        scope = StandingApproval.for_call(tool.name, p.args, summaries[index], self.context)
+        standing = self.session_approvals.find(scope)
+        if standing is not None:
             decision = ApprovalDecision("approve_session", source="session")
         elif not getattr(self.approver, "interactive", True):
             decision = await self._ask_approver(
@@ -441,6 +450,7 @@ class ToolCallsMixin:
                 dry_run=dry,
                 batch=summaries,
                 index=index,
+                standing=scope,
             )
             target = f"{summary.kind}/{summary.name}" if summary.kind else summary.name
             queue.put_nowait(
@@ -459,7 +469,8 @@ class ToolCallsMixin:
             )
             decision = await self._ask_approver(request)
             if decision.decision == "approve_session":
-                self.session_approvals.grant(tool.name, self.context)
+                self.session_approvals.grant(scope)
+                standing = scope
         queue.put_nowait(
             self._ev(
                 ApprovalResolved,
@@ -467,6 +478,7 @@ class ToolCallsMixin:
                 tool_call_id=p.call.id,
                 decision=decision.decision,
                 source=decision.source,
+                standing=standing.describe() if standing is not None else "",
             )
         )
         return decision

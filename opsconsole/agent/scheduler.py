@@ -181,9 +181,9 @@ class Scheduler(DispatchMixin):
     def set_write_mode(self, on: bool) -> None:
         """Switch write mode for the team (the Security agent stays read-only)."""
         self.write_mode = on
-        self.loop.write_mode = on
+        self.loop.set_write_mode(on)  # off: every standing approval is revoked
         for name, sub in self.subloops.items():
-            sub.write_mode = self.specs[name].write_mode(on)
+            sub.set_write_mode(self.specs[name].write_mode(on))
 
     def set_context(self, name: str | None) -> None:
         """The kube context shown in approvals and pinned for every agent (S10)."""

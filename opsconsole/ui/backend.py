@@ -132,6 +132,20 @@ class Backend:
     def new_conversation(self) -> None:
         self.build_loop()
 
+    def standing_approvals(self) -> list[Any]:
+        """The standing approvals in force on the pinned context, of the agent loop and
+        (multi-agent) every specialist's loop (``opsconsole.agent.approval.StandingApproval``)."""
+        loop = self.loop
+        if loop is None:
+            return []
+        loops = [loop.loop, *loop.subloops.values()] if hasattr(loop, "subloops") else [loop]
+        return [
+            s
+            for lp in loops
+            for s in getattr(lp, "session_approvals", ())
+            if s.context == lp.context
+        ]
+
     def set_write_mode(self, on: bool) -> None:
         self.write_mode = on
         if self.cluster is not None:  # the HTTP layer's guard follows the session's mode

@@ -42,6 +42,7 @@ class UIApprover:
             arguments=dict(request.arguments),
             batch=tuple(_describe(item) for item in request.batch),
             index=request.index,
+            standing=request.standing.describe() if request.standing is not None else "",
         )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -49,7 +50,11 @@ class UIApprover:
             if not future.done():
                 future.set_result(decision or "decline")
 
-        self.modal = modal = ApprovalModal(view)
+        self.modal = modal = ApprovalModal(
+            view,
+            arm_delay=self.app.settings.ui.approval_arm_ms / 1000,
+            forward=self._to_chat_input,
+        )
         await self.app.push_screen(modal, callback=resolve)
         try:
             decision = await future
@@ -60,6 +65,13 @@ class UIApprover:
         finally:
             self.modal = None
         return ApprovalDecision(decision, source="user")  # type: ignore[arg-type]
+
+    def _to_chat_input(self, key: Any) -> str | None:
+        """A key typed while the approval window arms: it goes to the chat input."""
+        from opsconsole.ui.widgets.chat import ChatInput
+
+        found = self.app.main.query(ChatInput)
+        return found.first().take_key(key) if found else None
 
 
 def _log_context(lines: list[str], source: str) -> str:
@@ -242,6 +254,8 @@ class AgentBridge:
         top = event.run_id == self._top_run
         await main.trace.apply(event)
         chat, status = main.chat, main.status
+        if isinstance(event, ev.ApprovalResolved):
+            self.show_standing()
         if isinstance(event, ev.StepStarted) and top:
             status.steps = event.step
         elif isinstance(event, ev.TextDelta | ev.AnswerDelta) and top:
@@ -304,6 +318,8 @@ class AgentBridge:
 
     def worker_cancelled(self) -> None:
         self.running = False
+        if not self.app.screen_stack:  # the app is closing (quit while the agent ran)
+            return
         self.app.main.chat.set_running(False)
 
     # ---- conversation and settings ------------------------------------------------------
@@ -317,6 +333,7 @@ class AgentBridge:
         await main.chat.clear()
         await main.trace.clear()
         main.status.reset_usage()
+        self.show_standing()  # a new loop: no standing approval
 
     async def pick_session(self) -> None:
         """The sessions picker; the chosen session is resumed in this console."""
@@ -359,6 +376,7 @@ class AgentBridge:
         await main.chat.clear()
         await main.trace.clear()
         main.status.reset_usage()
+        self.show_standing()  # a resumed session asks again (S5)
         await self._show_history()
         if self.backend.notes:
             await main.chat.add_notice(self.backend.notes[-1], "info")
@@ -371,11 +389,18 @@ class AgentBridge:
             if answer:
                 await chat.add_answer(answer)
 
+    def show_standing(self) -> None:
+        """The standing approvals in force, in the status bar."""
+        standing = self.backend.standing_approvals() if self.backend is not None else []
+        self._status().standing = tuple(s.describe() for s in standing)
+
     async def set_write_mode(self, on: bool) -> None:
         main = self.app.main
+        revoked = len(self.backend.standing_approvals()) if self.backend is not None else 0
         if self.backend is not None:
             self.backend.set_write_mode(on)
         main.status.write_mode = on
+        self.show_standing()
         if on:
             note = (
                 "WRITE MODE on: the agent may propose changes (delete, scale, restart); "
@@ -384,7 +409,10 @@ class AgentBridge:
             await main.chat.add_notice(note, "warning")
             self.app.notify(note, title="write mode", severity="warning")
         else:
-            await main.chat.add_notice("Read-only mode: no mutating tools are offered.")
+            note = "Read-only mode: no mutating tools are offered."
+            if revoked:
+                note += f" {revoked} standing approval(s) revoked."
+            await main.chat.add_notice(note)
 
     def contexts(self) -> list[str]:
         return self.backend.contexts() if self.backend is not None else []
@@ -425,6 +453,7 @@ class AgentBridge:
         status = self.app.main.status
         status.context = self.backend.context
         status.namespace = self.backend.namespace
+        self.show_standing()  # those of another context are not in force here
         self.app.main.show_banner(None)
         note = " — connected; a new conversation starts" if first else ""
         await chat.add_notice(f"context: {self.backend.context} (the agent is pinned to it){note}")

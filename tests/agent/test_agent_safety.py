@@ -191,12 +191,14 @@ async def test_audit_failure_blocks_the_mutating_call(srv, calls):
 
 async def test_s5_approve_session_is_remembered_in_memory_only(srv, calls):
     approver = ScriptedApprover("approve_session")
+    # the same pod again (a StatefulSet's pod keeps its name): the standing approval covers it
+    again_web0 = tool_call("delete_pod", {"namespace": "shop", "pod_name": "web-0"}, id="call_e0")
     srv.push(
-        reply(tool_calls=DELETES[:1]), reply("one"), reply(tool_calls=DELETES[1:2]), reply("two")
+        reply(tool_calls=DELETES[:1]), reply("one"), reply(tool_calls=[again_web0]), reply("two")
     )
     loop = make_loop(srv, make_tools(calls), write_mode=True, approver=approver)
     await collect(loop, "delete web-0")
-    events = await collect(loop, "and web-1")
+    events = await collect(loop, "and web-0 again")
     assert calls.names() == ["delete_pod", "delete_pod"]
     assert len(approver.requests) == 1
     assert [(r.decision, r.source) for r in of(events, ApprovalResolved)] == [
@@ -204,11 +206,12 @@ async def test_s5_approve_session_is_remembered_in_memory_only(srv, calls):
     ]
     # a new loop over the same conversation (resume / replay) asks again
     again = ScriptedApprover("decline")
-    srv.push(reply(tool_calls=DELETES[2:3]), reply("declined"))
+    once_more = tool_call("delete_pod", {"namespace": "shop", "pod_name": "web-0"}, id="call_f0")
+    srv.push(reply(tool_calls=[once_more]), reply("declined"))
     resumed = make_loop(
         srv, make_tools(calls), write_mode=True, approver=again, conversation=loop.conversation
     )
-    await collect(resumed, "and web-2")
+    await collect(resumed, "and web-0 once more")
     assert len(again.requests) == 1 and calls.names() == ["delete_pod", "delete_pod"]
     assert srv.rejections == []
 

@@ -223,6 +223,7 @@ async def test_a_session_approval_is_marked_in_the_trace(tmp_path: Path, model_s
         app.main.chat.input.value = "scale cart to 3"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal), 15, "approval")
+        await wait_for(pilot, lambda: app.screen.armed, 15, "armed")
         await pilot.press("s")  # approve for this session
         await wait_for(pilot, lambda: not app.bridge.running, 15, "first run")
         assert "approved by you for this session" in trace_text(app)
@@ -230,7 +231,9 @@ async def test_a_session_approval_is_marked_in_the_trace(tmp_path: Path, model_s
         await pilot.press("enter")
         await wait_for(pilot, lambda: not app.bridge.running, 15, "second run")
         assert not isinstance(app.screen, ApprovalModal)
-        assert "auto-approved (approved for this session earlier)" in trace_text(app)
+        assert "auto-approved by your standing approval: scale deployment shop/cart" in (
+            trace_text(app)
+        )
 
 
 async def test_slash_ns_reaches_the_agents_prompt(tmp_path: Path) -> None:

@@ -120,6 +120,7 @@ async def _approval_run(tmp_path: Path, srv, keys: tuple[str, ...]):
         assert (view.verb, view.namespace, view.context) == ("scale", "shop", "opsconsole-sandbox")
         assert "cart" in view.target
         assert view.dry_run  # the server-side dry run is shown
+        await wait_for(pilot, lambda: modal.armed, 15, "armed")  # keys work once armed
         await pilot.press(*keys)
         await wait_for(pilot, lambda: not app.bridge.running, 15, "run end")
         return app, chat_text(app), trace_text(app)
@@ -164,6 +165,7 @@ async def test_approval_modal_lists_the_whole_batch(tmp_path: Path, model_server
         first = app.screen.view
         assert len(first.batch) == 2 and first.index == 0
         assert "restart deployment/web in shop" in first.batch[1]
+        await wait_for(pilot, lambda: app.screen.armed, 15, "armed")
         await pilot.press("a")
         await wait_for(
             pilot,
@@ -171,6 +173,7 @@ async def test_approval_modal_lists_the_whole_batch(tmp_path: Path, model_server
             15,
             "approval 2",
         )
+        await wait_for(pilot, lambda: app.screen.armed, 15, "armed")
         await pilot.press("d")
         await wait_for(pilot, lambda: not app.bridge.running, 15, "run end")
     tools = [m for m in model_server.requests[1]["messages"] if m["role"] == "tool"]

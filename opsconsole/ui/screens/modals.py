@@ -1,12 +1,23 @@
-"""Modal screens: approval of a mutating call, and the full output of a tool call."""
+"""Modal screens: approval of a mutating call, and the full output of a tool call.
+
+The approval window arms before it listens (the user may be typing a follow-up question
+when it opens: the ``a`` of "explain" must not approve a delete). Until it has been on screen
+for ``ui.approval_arm_ms`` with no key pressed, its buttons are disabled, nothing in it has the
+focus and every key goes on to the chat input (``forward``), where the text stays; it says
+so on screen. Once armed, its keys decide; a printable key that decides nothing (typing
+resumed) disarms it again and goes to the chat input too.
+"""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -30,6 +41,36 @@ class ApprovalView:
     #: every mutating call of this model turn, as text, and this call's position in it
     batch: tuple[str, ...] = ()
     index: int = 0
+    #: what "approve for this session" would let through from now on ("" if not offered)
+    standing: str = ""
+
+
+class ArmingGate:
+    """Armed once ``delay`` seconds have passed since :meth:`start` and since the last
+    :meth:`key`. ``clock`` is injectable (tests)."""
+
+    def __init__(self, delay: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.delay = delay
+        self.clock = clock
+        self._quiet_since: float | None = None
+
+    def start(self) -> None:
+        """The window is on screen (again): count from now."""
+        self._quiet_since = self.clock()
+
+    def key(self) -> None:
+        """A key was pressed: the quiet period starts over."""
+        if self._quiet_since is not None:
+            self._quiet_since = self.clock()
+
+    def remaining(self) -> float:
+        if self._quiet_since is None:
+            return self.delay
+        return max(0.0, self._quiet_since + self.delay - self.clock())
+
+    @property
+    def armed(self) -> bool:
+        return self._quiet_since is not None and self.remaining() == 0.0
 
 
 class ApprovalModal(ModalScreen[Decision]):
@@ -47,7 +88,12 @@ class ApprovalModal(ModalScreen[Decision]):
     }
     ApprovalModal #approval-buttons { height: auto; margin-top: 1; }
     ApprovalModal #approval-buttons Button { margin-right: 2; }
+    ApprovalModal #approval-arming { margin-top: 1; color: $text-warning; }
+    ApprovalModal.-armed #approval-arming { color: $text-muted; }
     """
+
+    #: nothing has the focus while arming (keys reach on_key, then the chat input)
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         Binding(
@@ -62,7 +108,8 @@ class ApprovalModal(ModalScreen[Decision]):
             "decide('approve_session')",
             "Approve for session",
             id="approval.approve_session",
-            tooltip="Run this and every later call of this tool in this session",
+            tooltip="Run this call, and later the same kind of change to this object, until "
+            "you leave write mode",
         ),
         Binding(
             "d,n,escape",
@@ -73,9 +120,22 @@ class ApprovalModal(ModalScreen[Decision]):
         ),
     ]
 
-    def __init__(self, view: ApprovalView) -> None:
+    def __init__(
+        self,
+        view: ApprovalView,
+        *,
+        arm_delay: float = 1.0,
+        forward: Callable[[events.Key], str | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(classes="approval")
         self.view = view
+        self.gate = ArmingGate(arm_delay, clock)
+        #: takes a key for the chat input; returns the input's text after it
+        self.forward = forward
+        self.armed = False
+        #: the chat input's text after the last key passed on to it (None: none passed on)
+        self.kept: str | None = None
 
     def compose(self) -> ComposeResult:
         v = self.view
@@ -106,18 +166,94 @@ class ApprovalModal(ModalScreen[Decision]):
                 with VerticalScroll(id="approval-dry-run"):
                     yield Static(v.dry_run, markup=False)
             with Horizontal(id="approval-buttons"):
-                yield Button("Approve (a)", id="approve", variant="warning")
-                yield Button("Approve for this session (s)", id="approve_session")
-                yield Button("Decline (d)", id="decline", variant="primary")
+                yield Button("Approve (a)", id="approve", variant="warning", disabled=True)
+                yield Button("Approve for this session (s)", id="approve_session", disabled=True)
+                yield Button("Decline (d)", id="decline", variant="primary", disabled=True)
+            if v.standing:
+                yield Static(
+                    Text.assemble(
+                        ("for this session: ", "dim"),
+                        v.standing,
+                        (" (until you leave write mode; nothing else)", "dim"),
+                    ),
+                    id="approval-standing",
+                    markup=False,
+                )
+            yield Static(self._arming_text(), id="approval-arming", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#decline", Button).focus()
+        # the quiet period counts from the first frame that shows this window
+        self.call_after_refresh(self._start_arming)
+
+    def _start_arming(self) -> None:
+        self.gate.start()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        self.set_timer(max(self.gate.remaining(), 0.01), self._tick)
+
+    def _tick(self) -> None:
+        if self.armed:
+            return
+        if self.gate.armed:
+            self._set_armed(True)
+        else:
+            self._schedule()
+
+    def _set_armed(self, armed: bool) -> None:
+        self.armed = armed
+        self.set_class(armed, "-armed")
+        for button in self.query(Button):
+            button.disabled = not armed
+        if armed:
+            self.query_one("#decline", Button).focus()
+        else:
+            self.set_focus(None)
+        self.query_one("#approval-arming", Static).update(self._arming_text())
+
+    def _arming_text(self) -> Text:
+        if self.armed:
+            return Text("Ready: a approve · s approve for this session · d / Esc decline")
+        seconds = f"{self.gate.delay:g} s"
+        text = Text(f"⏳ Arming: these keys work once you have not typed for {seconds}. ")
+        text.append("What you type meanwhile goes to the chat input.")
+        if self.kept:
+            shown = self.kept if len(self.kept) <= 40 else "…" + self.kept[-39:]
+            text.append(f"\nin the chat input: {shown}", style="bold")
+        return text
+
+    def _decides(self, key: str) -> bool:
+        return key in self.active_bindings
+
+    async def on_key(self, event: events.Key) -> None:
+        """Before the window is armed every key goes on to the chat input; after, a
+        printable key that decides nothing means typing resumed: it disarms the window."""
+        if self.armed and not (event.is_printable and not self._decides(event.key)):
+            return  # a decision key, Tab, Enter on a button...: the bindings handle it
+        event.stop()
+        event.prevent_default()
+        if self.armed:
+            self._set_armed(False)
+            self.gate.start()
+            self._schedule()
+        else:
+            self.gate.key()
+        if self.forward is not None and event.key != "escape":
+            self.kept = self.forward(event)
+        self.query_one("#approval-arming", Static).update(self._arming_text())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "decide" and not self.armed:
+            return None  # listed, but inert while arming
+        return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_decide(str(event.button.id))
 
     def action_decide(self, decision: str) -> None:
+        if not self.armed:
+            return
         if decision not in ("approve", "approve_session", "decline"):
             decision = "decline"
         self.dismiss(decision)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -84,6 +85,26 @@ class ChatInput(Input):
                 append_history(text)
         self._index = len(self.history)
         self._draft = ""
+
+    #: editing keys a window that holds the keyboard may pass on (see :meth:`take_key`)
+    _EDIT_KEYS = {
+        "backspace": "delete_left",
+        "delete": "delete_right",
+        "left": "cursor_left",
+        "right": "cursor_right",
+        "home": "home",
+        "end": "end",
+    }
+
+    def take_key(self, event: events.Key) -> str:
+        """A key typed while another screen holds the keyboard (the approval window while it
+        arms): a character is inserted, an editing key edits, others are ignored. Returns the
+        text now in the input."""
+        if event.is_printable and event.character:
+            self.insert_text_at_cursor(event.character)
+        elif event.key in self._EDIT_KEYS:
+            getattr(self, f"action_{self._EDIT_KEYS[event.key]}")()
+        return self.value
 
     def action_history(self, delta: int) -> None:
         self._load()

@@ -1,4 +1,5 @@
-"""The status bar: context, namespace, model, mode, steps, elapsed time, tokens and cost."""
+"""The status bar: context, namespace, model, mode, standing approvals, steps, elapsed time,
+tokens and cost."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class StatusBar(Widget):
     offline: reactive[bool] = reactive(False)
     sandbox: reactive[bool] = reactive(False)
     write_mode: reactive[bool] = reactive(False)
+    #: the standing approvals ("approve for this session") in force, one line each
+    standing: reactive[tuple[str, ...]] = reactive(())
     steps: reactive[int] = reactive(0)
     tokens: reactive[int] = reactive(0)
     cost: reactive[float] = reactive(0.0)
@@ -87,6 +90,10 @@ class StatusBar(Widget):
             items.append((10, Text(" WRITE MODE ", style="bold reverse red")))
         else:
             items.append((10, Text("read-only", style="green")))
+        if self.standing:
+            more = f" +{len(self.standing) - 1} more" if len(self.standing) > 1 else ""
+            auto = Text.assemble(("auto-approving ", "bold yellow"), self.standing[-1], more)
+            items.append((9, auto))
         ctx = Text.assemble(("ctx ", "dim"), self.context)
         if self.sandbox:
             ctx.append(" (sandbox)", style="bold cyan")

@@ -67,11 +67,15 @@ def preview(text: str) -> str:
     return "\n".join(out)
 
 
-def approval_label(decision: str, source: str) -> str:
+def approval_label(decision: str, source: str, standing: str = "") -> str:
     """How a mutating call was decided, in the trace: by the user now, or without asking
-    because the user approved this tool for the session earlier."""
+    because of a standing approval the user gave earlier (named when the event says which)."""
     if source == "session":
+        if standing:
+            return f"auto-approved by your standing approval: {standing}"
         return "auto-approved (approved for this session earlier)"
+    if decision == "approve_session" and standing:
+        return f"approved by you for this session: {standing}"
     if source == "policy":
         return "declined by policy (headless: no one to ask)"
     return {
@@ -417,7 +421,7 @@ class TracePane(VerticalScroll):
             block = await self._tool(event, mutating=True)
             block.set_note("awaiting approval")
         elif isinstance(event, ev.ApprovalResolved):
-            label = approval_label(event.decision, event.source)
+            label = approval_label(event.decision, event.source, event.standing)
             block = self.tools.get(event.tool_call_id)
             if block is not None:
                 block.approval = label
