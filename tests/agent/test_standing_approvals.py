@@ -38,7 +38,7 @@ def _replicas(kubeconfig: Path, name: str) -> int:
 
 def _loop(srv: Any, sandbox: Any, tmp_path: Path, approver: ScriptedApprover) -> Any:
     kubeconfig = Path(sandbox.write_kubeconfig(tmp_path / "kubeconfig"))
-    cluster = Cluster(kubeconfig=kubeconfig, context=CONTEXT, request_timeout=10)
+    cluster = Cluster(kubeconfig=kubeconfig, context=CONTEXT, request_timeout=10, write_mode=True)
     tools = build_k8s_tools(cluster, Settings())
     loop = make_loop(srv, [], write_mode=True, approver=approver, context=CONTEXT)
     loop.tools = ToolRegistry(tools)
