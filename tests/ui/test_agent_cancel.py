@@ -58,6 +58,7 @@ async def test_escape_cancels_hung_request_and_next_question_works(
         await pilot.press("a", "b", "c")
         assert app.main.chat.input.value == "abc"
         app.main.chat.input.value = ""
+        await pilot.press("escape")  # the first Esc leaves the input, the second stops
         started = time.monotonic()
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Cancelled" in chat_text(app), timeout=1.0, what="cancel")

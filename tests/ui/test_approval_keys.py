@@ -42,7 +42,8 @@ async def test_keys_typed_as_the_window_opens_decide_nothing(tmp_path: Path, mod
     )
     async with app.run_test(size=(120, 40)) as pilot:
         await _ready(pilot, app)
-        pod = next(r for r in app.main.pods.rows() if r.namespace == "shop" and r.status == "Running")
+        rows = app.main.pods.rows()
+        pod = next(r for r in rows if r.namespace == "shop" and r.status == "Running")
         model_server.push(
             reply(
                 tool_calls=[
@@ -104,8 +105,7 @@ async def test_once_armed_the_approve_key_works(tmp_path: Path, model_server):
         await pilot.press("a")
         await wait_for(pilot, lambda: not app.bridge.running, 15, "run end")
         assert "approved by you" in trace_text(app)
-        got = _kubectl(app, "-n", "shop", "get", "deployment", "cart")
-        got = _kubectl(app, "-n", "shop", "get", "deployment", "cart", "-o=jsonpath={.spec.replicas}")
+        got = _kubectl(app, "-n", "shop", "get", "deployment/cart", "-o=jsonpath={.spec.replicas}")
         assert got.stdout.strip() == "4", got.stderr
     assert model_server.rejections == []
 
