@@ -54,7 +54,6 @@ class ChatInput(Input):
             "escape",
             "leave",
             "Leave input",
-            show=False,
             id="chat.leave",
             tooltip="Leave the input for the chat log (one-key shortcuts work there; "
             "Esc again stops the agent)",
