@@ -148,7 +148,7 @@ class AgentBridge:
                 chat.input.cursor_position = len(text)
             await chat.add_notice(
                 "The agent is still working: your question stays in the input. Press Enter "
-                "again when the agent is done, or Esc to stop it.",
+                "again when the agent is done, or Esc twice to stop it.",
                 "warning",
             )
             return

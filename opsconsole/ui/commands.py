@@ -113,11 +113,13 @@ def _focus(app: OpsConsoleApp, selector: str) -> Any:
 def _binding_classes(app: object | None = None) -> list[tuple[str, type]]:
     from opsconsole.ui.app import OpsConsoleApp
     from opsconsole.ui.replay import ReplayApp
+    from opsconsole.ui.screens.main import MainScreen
     from opsconsole.ui.screens.modals import ApprovalModal, OutputModal
-    from opsconsole.ui.widgets.chat import ChatInput
+    from opsconsole.ui.widgets.chat import ChatInput, ChatPane
     from opsconsole.ui.widgets.trace import PodLink, ToolBlock
 
-    classes: list[tuple[str, type]] = [("everywhere", OpsConsoleApp), ("chat", ChatInput)]
+    classes: list[tuple[str, type]] = [("everywhere", OpsConsoleApp), ("everywhere", MainScreen)]
+    classes += [("chat", ChatInput), ("chat", ChatPane)]
     classes += [("trace", ToolBlock), ("trace", PodLink)]
     from opsconsole.ui.screens.help import HelpScreen
     from opsconsole.ui.screens.modals import ContainerPickerModal
@@ -179,5 +181,13 @@ def help_rows(app: OpsConsoleApp) -> list[tuple[str, str, str, str]]:
 
 
 def _pretty(keys: str) -> str:
-    names = {"question_mark": "?", "colon": ":", "slash": "/", "escape": "esc", "enter": "⏎"}
+    names = {
+        "question_mark": "?",
+        "colon": ":",
+        "slash": "/",
+        "escape": "esc",
+        "enter": "⏎",
+        "pageup": "PgUp",
+        "pagedown": "PgDn",
+    }
     return " ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

@@ -97,9 +97,7 @@ async def test_standing_approval_covers_the_same_change_only(srv, fresh_sandbox,
     assert _replicas(kubeconfig, "cart") == 4
     # the request said what "approve for this session" would cover
     assert approver.requests[0].standing is not None
-    assert approver.requests[0].standing.describe() == (
-        "scale deployment shop/cart to ≥1 replicas"
-    )
+    assert approver.requests[0].standing.describe() == ("scale deployment shop/cart to ≥1 replicas")
     assert srv.rejections == []
 
 

@@ -72,33 +72,59 @@ def test_help_screen(snap_compare, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_approval_modal(snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _approval_app(tmp_path: Path, srv: ScriptedOpenAIServer, arm_ms: int):
+    srv.push(
+        reply(
+            "需要把 cart 扩容到 3 个副本。",
+            tool_calls=[
+                tool_call(
+                    "scale_deployment",
+                    {"namespace": "shop", "name": "cart", "replicas": 3},
+                    id="call_scale_1",
+                )
+            ],
+        )
+    )
+    settings = _settings(tmp_path, base_url=srv.base_url)
+    settings = settings.replace(ui=settings.ui.replace(approval_arm_ms=arm_ms))
+    return build_app(settings, demo=True, write=True, frozen=True)
+
+
+async def _approval_shown(pilot) -> None:
     from opsconsole.ui.screens.modals import ApprovalModal
 
+    await _pods_loaded(pilot)
+    chat = pilot.app.main.chat
+    chat.input.value = "把 shop 的 cart 扩容到 3 个副本"
+    await pilot.press("enter")
+    await _until(lambda: isinstance(pilot.app.screen, ApprovalModal))
+
+
+def test_approval_modal(snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Armed: the keys decide; what "for this session" would cover is spelled out."""
     monkeypatch.setenv(KEY_ENV, "sk-test")
     with ScriptedOpenAIServer() as srv:
-        srv.push(
-            reply(
-                "需要把 cart 扩容到 3 个副本。",
-                tool_calls=[
-                    tool_call(
-                        "scale_deployment",
-                        {"namespace": "shop", "name": "cart", "replicas": 3},
-                        id="call_scale_1",
-                    )
-                ],
-            )
-        )
-        app = build_app(
-            _settings(tmp_path, base_url=srv.base_url), demo=True, write=True, frozen=True
-        )
+        app = _approval_app(tmp_path, srv, 100)
 
         async def run_before(pilot) -> None:
-            await _pods_loaded(pilot)
-            chat = pilot.app.main.chat
-            chat.input.value = "把 shop 的 cart 扩容到 3 个副本"
-            await pilot.press("enter")
-            await _until(lambda: isinstance(pilot.app.screen, ApprovalModal))
+            await _approval_shown(pilot)
+            await _until(lambda: pilot.app.screen.armed)
+            await pilot.pause(0.3)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_approval_modal_arming(
+    snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arming: buttons disabled, the keys typed meanwhile shown as kept in the chat input."""
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with ScriptedOpenAIServer() as srv:
+        app = _approval_app(tmp_path, srv, 60_000)
+
+        async def run_before(pilot) -> None:
+            await _approval_shown(pilot)
+            await pilot.press(*"explain")
             await pilot.pause(0.3)
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -57,6 +57,7 @@ async def test_escape_cancels_hung_request_and_next_question_works(
         await pilot.press("a", "b", "c")
         assert app.main.chat.input.value == "abc"
         app.main.chat.input.value = ""
+        await pilot.press("escape")  # the first Esc leaves the input, the second stops
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Cancelled" in chat_text(app), timeout=15, what="cancel")
         assert not app.bridge.running

@@ -88,7 +88,7 @@ async def test_a_question_sent_while_the_agent_works_stays_in_the_input(
         await pilot.press("enter")
         await pilot.pause()
         assert chat_input.value == "typed while busy"
-        await pilot.press("escape")
+        await pilot.press("escape", "escape")  # leave the input, then stop
         await wait_for(pilot, lambda: not app.bridge.running, 30, "stopped")
 
 

@@ -38,10 +38,12 @@ async def test_cancel_during_fan_out_then_follow_up(tmp_path: Path, model_server
             return sum(isinstance(s.parent, ToolBlock) for s in trace.query(StepBlock))
 
         await wait_for(pilot, lambda: nested() == 2, 30, "two specialist steps in the tree")
+        await pilot.press("escape")  # the first Esc leaves the chat input, the second stops
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Cancelled" in chat_text(app), 15, "cancelled")
         assert all(s.state != "running" for s in trace.query(StepBlock))
         model_server.push(reply("好的，已停止。"))
+        app.main.chat.input.focus()  # back to the input (Esc had left it)
         app.main.chat.input.value = "继续"
         await pilot.press("enter")
         await wait_for(pilot, lambda: "好的，已停止。" in chat_text(app), 15, "follow-up")

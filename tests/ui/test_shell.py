@@ -50,7 +50,10 @@ async def test_zoom_focused_pane_and_back(tmp_path: Path) -> None:
         assert screen.chat.input.value == "z"
         await pilot.press("f2")
         assert screen.maximized is screen.query_one("#chat-pane")
-        await pilot.press("escape")  # Esc restores when no agent runs
+        await pilot.press("escape")  # the first Esc leaves the input, in the zoomed pane
+        assert screen.maximized is screen.query_one("#chat-pane")
+        assert app.focused is screen.chat.log_view
+        await pilot.press("escape")  # then Esc restores when no agent runs
         assert screen.maximized is None
 
 

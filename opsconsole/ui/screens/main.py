@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -37,6 +38,27 @@ class MainScreen(Screen[None]):
     #: closes the filter), then the app's, which un-zooms when no agent runs; Textual's
     #: default would un-zoom before any binding ran
     ESCAPE_TO_MINIMIZE = False
+
+    #: Tab goes from pane to pane (chat, trace, pods, logs), not through every focusable
+    #: widget (each step of the trace is one: Tab never got past it to the pods and logs)
+    BINDINGS = [
+        Binding(
+            "tab",
+            "cycle_pane(1)",
+            "Next pane",
+            show=False,
+            id="app.next_pane",
+            tooltip="Focus the next pane (chat, trace, pods, logs)",
+        ),
+        Binding(
+            "shift+tab",
+            "cycle_pane(-1)",
+            "Previous pane",
+            show=False,
+            id="app.previous_pane",
+            tooltip="Focus the previous pane",
+        ),
+    ]
 
     #: the chat input (mounted just after the first frame), not the first focusable widget
     #: (the trace): _chat_ready moves the focus there unless the user went elsewhere
@@ -180,6 +202,17 @@ class MainScreen(Screen[None]):
             target = pane
         if target is not None:
             target.focus()
+
+    def action_cycle_pane(self, step: int) -> None:
+        """Focus the next (``step`` 1) or previous (-1) pane, in reading order."""
+        names = list(self._PANES)
+        pane = self.pane_of(self.focused)
+        by_id = {selector[1:]: name for name, selector in self._PANES.items()}
+        current = by_id.get(pane.id or "") if pane is not None else None
+        if current is None:
+            self.focus_pane("chat" if step > 0 else names[-1])
+            return
+        self.focus_pane(names[(names.index(current) + step) % len(names)])
 
     @staticmethod
     def pane_of(widget: Any) -> Pane | None:

@@ -50,6 +50,14 @@ class ChatInput(Input):
             id="chat.history_next",
             tooltip="Recall the next question",
         ),
+        Binding(
+            "escape",
+            "leave",
+            "Leave input",
+            id="chat.leave",
+            tooltip="Leave the input for the chat log (one-key shortcuts work there; "
+            "Esc again stops the agent)",
+        ),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -106,6 +114,11 @@ class ChatInput(Input):
             getattr(self, f"action_{self._EDIT_KEYS[event.key]}")()
         return self.value
 
+    def action_leave(self) -> None:
+        pane = self.parent.parent if self.parent is not None else None
+        if isinstance(pane, ChatPane):
+            pane.log_view.focus()
+
     def action_history(self, delta: int) -> None:
         self._load()
         if not self.history:
@@ -132,6 +145,26 @@ class ChatPane(Vertical):
     ChatPane { height: 1fr; }
     ChatPane > #chat-log { height: 1fr; }
     """
+
+    #: for the input too (the log has its own): PageUp / PageDown scroll the conversation
+    BINDINGS = [
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Page up",
+            show=False,
+            id="chat.page_up",
+            tooltip="Scroll the conversation up a page",
+        ),
+        Binding(
+            "pagedown",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="chat.page_down",
+            tooltip="Scroll the conversation down a page",
+        ),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -171,6 +204,13 @@ class ChatPane(Vertical):
     def input(self) -> ChatInput:
         return self.query_one(ChatInput)
 
+    def action_page(self, direction: int) -> None:
+        log = self.log_view
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
@@ -190,7 +230,12 @@ class ChatPane(Vertical):
         self.set_class(running, "-running")
         if running and not self.query("#stop-button"):
             self.query_one("#chat-row").mount(
-                Button("■ Stop", id="stop-button", variant="error", tooltip="Stop the agent (Esc)")
+                Button(
+                    "■ Stop",
+                    id="stop-button",
+                    variant="error",
+                    tooltip="Stop the agent (Esc; from the input Esc twice)",
+                )
             )
 
     # ---- content ---------------------------------------------------------------------------
