@@ -15,6 +15,7 @@ import re
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: the colour codes the headless printers add themselves: SGR with plain numeric parameters
 _OUR_SGR = re.compile(r"\x1b\[[0-9;]{0,8}m")
+_C1_AND_DEL = re.compile(r"[\x7f-\x9f]")
 
 
 def _show(match: re.Match[str]) -> str:
@@ -43,4 +44,4 @@ def printable_keeping_sgr(text: str) -> str:
 def json_line(text: str) -> str:
     """A JSON line (``json.dumps(..., ensure_ascii=False)`` escapes C0 controls) with the C1
     range and DEL escaped too, so the line stays valid JSON and inert in a terminal."""
-    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return _C1_AND_DEL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

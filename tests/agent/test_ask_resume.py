@@ -7,7 +7,7 @@ from pathlib import Path
 
 from opsconsole.sessions.index import summarize
 from opsconsole.sessions.reader import read_session
-from tests.fakes.cli import run_cli
+from tests.fakes.cli import cli_env, run_cli
 
 
 def _ask(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -40,7 +40,6 @@ def test_ask_killed_mid_run_leaves_a_transcript_that_resume_sends(tmp_path: Path
     """kill -9 during a headless run: the messages of the steps already taken are on disk, so
     ``ask --resume`` sends them (the dangling tool call answered as interrupted), not only the
     new question."""
-    import os
     import signal
     import sys
     import time
@@ -53,18 +52,12 @@ def test_ask_killed_mid_run_leaves_a_transcript_that_resume_sends(tmp_path: Path
             reply(tool_calls=[tool_call("get_events", {"namespace": "shop"}, id="c2")]),
             Hang(300),  # the third request never answers: the run is killed there
         )
-        env = dict(os.environ)
-        env.pop("DEEPSEEK_API_KEY", None)
-        env.update(
-            {
-                "OPSCONSOLE_CONFIG_DIR": str(tmp_path / "cfg"),
-                "OPSCONSOLE_DATA_DIR": str(tmp_path / "data"),
-                "OPSCONSOLE_STATE_DIR": str(tmp_path / "state"),
-                "OPSCONSOLE_MODEL__BASE_URL": model.base_url,
-                "OPSCONSOLE_MODEL__API_KEY_ENV": "OPSC_FAKE_KEY",
-                "OPSC_FAKE_KEY": "test-key",
-            }
-        )
+        model_env = {
+            "OPSCONSOLE_MODEL__BASE_URL": model.base_url,
+            "OPSCONSOLE_MODEL__API_KEY_ENV": "OPSC_FAKE_KEY",
+            "OPSC_FAKE_KEY": "test-key",
+        }
+        env = cli_env(tmp_path, model_env)
         proc = subprocess.Popen(
             [sys.executable, "-m", "opsconsole", "ask", "--demo", "what is wrong in shop?"],
             env=env,
@@ -89,7 +82,7 @@ def test_ask_killed_mid_run_leaves_a_transcript_that_resume_sends(tmp_path: Path
             "--resume",
             "last",
             "and what should I do?",
-            env_extra={k: env[k] for k in env if k.startswith("OPSC")},
+            env_extra=model_env,
         )
         assert again.returncode == 0, again.stderr
         sent = model.requests[-1]["messages"]

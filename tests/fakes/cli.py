@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 
-def run_cli(
-    tmp_path: Path, *args: str, env_extra: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
+def cli_env(tmp_path: Path, env_extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a user's run: private dirs under ``tmp_path``, no real API key."""
     env = dict(os.environ)
     env.pop("DEEPSEEK_API_KEY", None)
     env.pop("OPENAI_API_KEY", None)
@@ -19,6 +18,13 @@ def run_cli(
     env["OPSCONSOLE_DATA_DIR"] = str(tmp_path / "data")
     env["OPSCONSOLE_STATE_DIR"] = str(tmp_path / "state")
     env.update(env_extra or {})
+    return env
+
+
+def run_cli(
+    tmp_path: Path, *args: str, env_extra: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = cli_env(tmp_path, env_extra)
     return subprocess.run(
         [sys.executable, "-m", "opsconsole", *args],
         capture_output=True,

@@ -4,28 +4,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from opsconsole.config import load_settings
-from tests.fakes.cli import run_cli
+from tests.fakes.cli import cli_env, run_cli
 from tests.fakes.openai_server import ScriptedOpenAIServer, error, reply
 
 FAKE_KEY_ENV = "OPSC_HARDENING_KEY"
 FAKE_KEY = "sk-test-6f1c2a9d8e7b4c3a2f1e0d9c8b7a6f5e"
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("DEEPSEEK_API_KEY", None)
-    env.pop("OPENAI_API_KEY", None)
-    env["OPSCONSOLE_CONFIG_DIR"] = str(tmp_path / "cfg")
-    env["OPSCONSOLE_DATA_DIR"] = str(tmp_path / "data")
-    env["OPSCONSOLE_STATE_DIR"] = str(tmp_path / "state")
-    env.update(extra)
-    return env
 
 
 def _model_env(srv: ScriptedOpenAIServer) -> dict[str, str]:
@@ -40,7 +28,7 @@ def _model_env(srv: ScriptedOpenAIServer) -> dict[str, str]:
 def test_ask_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "opsconsole", "ask", "--demo", "--offline", "哪些 Pod 不健康"],
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -59,7 +47,7 @@ def test_ask_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
 def test_console_on_a_pipe_refuses_and_names_ask(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "opsconsole", "--demo"],
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
