@@ -75,8 +75,11 @@ async def test_page_keys_scroll_the_chat_from_the_input(tmp_path: Path) -> None:
             await chat.add_notice(f"line {n}")
         log = chat.log_view
         await wait_for(pilot, lambda: log.max_scroll_y > 20, 10, "a long conversation")
-        log.scroll_end(animate=False)
+        # the log is anchored: it follows the newest line by itself. Wait for the layout of all
+        # 80 lines to settle at the end (a pending follow-up scroll would undo the page-up)
         await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, 10, "at the end")
+        await pilot.pause()
+        await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, 10, "settled at the end")
         chat.input.focus()
         bottom = log.scroll_y
         await pilot.press("pageup")
