@@ -73,11 +73,7 @@ class Backend:
         if self.recorder is not None:
             self.recorder.flush()
         recorder = self.recorder
-        on_request = (
-            (lambda messages, _tools: recorder.sync_messages(messages))
-            if recorder is not None
-            else None
-        )
+        on_request = recorder.on_request if recorder is not None else None
         if self.multi_agent:
             from opsconsole.agent.scheduler import build_scheduler
 
@@ -97,6 +93,7 @@ class Backend:
                 self.notes.append(
                     "The resumed transcript continues with one agent; --team starts fresh."
                 )
+            self._track_transcript()
             return
         self.loop = AgentLoop(
             self.model,
@@ -110,8 +107,14 @@ class Backend:
             on_request=on_request,
             conversation=conversation,
         )
-        if conversation is not None and recorder is not None:
-            recorder.track_transcript(self.loop.conversation.messages)
+        self._track_transcript()
+
+    def _track_transcript(self) -> None:
+        """The recorder follows the live transcript (not the per-request copy the loop sends):
+        each message is written as the run goes, the final answer before ``run_finished``, so
+        ``--resume`` finds every answer even after a kill."""
+        if self.recorder is not None and self.loop is not None:
+            self.recorder.track_transcript(self.loop.conversation.messages)
 
     def resume(self, name: str) -> None:
         """Continue a recorded session here: close the current recording, reopen that one and

@@ -97,3 +97,35 @@ async def test_sessions_picker_resumes_in_the_running_console(tmp_path: Path, mo
     assert model_server.rejections == []
     tool_msgs = [m for m in model_server.requests[-1]["messages"] if m["role"] == "tool"]
     assert [m["tool_call_id"] for m in tool_msgs] == ["call_old_1"]
+
+
+async def test_resume_shows_every_answer_of_a_console_session(tmp_path: Path, model_server) -> None:
+    """A session recorded by the console itself (two questions, two answers), resumed in a new
+    console: both answers are back in the chat, the last one included, and the model gets both."""
+    settings = make_settings(tmp_path, base_url=model_server.base_url)
+    model_server.push(reply("第一个回答：cart 正常。"))
+    model_server.push(reply("second answer: payment-api lacks a ConfigMap key."))
+    app = build_app(settings, demo=True, frozen=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.backend is not None, 30, "backend")
+        for question, answer in (
+            ("cart 怎么样？", "cart 正常"),
+            ("and payments?", "ConfigMap key"),
+        ):
+            app.main.chat.input.value = question
+            await pilot.press("enter")
+            await wait_for(pilot, lambda a=answer: a in chat_text(app), 15, "answer")
+            await wait_for(pilot, lambda: not app.bridge.running, 15, "run finished")
+        path = app.backend.recorder.path
+    model_server.push(reply("third answer."))
+    again = build_app(settings, demo=True, frozen=True, resume=str(path))
+    async with again.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "Resumed session" in chat_text(again), 30, "resume note")
+        text = chat_text(again)
+        assert "第一个回答：cart 正常。" in text
+        assert "second answer: payment-api lacks a ConfigMap key." in text
+        again.main.chat.input.value = "继续"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "third answer." in chat_text(again), 15, "third answer")
+    contents = [m.get("content") for m in model_server.requests[-1]["messages"]]
+    assert "second answer: payment-api lacks a ConfigMap key." in contents
