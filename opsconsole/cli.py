@@ -35,7 +35,18 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "theme": None,
     "multi_agent": False,
     "resume": None,
+    "pods": None,
 }
+
+
+def _pod_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of pods: {text!r}") from None
+    if not 1 <= n <= 100_000:
+        raise argparse.ArgumentTypeError(f"--pods must be between 1 and 100000, not {n}")
+    return n
 
 
 def _common_parser() -> argparse.ArgumentParser:
@@ -57,6 +68,12 @@ def _common_parser() -> argparse.ArgumentParser:
     g.add_argument("--context", metavar="NAME", help="kubeconfig context to pin")
     g.add_argument("-n", "--namespace", metavar="NS", help="default namespace")
     g.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG)")
+    g.add_argument(
+        "--pods",
+        metavar="N",
+        type=_pod_count,
+        help="with --demo: a generated cluster of N pods instead of the demo scenario",
+    )
     g.add_argument(
         "--write",
         action="store_true",

@@ -230,14 +230,18 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
         kubeconfig = getattr(args, "kubeconfig", None) or settings.kubernetes.kubeconfig
         context = getattr(args, "context", None) or settings.kubernetes.context
         sandbox = None
+        pods = getattr(args, "pods", None)
+        if pods and not getattr(args, "demo", False):
+            raise UsageError("--pods generates a sandbox cluster: use it with --demo")
         if getattr(args, "demo", False):
-            sandbox = _start_sandbox()
+            sandbox = _start_sandbox(pods)
             stack.callback(sandbox.stop)
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="opsconsole-ask-"))
             kubeconfig = os.path.join(tmp, "kubeconfig")
             sandbox.write_kubeconfig(kubeconfig)
             context = SANDBOX_CONTEXT
-            printer.note(f"using the built-in sandbox cluster (demo scenario) at {sandbox.url}")
+            what = f"a generated cluster of {pods} pods" if pods else "demo scenario"
+            printer.note(f"using the built-in sandbox cluster ({what}) at {sandbox.url}")
 
         from opsconsole.errors import NoClusterConfigured
         from opsconsole.k8s.client import Cluster
@@ -341,13 +345,11 @@ def _wants_team(args: argparse.Namespace, task: str) -> bool:
     return bool(getattr(args, "multi_agent", False)) or bool(MENTION_RE.match(task))
 
 
-def _start_sandbox() -> Any:
+def _start_sandbox(pods: int | None = None) -> Any:
+    from opsconsole.sandbox.server import SandboxServer
+
     try:
-        from opsconsole.sandbox import SandboxServer  # type: ignore[attr-defined]
-    except ImportError:
-        from opsconsole.sandbox.server import SandboxServer
-    try:
-        return SandboxServer(scenario="demo").start()
+        return SandboxServer(scenario="demo", pods=pods).start()
     except OpsConsoleError:
         raise
     except Exception as exc:  # noqa: BLE001 - shown as one line, no traceback

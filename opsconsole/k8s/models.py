@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 
 @dataclass(slots=True)
 class ContainerRow:
@@ -45,7 +47,14 @@ class PodRow:
     containers: list[ContainerRow] = field(default_factory=list)
     resource_version: str = ""
     deleting: bool = False
-    raw: dict[str, Any] | None = None
+    #: the pod object as compact JSON, kept only when asked (``keep_raw``): bytes cost a
+    #: tenth of the parsed dicts, so 10,000 pods stay ~35 MB instead of ~120 MB (K8)
+    packed: bytes | None = None
+
+    @property
+    def raw(self) -> dict[str, Any] | None:
+        """The pod object (decoded from :attr:`packed` on each access), or None if not kept."""
+        return None if self.packed is None else msgspec.json.decode(self.packed)
 
     @property
     def key(self) -> tuple[str, str]:

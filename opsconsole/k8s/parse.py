@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from opsconsole.k8s.models import (
     ContainerRow,
     DeploymentRow,
@@ -170,7 +172,7 @@ def parse_pod(pod: dict[str, Any], *, keep_raw: bool = False) -> PodRow:
         containers=rows,
         resource_version=meta.get("resourceVersion", "") or "",
         deleting=bool(meta.get("deletionTimestamp")),
-        raw=pod if keep_raw else None,
+        packed=msgspec.json.encode(pod) if keep_raw else None,
     )
 
 

@@ -202,8 +202,7 @@ class SessionRecorder:
         path = Path(path)
         if path.is_symlink():  # appending through a link would write (and widen) its target
             raise SessionError(
-                f"refused to resume {path}: it is a symbolic link; resume the session file "
-                "itself"
+                f"refused to resume {path}: it is a symbolic link; resume the session file itself"
             )
         read_header(path)  # never cut the tail of a file that is not a session we can read
         try:
@@ -526,11 +525,11 @@ class SessionRecorder:
                 item = {
                     f: getattr(row, f)
                     for f in row.__dataclass_fields__  # type: ignore[attr-defined]
-                    if f not in ("raw", "containers")
+                    if f not in ("packed", "containers")
                 }
                 item["containers"] = [asdict(c) for c in getattr(row, "containers", [])]
             else:
-                item = {k: v for k, v in dict(row).items() if k != "raw"}
+                item = {k: v for k, v in dict(row).items() if k not in ("raw", "packed")}
             out.append(item)
         self._write(
             {

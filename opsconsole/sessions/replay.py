@@ -447,7 +447,7 @@ def pod_rows_from_snapshot(snapshot: dict[str, Any]) -> list[Any]:
     from opsconsole.k8s.models import ContainerRow, PodRow
 
     c_names = set(ContainerRow.__dataclass_fields__)
-    p_names = set(PodRow.__dataclass_fields__) - {"containers", "raw"}
+    p_names = set(PodRow.__dataclass_fields__) - {"containers", "packed"}
     rows = []
     for item in snapshot.get("rows") or []:
         if not isinstance(item, dict):

@@ -58,6 +58,8 @@ class AppOptions:
     multi_agent: bool = False
     #: a recorded session to continue (path, id or "last")
     resume: str | None = None
+    #: with demo: a generated cluster of this many pods instead of the demo scenario
+    pods: int | None = None
 
 
 class OpsConsoleApp(App[int]):

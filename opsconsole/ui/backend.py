@@ -248,7 +248,7 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
     if options.demo:
         from opsconsole.sandbox import SandboxServer
 
-        backend.sandbox = SandboxServer(scenario="demo")
+        backend.sandbox = SandboxServer(scenario="demo", pods=options.pods)
         backend.sandbox.start()
         backend._kubeconfig_dir = tempfile.TemporaryDirectory(prefix="opsconsole-demo-")
         kubeconfig = os.path.join(backend._kubeconfig_dir.name, "kubeconfig")

@@ -34,6 +34,7 @@ def build_app(
     connect: bool = True,
     multi_agent: bool = False,
     resume: str | None = None,
+    pods: int | None = None,
 ) -> OpsConsoleApp:
     """Build the console app. ``frozen`` / ``exit_after_first_frame`` default to their env vars."""
     options = AppOptions(
@@ -52,5 +53,6 @@ def build_app(
         connect=connect,
         multi_agent=multi_agent,
         resume=resume,
+        pods=pods,
     )
     return OpsConsoleApp(settings, options)

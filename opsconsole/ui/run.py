@@ -11,8 +11,11 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Build and run the console; returns the process exit code."""
+    from opsconsole.errors import UsageError
     from opsconsole.ui.factory import build_app
 
+    if getattr(args, "pods", None) and not getattr(args, "demo", False):
+        raise UsageError("--pods generates a sandbox cluster: use it with --demo")
     app = build_app(
         settings,
         demo=bool(getattr(args, "demo", False)),
@@ -23,6 +26,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         write=bool(getattr(args, "write", False)),
         multi_agent=bool(getattr(args, "multi_agent", False)),
         resume=getattr(args, "resume", None),
+        pods=getattr(args, "pods", None),
     )
     result = app.run()
     return int(result or app.return_code or 0)

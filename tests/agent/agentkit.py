@@ -4,7 +4,10 @@ in-test tools, an approver that answers from a script, and a loop factory."""
 from __future__ import annotations
 
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from opsconsole.agent.approval import ApprovalDecision, ApprovalRequest
 from opsconsole.agent.events import AgentEvent
@@ -14,8 +17,19 @@ from opsconsole.agent.tools import ActionSummary, Tool, ToolRegistry
 from opsconsole.config import Settings
 from tests.fakes.openai_server import ScriptedOpenAIServer
 
-#: clients made by make_loop; the conftest closes them after each test
+#: clients made by make_loop; :func:`close_model_clients` closes them after each test
 OPEN_CLIENTS: list[OpenAIModelClient] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_model_clients() -> AsyncIterator[None]:
+    """Close the clients a test made, on that test's own event loop (a client left open would
+    be closed later on a dead loop and fail another test). Imported by the conftest of every
+    directory whose tests call :func:`make_loop`."""
+    yield
+    while OPEN_CLIENTS:
+        await OPEN_CLIENTS.pop().aclose()
+
 
 POD_SCHEMA = {
     "type": "object",

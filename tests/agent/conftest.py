@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.agent.agentkit import OPEN_CLIENTS, Calls  # noqa: E402
+from tests.agent.agentkit import Calls, close_model_clients  # noqa: E402,F401
 from tests.fakes.openai_server import ScriptedOpenAIServer  # noqa: E402
 
 
@@ -26,9 +26,3 @@ def srv() -> Iterator[ScriptedOpenAIServer]:
 def calls() -> Calls:
     return Calls()
 
-
-@pytest.fixture(autouse=True)
-async def _close_model_clients():
-    yield
-    while OPEN_CLIENTS:
-        await OPEN_CLIENTS.pop().aclose()

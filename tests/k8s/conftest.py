@@ -15,6 +15,7 @@ from opsconsole.agent.tools import ToolRegistry
 from opsconsole.config import Settings
 from opsconsole.k8s.client import Cluster
 from opsconsole.k8s.tools import build_k8s_tools
+from tests.agent.agentkit import close_model_clients  # noqa: F401 - autouse fixture
 
 CONTEXT = "opsconsole-sandbox"
 

@@ -98,7 +98,7 @@ def test_parse_pod_row_fields():
     assert row.containers[0].reason == "CrashLoopBackOff"
     assert row.containers[0].last_exit_code == 1
     assert row.containers[0].last_reason == "Error"
-    assert row.raw is None and parse_pod(p, keep_raw=True).raw is p
+    assert row.raw is None and parse_pod(p, keep_raw=True).raw == p
 
 
 def test_parse_node_pressure_gpu_taints():

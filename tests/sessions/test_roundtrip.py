@@ -60,12 +60,12 @@ def test_pod_snapshot_rebuilds_rows(sdir: Path) -> None:
         ready=1, total=1, restarts=2, node="n1", pod_ip="10.0.0.1",
         created="2026-01-01T00:00:00Z", labels={"app": "api"},
         containers=[ContainerRow(name="api", image="api:1", ready=True, restart_count=2)],
-        raw={"huge": "object"},
+        packed=b'{"huge":"object"}',
     )  # fmt: skip
     with SessionRecorder.create(sdir, model="m") as rec:
         rec.snapshot_pods([row], namespace="shop", context="kind-dev")
     snap = read_session(rec.path).snapshots[0]
-    assert "raw" not in snap["rows"][0]
+    assert "raw" not in snap["rows"][0] and "packed" not in snap["rows"][0]
     (back,) = pod_rows_from_snapshot(snap)
     assert back.name == "api-1" and back.restarts == 2 and back.labels == {"app": "api"}
     assert back.containers[0].image == "api:1"
