@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -108,7 +109,7 @@ class Scheduler(DispatchMixin):
         self.approver = approver
         self.language = language or settings.agent.language
         self.context = context if context is not None else settings.kubernetes.context
-        self.namespace = namespace or settings.kubernetes.namespace
+        self._namespace: str | None = namespace or settings.kubernetes.namespace
         self.write_mode = settings.agent.write_mode if write_mode is None else write_mode
         self.audit = audit
         every = specialists()
@@ -131,6 +132,7 @@ class Scheduler(DispatchMixin):
             context=self.context,
             namespace=self.namespace,
             write_mode=self.write_mode,  # its tools are all read-only; the prompt says the mode
+            prompt=functools.partial(team_prompt, SCHEDULER),
             conversation=conversation,
             audit=audit,
             on_request=on_request,
@@ -184,6 +186,19 @@ class Scheduler(DispatchMixin):
         self.loop.set_write_mode(on)  # off: every standing approval is revoked
         for name, sub in self.subloops.items():
             sub.set_write_mode(self.specs[name].write_mode(on))
+
+    @property
+    def namespace(self) -> str | None:
+        return self._namespace
+
+    @namespace.setter
+    def namespace(self, name: str | None) -> None:
+        """The default namespace of every agent (the console's ``/ns``): the next request of
+        each tells its model in a note (A20)."""
+        self._namespace = name
+        self.loop.namespace = name
+        for sub in self.subloops.values():
+            sub.namespace = name
 
     def set_context(self, name: str | None) -> None:
         """The kube context shown in approvals and pinned for every agent (S10)."""
@@ -309,15 +324,6 @@ class Scheduler(DispatchMixin):
 
     async def _run_routed(self, task: str) -> None:
         loop = self.loop
-        if not loop.conversation.has_system:
-            loop.system_prompt = team_prompt(
-                SCHEDULER,
-                resolve_language(self.language, task),  # type: ignore[arg-type]
-                loop.offered_tools(),
-                write_mode=self.write_mode,
-                context=self.context,
-                namespace=self.namespace,
-            )
         async with contextlib.aclosing(loop.run(task)) as events:
             async for ev in events:
                 if isinstance(ev, RunStarted):
@@ -401,18 +407,7 @@ class Scheduler(DispatchMixin):
         self._step = 0
         started = time.monotonic()
         conv = self.loop.conversation
-        if not conv.has_system:
-            conv.set_system(
-                team_prompt(
-                    SCHEDULER,
-                    resolve_language(self.language, task),  # type: ignore[arg-type]
-                    self.loop.offered_tools(),
-                    write_mode=self.write_mode,
-                    context=self.context,
-                    namespace=self.namespace,
-                )
-            )
-        conv.add_user(task)
+        self.loop.add_task(task)
         self._emit(
             RunStarted(
                 run_id=run_id,

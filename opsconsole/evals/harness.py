@@ -308,15 +308,8 @@ def build_loop(
     registry = spec.registry(build_full_registry(cluster, settings, namespace=namespace))
     write = spec.write_mode(scn.write)
     common["write_mode"] = write
-    prompt = spec.prompt(
-        lang,  # type: ignore[arg-type]
-        registry.offered(write_mode=write),
-        write_mode=write,
-        context=cluster.context,
-        namespace=namespace,
-    )
     model = spec_.make(scn.agent, lang, settings)
-    return AgentLoop(model, registry, agent=scn.agent, system_prompt=prompt, **common)
+    return AgentLoop(model, registry, agent=scn.agent, prompt=spec.prompt, **common)
 
 
 async def _drive(
