@@ -165,14 +165,9 @@ class Printer:
         elif isinstance(ev, RunFinished):
             tokens = ev.prompt_tokens + ev.completion_tokens
             parts = [f"{ev.steps} steps", f"{tokens} tokens"]
-            if ev.run_id not in self._offline:
-                cache = CacheTally(
-                    ev.cache_hit_tokens, ev.cache_miss_tokens, ev.cache_unknown_tokens
-                ).describe()
-                if cache:  # "cache unknown" when the provider sent no cache fields (A21)
-                    parts.append(f"{cache} of the prompt")
-                if ev.prompt_tokens:
-                    parts.append(f"~${ev.cost_usd:.4f}")
+            if ev.run_id not in self._offline and ev.prompt_tokens:
+                parts.append(_cache_text(ev))
+                parts.append(f"~${ev.cost_usd:.4f}")
             parts.append(f"{ev.duration:.1f}s")
             self._line(self._c("dim", f"({', '.join(parts)})"))
         elif isinstance(ev, RunFailed):
@@ -181,6 +176,18 @@ class Printer:
                 self._line(f"  hint: {ev.hint}", stream=self.err)
         elif isinstance(ev, RunCancelled):
             self._line(self._c("yellow", f"Cancelled: {ev.reason}"), stream=self.err)
+
+
+def _cache_text(ev: RunFinished) -> str:
+    """The run's prompt-cache share, or that it is unknown (no cache fields: A21)."""
+    tally = CacheTally(ev.cache_hit_tokens, ev.cache_miss_tokens, ev.cache_unknown_tokens)
+    share = tally.hit_share
+    if share is None:
+        return "prompt cache unknown (the provider did not say)"
+    text = f"{share * 100:.0f}% of the prompt from the provider's cache"
+    if tally.unknown:
+        text += f" ({tally.unknown} tokens unknown)"
+    return text
 
 
 def _who(ev: AgentEvent) -> str:

@@ -546,13 +546,15 @@ class AgentLoop(ToolCallsMixin):
                 return
             cut, compacted = conv.fit_open_batch(request_limit, low_water)
             if cut or compacted:
-                older = f"; {compacted} older tool outputs compacted" if compacted else ""
-                yield self._ev(
-                    Notice,
-                    state,
-                    text=f"{cut} tool result(s) of this step shortened to fit the model's "
-                    f"context window{older}",
-                )
+                parts = []
+                if compacted:
+                    parts.append(f"context nearly full: compacted {compacted} older tool outputs")
+                if cut:
+                    parts.append(
+                        f"{cut} tool result(s) of this step shortened to fit the model's "
+                        "context window"
+                    )
+                yield self._ev(Notice, state, text="; ".join(parts))
             conv.close_batch()
 
             if state.repeat_hit:
