@@ -56,6 +56,7 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
 from opsconsole.agent.model import ModelClient
+from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists import AGENT_NAMES, Specialist, specialists, team_prompt
 from opsconsole.agent.specialists._common import merge_answers, wrap_agent_output
@@ -230,6 +231,18 @@ class Scheduler(DispatchMixin):
     def total_completion_tokens(self) -> int:
         loops = [self.loop, *self.subloops.values()]
         return sum(lp.total_completion_tokens for lp in loops)
+
+    @property
+    def total_cache(self) -> CacheTally:
+        """Every agent's prompt tokens by cache outcome, summed."""
+        out = CacheTally()
+        for lp in [self.loop, *self.subloops.values()]:
+            out.add(lp.total_cache.hit, lp.total_cache.miss, lp.total_cache.unknown)
+        return out
+
+    @property
+    def total_cost(self) -> float:
+        return sum(lp.total_cost for lp in [self.loop, *self.subloops.values()])
 
     def usage_by_agent(self) -> dict[str, tuple[int, int]]:
         """(prompt, completion) tokens per agent over the whole conversation."""

@@ -451,6 +451,11 @@ async def _run_and_judge(
     result.runner = runner_for(scn)
     result.prompt_tokens = int(loop.total_prompt_tokens)
     result.completion_tokens = int(loop.total_completion_tokens)
+    cache = loop.total_cache  # every agent's, for a team
+    result.cache_hit_tokens = cache.hit
+    result.cache_miss_tokens = cache.miss
+    result.cache_unknown_tokens = cache.unknown
+    result.cost_usd = float(loop.total_cost)
     result.tool_calls = rec.tool_calls
     result.approvals = len(approver.requests)
     checks: list[Check] = [

@@ -202,8 +202,7 @@ class SessionRecorder:
         path = Path(path)
         if path.is_symlink():  # appending through a link would write (and widen) its target
             raise SessionError(
-                f"refused to resume {path}: it is a symbolic link; resume the session file "
-                "itself"
+                f"refused to resume {path}: it is a symbolic link; resume the session file itself"
             )
         read_header(path)  # never cut the tail of a file that is not a session we can read
         try:
