@@ -167,9 +167,9 @@ class UsageReported(AgentEvent):
 class PrefixChanged(AgentEvent):
     """The next request's prefix (system prompt and tools) differs from the conversation's
     previous request, so the provider's prompt cache starts over (RELIABILITY A20). Only a
-    write-mode or model switch (or a resumed session under other settings) does this.
+    write-mode or model switch does this.
 
-    ``reason``: ``write_mode``, ``model``, ``resumed`` or ``other``."""
+    ``reason``: ``write_mode``, ``model`` or ``other`` (anything else: a bug to report)."""
 
     kind: ClassVar[str] = "prefix_changed"
     reason: str

@@ -115,8 +115,8 @@ class AgentLoop(ToolCallsMixin):
 
     The request prefix (system prompt and tools) is byte-identical from request to request of
     a conversation, so the provider's prompt cache serves it (RELIABILITY A20): the system
-    prompt is built once, and rebuilt only when a write-mode switch changes the offered
-    tools; a namespace or context switch goes in the newest user message as a note
+    prompt is built once, and rebuilt only after a write-mode switch (which changes the
+    offered tools too); a namespace or context switch goes in the newest user message as a note
     (:func:`~opsconsole.agent.transcript.with_state_note`). A request whose prefix or model
     differs from the previous one is announced with :class:`PrefixChanged`.
     """

@@ -459,6 +459,8 @@ class AgentBridge:
             known = ", ".join(self.backend.contexts()) or "none"
             await chat.add_notice(f"cannot switch context: {exc} (known: {known})", "error")
             return
+        if first:  # a new loop and conversation: the gauge starts again
+            self.reset_usage()
         status = self.app.main.status
         status.context = self.backend.context
         status.namespace = self.backend.namespace
