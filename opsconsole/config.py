@@ -69,8 +69,14 @@ class TimeoutSettings(_Section, frozen=True):
 
 
 class PriceSettings(_Section, frozen=True):
-    input_per_mtok: Annotated[float, NonNegative] = 0.27  # USD per million prompt tokens
-    output_per_mtok: Annotated[float, NonNegative] = 1.10  # USD per million completion tokens
+    """One model's prices in USD per million tokens (default: DeepSeek's deepseek-chat list
+    price). A prompt token the provider served from its prompt cache costs
+    ``cached_input_per_mtok``; any other prompt token (a cache miss, or a provider that does not
+    say) costs ``input_per_mtok``."""
+
+    input_per_mtok: Annotated[float, NonNegative] = 0.27  # prompt tokens, cache miss
+    cached_input_per_mtok: Annotated[float, NonNegative] = 0.07  # prompt tokens, cache hit
+    output_per_mtok: Annotated[float, NonNegative] = 1.10  # completion tokens
 
 
 class ModelSettings(_Section, frozen=True):
@@ -85,6 +91,14 @@ class ModelSettings(_Section, frozen=True):
     max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 3
     timeout: TimeoutSettings = _section(TimeoutSettings)
     price: PriceSettings = _section(PriceSettings)
+    #: model name -> its prices, for the models used besides ``name`` (a per-agent override,
+    #: ``/model``); a model not in it (``name`` included, unless listed) is priced by ``price``
+    prices: dict[str, PriceSettings] = {}
+
+    def price_for(self, model: str | None = None) -> PriceSettings:
+        """The prices of ``model`` (default: ``name``) from the price table."""
+        name = model or self.name
+        return self.prices.get(name, self.price)
 
     def api_key(self) -> str | None:
         """The key from the environment; never stored in settings or files."""
@@ -154,6 +168,14 @@ def _section_type(tp: Any) -> type[_Section] | None:
     return tp if isinstance(tp, type) and issubclass(tp, _Section) else None
 
 
+def _table_type(tp: Any) -> type[_Section] | None:
+    """The section of a ``dict[str, Section]`` table (``model.prices``), else None."""
+    if get_origin(tp) is dict:
+        args = get_args(tp)
+        return _section_type(args[1]) if len(args) == 2 else None
+    return None
+
+
 def _unknown_keys(model: type[_Section], data: Any, prefix: str = "") -> list[str]:
     """Every key in ``data`` that ``model`` does not know, as one message line each, with the
     closest known key when there is one (msgspec stops at the first problem; a user fixing a
@@ -178,6 +200,10 @@ def _unknown_keys(model: type[_Section], data: Any, prefix: str = "") -> list[st
         sub = _section_type(types[key])
         if sub is not None:
             lines += _unknown_keys(sub, value, dotted + ".")
+        table = _table_type(types[key])
+        if table is not None and isinstance(value, dict):
+            for name, entry in value.items():
+                lines += _unknown_keys(table, entry, f"{dotted}.{name}.")
     return lines
 
 
@@ -244,7 +270,12 @@ def _known_only(model: type[_Section], data: Any) -> Any:
     for key, value in data.items():
         if key in types:
             sub = _section_type(types[key])
-            out[key] = _known_only(sub, value) if sub is not None else value
+            table = _table_type(types[key])
+            if sub is not None:
+                value = _known_only(sub, value)
+            elif table is not None and isinstance(value, dict):
+                value = {name: _known_only(table, entry) for name, entry in value.items()}
+            out[key] = value
     return out
 
 
@@ -264,7 +295,25 @@ def _field_problems(tp: Any, data: Any, prefix: str) -> list[str]:
             msgspec.convert({key: value}, section, strict=False)
         except msgspec.ValidationError as exc:
             nested = _field_problems(sub, value, f"{prefix}.{key}")
+            table = _table_type(sub)
+            if table is not None and isinstance(value, dict):
+                nested += _table_problems(table, value, f"{prefix}.{key}")
             lines += nested or [_describe(exc, {key: value}, prefix)]
+    return lines
+
+
+def _table_problems(section: type[_Section], table: dict[Any, Any], prefix: str) -> list[str]:
+    """Every wrong entry of a ``dict[str, Section]`` table, each under its own name."""
+    lines: list[str] = []
+    for name, entry in table.items():
+        where = f"{prefix}.{name}"
+        if not isinstance(entry, dict):
+            lines.append(f"  {where}: expected a mapping (got {entry!r})")
+            continue
+        try:
+            msgspec.convert(entry, section, strict=False)
+        except msgspec.ValidationError as exc:
+            lines += _field_problems(section, entry, where) or [_describe(exc, entry, where)]
     return lines
 
 

@@ -28,6 +28,7 @@ from opsconsole.agent.events import (
     ApprovalRequested,
     ApprovalResolved,
     Notice,
+    PrefixChanged,
     RetryScheduled,
     RunCancelled,
     RunFailed,
@@ -37,6 +38,7 @@ from opsconsole.agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from opsconsole.agent.pricing import CacheTally
 from opsconsole.errors import OpsConsoleError, UsageError
 from opsconsole.termsafe import json_line, printable, printable_keeping_sgr
 
@@ -70,6 +72,8 @@ class Printer:
         self.color = color
         self._started: set[str] = set()
         self._planned: dict[str, str] = {}
+        #: runs of the offline planner (no cost, no prompt cache)
+        self._offline: set[str] = set()
         #: literal values never printed (the configured API key), replaced by [REDACTED]
         self.secrets: list[str] = []
 
@@ -105,6 +109,8 @@ class Printer:
             self._line(self._c("bold", f"-> {ev.target} agent: ") + _clip(ev.task, 300))
             return
         if isinstance(ev, RunStarted):
+            if ev.offline:
+                self._offline.add(ev.run_id)
             label = ev.model or "?"
             if ev.offline and "offline" not in label:
                 label += " (offline, no model API)"
@@ -154,15 +160,34 @@ class Printer:
         elif isinstance(ev, Answer):
             self._line(self._c("magenta", "Answer:"))
             self._line(ev.text.strip())
+        elif isinstance(ev, PrefixChanged):
+            self._line(self._c("yellow", f"Note: prompt cache: {ev.text}"))
         elif isinstance(ev, RunFinished):
             tokens = ev.prompt_tokens + ev.completion_tokens
-            self._line(self._c("dim", f"({ev.steps} steps, {tokens} tokens, {ev.duration:.1f}s)"))
+            parts = [f"{ev.steps} steps", f"{tokens} tokens"]
+            if ev.run_id not in self._offline and ev.prompt_tokens:
+                parts.append(_cache_text(ev))
+                parts.append(f"~${ev.cost_usd:.4f}")
+            parts.append(f"{ev.duration:.1f}s")
+            self._line(self._c("dim", f"({', '.join(parts)})"))
         elif isinstance(ev, RunFailed):
             self._line(self._c("red", f"Error: {ev.error}"), stream=self.err)
             if ev.hint:
                 self._line(f"  hint: {ev.hint}", stream=self.err)
         elif isinstance(ev, RunCancelled):
             self._line(self._c("yellow", f"Cancelled: {ev.reason}"), stream=self.err)
+
+
+def _cache_text(ev: RunFinished) -> str:
+    """The run's prompt-cache share, or that it is unknown (no cache fields: A21)."""
+    tally = CacheTally(ev.cache_hit_tokens, ev.cache_miss_tokens, ev.cache_unknown_tokens)
+    share = tally.hit_share
+    if share is None:
+        return "prompt cache unknown (the provider did not say)"
+    text = f"{share * 100:.0f}% of the prompt from the provider's cache"
+    if tally.unknown:
+        text += f" ({tally.unknown} tokens unknown)"
+    return text
 
 
 def _who(ev: AgentEvent) -> str:

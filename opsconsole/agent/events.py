@@ -142,12 +142,38 @@ class RetryScheduled(AgentEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class UsageReported(AgentEvent):
+    """The tokens of one model request, and the running totals of this agent's conversation.
+
+    ``cache_hit_tokens`` / ``cache_miss_tokens``: this request's prompt tokens the provider
+    served from its prompt cache and not, as its ``usage`` said; None when it said nothing
+    (unknown, not zero: RELIABILITY A21). The totals split every prompt token of the
+    conversation into known hits, known misses and unknown. ``cost_usd``: the conversation's
+    cost so far (:mod:`opsconsole.agent.pricing`)."""
+
     kind: ClassVar[str] = "usage"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cache_hit_tokens: int | None = None
+    cache_miss_tokens: int | None = None
     total_prompt_tokens: int = 0
     total_completion_tokens: int = 0
+    total_cache_hit_tokens: int = 0
+    total_cache_miss_tokens: int = 0
+    total_cache_unknown_tokens: int = 0
     cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrefixChanged(AgentEvent):
+    """The next request's prefix (system prompt and tools) differs from the conversation's
+    previous request, so the provider's prompt cache starts over (RELIABILITY A20). Only a
+    write-mode or model switch does this.
+
+    ``reason``: ``write_mode``, ``model`` or ``other`` (anything else: a bug to report)."""
+
+    kind: ClassVar[str] = "prefix_changed"
+    reason: str
+    text: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +217,11 @@ class RunFinished(AgentEvent):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     duration: float = 0.0
+    #: the run's prompt tokens by cache outcome (see UsageReported) and its cost
+    cache_hit_tokens: int = 0
+    cache_miss_tokens: int = 0
+    cache_unknown_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,6 +252,7 @@ EVENT_TYPES: dict[str, type[AgentEvent]] = {
         ApprovalResolved,
         RetryScheduled,
         UsageReported,
+        PrefixChanged,
         Notice,
         AnswerDelta,
         Answer,

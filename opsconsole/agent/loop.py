@@ -49,6 +49,7 @@ from opsconsole.agent.events import (
     AgentEvent,
     Answer,
     Notice,
+    PrefixChanged,
     ReasoningDelta,
     RetryScheduled,
     RunCancelled,
@@ -68,23 +69,33 @@ from opsconsole.agent.model import (
     RetryNotice,
     StreamInterrupted,
     TextChunk,
-    estimate_cost,
 )
-from opsconsole.agent.prompts import Language, build_system_prompt, resolve_language
+from opsconsole.agent.pricing import CacheTally, cost_usd, split_prompt
+from opsconsole.agent.prompts import Language, build_system_prompt, resolve_language, state_line
 from opsconsole.agent.tools import ToolRegistry
-from opsconsole.agent.transcript import Conversation, estimate_tokens
+from opsconsole.agent.transcript import (
+    Conversation,
+    estimate_tokens,
+    latest_state_note,
+    with_state_note,
+)
 from opsconsole.errors import ModelContextLength, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
 
-#: compaction starts when the transcript estimate passes this share of the context window;
-#: a step's tool results are shrunk to keep the next request under it (the rest of the
-#: window is room for the reply)
+#: a request (messages and tool definitions) is kept under this share of the context window
+#: (the rest is room for the reply and the estimate's error); a step's tool results are shrunk
+#: to keep the next request under it
 COMPACT_AT = 0.8
-COMPACT_TO = 0.6
+#: when older tool outputs must give way, they are compacted in one large step down to this
+#: share of the window, so that compaction is rare and the new prefix is reused from the
+#: provider's prompt cache by the steps after it (RELIABILITY A20)
+COMPACT_TO = 0.3
 
 RequestHook = Callable[[list[dict[str, Any]], list[dict[str, Any]]], "Awaitable[None] | None"]
+#: ``(language, offered tools, *, write_mode, context, namespace) -> system prompt``
+PromptBuilder = Callable[..., str]
 
 
 def new_run_id() -> str:
@@ -99,7 +110,15 @@ class AgentLoop(ToolCallsMixin):
     pinned kube context shown in approvals and refused as an argument (S10). ``audit`` is the
     hook of :mod:`opsconsole.agent.approval`; ``on_request(messages, tools)`` sees every request
     body just before it is sent (session recording). ``system_prompt`` replaces the built-in
-    one (specialists).
+    one with a fixed text; ``prompt`` builds it instead (specialists: rebuilt when write mode
+    changes the offered tools).
+
+    The request prefix (system prompt and tools) is byte-identical from request to request of
+    a conversation, so the provider's prompt cache serves it (RELIABILITY A20): the system
+    prompt is built once, and rebuilt only after a write-mode switch (which changes the
+    offered tools too); a namespace or context switch goes in the newest user message as a note
+    (:func:`~opsconsole.agent.transcript.with_state_note`). A request whose prefix or model
+    differs from the previous one is announced with :class:`PrefixChanged`.
     """
 
     def __init__(
@@ -115,6 +134,7 @@ class AgentLoop(ToolCallsMixin):
         namespace: str | None = None,
         write_mode: bool | None = None,
         system_prompt: str | None = None,
+        prompt: PromptBuilder | None = None,
         conversation: Conversation | None = None,
         audit: AuditHook | None = None,
         on_request: RequestHook | None = None,
@@ -127,9 +147,11 @@ class AgentLoop(ToolCallsMixin):
         self.agent = agent
         self.language = language or settings.agent.language
         self.context = context if context is not None else settings.kubernetes.context
-        self.namespace = namespace or settings.kubernetes.namespace
+        #: the default namespace (None: all namespaces)
+        self.namespace: str | None = namespace or settings.kubernetes.namespace
         self.write_mode = settings.agent.write_mode if write_mode is None else write_mode
         self.system_prompt = system_prompt
+        self.prompt = prompt
         self.conversation = conversation if conversation is not None else Conversation()
         self.audit = audit
         self.on_request = on_request
@@ -140,9 +162,17 @@ class AgentLoop(ToolCallsMixin):
         self.total_prompt_tokens = 0
         self.total_completion_tokens = 0
         self.total_cost = 0.0
+        self.total_cache = CacheTally()
         self._state: RunState | None = None
         self._validators: dict[str, Any] = {}
         self._prompt_language: Language | None = None
+        #: (write mode, offered tool names...) the conversation's system prompt was built for
+        #: (None: not built by this loop, e.g. a resumed transcript)
+        self._prompt_key: tuple[Any, ...] | None = None
+        #: the console state the system prompt names (see _state_note)
+        self._prompt_state = ""
+        #: (system prompt, tools JSON, model label, write mode) of the previous request
+        self._last_prefix: tuple[str, str, str, bool] | None = None
 
     # -- public -----------------------------------------------------------------------
 
@@ -178,12 +208,8 @@ class AgentLoop(ToolCallsMixin):
         state = RunState(run_id=new_run_id())
         self._state = state
         self.terminal_event = None
-        conv = self.conversation
-        conv.repair("interrupted")
-        if self.system_prompt is None or not conv.has_system:
-            # rebuilt every run: write mode, the pinned context or the tools may have changed
-            conv.set_system(self._system_prompt(task))
-        conv.add_user(task)
+        self.conversation.repair("interrupted")
+        self.add_task(task)
         try:
             yield RunStarted(
                 run_id=state.run_id,
@@ -230,20 +256,89 @@ class AgentLoop(ToolCallsMixin):
 
     # -- steps ------------------------------------------------------------------------
 
+    def _language(self, task: str) -> Language:
+        if self._prompt_language is None:  # "auto": decided by the first task
+            self._prompt_language = resolve_language(self.language, task)
+        return self._prompt_language
+
     def _system_prompt(self, task: str) -> str:
         if self.system_prompt is not None:
             return self.system_prompt
-        if self._prompt_language is None:  # "auto": decided by the first task
-            self._prompt_language = resolve_language(self.language, task)
-        language = self._prompt_language
+        language = self._language(task)
+        tools = self.offered_tools()
+        if self.prompt is not None:
+            return self.prompt(
+                language,
+                tools,
+                write_mode=self.write_mode,
+                context=self.context,
+                namespace=self.namespace,
+            )
         return build_system_prompt(
             language,
-            self.offered_tools(),
+            tools,
             write_mode=self.write_mode,
             agent=self.agent,
             context=self.context,
             namespace=self.namespace,
             follow_user_language=self.language == "auto",
+        )
+
+    def add_task(self, task: str) -> None:
+        """Append the user's ``task`` to the conversation (what :meth:`run` does first): the
+        system prompt is built if needed, and a note goes before the task when the context
+        or the namespace changed since the model last heard of them (A20)."""
+        conv = self.conversation
+        self._ensure_system(task)
+        note = self._state_note()
+        if note and note != (latest_state_note(conv.messages) or self._prompt_state):
+            conv.add_user(with_state_note(note, task))
+        else:
+            conv.add_user(task)
+
+    def _ensure_system(self, task: str) -> None:
+        """Build the system prompt when the conversation has none, or when write mode changed
+        (and with it the offered tools), or once for a transcript this loop did not build (a
+        resumed session). Otherwise it stays as it is, byte for byte (A20)."""
+        conv = self.conversation
+        key = (self.write_mode, *(t.name for t in self.offered_tools()))
+        if conv.has_system and (self.system_prompt is not None or self._prompt_key == key):
+            return
+        self._prompt_key = key
+        self._prompt_state = self._state_note(task)
+        conv.set_system(self._system_prompt(task))
+
+    def _state_note(self, task: str = "") -> str:
+        """The console state the model must know (the pinned context, the default
+        namespace), as the system prompt words it."""
+        if not (self.context or self.namespace):
+            return ""
+        return state_line(self._language(task), self.context, self.namespace)
+
+    def _prefix_change(
+        self, state: RunState, messages: list[dict[str, Any]], tools_json: str
+    ) -> PrefixChanged | None:
+        """A PrefixChanged when this request's system prompt, tools or model differ from the
+        previous request of the conversation (else None); remembers this request's."""
+        first = messages[0] if messages else {}
+        system = str(first.get("content") or "") if first.get("role") == "system" else ""
+        label = str(getattr(self.model, "label", ""))
+        now = (system, tools_json, label, self.write_mode)
+        last, self._last_prefix = self._last_prefix, now
+        if last is None or last[:3] == now[:3]:
+            return None
+        if last[2] != label:
+            reason, why = "model", f"model switched from {last[2] or '?'} to {label or '?'}"
+        elif last[3] != self.write_mode:
+            reason = "write_mode"
+            why = "write mode " + ("on: mutating tools offered" if self.write_mode else "off")
+        else:
+            reason, why = "other", "the system prompt or the tools changed"
+        return self._ev(
+            PrefixChanged,
+            state,
+            reason=reason,
+            text=f"{why}; the request prefix changed, so the provider's prompt cache starts over",
         )
 
     def _failed(self, state: RunState, error: str, error_type: str, hint: str | None = None):
@@ -260,13 +355,15 @@ class AgentLoop(ToolCallsMixin):
         cfg = self.settings.agent
         conv = self.conversation
         tools_payload = [t.openai_schema() for t in self.offered_tools()]
+        tools_json = json.dumps(tools_payload, ensure_ascii=False)
         passback = self.settings.model.reasoning_passback
         window = self.settings.model.context_window
         #: what the messages of one request may hold: the window less room for the reply
         #: (and the estimate's error) and the tool definitions sent with every request
-        request_limit = int(window * COMPACT_AT) - estimate_tokens(
-            json.dumps(tools_payload, ensure_ascii=False)
-        )
+        tools_tokens = estimate_tokens(tools_json)
+        request_limit = int(window * COMPACT_AT) - tools_tokens
+        #: where a compaction goes down to (one large step: A20)
+        low_water = max(0, int(window * COMPACT_TO) - tools_tokens)
         while True:
             if state.step >= cfg.max_steps:
                 yield self._ev(Notice, state, text=self._summary(state), level="warning")
@@ -287,9 +384,7 @@ class AgentLoop(ToolCallsMixin):
                     "start a new conversation, or raise agent.token_budget",
                 )
                 return
-            spent = estimate_cost(
-                self.total_prompt_tokens, self.total_completion_tokens, self.settings.model
-            )
+            spent = self.total_cost
             if (
                 cfg.spend_cap_usd is not None
                 and spent >= cfg.spend_cap_usd
@@ -305,8 +400,8 @@ class AgentLoop(ToolCallsMixin):
                 return
             state.step += 1
             yield self._ev(StepStarted, state)
-            if conv.estimate_tokens() > window * COMPACT_AT:
-                n = conv.compact(target_tokens=int(window * COMPACT_TO))
+            if conv.estimate_tokens() > request_limit:
+                n = conv.compact(target_tokens=low_water)
                 if n:
                     yield self._ev(
                         Notice, state, text=f"context nearly full: compacted {n} old tool outputs"
@@ -315,6 +410,9 @@ class AgentLoop(ToolCallsMixin):
             retried_context = False
             while turn is None:
                 messages = conv.for_request(reasoning_passback=passback)
+                changed = self._prefix_change(state, messages, tools_json)
+                if changed is not None:
+                    yield changed
                 if self.on_request is not None:
                     maybe = self.on_request(messages, tools_payload)
                     if inspect.isawaitable(maybe):
@@ -407,6 +505,10 @@ class AgentLoop(ToolCallsMixin):
                     prompt_tokens=state.prompt_tokens,
                     completion_tokens=state.completion_tokens,
                     duration=time.monotonic() - state.started,
+                    cache_hit_tokens=state.cache.hit,
+                    cache_miss_tokens=state.cache.miss,
+                    cache_unknown_tokens=state.cache.unknown,
+                    cost_usd=round(state.cost, 6),
                 )
                 return
 
@@ -442,15 +544,17 @@ class AgentLoop(ToolCallsMixin):
                 yield event
             if self._state is not state:
                 return
-            cut, compacted = conv.fit_open_batch(request_limit)
+            cut, compacted = conv.fit_open_batch(request_limit, low_water)
             if cut or compacted:
-                older = f"; {compacted} older tool outputs compacted" if compacted else ""
-                yield self._ev(
-                    Notice,
-                    state,
-                    text=f"{cut} tool result(s) of this step shortened to fit the model's "
-                    f"context window{older}",
-                )
+                parts = []
+                if compacted:
+                    parts.append(f"context nearly full: compacted {compacted} older tool outputs")
+                if cut:
+                    parts.append(
+                        f"{cut} tool result(s) of this step shortened to fit the model's "
+                        "context window"
+                    )
+                yield self._ev(Notice, state, text="; ".join(parts))
             conv.close_batch()
 
             if state.repeat_hit:
@@ -474,29 +578,44 @@ class AgentLoop(ToolCallsMixin):
     def _usage(
         self, state: RunState, turn: ModelTurn, messages: list[dict[str, Any]]
     ) -> UsageReported:
-        if turn.usage is not None:
-            p, c = turn.usage.prompt_tokens, turn.usage.completion_tokens
-        else:  # servers that ignore stream_options: estimate
+        usage = turn.usage
+        if usage is not None:
+            p, c = usage.prompt_tokens, usage.completion_tokens
+            hit, miss = usage.cache_hit_tokens, usage.cache_miss_tokens
+        else:  # servers that ignore stream_options: estimate (the cache split is unknown)
             p = sum(estimate_tokens(str(m.get("content") or "")) for m in messages)
             c = estimate_tokens(turn.content) + estimate_tokens(turn.reasoning)
             c += sum(estimate_tokens(t.arguments) for t in turn.tool_calls)
+            hit = miss = None
+        split = split_prompt(p, hit, miss)
+        unknown = hit is None and miss is None
         state.prompt_tokens += p
         state.completion_tokens += c
+        state.cache.add(*split)
         self.total_prompt_tokens += p
         self.total_completion_tokens += c
-        cost = (
-            0.0
-            if getattr(self.model, "offline", False)
-            else estimate_cost(p, c, self.settings.model)
-        )
+        self.total_cache.add(*split)
+        cost = 0.0
+        if not getattr(self.model, "offline", False):
+            price = self.settings.model.price_for(getattr(self.model, "label", None))
+            cost = cost_usd(
+                price, cache_hit=split[0], cache_miss=split[1], cache_unknown=split[2], completion=c
+            )
+        state.cost += cost
         self.total_cost += cost
+        total = self.total_cache
         return self._ev(
             UsageReported,
             state,
             prompt_tokens=p,
             completion_tokens=c,
+            cache_hit_tokens=None if unknown else split[0],
+            cache_miss_tokens=None if unknown else split[1],
             total_prompt_tokens=self.total_prompt_tokens,
             total_completion_tokens=self.total_completion_tokens,
+            total_cache_hit_tokens=total.hit,
+            total_cache_miss_tokens=total.miss,
+            total_cache_unknown_tokens=total.unknown,
             cost_usd=round(self.total_cost, 6),
         )
 

@@ -41,6 +41,7 @@ from opsconsole.agent.events import (
     ToolCallStarted,
 )
 from opsconsole.agent.model import ToolCallRequest
+from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
 from opsconsole.agent.transcript import Conversation, status_message, truncate_to_tokens
 from opsconsole.errors import OpsConsoleError
@@ -78,6 +79,9 @@ class RunState:
     invalid_streak: int = 0
     last_thought: str = ""
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    #: the run's prompt tokens by cache outcome, and its cost in USD
+    cache: CacheTally = field(default_factory=CacheTally)
+    cost: float = 0.0
 
 
 class ToolCallsMixin:

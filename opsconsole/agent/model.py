@@ -48,6 +48,10 @@ class ToolCallRequest:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: prompt tokens served from the provider's prompt cache, and not; None: the provider's
+    #: usage did not say (unknown, never taken as zero: RELIABILITY A21)
+    cache_hit_tokens: int | None = None
+    cache_miss_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -596,12 +600,38 @@ class OpenAIModelClient:
 
 
 def _usage(raw: Any) -> Usage | None:
+    """Our Usage from the SDK's: DeepSeek's ``prompt_cache_hit_tokens`` /
+    ``prompt_cache_miss_tokens`` (extra fields) or OpenAI's
+    ``prompt_tokens_details.cached_tokens``; neither leaves the cache split unknown."""
     if raw is None:
         return None
+    prompt = _count(getattr(raw, "prompt_tokens", None)) or 0
+    hit = _count(_extra(raw, "prompt_cache_hit_tokens"))
+    miss = _count(_extra(raw, "prompt_cache_miss_tokens"))
+    if hit is None and miss is None:
+        details = _extra(raw, "prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        if details is not None and not isinstance(details, dict):
+            cached = getattr(details, "cached_tokens", None)
+        hit = _count(cached)
+        if hit is not None:
+            miss = max(0, prompt - hit)
     return Usage(
-        prompt_tokens=int(getattr(raw, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
+        prompt_tokens=prompt,
+        completion_tokens=_count(getattr(raw, "completion_tokens", None)) or 0,
+        cache_hit_tokens=hit,
+        cache_miss_tokens=miss,
     )
+
+
+def _count(value: Any) -> int | None:
+    """A token count from a usage field (None when absent or not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_message(exc: Any) -> str:
@@ -613,11 +643,3 @@ def _error_message(exc: Any) -> str:
         if isinstance(body.get("message"), str):
             return body["message"]
     return str(getattr(exc, "message", "") or exc)
-
-
-def estimate_cost(usage_prompt: int, usage_completion: int, settings: ModelSettings) -> float:
-    """USD estimate from ``settings.price`` (per million tokens)."""
-    price = settings.price
-    return (
-        usage_prompt * price.input_per_mtok + usage_completion * price.output_per_mtok
-    ) / 1_000_000

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsconsole.agent.offline_intents import Known
+from opsconsole.agent.transcript import split_state_note
 
 _NAME = r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"
 
@@ -117,10 +118,15 @@ def read_transcript(messages: list[dict[str, Any]]) -> Transcript:
             )
             (current if i > last_user else earlier).append(obs)
     task = content_text(messages[last_user].get("content")) if last_user >= 0 else ""
+    task = split_state_note(task)[1]
     default_ns = context = None
-    for msg in messages:
+    for msg in messages:  # the system prompt, then the notes of a /ns or /context switch
+        text = ""
         if msg.get("role") == "system":
             text = content_text(msg.get("content"))
+        elif msg.get("role") == "user":
+            text = split_state_note(content_text(msg.get("content")))[0]
+        if text:
             m = _DEFAULT_NS_RE.search(text)
             if m:
                 default_ns = m.group(1)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
 from opsconsole.agent.model import ModelClient
+from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists import AGENT_NAMES, Specialist, specialists, team_prompt
 from opsconsole.agent.specialists._common import merge_answers, wrap_agent_output
@@ -108,7 +110,7 @@ class Scheduler(DispatchMixin):
         self.approver = approver
         self.language = language or settings.agent.language
         self.context = context if context is not None else settings.kubernetes.context
-        self.namespace = namespace or settings.kubernetes.namespace
+        self._namespace: str | None = namespace or settings.kubernetes.namespace
         self.write_mode = settings.agent.write_mode if write_mode is None else write_mode
         self.audit = audit
         every = specialists()
@@ -131,6 +133,7 @@ class Scheduler(DispatchMixin):
             context=self.context,
             namespace=self.namespace,
             write_mode=self.write_mode,  # its tools are all read-only; the prompt says the mode
+            prompt=functools.partial(team_prompt, SCHEDULER),
             conversation=conversation,
             audit=audit,
             on_request=on_request,
@@ -185,6 +188,19 @@ class Scheduler(DispatchMixin):
         for name, sub in self.subloops.items():
             sub.set_write_mode(self.specs[name].write_mode(on))
 
+    @property
+    def namespace(self) -> str | None:
+        return self._namespace
+
+    @namespace.setter
+    def namespace(self, name: str | None) -> None:
+        """The default namespace of every agent (the console's ``/ns``): the next request of
+        each tells its model in a note (A20)."""
+        self._namespace = name
+        self.loop.namespace = name
+        for sub in self.subloops.values():
+            sub.namespace = name
+
     def set_context(self, name: str | None) -> None:
         """The kube context shown in approvals and pinned for every agent (S10)."""
         self.context = name
@@ -215,6 +231,18 @@ class Scheduler(DispatchMixin):
     def total_completion_tokens(self) -> int:
         loops = [self.loop, *self.subloops.values()]
         return sum(lp.total_completion_tokens for lp in loops)
+
+    @property
+    def total_cache(self) -> CacheTally:
+        """Every agent's prompt tokens by cache outcome, summed."""
+        out = CacheTally()
+        for lp in [self.loop, *self.subloops.values()]:
+            out.add(lp.total_cache.hit, lp.total_cache.miss, lp.total_cache.unknown)
+        return out
+
+    @property
+    def total_cost(self) -> float:
+        return sum(lp.total_cost for lp in [self.loop, *self.subloops.values()])
 
     def usage_by_agent(self) -> dict[str, tuple[int, int]]:
         """(prompt, completion) tokens per agent over the whole conversation."""
@@ -309,15 +337,6 @@ class Scheduler(DispatchMixin):
 
     async def _run_routed(self, task: str) -> None:
         loop = self.loop
-        if not loop.conversation.has_system:
-            loop.system_prompt = team_prompt(
-                SCHEDULER,
-                resolve_language(self.language, task),  # type: ignore[arg-type]
-                loop.offered_tools(),
-                write_mode=self.write_mode,
-                context=self.context,
-                namespace=self.namespace,
-            )
         async with contextlib.aclosing(loop.run(task)) as events:
             async for ev in events:
                 if isinstance(ev, RunStarted):
@@ -401,18 +420,7 @@ class Scheduler(DispatchMixin):
         self._step = 0
         started = time.monotonic()
         conv = self.loop.conversation
-        if not conv.has_system:
-            conv.set_system(
-                team_prompt(
-                    SCHEDULER,
-                    resolve_language(self.language, task),  # type: ignore[arg-type]
-                    self.loop.offered_tools(),
-                    write_mode=self.write_mode,
-                    context=self.context,
-                    namespace=self.namespace,
-                )
-            )
-        conv.add_user(task)
+        self.loop.add_task(task)
         self._emit(
             RunStarted(
                 run_id=run_id,

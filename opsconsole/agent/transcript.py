@@ -29,12 +29,44 @@ INTERRUPTED_REPLY = "[no reply: the previous request was interrupted]"
 INTERRUPTED_MARK = "[interrupted: the reply was cut off here]"
 COMPACTED_MARK = "[compacted: earlier tool output omitted to save context"
 
+#: wraps the note put before a user message when the console's state changed since the model
+#: last heard of it (the namespace or context the user switched to): the note goes in the
+#: newest message so that the system prompt stays byte-identical (RELIABILITY A20)
+STATE_OPEN = "<console-state>"
+STATE_CLOSE = "</console-state>"
+
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
 def status_message(status: str, **extra: Any) -> str:
     """The JSON content of a synthetic tool message, e.g. ``{"status":"cancelled"}``."""
     return json.dumps({"status": status, **extra}, ensure_ascii=False, separators=(",", ":"))
+
+
+def with_state_note(note: str, text: str) -> str:
+    """A user message's content: ``note`` (what changed in the console) before ``text``."""
+    return f"{STATE_OPEN}{note}{STATE_CLOSE}\n{text}"
+
+
+def split_state_note(content: str) -> tuple[str, str]:
+    """(note, text) of a user message's content; the note is "" when it carries none."""
+    if content.startswith(STATE_OPEN):
+        end = content.find(STATE_CLOSE)
+        if end > 0:
+            text = content[end + len(STATE_CLOSE) :]
+            return content[len(STATE_OPEN) : end], text.removeprefix("\n")
+    return "", content
+
+
+def latest_state_note(messages: Iterable[dict[str, Any]]) -> str:
+    """The note of the newest user message that carries one ("" if none does)."""
+    for m in reversed(list(messages)):
+        content = m.get("content")
+        if m.get("role") == "user" and isinstance(content, str):
+            note, _ = split_state_note(content)
+            if note:
+                return note
+    return ""
 
 
 def estimate_tokens(text: str) -> int:
@@ -299,14 +331,21 @@ class Conversation:
             done += 1
         return done
 
-    def fit_open_batch(self, limit_tokens: int) -> tuple[int, int]:
+    def fit_open_batch(
+        self, limit_tokens: int, low_water_tokens: int | None = None
+    ) -> tuple[int, int]:
         """Shrink the open batch (every result set) so that the conversation, once the
         batch closes, is estimated at most ``limit_tokens``. The newest results matter most:
         older tool outputs are compacted first (oldest first) to give this batch up to half
         of the limit, then the room left is divided fairly across this batch's results
         (:func:`fair_shares`) and each one larger than its share is cut
         (:func:`truncate_to_tokens`). Pairing is untouched. Returns (results cut, older
-        outputs compacted)."""
+        outputs compacted).
+
+        When older outputs must give way, they go in one large step: down to
+        ``low_water_tokens`` (the whole conversation, this batch included; default: just
+        enough), so that the steps after it fit without compacting again and reuse the new
+        prefix from the provider's prompt cache (RELIABILITY A20)."""
         if not self._pending or self.estimate_tokens() <= limit_tokens:
             return 0, 0
         ids = list(self._pending)
@@ -315,8 +354,11 @@ class Conversation:
         want = min(results, limit_tokens // 2)
         compacted = 0
         if self.estimate_tokens() - results > limit_tokens - want:
+            target = limit_tokens - want + results
+            if low_water_tokens is not None:
+                target = min(target, low_water_tokens)
             # the open batch is not among the stored messages: keep_last=0 spares only it
-            compacted = self.compact(target_tokens=limit_tokens - want + results, keep_last=0)
+            compacted = self.compact(target_tokens=target, keep_last=0)
         room = limit_tokens - (self.estimate_tokens() - results)
         cut = 0
         for cid, size, share in zip(ids, sizes, fair_shares(room, sizes), strict=True):

@@ -308,15 +308,8 @@ def build_loop(
     registry = spec.registry(build_full_registry(cluster, settings, namespace=namespace))
     write = spec.write_mode(scn.write)
     common["write_mode"] = write
-    prompt = spec.prompt(
-        lang,  # type: ignore[arg-type]
-        registry.offered(write_mode=write),
-        write_mode=write,
-        context=cluster.context,
-        namespace=namespace,
-    )
     model = spec_.make(scn.agent, lang, settings)
-    return AgentLoop(model, registry, agent=scn.agent, system_prompt=prompt, **common)
+    return AgentLoop(model, registry, agent=scn.agent, prompt=spec.prompt, **common)
 
 
 async def _drive(
@@ -458,6 +451,11 @@ async def _run_and_judge(
     result.runner = runner_for(scn)
     result.prompt_tokens = int(loop.total_prompt_tokens)
     result.completion_tokens = int(loop.total_completion_tokens)
+    cache = loop.total_cache  # every agent's, for a team
+    result.cache_hit_tokens = cache.hit
+    result.cache_miss_tokens = cache.miss
+    result.cache_unknown_tokens = cache.unknown
+    result.cost_usd = float(loop.total_cost)
     result.tool_calls = rec.tool_calls
     result.approvals = len(approver.requests)
     checks: list[Check] = [

@@ -97,7 +97,17 @@ class ProgressBar:
             self.stream.flush()
 
 
-COLUMNS = ("SCENARIO", "LANG", "RESULT", "STEPS", "TOKENS", "TIME", "FAILED RULE")
+COLUMNS = ("SCENARIO", "LANG", "RESULT", "STEPS", "TOKENS", "CACHE", "TIME", "FAILED RULE")
+
+
+def fmt_cache(share: float | None, unknown: int, offline: bool) -> str:
+    """The prompt-cache share of a run: ``82%``, ``?`` when the provider said nothing about
+    its cache (unknown, not 0%), ``-`` for the offline planner."""
+    if offline:
+        return "-"
+    if share is None:
+        return "?" if unknown else "-"
+    return f"{share * 100:.0f}%" + ("+?" if unknown else "")
 
 
 def render_table(report: EvalReport, *, rule_width: int = 70) -> str:
@@ -110,12 +120,13 @@ def render_table(report: EvalReport, *, rule_width: int = 70) -> str:
                 r.status,
                 str(r.steps),
                 fmt_tokens(r.tokens),
+                fmt_cache(r.cache_hit_share, r.cache_unknown_tokens, report.offline),
                 f"{r.duration:.1f}s",
                 _clip(r.failed_rule.replace("\n", " "), rule_width),
             )
         )
     widths = [max([_width(c)] + [_width(row[i]) for row in rows]) for i, c in enumerate(COLUMNS)]
-    right = {3, 4, 5}
+    right = {3, 4, 5, 6}
 
     def line(cells: tuple[str, ...]) -> str:
         out = []
@@ -138,10 +149,14 @@ def render_table(report: EvalReport, *, rule_width: int = 70) -> str:
     for lang in [*langs, None]:
         t = report.totals(lang)
         name = f"total {lang}" if lang else "TOTAL"
+        usage = f"{fmt_tokens(t['tokens'])} tokens"
+        if not report.offline:
+            cache = fmt_cache(t["cache_hit_share"], t["cache_unknown_tokens"], False)
+            usage += f" ({cache} from the prompt cache), ~${t['cost_usd']:.4f}"
         lines.append(
             f"{name}: {t['passed']}/{t['scenarios']} passed ({t['score'] * 100:.0f}%)"
             f"{', ' + str(t['errors']) + ' errors' if t['errors'] else ''}; "
-            f"{t['steps']} steps, {fmt_tokens(t['tokens'])} tokens, {t['duration']:.1f}s"
+            f"{t['steps']} steps, {usage}, {t['duration']:.1f}s"
         )
     lines.append(f"model: {label}")
     return "\n".join(lines)

@@ -53,10 +53,21 @@ class ScenarioResult:
     duration: float = 0.0
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     approvals: int = 0
+    #: the run's prompt tokens served from the provider's prompt cache, not served, and
+    #: unknown (the provider did not say), every agent of a team included; its cost in USD
+    cache_hit_tokens: int = 0
+    cache_miss_tokens: int = 0
+    cache_unknown_tokens: int = 0
+    cost_usd: float = 0.0
 
     @property
     def passed(self) -> bool:
         return self.status == "pass"
+
+    @property
+    def cache_hit_share(self) -> float | None:
+        """Cache hits over the prompt tokens whose outcome is known (None: none is known)."""
+        return _share(self.cache_hit_tokens, self.cache_miss_tokens)
 
     @property
     def tokens(self) -> int:
@@ -92,6 +103,11 @@ class ScenarioResult:
             "duration": round(self.duration, 3),
             "tool_calls": self.tool_calls,
             "approvals": self.approvals,
+            "cache_hit_tokens": self.cache_hit_tokens,
+            "cache_miss_tokens": self.cache_miss_tokens,
+            "cache_unknown_tokens": self.cache_unknown_tokens,
+            "cache_hit_share": _rounded(self.cache_hit_share),
+            "cost_usd": round(self.cost_usd, 6),
         }
 
     @classmethod
@@ -114,7 +130,19 @@ class ScenarioResult:
             duration=float(d.get("duration", 0.0)),
             tool_calls=list(d.get("tool_calls") or []),
             approvals=int(d.get("approvals", 0)),
+            cache_hit_tokens=int(d.get("cache_hit_tokens", 0)),
+            cache_miss_tokens=int(d.get("cache_miss_tokens", 0)),
+            cache_unknown_tokens=int(d.get("cache_unknown_tokens", 0)),
+            cost_usd=float(d.get("cost_usd", 0.0)),
         )
+
+
+def _share(hit: int, miss: int) -> float | None:
+    return hit / (hit + miss) if hit + miss else None
+
+
+def _rounded(share: float | None) -> float | None:
+    return None if share is None else round(share, 4)
 
 
 @dataclass
@@ -149,6 +177,11 @@ class EvalReport:
             "steps": sum(r.steps for r in rs),
             "tokens": sum(r.tokens for r in rs),
             "duration": round(sum(r.duration for r in rs), 3),
+            "cache_hit_tokens": (hit := sum(r.cache_hit_tokens for r in rs)),
+            "cache_miss_tokens": (miss := sum(r.cache_miss_tokens for r in rs)),
+            "cache_unknown_tokens": sum(r.cache_unknown_tokens for r in rs),
+            "cache_hit_share": _rounded(_share(hit, miss)),
+            "cost_usd": round(sum(r.cost_usd for r in rs), 6),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from opsconsole.agent.events import (
     StepStarted,
     UsageReported,
 )
+from opsconsole.agent.transcript import split_state_note
 from opsconsole.errors import SessionError
 from opsconsole.sessions.atomic import atomic_write_text
 from opsconsole.sessions.format import SUFFIX
@@ -87,7 +88,7 @@ def summarize(session: Session) -> SessionSummary:
     if not question:  # no recorded run (e.g. a transcript only): its first user message
         first = next((m for m in session.messages if m.get("role") == "user"), None)
         content = first.get("content") if first else None
-        question = content if isinstance(content, str) else ""
+        question = split_state_note(content)[1] if isinstance(content, str) else ""
     tokens = sum(max(usage.get(r, 0), finished.get(r, 0)) for r in top)
     if not tokens:
         tokens = sum(max(usage.get(r, 0), finished.get(r, 0)) for r in parents)

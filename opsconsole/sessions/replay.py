@@ -40,6 +40,7 @@ from opsconsole.agent.events import (
     ApprovalRequested,
     ApprovalResolved,
     Notice,
+    PrefixChanged,
     RetryScheduled,
     RunCancelled,
     RunFailed,
@@ -176,6 +177,8 @@ def _classify(entry: Entry, approvals_seen: set[str]) -> tuple[str, str, str] | 
             return ("finished", title, title)
         if isinstance(ev, Notice):
             return ("notice", f"{ev.level}: {ev.text}", ev.text)
+        if isinstance(ev, PrefixChanged):
+            return ("notice", f"prompt cache: {ev.text}", ev.text)
         if isinstance(ev, RetryScheduled):
             title = f"attempt {ev.attempt}/{ev.max_attempts} in {ev.wait:.1f}s: {ev.reason}"
             return ("retry", title, title)

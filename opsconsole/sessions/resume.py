@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.transcript import status_message
+from opsconsole.agent.transcript import split_state_note, status_message
 from opsconsole.sessions.reader import Session
 from opsconsole.sessions.recorder import SessionRecorder
 
@@ -139,7 +139,7 @@ def conversation_pairs(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if role == "user":
             if question is not None:
                 pairs.append((question, answer))
-            question, answer = str(m.get("content") or ""), ""
+            question, answer = split_state_note(str(m.get("content") or ""))[1], ""
         elif role == "assistant" and not m.get("tool_calls") and m.get("content"):
             answer = str(m["content"])
     if question is not None:

@@ -105,6 +105,8 @@ class AgentBridge:
         self.run_id: str | None = None
         self._top_run: str | None = None
         self._queued: str | None = None
+        #: the latest usage report of each agent of the conversation (the gauge sums them)
+        self._usage: dict[str, ev.UsageReported] = {}
 
     # ---- state shown in the status bar --------------------------------------------------
 
@@ -265,8 +267,7 @@ class AgentBridge:
         elif isinstance(event, ev.Answer) and top:
             await chat.finish_answer(event.text)
         elif isinstance(event, ev.UsageReported):
-            status.tokens = event.total_prompt_tokens + event.total_completion_tokens
-            status.cost = event.cost_usd or self._estimate_cost(event)
+            self._show_usage(event)
         elif isinstance(event, ev.Notice) and event.level != "info":
             await chat.add_notice(event.text, event.level)
         elif isinstance(event, ev.RunFailed) and top:
@@ -281,14 +282,22 @@ class AgentBridge:
             await chat.end_run()
             status.run_ended("ready")
 
-    def _estimate_cost(self, event: ev.UsageReported) -> float:
-        price = self.app.settings.model.price
-        if self.app.main.status.offline:  # the offline planner costs nothing
-            return 0.0
-        return (
-            event.total_prompt_tokens * price.input_per_mtok
-            + event.total_completion_tokens * price.output_per_mtok
-        ) / 1_000_000
+    def _show_usage(self, event: ev.UsageReported) -> None:
+        """The gauge: every agent's running totals (each agent of a team reports its own
+        conversation's), summed; the cost is the loop's (opsconsole.agent.pricing)."""
+        self._usage[event.agent] = event
+        reports = self._usage.values()
+        status = self.app.main.status
+        status.tokens = sum(e.total_prompt_tokens + e.total_completion_tokens for e in reports)
+        status.cost = sum(e.cost_usd for e in reports)
+        status.cache_hit = sum(e.total_cache_hit_tokens for e in reports)
+        status.cache_miss = sum(e.total_cache_miss_tokens for e in reports)
+        status.cache_unknown = sum(e.total_cache_unknown_tokens for e in reports)
+
+    def reset_usage(self) -> None:
+        """A new conversation: the gauge starts from zero."""
+        self._usage.clear()
+        self.app.main.status.reset_usage()
 
     def stop(self) -> None:
         """Esc / Stop: cancel the agent worker (takes effect at once)."""
@@ -332,7 +341,7 @@ class AgentBridge:
             self.backend.new_conversation()
         await main.chat.clear()
         await main.trace.clear()
-        main.status.reset_usage()
+        self.reset_usage()
         self.show_standing()  # a new loop: no standing approval
 
     async def pick_session(self) -> None:
@@ -375,7 +384,7 @@ class AgentBridge:
             return
         await main.chat.clear()
         await main.trace.clear()
-        main.status.reset_usage()
+        self.reset_usage()
         self.show_standing()  # a resumed session asks again (S5)
         await self._show_history()
         if self.backend.notes:
@@ -450,6 +459,8 @@ class AgentBridge:
             known = ", ".join(self.backend.contexts()) or "none"
             await chat.add_notice(f"cannot switch context: {exc} (known: {known})", "error")
             return
+        if first:  # a new loop and conversation: the gauge starts again
+            self.reset_usage()
         status = self.app.main.status
         status.context = self.backend.context
         status.namespace = self.backend.namespace

@@ -146,7 +146,7 @@ class ReplayApp(OpsConsoleApp):
         main = self.main
         await main.chat.clear()
         await main.trace.clear()
-        main.status.reset_usage()
+        self.bridge.reset_usage()
         self.bridge._top_run = None
         await self.apply(self.cursor.entries_until())
         self._show_position()

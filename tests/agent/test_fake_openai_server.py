@@ -177,3 +177,45 @@ def test_thought_with_tool_calls_round_trips():
     assert event_from_dict(json.loads(json.dumps(ev.to_dict()))) == ev
     with pytest.raises(ValueError):
         event_from_dict({"type": "nope"})
+
+
+def test_prefix_cache_serves_the_longest_shared_prefix_in_64_token_units():
+    from tests.fakes.prefix_cache import UNIT_CHARS, UNIT_TOKENS, PrefixCache, render, tokens
+
+    system = {"role": "system", "content": "s" * (3 * UNIT_CHARS)}
+    first = body(system, U)
+    longer = body(system, U, {"role": "assistant", "content": "a" * UNIT_CHARS}, U)
+    changed = body({"role": "system", "content": "x" + system["content"][1:]}, U)
+    cache = PrefixCache()
+    one, two, three, again = (cache.account(b) for b in (first, longer, changed, longer))
+    assert one.hit_tokens == 0 and one.prompt_tokens == tokens(render(first))
+    # everything the first request sent, cut to whole units
+    assert two.hit_tokens == len(render(first)) // UNIT_CHARS * UNIT_TOKENS > 0
+    assert two.miss_tokens == two.prompt_tokens - two.hit_tokens
+    assert three.hit_tokens == 0  # the first byte differs: nothing is shared
+    assert again.hit_tokens == len(render(longer)) // UNIT_CHARS * UNIT_TOKENS
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(
+    ("shape", "fields"),
+    [("deepseek", {"prompt_cache_hit_tokens", "prompt_cache_miss_tokens"}),
+     ("openai", {"prompt_tokens_details"})],
+)  # fmt: skip
+def test_prefix_cache_usage_shapes(shape, fields, stream):
+    with ScriptedOpenAIServer(prefix_cache=shape) as srv:
+        srv.push(reply("a"), reply("b"))
+        long = {"role": "system", "content": "s" * 2000}
+        for _ in range(2):
+            extra = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+            payload = body(long, U, **extra)
+            r = httpx.post(f"{srv.base_url}/chat/completions", json=payload, timeout=10)
+            lines = [x for x in r.text.splitlines() if x.startswith("data: {")]
+            usage = (json.loads(lines[-1][6:]) if stream else r.json())["usage"]
+        records = srv.cache.records
+    assert fields <= set(usage)
+    assert usage["prompt_tokens"] == records[1].prompt_tokens
+    hit = usage.get(
+        "prompt_cache_hit_tokens", (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    )
+    assert hit == records[1].hit_tokens > 0

@@ -53,6 +53,7 @@ def test_offline_scenarios_pass_end_to_end(tmp_path: Path, capsys: pytest.Captur
         "RESULT",
         "STEPS",
         "TOKENS",
+        "CACHE",
         "TIME",
         "FAILED",
         "RULE",

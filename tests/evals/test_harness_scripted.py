@@ -226,3 +226,42 @@ async def test_two_changes_in_one_turn_are_both_checked(srv: ScriptedOpenAIServe
     assert res.status == "pass", res.failed_rule
     assert res.approvals == 2
     assert [c.ok for c in res.checks if c.rule.startswith("cluster")] == [True, True]
+
+
+async def test_the_cache_hit_share_of_a_scenario_is_reported(monkeypatch) -> None:
+    from opsconsole.evals.report import render_table
+    from opsconsole.evals.results import EvalReport
+
+    monkeypatch.setenv(FAKE_KEY_ENV, "test-key")
+    with ScriptedOpenAIServer(prefix_cache="deepseek") as cached:
+        cached.push(
+            reply(tool_calls=[tool_call("get_k8s_pods", {"namespace": "payments"})]),
+            reply(
+                tool_calls=[tool_call("get_pod_logs", {"namespace": "payments", "pod_name": "x"})]
+            ),
+            reply("payment-api: KeyError: 'PAYMENT_GATEWAY_URL' (ConfigMap key missing)."),
+        )
+        res = await _run(cached, "payment-api-crashloop")
+        records = cached.cache.records
+    hit = sum(r.hit_tokens for r in records)
+    assert (res.cache_hit_tokens, res.cache_miss_tokens, res.cache_unknown_tokens) == (
+        hit,
+        sum(r.miss_tokens for r in records),
+        0,
+    )
+    assert res.cache_hit_share == hit / res.prompt_tokens and hit > 0 and res.cost_usd > 0
+    report = EvalReport(model="fake-model", offline=False, results=[res])
+    assert report.to_dict()["results"][0]["cache_hit_share"] == round(res.cache_hit_share, 4)
+    row = render_table(report).splitlines()[1]
+    assert f" {res.cache_hit_share * 100:.0f}% " in row
+
+
+async def test_no_cache_fields_show_as_unknown_in_the_table(srv: ScriptedOpenAIServer) -> None:
+    from opsconsole.evals.report import render_table
+    from opsconsole.evals.results import EvalReport
+
+    srv.push(reply("payment-api: no idea"))
+    res = await _run(srv, "payment-api-crashloop")
+    assert res.cache_hit_share is None and res.cache_unknown_tokens == res.prompt_tokens > 0
+    table = render_table(EvalReport(model="fake-model", offline=False, results=[res]))
+    assert " ? " in table.splitlines()[1] and "(? from the prompt cache)" in table

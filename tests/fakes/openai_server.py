@@ -40,7 +40,11 @@ earlier assistant message with tool_calls must carry ``reasoning_content``),
 ``strict_alternation`` (no two user or two assistant messages in a row, like
 deepseek-reasoner), ``max_context_chars`` (a request whose messages exceed this many characters
 gets the context-length 400 without consuming the script), ``api_key`` (other keys get 401),
-``reject_stream_options`` (an older server that refuses ``stream_options``).
+``reject_stream_options`` (an older server that refuses ``stream_options``), ``prefix_cache``
+(``"deepseek"`` or ``"openai"``: every answered request goes through
+:class:`tests.fakes.prefix_cache.PrefixCache`, and its usage carries the computed prompt tokens
+and cache hits in that provider's fields; ``srv.cache.records`` holds the accounting).
+A reply's ``usage_fields`` adds fields to its ``usage`` as given.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakes.openai_validate import context_chars, validate_chat_request
+from tests.fakes.prefix_cache import CacheRecord, PrefixCache, usage_fields
 
 __all__ = [
     "ErrorReply",
@@ -97,6 +102,8 @@ class Reply:
     finish_reason: str | None = None
     #: (prompt_tokens, completion_tokens); None = send no usage at all
     usage: tuple[int, int] | None = (100, 20)
+    #: extra ``usage`` fields sent as given (e.g. ``{"prompt_cache_hit_tokens": 64}``)
+    usage_fields: dict[str, Any] | None = None
     #: characters per streamed content / reasoning piece
     chunk_size: int = 8
     #: ``: keep-alive`` comment lines sent before the first event
@@ -281,15 +288,16 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         srv._record(body, 200, None, self.headers)
+        usage = _usage(item, srv.cache.account(body) if srv.prefix_cache else None, srv)
         if item.delay:
             srv._stop.wait(item.delay)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(item, body, include_usage)
+            self._stream(item, body, usage if include_usage else None)
         else:
-            self._send_json(200, _completion(item, body))
+            self._send_json(200, _completion(item, body, usage))
 
-    def _stream(self, item: Reply, body: dict[str, Any], include_usage: bool) -> None:
+    def _stream(self, item: Reply, body: dict[str, Any], usage: dict[str, Any] | None) -> None:
         srv = self.server.owner
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -302,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if item.keepalive_interval and srv._stop.wait(item.keepalive_interval):
                     raise _Cut
             sent = 0
-            for event in _chunks(item, body, include_usage):
+            for event in _chunks(item, body, usage):
                 if item.cut_after is not None and sent >= item.cut_after:
                     raise _Cut
                 if item.end_after is not None and sent >= item.end_after:
@@ -343,7 +351,24 @@ def _call_ids(item: Reply) -> list[str]:
     return [tc.id or f"call_{uuid.uuid4().hex[:12]}" for tc in item.tool_calls]
 
 
-def _chunks(item: Reply, body: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+def _usage(item: Reply, record: CacheRecord | None, srv: ScriptedOpenAIServer) -> dict | None:
+    """The ``usage`` of a reply: the scripted counts, or with ``prefix_cache`` the prompt
+    tokens and cache fields the prefix cache computed; then ``usage_fields``."""
+    if item.usage is None:
+        return None
+    p, c = item.usage
+    if record is not None:
+        p = record.prompt_tokens
+    out: dict[str, Any] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+    if record is not None and srv.prefix_cache:
+        out.update(usage_fields(record, srv.prefix_cache))
+    out.update(item.usage_fields or {})
+    return out
+
+
+def _chunks(
+    item: Reply, body: dict[str, Any], usage: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     cid = f"chatcmpl-{uuid.uuid4().hex[:10]}"
     base = {
         "id": cid,
@@ -384,19 +409,12 @@ def _chunks(item: Reply, body: dict[str, Any], include_usage: bool) -> list[dict
         for piece in _split(args, size) if args else []:
             out.append(ev({"tool_calls": [{"index": idx, "function": {"arguments": piece}}]}))
     out.append(ev({}, _finish(item)))
-    if include_usage and item.usage is not None:
-        p, c = item.usage
-        out.append(
-            {
-                **base,
-                "choices": [],
-                "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
-            }
-        )
+    if usage is not None:  # the final chunk of stream_options.include_usage
+        out.append({**base, "choices": [], "usage": usage})
     return out
 
 
-def _completion(item: Reply, body: dict[str, Any]) -> dict[str, Any]:
+def _completion(item: Reply, body: dict[str, Any], usage: dict[str, Any] | None) -> dict[str, Any]:
     msg: dict[str, Any] = {"role": "assistant", "content": item.content or None}
     if item.reasoning:
         msg["reasoning_content"] = item.reasoning
@@ -416,9 +434,8 @@ def _completion(item: Reply, body: dict[str, Any]) -> dict[str, Any]:
         "model": body.get("model", "fake"),
         "choices": [{"index": 0, "message": msg, "finish_reason": _finish(item), "logprobs": None}],
     }
-    if item.usage is not None:
-        p, c = item.usage
-        out["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+    if usage is not None:
+        out["usage"] = usage
     return out
 
 
@@ -449,6 +466,7 @@ class ScriptedOpenAIServer:
         max_context_chars: int | None = None,
         api_key: str | None = None,
         reject_stream_options: bool = False,
+        prefix_cache: str | None = None,
     ) -> None:
         self.require_reasoning_passback = require_reasoning_passback
         self.reject_reasoning_content = reject_reasoning_content
@@ -456,6 +474,11 @@ class ScriptedOpenAIServer:
         self.max_context_chars = max_context_chars
         self.api_key = api_key
         self.reject_stream_options = reject_stream_options
+        if prefix_cache not in (None, "deepseek", "openai"):
+            raise ValueError(f"prefix_cache: deepseek, openai or None, not {prefix_cache!r}")
+        self.prefix_cache = prefix_cache
+        #: the prefix-cache accounting of every answered request (with ``prefix_cache``)
+        self.cache = PrefixCache()
         self._script: deque[ScriptItem] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -236,11 +236,30 @@ async def test_a_session_approval_is_marked_in_the_trace(tmp_path: Path, model_s
         )
 
 
-async def test_slash_ns_reaches_the_agents_prompt(tmp_path: Path) -> None:
+async def test_slash_ns_reaches_the_agent_in_the_newest_message(tmp_path: Path) -> None:
     app = build_app(make_settings(tmp_path), demo=True, offline=True, frozen=True)
+
+    def answers() -> int:
+        messages = app.backend.loop.conversation.messages
+        return sum(m["role"] == "assistant" and not m.get("tool_calls") for m in messages)
+
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.backend is not None, 30, "backend")
+        app.main.chat.input.value = "list pods"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: answers() == 1 and not app.bridge.running, 15, "run 1")
+        loop = app.backend.loop
+        system = loop.conversation.messages[0]["content"]
         app.main.chat.input.value = "/ns shop"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.backend.loop.namespace == "shop", 10, "agent ns")
-        assert "default namespace: shop" in app.backend.loop._system_prompt("list pods")
+        await wait_for(pilot, lambda: loop.namespace == "shop", 10, "agent ns")
+        app.main.chat.input.value = "list pods"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: answers() == 2 and not app.bridge.running, 15, "run 2")
+        messages = loop.conversation.messages
+        # the system prompt stays byte-identical (A20); the switch is in the newest question
+        assert messages[0]["content"] == system
+        asked = [m["content"] for m in messages if m["role"] == "user"][-1]
+        assert asked.startswith("<console-state>") and "default namespace: shop" in asked
+        calls = [c["function"]["arguments"] for m in messages for c in m.get("tool_calls") or ()]
+        assert '"shop"' in calls[-1]  # the agent listed the pods of shop

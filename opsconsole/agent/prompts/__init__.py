@@ -36,6 +36,12 @@ def _texts(language: Language) -> ModuleType:
     return zh if language == "zh" else en
 
 
+def state_line(language: Language, context: str | None, namespace: str | None) -> str:
+    """The line naming the pinned cluster context and the default namespace, as the system
+    prompt has it (also the note a user message carries after the user switched either)."""
+    return _texts(language).CLUSTER.format(context=context or "-", namespace=namespace or "default")
+
+
 def build_system_prompt(
     language: Language,
     tools: Iterable[Tool],
@@ -68,7 +74,7 @@ def build_system_prompt(
     if not names:
         lines.append("-")
     if context or namespace:
-        lines += ["", t.CLUSTER.format(context=context or "-", namespace=namespace or "default")]
+        lines += ["", state_line(language, context, namespace)]
     lines += [
         "",
         t.SAFETY_WRITE if write_mode else t.SAFETY_READ_ONLY,

@@ -106,10 +106,12 @@ class DispatchMixin:
                 settings=self.settings,
                 approver=self.approver,
                 agent=name,
-                language=self.language,
+                # the user's language (the first request's), not the sub-task's
+                language=resolve_language(self.language, self._task),
                 context=self.context,
                 namespace=self.namespace,
                 write_mode=spec.write_mode(self.write_mode),
+                prompt=spec.prompt,
                 audit=self.audit,
             )
             self.subloops[name] = loop
@@ -121,7 +123,6 @@ class DispatchMixin:
         task: str,
         tool_call_id: str | None,
     ) -> DispatchResult:
-        spec = self.specs[name]
         result = DispatchResult(agent=name, task=task)
         if not task:
             result.status, result.text = "failed", "empty task"
@@ -135,14 +136,6 @@ class DispatchMixin:
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:  # one run at a time per specialist (its conversation is shared)
             sub = self._subloop(name)
-            if not sub.conversation.has_system:
-                sub.system_prompt = spec.prompt(
-                    resolve_language(self.language, self._task or task),  # type: ignore[arg-type]
-                    sub.offered_tools(),
-                    write_mode=self.write_mode,
-                    context=self.context,
-                    namespace=self.namespace,
-                )
             sub.parent_run_id = self._run_id or None
             self._dispatched += 1
             started = time.monotonic()

@@ -24,6 +24,7 @@ from opsconsole.agent.offline_answers import HEADER
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists._common import merge_answers, unwrap_agent_output
 from opsconsole.agent.specialists.routing import Route, looks_like_yaml, route
+from opsconsole.agent.transcript import split_state_note
 
 
 def _estimate(*parts: Any) -> int:
@@ -34,7 +35,7 @@ def _estimate(*parts: Any) -> int:
 def _latest(messages: list[dict[str, Any]]) -> tuple[str, list[tuple[str, dict, str]], int]:
     """(latest user text, [(tool name, args, content)] after it, calls made overall)."""
     idx = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    task = str(messages[idx].get("content") or "") if idx >= 0 else ""
+    task = split_state_note(str(messages[idx].get("content") or ""))[1] if idx >= 0 else ""
     names: dict[str, tuple[str, dict]] = {}
     total = 0
     for m in messages:

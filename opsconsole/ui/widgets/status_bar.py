@@ -1,5 +1,5 @@
 """The status bar: context, namespace, model, mode, standing approvals, steps, elapsed time,
-tokens and cost."""
+tokens, the prompt-cache share and cost."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from opsconsole.agent.pricing import CacheTally
 
 
 def format_elapsed(seconds: float) -> str:
@@ -37,6 +39,11 @@ class StatusBar(Widget):
     steps: reactive[int] = reactive(0)
     tokens: reactive[int] = reactive(0)
     cost: reactive[float] = reactive(0.0)
+    #: prompt tokens of the conversation served from the provider's prompt cache, not served,
+    #: and unknown (the provider's usage did not say: RELIABILITY A21)
+    cache_hit: reactive[int] = reactive(0)
+    cache_miss: reactive[int] = reactive(0)
+    cache_unknown: reactive[int] = reactive(0)
     elapsed: reactive[float] = reactive(0.0)
 
     def __init__(self, *, frozen: bool = False, **kwargs: Any) -> None:
@@ -69,9 +76,14 @@ class StatusBar(Widget):
     def reset_usage(self) -> None:
         self.tokens = 0
         self.cost = 0.0
+        self.cache_hit = self.cache_miss = self.cache_unknown = 0
         self.steps = 0
         self.elapsed = 0.0
         self._accumulated = 0.0
+
+    def cache_text(self) -> str:
+        """``82% cached``, ``cache unknown``, ...: see CacheTally.describe."""
+        return CacheTally(self.cache_hit, self.cache_miss, self.cache_unknown).describe()
 
     def render(self) -> Text:
         """The items that fit the width, in order; when the bar is too narrow the least
@@ -105,6 +117,10 @@ class StatusBar(Widget):
         items.append((3, Text(format_elapsed(self.elapsed))))
         items.append((3, Text.assemble(f"{self.tokens:,}", (" tok", "dim"))))
         items.append((2, Text(f"${self.cost:.4f}")))
+        cache = "" if self.offline else self.cache_text()
+        if cache:
+            style = "yellow" if "unknown" in cache else "dim"
+            items.append((1, Text(cache, style=style)))
         width = self.content_region.width or self.size.width
         sep = 2
 

@@ -445,6 +445,9 @@ class TracePane(VerticalScroll):
         elif isinstance(event, ev.Notice):
             style = {"error": "red", "warning": "yellow"}.get(event.level, "dim")
             await self._mount(Static(Text(f"• {event.text}", style=style), classes="notice"))
+        elif isinstance(event, ev.PrefixChanged):
+            line = Text(f"• prompt cache: {event.text}", style="yellow")
+            await self._mount(Static(line, classes="notice"))
         elif isinstance(event, ev.Answer):
             step = self.steps.get((event.run_id, event.step))
             if step is not None:
