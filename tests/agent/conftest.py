@@ -25,4 +25,3 @@ def srv() -> Iterator[ScriptedOpenAIServer]:
 @pytest.fixture
 def calls() -> Calls:
     return Calls()
-
