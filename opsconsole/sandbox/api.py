@@ -17,6 +17,7 @@ from . import tables
 from .api_write import WriteMixin
 from .apitypes import (
     ApiError,
+    Body,
     LogStream,
     Response,
     WatchStream,
@@ -26,6 +27,7 @@ from .apitypes import (
 )
 from .cluster import Cluster, LogUnavailable
 from .metrics import node_metrics, pod_metrics
+from .negotiate import as_protobuf, decode_body, wants_only_protobuf
 from .selectors import SelectorError, combine, field_selector, label_selector
 from .store import Obj, TooOld, dumps
 
@@ -61,15 +63,18 @@ class Api(WriteMixin):
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> Response | WatchStream | LogStream:
         try:
-            return self._handle(method, path, query, headers, body)
+            out = self._handle(method, path, query, headers, decode_body(headers, body))
         except ApiError as e:
-            return self.error(e.code, e.reason, e.message, e.details)
+            out = self.error(e.code, e.reason, e.message, e.details)
+        if wants_only_protobuf(headers.get("Accept")):
+            return as_protobuf(out)
+        return out
 
     def error(self, code: int, reason: str, message: str, details: Obj | None = None) -> Response:
         return Response(code, dumps(status_obj(code, reason, message, details)))
 
     def _handle(
-        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: Body
     ) -> Response | WatchStream | LogStream:
         parts = [p for p in path.split("/") if p]
         if method == "GET":

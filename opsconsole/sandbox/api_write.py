@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import resources as R
-from .apitypes import ApiError, Response, _details, _q_int, _qualified
+from .apitypes import ApiError, Body, Response, _details, _q_int, _qualified
 from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
@@ -32,7 +32,9 @@ class WriteMixin:
         return obj
 
     # --- writing --------------------------------------------------------------------------
-    def _body(self, body: bytes) -> Any:
+    def _body(self, body: Body) -> Any:
+        if isinstance(body, dict):  # a protobuf body, decoded on the way in
+            return body
         try:
             return json.loads(body or b"{}")
         except ValueError as e:
@@ -41,7 +43,12 @@ class WriteMixin:
             ) from None
 
     def _create(
-        self, res: R.Resource, ns: str | None, query: dict[str, str], body: bytes, dry_run: bool
+        self,
+        res: R.Resource,
+        ns: str | None,
+        query: dict[str, str],
+        body: Body,
+        dry_run: bool,
     ) -> Response:
         obj = self._body(body)
         if not isinstance(obj, dict):
@@ -117,7 +124,7 @@ class WriteMixin:
         return self.ok(created, 201)
 
     def _delete(
-        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: bytes, dry_run: bool
+        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: Body, dry_run: bool
     ) -> Response:
         obj = self._get(res, ns, name)
         opts = self._body(body) if body else {}
@@ -211,7 +218,7 @@ class WriteMixin:
         name: str,
         method: str,
         headers: Any,
-        body: bytes,
+        body: Body,
         dry_run: bool,
         sub: str | None,
     ) -> Response:
@@ -263,7 +270,7 @@ class WriteMixin:
         name: str,
         method: str,
         headers: Any,
-        body: bytes,
+        body: Body,
         dry_run: bool,
     ) -> Response:
         obj = self._get(res, ns, name)
