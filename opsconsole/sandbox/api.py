@@ -28,6 +28,7 @@ from .apitypes import (
 from .cluster import Cluster, LogUnavailable
 from .metrics import node_metrics, pod_metrics
 from .negotiate import as_protobuf, decode_body, wants_only_protobuf
+from .reviews import self_subject_access_review, token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
 from .store import Obj, TooOld, dumps
 
@@ -114,6 +115,15 @@ class Api(WriteMixin):
         self.faults.check(verb, res, ns, name, sub)
         dry_run = query.get("dryRun") == "All"
         with self.c.lock:
+            if res.review:
+                if method != "POST" or name is not None:
+                    raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+                review = self._body(body)
+                if not isinstance(review, dict):
+                    raise ApiError(
+                        400, "BadRequest", "the body of the request was in an unknown format"
+                    )
+                return self.ok(self_subject_access_review(self.faults, review), 201)
             if not res.stored:
                 return self._metrics(res, ns, name, query, headers, watch)
             if (
@@ -137,6 +147,12 @@ class Api(WriteMixin):
                 return self._log(ns or "", name, query)
             if sub == "scale":
                 return self._scale(res, ns or "", name, method, headers, body, dry_run)
+            if sub == "token":
+                if method != "POST":
+                    raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+                request = self._body(body)
+                sa = self._get(res, ns or "", name)
+                return self.ok(token_request(sa, request if isinstance(request, dict) else {}), 201)
             if method == "GET":
                 return self.ok(self._get(res, ns or "", name))
             if method == "DELETE":

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import resources as R
 from .apitypes import ApiError, Body, Response, _details, _q_int, _qualified
+from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
@@ -69,6 +70,7 @@ class WriteMixin:
             )
         if res.namespaced:
             md["namespace"] = ns or md.get("namespace") or "default"
+            self.c.namespaces.refuse_content(res, md["namespace"], name)
         store = self.c.store
         if store.get(res.key, md.get("namespace", ""), name) is not None:
             raise ApiError(
@@ -90,6 +92,8 @@ class WriteMixin:
             obj.setdefault("status", {})
         if res.key == "pods" and not dry_run:
             return self.ok(self.c.create_bare_pod(obj), 201)
+        if res.key == "namespaces":
+            prepare_namespace(obj)
         if res.key == "services":
             spec = obj.setdefault("spec", {})
             spec.setdefault("type", "ClusterIP")
@@ -102,6 +106,8 @@ class WriteMixin:
                 port.setdefault("targetPort", port.get("port"))
             obj.setdefault("status", {"loadBalancer": {}})
         created = store.create(res.key, obj, dry_run=dry_run)
+        if not dry_run and res.key == "namespaces":
+            self.c.namespaces.created(created)
         if not dry_run and res.key == "services":
             ns = md["namespace"]
             if store.get("endpoints", ns, name) is None:
@@ -135,6 +141,8 @@ class WriteMixin:
             dry_run = True
         if res.key == "pods":
             return self.ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
+        if res.key == "namespaces":
+            return self.ok(self.c.namespaces.delete(name, dry_run))
         if not dry_run:
             self.c.store.delete(res.key, ns, name)
             policy = (

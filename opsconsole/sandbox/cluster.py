@@ -25,6 +25,7 @@ from .behaviours import (
 )
 from .controllers import ControllersMixin
 from .logs import ContainerLog, Instance, LogProfile
+from .namespaces import Namespaces
 from .pods import PodRT, hname, render_status
 from .store import ADDED, DELETED, Obj, Store, iso
 
@@ -56,6 +57,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
         self._names = itertools.count()
         self.errors: list[BaseException] = []
         self.store.listeners.append(self._on_change)
+        self.namespaces = Namespaces(self)
 
     # --- clock and timers ---------------------------------------------------------------
     def now(self) -> float:
