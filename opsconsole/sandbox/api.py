@@ -31,6 +31,7 @@ from .negotiate import as_protobuf, decode_body, wants_only_protobuf
 from .reviews import self_subject_access_review, token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
 from .store import Obj, TooOld, dumps
+from .wire import openapi
 
 if TYPE_CHECKING:
     from .server import Faults
@@ -78,6 +79,8 @@ class Api(WriteMixin):
         self, method: str, path: str, query: dict[str, str], headers: Any, body: Body
     ) -> Response | WatchStream | LogStream:
         parts = [p for p in path.split("/") if p]
+        if method == "GET" and parts and parts[0] == "openapi":
+            return self._openapi(parts[1:], query, headers)
         if method == "GET":
             simple = self._simple(parts)
             if simple is not None:
@@ -182,9 +185,38 @@ class Api(WriteMixin):
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return self.ok(doc)
-        if parts and parts[0] in ("openapi", "swagger.json", "metrics"):
+        if parts and parts[0] in ("swagger.json", "metrics"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return None
+
+    def _openapi(self, parts: list[str], query: dict[str, str], headers: Any) -> Response:
+        """/openapi/v2 and /openapi/v3[/<group-version>] (see :mod:`.wire.openapi`)."""
+        docs = openapi.documents(f"{VERSION['major']}.{VERSION['minor']}", R.openapi_served())
+        if parts == ["v2"]:
+            accept = headers.get("Accept") or ""
+            if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
+                raise ApiError(
+                    406,
+                    "NotAcceptable",
+                    "only the following media types are accepted: application/json",
+                )
+            return Response(200, docs.v2)
+        if parts == ["v3"]:
+            return Response(200, docs.v3_index)
+        key = "/".join(parts[1:])
+        if parts[:1] != ["v3"] or key not in docs.v3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        digest = docs.v3_hashes[key]
+        wanted = query.get("hash")
+        if wanted is not None and wanted != digest:
+            return Response(
+                301,
+                b"",
+                "text/plain",
+                {"Location": f"/openapi/v3/{key}?hash={digest}"},
+            )
+        cache = "public, immutable" if wanted else "no-cache, private"
+        return Response(200, docs.v3[key], headers={"Etag": f'"{digest}"', "Cache-Control": cache})
 
     # --- reading ------------------------------------------------------------------------
     @staticmethod

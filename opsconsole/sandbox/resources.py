@@ -238,3 +238,23 @@ def resource_list(group: str, version: str) -> dict | None:
                 items.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
+
+
+def openapi_served() -> list:
+    """The served resources as the OpenAPI documents describe them (metrics are aggregated from
+    elsewhere in a real cluster and have no schema here)."""
+    from .wire.openapi import Served
+
+    out = []
+    for r in RESOURCES:
+        if r.group == "metrics.k8s.io":
+            continue
+        subs = tuple(
+            (sub, "autoscaling", "v1", "Scale")
+            if kind == "Scale"
+            else (sub, r.group, r.version, kind)
+            for sub, (kind, _) in SUBRESOURCES.get(r.plural, {}).items()
+            if sub in ("status", "scale")
+        )
+        out.append(Served(r.group, r.version, r.plural, r.kind, r.namespaced, r.verbs, subs))
+    return out

@@ -171,9 +171,10 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 {code} {REASONS.get(code, 'Unknown')}",
             f"Date: {formatdate(usegmt=True)}",
             f"Content-Type: {ctype}",
-            "Cache-Control: no-cache, private",
             f"Audit-Id: {os.urandom(8).hex()}",
         ]
+        if "Cache-Control" not in (extra or {}):
+            lines.append("Cache-Control: no-cache, private")
         if length is None:
             lines.append("Transfer-Encoding: chunked")
         else:
