@@ -161,7 +161,7 @@ class Api(WriteMixin):
             if method == "DELETE":
                 return self._delete(res, ns or "", name, query, body, dry_run)
             if method in ("PUT", "PATCH"):
-                return self._write(res, ns or "", name, method, headers, body, dry_run, sub)
+                return self._write(res, ns or "", name, method, headers, body, dry_run, sub, query)
         raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
 
     def _simple(self, parts: list[str]) -> Response | None:

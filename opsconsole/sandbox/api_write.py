@@ -13,6 +13,8 @@ from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
 from .store import Obj, dumps, iso
+from .wire.fields import prune_unknown, unknown_fields
+from .wire.protobuf import schema as proto_schema
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -21,8 +23,34 @@ if TYPE_CHECKING:
 class WriteMixin:
     c: Cluster
 
-    def ok(self, obj: Any, code: int = 200) -> Response:
-        return Response(code, obj if isinstance(obj, bytes) else dumps(obj))
+    def ok(self, obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers or {})
+
+    def _check_fields(self, res: R.Resource, obj: Obj, query: dict[str, str]) -> dict[str, str]:
+        """fieldValidation: Strict fails on unknown fields; Warn (the default) and Ignore drop
+        them, Warn with a Warning header. Returns the headers for the answer."""
+        mode = query.get("fieldValidation") or "Warn"
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'fieldValidation "{mode}" is invalid: must be one of Ignore, Warn, Strict',
+            )
+        schema = proto_schema()
+        unknown = unknown_fields(schema, obj)
+        if not unknown:
+            return {}
+        if mode == "Strict":
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in unknown),
+            )
+        prune_unknown(schema, obj)
+        if mode == "Ignore":
+            return {}
+        return {"Warning": ", ".join('299 - "unknown field \\"' + p + '\\""' for p in unknown)}
 
     def _get(self, res: R.Resource, ns: str, name: str) -> Obj:
         from .apitypes import not_found
@@ -80,6 +108,7 @@ class WriteMixin:
                 _details(res, name),
             )
         obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+        warnings = self._check_fields(res, obj, query)
         md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
         md["creationTimestamp"] = iso(time.time())
         if res.key in (
@@ -91,7 +120,7 @@ class WriteMixin:
             md["generation"] = 1
             obj.setdefault("status", {})
         if res.key == "pods" and not dry_run:
-            return self.ok(self.c.create_bare_pod(obj), 201)
+            return self.ok(self.c.create_bare_pod(obj), 201, warnings)
         if res.key == "namespaces":
             prepare_namespace(obj)
         if res.key == "services":
@@ -127,7 +156,7 @@ class WriteMixin:
         if not dry_run and res.key.startswith("apps/"):
             self.c.spec_changed(res.key, md["namespace"], name)
             created = store.get(res.key, md["namespace"], name) or created
-        return self.ok(created, 201)
+        return self.ok(created, 201, warnings)
 
     def _delete(
         self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: Body, dry_run: bool
@@ -229,6 +258,7 @@ class WriteMixin:
         body: Body,
         dry_run: bool,
         sub: str | None,
+        query: dict[str, str],
     ) -> Response:
         old = self._get(res, ns, name)
         payload = self._body(body)
@@ -249,7 +279,9 @@ class WriteMixin:
             new = payload
         if not isinstance(new, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
-        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub))
+        new["kind"], new["apiVersion"] = res.kind, res.api_version
+        warnings = self._check_fields(res, new, query)
+        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
 
     def _scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
         md = obj["metadata"]

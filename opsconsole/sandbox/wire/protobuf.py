@@ -67,13 +67,14 @@ class _Field:
 
 
 class _Message:
-    __slots__ = ("name", "fields", "by_no", "special")
+    __slots__ = ("name", "fields", "by_no", "special", "by_json")
 
     def __init__(self, name: str, special: str | None) -> None:
         self.name = name
         self.special = special
         self.fields: list[_Field] = []
         self.by_no: dict[int, _Field] = {}
+        self.by_json: dict[str, _Field] | None = None
 
 
 class Schema:
@@ -94,6 +95,18 @@ class Schema:
 
     def message(self, api_version: str, kind: str) -> _Message | None:
         return self.kinds.get(f"{api_version}/{kind}")
+
+    def json_fields(self, msg: _Message) -> dict[str, _Field]:
+        """JSON name -> field, the fields of inlined structs included."""
+        if msg.by_json is None:
+            out: dict[str, _Field] = {}
+            for f in msg.fields:
+                if f.inline and f.sub is not None:
+                    out.update(self.json_fields(f.sub))
+                else:
+                    out[f.json] = f
+            msg.by_json = out
+        return msg.by_json
 
     # --- the envelope ------------------------------------------------------------------------
     def decode_object(self, body: bytes) -> dict:
