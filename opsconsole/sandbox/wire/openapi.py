@@ -100,13 +100,31 @@ class Documents:
     v3_index: bytes = field(default=b"")
 
 
+def schema_dir(version: str) -> Path:
+    """kubernetes-validate's schemas of ``version``, or of the nearest version it ships."""
+    import kubernetes_validate
+
+    root = Path(kubernetes_validate.__file__).parent
+    path = root / SCHEMA_DIR.format(version=version)
+    if path.is_dir():
+        return path
+
+    def minor(p: Path) -> int:
+        return int(p.name.split(".")[1])
+
+    want = int(version.split(".")[1])
+    shipped = sorted(
+        root.glob("kubernetes-json-schema/v1.*.0-local"), key=lambda p: abs(minor(p) - want)
+    )
+    if not shipped:
+        raise FileNotFoundError(f"kubernetes-validate ships no schemas near v{version}")
+    return shipped[0]
+
+
 def load_definitions(version: str) -> dict[str, Obj]:
     """The Swagger definitions of Kubernetes ``version`` ("1.31"), back from kubernetes-validate's
     JSON Schema form; refs are left as the bare definition names (``$ref`` -> ``NAME``)."""
-    import kubernetes_validate
-
-    path = Path(kubernetes_validate.__file__).parent / SCHEMA_DIR.format(version=version)
-    raw = json.loads((path / "_definitions.json").read_text())["$defs"]
+    raw = json.loads((schema_dir(version) / "_definitions.json").read_text())["$defs"]
     return {name: _clean(d, top=True) for name, d in raw.items()}
 
 
