@@ -32,6 +32,7 @@ from .reviews import self_subject_access_review, token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
 from .store import Obj, TooOld, dumps
 from .wire import openapi
+from .wire.gnostic import RESPONSE_TYPE as GNOSTIC_RESPONSE
 
 if TYPE_CHECKING:
     from .server import Faults
@@ -194,12 +195,8 @@ class Api(WriteMixin):
         docs = openapi.documents(f"{VERSION['major']}.{VERSION['minor']}", R.openapi_served())
         if parts == ["v2"]:
             accept = headers.get("Accept") or ""
-            if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
-                raise ApiError(
-                    406,
-                    "NotAcceptable",
-                    "only the following media types are accepted: application/json",
-                )
+            if ("proto-openapi" in accept) and "json" not in accept and "*/*" not in accept:
+                return Response(200, docs.v2_protobuf(), GNOSTIC_RESPONSE)
             return Response(200, docs.v2)
         if parts == ["v3"]:
             return Response(200, docs.v3_index)

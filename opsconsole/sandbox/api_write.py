@@ -173,13 +173,13 @@ class WriteMixin:
         if res.key == "namespaces":
             return self.ok(self.c.namespaces.delete(name, dry_run))
         if not dry_run:
-            self.c.store.delete(res.key, ns, name)
             policy = (
                 opts.get("propagationPolicy") if isinstance(opts, dict) else None
             ) or query.get("propagationPolicy")
-            if policy != "Orphan":
-                self.c.cascade_delete(obj)
-            self.c.flush()
+            self.c.delete_object(res.key, ns, name, cascade=policy != "Orphan")
+            kept = self.c.store.get(res.key, ns, name)
+            if kept is not None:  # finalizers pending: the server answers with the object
+                return self.ok(kept)
         return self.ok(
             {
                 "kind": "Status",
@@ -242,6 +242,12 @@ class WriteMixin:
             md["resourceVersion"] = old["metadata"]["resourceVersion"]
             return new
         stored = store.replace(res.key, new)
+        if md.get("deletionTimestamp") and old["metadata"].get("finalizers"):
+            if not md.get("finalizers"):  # the last finalizer went: so does the object
+                store.delete(res.key, ns, name)
+                self.c.cascade_delete(stored)
+                self.c.flush()
+                return stored
         if sub != "status" and new.get("spec") != old.get("spec"):
             self.c.spec_changed(res.key, ns, name)
             stored = store.get(res.key, ns, name) or stored

@@ -4,7 +4,8 @@ Creating a namespace fills in what the server does (the ``kubernetes`` finalizer
 the ``kubernetes.io/metadata.name`` label) and what the service-account controller adds (the
 ``default`` ServiceAccount). Deleting one marks it Terminating (deletionTimestamp, conditions),
 refuses new content in it, then empties it: controllers first (so nothing recreates pods), pods
-through their graceful termination, then every other namespaced object; when nothing is left the
+through their graceful termination, then every other namespaced object (an object with finalizers
+stays, Terminating, until they are removed, and so does the namespace); when nothing is left the
 namespace itself goes (what ``kubectl delete ns`` and ``kubectl wait --for=delete`` wait for).
 """
 
@@ -134,10 +135,7 @@ class Namespaces:
         contents = self._contents(name)
         for rkey in CONTROLLERS:
             for obj_name in contents.get(rkey, ()):
-                obj = store.get(rkey, name, obj_name)
-                if obj is not None:
-                    store.delete(rkey, name, obj_name)
-                    self.c.cascade_delete(obj)
+                self.c.delete_object(rkey, name, obj_name)
         for pod_name in list(contents.get("pods", ())):
             pod = store.get("pods", name, pod_name)
             if pod is not None and "deletionTimestamp" not in pod["metadata"]:
@@ -146,7 +144,7 @@ class Namespaces:
             if rkey == "pods" or rkey in CONTROLLERS:
                 continue
             for obj_name in names:
-                store.delete(rkey, name, obj_name)
+                self.c.delete_object(rkey, name, obj_name)
         self.c.flush()
         if not self._contents(name):
             store.delete("namespaces", "", name)
@@ -163,7 +161,7 @@ class Namespaces:
             o["status"] = {"phase": "Terminating", "conditions": conditions}
 
         store.update("namespaces", "", name, update)
-        self.c.after(SWEEP_EVERY, lambda: self._sweep(name, uid), min_real=0.02)
+        self.c.after(SWEEP_EVERY, lambda: self._sweep(name, uid), min_real=0.05)
 
     def _conditions(self, name: str, now: float) -> list[Obj]:
         contents = self._contents(name)

@@ -136,6 +136,16 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short_names=("sc",)),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
+    # stored only: the custom resources a CRD defines are not served yet
+    Resource(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        short_names=("crd", "crds"),
+        categories=("api-extensions",),
+    ),
     Resource(
         "authorization.k8s.io",
         "v1",

@@ -98,6 +98,16 @@ class Documents:
     v3: dict[str, bytes]  # "api/v1", "apis/apps/v1" -> document
     v3_hashes: dict[str, str]
     v3_index: bytes = field(default=b"")
+    _v2_protobuf: bytes | None = None
+
+    def v2_protobuf(self) -> bytes:
+        """The v2 document as gnostic's protobuf (what kubectl asks for), made on first use."""
+        with _lock:
+            if self._v2_protobuf is None:
+                from .gnostic import encode_document
+
+                self._v2_protobuf = encode_document(json.loads(self.v2))
+            return self._v2_protobuf
 
 
 def schema_dir(version: str) -> Path:
