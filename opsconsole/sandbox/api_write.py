@@ -82,6 +82,8 @@ class WriteMixin:
         obj = self._body(body)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+        warnings = self._check_fields(res, obj, query)  # decoding comes first, as in the server
         md = obj.setdefault("metadata", {})
         if not md.get("name") and md.get("generateName"):
             from .pods import hname
@@ -107,8 +109,6 @@ class WriteMixin:
                 f'{_qualified(res)} "{name}" already exists',
                 _details(res, name),
             )
-        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
-        warnings = self._check_fields(res, obj, query)
         md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
         md["creationTimestamp"] = iso(time.time())
         if res.key in (
