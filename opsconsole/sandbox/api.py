@@ -28,7 +28,8 @@ from .apitypes import (
 from .cluster import Cluster, LogUnavailable
 from .metrics import node_metrics, pod_metrics
 from .negotiate import as_protobuf, decode_body, wants_only_protobuf
-from .reviews import self_subject_access_review, token_request
+from .reviews import review as answer_review
+from .reviews import token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
 from .store import Obj, TooOld, dumps
 from .wire import openapi
@@ -127,7 +128,7 @@ class Api(WriteMixin):
                     raise ApiError(
                         400, "BadRequest", "the body of the request was in an unknown format"
                     )
-                return self.ok(self_subject_access_review(self.faults, review), 201)
+                return self.ok(answer_review(res.plural, self.faults, review), 201)
             if not res.stored:
                 return self._metrics(res, ns, name, query, headers, watch)
             if (

@@ -156,6 +156,16 @@ RESOURCES: tuple[Resource, ...] = (
         stored=False,
         review=True,
     ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        False,
+        verbs=("create",),
+        stored=False,
+        review=True,
+    ),
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=READ, stored=False),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=READ, stored=False),
 )

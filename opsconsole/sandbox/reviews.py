@@ -1,5 +1,6 @@
 """Requests the API answers without storing anything: SelfSubjectAccessReview (``kubectl auth
-can-i``) and TokenRequest (``kubectl create token``)."""
+can-i``), SelfSubjectRulesReview (``kubectl auth can-i --list``) and TokenRequest (``kubectl
+create token``)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,27 @@ def self_subject_access_review(faults: Faults, review: Obj) -> Obj:
         "metadata": md,
         "spec": spec,
         "status": status,
+    }
+
+
+def review(plural: str, faults: Faults, body: Obj) -> Obj:
+    if plural == "selfsubjectrulesreviews":
+        return self_subject_rules_review(body)
+    return self_subject_access_review(faults, body)
+
+
+def self_subject_rules_review(review: Obj) -> Obj:
+    """The sandbox's user may do anything (forbidden verbs are a fault rule, not a role)."""
+    return {
+        "kind": "SelfSubjectRulesReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": review.get("spec") or {},
+        "status": {
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": False,
+        },
     }
 
 

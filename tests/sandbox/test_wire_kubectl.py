@@ -136,6 +136,9 @@ def test_autoscale_auth_can_i_and_token(wire: tuple):
         "apiVersion": "apps/v1",
     }
     assert run("auth", "can-i", "get", "pods", "-n", NS).stdout.strip() == "yes"
+    rules = run("auth", "can-i", "--list", "-n", NS).stdout.split("\n")
+    assert rules[0].split() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
+    assert rules[1].split() == ["*.*", "[]", "[]", "[*]"]  # what cluster-admin sees
     srv.faults.forbid("secrets", NS, ["list"])
     try:
         p = run("auth", "can-i", "list", "secrets", "-n", NS, check=False)
@@ -150,6 +153,29 @@ def test_autoscale_auth_can_i_and_token(wire: tuple):
     )
     missing = run("create", "token", "nobody", "-n", NS, check=False)
     assert missing.returncode == 1 and 'serviceaccounts "nobody" not found' in missing.stderr
+
+
+def test_create_secret_tls(wire: tuple, tmp_path: Path):
+    import shutil
+
+    srv, proxy, run, _ = wire
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    _namespace(run)
+    key, crt = tmp_path / "tls.key", tmp_path / "tls.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=web.example.com", "-keyout", str(key), "-out", str(crt)],
+        check=True,
+        capture_output=True,
+    )
+    before = len(proxy.writes())
+    run("create", "secret", "tls", "web-tls", f"--cert={crt}", f"--key={key}", "-n", NS)
+    (sent,) = proxy.writes()[before:]
+    assert sent.headers["Content-Type"] == "application/vnd.kubernetes.protobuf"
+    _, secret = raw_get(srv, f"/api/v1/namespaces/{NS}/secrets/web-tls")
+    assert secret["type"] == "kubernetes.io/tls"
+    assert base64.b64decode(secret["data"]["tls.crt"]) == crt.read_bytes()
 
 
 def test_a_kind_not_served_is_a_clear_not_found(wire: tuple):
