@@ -159,7 +159,12 @@ class Api(WriteMixin):
                 sa = self._get(res, ns or "", name)
                 return self.ok(token_request(sa, request if isinstance(request, dict) else {}), 201)
             if method == "GET":
-                return self.ok(self._get(res, ns or "", name))
+                obj = self._get(res, ns or "", name)
+                if sub is None and self._want(headers)[0]:  # kubectl get KIND NAME: a Table
+                    include = query.get("includeObject") or "Metadata"
+                    meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+                    return self.ok(tables.table(res.key, [obj], include, meta))
+                return self.ok(obj)
             if method == "DELETE":
                 return self._delete(res, ns or "", name, query, body, dry_run)
             if method in ("PUT", "PATCH"):

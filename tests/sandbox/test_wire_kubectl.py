@@ -377,3 +377,37 @@ def test_kubectl_delete_namespace_waits_until_it_is_gone(wire: tuple):
     assert out.strip() == 'namespace "brief" deleted'
     assert raw_get(srv, "/api/v1/namespaces/brief")[0] == 404
     assert raw_get(srv, "/api/v1/namespaces/brief/pods")[1]["items"] == []
+
+
+def test_kubectl_get_prints_the_real_columns(wire: tuple):
+    _, _, run, _ = wire
+    ns = "printed"
+    run("create", "namespace", ns)
+    run("create", "serviceaccount", "bot", "-n", ns)
+    run("create", "job", "once", "--image=busybox", "-n", ns)
+    run("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "-n", ns)
+    run("create", "deployment", "web", "--image=nginx", "-n", ns)
+    run("autoscale", "deployment", "web", "--max=3", "--cpu=50%", "-n", ns)
+    run("create", "priorityclass", "printed-high", "--value=7")
+
+    def header(*args: str) -> list[str]:
+        return run("get", *args).stdout.split("\n")[0].split()
+
+    assert header("sa", "-n", ns) == ["NAME", "SECRETS", "AGE"]
+    assert header("jobs", "-n", ns) == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert header("cronjobs", "-n", ns) == [
+        "NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"
+    ]  # fmt: skip
+    hpa = run("get", "hpa", "web", "-n", ns).stdout.split("\n")
+    assert hpa[0].split() == [
+        "NAME",
+        "REFERENCE",
+        "TARGETS",
+        "MINPODS",
+        "MAXPODS",
+        "REPLICAS",
+        "AGE",
+    ]
+    assert hpa[1].split()[:5] == ["web", "Deployment/web", "cpu:", "<unknown>/50%", "1"]
+    pc = run("get", "priorityclass", "printed-high").stdout.split("\n")
+    assert pc[1].split()[:3] == ["printed-high", "7", "false"]  # one object: a Table too
