@@ -17,6 +17,7 @@ from . import tables
 from .api_write import WriteMixin
 from .apitypes import (
     ApiError,
+    Body,
     LogStream,
     Response,
     WatchStream,
@@ -26,8 +27,13 @@ from .apitypes import (
 )
 from .cluster import Cluster, LogUnavailable
 from .metrics import node_metrics, pod_metrics
+from .negotiate import as_protobuf, decode_body, wants_only_protobuf
+from .reviews import review as answer_review
+from .reviews import token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
 from .store import Obj, TooOld, dumps
+from .wire import openapi
+from .wire.gnostic import RESPONSE_TYPE as GNOSTIC_RESPONSE
 
 if TYPE_CHECKING:
     from .server import Faults
@@ -61,17 +67,22 @@ class Api(WriteMixin):
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> Response | WatchStream | LogStream:
         try:
-            return self._handle(method, path, query, headers, body)
+            out = self._handle(method, path, query, headers, decode_body(headers, body))
         except ApiError as e:
-            return self.error(e.code, e.reason, e.message, e.details)
+            out = self.error(e.code, e.reason, e.message, e.details)
+        if wants_only_protobuf(headers.get("Accept")):
+            return as_protobuf(out)
+        return out
 
     def error(self, code: int, reason: str, message: str, details: Obj | None = None) -> Response:
         return Response(code, dumps(status_obj(code, reason, message, details)))
 
     def _handle(
-        self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
+        self, method: str, path: str, query: dict[str, str], headers: Any, body: Body
     ) -> Response | WatchStream | LogStream:
         parts = [p for p in path.split("/") if p]
+        if method == "GET" and parts and parts[0] == "openapi":
+            return self._openapi(parts[1:], query, headers)
         if method == "GET":
             simple = self._simple(parts)
             if simple is not None:
@@ -109,6 +120,15 @@ class Api(WriteMixin):
         self.faults.check(verb, res, ns, name, sub)
         dry_run = query.get("dryRun") == "All"
         with self.c.lock:
+            if res.review:
+                if method != "POST" or name is not None:
+                    raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+                review = self._body(body)
+                if not isinstance(review, dict):
+                    raise ApiError(
+                        400, "BadRequest", "the body of the request was in an unknown format"
+                    )
+                return self.ok(answer_review(res.plural, self.faults, review), 201)
             if not res.stored:
                 return self._metrics(res, ns, name, query, headers, watch)
             if (
@@ -132,12 +152,23 @@ class Api(WriteMixin):
                 return self._log(ns or "", name, query)
             if sub == "scale":
                 return self._scale(res, ns or "", name, method, headers, body, dry_run)
+            if sub == "token":
+                if method != "POST":
+                    raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+                request = self._body(body)
+                sa = self._get(res, ns or "", name)
+                return self.ok(token_request(sa, request if isinstance(request, dict) else {}), 201)
             if method == "GET":
-                return self.ok(self._get(res, ns or "", name))
+                obj = self._get(res, ns or "", name)
+                if sub is None and self._want(headers)[0]:  # kubectl get KIND NAME: a Table
+                    include = query.get("includeObject") or "Metadata"
+                    meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+                    return self.ok(tables.table(res.key, [obj], include, meta))
+                return self.ok(obj)
             if method == "DELETE":
                 return self._delete(res, ns or "", name, query, body, dry_run)
             if method in ("PUT", "PATCH"):
-                return self._write(res, ns or "", name, method, headers, body, dry_run, sub)
+                return self._write(res, ns or "", name, method, headers, body, dry_run, sub, query)
         raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
 
     def _simple(self, parts: list[str]) -> Response | None:
@@ -161,9 +192,34 @@ class Api(WriteMixin):
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return self.ok(doc)
-        if parts and parts[0] in ("openapi", "swagger.json", "metrics"):
+        if parts and parts[0] in ("swagger.json", "metrics"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return None
+
+    def _openapi(self, parts: list[str], query: dict[str, str], headers: Any) -> Response:
+        """/openapi/v2 and /openapi/v3[/<group-version>] (see :mod:`.wire.openapi`)."""
+        docs = openapi.documents(f"{VERSION['major']}.{VERSION['minor']}", R.openapi_served())
+        if parts == ["v2"]:
+            accept = headers.get("Accept") or ""
+            if ("proto-openapi" in accept) and "json" not in accept and "*/*" not in accept:
+                return Response(200, docs.v2_protobuf(), GNOSTIC_RESPONSE)
+            return Response(200, docs.v2)
+        if parts == ["v3"]:
+            return Response(200, docs.v3_index)
+        key = "/".join(parts[1:])
+        if parts[:1] != ["v3"] or key not in docs.v3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        digest = docs.v3_hashes[key]
+        wanted = query.get("hash")
+        if wanted is not None and wanted != digest:
+            return Response(
+                301,
+                b"",
+                "text/plain",
+                {"Location": f"/openapi/v3/{key}?hash={digest}"},
+            )
+        cache = "public, immutable" if wanted else "no-cache, private"
+        return Response(200, docs.v3[key], headers={"Etag": f'"{digest}"', "Cache-Control": cache})
 
     # --- reading ------------------------------------------------------------------------
     @staticmethod

@@ -7,11 +7,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import resources as R
-from .apitypes import ApiError, Response, _details, _q_int, _qualified
+from .apitypes import ApiError, Body, Response, _details, _q_int, _qualified
+from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
 from .store import Obj, dumps, iso
+from .wire.fields import prune_unknown, unknown_fields
+from .wire.protobuf import schema as proto_schema
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -20,8 +23,34 @@ if TYPE_CHECKING:
 class WriteMixin:
     c: Cluster
 
-    def ok(self, obj: Any, code: int = 200) -> Response:
-        return Response(code, obj if isinstance(obj, bytes) else dumps(obj))
+    def ok(self, obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers or {})
+
+    def _check_fields(self, res: R.Resource, obj: Obj, query: dict[str, str]) -> dict[str, str]:
+        """fieldValidation: Strict fails on unknown fields; Warn (the default) and Ignore drop
+        them, Warn with a Warning header. Returns the headers for the answer."""
+        mode = query.get("fieldValidation") or "Warn"
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'fieldValidation "{mode}" is invalid: must be one of Ignore, Warn, Strict',
+            )
+        schema = proto_schema()
+        unknown = unknown_fields(schema, obj)
+        if not unknown:
+            return {}
+        if mode == "Strict":
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in unknown),
+            )
+        prune_unknown(schema, obj)
+        if mode == "Ignore":
+            return {}
+        return {"Warning": ", ".join('299 - "unknown field \\"' + p + '\\""' for p in unknown)}
 
     def _get(self, res: R.Resource, ns: str, name: str) -> Obj:
         from .apitypes import not_found
@@ -32,7 +61,9 @@ class WriteMixin:
         return obj
 
     # --- writing --------------------------------------------------------------------------
-    def _body(self, body: bytes) -> Any:
+    def _body(self, body: Body) -> Any:
+        if isinstance(body, dict):  # a protobuf body, decoded on the way in
+            return body
         try:
             return json.loads(body or b"{}")
         except ValueError as e:
@@ -41,11 +72,18 @@ class WriteMixin:
             ) from None
 
     def _create(
-        self, res: R.Resource, ns: str | None, query: dict[str, str], body: bytes, dry_run: bool
+        self,
+        res: R.Resource,
+        ns: str | None,
+        query: dict[str, str],
+        body: Body,
+        dry_run: bool,
     ) -> Response:
         obj = self._body(body)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
+        warnings = self._check_fields(res, obj, query)  # decoding comes first, as in the server
         md = obj.setdefault("metadata", {})
         if not md.get("name") and md.get("generateName"):
             from .pods import hname
@@ -62,6 +100,7 @@ class WriteMixin:
             )
         if res.namespaced:
             md["namespace"] = ns or md.get("namespace") or "default"
+            self.c.namespaces.refuse_content(res, md["namespace"], name)
         store = self.c.store
         if store.get(res.key, md.get("namespace", ""), name) is not None:
             raise ApiError(
@@ -70,7 +109,6 @@ class WriteMixin:
                 f'{_qualified(res)} "{name}" already exists',
                 _details(res, name),
             )
-        obj["kind"], obj["apiVersion"] = res.kind, res.api_version
         md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
         md["creationTimestamp"] = iso(time.time())
         if res.key in (
@@ -82,7 +120,9 @@ class WriteMixin:
             md["generation"] = 1
             obj.setdefault("status", {})
         if res.key == "pods" and not dry_run:
-            return self.ok(self.c.create_bare_pod(obj), 201)
+            return self.ok(self.c.create_bare_pod(obj), 201, warnings)
+        if res.key == "namespaces":
+            prepare_namespace(obj)
         if res.key == "services":
             spec = obj.setdefault("spec", {})
             spec.setdefault("type", "ClusterIP")
@@ -95,6 +135,8 @@ class WriteMixin:
                 port.setdefault("targetPort", port.get("port"))
             obj.setdefault("status", {"loadBalancer": {}})
         created = store.create(res.key, obj, dry_run=dry_run)
+        if not dry_run and res.key == "namespaces":
+            self.c.namespaces.created(created)
         if not dry_run and res.key == "services":
             ns = md["namespace"]
             if store.get("endpoints", ns, name) is None:
@@ -114,10 +156,10 @@ class WriteMixin:
         if not dry_run and res.key.startswith("apps/"):
             self.c.spec_changed(res.key, md["namespace"], name)
             created = store.get(res.key, md["namespace"], name) or created
-        return self.ok(created, 201)
+        return self.ok(created, 201, warnings)
 
     def _delete(
-        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: bytes, dry_run: bool
+        self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: Body, dry_run: bool
     ) -> Response:
         obj = self._get(res, ns, name)
         opts = self._body(body) if body else {}
@@ -128,14 +170,16 @@ class WriteMixin:
             dry_run = True
         if res.key == "pods":
             return self.ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
+        if res.key == "namespaces":
+            return self.ok(self.c.namespaces.delete(name, dry_run))
         if not dry_run:
-            self.c.store.delete(res.key, ns, name)
             policy = (
                 opts.get("propagationPolicy") if isinstance(opts, dict) else None
             ) or query.get("propagationPolicy")
-            if policy != "Orphan":
-                self.c.cascade_delete(obj)
-            self.c.flush()
+            self.c.delete_object(res.key, ns, name, cascade=policy != "Orphan")
+            kept = self.c.store.get(res.key, ns, name)
+            if kept is not None:  # finalizers pending: the server answers with the object
+                return self.ok(kept)
         return self.ok(
             {
                 "kind": "Status",
@@ -198,6 +242,12 @@ class WriteMixin:
             md["resourceVersion"] = old["metadata"]["resourceVersion"]
             return new
         stored = store.replace(res.key, new)
+        if md.get("deletionTimestamp") and old["metadata"].get("finalizers"):
+            if not md.get("finalizers"):  # the last finalizer went: so does the object
+                store.delete(res.key, ns, name)
+                self.c.cascade_delete(stored)
+                self.c.flush()
+                return stored
         if sub != "status" and new.get("spec") != old.get("spec"):
             self.c.spec_changed(res.key, ns, name)
             stored = store.get(res.key, ns, name) or stored
@@ -211,9 +261,10 @@ class WriteMixin:
         name: str,
         method: str,
         headers: Any,
-        body: bytes,
+        body: Body,
         dry_run: bool,
         sub: str | None,
+        query: dict[str, str],
     ) -> Response:
         old = self._get(res, ns, name)
         payload = self._body(body)
@@ -234,7 +285,9 @@ class WriteMixin:
             new = payload
         if not isinstance(new, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
-        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub))
+        new["kind"], new["apiVersion"] = res.kind, res.api_version
+        warnings = self._check_fields(res, new, query)
+        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
 
     def _scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
         md = obj["metadata"]
@@ -263,7 +316,7 @@ class WriteMixin:
         name: str,
         method: str,
         headers: Any,
-        body: bytes,
+        body: Body,
         dry_run: bool,
     ) -> Response:
         obj = self._get(res, ns, name)

@@ -8,6 +8,9 @@ from . import resources as R
 from .logs import ContainerLog, Instance
 from .store import Obj, Watcher
 
+#: a request body: the bytes, or the object a protobuf body was decoded into on the way in
+Body = bytes | Obj
+
 
 class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str, details: Obj | None = None) -> None:
@@ -46,6 +49,7 @@ class WatchStream:
     include: str
     timeout: float | None
     error: Obj | None = None  # a single ERROR event (410) and then the end
+    protobuf: bool = False  # length-prefixed protobuf WatchEvents instead of JSON lines
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .behaviours import (
 )
 from .controllers import ControllersMixin
 from .logs import ContainerLog, Instance, LogProfile
+from .namespaces import Namespaces
 from .pods import PodRT, hname, render_status
 from .store import ADDED, DELETED, Obj, Store, iso
 
@@ -56,6 +57,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
         self._names = itertools.count()
         self.errors: list[BaseException] = []
         self.store.listeners.append(self._on_change)
+        self.namespaces = Namespaces(self)
 
     # --- clock and timers ---------------------------------------------------------------
     def now(self) -> float:
@@ -303,11 +305,36 @@ class Cluster(BehavioursMixin, ControllersMixin):
         def finish() -> None:
             cur = self.store.get("pods", ns, name)
             if cur is not None and cur["metadata"]["uid"] == uid:
+                if cur["metadata"].get("finalizers"):
+                    return  # stays Terminating until its finalizers are removed
                 self.store.delete("pods", ns, name)
 
         self.after(min(float(grace), 2.0), finish)
         self.flush()
         return new
+
+    def delete_object(self, rkey: str, ns: str, name: str, *, cascade: bool = True) -> Obj | None:
+        """DELETE of anything but a pod or a namespace. An object with finalizers is only marked
+        (deletionTimestamp) and goes when an update removes the last one; the marked object is
+        returned. Otherwise it goes now, with its dependents unless ``cascade`` is false."""
+        obj = self.store.get(rkey, ns, name)
+        if obj is None:
+            return None
+        if obj["metadata"].get("finalizers"):
+            if "deletionTimestamp" not in obj["metadata"]:
+                now = iso(self.now())
+
+                def mark(o: Obj) -> None:
+                    o["metadata"]["deletionTimestamp"] = now
+                    o["metadata"]["deletionGracePeriodSeconds"] = 0
+
+                obj = self.store.update(rkey, ns, name, mark) or obj
+            return obj
+        final = self.store.delete(rkey, ns, name)
+        if cascade:
+            self.cascade_delete(obj)
+        self.flush()
+        return final
 
     # --- logs ---------------------------------------------------------------------------
     def log_source(

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
+from .namespaces import default_service_account
 from .pods import hname, huid
 from .store import Obj, iso
 
@@ -38,6 +39,8 @@ class ObjectsMixin:
             "status": {"phase": "Active"},
         }
         self.c.store.put_initial("namespaces", obj)
+        created = obj["metadata"]["creationTimestamp"]
+        self.c.store.put_initial("serviceaccounts", default_service_account(name, created))
 
     def node(self: Builder, n: dict[str, Any]) -> None:
         name = n["name"]

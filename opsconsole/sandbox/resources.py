@@ -18,7 +18,8 @@ class Resource:
     verbs: tuple[str, ...] = ALL
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-    stored: bool = True  # False: computed on request (metrics)
+    stored: bool = True  # False: computed on request (metrics, reviews)
+    review: bool = False  # create-only, answered and not stored (SelfSubjectAccessReview)
 
     @property
     def api_version(self) -> str:
@@ -58,7 +59,18 @@ SUBRESOURCES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "daemonsets": {"status": ("DaemonSet", ("get", "patch", "update"))},
     "namespaces": {"status": ("Namespace", ("get", "patch", "update"))},
     "nodes": {"status": ("Node", ("get", "patch", "update"))},
+    "serviceaccounts": {"token": ("TokenRequest", ("create",))},
+    "jobs": {"status": ("Job", ("get", "patch", "update"))},
+    "cronjobs": {"status": ("CronJob", ("get", "patch", "update"))},
+    "horizontalpodautoscalers": {"status": ("HorizontalPodAutoscaler", ("get", "patch", "update"))},
+    "poddisruptionbudgets": {"status": ("PodDisruptionBudget", ("get", "patch", "update"))},
+    "persistentvolumeclaims": {"status": ("PersistentVolumeClaim", ("get", "patch", "update"))},
+    "persistentvolumes": {"status": ("PersistentVolume", ("get", "patch", "update"))},
+    "resourcequotas": {"status": ("ResourceQuota", ("get", "patch", "update"))},
+    "ingresses": {"status": ("Ingress", ("get", "patch", "update"))},
 }
+
+RBAC = "rbac.authorization.k8s.io"
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "namespaces", "Namespace", False, short_names=("ns",)),
@@ -86,6 +98,73 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         "apps", "v1", "daemonsets", "DaemonSet", True, short_names=("ds",), categories=("all",)
+    ),
+    # stored as they are, with no controller behind them (yet)
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
+    Resource("", "v1", "resourcequotas", "ResourceQuota", True, short_names=("quota",)),
+    Resource("", "v1", "limitranges", "LimitRange", True, short_names=("limits",)),
+    Resource(
+        "", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, short_names=("pvc",)
+    ),
+    Resource("", "v1", "persistentvolumes", "PersistentVolume", False, short_names=("pv",)),
+    Resource("apps", "v1", "controllerrevisions", "ControllerRevision", True),
+    Resource("batch", "v1", "jobs", "Job", True, categories=("all",)),
+    Resource("batch", "v1", "cronjobs", "CronJob", True, short_names=("cj",), categories=("all",)),
+    Resource(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        True,
+        short_names=("hpa",),
+        categories=("all",),
+    ),
+    Resource(
+        "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, short_names=("pdb",)
+    ),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress", True, short_names=("ing",)),
+    Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    Resource(
+        "networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, short_names=("netpol",)
+    ),
+    Resource(RBAC, "v1", "roles", "Role", True),
+    Resource(RBAC, "v1", "rolebindings", "RoleBinding", True),
+    Resource(RBAC, "v1", "clusterroles", "ClusterRole", False),
+    Resource(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    Resource(
+        "scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, short_names=("pc",)
+    ),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short_names=("sc",)),
+    Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
+    # stored only: the custom resources a CRD defines are not served yet
+    Resource(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        short_names=("crd", "crds"),
+        categories=("api-extensions",),
+    ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        False,
+        verbs=("create",),
+        stored=False,
+        review=True,
+    ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        False,
+        verbs=("create",),
+        stored=False,
+        review=True,
     ),
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=READ, stored=False),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=READ, stored=False),
@@ -179,3 +258,23 @@ def resource_list(group: str, version: str) -> dict | None:
                 items.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
+
+
+def openapi_served() -> list:
+    """The served resources as the OpenAPI documents describe them (metrics are aggregated from
+    elsewhere in a real cluster and have no schema here)."""
+    from .wire.openapi import Served
+
+    out = []
+    for r in RESOURCES:
+        if r.group == "metrics.k8s.io":
+            continue
+        subs = tuple(
+            (sub, "autoscaling", "v1", "Scale")
+            if kind == "Scale"
+            else (sub, r.group, r.version, kind)
+            for sub, (kind, _) in SUBRESOURCES.get(r.plural, {}).items()
+            if sub in ("status", "scale")
+        )
+        out.append(Served(r.group, r.version, r.plural, r.kind, r.namespaced, r.verbs, subs))
+    return out

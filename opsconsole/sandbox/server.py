@@ -28,6 +28,8 @@ from .cluster import Cluster
 from .logs import render
 from .scenario import build_cluster, load_scenario
 from .store import DELETED, dumps
+from .wire.protobuf import WATCH_MEDIA_TYPE
+from .wire.protobuf import schema as proto_schema
 
 CONTEXT = "opsconsole-sandbox"
 DEFAULT_TOKEN = "opsconsole-sandbox-not-a-secret"  # a dummy bearer token; the sandbox is local
@@ -39,6 +41,7 @@ REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
     409: "Conflict",
     410: "Gone",
     415: "Unsupported Media Type",
@@ -168,9 +171,10 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 {code} {REASONS.get(code, 'Unknown')}",
             f"Date: {formatdate(usegmt=True)}",
             f"Content-Type: {ctype}",
-            "Cache-Control: no-cache, private",
             f"Audit-Id: {os.urandom(8).hex()}",
         ]
+        if "Cache-Control" not in (extra or {}):
+            lines.append("Cache-Control: no-cache, private")
         if length is None:
             lines.append("Transfer-Encoding: chunked")
         else:
@@ -238,11 +242,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _watch(self, ws: WatchStream) -> None:
         srv = self.server
         store = srv.api.c.store
-        self.connection.sendall(self._head(200, "application/json", None))
+        ctype = WATCH_MEDIA_TYPE if ws.protobuf else "application/json"
+        self.connection.sendall(self._head(200, ctype, None))
         first = True
         try:
             if ws.error is not None:
-                self._chunk(dumps({"type": "ERROR", "object": ws.error}) + b"\n")
+                self._chunk(self._event(ws, "ERROR", ws.error, False))
             w = ws.watcher
             deadline = time.monotonic() + ws.timeout if ws.timeout else None
             while w is not None and not srv.stopping.is_set() and not w.closed:
@@ -254,19 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if batch:
                     out = []
                     for etype, obj in batch:
-                        if etype == "BOOKMARK":
-                            out.append(dumps({"type": etype, "object": obj}))
-                        elif ws.table:
-                            rv = obj["metadata"].get("resourceVersion", "")
-                            t = tables.table(
-                                ws.rkey, [obj], ws.include, {"resourceVersion": rv}, headers=first
-                            )
-                            first = False
-                            out.append(dumps({"type": etype, "object": t}))
-                        else:
-                            data = dumps(obj) if etype == DELETED else store.obj_bytes(ws.rkey, obj)
-                            out.append(b'{"type":"' + etype.encode() + b'","object":' + data + b"}")
-                    self._chunk(b"\n".join(out) + b"\n")
+                        out.append(self._event(ws, etype, obj, first))
+                        first = first and not ws.table
+                    self._chunk(b"".join(out))
                 wait = 1.0
                 if deadline is not None:
                     wait = min(wait, deadline - time.monotonic())
@@ -282,6 +277,24 @@ class _Handler(BaseHTTPRequestHandler):
             if ws.watcher is not None:
                 store.unwatch(ws.watcher)
         self._end_stream()
+
+    def _event(self, ws: WatchStream, etype: str, obj: Any, first: bool) -> bytes:
+        """One watch event: a JSON line, or a length-prefixed protobuf WatchEvent."""
+        store = self.server.api.c.store
+        if ws.protobuf:
+            if etype in ("ERROR", "BOOKMARK"):
+                obj = dict(
+                    obj, kind=obj.get("kind", "Status"), apiVersion=obj.get("apiVersion", "v1")
+                )
+            return proto_schema().encode_watch_event(etype, obj) or b""
+        if etype in ("ERROR", "BOOKMARK"):
+            return dumps({"type": etype, "object": obj}) + b"\n"
+        if ws.table:
+            rv = obj["metadata"].get("resourceVersion", "")
+            t = tables.table(ws.rkey, [obj], ws.include, {"resourceVersion": rv}, headers=first)
+            return dumps({"type": etype, "object": t}) + b"\n"
+        data = dumps(obj) if etype == DELETED else store.obj_bytes(ws.rkey, obj)
+        return b'{"type":"' + etype.encode() + b'","object":' + data + b"}\n"
 
     def _end_stream(self) -> None:
         if self.server.stopping.is_set():

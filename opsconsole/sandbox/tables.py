@@ -437,3 +437,10 @@ def table(rkey: str, objs: list[Obj], include: str, meta: Obj, *, headers: bool 
         "columnDefinitions": columns(rkey) if headers else None,
         "rows": [row(rkey, o, include, now) for o in objs],
     }
+
+
+# the printers of the kinds stored without a controller live beside these (they use the helpers
+# above, so they are read in last)
+from .tables_more import PRINTERS as _MORE  # noqa: E402
+
+PRINTERS.update(_MORE)

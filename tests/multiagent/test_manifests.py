@@ -108,13 +108,22 @@ def test_dry_run_rejects_an_invalid_manifest(demo_cluster):
 
 
 def test_dry_run_reports_kinds_the_cluster_does_not_serve(demo_cluster):
-    # the sandbox serves neither autoscaling/v2 nor networking.k8s.io: validated locally only
+    # the sandbox serves autoscaling/v2 and networking.k8s.io: the server validates them
     text = render_templates(
         ["HorizontalPodAutoscaler", "NetworkPolicy"], Params(name="web", namespace="shop")
     )
     v = validate_text(text, demo_cluster, "shop")
     assert v.ok
-    assert all("does not serve" in line and "validated locally only" in line for line in v.lines)
+    assert all("server dry run accepted" in line for line in v.lines), v.lines
+    # a kind it does not serve is validated locally only, and said so
+    res = dry_run_create(
+        demo_cluster,
+        {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": "d"}},
+        "shop",
+    )
+    assert res.outcome == "unsupported"
+    assert "does not serve storage.k8s.io/v1 CSIDriver" in res.message
+    assert "validated locally only" in res.message
 
 
 def test_existing_object_is_reported_not_rejected(demo_cluster):

@@ -49,7 +49,7 @@ def test_unknown_paths_are_404_status(sandbox: Any):
         "/apis/nope/v1",
         "/nothing/here",
         "/api/v1/namespaces/shop/pods/x/exec",
-        "/openapi/v2",
+        "/openapi/v3/apis/nope/v1",
     ):
         code, body = raw_get(sandbox, path)
         assert code == 404, path
