@@ -10,7 +10,7 @@ Mutations (:func:`delete_pod`, :func:`scale_deployment`, :func:`rollout_restart`
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ def _pages(
     field_selector: str | None,
     page_size: int,
     version: list[str],
-) -> Iterator[_Page]:
+) -> Generator[_Page, None, None]:
     """The pages of a list, as they arrive (a caller that reduces each page keeps memory flat
     in the cluster's size, K8); the list resourceVersion ends up in ``version[0]``."""
     api, all_m, ns_m = _LISTERS[kind]
