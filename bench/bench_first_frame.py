@@ -19,11 +19,13 @@ import argparse
 import os
 import pty
 import select
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 MINIMAL_APP = """
 import os, time
@@ -104,6 +106,54 @@ def run_in_pty(
     return wall - wall_start, cpu, elapsed, interactive
 
 
+def run_in_tmux(
+    argv: list[str], env: dict[str, str], timeout: float = 30.0
+) -> tuple[float, float, float, float | None]:
+    """``argv`` in a window of a real terminal (a tmux server started once, 120x40), same
+    measures as :func:`run_in_pty`. Spawn is stamped by the window's shell just before it
+    ``exec``s the command, so the terminal's own start-up is not counted for either app."""
+    stamp = os.path.join(env["OPSCONSOLE_BENCH_TMP"], "first-frame")
+    spawned = stamp + ".spawn"
+    done = stamp + ".done"
+    for old in (stamp, stamp + ".interactive", spawned, done):
+        if os.path.exists(old):
+            os.unlink(old)
+    sets = {**{k: v for k, v in env.items() if k.startswith("OPSCONSOLE_")}}
+    sets["OPSCONSOLE_FIRST_FRAME_FILE"] = stamp
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sets.items())
+    script = (
+        f"date +%s.%N > {shlex.quote(spawned)}; env {exports} {shlex.join(argv)}; "
+        f"echo $? > {shlex.quote(done)}"
+    )
+    subprocess.run(
+        ["tmux", "-L", TMUX_SOCKET, "new-window", "-d", "sh", "-c", script],
+        check=True,
+        env=env,
+    )
+    deadline = time.perf_counter() + timeout
+    while not os.path.exists(done) or not os.path.getsize(done):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{argv} did not exit within {timeout}s in tmux")
+        time.sleep(0.01)
+    with open(done) as fh:
+        code = int(fh.read().strip() or "1")
+    if code != 0:
+        raise RuntimeError(f"{argv} exited with {code} in tmux")
+    with open(spawned) as fh:
+        wall_start = float(fh.read().strip())
+    with open(stamp) as fh:
+        wall, cpu = (float(x) for x in fh.read().split())
+    exited = os.path.getmtime(done) - wall_start
+    interactive = None
+    if os.path.exists(stamp + ".interactive"):
+        with open(stamp + ".interactive") as fh:
+            interactive = float(fh.read().strip()) - wall_start
+    return wall - wall_start, cpu, exited, interactive
+
+
+TMUX_SOCKET = f"opsconsole-bench-{os.getpid()}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -113,7 +163,14 @@ def main() -> int:
         help="do not byte-compile opsconsole first (source-only start, as with "
         "PYTHONDONTWRITEBYTECODE=1 and an editable install)",
     )
+    parser.add_argument(
+        "--terminal",
+        choices=("pty", "tmux"),
+        default="tmux",
+        help="tmux: a real terminal (the goal's measurement); pty: a bare pseudo-terminal",
+    )
     args = parser.parse_args()
+    run = run_in_tmux if args.terminal == "tmux" else run_in_pty
     if not args.no_compile:
         # An installed opsconsole has its bytecode compiled (pip does it for a wheel, Python on
         # the first run otherwise); Textual's is already. Without this, a machine that sets
@@ -147,22 +204,36 @@ def main() -> int:
             "opsconsole --demo": [sys.executable, "-m", "opsconsole", "--demo"],
             "factory (no CLI)": [sys.executable, "-c", FACTORY_ONLY],
         }
-        for argv in commands.values():  # warm the OS caches and the parsed-theme cache
-            run_in_pty(argv, env)
-        first: dict[str, list[float]] = {name: [] for name in commands}
-        cpu: dict[str, list[float]] = {name: [] for name in commands}
-        whole: dict[str, list[float]] = {name: [] for name in commands}
-        ready: list[float] = []
-        for _ in range(args.runs):
-            for name, argv in commands.items():
-                to_frame, cpu_used, to_exit, to_input = run_in_pty(argv, env)
-                first[name].append(to_frame)
-                cpu[name].append(cpu_used)
-                whole[name].append(to_exit)
-                if name == "opsconsole --demo" and to_input is not None:
-                    ready.append(to_input)
+        if args.terminal == "tmux":
+            subprocess.run(
+                ["tmux", "-L", TMUX_SOCKET, "new-session", "-d", "-x", "120", "-y", "40"],
+                check=True,
+                env={**env, "TERM": "xterm-256color"},
+            )
+        try:
+            return _measure(args, run, commands, env)
+        finally:
+            if args.terminal == "tmux":
+                subprocess.run(["tmux", "-L", TMUX_SOCKET, "kill-server"], check=False)
 
-    print(f"runs: {args.runs} each, interleaved; medians, whole process")
+
+def _measure(args: argparse.Namespace, run: Any, commands: dict[str, list[str]], env: Any) -> int:
+    for argv in commands.values():  # warm the OS caches and the parsed-theme cache
+        run(argv, env)
+    first: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    whole: dict[str, list[float]] = {name: [] for name in commands}
+    ready: list[float] = []
+    for _ in range(args.runs):
+        for name, argv in commands.items():
+            to_frame, cpu_used, to_exit, to_input = run(argv, env)
+            first[name].append(to_frame)
+            cpu[name].append(cpu_used)
+            whole[name].append(to_exit)
+            if name == "opsconsole --demo" and to_input is not None:
+                ready.append(to_input)
+
+    print(f"runs: {args.runs} each, interleaved, in {args.terminal}; medians, whole process")
     for title, times in (
         ("spawn -> first frame (wall)", first),
         ("CPU time of the process up to its first frame (process_time)", cpu),
