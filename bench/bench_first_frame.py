@@ -4,7 +4,7 @@ Both processes run in a pseudo-terminal (so Textual drives a real terminal drive
 wall clock on their first ``Ready`` event (the first frame is on screen) into
 ``$OPSCONSOLE_FIRST_FRAME_FILE`` and exit: the minimal app by itself, opsconsole through
 ``OPSCONSOLE_EXIT_AFTER_FIRST_FRAME=1`` (both hooks are in opsconsole.ui.app). Reported: spawn
--> first frame (the goal, PERFORMANCE.md: ratio ≤ 1.25) and spawn -> exit (includes Textual's
+-> first frame (the goal, docs/performance.md: ratio ≤ 1.25) and spawn -> exit (includes Textual's
 shutdown, the same for both). Runs are interleaved and medians compared.
 
     python bench/bench_first_frame.py [--runs 15]

@@ -10,7 +10,7 @@ In one run, against one in-process sandbox over real HTTP, it measures (medians)
   the same unpaged (one request);
 - the ``get_k8s_pods`` output for the largest namespace: characters and tokens (chars/4).
 
-Goals (PERFORMANCE.md): ours <= 1.5x the floor; tool output <= 2,000 tokens.
+Goals (docs/performance.md): ours <= 1.5x the floor; tool output <= 2,000 tokens.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Run: ``python bench/bench_log_view.py [--lines 1000000] [--follow-lines 1000000]
    peak RSS (``ru_maxrss``). Variants in the same run: an empty minimal app (the floor); ours
    fed ``str`` lines (``LogView.append_lines``, each read decoded and split, as Log gets
    them); ours fed the raw bytes (``LogView.append_bytes``, as an HTTP log stream delivers
-   them); Textual's ``Log.write_lines`` (PERFORMANCE.md: 758 ms / 470 MiB); and, with
+   them); Textual's ``Log.write_lines`` (docs/performance.md: 758 ms / 470 MiB); and, with
    ``--toolong-python``, toolong 1.5.0 itself (on its own Textual 0.58, from a throwaway venv;
    measured until its scan of the whole file is complete and painted). Without it, toolong's
    published figure (0.58 s, 200 MiB peak) is used for the ratio.
@@ -20,7 +20,7 @@ Run: ``python bench/bench_log_view.py [--lines 1000000] [--follow-lines 1000000]
    dropped frame). Ours against ``Log`` with the same bound. On a shared 2-core machine the
    late-tick counts are noisy (another process's burst shows up as a late tick).
 
-Goals (PERFORMANCE.md): no slower and no larger than toolong at 1M lines; follow at
+Goals (docs/performance.md): no slower and no larger than toolong at 1M lines; follow at
 >= 100,000 lines/s in batches without dropping frames.
 """
 

@@ -1,4 +1,4 @@
-"""Agent loop benchmarks (PERFORMANCE.md): in-process, no network.
+"""Agent loop benchmarks (docs/performance.md): in-process, no network.
 
 1. Per-step overhead: an instant scripted ModelClient and an instant tool; each step is one
    model turn with one tool call. Reported in ms/step and as a ratio against a baseline

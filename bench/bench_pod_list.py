@@ -12,7 +12,7 @@ every visible line once (what the next frame costs). Medians over ``--repeat`` r
 - one pod changing: ours ``apply("MODIFIED", row)`` (rows touched: 1), against a full resync
   ``set_rows(all)`` and DataTable ``update_cell`` (the best a DataTable can do for one cell).
 
-Goals (PERFORMANCE.md): re-filter / re-sort <= 35 ms (DataTable ~850 ms); one pod <= 5 ms.
+Goals (docs/performance.md): re-filter / re-sort <= 35 ms (DataTable ~850 ms); one pod <= 5 ms.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sessions benchmark: open a 10,000-event session for replay (goal <= 0.5 s) and the
 recording cost per event, with and without fsync.
 
-Baselines measured in the same run (PERFORMANCE.md: report ratios):
+Baselines measured in the same run (docs/performance.md: report ratios):
 - open: the floor is reading the file and ``json.loads`` of every line with the GC paused
   (what any JSONL reader must do); we report read_session and read_session + ReplayCursor
   (everything the replay screen needs before its first step) against it and against 0.5 s.

@@ -18,7 +18,7 @@ whose URL was not built from validated parts is refused (see :mod:`opsconsole.k8
 runtime sets :attr:`Cluster.write_mode` (the console's ``/write``, ``--write``, the eval
 harness); it takes effect on the next request.
 
-The ``kubernetes`` package is imported lazily (it is slow to import; PERFORMANCE.md).
+The ``kubernetes`` package is imported lazily (it is slow to import; docs/performance.md).
 """
 
 from __future__ import annotations

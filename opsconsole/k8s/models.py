@@ -1,6 +1,6 @@
 """Light row types the Kubernetes layer parses raw API JSON into.
 
-The official client's generated models are slow and large at scale (PERFORMANCE.md: 5.4 s and
+The official client's generated models are slow and large at scale (docs/performance.md: 5.4 s and
 554 MiB for 5,000 pods); list calls read raw JSON into these instead. Widgets, tools and
 analyzers consume these rows; the raw object is kept where a consumer needs more.
 """

@@ -1,5 +1,5 @@
 """Nothing but Textual on the path to the first frame: the kubernetes and openai clients and
-the sandbox are loaded after the first paint (PERFORMANCE.md). Checked in a fresh process
+the sandbox are loaded after the first paint (docs/performance.md). Checked in a fresh process
 that exits on its first frame (the hook the startup benchmark uses)."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A ``list[str]`` of log lines costs about 57 bytes of object header and pointer per line on top
 of the text (1,000,000 lines: ~55 MiB of overhead, and Textual's ``Log`` holds 470 MiB for 1M
-lines, PERFORMANCE.md). Here lines are kept in sealed *chunks* of ``CHUNK`` lines: one UTF-8
+lines, docs/performance.md). Here lines are kept in sealed *chunks* of ``CHUNK`` lines: one UTF-8
 ``bytes`` holding the chunk's lines, each ended by ``"\\n"``, plus an ``array('I')`` of line
 starts, so the overhead is about 5 bytes a line. UTF-8 rather than ``str``: one Chinese line
 would turn a whole ``str`` chunk into 2 bytes per character (4 with an emoji), ASCII included.

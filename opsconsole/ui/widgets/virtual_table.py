@@ -1,6 +1,6 @@
 """A virtual table: a Line API widget that renders only the visible rows of a row source.
 
-Textual's ``DataTable`` measures every cell of every row it holds (PERFORMANCE.md: 850 ms to
+Textual's ``DataTable`` measures every cell of every row it holds (docs/performance.md: 850 ms to
 clear and re-add 10,000 rows). ``VirtualTable`` holds nothing but a reference to a
 :class:`TableSource`; each frame it asks for the cells of the rows on screen (about 40), so the
 cost of a re-filter or re-sort is the source's, not the widget's.
