@@ -41,6 +41,18 @@ Span = tuple[int, int]
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
+def _glued(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` touch a ``[REDACTED]`` marker from outside?
+
+    Spans that touch merge into one marker, so the characters next to a marker are ones an
+    earlier pass judged not secret, next to a secret that was glued to them: a keyword or key
+    there (``[REDACTED]Authorization: ...``, ``[REDACTED]--password x``) was not a word of its
+    own in that pass (no ``\\b`` before it), and is not one now. Skipping such a match keeps
+    ``redact`` idempotent.
+    """
+    return text.endswith(REDACTED, 0, start) or text.startswith(REDACTED, end)
+
+
 def _lower(text: str) -> str:
     """A lowercase copy with the same length (so positions carry over to ``text``)."""
     low = text.lower()
@@ -238,7 +250,7 @@ def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None
             while ke < ceiling and _is_key_char(text[ke]):
                 ke += 1
             i = low.find(hint, ke)
-            if ks in seen or ks == floor > 0 or ke == ceiling < n:
+            if ks in seen or ks == floor > 0 or ke == ceiling < n or _glued(text, ks, ks):
                 continue
             seen.add(ks)
             key = text[ks:ke]
@@ -349,26 +361,43 @@ _COOKIE_PAIR = re.compile(r"[ \t]*([^=;\s]+)=([^;]*)")
 def _headers(text: str, low: str, out: list[Span]) -> None:
     if "authorization" in low:
         for m in _AUTH_RE.finditer(low):
+            if _glued(text, m.start(), m.end()):
+                continue
             if not is_placeholder(text[m.start("v") : m.end("v")]):
                 out.append(m.span("v"))
     if "bearer" in low:
         for m in _BEARER_RE.finditer(low):
+            if _glued(text, m.start(), m.end()):
+                continue
             value = text[m.start("v") : m.end("v")]
             if any(c.isdigit() for c in value) and not is_placeholder(value):
                 out.append(m.span("v"))
     if "cookie" in low:
-        for m in _COOKIE_RE.finditer(low):
+        pos = 0
+        while (m := _COOKIE_RE.search(low, pos)) is not None:
+            # every header, also one inside the value of the one before it on the same line
+            pos = m.start() + len("set-cookie" if m.group("set") else "cookie")
+            if _glued(text, m.start(), m.start()):
+                continue
             start, end = m.span("v")
-            for pair in _COOKIE_PAIR.finditer(text, start, end):
-                value_start, value_end = pair.span(2)
-                value = text[value_start:value_end].strip()
-                if value:
-                    lead = len(text[value_start:value_end]) - len(
-                        text[value_start:value_end].lstrip()
-                    )
-                    out.append((value_start + lead, value_start + lead + len(value)))
-                if m.group("set"):
+            # one ``name=value`` per ``;``-separated segment; a Set-Cookie's first segment is
+            # the cookie, the rest are its attributes (Path=/), and a segment without ``=``
+            # (``[REDACTED]``, HttpOnly) holds no value
+            while start <= end:
+                semi = text.find(";", start, end)
+                seg_end = end if semi < 0 else semi
+                pair = _COOKIE_PAIR.match(text, start, seg_end)
+                if pair:
+                    value_start, value_end = pair.span(2)
+                    value = text[value_start:value_end].strip()
+                    if value:
+                        lead = len(text[value_start:value_end]) - len(
+                            text[value_start:value_end].lstrip()
+                        )
+                        out.append((value_start + lead, value_start + lead + len(value)))
+                if m.group("set") or semi < 0:
                     break
+                start = semi + 1
 
 
 # --- a Secret's data in YAML or JSON text ----------------------------------------------------
@@ -474,15 +503,34 @@ def _yaml_data(text: str, low: str, out: list[Span]) -> None:
 _JSON_DATA = re.compile(r"data(\\*\")[ \t]*:[ \t]*\{")
 
 
-def _balanced(segment: str) -> bool:
+_JSON_STRUCT = re.compile(r'[{}"]')
+
+
+def _json_braces(text: str, start: int, end: int, level: int) -> Iterator[tuple[int, str]]:
+    """The ``{`` and ``}`` of ``text[start:end]`` (``start`` outside a string) that are not in
+    a string quoted at escape ``level``: 0 plain JSON ``"..."``, 1 JSON inside a JSON string
+    ``\\"...\\"``, and so on (a ``"`` after ``2**level - 1`` backslashes, modulo
+    ``2**(level + 1)``, opens or closes a string of that level)."""
+    period, delimiter = 2 << level, (1 << level) - 1
+    in_string = False
+    for m in _JSON_STRUCT.finditer(text, start, end):
+        i = m.start()
+        if text[i] == '"':
+            run = i
+            while run > 0 and text[run - 1] == "\\":
+                run -= 1
+            if (i - run) % period == delimiter:
+                in_string = not in_string
+        elif not in_string:
+            yield i, text[i]
+
+
+def _balanced(text: str, start: int, end: int, level: int) -> bool:
     depth = 0
-    for c in segment:
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth < 0:
-                return False
+    for _, c in _json_braces(text, start, end, level):
+        depth += 1 if c == "{" else -1
+        if depth < 0:
+            return False
     return depth == 0
 
 
@@ -490,14 +538,18 @@ def _json_data(text: str, low: str, out: list[Span]) -> None:
     kinds: dict[str, list[tuple[int, int, str]]] = {}
     for m in _JSON_DATA.finditer(low):
         q = m.group(1)
+        level = len(q) - 1
         head = low[max(0, m.start() - len(q) - 6) : m.start()]
         if not (head.endswith(q) or head.endswith(q + "string")):
             continue
         if text[m.start() : m.start() + 4] != ("Data" if head.endswith("string") else "data"):
             continue
-        close = text.find("}", m.end())
-        if close < 0 or "{" in text[m.end() : close]:
+        # the object's end (braces in its strings do not count); a nested object: not a map
+        # of strings, not a Secret's data
+        brace = next(_json_braces(text, m.end(), len(text), level), None)
+        if brace is None or brace[1] == "{":
             continue
+        close = brace[0]
         if q not in kinds:
             pat = re.compile(
                 re.escape(q) + r"kind" + re.escape(q) + r"[ \t]*:[ \t]*" + re.escape(q) + r"(\w+)"
@@ -506,9 +558,9 @@ def _json_data(text: str, low: str, out: list[Span]) -> None:
         found = kinds[q]
         idx = bisect.bisect_left(found, (m.start(), 0, ""))
         secret = False
-        if idx < len(found) and _balanced(text[close + 1 : found[idx][0]]):
+        if idx < len(found) and _balanced(text, close + 1, found[idx][0], level):
             secret = found[idx][2] == "Secret"
-        elif idx > 0 and _balanced(text[found[idx - 1][1] : m.start()]):
+        elif idx > 0 and _balanced(text, found[idx - 1][1] + len(q), m.start() - len(q), level):
             secret = found[idx - 1][2] == "Secret"
         if not secret:
             continue
@@ -531,6 +583,8 @@ def _tokens(text: str, low: str, rules: tuple[TokenRule, ...], out: list[Span]) 
         if not any(k in low for k in rule.keywords):
             continue
         for m in rule.regex.finditer(text):
+            if _glued(text, m.start(), m.end()):
+                continue
             if rule.group is not None:
                 group = rule.group
             else:
@@ -559,7 +613,12 @@ def _markers(text: str) -> list[Span]:
 
 
 def _normalize(text: str, spans: list[Span]) -> list[Span]:
-    """Sorted, merged spans; a span touching a ``[REDACTED]`` marker covers the whole marker."""
+    """Sorted, merged spans; a span touching a ``[REDACTED]`` marker covers the whole marker.
+
+    A span that starts in a marker ends with it: the value was redacted already, and what
+    follows the marker is what the first pass kept (``Bearer [REDACTED]</untrusted-log>``,
+    where the first pass's value ended at a character now inside the marker).
+    """
     if not spans:
         return []
     spans.sort()
@@ -569,7 +628,8 @@ def _normalize(text: str, spans: list[Span]) -> list[Span]:
         if markers:
             k = bisect.bisect_right(markers, (s, len(text) + 1)) - 1
             if k >= 0 and markers[k][1] > s:
-                s = min(s, markers[k][0])
+                s = markers[k][0]
+                e = min(e, markers[k][1])
             k = bisect.bisect_left(markers, (e, -1)) - 1
             if k >= 0 and markers[k][1] > e:
                 e = markers[k][1]
