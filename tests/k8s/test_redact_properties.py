@@ -21,7 +21,8 @@ import string
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from opsconsole.k8s.redact import REDACTED, redact, secret_spans
+from opsconsole.k8s.redact import REDACTED, redact, redact_lines, secret_spans
+from opsconsole.k8s.redact.engine import redacted_already
 from tests.k8s.test_redact import LOOK_ALIKES, PEM, SECRETS
 
 B64 = string.ascii_letters + string.digits + "+/"
@@ -194,12 +195,12 @@ def test_redact_replaces_exactly_the_secret_spans(text: str) -> None:
     assert all(0 <= s < e <= len(text) for s, e in spans)
     assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False)), "disjoint, apart"
     out = redact(text)
-    # everything outside the spans comes through unchanged and in order; each span is one
-    # marker (a span that was one or more markers already stays as it was)
+    # everything outside the spans comes through unchanged and in order; each span becomes
+    # one marker, or stays as it is when it holds nothing but markers, blanks and timestamps
     expected, pos = [], 0
     for s, e in spans:
         inner = text[s:e]
-        expected += [text[pos:s], inner if inner.replace(REDACTED, "") == "" else REDACTED]
+        expected += [text[pos:s], inner if redacted_already(inner) else REDACTED]
         pos = e
     expected.append(text[pos:])
     assert out == "".join(expected)
@@ -236,3 +237,44 @@ def test_table_secrets_stay_redacted_among_other_lines(parts: list[int | str]) -
     for value in gone:
         assert value not in out, (value, out)
     assert redact(out) == out
+
+
+# --- redact_lines: the log pane's snapshot -----------------------------------------------------
+
+STAMP = "2026-11-25T10:00:00.123456789Z "
+
+
+@st.composite
+def log_panes(draw: st.DrawFn) -> list[str]:
+    """Lines as the log pane holds them: a document split at its newlines, maybe stamped."""
+    lines = draw(documents).split("\n")
+    if draw(st.booleans()):
+        lines = [STAMP + line for line in lines]
+    return lines
+
+
+@PROPERTY_SETTINGS
+@given(log_panes())
+def test_redact_lines_keeps_one_line_per_line_and_is_stable(lines: list[str]) -> None:
+    out = redact_lines(lines)
+    assert len(out) == len(lines)
+    assert all(a == b or REDACTED in a for a, b in zip(out, lines, strict=True))
+    assert redact_lines(out) == out
+    # the recorder's plain pass over the joined snapshot changes nothing
+    assert redact("\n".join(out)) == "\n".join(out)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.sampled_from(range(len(SECRETS))), min_size=1, max_size=4), st.booleans())
+def test_redact_lines_removes_secrets_spread_over_lines(rows: list[int], stamped: bool) -> None:
+    lines, gone = [], []
+    for row in rows:
+        _, text, values = SECRETS[row]
+        lines += text.split("\n")
+        gone += values
+    if stamped:
+        lines = [STAMP + line for line in lines]
+    out = "\n".join(redact_lines(lines))
+    for value in gone:
+        for part in value.split("\n"):
+            assert part not in out, (part, out)

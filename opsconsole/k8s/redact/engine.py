@@ -28,7 +28,7 @@ import base64
 import binascii
 import bisect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from opsconsole.k8s.redact.keys import NONE, STRONG, WEAK, classify, is_placeholder, looks_random
 from opsconsole.k8s.redact.rules import TokenRule, token_rules, vocabulary
@@ -59,6 +59,19 @@ def _lower(text: str) -> str:
     return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
 
 
+# an RFC 3339 time; in front of a line, as ``kubectl logs --timestamps`` writes it, it is not
+# part of what the program logged (a YAML key after it still starts its line)
+_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+_LOG_STAMP = re.compile(rf"{_TS}[ \t]")
+_LOG_STAMP_ANY = re.compile(_TS)
+
+
+def _unstamped(text: str, line_start: int) -> int:
+    """Where the logged text of the line starting at ``line_start`` begins."""
+    m = _LOG_STAMP.match(text, line_start)
+    return m.end() if m else line_start
+
+
 # --- key/value pairs --------------------------------------------------------------------
 
 _KEY_CHARS = frozenset("_.-")
@@ -72,11 +85,14 @@ def _is_key_char(c: str) -> bool:
 _SEP = re.compile(r"(\\*[\"']?)[ \t]*(=|:(?!//)|：|＝)[ \t]*")
 # after a flag: its value on the same line, after a comma (an args list) or on the next line
 _FLAG_SEP = re.compile(
-    r"(?:\\*[\"'])?(?:[ \t]*,[ \t]*|[ \t]+)|(?:\\*[\"'])?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?"
+    r"(?:\\*[\"'])?(?:[ \t]*,[ \t]*|[ \t]+)"
+    rf"|(?:\\*[\"'])?[ \t]*\r?\n(?:{_TS}[ \t])?[ \t]*(?:-[ \t]+)?"
 )
 # before an env entry's name: "name: " (YAML) or "name":" (JSON, maybe escaped)
 _ENV_NAME_BEFORE = re.compile(r"(?:\bname:[ \t]*[\"']?|(\\*\")name\1[ \t]*:[ \t]*\1)\Z")
-_ENV_VALUE_AFTER = re.compile(r"[\"']?[ \t]*(?:,[ \t]*|\r?\n[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*")
+_ENV_VALUE_AFTER = re.compile(
+    rf"[\"']?[ \t]*(?:,[ \t]*|\r?\n(?:{_TS}[ \t])?[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*"
+)
 # a bare value: up to whitespace, a quote or a separator (passwords may hold / @ ! = : ...)
 _BARE = re.compile(r"[^\s\"'`,;&<>，；。、）]+")
 _LINE_START = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?\Z")
@@ -145,6 +161,7 @@ def _block_scalar(text: str, line_end: int, key_indent: int) -> tuple[int, int] 
     n = len(text)
     while pos < n:
         end = _line_end(text, pos)
+        pos = _unstamped(text, pos)
         line = text[pos:end]
         stripped = line.strip()
         indent = len(line) - len(line.lstrip(" \t"))
@@ -196,8 +213,8 @@ def _pair_at(text: str, ks: int, ke: int, strength: int) -> Span | None:
     """The secret value after the key ``text[ks:ke]``, if one follows it."""
     m = _SEP.match(text, ke)
     if m:
-        line_start = text.rfind("\n", 0, ks) + 1
-        before = text[line_start:ks]
+        line_start = _unstamped(text, text.rfind("\n", 0, ks) + 1)
+        before = text[line_start:ks] if line_start <= ks else ""
         line_mode = m.group(2) in ":：" and bool(_LINE_START.match(before))
         indent = len(before) - len(before.lstrip(" \t"))
         return _accept(
@@ -221,7 +238,7 @@ def _pair_at(text: str, ks: int, ke: int, strength: int) -> Span | None:
     if strength == STRONG and _ENV_NAME_BEFORE.search(text, max(0, ks - 12), ks):
         m = _ENV_VALUE_AFTER.match(text, ke)
         if m:
-            line_start = text.rfind("\n", 0, m.end()) + 1
+            line_start = _unstamped(text, text.rfind("\n", 0, m.end()) + 1)
             line_mode = "\n" in m.group(0)
             return _accept(
                 text,
@@ -264,7 +281,6 @@ def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None
 
 # --- PEM private keys ---------------------------------------------------------------------
 
-_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 _PEM_TOKEN = r"(?:[A-Za-z0-9+/=]+|\[REDACTED\]|(?:Proc-Type|DEK-Info|Comment):[^\r\n\\]*)"
 _PEM_LINE_NL = rf"{_PEM_TOKEN}[ \t]*(?=\r?\n|\Z)"
 _PEM_LINE_ESC = rf"{_PEM_TOKEN}[ \t]*(?=\\r?\\n|[\"']|\Z)"
@@ -374,12 +390,12 @@ def _headers(text: str, low: str, out: list[Span]) -> None:
                 out.append(m.span("v"))
     if "cookie" in low:
         pos = 0
-        while (m := _COOKIE_RE.search(low, pos)) is not None:
+        while (c := _COOKIE_RE.search(low, pos)) is not None:
             # every header, also one inside the value of the one before it on the same line
-            pos = m.start() + len("set-cookie" if m.group("set") else "cookie")
-            if _glued(text, m.start(), m.start()):
+            pos = c.start() + len("set-cookie" if c.group("set") else "cookie")
+            if _glued(text, c.start(), c.start()):
                 continue
-            start, end = m.span("v")
+            start, end = c.span("v")
             # one ``name=value`` per ``;``-separated segment; a Set-Cookie's first segment is
             # the cookie, the rest are its attributes (Path=/), and a segment without ``=``
             # (``[REDACTED]``, HttpOnly) holds no value
@@ -395,7 +411,7 @@ def _headers(text: str, low: str, out: list[Span]) -> None:
                             text[value_start:value_end].lstrip()
                         )
                         out.append((value_start + lead, value_start + lead + len(value)))
-                if m.group("set") or semi < 0:
+                if c.group("set") or semi < 0:
                     break
                 start = semi + 1
 
@@ -675,6 +691,29 @@ class Redactor:
         return _normalize(text, found)
 
     def redact(self, text: str) -> str:
+        return self._replace(text, _one_marker)
+
+    def redact_lines(self, lines: Sequence[str]) -> list[str]:
+        """``lines`` redacted as one text, one output line per input line: a secret that spans
+        lines (a PEM body) becomes a marker on each line it covers. The timestamp kubectl
+        ``--timestamps`` puts in front of a line is set aside meanwhile, so a block scalar or a
+        flag's value on the next line is seen as the program wrote it."""
+        stamps = [_LOG_STAMP.match(line) for line in lines]
+        bodies = [line[m.end() :] if m else line for line, m in zip(lines, stamps, strict=True)]
+        text = "\n".join(bodies)
+        out = self._replace(text, _marker_per_line)
+        if out is text:
+            return list(lines)
+        pieces = out.split("\n")  # every newline of ``text`` is still in ``out``, in order
+        result: list[str] = []
+        pos = 0
+        for body, m in zip(bodies, stamps, strict=True):
+            n = body.count("\n") + 1
+            result.append((m.group(0) if m else "") + "\n".join(pieces[pos : pos + n]))
+            pos += n
+        return result
+
+    def _replace(self, text: str, marker: Callable[[str], str]) -> str:
         spans = self.spans(text)
         if not spans:
             return text
@@ -683,7 +722,23 @@ class Redactor:
         for s, e in spans:
             parts.append(text[pos:s])
             piece = text[s:e]
-            parts.append(piece if piece.replace(REDACTED, "") == "" else REDACTED)
+            parts.append(piece if redacted_already(piece) else marker(piece))
             pos = e
         parts.append(text[pos:])
         return "".join(parts)
+
+
+def redacted_already(piece: str) -> bool:
+    """Markers with only blanks and log timestamps between them: nothing left to redact (a
+    PEM body that :meth:`Redactor.redact_lines` left as one marker a line)."""
+    rest = piece.replace(REDACTED, "")
+    return not rest.strip() or not _LOG_STAMP_ANY.sub("", rest).strip()
+
+
+def _one_marker(piece: str) -> str:
+    return REDACTED
+
+
+def _marker_per_line(piece: str) -> str:
+    """A marker for each line of ``piece`` that holds more than blanks and markers."""
+    return "\n".join(seg if redacted_already(seg) else REDACTED for seg in piece.split("\n"))
