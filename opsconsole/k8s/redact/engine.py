@@ -2,9 +2,16 @@
 
 Every finder only reports spans ``(start, end)``; :func:`redact` replaces them and copies
 everything else unchanged, so nothing outside a secret is ever lost (S8, issue "redacting twice
-loses data"). Redaction is idempotent: a finder that meets ``[REDACTED]`` reports it as it is,
-a span that touches a marker is widened to the whole marker, and a span made only of markers is
-left as it is; ``redact(redact(x)) == redact(x)`` is a property test.
+loses data"). Redaction is idempotent (``redact(redact(x)) == redact(x)``, property tests in
+tests/k8s/test_redact_properties.py): a finder that meets ``[REDACTED]`` reports it as it is; a
+span that touches a marker is widened to the whole marker, and one that starts in a marker ends
+with it (what follows is what the first pass kept); a span of nothing but markers, blanks and
+log timestamps is left as it is; a key, header or token glued to a marker is not judged again
+(spans that touch merge, so the first pass saw it glued to a secret, not as a word of its own).
+
+:meth:`Redactor.redact_lines` redacts lines as one text and keeps one output line per input line
+(a marker on each line a secret covered), with the ``kubectl logs --timestamps`` stamp of each
+line set aside meanwhile. The line-based finders also read a line's text after such a stamp.
 
 Finders:
 - key/value pairs, found from the secret words (one ``str.find`` scan per word, never a regex
@@ -68,6 +75,8 @@ _LOG_STAMP_ANY = re.compile(_TS)
 
 def _unstamped(text: str, line_start: int) -> int:
     """Where the logged text of the line starting at ``line_start`` begins."""
+    if line_start >= len(text) or not text[line_start].isdigit():
+        return line_start
     m = _LOG_STAMP.match(text, line_start)
     return m.end() if m else line_start
 
@@ -254,6 +263,7 @@ MAX_KEY = 128
 
 def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None:
     seen: set[int] = set()
+    marked = REDACTED in text
     n = len(text)
     for hint in hints:
         i = low.find(hint)
@@ -267,7 +277,12 @@ def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None
             while ke < ceiling and _is_key_char(text[ke]):
                 ke += 1
             i = low.find(hint, ke)
-            if ks in seen or ks == floor > 0 or ke == ceiling < n or _glued(text, ks, ks):
+            if (
+                ks in seen
+                or ks == floor > 0
+                or ke == ceiling < n
+                or (marked and _glued(text, ks, ks))
+            ):
                 continue
             seen.add(ks)
             key = text[ks:ke]
@@ -375,15 +390,16 @@ _COOKIE_PAIR = re.compile(r"[ \t]*([^=;\s]+)=([^;]*)")
 
 
 def _headers(text: str, low: str, out: list[Span]) -> None:
+    marked = REDACTED in text
     if "authorization" in low:
         for m in _AUTH_RE.finditer(low):
-            if _glued(text, m.start(), m.end()):
+            if marked and _glued(text, m.start(), m.end()):
                 continue
             if not is_placeholder(text[m.start("v") : m.end("v")]):
                 out.append(m.span("v"))
     if "bearer" in low:
         for m in _BEARER_RE.finditer(low):
-            if _glued(text, m.start(), m.end()):
+            if marked and _glued(text, m.start(), m.end()):
                 continue
             value = text[m.start("v") : m.end("v")]
             if any(c.isdigit() for c in value) and not is_placeholder(value):
@@ -393,7 +409,7 @@ def _headers(text: str, low: str, out: list[Span]) -> None:
         while (c := _COOKIE_RE.search(low, pos)) is not None:
             # every header, also one inside the value of the one before it on the same line
             pos = c.start() + len("set-cookie" if c.group("set") else "cookie")
-            if _glued(text, c.start(), c.start()):
+            if marked and _glued(text, c.start(), c.start()):
                 continue
             start, end = c.span("v")
             # one ``name=value`` per ``;``-separated segment; a Set-Cookie's first segment is
@@ -595,11 +611,12 @@ _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _tokens(text: str, low: str, rules: tuple[TokenRule, ...], out: list[Span]) -> None:
+    marked = REDACTED in text
     for rule in rules:
         if not any(k in low for k in rule.keywords):
             continue
         for m in rule.regex.finditer(text):
-            if _glued(text, m.start(), m.end()):
+            if marked and _glued(text, m.start(), m.end()):
                 continue
             if rule.group is not None:
                 group = rule.group
