@@ -389,26 +389,42 @@ _COOKIE_RE = re.compile(
 _COOKIE_PAIR = re.compile(r"[ \t]*([^=;\s]+)=([^;]*)")
 
 
+def _at_word(
+    regex: re.Pattern[str], low: str, word: str, prefix: str, *, overlapping: bool = False
+) -> Iterator[re.Match[str]]:
+    """The matches of ``regex`` (which starts with ``\\b(?:prefix)?word``), tried only where
+    ``word`` occurs: one ``str.find`` scan instead of a regex search through the whole text.
+    Non-overlapping like ``finditer``, unless ``overlapping`` (every occurrence is tried)."""
+    i = low.find(word)
+    n = len(prefix)
+    while i >= 0:
+        m = regex.match(low, i - n) if i >= n and low.startswith(prefix, i - n) else None
+        if m is None:
+            m = regex.match(low, i)
+        if m is not None:
+            yield m
+        nxt = i + len(word) if overlapping or m is None else max(m.end(), i + len(word))
+        i = low.find(word, nxt)
+
+
 def _headers(text: str, low: str, out: list[Span]) -> None:
     marked = REDACTED in text
     if "authorization" in low:
-        for m in _AUTH_RE.finditer(low):
+        for m in _at_word(_AUTH_RE, low, "authorization", "proxy-"):
             if marked and _glued(text, m.start(), m.end()):
                 continue
             if not is_placeholder(text[m.start("v") : m.end("v")]):
                 out.append(m.span("v"))
     if "bearer" in low:
-        for m in _BEARER_RE.finditer(low):
+        for m in _at_word(_BEARER_RE, low, "bearer", ""):
             if marked and _glued(text, m.start(), m.end()):
                 continue
             value = text[m.start("v") : m.end("v")]
             if any(c.isdigit() for c in value) and not is_placeholder(value):
                 out.append(m.span("v"))
     if "cookie" in low:
-        pos = 0
-        while (c := _COOKIE_RE.search(low, pos)) is not None:
-            # every header, also one inside the value of the one before it on the same line
-            pos = c.start() + len("set-cookie" if c.group("set") else "cookie")
+        # every header, also one inside the value of the one before it on the same line
+        for c in _at_word(_COOKIE_RE, low, "cookie", "set-", overlapping=True):
             if marked and _glued(text, c.start(), c.start()):
                 continue
             start, end = c.span("v")
