@@ -25,18 +25,17 @@ types with a warning; a newer ``format`` is refused.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from opsconsole.errors import SessionError
+from opsconsole.k8s.redact import REDACTED, redact, redact_lines, redact_obj
 
 FORMAT_VERSION = 1
 SUFFIX = ".jsonl"
-REDACTED = "[REDACTED]"
 #: literal secrets shorter than this are not scrubbed (they would match ordinary text)
 MIN_SECRET_LEN = 8
 
@@ -93,73 +92,19 @@ def iso8601(ts: float) -> str:
 
 # --- scrubbing ---------------------------------------------------------------------------
 
-# Minimal fallback, used only if opsconsole.k8s.redact is missing (it exists on main).
-_FALLBACK_PATTERNS = [
-    (
-        re.compile(
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S
-        ),
-        REDACTED,
-    ),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*"), r"\1 " + REDACTED),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}"), REDACTED),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b"), REDACTED),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
-    (
-        re.compile(
-            r"(?i)\b([\w.-]*(?:secret|passw(?:or)?d|token|api[_-]?key)[\w.-]*)"
-            r"(\s*[=:]\s*)(\"[^\"\n]*\"|[^\s,;\"'}]+)"
-        ),
-        r"\1\2" + REDACTED,
-    ),
-]
-
-
-def _fallback_redact(text: str) -> str:
-    for pattern, repl in _FALLBACK_PATTERNS:
-        text = pattern.sub(repl, text)
-    return text
-
-
-def load_redactor() -> tuple[Callable[[str], str], Callable[[Any], Any], bool]:
-    """(redact, redact_obj, is_fallback): the k8s layer's redaction, or a minimal local one."""
-    try:
-        from opsconsole.k8s.redact import redact, redact_obj
-    except ImportError:  # pragma: no cover - the module exists on main
-        return _fallback_redact, _fallback_obj, True
-    return redact, redact_obj, False
-
-
-def _fallback_obj(obj: Any) -> Any:
-    if isinstance(obj, str):
-        return _fallback_redact(obj)
-    if isinstance(obj, list | tuple):
-        return [_fallback_obj(v) for v in obj]
-    if isinstance(obj, dict):
-        if obj.get("kind") == "Secret":
-            obj = {
-                k: (
-                    {kk: REDACTED for kk in v}
-                    if k in ("data", "stringData") and isinstance(v, dict)
-                    else v
-                )
-                for k, v in obj.items()
-            }
-        return {k: _fallback_obj(v) for k, v in obj.items()}
-    return obj
-
-
 #: values under these keys are free-form payloads (tool arguments, UI data): they get the
 #: key-aware ``redact_obj``; everything else only has its strings redacted, so structural
 #: fields such as ``prompt_tokens`` keep their numbers.
 PAYLOAD_KEYS = frozenset({"arguments", "data", "args", "result_data"})
+#: lists of text lines redacted as one text, line for line (the log pane's snapshot: a PEM
+#: body's lines are secret only next to its BEGIN line)
+LINES_KEYS = frozenset({"lines"})
 
 
 class Scrubber:
     """Redacts a record before it is written and removes literal secrets (the API key)."""
 
     def __init__(self, literal_secrets: Iterable[str | None] = ()) -> None:
-        self.redact, self.redact_obj, self.fallback = load_redactor()
         self.secrets = sorted(
             {s for s in literal_secrets if s and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True
         )
@@ -175,18 +120,24 @@ class Scrubber:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return self.redact(value)
+        return redact(value)
+
+    def lines(self, values: list[str]) -> list[str]:
+        """Lines redacted as one text, one output line per input line."""
+        return [self._literal(line) for line in redact_lines(values)]
 
     def obj(self, value: Any, key: str | None = None) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             if key in PAYLOAD_KEYS:
-                return self._literal(self.redact_obj(value))
+                return self._literal(redact_obj(value))
             return {k: self.obj(v, str(k)) for k, v in value.items()}
         if isinstance(value, list | tuple):
             if key in PAYLOAD_KEYS:
-                return self._literal(self.redact_obj(list(value)))
+                return self._literal(redact_obj(list(value)))
+            if key in LINES_KEYS and all(isinstance(v, str) for v in value):
+                return self.lines(list(value))
             return [self.obj(v) for v in value]
         return value
 

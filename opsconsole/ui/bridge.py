@@ -75,10 +75,11 @@ class UIApprover:
 
 
 def _log_context(lines: list[str], source: str) -> str:
-    """Log lines the user selected, redacted (S8) and wrapped as untrusted data (S7)."""
-    from opsconsole.k8s.redact import redact
+    """Log lines the user selected, redacted as one text (S8) and wrapped as untrusted data
+    (S7)."""
+    from opsconsole.k8s.redact import redact_lines
 
-    body = redact("\n".join(lines)).replace("</untrusted-log", "<\\/untrusted-log")
+    body = "\n".join(redact_lines(lines)).replace("</untrusted-log", "<\\/untrusted-log")
     attrs = f"{source} selected-by=user".strip()
     return (
         "Selected log lines (context from the log viewer):\n"

@@ -6,6 +6,10 @@ and crash reports all call it.
 - ``redact(text)``: each secret value becomes ``[REDACTED]``; the shape around it stays (the key,
   the header, the URL's user and host, a PEM's BEGIN/END lines). Idempotent, and nothing outside
   a secret changes (see engine.py for what is found, rules.toml for the rules as data).
+- ``redact_lines(lines)``: lines redacted as one text (a PEM body, a YAML block, a flag's
+  value on the next line are secrets only in context), one output line per input line; a
+  secret spanning lines leaves ``[REDACTED]`` on each line it covered (the log pane's
+  snapshot in a session file).
 - ``secret_spans(text)``: the ``(start, end)`` spans ``redact`` replaces.
 - ``redact_obj(obj)``: a copy of a JSON-like structure (objects.py).
 - ``is_secret_key(name)``: does a key or variable name hold a secret (DB_PASSWORD, tls.key)?
@@ -16,6 +20,7 @@ The rules load on first use (detect-secrets is imported then, not at start-up).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from opsconsole.k8s.redact import objects
@@ -23,7 +28,15 @@ from opsconsole.k8s.redact.engine import REDACTED, Redactor, Span
 from opsconsole.k8s.redact.keys import is_secret_key
 from opsconsole.k8s.redact.rules import RulesError
 
-__all__ = ["REDACTED", "RulesError", "is_secret_key", "redact", "redact_obj", "secret_spans"]
+__all__ = [
+    "REDACTED",
+    "RulesError",
+    "is_secret_key",
+    "redact",
+    "redact_lines",
+    "redact_obj",
+    "secret_spans",
+]
 
 #: strings up to this long are cached (a pod list repeats its node names, images, phases)
 _CACHED_LEN = 256
@@ -46,6 +59,11 @@ def redact(text: str) -> str:
     if len(text) <= _CACHED_LEN:
         return _redact_short(text)
     return _redactor().redact(text)
+
+
+def redact_lines(lines: Sequence[str]) -> list[str]:
+    """``lines`` redacted as one text, one output line per input line (see the module doc)."""
+    return _redactor().redact_lines(lines)
 
 
 def secret_spans(text: str) -> list[Span]:

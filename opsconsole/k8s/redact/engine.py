@@ -2,9 +2,16 @@
 
 Every finder only reports spans ``(start, end)``; :func:`redact` replaces them and copies
 everything else unchanged, so nothing outside a secret is ever lost (S8, issue "redacting twice
-loses data"). Redaction is idempotent: a finder that meets ``[REDACTED]`` reports it as it is,
-a span that touches a marker is widened to the whole marker, and a span made only of markers is
-left as it is; ``redact(redact(x)) == redact(x)`` is a property test.
+loses data"). Redaction is idempotent (``redact(redact(x)) == redact(x)``, property tests in
+tests/k8s/test_redact_properties.py): a finder that meets ``[REDACTED]`` reports it as it is; a
+span that touches a marker is widened to the whole marker, and one that starts in a marker ends
+with it (what follows is what the first pass kept); a span of nothing but markers, blanks and
+log timestamps is left as it is; a key, header or token glued to a marker is not judged again
+(spans that touch merge, so the first pass saw it glued to a secret, not as a word of its own).
+
+:meth:`Redactor.redact_lines` redacts lines as one text and keeps one output line per input line
+(a marker on each line a secret covered), with the ``kubectl logs --timestamps`` stamp of each
+line set aside meanwhile. The line-based finders also read a line's text after such a stamp.
 
 Finders:
 - key/value pairs, found from the secret words (one ``str.find`` scan per word, never a regex
@@ -28,7 +35,7 @@ import base64
 import binascii
 import bisect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from opsconsole.k8s.redact.keys import NONE, STRONG, WEAK, classify, is_placeholder, looks_random
 from opsconsole.k8s.redact.rules import TokenRule, token_rules, vocabulary
@@ -41,10 +48,37 @@ Span = tuple[int, int]
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
+def _glued(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` touch a ``[REDACTED]`` marker from outside?
+
+    Spans that touch merge into one marker, so the characters next to a marker are ones an
+    earlier pass judged not secret, next to a secret that was glued to them: a keyword or key
+    there (``[REDACTED]Authorization: ...``, ``[REDACTED]--password x``) was not a word of its
+    own in that pass (no ``\\b`` before it), and is not one now. Skipping such a match keeps
+    ``redact`` idempotent.
+    """
+    return text.endswith(REDACTED, 0, start) or text.startswith(REDACTED, end)
+
+
 def _lower(text: str) -> str:
     """A lowercase copy with the same length (so positions carry over to ``text``)."""
     low = text.lower()
     return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
+# an RFC 3339 time; in front of a line, as ``kubectl logs --timestamps`` writes it, it is not
+# part of what the program logged (a YAML key after it still starts its line)
+_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+_LOG_STAMP = re.compile(rf"{_TS}[ \t]")
+_LOG_STAMP_ANY = re.compile(_TS)
+
+
+def _unstamped(text: str, line_start: int) -> int:
+    """Where the logged text of the line starting at ``line_start`` begins."""
+    if line_start >= len(text) or not text[line_start].isdigit():
+        return line_start
+    m = _LOG_STAMP.match(text, line_start)
+    return m.end() if m else line_start
 
 
 # --- key/value pairs --------------------------------------------------------------------
@@ -60,11 +94,14 @@ def _is_key_char(c: str) -> bool:
 _SEP = re.compile(r"(\\*[\"']?)[ \t]*(=|:(?!//)|：|＝)[ \t]*")
 # after a flag: its value on the same line, after a comma (an args list) or on the next line
 _FLAG_SEP = re.compile(
-    r"(?:\\*[\"'])?(?:[ \t]*,[ \t]*|[ \t]+)|(?:\\*[\"'])?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?"
+    r"(?:\\*[\"'])?(?:[ \t]*,[ \t]*|[ \t]+)"
+    rf"|(?:\\*[\"'])?[ \t]*\r?\n(?:{_TS}[ \t])?[ \t]*(?:-[ \t]+)?"
 )
 # before an env entry's name: "name: " (YAML) or "name":" (JSON, maybe escaped)
 _ENV_NAME_BEFORE = re.compile(r"(?:\bname:[ \t]*[\"']?|(\\*\")name\1[ \t]*:[ \t]*\1)\Z")
-_ENV_VALUE_AFTER = re.compile(r"[\"']?[ \t]*(?:,[ \t]*|\r?\n[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*")
+_ENV_VALUE_AFTER = re.compile(
+    rf"[\"']?[ \t]*(?:,[ \t]*|\r?\n(?:{_TS}[ \t])?[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*"
+)
 # a bare value: up to whitespace, a quote or a separator (passwords may hold / @ ! = : ...)
 _BARE = re.compile(r"[^\s\"'`,;&<>，；。、）]+")
 _LINE_START = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?\Z")
@@ -133,6 +170,7 @@ def _block_scalar(text: str, line_end: int, key_indent: int) -> tuple[int, int] 
     n = len(text)
     while pos < n:
         end = _line_end(text, pos)
+        pos = _unstamped(text, pos)
         line = text[pos:end]
         stripped = line.strip()
         indent = len(line) - len(line.lstrip(" \t"))
@@ -184,8 +222,8 @@ def _pair_at(text: str, ks: int, ke: int, strength: int) -> Span | None:
     """The secret value after the key ``text[ks:ke]``, if one follows it."""
     m = _SEP.match(text, ke)
     if m:
-        line_start = text.rfind("\n", 0, ks) + 1
-        before = text[line_start:ks]
+        line_start = _unstamped(text, text.rfind("\n", 0, ks) + 1)
+        before = text[line_start:ks] if line_start <= ks else ""
         line_mode = m.group(2) in ":：" and bool(_LINE_START.match(before))
         indent = len(before) - len(before.lstrip(" \t"))
         return _accept(
@@ -209,7 +247,7 @@ def _pair_at(text: str, ks: int, ke: int, strength: int) -> Span | None:
     if strength == STRONG and _ENV_NAME_BEFORE.search(text, max(0, ks - 12), ks):
         m = _ENV_VALUE_AFTER.match(text, ke)
         if m:
-            line_start = text.rfind("\n", 0, m.end()) + 1
+            line_start = _unstamped(text, text.rfind("\n", 0, m.end()) + 1)
             line_mode = "\n" in m.group(0)
             return _accept(
                 text,
@@ -225,6 +263,7 @@ MAX_KEY = 128
 
 def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None:
     seen: set[int] = set()
+    marked = REDACTED in text
     n = len(text)
     for hint in hints:
         i = low.find(hint)
@@ -238,7 +277,12 @@ def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None
             while ke < ceiling and _is_key_char(text[ke]):
                 ke += 1
             i = low.find(hint, ke)
-            if ks in seen or ks == floor > 0 or ke == ceiling < n:
+            if (
+                ks in seen
+                or ks == floor > 0
+                or ke == ceiling < n
+                or (marked and _glued(text, ks, ks))
+            ):
                 continue
             seen.add(ks)
             key = text[ks:ke]
@@ -252,7 +296,6 @@ def _pairs(text: str, low: str, hints: tuple[str, ...], out: list[Span]) -> None
 
 # --- PEM private keys ---------------------------------------------------------------------
 
-_TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 _PEM_TOKEN = r"(?:[A-Za-z0-9+/=]+|\[REDACTED\]|(?:Proc-Type|DEK-Info|Comment):[^\r\n\\]*)"
 _PEM_LINE_NL = rf"{_PEM_TOKEN}[ \t]*(?=\r?\n|\Z)"
 _PEM_LINE_ESC = rf"{_PEM_TOKEN}[ \t]*(?=\\r?\\n|[\"']|\Z)"
@@ -346,29 +389,63 @@ _COOKIE_RE = re.compile(
 _COOKIE_PAIR = re.compile(r"[ \t]*([^=;\s]+)=([^;]*)")
 
 
+def _at_word(
+    regex: re.Pattern[str], low: str, word: str, prefix: str, *, overlapping: bool = False
+) -> Iterator[re.Match[str]]:
+    """The matches of ``regex`` (which starts with ``\\b(?:prefix)?word``), tried only where
+    ``word`` occurs: one ``str.find`` scan instead of a regex search through the whole text.
+    Non-overlapping like ``finditer``, unless ``overlapping`` (every occurrence is tried)."""
+    i = low.find(word)
+    n = len(prefix)
+    while i >= 0:
+        m = regex.match(low, i - n) if i >= n and low.startswith(prefix, i - n) else None
+        if m is None:
+            m = regex.match(low, i)
+        if m is not None:
+            yield m
+        nxt = i + len(word) if overlapping or m is None else max(m.end(), i + len(word))
+        i = low.find(word, nxt)
+
+
 def _headers(text: str, low: str, out: list[Span]) -> None:
+    marked = REDACTED in text
     if "authorization" in low:
-        for m in _AUTH_RE.finditer(low):
+        for m in _at_word(_AUTH_RE, low, "authorization", "proxy-"):
+            if marked and _glued(text, m.start(), m.end()):
+                continue
             if not is_placeholder(text[m.start("v") : m.end("v")]):
                 out.append(m.span("v"))
     if "bearer" in low:
-        for m in _BEARER_RE.finditer(low):
+        for m in _at_word(_BEARER_RE, low, "bearer", ""):
+            if marked and _glued(text, m.start(), m.end()):
+                continue
             value = text[m.start("v") : m.end("v")]
             if any(c.isdigit() for c in value) and not is_placeholder(value):
                 out.append(m.span("v"))
     if "cookie" in low:
-        for m in _COOKIE_RE.finditer(low):
-            start, end = m.span("v")
-            for pair in _COOKIE_PAIR.finditer(text, start, end):
-                value_start, value_end = pair.span(2)
-                value = text[value_start:value_end].strip()
-                if value:
-                    lead = len(text[value_start:value_end]) - len(
-                        text[value_start:value_end].lstrip()
-                    )
-                    out.append((value_start + lead, value_start + lead + len(value)))
-                if m.group("set"):
+        # every header, also one inside the value of the one before it on the same line
+        for c in _at_word(_COOKIE_RE, low, "cookie", "set-", overlapping=True):
+            if marked and _glued(text, c.start(), c.start()):
+                continue
+            start, end = c.span("v")
+            # one ``name=value`` per ``;``-separated segment; a Set-Cookie's first segment is
+            # the cookie, the rest are its attributes (Path=/), and a segment without ``=``
+            # (``[REDACTED]``, HttpOnly) holds no value
+            while start <= end:
+                semi = text.find(";", start, end)
+                seg_end = end if semi < 0 else semi
+                pair = _COOKIE_PAIR.match(text, start, seg_end)
+                if pair:
+                    value_start, value_end = pair.span(2)
+                    value = text[value_start:value_end].strip()
+                    if value:
+                        lead = len(text[value_start:value_end]) - len(
+                            text[value_start:value_end].lstrip()
+                        )
+                        out.append((value_start + lead, value_start + lead + len(value)))
+                if c.group("set") or semi < 0:
                     break
+                start = semi + 1
 
 
 # --- a Secret's data in YAML or JSON text ----------------------------------------------------
@@ -474,15 +551,34 @@ def _yaml_data(text: str, low: str, out: list[Span]) -> None:
 _JSON_DATA = re.compile(r"data(\\*\")[ \t]*:[ \t]*\{")
 
 
-def _balanced(segment: str) -> bool:
+_JSON_STRUCT = re.compile(r'[{}"]')
+
+
+def _json_braces(text: str, start: int, end: int, level: int) -> Iterator[tuple[int, str]]:
+    """The ``{`` and ``}`` of ``text[start:end]`` (``start`` outside a string) that are not in
+    a string quoted at escape ``level``: 0 plain JSON ``"..."``, 1 JSON inside a JSON string
+    ``\\"...\\"``, and so on (a ``"`` after ``2**level - 1`` backslashes, modulo
+    ``2**(level + 1)``, opens or closes a string of that level)."""
+    period, delimiter = 2 << level, (1 << level) - 1
+    in_string = False
+    for m in _JSON_STRUCT.finditer(text, start, end):
+        i = m.start()
+        if text[i] == '"':
+            run = i
+            while run > 0 and text[run - 1] == "\\":
+                run -= 1
+            if (i - run) % period == delimiter:
+                in_string = not in_string
+        elif not in_string:
+            yield i, text[i]
+
+
+def _balanced(text: str, start: int, end: int, level: int) -> bool:
     depth = 0
-    for c in segment:
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth < 0:
-                return False
+    for _, c in _json_braces(text, start, end, level):
+        depth += 1 if c == "{" else -1
+        if depth < 0:
+            return False
     return depth == 0
 
 
@@ -490,14 +586,18 @@ def _json_data(text: str, low: str, out: list[Span]) -> None:
     kinds: dict[str, list[tuple[int, int, str]]] = {}
     for m in _JSON_DATA.finditer(low):
         q = m.group(1)
+        level = len(q) - 1
         head = low[max(0, m.start() - len(q) - 6) : m.start()]
         if not (head.endswith(q) or head.endswith(q + "string")):
             continue
         if text[m.start() : m.start() + 4] != ("Data" if head.endswith("string") else "data"):
             continue
-        close = text.find("}", m.end())
-        if close < 0 or "{" in text[m.end() : close]:
+        # the object's end (braces in its strings do not count); a nested object: not a map
+        # of strings, not a Secret's data
+        brace = next(_json_braces(text, m.end(), len(text), level), None)
+        if brace is None or brace[1] == "{":
             continue
+        close = brace[0]
         if q not in kinds:
             pat = re.compile(
                 re.escape(q) + r"kind" + re.escape(q) + r"[ \t]*:[ \t]*" + re.escape(q) + r"(\w+)"
@@ -506,9 +606,9 @@ def _json_data(text: str, low: str, out: list[Span]) -> None:
         found = kinds[q]
         idx = bisect.bisect_left(found, (m.start(), 0, ""))
         secret = False
-        if idx < len(found) and _balanced(text[close + 1 : found[idx][0]]):
+        if idx < len(found) and _balanced(text, close + 1, found[idx][0], level):
             secret = found[idx][2] == "Secret"
-        elif idx > 0 and _balanced(text[found[idx - 1][1] : m.start()]):
+        elif idx > 0 and _balanced(text, found[idx - 1][1] + len(q), m.start() - len(q), level):
             secret = found[idx - 1][2] == "Secret"
         if not secret:
             continue
@@ -527,10 +627,13 @@ _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _tokens(text: str, low: str, rules: tuple[TokenRule, ...], out: list[Span]) -> None:
+    marked = REDACTED in text
     for rule in rules:
         if not any(k in low for k in rule.keywords):
             continue
         for m in rule.regex.finditer(text):
+            if marked and _glued(text, m.start(), m.end()):
+                continue
             if rule.group is not None:
                 group = rule.group
             else:
@@ -559,7 +662,12 @@ def _markers(text: str) -> list[Span]:
 
 
 def _normalize(text: str, spans: list[Span]) -> list[Span]:
-    """Sorted, merged spans; a span touching a ``[REDACTED]`` marker covers the whole marker."""
+    """Sorted, merged spans; a span touching a ``[REDACTED]`` marker covers the whole marker.
+
+    A span that starts in a marker ends with it: the value was redacted already, and what
+    follows the marker is what the first pass kept (``Bearer [REDACTED]</untrusted-log>``,
+    where the first pass's value ended at a character now inside the marker).
+    """
     if not spans:
         return []
     spans.sort()
@@ -569,7 +677,8 @@ def _normalize(text: str, spans: list[Span]) -> list[Span]:
         if markers:
             k = bisect.bisect_right(markers, (s, len(text) + 1)) - 1
             if k >= 0 and markers[k][1] > s:
-                s = min(s, markers[k][0])
+                s = markers[k][0]
+                e = min(e, markers[k][1])
             k = bisect.bisect_left(markers, (e, -1)) - 1
             if k >= 0 and markers[k][1] > e:
                 e = markers[k][1]
@@ -615,6 +724,29 @@ class Redactor:
         return _normalize(text, found)
 
     def redact(self, text: str) -> str:
+        return self._replace(text, _one_marker)
+
+    def redact_lines(self, lines: Sequence[str]) -> list[str]:
+        """``lines`` redacted as one text, one output line per input line: a secret that spans
+        lines (a PEM body) becomes a marker on each line it covers. The timestamp kubectl
+        ``--timestamps`` puts in front of a line is set aside meanwhile, so a block scalar or a
+        flag's value on the next line is seen as the program wrote it."""
+        stamps = [_LOG_STAMP.match(line) for line in lines]
+        bodies = [line[m.end() :] if m else line for line, m in zip(lines, stamps, strict=True)]
+        text = "\n".join(bodies)
+        out = self._replace(text, _marker_per_line)
+        if out is text:
+            return list(lines)
+        pieces = out.split("\n")  # every newline of ``text`` is still in ``out``, in order
+        result: list[str] = []
+        pos = 0
+        for body, m in zip(bodies, stamps, strict=True):
+            n = body.count("\n") + 1
+            result.append((m.group(0) if m else "") + "\n".join(pieces[pos : pos + n]))
+            pos += n
+        return result
+
+    def _replace(self, text: str, marker: Callable[[str], str]) -> str:
         spans = self.spans(text)
         if not spans:
             return text
@@ -623,7 +755,23 @@ class Redactor:
         for s, e in spans:
             parts.append(text[pos:s])
             piece = text[s:e]
-            parts.append(piece if piece.replace(REDACTED, "") == "" else REDACTED)
+            parts.append(piece if redacted_already(piece) else marker(piece))
             pos = e
         parts.append(text[pos:])
         return "".join(parts)
+
+
+def redacted_already(piece: str) -> bool:
+    """Markers with only blanks and log timestamps between them: nothing left to redact (a
+    PEM body that :meth:`Redactor.redact_lines` left as one marker a line)."""
+    rest = piece.replace(REDACTED, "")
+    return not rest.strip() or not _LOG_STAMP_ANY.sub("", rest).strip()
+
+
+def _one_marker(piece: str) -> str:
+    return REDACTED
+
+
+def _marker_per_line(piece: str) -> str:
+    """A marker for each line of ``piece`` that holds more than blanks and markers."""
+    return "\n".join(seg if redacted_already(seg) else REDACTED for seg in piece.split("\n"))
