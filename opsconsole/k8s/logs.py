@@ -3,7 +3,7 @@
 :func:`read_logs` asks the server for ``tailLines``/``limitBytes`` and stream-reads the body
 with ``_preload_content=False``, keeping at most ``keep_bytes`` (the newest bytes) in memory,
 so even a 50 MB log costs a bounded amount of memory (K7). The result says how many bytes were
-dropped; :func:`format_truncated` renders the explicit ``[truncated: X bytes omitted]`` marker.
+dropped, so the caller can say ``[truncated: X bytes omitted]`` (the tools do).
 
 :func:`follow_logs` returns a :class:`LogFollower`: iterate it for batches of lines
 (``list[str]``); ``close()`` or the ``stop_event`` ends it promptly. When the stream ends while
@@ -140,15 +140,6 @@ def clip_text(text: str, max_bytes: int) -> tuple[str, int]:
         cut = nl + 1
     kept = raw[cut:].decode("utf-8", "ignore")
     return kept, cut
-
-
-def format_truncated(omitted: int, server_limited: bool = False) -> str:
-    parts = []
-    if omitted:
-        parts.append(f"[truncated: {omitted} bytes omitted]")
-    if server_limited:
-        parts.append("[truncated: log longer than the byte limit; older lines not fetched]")
-    return " ".join(parts)
 
 
 class LogFollower:

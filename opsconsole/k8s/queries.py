@@ -340,10 +340,6 @@ def pod_metrics(cluster: Cluster, namespace: str | None = None) -> list[UsageRow
     return [parse_usage(i, pod=True) for i in _metrics(cluster, "pods", namespace)]
 
 
-def pod_metrics_raw(cluster: Cluster, namespace: str | None = None) -> list[dict[str, Any]]:
-    return _metrics(cluster, "pods", namespace)
-
-
 def node_metrics(cluster: Cluster) -> list[UsageRow]:
     return [parse_usage(i, pod=False) for i in _metrics(cluster, "nodes", None)]
 

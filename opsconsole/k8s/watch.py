@@ -49,6 +49,7 @@ class PodWatcher:
         server_timeout: int = 300,
         poll_interval: float = 0.1,
         max_backoff: float = 10.0,
+        refresh_seconds: float = 5.0,
     ) -> None:
         cluster.check_namespace(namespace)
         if namespace is None and cluster.namespace_allowlist:
@@ -65,6 +66,9 @@ class PodWatcher:
         self.server_timeout = server_timeout
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
+        #: when the watch itself is forbidden (RBAC grants list, not watch): list again this often
+        self.refresh_seconds = refresh_seconds
+        self.polling = False
         self.resource_version = ""
         self.relists = 0  # how many times we listed (the first list included)
         self.watches = 0  # how many watch requests we opened
@@ -190,12 +194,18 @@ class PodWatcher:
                         continue
                 if self._need_list:
                     return self._list()
+                if self.polling:
+                    self._need_list = True
+                    self._wait = self.refresh_seconds
+                    continue
                 if self._stream is None:
                     self._open_watch()
             except OpsConsoleError as exc:
                 if "410" in str(exc):
                     self._expired()
                     continue
+                if isinstance(exc, Forbidden) and self.relists and not self.watches:
+                    return self._poll_instead(exc)
                 return self._failed(exc)
             assert self._stream is not None
             got = self._stream.get(self.poll_interval)
@@ -211,6 +221,19 @@ class PodWatcher:
                 continue  # resume from the last resourceVersion
             if got:
                 self._handle_lines(got)
+
+    def _poll_instead(self, exc: Forbidden) -> tuple[str, Any]:
+        """The list was allowed and the watch is not: list again every ``refresh_seconds``
+        (kubectl get -w would fail here; the pod list stays current, only less promptly)."""
+        self.polling = True
+        self._need_list = True
+        self._wait = self.refresh_seconds
+        note = Forbidden(
+            f"watching pods is not allowed ({exc.message}); "
+            f"refreshing the list every {self.refresh_seconds:g} s instead",
+            hint="grant the watch verb on pods for live updates",
+        )
+        return ("ERROR", note)
 
     def _failed(self, exc: OpsConsoleError) -> tuple[str, Any]:
         if isinstance(exc, _FATAL):
@@ -228,6 +251,7 @@ def watch_pods(
     *,
     label_selector: str | None = None,
     server_timeout: int = 300,
+    refresh_seconds: float = 5.0,
 ) -> PodWatcher:
     """A cancellable iterator of pod events (see the module docstring)."""
     return PodWatcher(
@@ -236,4 +260,5 @@ def watch_pods(
         stop_event,
         label_selector=label_selector,
         server_timeout=server_timeout,
+        refresh_seconds=refresh_seconds,
     )

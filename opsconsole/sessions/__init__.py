@@ -5,7 +5,7 @@ kubernetes.
 Public API::
 
     SessionRecorder       recorder.py  create / from_settings / open_existing, record(event),
-                                       sync_messages(messages), record_approval, audit,
+                                       sync_messages(messages), audit,
                                        audit_hook, snapshot_pods, snapshot_logs, close
     read_session          reader.py    -> Session (header, entries, events, threads/messages,
                                        approvals, audits, snapshots, warnings)

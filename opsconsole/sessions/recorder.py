@@ -313,9 +313,6 @@ class SessionRecorder:
             lines.append(self._encode({"type": "event", "ts": data.get("ts"), "event": data}))
             self._write_lines(lines)
 
-    #: the name the console bridge uses
-    record_event = record
-
     def flush(self) -> None:
         """Write coalesced deltas still held in memory."""
         with self._lock:
@@ -383,23 +380,6 @@ class SessionRecorder:
             if lines:
                 self._write_lines(lines)
             return self._last_new
-
-    def record_approval(
-        self,
-        *,
-        tool_call_id: str,
-        tool: str,
-        decision: str,
-        arguments: Mapping[str, Any] | None = None,
-        source: str = "user",
-        context: str | None = None,
-        run_id: str | None = None,
-    ) -> None:
-        """An approval decision. ``approve_session`` is recorded for the audit trail only:
-        resuming never turns it back on (P11/S5)."""
-        self._write(
-            self._approval(tool_call_id, tool, decision, arguments, source, context, run_id)
-        )
 
     def _approval(
         self,

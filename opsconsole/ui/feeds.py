@@ -105,7 +105,12 @@ class Feeds:
 
         batch: list[tuple[str, Any]] = []
         try:
-            watcher = watch_pods(cluster, namespace, stop_event=stop)
+            watcher = watch_pods(
+                cluster,
+                namespace,
+                stop_event=stop,
+                refresh_seconds=self.app.settings.ui.pod_refresh_seconds,
+            )
             for item in watcher:
                 if cancelled():
                     return

@@ -47,6 +47,32 @@ def test_watch_sync_then_changes(fresh_sandbox: Any, tmp_path: Path):
     returns_within(20, list, w)  # the stop ends the iteration (the server would go on 300 s)
 
 
+def test_watch_forbidden_falls_back_to_listing_again(fresh_sandbox: Any, tmp_path: Path):
+    """RBAC that grants list but not watch (common for read-only roles): the watcher says so
+    once, then lists again every refresh_seconds, and a change shows up in the next list."""
+    srv = fresh_sandbox(scenario="demo", speed=20.0)
+    srv.faults.forbid("pods", verbs=["watch"])
+    c = cluster_for(srv, tmp_path, write_mode=True)
+    stop = threading.Event()
+    w = watch_pods(c, "shop", stop, refresh_seconds=0.2)
+    typ, rows = next(w)
+    assert typ == "SYNC" and {r.namespace for r in rows} == {"shop"}
+    typ, note = next(w)
+    assert typ == "ERROR" and "refreshing the list every 0.2 s" in str(note)
+    assert "watching pods is not allowed" in str(note) and w.polling
+    victim = sorted(r.name for r in rows if r.name.startswith("web-"))[0]
+    q.delete_pod(c, "shop", victim)
+
+    def gone() -> bool:
+        typ, rows = next_event(w, {"SYNC"})
+        return all(r.name != victim or r.deleting for r in rows)
+
+    wait_for(gone, 60)  # the deleted pod is gone from a later list
+    assert w.relists >= 2 and w.watches == 0
+    stop.set()
+    returns_within(20, list, w)
+
+
 @pytest.mark.parametrize("as_http", [False, True])
 def test_watch_relists_on_410(fresh_sandbox: Any, tmp_path: Path, as_http: bool):
     srv = fresh_sandbox(scenario="demo", speed=20.0)
