@@ -223,8 +223,8 @@ def route(
         if agent not in available:
             continue
         found = [(p, w) for w in words if (p := _find(t, w)) >= 0]
-        for task_type, a in ROUTING.items():
-            if a == agent and task_type in t:
+        for task_type in ROUTING:  # the seed's task types route through the seed's router
+            if route_to_agent(task_type) == agent and task_type in t:
                 found.append((t.find(task_type), task_type))
         if found:
             hits[agent] = (min(p for p, _ in found), [w for _, w in sorted(found)])
