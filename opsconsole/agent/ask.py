@@ -367,7 +367,7 @@ def _model(args: argparse.Namespace, settings: Settings, printer: Printer) -> An
     elif offline:
         printer.note("--offline: using the built-in offline planner (no model API)")
     if offline:
-        from opsconsole.agent.offline import OfflinePlanner
+        from opsconsole.planner import OfflinePlanner
 
         return OfflinePlanner(language=settings.agent.language)
     from opsconsole.agent.model import OpenAIModelClient

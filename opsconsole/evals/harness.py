@@ -102,7 +102,7 @@ class ModelSpec:
                     "team-ops": so.OfflineOps,
                 }[agent]
                 return cls(language)
-            from opsconsole.agent.offline import OfflinePlanner
+            from opsconsole.planner import OfflinePlanner
 
             return OfflinePlanner(language=language)
         from opsconsole.agent.model import OpenAIModelClient

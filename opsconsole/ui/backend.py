@@ -217,7 +217,7 @@ class Backend:
 
 
 def _offline(settings: Settings) -> Any:
-    from opsconsole.agent.offline import OfflinePlanner
+    from opsconsole.planner import OfflinePlanner
 
     return OfflinePlanner(language=settings.agent.language)
 

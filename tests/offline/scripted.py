@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsconsole.agent.model import ModelTurn, ReasoningChunk, TextChunk
-from opsconsole.agent.offline import OfflinePlanner
+from opsconsole.planner import OfflinePlanner
 
 
 def tool(name: str, props: dict[str, str], required: list[str]) -> dict[str, Any]:

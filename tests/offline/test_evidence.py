@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from opsconsole.agent.offline_causes import classify, finding_cause
-from opsconsole.agent.offline_evidence import (
+from opsconsole.planner.causes import classify, finding_cause
+from opsconsole.planner.evidence import (
     describe_evidence,
     env_source,
     log_body,
@@ -11,8 +11,8 @@ from opsconsole.agent.offline_evidence import (
     selector_mismatch,
     service_hosts,
 )
-from opsconsole.agent.offline_intents import Known
-from opsconsole.agent.offline_observe import (
+from opsconsole.planner.intents import Known
+from opsconsole.planner.observe import (
     Observation,
     known_names,
     match_pods,

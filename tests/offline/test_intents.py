@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsconsole.agent.offline_intents import Known, detect_language, parse_intent
+from opsconsole.planner.intents import Known, detect_language, parse_intent
 
 
 @pytest.mark.parametrize(

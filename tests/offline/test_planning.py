@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsconsole.agent.offline import OfflinePlanner, plan
-from opsconsole.agent.offline_context import Final, Step
+from opsconsole.planner import OfflinePlanner, plan
+from opsconsole.planner.context import Final, Step
 
 from .scripted import TOOLS, drive, tool
 
@@ -281,8 +281,8 @@ async def test_default_namespace_comes_from_the_system_prompt() -> None:
 
 
 def test_finding_line_with_suggestion_is_parsed() -> None:
-    from opsconsole.agent.offline_causes import finding_cause
-    from opsconsole.agent.offline_observe import parse_findings
+    from opsconsole.planner.causes import finding_cause
+    from opsconsole.planner.observe import parse_findings
 
     line = (
         "FINDING severity=critical reason=NodeNotReady node=worker-3 evidence: Ready=Unknown: "

@@ -18,9 +18,9 @@ from opsconsole.agent.events import (
     ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop
-from opsconsole.agent.offline import OfflinePlanner
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
 from opsconsole.config import Settings
+from opsconsole.planner import OfflinePlanner
 
 from .scripted import TOOLS
 from .test_planning import WORLD

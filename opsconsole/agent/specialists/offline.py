@@ -8,7 +8,7 @@
 - :class:`OfflineCoder`: ``generate_manifest`` from the request's words, then
   ``validate_manifest``; for pasted YAML ``review_manifest`` + ``validate_manifest``.
 
-Like :class:`opsconsole.agent.offline.OfflinePlanner` they are stateless: each turn is derived
+Like :class:`opsconsole.planner.OfflinePlanner` they are stateless: each turn is derived
 from ``messages`` (the latest user message and the tool results after it).
 """
 
@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from opsconsole.agent.model import ModelStreamItem, ModelTurn, TextChunk, ToolCallRequest, Usage
-from opsconsole.agent.offline_answers import HEADER
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists._common import merge_answers, unwrap_agent_output
 from opsconsole.agent.specialists.routing import Route, looks_like_yaml, route
+from opsconsole.planner.answers import HEADER
 
 
 def _estimate(*parts: Any) -> int:
@@ -195,7 +195,7 @@ class OfflineOps(_Offline):
 
     def __init__(self, language: str = "auto") -> None:
         super().__init__(language)
-        from opsconsole.agent.offline import OfflinePlanner
+        from opsconsole.planner import OfflinePlanner
 
         self.planner = OfflinePlanner(language=language)
 
@@ -296,7 +296,7 @@ _NOT_NS = {
 def namespace_hint(task: str) -> str | None:
     """A namespace the request names (``namespace shop``, ``shop 命名空间``, ``default 的``,
     ``what about shop``)."""
-    from opsconsole.agent.offline_intents import extract_namespace
+    from opsconsole.planner.intents import extract_namespace
 
     t = task.lower()
     for rx in (_NS_THE, _NS_EXPLICIT, _NS_BEFORE):
@@ -374,7 +374,7 @@ _SKIP_NAMES = {"the", "a", "an", "it", "me", "my", "k8s", "kubernetes", "yaml", 
 
 def generation_args(task: str, default_ns: str | None = None) -> dict[str, Any]:
     """generate_manifest arguments from a request's words."""
-    from opsconsole.agent.offline_intents import extract_namespace
+    from opsconsole.planner.intents import extract_namespace
 
     t = task.lower()
     kinds = [k for k, words in _KIND_WORDS if any(w in t for w in words)]

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from opsconsole.agent.offline_states import pod_state
+from opsconsole.planner.states import pod_state
 
 IntentKind = Literal[
     "pods",

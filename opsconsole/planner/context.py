@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_causes import is_security
-from opsconsole.agent.offline_intents import Intent, Known
-from opsconsole.agent.offline_observe import Finding, Observation, Transcript
+from opsconsole.planner import answers as ans
+from opsconsole.planner.causes import is_security
+from opsconsole.planner.intents import Intent, Known
+from opsconsole.planner.observe import Finding, Observation, Transcript
 
 DEFAULT_NAMESPACE = "default"
 MUTATING = frozenset({"delete_pod", "scale_deployment", "rollout_restart"})

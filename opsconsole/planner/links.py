@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from opsconsole.agent.offline_answers import (
+from opsconsole.planner.answers import (
     is_error,
 )
-from opsconsole.agent.offline_causes import Cause, classify, finding_cause
-from opsconsole.agent.offline_evidence import (
+from opsconsole.planner.causes import Cause, classify, finding_cause
+from opsconsole.planner.evidence import (
     describe_evidence,
     env_source,
     evidence_lines,
@@ -18,8 +18,8 @@ from opsconsole.agent.offline_evidence import (
     selector_mismatch,
     service_hosts,
 )
-from opsconsole.agent.offline_intents import Language
-from opsconsole.agent.offline_observe import Finding, Observation
+from opsconsole.planner.intents import Language
+from opsconsole.planner.observe import Finding, Observation
 
 _TELLING = (
     "error",

@@ -9,9 +9,9 @@ without pods have their own short paths.
 
 from __future__ import annotations
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent import offline_report as rep
-from opsconsole.agent.offline_context import (
+from opsconsole.planner import answers as ans
+from opsconsole.planner import report as rep
+from opsconsole.planner.context import (
     CRASHY,
     Call,
     Ctx,
@@ -24,8 +24,8 @@ from opsconsole.agent.offline_context import (
     missing_tool,
     not_found,
 )
-from opsconsole.agent.offline_evidence import gpu_nodes, pods_on_nodes
-from opsconsole.agent.offline_observe import Finding, Observation, match_pods
+from opsconsole.planner.evidence import gpu_nodes, pods_on_nodes
+from opsconsole.planner.observe import Finding, Observation, match_pods
 
 
 def _best_pod(ctx: Ctx, matches: list[tuple[str, str]]) -> tuple[str, str]:

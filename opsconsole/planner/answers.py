@@ -10,16 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from opsconsole.agent.offline_causes import Cause, cause, classify, finding_cause, is_security
-from opsconsole.agent.offline_evidence import evidence_lines
-from opsconsole.agent.offline_intents import Intent, Language
-from opsconsole.agent.offline_observe import (
+from opsconsole.k8s.analyzers import suggestion_text
+from opsconsole.planner.causes import Cause, cause, classify, finding_cause, is_security
+from opsconsole.planner.evidence import evidence_lines
+from opsconsole.planner.intents import Intent, Language
+from opsconsole.planner.observe import (
     Finding,
     Observation,
     is_error_text,
     is_forbidden,
 )
-from opsconsole.k8s.analyzers import suggestion_text
 
 HEADER = "〔离线规划器 / offline planner〕"
 

@@ -3,7 +3,7 @@
 :func:`plan` is pure: given the OpenAI-format ``messages`` and the offered ``tools`` it returns
 either a :class:`Step` (a thought and the tool calls to make) or a :class:`Final` answer.
 Simple requests (pods, usage, nodes, events, deployments, unhealthy pods) are one tool call and
-an answer; logs and diagnosis live in :mod:`opsconsole.agent.offline_diagnose`.
+an answer; logs and diagnosis live in :mod:`opsconsole.planner.diagnose`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_context import (
+from opsconsole.planner import answers as ans
+from opsconsole.planner.context import (
     DEFAULT_NAMESPACE,
     Ctx,
     Decision,
@@ -28,10 +28,10 @@ from opsconsole.agent.offline_context import (
     offered_tools,
     refers_back,
 )
-from opsconsole.agent.offline_diagnose import diagnose, gpu, logs
-from opsconsole.agent.offline_intents import parse_intent
-from opsconsole.agent.offline_mutate import plan_mutation
-from opsconsole.agent.offline_observe import (
+from opsconsole.planner.diagnose import diagnose, gpu, logs
+from opsconsole.planner.intents import parse_intent
+from opsconsole.planner.mutate import plan_mutation
+from opsconsole.planner.observe import (
     Observation,
     all_findings,
     connectivity_error,

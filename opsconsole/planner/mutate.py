@@ -1,6 +1,6 @@
 """The offline planner's changes: scale, rollout restart and delete.
 
-First the object is found (:mod:`opsconsole.agent.offline_resolve`: in whatever namespace it
+First the object is found (:mod:`opsconsole.planner.resolve`: in whatever namespace it
 lives, or the pods in the state the user named), with read-only lookups in this turn. Then, in
 write mode, the planner *proposes* the calls; the loop asks the user to approve each one (or
 the eval harness approves it), exactly as for a model's call, and the answer reports what the
@@ -16,8 +16,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_context import (
+from opsconsole.planner import answers as ans
+from opsconsole.planner.context import (
     MUTATING,
     Call,
     Ctx,
@@ -28,9 +28,9 @@ from opsconsole.agent.offline_context import (
     focus_pod,
     refers_back,
 )
-from opsconsole.agent.offline_intents import Intent, parse_intent
-from opsconsole.agent.offline_observe import Observation, all_findings
-from opsconsole.agent.offline_resolve import (
+from opsconsole.planner.intents import Intent, parse_intent
+from opsconsole.planner.observe import Observation, all_findings
+from opsconsole.planner.resolve import (
     STATE_LABEL,
     TOOL_FOR_VERB,
     Problem,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from opsconsole.agent.offline_answers import (
+from opsconsole.planner.answers import (
     DERIVED,
     HEADER,
     block,
@@ -19,16 +19,16 @@ from opsconsole.agent.offline_answers import (
     quote,
     t,
 )
-from opsconsole.agent.offline_causes import cause, is_security
-from opsconsole.agent.offline_evidence import (
+from opsconsole.planner.causes import cause, is_security
+from opsconsole.planner.evidence import (
     describe_evidence,
     gpu_nodes,
     gpu_request,
     log_body,
     pods_on_nodes,
 )
-from opsconsole.agent.offline_intents import Intent
-from opsconsole.agent.offline_links import (
+from opsconsole.planner.intents import Intent
+from opsconsole.planner.links import (
     TS_RE,
     config_link,
     dependency_link,
@@ -40,7 +40,7 @@ from opsconsole.agent.offline_links import (
     telling_log_line,
     warning_lines,
 )
-from opsconsole.agent.offline_observe import Finding, Observation
+from opsconsole.planner.observe import Finding, Observation
 
 
 def diagnosis_answer(

@@ -26,18 +26,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_causes import is_security
-from opsconsole.agent.offline_context import Call, Ctx
-from opsconsole.agent.offline_intents import Intent
-from opsconsole.agent.offline_observe import (
+from opsconsole.planner import answers as ans
+from opsconsole.planner.causes import is_security
+from opsconsole.planner.context import Call, Ctx
+from opsconsole.planner.intents import Intent
+from opsconsole.planner.observe import (
     Finding,
     Observation,
     all_findings,
     known_names,
     match_pods,
 )
-from opsconsole.agent.offline_states import POD_STATES, STATE_LABEL
+from opsconsole.planner.states import POD_STATES, STATE_LABEL
 
 TOOL_FOR_VERB = {"scale": "scale_deployment", "restart": "rollout_restart", "delete": "delete_pod"}
 #: at most this many pods are proposed for one state ("the crashlooping pods")
