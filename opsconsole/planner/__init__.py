@@ -7,6 +7,13 @@ console's backend, the eval harness, the team's model factory); the agent kernel
 
 from opsconsole.planner.client import NO_USAGE, OfflinePlanner
 from opsconsole.planner.context import Call, Final, Step
+from opsconsole.planner.intents import extract_namespace
 from opsconsole.planner.plan import plan
 
-__all__ = ["NO_USAGE", "Call", "Final", "OfflinePlanner", "Step", "plan"]
+
+def namespace_in(text: str) -> str | None:
+    """The namespace a request names, as the planner reads it (for the offline team)."""
+    return extract_namespace(text)
+
+
+__all__ = ["NO_USAGE", "Call", "Final", "OfflinePlanner", "Step", "namespace_in", "plan"]

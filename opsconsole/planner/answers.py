@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from opsconsole.agent.model import OFFLINE_HEADER
 from opsconsole.k8s.analyzers import suggestion_text
 from opsconsole.planner.causes import Cause, cause, classify, finding_cause, is_security
 from opsconsole.planner.evidence import evidence_lines
@@ -21,7 +22,7 @@ from opsconsole.planner.observe import (
     is_forbidden,
 )
 
-HEADER = "〔离线规划器 / offline planner〕"
+HEADER = OFFLINE_HEADER
 
 _T: dict[str, dict[Language, str]] = {
     "cause": {"zh": "**根因**", "en": "**Root cause**"},
