@@ -270,7 +270,7 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
 
             resumed = resume_from_settings(resume, settings)
             recorder = resumed.recorder
-            conversation = Conversation(resumed.messages)
+            conversation = Conversation(resumed.messages, results=resumed.results)
             gone = len(resumed.interrupted)
             printer.note(
                 f"resuming session {recorder.path.name}"

@@ -183,6 +183,8 @@ class AgentLoop(ToolCallsMixin):
         if self.system_prompt is None or not conv.has_system:
             # rebuilt every run: write mode, the pinned context or the tools may have changed
             conv.set_system(self._system_prompt(task))
+        # the same facts for programs (the offline planner): they stay local
+        conv.set_session({"context": self.context, "namespace": self.namespace})
         conv.add_user(task)
         try:
             yield RunStarted(
@@ -314,7 +316,9 @@ class AgentLoop(ToolCallsMixin):
             turn: ModelTurn | None = None
             retried_context = False
             while turn is None:
-                messages = conv.for_request(reasoning_passback=passback)
+                # what stays local (tool data, the session's facts) only for a client that
+                # runs in this process: the offline planner, never a model API
+                messages = conv.for_request(reasoning_passback=passback, local=self.model.offline)
                 if self.on_request is not None:
                     maybe = self.on_request(messages, tools_payload)
                     if inspect.isawaitable(maybe):

@@ -42,6 +42,8 @@ class Finding:
     reason: str
     evidence: list[str] = field(default_factory=list)
     suggestion: str = ""
+    #: structured details for programs, e.g. a Service's ``selector`` ({label: value})
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -352,11 +354,33 @@ def analyze_services(
         if not matching:
             ev = [f"selector {sel_text} matches no pod in {ns}", f"endpoints: {ready_eps} ready"]
             sugg = _SELECTOR
-            out.append(Finding("medium", "service", ns, name, "ServiceNoEndpoints", ev, sugg))
+            out.append(
+                Finding(
+                    "medium",
+                    "service",
+                    ns,
+                    name,
+                    "ServiceNoEndpoints",
+                    ev,
+                    sugg,
+                    facts={"selector": dict(sel)},
+                )
+            )
         elif ready_eps == 0 and not any(p.healthy for p in matching):
             ev = [f"selector {sel_text} matches {len(matching)} pod(s), none ready"]
             sugg = _NOT_READY
-            out.append(Finding("medium", "service", ns, name, "ServiceNoReadyEndpoints", ev, sugg))
+            out.append(
+                Finding(
+                    "medium",
+                    "service",
+                    ns,
+                    name,
+                    "ServiceNoReadyEndpoints",
+                    ev,
+                    sugg,
+                    facts={"selector": dict(sel)},
+                )
+            )
     return out
 
 
