@@ -6,9 +6,10 @@ Token count: ``estimate_tokens`` = ASCII characters / 4 + one token per non-ASCI
 lines and end with an explicit ``[truncated: N more <things> omitted ...]`` marker.
 
 Every renderer returns ``(text, data)``. The data of a listing is ``summary`` (its first line),
-``columns`` (the header line, for tables) and ``items``: one dict per row with the row's
-fields and ``line``, the row as the text shows it (for quoting; programs decide on the fields).
-Items are never cut by the token budget (at most :data:`MAX_ITEMS`).
+``columns`` (the header line, for tables), ``items``: one dict per row with the row's fields
+and ``line``, the row as the text shows it (for quoting; programs decide on the fields), and
+``empty``, the line shown instead of rows when there are none. Items are never cut by the
+token budget (at most :data:`MAX_ITEMS`).
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple
     ]
     if not pods:
         empty: dict = {"namespace": namespace, "pods": [], "total": 0, "attention": 0}
-        return head[0] + "\n(no pods)", {**empty, "healthy": 0, "summary": head[0], "items": []}
+        empty.update(healthy=0, summary=head[0], items=[], empty="(no pods)")
+        return head[0] + "\n(no pods)", empty
     if len(bad) > 30:  # many unhealthy pods: say which workloads first, so it survives cuts
         groups = Counter((workload(p), p.status) for p in bad)
         top = ", ".join(f"{w} {st} x{n}" for (w, st), n in groups.most_common(20))
@@ -267,7 +269,7 @@ def render_findings(
         "findings": [{**f.to_dict(), "line": finding_line(f)} for f in findings],
     }
     if not findings:
-        return head[0] + "\nno problems found", data
+        return head[0] + "\nno problems found", {**data, "empty": "no problems found"}
     text, _ = fit(head, [finding_line(f) for f in findings], budget, what="findings")
     return text, data
 
@@ -287,7 +289,7 @@ def render_events(events: list[EventRow], scope: str, budget: int) -> tuple[str,
     ]
     data: dict = {"summary": head[0], "items": []}
     if not events:
-        return head[0] + "\n(no events)", data
+        return head[0] + "\n(no events)", {**data, "empty": "(no events)"}
     lines = []
     for e in evs:
         count = f" x{e.count}" if e.count > 1 else ""

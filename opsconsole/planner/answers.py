@@ -14,13 +14,9 @@ from opsconsole.agent.model import OFFLINE_HEADER
 from opsconsole.k8s.analyzers import suggestion_text
 from opsconsole.planner.causes import Cause, cause, classify, finding_cause, is_security
 from opsconsole.planner.evidence import evidence_lines
+from opsconsole.planner.facts import Finding, is_forbidden, lines_of
 from opsconsole.planner.intents import Intent, Language
-from opsconsole.planner.observe import (
-    Finding,
-    Observation,
-    is_error_text,
-    is_forbidden,
-)
+from opsconsole.planner.observations import Observation
 
 HEADER = OFFLINE_HEADER
 
@@ -82,14 +78,19 @@ def block(text: str, lang: Language, max_lines: int = 30) -> str:
 
 
 def is_error(obs: Observation) -> bool:
-    """A tool output that is an error message rather than data (the tools' error lines)."""
-    return is_error_text(obs.content)
+    """The call did not succeed (an error, or declined, refused, cancelled, ...)."""
+    return obs.failed
+
+
+def error_text(obs: Observation) -> str:
+    """Why the call failed, as its error says (or its status when it says nothing)."""
+    return obs.error.strip() or obs.status
 
 
 def error_note(obs: Observation, lang: Language) -> str:
     """One line saying which read failed and why (forbidden reads name the RBAC gap)."""
-    first = obs.content.strip().splitlines()[0][:300] if obs.content.strip() else "?"
-    forbidden = is_forbidden(first)
+    first = error_text(obs).splitlines()[0][:300]
+    forbidden = is_forbidden(obs)
     if lang == "zh":
         why = "（权限不足：当前身份没有读取权限，RBAC 禁止）" if forbidden else ""
         return f"注意：`{obs.name}` 读取失败{why}：{first}"
@@ -237,7 +238,7 @@ def mutate_answer(intent: Intent) -> str:
 
 def error_answer(intent: Intent, obs: Observation) -> str:
     lang = intent.language
-    first = obs.content.strip().splitlines()[:6]
+    first = error_text(obs).splitlines()[:6]
     if lang == "zh":
         tail = "请检查集群连接与权限（kubeconfig、context、RBAC）后重试。"
     else:
@@ -254,7 +255,7 @@ def unreachable_answer(
     configured, credentials rejected): say so and how to check; never guess from the errors."""
     zh = intent.language == "zh"
     ctx = f" --context {context}" if context else ""
-    lines = [f"{o.name}: {o.content.strip().splitlines()[0][:240]}" for o in errors]
+    lines = [f"{o.name}: {error_text(o).splitlines()[0][:240]}" for o in errors]
     lines = list(dict.fromkeys(lines))
     changed = intent.kind == "mutate"
     if zh:
@@ -320,45 +321,51 @@ def unreachable_answer(
     return f"{HEADER}\n\n{head}\n\n{label}\n{quote(lines[:6])}\n\n{how}\n{numbered}\n"
 
 
-def _cols(line: str) -> list[str]:
-    return re.split(r"\s{2,}", line.strip())
+def _short(item: dict[str, object], have: str, want: str) -> bool:
+    """Fewer ``have`` than ``want`` (ready of replicas)."""
+    a, b = item.get(have), item.get(want)
+    return isinstance(a, int) and isinstance(b, int) and a < b
 
 
-def _ratio_short(text: str) -> bool:
-    m = re.match(r"^(\d+)/(\d+)$", text)
+def _ready_short(ready: object) -> bool:
+    m = re.match(r"^(\d+)/(\d+)$", str(ready or ""))
     return m is not None and int(m.group(1)) < int(m.group(2))
 
 
-def attention_rows(obs: Observation) -> list[str]:
-    """The rows of a listing that need attention, by the tool's own column layout."""
-    lines = obs.content.splitlines()
-    body = [
-        ln
-        for ln in lines[1:]
-        if ln.strip() and not ln.startswith(("NAME ", "POD ", "#", "[truncated", "("))
-    ]
-    out: list[str] = []
-    for line in body:
-        cols = _cols(line)
-        if obs.name == "get_k8s_pods" and len(cols) >= 3:
-            bad = cols[1] not in ("Running", "Completed", "Succeeded") or _ratio_short(cols[2])
-            if bad or len(cols) > 6:
-                out.append(line.strip())
-        elif obs.name == "get_nodes" and len(cols) >= 10:
-            if cols[1] != "Ready" or cols[9] != "-":
-                out.append(line.strip())
-        elif obs.name == "get_deployments" and len(cols) >= 2:
-            if _ratio_short(cols[1]):
-                out.append(line.strip())
+def attention_items(obs: Observation) -> list[dict[str, object]]:
+    """The rows of a listing that need attention, by their fields."""
+    out = []
+    for item in obs.items:
+        if obs.name == "get_k8s_pods":
+            status = item.get("status")
+            bad = status not in ("Running", "Completed", "Succeeded") or _ready_short(
+                item.get("ready")
+            )
+            keep = bad or bool(item.get("note"))
+        elif obs.name == "get_nodes":
+            keep = item.get("status") != "Ready" or bool(item.get("pressure"))
+        elif obs.name == "get_deployments":
+            keep = _short(item, "ready", "replicas")
         elif obs.name == "get_events":
-            if "  Warning  " in line:
-                out.append(line.strip())
+            keep = item.get("type") == "Warning"
         elif obs.name == "get_resource_usage":
-            m = re.search(r"\((\d+)% used\)", line)
-            if m and int(m.group(1)) >= 80:
-                out.append(line.strip())
-        elif obs.name not in ("get_k8s_pods", "get_nodes", "get_deployments"):
-            out += evidence_lines(line, limit=1)
+            pct = item.get("memory_used_pct")
+            keep = isinstance(pct, int) and pct >= 80
+        else:
+            keep = False
+        if keep:
+            out.append(item)
+    return out
+
+
+def attention_rows(obs: Observation) -> list[str]:
+    """The rows of a listing that need attention, as the listing shows them; for other
+    results, the lines that look like evidence."""
+    if obs.items:
+        return [str(i.get("line") or "").strip() for i in attention_items(obs)]
+    out: list[str] = []
+    for line in lines_of(obs)[1:]:
+        out += evidence_lines([line], limit=1)
     return out
 
 
@@ -368,7 +375,10 @@ _ATTENTION = {
 }
 
 
-_PODS_SUMMARY_RE = re.compile(r"(\d+) total; (\d+) need attention, (\d+) healthy")
+def _mentions(item: dict[str, object], name: str) -> bool:
+    """A row that names ``name`` (as a whole name or the start of one) in one of its fields."""
+    rx = re.compile(rf"(?<![a-z0-9-]){re.escape(name)}")
+    return any(rx.search(str(v)) for k, v in item.items() if k != "line")
 
 
 def listing_answer(
@@ -377,24 +387,19 @@ def listing_answer(
     lang = intent.language
     title = title_zh if lang == "zh" else title_en
     if only:
-        lines = obs.content.splitlines()
-        keep = [ln for ln in lines[1:] if re.search(rf"(?<![a-z0-9-]){re.escape(only)}", ln)]
+        keep = [i for i in obs.items if _mentions(i, only)]
         if keep:
-            obs = Observation(obs.call_id, obs.name, obs.args, "\n".join(lines[:1] + keep))
+            obs = obs.narrowed(keep, columns=False)
             title += f"（{only}）" if lang == "zh" else f" ({only})"
     parts = [HEADER, "", f"**{title}**", ""]
-    m = (
-        _PODS_SUMMARY_RE.search(obs.content.split("\n", 1)[0])
-        if obs.name == "get_k8s_pods"
-        else None
-    )
-    if m:
-        total, bad, good = m.groups()
+    total = obs.data.get("total")
+    if obs.name == "get_k8s_pods" and isinstance(total, int):
+        good, bad = obs.data.get("healthy", 0), obs.data.get("attention", 0)
         if lang == "zh":
             parts += [f"共 {total} 个 Pod：{good} 个正常，{bad} 个需要关注。", ""]
         else:
             parts += [f"{total} pods: {good} healthy, {bad} need attention.", ""]
-    parts.append(block(obs.content, lang))
+    parts.append(block("\n".join(lines_of(obs)), lang))
     problems = attention_rows(obs)
     if problems:
         zh, en = _ATTENTION.get(obs.name, ("需要关注：", "Needs attention:"))
@@ -403,21 +408,20 @@ def listing_answer(
             c = cause("node")
             sep = "：" if lang == "zh" else ": "
             parts += ["", f"{t('cause', lang)}{sep}{c.zh if lang == 'zh' else c.en}"]
-        parts += ["", ask_more(lang, _example(obs, problems))]
+        parts += ["", ask_more(lang, _example(obs))]
     else:
         parts += ["", "没有发现异常。" if lang == "zh" else "Nothing looks wrong here."]
     return "\n".join(parts) + "\n"
 
 
-def _example(obs: Observation, rows: list[str]) -> tuple[str | None, str] | None:
+def _example(obs: Observation) -> tuple[str | None, str] | None:
     """(namespace, workload) of the first row that needs attention, for the follow-up tip."""
-    if not rows or obs.name not in ("get_k8s_pods", "get_deployments"):
+    rows = attention_items(obs) if obs.name in ("get_k8s_pods", "get_deployments") else []
+    if not rows:
         return None
-    first = _cols(rows[0])[0]
-    ns = obs.args.get("namespace")
-    if "/" in first:
-        ns, first = first.split("/", 1)
-    return (str(ns) if ns else None), deployment_of(first)
+    first = rows[0]
+    ns = first.get("namespace") or obs.args.get("namespace")
+    return (str(ns) if ns else None), deployment_of(str(first.get("name") or ""))
 
 
 #: findings that follow from another one (a deployment whose pods fail, a service whose pods
@@ -435,8 +439,9 @@ def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | 
     derived = [f for f in health if f.reason in DERIVED]
     if not health:
         parts = [HEADER, "", t("no_findings", lang)]
-        if obs is not None and obs.content.strip() and not security:
-            parts += ["", block(obs.content, lang, max_lines=15)]
+        shown = lines_of(obs) if obs is not None else []
+        if shown and not security:
+            parts += ["", block("\n".join(shown), lang, max_lines=15)]
     else:
         groups: dict[tuple[str, str, str], list[Finding]] = {}
         for f in primary:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opsconsole.planner.observe import Finding
+from opsconsole.planner.facts import Finding
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from opsconsole.agent.model import (
     Usage,
 )
 from opsconsole.planner.context import Call, Final, Step
-from opsconsole.planner.observe import read_transcript
+from opsconsole.planner.observations import read_transcript
 from opsconsole.planner.plan import plan
 
 __all__ = ["Call", "Final", "OfflinePlanner", "Step", "plan"]

@@ -15,8 +15,9 @@ from typing import Any
 
 from opsconsole.planner import answers as ans
 from opsconsole.planner.causes import is_security
+from opsconsole.planner.facts import Finding
 from opsconsole.planner.intents import Intent, Known
-from opsconsole.planner.observe import Finding, Observation, Transcript
+from opsconsole.planner.observations import Observation, Transcript
 
 DEFAULT_NAMESPACE = "default"
 MUTATING = frozenset({"delete_pod", "scale_deployment", "rollout_restart"})

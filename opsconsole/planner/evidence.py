@@ -1,13 +1,25 @@
-"""Picking evidence out of tool outputs for the offline planner's answers.
+"""Picking evidence for the offline planner's answers out of what the tools returned (data).
 
-Pure text functions: error-looking lines, the log lines inside ``<untrusted-log>`` blocks,
-the telling lines of a ``describe_pod`` output for a given cause, and the link between a
-missing environment variable in the logs and where the pod spec says it comes from.
+Error-looking lines among the cluster's own text (log lines, messages), the telling lines of a
+pod's description for a given cause (by the field each line shows), the link between a missing
+environment variable in the logs and where the pod spec says it comes from, the Services a
+pod talks to, a Service's selector against a pod's labels, and GPU capacity and requests.
 """
 
 from __future__ import annotations
 
 import re
+
+from opsconsole.planner.facts import (
+    Finding,
+    containers,
+    describe_lines,
+    labels_of,
+    pod_events,
+)
+from opsconsole.planner.observations import Observation
+
+GPU = "nvidia.com/gpu"
 
 _EVIDENCE_RE = re.compile(
     r"(error|exception|traceback|fatal|panic|failed|refused|denied|invalid|missing|"
@@ -18,10 +30,10 @@ _EVIDENCE_RE = re.compile(
 )
 
 
-def evidence_lines(text: str, *, limit: int = 6, must: str | None = None) -> list[str]:
-    """The lines of a tool output that look like evidence, in order, deduplicated."""
+def evidence_lines(lines: list[str], *, limit: int = 6, must: str | None = None) -> list[str]:
+    """The lines that look like evidence, in order, deduplicated."""
     out: list[str] = []
-    for raw in text.splitlines():
+    for raw in lines:
         line = raw.strip()
         if not line or len(line) < 4 or line.startswith(("<", "```")):
             continue
@@ -34,96 +46,68 @@ def evidence_lines(text: str, *, limit: int = 6, must: str | None = None) -> lis
     return out
 
 
-_LOG_OPEN_RE = re.compile(r"^<untrusted-log\b(?P<attrs>[^>]*)>\s*$")
-_LOG_NOTE = "(log data from the cluster"
-
-
-def log_body(text: str) -> list[tuple[bool, str]]:
-    """(previous?, line) for the log lines inside ``<untrusted-log ...>`` blocks.
-
-    Outputs without such blocks (other log tools, canned tests) count as one current block.
-    """
-    out: list[tuple[bool, str]] = []
-    inside = False
-    previous = False
-    saw_block = False
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        m = _LOG_OPEN_RE.match(line.strip())
-        if m:
-            inside, saw_block = True, True
-            previous = "previous=true" in m.group("attrs")
-            continue
-        if line.strip() == "</untrusted-log>":
-            inside = False
-            continue
-        if inside and not line.startswith(_LOG_NOTE) and line.strip() != "(empty)":
-            out.append((previous, line))
-    if not saw_block:
-        out = [(False, ln.rstrip()) for ln in text.splitlines() if ln.strip()]
-    return out
-
-
 # --- describe_pod ----------------------------------------------------------------------------
 
-_DESCRIBE_ALWAYS = ("Status:", "Reason:", "Exit Code:", "Message:")
+#: the fields of a description that prove each cause (limits for OOM, requests for scheduling
+#: and GPUs, the probe for readiness, the image for pulls)
 _DESCRIBE_BY_CAUSE = {
-    "oom": ("Limits:", "Exit Code:"),
-    "crashloop": ("Last State:", "Exit Code:"),
-    "error": ("Last State:", "Exit Code:"),
-    "unschedulable": ("Requests:", "Node:"),
-    "gpu": ("Requests:", "Limits:", "Node-Selectors:", "Tolerations:", "Node:"),
-    "readiness": ("Readiness:", "Conditions:"),
-    "liveness": ("Liveness:",),
-    "image": ("Image:",),
-    "unavailable": ("Conditions:",),
-    "node": ("Node:",),
-    "healthy": ("Node:", "Requests:", "Limits:"),
-    "endpoints": ("Labels:",),
+    "oom": ("Limits", "Exit Code"),
+    "crashloop": ("Last State", "Exit Code"),
+    "error": ("Last State", "Exit Code"),
+    "unschedulable": ("Requests", "Node"),
+    "gpu": ("Requests", "Limits", "Node-Selectors", "Tolerations", "Node"),
+    "readiness": ("Readiness", "Conditions"),
+    "liveness": ("Liveness",),
+    "image": ("Image",),
+    "unavailable": ("Conditions",),
+    "node": ("Node",),
+    "healthy": ("Node", "Requests", "Limits"),
+    "endpoints": ("Labels",),
 }
 
 
-def describe_evidence(text: str, cause_key: str | None, *, limit: int = 8) -> list[str]:
-    """The telling lines of a ``describe_pod`` output for the given cause, best first.
+def describe_evidence(obs: Observation, cause_key: str | None, *, limit: int = 8) -> list[str]:
+    """The telling lines of a ``describe_pod`` result for the given cause, best first.
 
-    First the lines that prove the cause (limits for OOM, requests for scheduling and GPUs,
-    the probe for readiness, the image for pulls), then the container state, reasons and exit
-    codes, the pod status, a non-zero restart count, Warning events, and last the messages.
+    First the lines that prove the cause, then the container state, reasons and exit codes,
+    the pod status, a non-zero restart count, the last two Warning events, and last the
+    messages.
     """
     extra = _DESCRIBE_BY_CAUSE.get(cause_key or "", ())
     specific: list[str] = []
     state: list[str] = []
-    events: list[str] = []
     messages: list[str] = []
-    in_events = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
+    for row in describe_lines(obs):
+        key, value, text = row.get("key", ""), row.get("value", ""), row["text"]
+        if key in ("Events", "event"):
             continue
-        if line.startswith("Events"):
-            in_events = True
-            continue
-        if in_events:
-            if line.startswith("Warning"):
-                events.append(line)
-            continue
-        if extra and line.startswith(extra):
-            specific.append(line)
-        elif line.startswith("State:") and not line.endswith("Running"):
-            state.append(line)
-        elif line.startswith("Last State:") and "Terminated" in line:
-            state.append(line)
-        elif line.startswith(("Reason:", "Exit Code:", "Status:")):
-            state.append(line)
-        elif line.startswith("Restart Count:") and line != "Restart Count: 0":
-            state.append(line)
-        elif line.startswith("Message:"):
-            messages.append(line)
+        if key in extra:
+            specific.append(text)
+        elif key == "State" and value != "Running":
+            state.append(text)
+        elif key == "Last State" and "Terminated" in value:
+            state.append(text)
+        elif key in ("Reason", "Exit Code", "Status"):
+            state.append(text)
+        elif key == "Restart Count" and value != "0":
+            state.append(text)
+        elif key == "Message":
+            messages.append(text)
+    events = [str(e.get("line") or "") for e in pod_events(obs) if e.get("type") == "Warning"]
     out: list[str] = []
-    for line in specific + state + events[-2:] + messages:
-        if line not in out:
-            out.append(line[:300])
+    for shown in specific + state + events[-2:] + messages:
+        if shown not in out:
+            out.append(shown[:300])
     return out[:limit]
+
+
+def field_lines(obs: Observation, *keys: str) -> list[str]:
+    """The description's lines that show one of ``keys`` (e.g. "Node", "Limits")."""
+    return [line["text"] for line in describe_lines(obs) if line.get("key") in keys]
+
+
+def field_value(obs: Observation, key: str) -> str | None:
+    return next((line.get("value") for line in describe_lines(obs) if line.get("key") == key), None)
 
 
 # --- environment variables ----------------------------------------------------------------
@@ -135,9 +119,6 @@ _MISSING_VAR_RES = (
         r"['\"]?([A-Z][A-Z0-9_]{2,})['\"]?\s+(?:is not set|not set|is missing|missing|"
         r"is required|required)"
     ),
-)
-_ENV_FROM_RE = re.compile(
-    r"^([A-Z][A-Z0-9_]*) \(from (configmap|secret) ([a-z0-9.-]+), key ([A-Za-z0-9._-]+)\)"
 )
 
 
@@ -152,14 +133,26 @@ def missing_variable(line: str | None) -> str | None:
     return None
 
 
-def env_source(describe_text: str, var: str) -> tuple[str, str, str, str] | None:
-    """(line, kind, name, key) when the pod spec takes ``var`` from a ConfigMap or Secret."""
-    for raw in describe_text.splitlines():
-        line = raw.strip()
-        m = _ENV_FROM_RE.match(line)
-        if m and m.group(1) == var:
-            return line, m.group(2), m.group(3), m.group(4)
+def env_source(obs: Observation, var: str) -> tuple[str, str, str, str] | None:
+    """(line, kind, name, key) when the described pod takes ``var`` from a ConfigMap or a
+    Secret (kind: configmap | secret)."""
+    for c in containers(obs):
+        for e in c.get("env") or []:
+            if not isinstance(e, dict) or e.get("name") != var:
+                continue
+            if e.get("from") in ("configmap", "secret") and e.get("source") and e.get("key"):
+                return str(e["text"]), str(e["from"]), str(e["source"]), str(e["key"])
     return None
+
+
+def spec_strings(obs: Observation) -> list[str]:
+    """The strings of a described pod's spec that can name other services: env values,
+    commands and arguments."""
+    out: list[str] = []
+    for c in containers(obs):
+        out += [str(e.get("value")) for e in c.get("env") or [] if isinstance(e, dict)]
+        out += [str(x) for x in (c.get("command") or []) + (c.get("args") or [])]
+    return [s for s in out if s and s != "None"]
 
 
 # --- services ---------------------------------------------------------------------------
@@ -167,74 +160,70 @@ def env_source(describe_text: str, var: str) -> tuple[str, str, str, str] | None
 _SVC_HOST_RE = re.compile(
     r"\b([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.svc\b"
 )
-_SELECTOR_RE = re.compile(r"selector (\S+) matches no pod")
 
 
-def service_hosts(text: str) -> list[tuple[str, str]]:
-    """(namespace, service) for every ``name.namespace.svc`` host named in the text."""
+def service_hosts(lines: list[str]) -> list[tuple[str, str]]:
+    """(namespace, service) for every ``name.namespace.svc`` host named in the lines."""
     out: list[tuple[str, str]] = []
-    if ".svc" not in text:
-        return out
-    lines = "\n".join(ln for ln in text.splitlines() if ".svc" in ln)
-    for m in _SVC_HOST_RE.finditer(lines):
-        key = (m.group(2), m.group(1))
-        if key not in out:
-            out.append(key)
+    for line in lines:
+        if ".svc" not in line:
+            continue
+        for m in _SVC_HOST_RE.finditer(line):
+            key = (m.group(2), m.group(1))
+            if key not in out:
+                out.append(key)
     return out
 
 
-def selector_mismatch(evidence: str, describe_text: str) -> tuple[str, str] | None:
-    """(selector, the pod's conflicting label) when a selector's key has another value."""
-    m = _SELECTOR_RE.search(evidence)
-    if not m:
+def selector_mismatch(finding: Finding, described: Observation) -> tuple[str, str] | None:
+    """(selector, the pod's conflicting label) when a label of the Service's selector has
+    another value on the described pod."""
+    wanted = finding.facts.get("selector")
+    if not isinstance(wanted, dict) or not wanted:
         return None
-    selector = m.group(1)
-    wanted = dict(p.split("=", 1) for p in selector.split(",") if "=" in p)
-    for raw in describe_text.splitlines():
-        line = raw.strip()
-        if not line.startswith("Labels:"):
-            continue
-        labels = dict(
-            p.strip().split("=", 1) for p in line[len("Labels:") :].split(",") if "=" in p
-        )
-        for k, v in wanted.items():
-            if k in labels and labels[k] != v:
-                return selector, f"{k}={labels[k]}"
+    labels = labels_of(described)
+    for k, v in wanted.items():
+        if k in labels and labels[k] != str(v):
+            selector = ",".join(f"{key}={val}" for key, val in wanted.items())
+            return selector, f"{k}={labels[k]}"
     return None
 
 
 # --- GPUs -----------------------------------------------------------------------------------
 
-_GPU_RE = re.compile(r"nvidia\.com/gpu=(\d+)")
 
-
-def gpu_nodes(nodes_text: str) -> list[tuple[str, str]]:
-    """(node name, its row) for the nodes of a ``get_nodes`` output with GPU capacity."""
+def gpu_nodes(nodes: Observation) -> list[tuple[str, str]]:
+    """(node name, its row) for the nodes of a ``get_nodes`` result with GPU capacity."""
     out = []
-    for line in nodes_text.splitlines()[2:]:
-        cols = re.split(r"\s{2,}", line.strip())
-        if len(cols) >= 8 and cols[7].isdigit() and int(cols[7]) > 0:
-            out.append((cols[0], line.strip()))
+    for item in nodes.items:
+        gpus = item.get("gpu")
+        if isinstance(gpus, int) and gpus > 0:
+            out.append((str(item.get("name")), str(item.get("line") or "")))
     return out
 
 
-def pods_on_nodes(
-    namespace: str, pods_text: str, nodes: set[str]
-) -> list[tuple[str, str, str, str]]:
-    """(namespace, pod, node, status) for the rows of a ``get_k8s_pods`` output on ``nodes``."""
-    out = []
-    for line in pods_text.splitlines()[2:]:
-        cols = re.split(r"\s{2,}", line.strip())
-        if len(cols) >= 5 and cols[4] in nodes:
-            out.append((namespace, cols[0], cols[4], cols[1]))
-    return out
+def gpu_capacity(nodes: Observation) -> int:
+    return sum(g for i in nodes.items if isinstance(g := i.get("gpu"), int) and g > 0)
 
 
-def gpu_request(describe_text: str) -> int:
-    """The GPUs a described pod requests (its Requests, else its Limits lines), summed."""
-    for prefix in ("Requests:", "Limits:"):
-        lines = [ln for ln in describe_text.splitlines() if ln.strip().startswith(prefix)]
-        found = [int(n) for ln in lines for n in _GPU_RE.findall(ln)]
+def pods_on_nodes(pods: Observation, nodes: set[str]) -> list[tuple[str, str, str, str]]:
+    """(namespace, pod, node, status) for the pods of a ``get_k8s_pods`` result on ``nodes``."""
+    namespace = str(pods.args.get("namespace", ""))
+    return [
+        (namespace, str(i.get("name")), str(i.get("node")), str(i.get("status")))
+        for i in pods.items
+        if i.get("node") in nodes
+    ]
+
+
+def gpu_request(described: Observation) -> int:
+    """The GPUs a described pod requests (its containers' requests, else their limits)."""
+    for key in ("requests", "limits"):
+        found = [
+            int(v)
+            for c in containers(described)
+            if isinstance(c.get(key), dict) and str(v := c[key].get(GPU, "")).isdigit()
+        ]
         if found:
             return sum(found)
     return 0

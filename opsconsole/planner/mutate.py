@@ -11,7 +11,6 @@ name several changes ("scale catalog to 3 and restart web"): each clause becomes
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -28,8 +27,9 @@ from opsconsole.planner.context import (
     focus_pod,
     refers_back,
 )
+from opsconsole.planner.facts import all_findings
 from opsconsole.planner.intents import Intent, parse_intent
-from opsconsole.planner.observe import Observation, all_findings
+from opsconsole.planner.observations import Observation
 from opsconsole.planner.resolve import (
     STATE_LABEL,
     TOOL_FOR_VERB,
@@ -300,15 +300,10 @@ def _problem_answer(ctx: Ctx, problems: list[Problem]) -> str:
 
 
 def _status(o: Observation) -> str:
-    """ok | declined | refused | cancelled | error, from a mutating call's result."""
-    text = (o.content or "").strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and data.get("status") in ("declined", "refused", "cancelled"):
-            return str(data["status"])
+    """ok | declined | refused | cancelled | error, from how a mutating call ended (a call
+    refused as a repeat of an earlier one failed: it is no decision about the change)."""
+    if o.status in ("declined", "refused", "cancelled") and o.error_code != "repeated_call":
+        return o.status
     return "error" if ans.is_error(o) else "ok"
 
 
@@ -336,7 +331,7 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
     for status, o in statuses:
         call = f"`{_call_text(Call(o.name, o.args))}`"
         if status == "ok":
-            first = (o.content or "").strip().splitlines()[:4]
+            first = str(o.data.get("message") or "").strip().splitlines()[:4]
             what = "\n  ".join(first) or ("（无输出）" if zh else "(no output)")
         elif status == "declined":
             what = "已拒绝，未执行" if zh else "declined, not run"
@@ -345,7 +340,7 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
         elif status == "cancelled":
             what = "已取消，未执行" if zh else "cancelled, not run"
         else:
-            first_line = (o.content or "").strip().splitlines()[0][:300]
+            first_line = ans.error_text(o).splitlines()[0][:300]
             what = ("失败：" if zh else "failed: ") + first_line
         lines.append(f"- {call}: {what}")
     for c in not_run or []:

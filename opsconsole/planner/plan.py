@@ -8,7 +8,6 @@ an answer; logs and diagnosis live in :mod:`opsconsole.planner.diagnose`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from opsconsole.planner import answers as ans
@@ -29,17 +28,16 @@ from opsconsole.planner.context import (
     refers_back,
 )
 from opsconsole.planner.diagnose import diagnose, gpu, logs
-from opsconsole.planner.intents import parse_intent
-from opsconsole.planner.mutate import plan_mutation
-from opsconsole.planner.observe import (
-    Observation,
+from opsconsole.planner.facts import (
     all_findings,
     connectivity_error,
+    findings_in,
     known_names,
     match_pods,
-    parse_findings,
-    read_transcript,
 )
+from opsconsole.planner.intents import parse_intent
+from opsconsole.planner.mutate import plan_mutation
+from opsconsole.planner.observations import Observation, read_transcript
 
 
 def plan(
@@ -91,10 +89,10 @@ def _cluster_down(ctx: Ctx) -> tuple[str, list[Observation]] | None:
     current = ctx.tr.current
     if not current or not all(ans.is_error(o) for o in current):
         return None
-    kinds = [k for k in (connectivity_error(o.content) for o in current) if k is not None]
+    kinds = [k for k in (connectivity_error(o) for o in current) if k is not None]
     if not kinds:
         return None
-    return kinds[-1], [o for o in current if connectivity_error(o.content) is not None]
+    return kinds[-1], [o for o in current if connectivity_error(o) is not None]
 
 
 def _fallback(ctx: Ctx) -> str:
@@ -132,7 +130,7 @@ def _listing(
     err = first_error(obs)
     if err is not None:
         return Final(ans.error_answer(ctx.intent, err))
-    findings = parse_findings(obs[-1].content)
+    findings = findings_in(obs[-1])
     if findings and tool == "find_unhealthy_pods":
         return Final(ans.findings_answer(ctx.intent, findings, obs[-1]))
     return Final(ans.listing_answer(ctx.intent, obs[-1], *title, only=only))
@@ -162,7 +160,8 @@ def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
 
 
 def _has_pods(o: Observation) -> bool:
-    return not ans.is_error(o) and bool(re.search(r": [1-9]\d* total", o.content.split("\n")[0]))
+    total = o.data.get("total")
+    return not ans.is_error(o) and isinstance(total, int) and total > 0
 
 
 def _pods_of(ctx: Ctx, target: str) -> Decision:
@@ -370,7 +369,7 @@ def _security(ctx: Ctx, out_of_steps: bool) -> Decision:
     err = first_error(obs)
     if err is not None:
         return Final(ans.error_answer(ctx.intent, err))
-    return Final(ans.security_answer(ctx.intent, parse_findings(obs[-1].content), obs[-1]))
+    return Final(ans.security_answer(ctx.intent, findings_in(obs[-1]), obs[-1]))
 
 
 def _gpu(ctx: Ctx, out_of_steps: bool) -> Decision:

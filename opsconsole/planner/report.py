@@ -22,11 +22,14 @@ from opsconsole.planner.answers import (
 from opsconsole.planner.causes import cause, is_security
 from opsconsole.planner.evidence import (
     describe_evidence,
+    field_lines,
+    field_value,
+    gpu_capacity,
     gpu_nodes,
     gpu_request,
-    log_body,
     pods_on_nodes,
 )
+from opsconsole.planner.facts import Finding, log_body, log_notes, shown_name
 from opsconsole.planner.intents import Intent
 from opsconsole.planner.links import (
     TS_RE,
@@ -40,7 +43,7 @@ from opsconsole.planner.links import (
     telling_log_line,
     warning_lines,
 )
-from opsconsole.planner.observe import Finding, Observation
+from opsconsole.planner.observations import Observation
 
 
 def diagnosis_answer(
@@ -103,26 +106,19 @@ def diagnosis_answer(
         if is_error(o):
             continue
         if o.name == "get_pod_logs":
-            body = [ln.strip() for _, ln in log_body(o.content)]
+            body = [ln.strip() for _, ln in log_body(o)]
             if key_line and key_line in body:
                 add([key_line])
             add([ln for ln in log_evidence(o, 3) if not ln.startswith("Traceback")])
         elif o.name == "describe_pod":
-            add(describe_evidence(o.content, c.key if c else None, limit=5))
+            add(describe_evidence(o, c.key if c else None, limit=5))
         elif o.name == "get_events":
             add(warning_lines(o, 2))
         elif o.name == "get_resource_usage":  # rows already chosen by the planner
-            add([ln.strip() for ln in o.content.splitlines() if ln.strip()][:3])
-        else:  # a listing (nodes, deployments): its rows about the subject
-            rows = [ln.strip() for ln in o.content.splitlines() if ln.strip()]
-            rows = [
-                ln
-                for ln in rows
-                if not ln.startswith(("NAME ", "#", "[truncated", "nodes:", "deployments in"))
-            ]
-            if name:
-                rows = [ln for ln in rows if name in ln.split("  ")[0]]
-            add(rows[:3])
+            add([str(i.get("line") or "").strip() for i in o.items][:3])
+        else:  # a listing (nodes, deployments, pods): its rows about the subject
+            rows = [i for i in o.items if not name or name in shown_name(o, i)]
+            add([str(i.get("line") or "").strip() for i in rows][:3])
     evidence = evidence[:12]
     sep = "：" if lang == "zh" else ": "
     if scaled is not None:
@@ -177,9 +173,9 @@ def healthy_answer(intent: Intent, subject: str, observations: list[Observation]
     evidence: list[str] = []
     for o in observations:
         if o.name == "describe_pod" and not is_error(o):
-            evidence += describe_evidence(o.content, "healthy", limit=6)
+            evidence += describe_evidence(o, "healthy", limit=6)
         elif o.name == "get_pod_logs" and not is_error(o):
-            body = [ln for _, ln in log_body(o.content) if ln.strip()]
+            body = [ln for _, ln in log_body(o) if ln.strip()]
             evidence += [ln.strip() for ln in body[-2:]]
     parts = [HEADER, "", head]
     if evidence:
@@ -203,7 +199,7 @@ def logs_answer(
     lang = intent.language
     parts = [HEADER, ""]
     for o in observations:
-        body = log_body(o.content)
+        body = log_body(o)
         if o.args.get("previous"):
             body = [(True, ln) for _, ln in body]
         for previous in (False, True):
@@ -218,12 +214,7 @@ def logs_answer(
                 title = f"**Logs of {ns}/{pod}, {which}**"
             text = "\n".join(lines[-40:]) if lines else ("（空）" if lang == "zh" else "(empty)")
             parts += [title, "", block(text, lang, max_lines=40), ""]
-    notes = [
-        ln.strip()
-        for o in observations
-        for ln in o.content.splitlines()
-        if ln.startswith(("previous instance", "[truncated", "(previous logs unavailable"))
-    ]
+    notes = [note.strip() for o in observations for note in log_notes(o)]
     if notes:
         parts += [quote(notes), ""]
     key = telling_log_line(observations)
@@ -256,16 +247,18 @@ def gpu_answer(
     lang = intent.language
     zh = lang == "zh"
     nodes: list[tuple[str, str]] = []
+    capacity = 0
     for o in observations:
         if o.name == "get_nodes" and not is_error(o):
-            nodes += gpu_nodes(o.content)
+            nodes += gpu_nodes(o)
+            capacity += gpu_capacity(o)
     names = {n for n, _ in nodes}
     on_gpu: list[tuple[str, str, str, str]] = []
     for o in observations:
         if o.name == "get_k8s_pods" and not is_error(o):
-            on_gpu += pods_on_nodes(str(o.args.get("namespace", "")), o.content, names)
+            on_gpu += pods_on_nodes(o, names)
     described = {
-        (str(o.args.get("namespace")), str(o.args.get("pod_name"))): o.content
+        (str(o.args.get("namespace")), str(o.args.get("pod_name"))): o
         for o in observations
         if o.name == "describe_pod" and not is_error(o)
     }
@@ -278,14 +271,10 @@ def gpu_answer(
     parts = [HEADER, ""]
     if pod is not None:
         ns, name = pod
-        text = described.get((ns, name), "")
-        lines = [
-            ln.strip()
-            for ln in text.splitlines()
-            if ln.strip().startswith(("Node:", "Status:", "Requests:", "Limits:"))
-        ]
-        count = gpu_request(text)
-        node = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("Node:")), "?")
+        seen = described.get((ns, name))
+        lines = field_lines(seen, "Node", "Status", "Requests", "Limits") if seen else []
+        count = gpu_request(seen) if seen else 0
+        node = (field_value(seen, "Node") if seen else None) or "?"
         if zh:
             parts.append(
                 f"`{ns}/{name}` 请求了 **{count}** 块 GPU（nvidia.com/gpu），"
@@ -305,7 +294,7 @@ def gpu_answer(
     else:
         parts.append("没有发现带 GPU 的节点。" if zh else "No node with GPUs was found.")
     users = [(p, described[(p[0], p[1])]) for p in on_gpu if (p[0], p[1]) in described]
-    using = [(p, gpu_request(text)) for p, text in users if gpu_request(text) > 0]
+    using = [(p, gpu_request(seen)) for p, seen in users if gpu_request(seen) > 0]
     if using:
         parts += ["", "**使用 GPU 的 Pod**" if zh else "**Pods using GPUs**", ""]
         for (ns, name, node, status), n in using:
@@ -314,7 +303,6 @@ def gpu_answer(
             else:
                 parts.append(f"- `{ns}/{name}`: nvidia.com/gpu={n} on node `{node}` ({status})")
     if using and nodes:
-        capacity = sum(int(re.split(r"\s{2,}", line)[7]) for _, line in nodes)
         requested = sum(n for _, n in using)
         if zh:
             parts += [

@@ -29,14 +29,14 @@ from typing import Any
 from opsconsole.planner import answers as ans
 from opsconsole.planner.causes import is_security
 from opsconsole.planner.context import Call, Ctx
-from opsconsole.planner.intents import Intent
-from opsconsole.planner.observe import (
+from opsconsole.planner.facts import (
     Finding,
-    Observation,
     all_findings,
     known_names,
     match_pods,
 )
+from opsconsole.planner.intents import Intent
+from opsconsole.planner.observations import Observation
 from opsconsole.planner.states import POD_STATES, STATE_LABEL
 
 TOOL_FOR_VERB = {"scale": "scale_deployment", "restart": "rollout_restart", "delete": "delete_pod"}
@@ -155,7 +155,7 @@ def _deployment(ctx: Ctx, want: Want) -> Resolution:
         return _deployment_call(want, ns or ctx.default_ns, "", "")
     if not deployments:
         err = _first_error(ctx, "get_deployments")
-        why = err.content.strip().splitlines()[0][:200] if err else "no deployments listed"
+        why = ans.error_text(err).splitlines()[0][:200] if err else "no deployments listed"
         return Problem(
             f"无法列出 Deployment（{why}），不知道 `{name}` 在哪个命名空间。请写明命名空间，"
             f"例如“重启 NAMESPACE 命名空间的 {name}”。",
@@ -245,10 +245,11 @@ def _state_matches(ctx: Ctx, state: str, ns: str | None) -> list[tuple[str, str,
         pod_ns = str(o.args.get("namespace") or "")
         if not pod_ns or (ns and pod_ns != ns) or not statuses:
             continue
-        for line in o.content.splitlines()[1:]:
-            cols = line.split()
-            if len(cols) >= 2 and cols[1] in statuses:
-                out.setdefault((pod_ns, cols[0]), (pod_ns, cols[0], cols[1], line.strip()))
+        for item in o.items:
+            name, status = str(item.get("name") or ""), str(item.get("status") or "")
+            if name and status in statuses:
+                line = str(item.get("line") or "").strip()
+                out.setdefault((pod_ns, name), (pod_ns, name, status, line))
     return sorted(out.values())
 
 
