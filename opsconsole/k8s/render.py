@@ -239,10 +239,14 @@ def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple
 # --- findings -----------------------------------------------------------------------------
 
 
-def finding_line(f: Finding) -> str:
-    ref = f"{f.kind}={f.ref}"
+def finding_quote(f: Finding) -> str:
+    """A finding's line up to its evidence (without the suggestion)."""
     ev = "; ".join(e.replace("\n", " ") for e in f.evidence) or "-"
-    line = f"FINDING severity={f.severity} reason={f.reason} {ref} evidence: {ev}"
+    return f"FINDING severity={f.severity} reason={f.reason} {f.kind}={f.ref} evidence: {ev}"
+
+
+def finding_line(f: Finding) -> str:
+    line = finding_quote(f)
     if f.suggestion:
         line += f" | suggestion: {f.suggestion}"
     return line
@@ -266,7 +270,9 @@ def render_findings(
     ]
     data = {
         "summary": head[0],
-        "findings": [{**f.to_dict(), "line": finding_line(f)} for f in findings],
+        "findings": [
+            {**f.to_dict(), "line": finding_line(f), "quote": finding_quote(f)} for f in findings
+        ],
     }
     if not findings:
         return head[0] + "\nno problems found", {**data, "empty": "no problems found"}

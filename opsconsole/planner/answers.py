@@ -114,6 +114,17 @@ def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
 def next_steps(
     c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
 ) -> str:
+    return numbered(next_step_items(c, lang, ns, name, suggestion))
+
+
+def numbered(steps: Iterable[str]) -> str:
+    return "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+
+
+def next_step_items(
+    c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
+) -> list[str]:
+    """The next steps for a cause (NAMESPACE and NAME filled in), then the analyzer's."""
     steps: tuple[str, ...]
     if c is None:
         steps = (
@@ -124,19 +135,19 @@ def next_steps(
     else:
         steps = c.next_zh if lang == "zh" else c.next_en
     out = []
-    for i, step in enumerate(steps, 1):
+    for step in steps:
         s = step
         if ns:
             s = re.sub(r"\bNAMESPACE\b", ns, s)
         if name:
             s = re.sub(r"\bNAME\b", deployment_of(name), s)
-        out.append(f"{i}. {s}")
+        out.append(s)
     suggestion = suggestion_text(suggestion, lang)
     if suggestion:
         lead = "分析器建议" if lang == "zh" else "Analyzer's suggestion"
         sep = "：" if lang == "zh" else ": "
-        out.append(f"{len(out) + 1}. {lead}{sep}{suggestion}")
-    return "\n".join(out)
+        out.append(f"{lead}{sep}{suggestion}")
+    return out
 
 
 def deployment_of(pod: str) -> str:

@@ -66,12 +66,14 @@ _DESCRIBE_BY_CAUSE = {
 }
 
 
-def describe_evidence(obs: Observation, cause_key: str | None, *, limit: int = 8) -> list[str]:
+def describe_evidence(
+    obs: Observation, cause_key: str | None, *, limit: int = 8, skip: tuple[str, ...] = ()
+) -> list[str]:
     """The telling lines of a ``describe_pod`` result for the given cause, best first.
 
     First the lines that prove the cause, then the container state, reasons and exit codes,
     the pod status, a non-zero restart count, the last two Warning events, and last the
-    messages.
+    messages. ``skip``: fields left out.
     """
     extra = _DESCRIBE_BY_CAUSE.get(cause_key or "", ())
     specific: list[str] = []
@@ -79,7 +81,7 @@ def describe_evidence(obs: Observation, cause_key: str | None, *, limit: int = 8
     messages: list[str] = []
     for row in describe_lines(obs):
         key, value, text = row.get("key", ""), row.get("value", ""), row["text"]
-        if key in ("Events", "event"):
+        if key in ("Events", "event") or key in skip:
             continue
         if key in extra:
             specific.append(text)

@@ -35,9 +35,11 @@ class Finding:
     name: str
     #: the evidence, one line ("e1; e2")
     evidence: str
-    #: the finding as the tool shows it (for quoting)
+    #: the finding as the tool shows it
     line: str
     suggestion: str = ""
+    #: the finding without its suggestion, as the tool shows it: what to quote as evidence
+    quote: str = ""
     #: structured details (a Service's ``selector``)
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -63,6 +65,7 @@ def finding_of(d: dict[str, Any]) -> Finding:
         evidence=text,
         line=str(d.get("line") or ""),
         suggestion=str(d.get("suggestion") or ""),
+        quote=str(d.get("quote") or d.get("line") or ""),
         facts=facts if isinstance(facts, dict) else {},
     )
 

@@ -120,7 +120,7 @@ def root_cause(findings: list[Finding], observations: list[Observation]) -> Caus
         if o.name == "get_events":
             texts += warning_lines(o, 5)
         elif o.name == "describe_pod":
-            texts += [ln for ln in describe_evidence(o, None) if not ln.startswith("Status:")]
+            texts += describe_evidence(o, None, skip=("Status",))
         elif o.name in ("get_nodes", "get_deployments", "get_k8s_pods"):
             texts += [row_facts(o, item) for item in o.items]
     key = telling_log_line(observations)
@@ -204,7 +204,7 @@ def dependency_link(
                     f"(`kubectl get svc {f.name} -n {f.namespace} -o yaml`, "
                     f"`kubectl get pods -n {f.namespace} --show-labels`)"
                 )
-            return sentence, f.line.split(" | suggestion:")[0][:300], step
+            return sentence, f.quote[:300], step
     return None
 
 

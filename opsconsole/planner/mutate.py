@@ -27,7 +27,7 @@ from opsconsole.planner.context import (
     focus_pod,
     refers_back,
 )
-from opsconsole.planner.facts import all_findings
+from opsconsole.planner.facts import Finding, all_findings
 from opsconsole.planner.intents import Intent, parse_intent
 from opsconsole.planner.observations import Observation
 from opsconsole.planner.resolve import (
@@ -351,6 +351,19 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
     return "\n".join(lines) + "\n"
 
 
+def _what_failed(f: Finding) -> str:
+    """What the analyzers saw of a pod itself (its events left out), with the last log line
+    before the crash, which tells most."""
+    cause = f.facts.get("cause")
+    if not isinstance(cause, list) or not cause:
+        return f.evidence
+    text = "; ".join(str(e) for e in cause)
+    tail = f.facts.get("last_log_lines")
+    if isinstance(tail, list) and tail:
+        text += f"; last log line: {tail[-1]}"
+    return text
+
+
 def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
     """How to confirm the change took effect; for deleted crashing pods, why they crashed."""
     zh = ctx.zh
@@ -390,11 +403,7 @@ def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
             if workload in seen:
                 continue
             seen.append(workload)
-            evidence = f.evidence.split("; event ")[0]
-            head, _, logs = evidence.partition("; last log lines: ")
-            if logs:  # the last line before the crash tells most
-                evidence = f"{head}; last log line: {logs.split(' | ')[-1]}"
-            evidence = evidence[:240]
+            evidence = _what_failed(f)[:240]
             out.append(f"- `{workload}` {f.reason}: {ans.code(evidence)}")
         ns, name = seen[0].split("/", 1)
         out += [

@@ -15,7 +15,9 @@ from opsconsole.planner.answers import (
     block,
     error_note,
     is_error,
+    next_step_items,
     next_steps,
+    numbered,
     quote,
     t,
 )
@@ -72,7 +74,7 @@ def diagnosis_answer(
     primary = [f for f in health if f.reason not in DERIVED]
     derived = [f for f in health if f.reason in DERIVED]
     shown = primary[:1] + derived[:1] if primary else derived[:2]
-    evidence: list[str] = [f.line.split(" | suggestion:")[0][:300] for f in shown]
+    evidence: list[str] = [f.quote[:300] for f in shown]
 
     def add(lines: list[str]) -> None:
         seen = {TS_RE.sub("", x) for x in evidence}
@@ -153,14 +155,11 @@ def diagnosis_answer(
     if evidence:
         parts += [t("evidence", lang) + sep.rstrip(), quote(evidence), ""]
     suggestion = next((f.suggestion for f in health if f.suggestion), "")
-    steps = next_steps(c, lang, ns, name, suggestion)
+    items = next_step_items(c, lang, ns, name, suggestion)
     if links:
-        first = [link[2] for link in links]
-        rest = [line.split(". ", 1)[1] for line in steps.splitlines() if ". " in line]
-        if scaled is not None:  # the selector is fine: there is just nothing to select
-            rest = []
-        steps = "\n".join(f"{i}. {step}" for i, step in enumerate(first + rest, 1))
-    parts += [t("next", lang) + sep.rstrip(), steps]
+        rest = [] if scaled is not None else items  # scaled: nothing to select, selector fine
+        items = [link[2] for link in links] + rest
+    parts += [t("next", lang) + sep.rstrip(), numbered(items)]
     return "\n".join(parts) + "\n"
 
 

@@ -23,7 +23,7 @@ from opsconsole.agent.model import ModelTurn, ReasoningChunk, TextChunk
 from opsconsole.agent.tools import ToolError, ToolResult
 from opsconsole.agent.transcript import LOCAL, outcome
 from opsconsole.k8s.analyzers import Finding as K8sFinding
-from opsconsole.k8s.render import finding_line
+from opsconsole.k8s.render import finding_line, finding_quote
 from opsconsole.planner import OfflinePlanner
 
 #: the text of every canned result: the planner must not need it
@@ -97,7 +97,7 @@ def finding(
     """One finding as the scans' data holds it (``ref``: ns/name, or a node's name)."""
     ns, _, name = ref.rpartition("/")
     f = K8sFinding(severity, kind, ns or None, name, reason, evidence, suggestion, facts=facts)
-    return {**f.to_dict(), "line": finding_line(f)}
+    return {**f.to_dict(), "line": finding_line(f), "quote": finding_quote(f)}
 
 
 def findings(*items: dict[str, Any], summary: str = "health check") -> ToolResult:
