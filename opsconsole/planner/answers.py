@@ -8,83 +8,20 @@ anything: the offline planner only reads.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from opsconsole.agent.model import OFFLINE_HEADER
 from opsconsole.k8s.analyzers import suggestion_text
-from opsconsole.planner.causes import Cause, cause, classify, finding_cause, is_security
+from opsconsole.planner.causes import Cause, cause, finding_cause, is_security
 from opsconsole.planner.evidence import evidence_lines
-from opsconsole.planner.facts import Finding, is_forbidden, lines_of
+from opsconsole.planner.facts import (
+    Finding,
+    deployment_of,
+    error_text,
+    is_forbidden,
+    lines_of,
+)
 from opsconsole.planner.intents import Intent, Language
+from opsconsole.planner.markdown import HEADER, ask_more, block, code, numbered, quote, t
 from opsconsole.planner.observations import Observation
-
-HEADER = OFFLINE_HEADER
-
-_T: dict[str, dict[Language, str]] = {
-    "cause": {"zh": "**根因**", "en": "**Root cause**"},
-    "evidence": {"zh": "**证据**（摘自工具输出）", "en": "**Evidence** (quoted from tool output)"},
-    "next": {
-        "zh": "**建议的下一步**（离线规划器不会执行任何变更）",
-        "en": "**Next steps** (the offline planner changes nothing itself)",
-    },
-    "analyzer": {"zh": "分析器结论", "en": "analyzer finding"},
-    "no_findings": {
-        "zh": "分析器没有发现异常的 Pod。",
-        "en": "The analyzers found no unhealthy pods.",
-    },
-    "output": {"zh": "工具输出", "en": "Tool output"},
-    "more": {"zh": "（其余 {n} 行省略）", "en": "({n} more lines omitted)"},
-    "ask_more": {
-        "zh": "想深入某个 Pod，可以问：“为什么 {ns} 的 {name} 一直重启”。",
-        "en": 'To dig into one of them, ask: "why is {name} in {ns} failing".',
-    },
-    "tool_error": {"zh": "工具返回了错误：", "en": "The tool returned an error:"},
-}
-
-
-def t(key: str, lang: Language, **kw: object) -> str:
-    return _T[key][lang].format(**kw)
-
-
-def ask_more(lang: Language, example: tuple[str | None, str] | None) -> str:
-    """How to dig into one item, with a real one of the listing as the example."""
-    ns, name = example if example is not None else ("NAMESPACE", "NAME")
-    return t("ask_more", lang, ns=ns or "NAMESPACE", name=name)
-
-
-def code(text: str) -> str:
-    """``text`` as an inline code span (shown literally, wraps in a narrow pane)."""
-    text = " ".join(text.split("\n")).strip()
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def quote(lines: Iterable[str]) -> str:
-    """Lines quoted from tool output: one bullet each, as code, so Markdown keeps every line
-    apart (``>`` quotes merge into one paragraph) and wraps long ones in a narrow chat."""
-    return "\n".join(f"- {code(line)}" for line in lines if line.strip())
-
-
-def block(text: str, lang: Language, max_lines: int = 30) -> str:
-    lines = [ln.rstrip() for ln in text.strip("\n").splitlines()]
-    extra = len(lines) - max_lines
-    body = "\n".join(lines[:max_lines]).replace("```", "ˋˋˋ")
-    out = f"```\n{body}\n```"
-    if extra > 0:
-        out += "\n" + t("more", lang, n=extra)
-    return out
-
-
-def is_error(obs: Observation) -> bool:
-    """The call did not succeed (an error, or declined, refused, cancelled, ...)."""
-    return obs.failed
-
-
-def error_text(obs: Observation) -> str:
-    """Why the call failed, as its error says (or its status when it says nothing)."""
-    return obs.error.strip() or obs.status
 
 
 def error_note(obs: Observation, lang: Language) -> str:
@@ -98,27 +35,10 @@ def error_note(obs: Observation, lang: Language) -> str:
     return f"Note: `{obs.name}` failed{why}: {first}"
 
 
-def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
-    """The cause named by the analyzers' findings first, then by the observation text."""
-    for f in findings:
-        c = finding_cause(f)
-        if c is not None:
-            return c
-    for text in texts:
-        c = classify(text)
-        if c is not None:
-            return c
-    return None
-
-
 def next_steps(
     c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
 ) -> str:
     return numbered(next_step_items(c, lang, ns, name, suggestion))
-
-
-def numbered(steps: Iterable[str]) -> str:
-    return "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
 
 
 def next_step_items(
@@ -148,14 +68,6 @@ def next_step_items(
         sep = "：" if lang == "zh" else ": "
         out.append(f"{lead}{sep}{suggestion}")
     return out
-
-
-def deployment_of(pod: str) -> str:
-    """``api-7d9f8c6b5-x2k4q`` -> ``api`` (the usual ReplicaSet pod naming); else the name."""
-    parts = pod.split("-")
-    if len(parts) >= 3 and len(parts[-1]) == 5 and 6 <= len(parts[-2]) <= 10:
-        return "-".join(parts[:-2])
-    return pod
 
 
 # --- answers -------------------------------------------------------------------------------

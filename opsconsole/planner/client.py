@@ -23,13 +23,29 @@ lives) and then proposes the call, which the loop runs only after the user appro
 (``mutate``). It reports zero token usage: no model is involved. Anything else
 gets an honest answer: what it can do and how to configure a model.
 
-Layout: ``intents`` (what was asked), ``observe`` (reading the transcript and
-the tools' output formats, see ``opsconsole.k8s.tools``), ``plan`` /
-``diagnose`` (the next move), ``mutate`` / ``resolve`` /
-``states`` (changes: finding the object, then one proposal per step),
-``causes`` / ``evidence`` / ``answers`` / ``report`` (the
-answer). When every call of a turn failed because the cluster cannot be reached, the answer
-says so (``answers.unreachable_answer``) instead of concluding anything from errors.
+It reads only what the tools return as data and how each call ended (status, error code):
+never a tool's text, the system prompt's wording or an error's wording, so the tools' text is
+free to change for models (see :mod:`opsconsole.planner.observations`).
+
+Layout, by what each module answers:
+
+- what was asked: ``intents.toml`` (intents, their words, rules and examples; the changes; the
+  pod states; the words that are never names), ``vocabulary`` (reading it), ``intents`` (the
+  scorer), ``slots`` (the names, namespace, lines, ... a request gives);
+- what was seen: ``observations`` (the transcript: task, calls, how each ended, the session's
+  context and namespace), ``facts`` (reading the tools' data: findings, names, rows, log and
+  describe lines);
+- what to do next: ``context`` (decisions, the planning context), ``plan`` (the entry point
+  and the one-call listings), ``diagnose`` (finding the pod, logs, diagnosis of pods, nodes,
+  services and deployments), ``gpu``, ``mutate`` / ``resolve`` (changes: finding the object,
+  then one proposal per step);
+- what to answer: ``causes`` (root-cause categories), ``evidence`` (the lines worth quoting),
+  ``links`` (from a symptom to its cause), ``answers`` / ``report`` (the answers), ``markdown``
+  (the label, quotes and fixed phrases).
+
+When every call of a turn failed because the cluster cannot be reached (by their error
+codes), the answer says so (``answers.unreachable_answer``) instead of concluding anything
+from errors.
 """
 
 from __future__ import annotations

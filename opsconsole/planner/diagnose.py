@@ -26,7 +26,6 @@ from opsconsole.planner.context import (
     missing_tool,
     not_found,
 )
-from opsconsole.planner.evidence import gpu_nodes, pods_on_nodes
 from opsconsole.planner.facts import Finding, all_namespaces, match_pods, pod_row, shown_name
 from opsconsole.planner.observations import Observation
 
@@ -177,7 +176,7 @@ def logs(ctx: Ctx, target: str) -> Decision:
             _log_calls(ctx, ns, pod, always=True),
         )
         return step or Final(missing_tool(ctx, "get_pod_logs"))
-    ok = [o for o in seen if not ans.is_error(o)]
+    ok = [o for o in seen if not o.failed]
     if not ok:
         return Final(ans.error_answer(ctx.intent, seen[0]))
     mine = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
@@ -267,7 +266,7 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
     if not any(o.name == "describe_pod" for o in obs):  # no describe: the pod's row will do
         obs += _pod_rows(ctx, ns, pod)
-    scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
+    scanned = any(o.name == "find_unhealthy_pods" and not o.failed for o in ctx.tr.all)
     return Final(
         rep.diagnosis_answer(
             ctx.intent,
@@ -286,7 +285,7 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
 def _pod_rows(ctx: Ctx, ns: str, pod: str) -> list[Observation]:
     """The pod's row of the latest pod list of its namespace, as a one-row observation."""
     for o in reversed(ctx.tr.all):
-        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not ans.is_error(o):
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not o.failed:
             row = pod_row(o, pod)
             if row is not None:
                 return [o.narrowed([row])]
@@ -369,7 +368,7 @@ def _usage_rows(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
     """(namespace, pod, row) of a get_resource_usage result over all namespaces, top first."""
     out = []
     for o in ctx.called("get_resource_usage"):
-        if ans.is_error(o) or not all_namespaces(o):
+        if o.failed or not all_namespaces(o):
             continue
         for item in o.items:
             if item.get("namespace"):
@@ -515,81 +514,3 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
             rep.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)
         )
     return Final(not_found(ctx, target))
-
-
-# --- GPUs ----------------------------------------------------------------------------------
-
-
-def gpu(ctx: Ctx) -> Decision:
-    """GPU capacity of the nodes, the pods on GPU nodes, GPU scheduling problems, and a named
-    pod's GPU requests."""
-    ns = ctx.intent.namespace
-    calls: list[Call | None] = [ctx.call("get_nodes")]
-    if not any(o.name == "find_unhealthy_pods" for o in ctx.tr.all):
-        calls.append(ctx.call("find_unhealthy_pods"))
-    if ns:
-        calls.append(ctx.call("get_k8s_pods", namespace=ns))
-    elif not ctx.intent.target:
-        calls.append(ctx.call("get_deployments"))  # which namespaces there are
-    step = make_step(
-        ctx.say(
-            "查看节点的 GPU 容量与使用，以及 GPU 相关的调度问题。",
-            "Checking the nodes' GPU capacity and usage, and GPU scheduling problems.",
-        ),
-        calls,
-    )
-    if step is not None:
-        return step
-    if not ns and not ctx.intent.target:
-        spaces = sorted(ctx.known.namespaces)[:8]
-        step = make_step(
-            ctx.say(
-                "逐个命名空间列出 Pod，找出运行在 GPU 节点上的。",
-                "Listing the pods of each namespace to find those on GPU nodes.",
-            ),
-            [ctx.call("get_k8s_pods", namespace=s) for s in spaces],
-        )
-        if step is not None and not out_of_budget(ctx):
-            return step
-    if not ctx.intent.target:
-        step = make_step(
-            ctx.say(
-                "查看 GPU 节点上各个 Pod 的 GPU 请求。",
-                "Reading the GPU requests of the pods on GPU nodes.",
-            ),
-            [ctx.call("describe_pod", namespace=p[0], pod_name=p[1]) for p in _on_gpu(ctx)[:8]],
-        )
-        if step is not None and not out_of_budget(ctx):
-            return step
-    target = ctx.intent.target
-    pod: tuple[str, str] | None = None
-    if target:
-        got = resolve_pod(ctx, target)
-        if isinstance(got, Step):
-            return got
-        pod = got
-    if pod is not None:
-        step = make_step(
-            ctx.say(
-                f"查看 Pod {pod[0]}/{pod[1]} 的 GPU 请求与所在节点。",
-                f"Reading pod {pod[0]}/{pod[1]}'s GPU requests and node.",
-            ),
-            [ctx.call("describe_pod", namespace=pod[0], pod_name=pod[1])],
-        )
-        if step is not None:
-            return step
-    return Final(rep.gpu_answer(ctx.intent, ctx.tr.current, ctx.findings, pod))
-
-
-def _on_gpu(ctx: Ctx) -> list[tuple[str, str, str, str]]:
-    names = {n for o in ctx.tr.current if o.name == "get_nodes" for n, _ in gpu_nodes(o)}
-    out: list[tuple[str, str, str, str]] = []
-    for o in ctx.tr.current:
-        if o.name == "get_k8s_pods" and not ans.is_error(o):
-            out += pods_on_nodes(o, names)
-    return out
-
-
-def out_of_budget(ctx: Ctx) -> bool:
-    """One step short of the limit: the next turn must answer."""
-    return ctx.tr.steps >= ctx.max_steps - 1

@@ -252,3 +252,19 @@ def pod_events(obs: Observation) -> list[dict[str, Any]]:
 def labels_of(obs: Observation) -> dict[str, str]:
     labels = obs.data.get("labels")
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+# --- failures and names ---------------------------------------------------------------
+
+
+def error_text(obs: Observation) -> str:
+    """Why the call failed, as its error says (or its status when it says nothing)."""
+    return obs.error.strip() or obs.status
+
+
+def deployment_of(pod: str) -> str:
+    """``api-7d9f8c6b5-x2k4q`` -> ``api`` (the usual ReplicaSet pod naming); else the name."""
+    parts = pod.split("-")
+    if len(parts) >= 3 and len(parts[-1]) == 5 and 6 <= len(parts[-2]) <= 10:
+        return "-".join(parts[:-2])
+    return pod

@@ -21,9 +21,9 @@ from opsconsole.planner.slots import (
     extract_lines,
     extract_namespace,
     extract_target,
+    pod_state,
     wants_previous,
 )
-from opsconsole.planner.states import pod_state
 from opsconsole.planner.vocabulary import CJK_RE, IntentSpec, Rule, vocabulary
 
 IntentKind = Literal[
@@ -81,7 +81,7 @@ class Intent:
     lines: int | None = None
     #: the mutating verb for kind == "mutate" (delete | scale | restart | rollback)
     verb: str | None = None
-    #: for a change: the pods it selects by state ("the crashlooping pods"), a POD_STATES key
+    #: for a change: the pods it selects by state ("the crashlooping pods"), a [states] key
     state: str | None = None
 
 

@@ -27,7 +27,7 @@ from opsconsole.planner.context import (
     offered_tools,
     refers_back,
 )
-from opsconsole.planner.diagnose import diagnose, gpu, logs
+from opsconsole.planner.diagnose import diagnose, logs
 from opsconsole.planner.facts import (
     all_findings,
     connectivity_error,
@@ -35,7 +35,9 @@ from opsconsole.planner.facts import (
     known_names,
     match_pods,
 )
+from opsconsole.planner.gpu import gpu
 from opsconsole.planner.intents import parse_intent
+from opsconsole.planner.markdown import HEADER
 from opsconsole.planner.mutate import plan_mutation
 from opsconsole.planner.observations import Observation, read_transcript
 
@@ -87,7 +89,7 @@ def _cluster_down(ctx: Ctx) -> tuple[str, list[Observation]] | None:
     """(kind, errors) when every call of this turn failed and at least one says the cluster
     cannot be used at all: there is nothing more to look up, and no name to conclude about."""
     current = ctx.tr.current
-    if not current or not all(ans.is_error(o) for o in current):
+    if not current or not all(o.failed for o in current):
         return None
     kinds = [k for k in (connectivity_error(o) for o in current) if k is not None]
     if not kinds:
@@ -161,7 +163,7 @@ def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
 
 def _has_pods(o: Observation) -> bool:
     total = o.data.get("total")
-    return not ans.is_error(o) and isinstance(total, int) and total > 0
+    return not o.failed and isinstance(total, int) and total > 0
 
 
 def _pods_of(ctx: Ctx, target: str) -> Decision:
@@ -329,7 +331,7 @@ def _logs(ctx: Ctx, out_of_steps: bool) -> Decision:
         "要看哪个 Pod 的日志？请告诉我 Pod 名称，例如 “看看 shop 里 api-xxx 的日志”。",
         'Which pod\'s logs? Tell me its name, e.g. "show logs of pod api-xxx in ns shop".',
     )
-    return Final(f"{ans.HEADER}\n\n{text}\n")
+    return Final(f"{HEADER}\n\n{text}\n")
 
 
 def _diagnose(ctx: Ctx, out_of_steps: bool) -> Decision:
@@ -364,7 +366,7 @@ def _security(ctx: Ctx, out_of_steps: bool) -> Decision:
                 'is offered here. Ask the Security agent, e.g. "@security check shop for '
                 'passwords in plain env vars".',
             )
-            return Final(f"{ans.HEADER}\n\n{text}\n")
+            return Final(f"{HEADER}\n\n{text}\n")
         return step
     err = first_error(obs)
     if err is not None:

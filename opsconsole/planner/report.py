@@ -7,29 +7,10 @@ When the analyzers looked and found nothing, the answer says the object looks he
 
 from __future__ import annotations
 
-import re
-
-from opsconsole.planner.answers import (
-    DERIVED,
-    HEADER,
-    block,
-    error_note,
-    is_error,
-    next_step_items,
-    next_steps,
-    numbered,
-    quote,
-    t,
-)
-from opsconsole.planner.causes import cause, is_security
+from opsconsole.planner.answers import DERIVED, error_note, next_step_items, next_steps
+from opsconsole.planner.causes import is_security
 from opsconsole.planner.evidence import (
     describe_evidence,
-    field_lines,
-    field_value,
-    gpu_capacity,
-    gpu_nodes,
-    gpu_request,
-    pods_on_nodes,
 )
 from opsconsole.planner.facts import Finding, log_body, log_notes, shown_name
 from opsconsole.planner.intents import Intent
@@ -45,6 +26,7 @@ from opsconsole.planner.links import (
     telling_log_line,
     warning_lines,
 )
+from opsconsole.planner.markdown import HEADER, block, numbered, quote, t
 from opsconsole.planner.observations import Observation
 
 
@@ -105,7 +87,7 @@ def diagnosis_answer(
         if link[1] not in evidence:
             evidence.append(link[1])
     for o in observations:
-        if is_error(o):
+        if o.failed:
             continue
         if o.name == "get_pod_logs":
             body = [ln.strip() for _, ln in log_body(o)]
@@ -149,7 +131,7 @@ def diagnosis_answer(
     if key_line:
         lead = "关键报错" if lang == "zh" else "Key error"
         parts += [f"{lead}{sep}`{key_line}`", ""]
-    notes = [error_note(o, lang) for o in observations if is_error(o)]
+    notes = [error_note(o, lang) for o in observations if o.failed]
     if notes:
         parts += [*notes, ""]
     if evidence:
@@ -171,9 +153,9 @@ def healthy_answer(intent: Intent, subject: str, observations: list[Observation]
         head = f"The analyzers found no problem with `{subject}`; it looks healthy."
     evidence: list[str] = []
     for o in observations:
-        if o.name == "describe_pod" and not is_error(o):
+        if o.name == "describe_pod" and not o.failed:
             evidence += describe_evidence(o, "healthy", limit=6)
-        elif o.name == "get_pod_logs" and not is_error(o):
+        elif o.name == "get_pod_logs" and not o.failed:
             body = [ln for _, ln in log_body(o) if ln.strip()]
             evidence += [ln.strip() for ln in body[-2:]]
     parts = [HEADER, "", head]
@@ -232,109 +214,4 @@ def logs_answer(
             t("next", lang) + sep.rstrip(),
             next_steps(c, lang, ns, pod, suggestion),
         ]
-    return "\n".join(parts).rstrip() + "\n"
-
-
-def gpu_answer(
-    intent: Intent,
-    observations: list[Observation],
-    findings: list[Finding],
-    pod: tuple[str, str] | None,
-) -> str:
-    """GPU nodes (capacity, taints), the pods that request GPUs and where they run, GPU
-    scheduling findings, and one named pod's GPU requests."""
-    lang = intent.language
-    zh = lang == "zh"
-    nodes: list[tuple[str, str]] = []
-    capacity = 0
-    for o in observations:
-        if o.name == "get_nodes" and not is_error(o):
-            nodes += gpu_nodes(o)
-            capacity += gpu_capacity(o)
-    names = {n for n, _ in nodes}
-    on_gpu: list[tuple[str, str, str, str]] = []
-    for o in observations:
-        if o.name == "get_k8s_pods" and not is_error(o):
-            on_gpu += pods_on_nodes(o, names)
-    described = {
-        (str(o.args.get("namespace")), str(o.args.get("pod_name"))): o
-        for o in observations
-        if o.name == "describe_pod" and not is_error(o)
-    }
-    gpu_findings = [
-        f
-        for f in findings
-        if f.reason == "GPUUnschedulable"
-        or re.search(r"insufficient nvidia\.com/gpu|requests nvidia\.com/gpu", f.evidence.lower())
-    ]
-    parts = [HEADER, ""]
-    if pod is not None:
-        ns, name = pod
-        seen = described.get((ns, name))
-        lines = field_lines(seen, "Node", "Status", "Requests", "Limits") if seen else []
-        count = gpu_request(seen) if seen else 0
-        node = (field_value(seen, "Node") if seen else None) or "?"
-        if zh:
-            parts.append(
-                f"`{ns}/{name}` 请求了 **{count}** 块 GPU（nvidia.com/gpu），"
-                f"运行在节点 `{node}` 上。"
-            )
-        else:
-            parts.append(
-                f"`{ns}/{name}` requests **{count}** GPU(s) (nvidia.com/gpu) and runs on node "
-                f"`{node}`."
-            )
-        if lines:
-            parts += ["", t("evidence", lang) + ("：" if zh else ":"), quote(lines)]
-        parts.append("")
-    parts += ["**GPU 节点**" if zh else "**GPU nodes**", ""]
-    if nodes:
-        parts.append(quote(line for _, line in nodes))
-    else:
-        parts.append("没有发现带 GPU 的节点。" if zh else "No node with GPUs was found.")
-    users = [(p, described[(p[0], p[1])]) for p in on_gpu if (p[0], p[1]) in described]
-    using = [(p, gpu_request(seen)) for p, seen in users if gpu_request(seen) > 0]
-    if using:
-        parts += ["", "**使用 GPU 的 Pod**" if zh else "**Pods using GPUs**", ""]
-        for (ns, name, node, status), n in using:
-            if zh:
-                parts.append(f"- `{ns}/{name}`：nvidia.com/gpu={n}，节点 `{node}`（{status}）")
-            else:
-                parts.append(f"- `{ns}/{name}`: nvidia.com/gpu={n} on node `{node}` ({status})")
-    if using and nodes:
-        requested = sum(n for _, n in using)
-        if zh:
-            parts += [
-                "",
-                f"GPU 总量 {capacity} 块，已被请求 {requested} 块，"
-                f"空闲 {capacity - requested} 块。",
-            ]
-        else:
-            parts += [
-                "",
-                f"GPUs: {capacity} in total, {requested} requested, {capacity - requested} free.",
-            ]
-    others = [p for p in on_gpu if p not in [u[0] for u in using]]
-    if others and (using or not users):
-        title = "GPU 节点上的其他 Pod（未请求 GPU）" if zh else "Other pods on GPU nodes (no GPU"
-        title += "" if zh else " request)"
-        if not users:
-            title = "GPU 节点上的 Pod" if zh else "Pods on GPU nodes"
-        parts += ["", f"**{title}**", ""]
-        parts += [f"- `{ns}/{name}` ({node}, {status})" for ns, name, node, status in others[:15]]
-    parts.append("")
-    if gpu_findings:
-        parts.append("**GPU 相关问题**" if zh else "**GPU problems**")
-        parts += [f"- **{f.ref}** {f.reason}: {f.evidence[:240]}" for f in gpu_findings[:10]]
-        c = cause("gpu")
-        steps = c.next_zh if zh else c.next_en
-        parts += ["", t("next", lang) + ("：" if zh else ":")]
-        parts += [f"{i}. {s}" for i, s in enumerate(steps, 1)]
-    else:
-        parts.append(
-            "分析器没有发现 GPU 调度问题（没有因 nvidia.com/gpu 不足而 Pending 的 Pod）。"
-            if zh
-            else "The analyzers found no GPU scheduling problem (no pod Pending for lack of "
-            "nvidia.com/gpu)."
-        )
     return "\n".join(parts).rstrip() + "\n"

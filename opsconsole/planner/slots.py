@@ -153,3 +153,9 @@ def wants_previous(text: str) -> bool:
     """The logs of the container before its last restart ("previous", "上一次", "-p ")."""
     t = text.lower()
     return any(w in t for w in vocabulary().previous)
+
+
+def pod_state(text: str) -> str | None:
+    """The pod state a request selects pods by ("the crashlooping pods"), if it names one."""
+    t = text.lower()
+    return next((name for name, s in vocabulary().states.items() if s.words.matches(t)), None)

@@ -1,5 +1,6 @@
 """The planner's vocabulary, read once from ``intents.toml``: cue words, verbs, intents with
-their rules and example requests, and the words that are never names.
+their rules and example requests, the pod states a change can select, and the words that are
+never names.
 
 Pure data plus the one matcher every word list uses (:func:`has_word`): whole words for ASCII
 words, substrings for Chinese words and for phrases (a space or an apostrophe inside).
@@ -59,6 +60,18 @@ class IntentSpec:
 
 
 @dataclass(frozen=True)
+class PodState:
+    """A state a change can select pods by: the words naming it, the analyzers' reasons and
+    the listing's STATUS values that put a pod in it."""
+
+    name: str
+    label: str
+    words: Cue
+    reasons: frozenset[str]
+    statuses: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     cues: dict[str, Cue]
     verbs: dict[str, Cue]
@@ -66,6 +79,7 @@ class Vocabulary:
     stopwords: frozenset[str]
     all_namespaces: Cue
     previous: tuple[str, ...]
+    states: dict[str, PodState]
 
 
 def word_at(text: str, word: str) -> int | None:
@@ -135,7 +149,18 @@ def vocabulary() -> Vocabulary:
         "all_namespaces",
         {"zh": words["all_namespaces"], "patterns": words["all_namespaces_patterns"]},
     )
+    states = {
+        name: PodState(
+            name,
+            str(spec["label"]),
+            _cue(name, spec),
+            frozenset(_facts(spec["reasons"], f"states.{name}.reasons")),
+            frozenset(_facts(spec["statuses"], f"states.{name}.statuses")),
+        )
+        for name, spec in raw["states"].items()
+    }
     return Vocabulary(
+        states=states,
         cues=cues,
         verbs=verbs,
         intents=tuple(intents),
