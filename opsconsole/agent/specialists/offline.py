@@ -36,6 +36,7 @@ from opsconsole.agent.model import (
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists._common import merge_answers, unwrap_agent_output
 from opsconsole.agent.specialists.routing import Route, looks_like_yaml, route
+from opsconsole.agent.transcript import LOCAL
 
 HEADER = OFFLINE_HEADER
 #: the namespace a request names, or None (the offline planner's reading, injected)
@@ -44,6 +45,11 @@ NamespaceOf = Callable[[str], "str | None"]
 
 def _no_namespace(text: str) -> str | None:
     return None
+
+
+def _sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages as a model API would get them (without what stays local)."""
+    return [{k: v for k, v in m.items() if k != LOCAL} for m in messages]
 
 
 def _estimate(*parts: Any) -> int:
@@ -90,7 +96,7 @@ class _Offline:
         return resolve_language(self.language, task)
 
     def _final(self, text: str, messages: list[dict[str, Any]]) -> list[ModelStreamItem]:
-        usage = Usage(prompt_tokens=_estimate(messages), completion_tokens=_estimate(text))
+        usage = Usage(prompt_tokens=_estimate(_sent(messages)), completion_tokens=_estimate(text))
         return [TextChunk(text), ModelTurn(content=text, finish_reason="stop", usage=usage)]
 
     def _calls(
@@ -108,7 +114,9 @@ class _Offline:
             )
             for i, (name, args) in enumerate(calls)
         ]
-        usage = Usage(prompt_tokens=_estimate(messages), completion_tokens=_estimate(thought))
+        usage = Usage(
+            prompt_tokens=_estimate(_sent(messages)), completion_tokens=_estimate(thought)
+        )
         return [
             TextChunk(thought),
             ModelTurn(content=thought, tool_calls=reqs, finish_reason="tool_calls", usage=usage),
