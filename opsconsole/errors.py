@@ -13,6 +13,8 @@ class OpsConsoleError(Exception):
 
     #: process exit code when this error ends a CLI command
     exit_code: int = 1
+    #: a stable name of the failure for programs (a tool error's code, see ToolError)
+    code: str = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -32,10 +34,12 @@ class ConfigError(OpsConsoleError):
     """The config file or an override is invalid (file, key, what was expected)."""
 
     exit_code = 2
+    code = "config"
 
 
 class UsageError(OpsConsoleError):
     exit_code = 2
+    code = "usage"
 
 
 # --- cluster ---------------------------------------------------------------------------
@@ -44,8 +48,12 @@ class UsageError(OpsConsoleError):
 class ClusterError(OpsConsoleError):
     """Base of Kubernetes failures."""
 
+    code = "cluster_error"
+
 
 class NoClusterConfigured(ClusterError):
+    code = "no_cluster"
+
     def __init__(self, message: str = "no cluster configured", *, hint: str | None = None):
         super().__init__(
             message,
@@ -56,14 +64,16 @@ class NoClusterConfigured(ClusterError):
 
 
 class ClusterUnreachable(ClusterError):
-    pass
+    code = "unreachable"
 
 
 class ClusterTimeout(ClusterError):
-    pass
+    code = "cluster_timeout"
 
 
 class CredentialsExpired(ClusterError):
+    code = "auth"
+
     def __init__(self, message: str = "credentials expired", *, hint: str | None = None):
         super().__init__(
             message,
@@ -72,19 +82,21 @@ class CredentialsExpired(ClusterError):
 
 
 class Forbidden(ClusterError):
-    pass
+    code = "forbidden"
 
 
 class NotFound(ClusterError):
-    pass
+    code = "not_found"
 
 
 class Conflict(ClusterError):
     """409/422 on a write: shown verbatim, never retried."""
 
+    code = "conflict"
+
 
 class InvalidName(ClusterError):
-    pass
+    code = "invalid_argument"
 
 
 # --- model -----------------------------------------------------------------------------

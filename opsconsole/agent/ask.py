@@ -299,7 +299,7 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
 
             resumed = resume_from_settings(resume, settings)
             recorder = resumed.recorder
-            conversation = Conversation(resumed.messages)
+            conversation = Conversation(resumed.messages, results=resumed.results)
             gone = len(resumed.interrupted)
             printer.note(
                 f"resuming session {recorder.path.name}"
@@ -394,7 +394,7 @@ def _model(args: argparse.Namespace, settings: Settings, printer: Printer) -> An
     elif offline:
         printer.note("--offline: using the built-in offline planner (no model API)")
     if offline:
-        from opsconsole.agent.offline import OfflinePlanner
+        from opsconsole.planner import OfflinePlanner
 
         return OfflinePlanner(language=settings.agent.language)
     from opsconsole.agent.model import OpenAIModelClient

@@ -103,6 +103,8 @@ class ToolCallFinished(AgentEvent):
     output: str
     duration: float = 0.0
     data: dict[str, Any] | None = None
+    #: for a failed call: why, for programs (a ToolError code: unreachable, forbidden, ...)
+    error_code: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

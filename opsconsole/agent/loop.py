@@ -209,6 +209,8 @@ class AgentLoop(ToolCallsMixin):
         self._state = state
         self.terminal_event = None
         self.conversation.repair("interrupted")
+        # the session's facts for programs (the offline planner): they stay local
+        self.conversation.set_session({"context": self.context, "namespace": self.namespace})
         self.add_task(task)
         try:
             yield RunStarted(
@@ -409,7 +411,9 @@ class AgentLoop(ToolCallsMixin):
             turn: ModelTurn | None = None
             retried_context = False
             while turn is None:
-                messages = conv.for_request(reasoning_passback=passback)
+                # what stays local (tool data, the session's facts) only for a client that
+                # runs in this process: the offline planner, never a model API
+                messages = conv.for_request(reasoning_passback=passback, local=self.model.offline)
                 changed = self._prefix_change(state, messages, tools_json)
                 if changed is not None:
                     yield changed

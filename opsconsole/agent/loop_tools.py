@@ -43,7 +43,7 @@ from opsconsole.agent.events import (
 from opsconsole.agent.model import ToolCallRequest
 from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
-from opsconsole.agent.transcript import Conversation, status_message, truncate_to_tokens
+from opsconsole.agent.transcript import Conversation, outcome, status_message, truncate_to_tokens
 from opsconsole.errors import OpsConsoleError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,8 +59,8 @@ class Prepared:
     call: ToolCallRequest
     tool: Tool | None = None
     args: dict[str, Any] = field(default_factory=dict)
-    #: set when the call must not run: (status, content for the model)
-    reject: tuple[str, str] | None = None
+    #: set when the call must not run: (status, content for the model, error code)
+    reject: tuple[str, str, str] | None = None
     invalid: bool = False
 
 
@@ -120,6 +120,7 @@ class ToolCallsMixin:
             p.reject = (
                 "error",
                 _err(f"unknown tool '{call.name}'; available: [{', '.join(offered)}]"),
+                "unknown_tool",
             )
             return p
         p.tool = tool
@@ -128,17 +129,21 @@ class ToolCallsMixin:
             args = json.loads(raw)
         except ValueError as exc:
             p.invalid = True
-            p.reject = ("error", _err(f"invalid JSON arguments: {exc}"))
+            p.reject = ("error", _err(f"invalid JSON arguments: {exc}"), "invalid_arguments")
             return p
         if not isinstance(args, dict):
             p.invalid = True
-            p.reject = ("error", _err("invalid JSON arguments: expected a JSON object"))
+            p.reject = (
+                "error",
+                _err("invalid JSON arguments: expected a JSON object"),
+                "invalid_arguments",
+            )
             return p
         p.args = args
         problem = self._validate(tool, args)
         if problem is not None:
             p.invalid = True
-            p.reject = ("error", _err(problem))
+            p.reject = ("error", _err(problem), "invalid_arguments")
             return p
         if tool.mutating and not self.write_mode:
             p.invalid = True  # a tool that was not offered counts like an unknown one
@@ -150,6 +155,7 @@ class ToolCallsMixin:
                     error=f"'{tool.name}' changes the cluster and this session is read-only; "
                     "nothing was executed. Recommend the change to the user instead.",
                 ),
+                "read_only",
             )
             return p
         key = f"{tool.name}:{json.dumps(args, sort_keys=True, ensure_ascii=False)}"
@@ -162,6 +168,7 @@ class ToolCallsMixin:
                     f"repeated call: '{tool.name}' already ran with these arguments "
                     f"{state.calls[key] - 1} times in this task; use the earlier result"
                 ),
+                "repeated_call",
             )
         return p
 
@@ -217,8 +224,11 @@ class ToolCallsMixin:
                 error=f"skipped: too many calls in one turn (only the first {cap} ran); "
                 "call it again in a later turn if still needed",
             )
+            skipped_result = outcome(
+                "skipped", error=("too_many_calls", f"skipped: only the first {cap} calls ran")
+            )
             for call in calls[cap:]:
-                conv.set_result(call.id, skipped)
+                conv.set_result(call.id, skipped, skipped_result)
                 yield self._ev(
                     ToolCallFinished,
                     state,
@@ -234,8 +244,10 @@ class ToolCallsMixin:
         for p in prepared:
             state.invalid_streak = state.invalid_streak + 1 if p.invalid else 0
             if p.reject is not None:
-                status, content = p.reject
-                conv.set_result(p.call.id, content)
+                status, content, code = p.reject
+                conv.set_result(
+                    p.call.id, content, outcome(status, error=(code, _message(content)))
+                )
                 yield self._ev(
                     ToolCallFinished,
                     state,
@@ -243,6 +255,7 @@ class ToolCallsMixin:
                     tool=p.call.name,
                     status=status,
                     output=content,
+                    error_code=code,
                 )
             elif p.tool is not None and p.tool.mutating:
                 mutating.append(p)
@@ -280,8 +293,9 @@ class ToolCallsMixin:
         failures = [str(t.result()) for t in tasks if t.done() and not t.cancelled() and t.result()]
         for p in runnable + mutating:  # a bug in a job must still answer its call
             if not conv.has_result(p.call.id):
-                content = _err(f"tool call failed internally: {'; '.join(failures) or 'unknown'}")
-                conv.set_result(p.call.id, content)
+                why = f"tool call failed internally: {'; '.join(failures) or 'unknown'}"
+                content = _err(why)
+                conv.set_result(p.call.id, content, outcome("error", error=("tool_failed", why)))
                 yield self._ev(
                     ToolCallFinished,
                     state,
@@ -289,6 +303,7 @@ class ToolCallsMixin:
                     tool=p.call.name,
                     status="error",
                     output=content,
+                    error_code="tool_failed",
                 )
 
     async def _invoke(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
@@ -317,8 +332,9 @@ class ToolCallsMixin:
             try:
                 await self._audit("before", state, p, audit_decision)
             except Exception as exc:  # noqa: BLE001 - fail closed
-                content = _err(f"not executed: the audit record could not be written ({exc})")
-                conv.set_result(p.call.id, content)
+                why = f"not executed: the audit record could not be written ({exc})"
+                content = _err(why)
+                conv.set_result(p.call.id, content, outcome("error", error=("audit_failed", why)))
                 queue.put_nowait(
                     self._ev(
                         ToolCallFinished,
@@ -327,6 +343,7 @@ class ToolCallsMixin:
                         tool=tool.name,
                         status="error",
                         output=content,
+                        error_code="audit_failed",
                     )
                 )
                 return
@@ -343,21 +360,28 @@ class ToolCallsMixin:
         started = time.monotonic()
         timeout = min(tool.timeout, self.settings.agent.tool_timeout)
         data = None
+        error: tuple[str, str] | None = None
         try:
             async with asyncio.timeout(timeout):
                 result = await self._invoke(tool, dict(p.args))
             status = "error" if result.is_error else "ok"
             content = self._limit(result.content) or status_message("ok", output="(empty)")
             data = result.data
+            if result.error is not None:
+                error = (result.error.code, result.error.message)
+            elif result.is_error:
+                error = ("error", _message(result.content))
         except TimeoutError:
-            status, content = "error", _err(f"tool '{tool.name}' timed out after {timeout:g}s")
+            why = f"tool '{tool.name}' timed out after {timeout:g}s"
+            status, content, error = "error", _err(why), ("timeout", why)
         except OpsConsoleError as exc:
-            status, content = "error", _err(str(exc))
+            status, content, error = "error", _err(str(exc)), (exc.code, str(exc))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tool bug is an observation, not a crash
-            status, content = "error", _err(f"tool failed: {type(exc).__name__}: {exc}")
-        conv.set_result(p.call.id, content)
+            why = f"tool failed: {type(exc).__name__}: {exc}"
+            status, content, error = "error", _err(why), ("tool_failed", why)
+        conv.set_result(p.call.id, content, outcome(status, error=error, data=data))
         if audit_decision is not None:
             with contextlib.suppress(Exception):
                 await self._audit("after", state, p, audit_decision, status, content)
@@ -371,6 +395,7 @@ class ToolCallsMixin:
                 output=content,
                 duration=round(time.monotonic() - started, 4),
                 data=data,
+                error_code=error[0] if error is not None else None,
             )
         )
 
@@ -380,7 +405,7 @@ class ToolCallsMixin:
         """Ask about and run the mutating calls of one turn, in order (see approval.py)."""
         conv = self.conversation
         summaries = tuple(p.tool.summary(p.args) for p in batch if p.tool is not None)
-        stop: tuple[str, str] | None = None
+        stop: tuple[str, str, dict[str, Any]] | None = None
         for index, p in enumerate(batch):
             tool = p.tool
             assert tool is not None
@@ -391,16 +416,20 @@ class ToolCallsMixin:
                     await self._execute(state, p, queue, audit_decision=decision)
                     continue
                 if decision.source == "policy":
+                    why = decision.reason or "refused"
                     stop = (
                         "refused",
-                        status_message(
-                            "refused", retryable=False, error=decision.reason or "refused"
-                        ),
+                        status_message("refused", retryable=False, error=why),
+                        outcome("refused", error=("policy", why)),
                     )
                 else:
-                    stop = ("declined", status_message("declined", retryable=False))
-            status, content = stop
-            conv.set_result(p.call.id, content)
+                    stop = (
+                        "declined",
+                        status_message("declined", retryable=False),
+                        outcome("declined"),
+                    )
+            status, content, result = stop
+            conv.set_result(p.call.id, content, result)
             queue.put_nowait(
                 self._ev(
                     ToolCallFinished,
@@ -558,6 +587,18 @@ async def _signal(job: Awaitable[None], queue: asyncio.Queue[Any], done: object)
 
 def _err(message: str) -> str:
     return json.dumps({"error": message}, ensure_ascii=False)
+
+
+def _message(content: str) -> str:
+    """The one line a person reads of an error content (its ``error`` field if JSON)."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"]
+    lines = content.strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def unique_ids(calls: list[ToolCallRequest]) -> list[ToolCallRequest]:

@@ -83,6 +83,10 @@ class RetryNotice:
 
 ModelStreamItem = TextChunk | ReasoningChunk | RetryNotice | ModelTurn
 
+#: opens every answer of an offline client (no model involved), so nobody takes it for a
+#: model's: the offline planner's and the offline team's
+OFFLINE_HEADER = "〔离线规划器 / offline planner〕"
+
 
 @runtime_checkable
 class ModelClient(Protocol):

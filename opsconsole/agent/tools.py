@@ -22,12 +22,26 @@ ToolHandler = Callable[[dict[str, Any]], "str | ToolResult | Awaitable[str | Too
 
 
 @dataclass(frozen=True)
+class ToolError:
+    """Why a call failed, for programs: a stable ``code`` to branch on and one line for a
+    person. Codes of the Kubernetes tools are the :attr:`opsconsole.errors.OpsConsoleError.code`
+    of the failure (``unreachable``, ``no_cluster``, ``auth``, ``forbidden``, ``not_found``,
+    ``invalid_argument`` ...); the loop adds its own (``unknown_tool``, ``invalid_arguments``,
+    ``timeout``, ``read_only``, ``repeated_call``, ``too_many_calls``, ``tool_failed``)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ToolResult:
-    """What a tool returns: ``content`` goes to the model; ``data`` stays local (UI, replay)."""
+    """What a tool returns: ``content`` goes to the model; ``data`` stays local (UI, replay,
+    the offline planner); ``error`` says why a failed call (``is_error``) failed."""
 
     content: str
     is_error: bool = False
     data: dict[str, Any] | None = None
+    error: ToolError | None = None
 
 
 @dataclass(frozen=True)

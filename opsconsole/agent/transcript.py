@@ -14,6 +14,15 @@ Invariants (RELIABILITY A12, A14, S4, P6):
 
 ``reasoning_content`` is kept on stored assistant messages and included in requests only on
 messages with ``tool_calls`` and only when the model wants it back (``reasoning_passback``).
+
+What stays local: how each call ended, for programs (:func:`outcome`: ``{"status": "ok" |
+"error" | "declined" | ..., "error": {"code", "message"}, "data": ...}``), and the session's
+facts (the pinned ``context``, the default ``namespace``). The conversation keeps them beside
+the messages (the stored messages stay plain OpenAI messages) and puts them, under
+:data:`LOCAL`, on the tool messages and the system message of a request only for a model
+client that runs in this process (``for_request(local=True)``: the offline planner); they are
+never sent to a model API. A session keeps them in its ``tool_call_finished`` events, from
+which a resumed conversation gets them back (``Conversation(messages, results=...)``).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 INTERRUPTED_REPLY = "[no reply: the previous request was interrupted]"
@@ -36,6 +45,25 @@ STATE_OPEN = "<console-state>"
 STATE_CLOSE = "</console-state>"
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+#: the key under which a request carries what stays local (see the module docstring)
+LOCAL = "local"
+
+
+def outcome(
+    status: str,
+    *,
+    error: tuple[str, str] | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """How a call ended, for programs: its status, ``error`` as (code, message), its data."""
+    out: dict[str, Any] = {"status": status}
+    if error is not None:
+        out["error"] = {"code": error[0], "message": error[1]}
+    if data is not None:
+        out["data"] = data
+    return out
 
 
 def status_message(status: str, **extra: Any) -> str:
@@ -126,10 +154,19 @@ def message_tokens(message: dict[str, Any]) -> int:
 class Conversation:
     """OpenAI-format messages of one conversation (all its runs), kept API-valid."""
 
-    def __init__(self, messages: Iterable[dict[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        messages: Iterable[dict[str, Any]] = (),
+        *,
+        results: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
         self._messages: list[dict[str, Any]] = [copy.deepcopy(m) for m in messages]
         #: open batch: tool_call ids in call order -> content (None = not answered yet)
         self._pending: dict[str, str | None] = {}
+        #: how each answered call ended (:func:`outcome`), by tool_call id; stays local
+        self._results: dict[str, dict[str, Any]] = dict(results or {})
+        #: the session's facts for programs (context, namespace); stays local
+        self._session: dict[str, Any] | None = None
         self._token_cache: dict[int, tuple[dict[str, Any], int]] = {}
         self._adopt_dangling()
 
@@ -168,12 +205,30 @@ class Conversation:
                 del cache[key]
         return total + sum(4 + estimate_tokens(v or "") for v in self._pending.values())
 
-    def for_request(self, *, reasoning_passback: bool) -> list[dict[str, Any]]:
-        """The messages to send. Requires no open batch (call :meth:`repair` first)."""
+    def result(self, tool_call_id: str) -> dict[str, Any] | None:
+        """How the call ended (:func:`outcome`), once it is answered."""
+        return self._results.get(tool_call_id)
+
+    def for_request(self, *, reasoning_passback: bool, local: bool = False) -> list[dict[str, Any]]:
+        """The messages to send. Requires no open batch (call :meth:`repair` first).
+
+        ``local``: with what stays local under :data:`LOCAL` (tool messages: how the call
+        ended; the system message: the session's facts), for a model client that runs in this
+        process; without it nothing local is in the messages."""
         if self._pending:
             raise RuntimeError("tool batch still open; call repair() or close_batch() first")
         out: list[dict[str, Any]] = []
         for m in self._messages:
+            if local:
+                extra = None
+                if m.get("role") == "tool":
+                    extra = self._results.get(str(m.get("tool_call_id")))
+                elif m.get("role") == "system" and m is self._messages[0]:
+                    extra = self._session
+                if extra is not None:
+                    m = {**m, LOCAL: extra}
+            elif LOCAL in m:
+                m = {k: v for k, v in m.items() if k != LOCAL}
             if m.get("role") == "assistant":
                 keep = reasoning_passback and bool(m.get("tool_calls"))
                 if "reasoning_content" in m and not keep:
@@ -186,6 +241,11 @@ class Conversation:
         return out
 
     # -- writing ----------------------------------------------------------------------
+
+    def set_session(self, facts: dict[str, Any]) -> None:
+        """The session's facts for programs (the pinned ``context``, the default
+        ``namespace``); they stay local (see :meth:`for_request`)."""
+        self._session = dict(facts)
 
     def set_system(self, content: str) -> None:
         if self.has_system:
@@ -241,12 +301,16 @@ class Conversation:
         self._messages.append(msg)
         self._pending = {cid: None for cid, _, _ in tool_calls}
 
-    def set_result(self, tool_call_id: str, content: str) -> bool:
+    def set_result(
+        self, tool_call_id: str, content: str, result: dict[str, Any] | None = None
+    ) -> bool:
         """Record a result for an open call; False (ignored) if the call is not open (e.g.
-        the batch was already closed by :meth:`repair`) or already answered."""
+        the batch was already closed by :meth:`repair`) or already answered. ``result``: how
+        the call ended, for programs (:func:`outcome`; default: ok)."""
         if self._pending.get(tool_call_id, "") is not None:
             return False
         self._pending[tool_call_id] = content if content else status_message("ok")
+        self._results[tool_call_id] = result if result is not None else outcome("ok")
         return True
 
     def has_result(self, tool_call_id: str) -> bool:
@@ -269,6 +333,7 @@ class Conversation:
         missing = self.open_tool_calls
         for cid in missing:
             self._pending[cid] = status_message(status)
+            self._results[cid] = outcome(status)
         self._flush()
         return missing
 
@@ -292,6 +357,7 @@ class Conversation:
                 }
                 missing = [tc["id"] for tc in m["tool_calls"] if tc.get("id") not in answered]
                 for cid in missing:
+                    self._results[cid] = outcome("interrupted")
                     self._messages.append(
                         {
                             "role": "tool",

@@ -93,16 +93,10 @@ class ModelSpec:
         per-agent overrides (``agent.<name>.model`` / ``base_url``) the scheduler honours."""
         if self.offline:
             if agent in ("security", "coder", "scheduler", "team-ops"):
-                from opsconsole.agent.specialists import offline as so
+                from opsconsole.agent.specialists.factory import offline_model
 
-                cls = {
-                    "security": so.OfflineSecurity,
-                    "coder": so.OfflineCoder,
-                    "scheduler": so.OfflineRouter,
-                    "team-ops": so.OfflineOps,
-                }[agent]
-                return cls(language)
-            from opsconsole.agent.offline import OfflinePlanner
+                return offline_model(agent.removeprefix("team-"), language)
+            from opsconsole.planner import OfflinePlanner
 
             return OfflinePlanner(language=language)
         from opsconsole.agent.model import OpenAIModelClient

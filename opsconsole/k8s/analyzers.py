@@ -42,6 +42,8 @@ class Finding:
     reason: str
     evidence: list[str] = field(default_factory=list)
     suggestion: str = ""
+    #: structured details for programs, e.g. a Service's ``selector`` ({label: value})
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -110,50 +112,68 @@ def analyze_pod(
     out: list[Finding] = []
     ns, name = pod.namespace, pod.name
 
-    def add(sev: str, reason: str, evidence: list[str], suggestion: str) -> None:
-        out.append(Finding(sev, "pod", ns, name, reason, [e for e in evidence if e], suggestion))
+    def add(
+        sev: str,
+        reason: str,
+        evidence: list[str],
+        suggestion: str,
+        *,
+        cause: list[str] | None = None,
+        logs: list[str] | None = None,
+    ) -> None:
+        """``cause``: the evidence about the pod itself (not its events or logs); ``logs``:
+        the last log lines quoted; both also kept as facts for programs."""
+        facts: dict[str, Any] = {}
+        if cause is not None:
+            facts["cause"] = [e for e in cause if e]
+        if logs:
+            facts["last_log_lines"] = logs
+        ev = [e for e in evidence if e]
+        out.append(Finding(sev, "pod", ns, name, reason, ev, suggestion, facts=facts))
+
+    def tail_of(container: str) -> list[str]:
+        return [t.strip() for t in ((log_tail or {}).get(container) or [])[-3:]]
 
     for c in pod.containers:
         where = f"container {c.name}"
         if c.reason == "CrashLoopBackOff" or (c.restart_count and c.last_reason and not c.ready):
             if c.last_reason == "OOMKilled":
-                ev = _oom_evidence(pod, c.name, usage, c.restart_count)
-                tail = (log_tail or {}).get(c.name) or []
-                if tail:
-                    ev.append("last log lines: " + " | ".join(t.strip() for t in tail[-3:]))
-                add("high", "OOMKilled", ev, _OOM)
+                cause = _oom_evidence(pod, c.name, usage, c.restart_count)
+                tail = tail_of(c.name)
+                ev = cause + (["last log lines: " + " | ".join(tail)] if tail else [])
+                add("high", "OOMKilled", ev, _OOM, cause=cause, logs=tail)
                 continue
             if c.reason != "CrashLoopBackOff" and c.state == "running":
                 continue  # restarted before but running now: FrequentRestarts below
-            ev = [
+            cause = [
                 f"{where}: status {c.reason or c.state}, restarts={c.restart_count}, last exit "
                 f"code {c.last_exit_code} ({c.last_reason or 'unknown'})"
             ]
-            tail = (log_tail or {}).get(c.name) or []
-            if tail:
-                ev.append("last log lines: " + " | ".join(t.strip() for t in tail[-3:]))
+            tail = tail_of(c.name)
+            ev = cause + (["last log lines: " + " | ".join(tail)] if tail else [])
             ev += _event_msg(evs, "BackOff")
-            add("high", "CrashLoopBackOff", ev, _CRASH)
+            add("high", "CrashLoopBackOff", ev, _CRASH, cause=cause, logs=tail)
         elif c.state == "terminated" and c.reason == "OOMKilled":
-            add("high", "OOMKilled", _oom_evidence(pod, c.name, usage, c.restart_count), _OOM)
+            cause = _oom_evidence(pod, c.name, usage, c.restart_count)
+            add("high", "OOMKilled", cause, _OOM, cause=cause)
         elif c.reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName"):
-            ev = [f"{where}: image {c.image}", f"{c.reason}: {c.message}" if c.message else ""]
+            cause = [f"{where}: image {c.image}", f"{c.reason}: {c.message}" if c.message else ""]
             pulls = [e for e in evs if "pull" in e.message.lower() and "image" in e.message.lower()]
-            ev += _event_msg(pulls or evs, "Failed", "BackOff", "InspectFailed")
-            add("high", c.reason, ev, _IMAGE)
+            ev = cause + _event_msg(pulls or evs, "Failed", "BackOff", "InspectFailed")
+            add("high", c.reason, ev, _IMAGE, cause=cause)
         elif c.reason in (
             "CreateContainerConfigError",
             "CreateContainerError",
             "RunContainerError",
         ):
-            ev = [f"{where}: {c.reason}: {c.message}"] + _event_msg(evs, "Failed")
-            add("high", "CreateContainerConfigError", ev, _CONFIG)
+            cause = [f"{where}: {c.reason}: {c.message}"]
+            ev = cause + _event_msg(evs, "Failed")
+            add("high", "CreateContainerConfigError", ev, _CONFIG, cause=cause)
         elif c.state == "terminated" and c.exit_code not in (0, None) and not c.init:
-            ev = [f"{where}: exit code {c.exit_code} ({c.reason or 'Error'})", c.message]
-            tail = (log_tail or {}).get(c.name) or []
-            if tail:
-                ev.append("last log lines: " + " | ".join(t.strip() for t in tail[-3:]))
-            add("high", "ContainerError", ev, _CRASH)
+            cause = [f"{where}: exit code {c.exit_code} ({c.reason or 'Error'})", c.message]
+            tail = tail_of(c.name)
+            ev = cause + (["last log lines: " + " | ".join(tail)] if tail else [])
+            add("high", "ContainerError", ev, _CRASH, cause=cause, logs=tail)
 
     status = pod.status
     if pod.phase == "Pending" and not any(f.reason in _CONTAINER_REASONS for f in out):
@@ -162,16 +182,18 @@ def analyze_pod(
         unscheduled = not pod.node
         if unscheduled:
             if gpus:
-                ev = [f"requests {GPU}={gpus}"] + sched
-                add("high", "GPUUnschedulable", ev, _GPU)
+                cause = [f"requests {GPU}={gpus}"]
+                add("high", "GPUUnschedulable", cause + sched, _GPU, cause=cause)
             elif sched or status == "Pending":
-                add("high", "FailedScheduling", sched or ["pod has no node yet"], _SCHED)
+                cause = [] if sched else ["pod has no node yet"]
+                add("high", "FailedScheduling", sched or cause, _SCHED, cause=cause)
     if status in ("Unknown", "NodeLost") or pod.phase == "Unknown":
-        add("high", "PodUnknown", [f"status {status} on node {pod.node or '?'}"], _UNKNOWN)
+        cause = [f"status {status} on node {pod.node or '?'}"]
+        add("high", "PodUnknown", cause, _UNKNOWN, cause=cause)
     elif pod.phase == "Failed" and not out:
         raw_status = (pod.raw or _E).get("status") or _E
-        ev = [f"phase Failed: {raw_status.get('reason', '')} {raw_status.get('message', '')}"]
-        add("medium", "PodFailed", ev, _FAILED)
+        cause = [f"phase Failed: {raw_status.get('reason', '')} {raw_status.get('message', '')}"]
+        add("medium", "PodFailed", cause, _FAILED, cause=cause)
 
     if pod.phase == "Running" and not out:
         unhealthy = [e for e in evs if e.reason == "Unhealthy"]
@@ -179,10 +201,10 @@ def analyze_pod(
         liveness = [e for e in unhealthy if "iveness" in e.message]
         not_ready = [c for c in pod.containers if not c.ready and not c.init]
         if not_ready and (readiness or not liveness):
-            ev = [
+            cause = [
                 f"container {c.name} not ready (running={c.state == 'running'})" for c in not_ready
             ]
-            ev += [
+            ev = cause + [
                 f"event Unhealthy (x{e.count}): {e.message}" if e.count > 1 else e.message
                 for e in readiness[-2:]
             ]
@@ -190,14 +212,14 @@ def analyze_pod(
             if probe and "httpGet" in probe:
                 hg = probe["httpGet"]
                 ev.append(f"readinessProbe http-get :{hg.get('port')}{hg.get('path', '/')}")
-            add("medium", "ReadinessProbeFailed", ev, _READY)
+            add("medium", "ReadinessProbeFailed", ev, _READY, cause=cause)
         elif liveness:
             ev = [f"event Unhealthy (x{e.count}): {e.message}" for e in liveness[-2:]]
-            add("medium", "LivenessProbeFailed", ev, _LIVE)
+            add("medium", "LivenessProbeFailed", ev, _LIVE, cause=[])
         elif pod.restarts >= 5:
             c = max(pod.containers, key=lambda x: x.restart_count)
-            ev = [f"container {c.name}: restarts={c.restart_count}, last {c.last_reason or '?'}"]
-            add("low", "FrequentRestarts", ev, _CRASH)
+            cause = [f"container {c.name}: restarts={c.restart_count}, last {c.last_reason or '?'}"]
+            add("low", "FrequentRestarts", cause, _CRASH, cause=cause)
     return out
 
 
@@ -352,11 +374,33 @@ def analyze_services(
         if not matching:
             ev = [f"selector {sel_text} matches no pod in {ns}", f"endpoints: {ready_eps} ready"]
             sugg = _SELECTOR
-            out.append(Finding("medium", "service", ns, name, "ServiceNoEndpoints", ev, sugg))
+            out.append(
+                Finding(
+                    "medium",
+                    "service",
+                    ns,
+                    name,
+                    "ServiceNoEndpoints",
+                    ev,
+                    sugg,
+                    facts={"selector": dict(sel)},
+                )
+            )
         elif ready_eps == 0 and not any(p.healthy for p in matching):
             ev = [f"selector {sel_text} matches {len(matching)} pod(s), none ready"]
             sugg = _NOT_READY
-            out.append(Finding("medium", "service", ns, name, "ServiceNoReadyEndpoints", ev, sugg))
+            out.append(
+                Finding(
+                    "medium",
+                    "service",
+                    ns,
+                    name,
+                    "ServiceNoReadyEndpoints",
+                    ev,
+                    sugg,
+                    facts={"selector": dict(sel)},
+                )
+            )
     return out
 
 

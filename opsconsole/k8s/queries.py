@@ -16,6 +16,7 @@ from typing import Any
 
 from opsconsole.errors import ClusterError, NotFound
 from opsconsole.k8s.client import Cluster, gc_paused
+from opsconsole.k8s.describe import Described
 from opsconsole.k8s.models import DeploymentRow, EventRow, NodeRow, PodRow, UsageRow
 from opsconsole.k8s.parse import (
     parse_deployment,
@@ -228,11 +229,18 @@ def get_pod_row(cluster: Cluster, namespace: str, name: str) -> PodRow:
 
 def describe_pod(cluster: Cluster, namespace: str, name: str, *, events: bool = True) -> str:
     """A ``kubectl describe pod``-like text (containers, states, probes, volumes, events)."""
-    from opsconsole.k8s.describe import describe_pod_text
+    return describe_pod_view(cluster, namespace, name, events=events).text
+
+
+def describe_pod_view(
+    cluster: Cluster, namespace: str, name: str, *, events: bool = True
+) -> Described:
+    """The describe view of a pod: the text and the same facts as data."""
+    from opsconsole.k8s.describe import describe_pod as describe
 
     pod = get_pod(cluster, namespace, name)
     evs = list_events(cluster, namespace, object_name=name, object_kind="Pod") if events else []
-    return describe_pod_text(pod, evs)
+    return describe(pod, evs)
 
 
 # --- events -------------------------------------------------------------------------------

@@ -1,8 +1,15 @@
-"""Compact text for a model, within a token budget (used by :mod:`opsconsole.k8s.tools`).
+"""Compact text for a model, within a token budget, and the same facts as data for programs
+(used by :mod:`opsconsole.k8s.tools`).
 
 Token count: ``estimate_tokens`` = ASCII characters / 4 + one token per non-ASCII character
 (CJK text costs about a token per character, so this never undercounts it). Budgets cut whole
 lines and end with an explicit ``[truncated: N more <things> omitted ...]`` marker.
+
+Every renderer returns ``(text, data)``. The data of a listing is ``summary`` (its first line),
+``columns`` (the header line, for tables), ``items``: one dict per row with the row's fields
+and ``line``, the row as the text shows it (for quoting; programs decide on the fields), and
+``empty``, the line shown instead of rows when there are none. Items are never cut by the
+token budget (at most :data:`MAX_ITEMS`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from opsconsole.k8s.models import DeploymentRow, EventRow, NodeRow, PodRow, Usag
 from opsconsole.k8s.parse import fmt_bytes
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: rows of a listing's data at most
+MAX_ITEMS = 500
 
 
 def estimate_tokens(text: str) -> int:
@@ -151,7 +160,9 @@ def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple
         f"{len(good)} healthy ({summary or 'none'})"
     ]
     if not pods:
-        return head[0] + "\n(no pods)", {"namespace": namespace, "pods": [], "total": 0}
+        empty: dict = {"namespace": namespace, "pods": [], "total": 0, "attention": 0}
+        empty.update(healthy=0, summary=head[0], items=[], empty="(no pods)")
+        return head[0] + "\n(no pods)", empty
     if len(bad) > 30:  # many unhealthy pods: say which workloads first, so it survives cuts
         groups = Counter((workload(p), p.status) for p in bad)
         top = ", ".join(f"{w} {st} x{n}" for (w, st), n in groups.most_common(20))
@@ -169,6 +180,20 @@ def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple
             f"{age(p.created, now)}"
         )
         return f"{line}  {note}" if note else line
+
+    def item(p: PodRow) -> dict:
+        return {
+            "namespace": p.namespace,
+            "name": p.name,
+            "status": p.status,
+            "ready": p.ready_text,
+            "restarts": p.restarts,
+            "node": p.node or None,
+            "age": age(p.created, now),
+            "note": pod_note(p) if needs_attention(p) else "",
+            "attention": needs_attention(p),
+            "line": row(p),
+        }
 
     def ref(p: PodRow) -> str:
         return p.name if namespace else f"{p.namespace}/{p.name}"
@@ -200,8 +225,13 @@ def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple
     data = {
         "namespace": namespace,
         "total": len(pods),
+        "attention": len(bad),
+        "healthy": len(good),
         "unhealthy": [ref(p) for p in bad][:200],
-        "pods": [ref(p) for p in bad + good][:500],
+        "pods": [ref(p) for p in bad + good][:MAX_ITEMS],
+        "summary": head[0],
+        "columns": head[-1],
+        "items": [item(p) for p in bad + good][:MAX_ITEMS],
     }
     return text, data
 
@@ -209,34 +239,51 @@ def render_pods(pods: list[PodRow], namespace: str | None, budget: int) -> tuple
 # --- findings -----------------------------------------------------------------------------
 
 
-def finding_line(f: Finding) -> str:
-    ref = f"{f.kind}={f.ref}"
+def finding_quote(f: Finding) -> str:
+    """A finding's line up to its evidence (without the suggestion)."""
     ev = "; ".join(e.replace("\n", " ") for e in f.evidence) or "-"
-    line = f"FINDING severity={f.severity} reason={f.reason} {ref} evidence: {ev}"
+    return f"FINDING severity={f.severity} reason={f.reason} {f.kind}={f.ref} evidence: {ev}"
+
+
+def finding_line(f: Finding) -> str:
+    line = finding_quote(f)
     if f.suggestion:
         line += f" | suggestion: {f.suggestion}"
     return line
 
 
 def render_findings(
-    findings: list[Finding], scope: str, healthy_pods: int, total_pods: int, budget: int
-) -> str:
+    findings: list[Finding],
+    scope: str,
+    healthy_pods: int,
+    total_pods: int,
+    budget: int,
+    *,
+    counted: str = "healthy",
+) -> tuple[str, dict]:
+    """``counted``: what ``healthy_pods`` counts ("healthy", or "scanned" for a scan)."""
     sev = Counter(f.severity for f in findings)
     sev_text = ", ".join(f"{n} {s}" for s, n in sorted(sev.items(), key=lambda x: x[0]))
     head = [
         f"health check of {scope}: {len(findings)} findings ({sev_text or 'none'}); "
-        f"{healthy_pods} of {total_pods} pods healthy"
+        f"{healthy_pods} of {total_pods} pods {counted}"
     ]
+    data = {
+        "summary": head[0],
+        "findings": [
+            {**f.to_dict(), "line": finding_line(f), "quote": finding_quote(f)} for f in findings
+        ],
+    }
     if not findings:
-        return head[0] + "\nno problems found"
+        return head[0] + "\nno problems found", {**data, "empty": "no problems found"}
     text, _ = fit(head, [finding_line(f) for f in findings], budget, what="findings")
-    return text
+    return text, data
 
 
 # --- events, deployments, nodes, usage ----------------------------------------------------
 
 
-def render_events(events: list[EventRow], scope: str, budget: int) -> str:
+def render_events(events: list[EventRow], scope: str, budget: int) -> tuple[str, dict]:
     now = _dt.datetime.now(_dt.UTC)
     evs = sorted(events, key=lambda e: (e.type != "Warning", e.last_seen), reverse=False)
     warnings = [e for e in events if e.type == "Warning"]
@@ -246,20 +293,36 @@ def render_events(events: list[EventRow], scope: str, budget: int) -> str:
     head = [
         f"events in {scope}: {len(events)} ({len(warnings)} Warning), warnings first, newest first"
     ]
+    data: dict = {"summary": head[0], "items": []}
     if not events:
-        return head[0] + "\n(no events)"
+        return head[0] + "\n(no events)", {**data, "empty": "(no events)"}
     lines = []
     for e in evs:
         count = f" x{e.count}" if e.count > 1 else ""
-        lines.append(
+        line = (
             f"{age(e.last_seen, now)} ago  {e.type}  {e.reason}{count}  "
             f"{e.object_kind.lower()}/{e.namespace + '/' if e.namespace else ''}{e.object_name}: "
             f"{e.message}"
         )
-    return fit(head, lines, budget, what="events")[0]
+        lines.append(line)
+        data["items"].append(
+            {
+                "type": e.type,
+                "reason": e.reason,
+                "count": e.count,
+                "kind": e.object_kind,
+                "namespace": e.namespace or None,
+                "name": e.object_name,
+                "message": e.message,
+                "age": age(e.last_seen, now),
+                "line": line,
+            }
+        )
+    data["items"] = data["items"][:MAX_ITEMS]
+    return fit(head, lines, budget, what="events")[0], data
 
 
-def render_deployments(deps: list[DeploymentRow], scope: str, budget: int) -> str:
+def render_deployments(deps: list[DeploymentRow], scope: str, budget: int) -> tuple[str, dict]:
     now = _dt.datetime.now(_dt.UTC)
     bad = [d for d in deps if d.unavailable > 0 or d.available < d.replicas]
     good = [d for d in deps if d not in bad]
@@ -268,6 +331,7 @@ def render_deployments(deps: list[DeploymentRow], scope: str, budget: int) -> st
         "NAME  READY  UP-TO-DATE  AVAILABLE  AGE  IMAGES  NOTE",
     ]
     lines = []
+    items = []
     for d in sorted(bad, key=lambda d: (d.namespace, d.name)) + sorted(
         good, key=lambda d: (d.namespace, d.name)
     ):
@@ -278,10 +342,26 @@ def render_deployments(deps: list[DeploymentRow], scope: str, budget: int) -> st
             f"  {','.join(d.images)}"
         )
         lines.append(f"{line}  {note}" if note else line)
-    return fit(head, lines, budget, what="deployments")[0]
+        items.append(
+            {
+                "namespace": d.namespace,
+                "name": d.name,
+                "replicas": d.replicas,
+                "ready": d.ready,
+                "updated": d.updated,
+                "available": d.available,
+                "unavailable": d.unavailable,
+                "images": list(d.images),
+                "conditions": list(d.conditions),
+                "note": note,
+                "line": lines[-1],
+            }
+        )
+    data = {"summary": head[0], "columns": head[1], "items": items[:MAX_ITEMS]}
+    return fit(head, lines, budget, what="deployments")[0], data
 
 
-def render_nodes(nodes: list[NodeRow], usage: dict[str, UsageRow], budget: int) -> str:
+def render_nodes(nodes: list[NodeRow], usage: dict[str, UsageRow], budget: int) -> tuple[str, dict]:
     now = _dt.datetime.now(_dt.UTC)
     bad = [n for n in nodes if not n.status.startswith("Ready") or n.pressure]
     head = [
@@ -289,6 +369,7 @@ def render_nodes(nodes: list[NodeRow], usage: dict[str, UsageRow], budget: int) 
         "NAME  STATUS  ROLES  AGE  VERSION  CPU  MEMORY  GPU  USAGE  CONDITIONS  TAINTS",
     ]
     lines = []
+    items = []
     for n in sorted(bad, key=lambda n: n.name) + sorted(
         [n for n in nodes if n not in bad], key=lambda n: n.name
     ):
@@ -299,22 +380,56 @@ def render_nodes(nodes: list[NodeRow], usage: dict[str, UsageRow], budget: int) 
             f"{n.cpu_capacity or '-'}  {n.memory_capacity or '-'}  {n.gpu_capacity or '0'}  "
             f"{used}  {','.join(n.pressure) or '-'}  {','.join(n.taints) or '-'}"
         )
-    return fit(head, lines, budget, what="nodes")[0]
+        gpus = n.gpu_capacity or "0"
+        items.append(
+            {
+                "name": n.name,
+                "status": n.status,
+                "roles": n.roles,
+                "version": n.version,
+                "cpu": n.cpu_capacity or None,
+                "memory": n.memory_capacity or None,
+                "gpu": int(gpus) if gpus.isdigit() else 0,
+                "usage": used if u else None,
+                "pressure": list(n.pressure),
+                "taints": list(n.taints),
+                "line": lines[-1],
+            }
+        )
+    data = {"summary": head[0], "columns": head[1], "items": items[:MAX_ITEMS]}
+    return fit(head, lines, budget, what="nodes")[0], data
 
 
 def render_usage(
-    rows: list[tuple[UsageRow, str, str]], scope: str, sort_by: str, budget: int
-) -> str:
-    """``rows``: (usage, cpu limit text, memory limit text) per pod, already sorted."""
+    rows: list[tuple[UsageRow, str, str, int | None]], scope: str, sort_by: str, budget: int
+) -> tuple[str, dict]:
+    """``rows``: (usage, cpu limit text, memory limit text, % of the memory limit used or
+    None) per pod, already sorted."""
     head = [
         f"pod resource usage in {scope} (metrics.k8s.io), {len(rows)} pods, top by {sort_by}:",
         "POD  CPU  MEMORY  LIMITS",
     ]
     lines = []
-    for u, cpu_lim, mem_lim in rows:
+    items = []
+    for u, cpu_lim, mem_lim, mem_pct in rows:
         name = f"{u.namespace}/{u.name}" if scope.startswith("all") else u.name
         lines.append(
             f"{name}  {u.cpu_millicores}m  {fmt_bytes(u.memory_bytes)}  "
             f"cpu={cpu_lim or 'none'} memory={mem_lim or 'none'}"
         )
-    return fit(head, lines, budget, what="pods")[0]
+        items.append(
+            {
+                "namespace": u.namespace,
+                "name": u.name,
+                "cpu_millicores": u.cpu_millicores,
+                "memory_bytes": u.memory_bytes,
+                "cpu": f"{u.cpu_millicores}m",
+                "memory": fmt_bytes(u.memory_bytes),
+                "cpu_limit": cpu_lim or None,
+                "memory_limit": mem_lim or None,
+                "memory_used_pct": mem_pct,
+                "line": lines[-1],
+            }
+        )
+    data = {"summary": head[0], "columns": head[1], "items": items[:MAX_ITEMS]}
+    return fit(head, lines, budget, what="pods")[0], data

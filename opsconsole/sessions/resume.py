@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.transcript import split_state_note, status_message
+from opsconsole.agent.events import ToolCallFinished
+from opsconsole.agent.transcript import outcome, split_state_note, status_message
 from opsconsole.sessions.reader import Session
 from opsconsole.sessions.recorder import SessionRecorder
 
@@ -66,6 +67,18 @@ def repair_transcript(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def resume_results(session: Session) -> dict[str, dict[str, Any]]:
+    """How each recorded call ended, for programs (what stays local of a conversation, see
+    :mod:`opsconsole.agent.transcript`), from the session's ``tool_call_finished`` events:
+    status, error code and data (the error's message is not kept)."""
+    out: dict[str, dict[str, Any]] = {}
+    for ev in session.events:
+        if isinstance(ev, ToolCallFinished):
+            error = (ev.error_code, "") if ev.error_code else None
+            out[ev.tool_call_id] = outcome(ev.status, error=error, data=ev.data)
+    return out
+
+
 def resume_messages(session: Session, *, thread: str = "main") -> list[dict[str, Any]]:
     """The transcript to continue from, with pending tool calls answered as interrupted."""
     return repair_transcript(list(session.threads.get(thread, [])))
@@ -80,6 +93,8 @@ class ResumedSession:
     session_approvals: frozenset[str] = field(default_factory=frozenset)
     #: tool_call_ids that were answered as interrupted on resume
     interrupted: list[str] = field(default_factory=list)
+    #: how the recorded calls ended (:func:`resume_results`), for ``Conversation(results=)``
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def resume_session(
@@ -96,7 +111,8 @@ def resume_session(
     Continue it with a live model::
 
         resumed = resume_session(path, settings=settings)
-        loop = AgentLoop(..., conversation=Conversation(resumed.messages),
+        loop = AgentLoop(..., conversation=Conversation(resumed.messages,
+                                                        results=resumed.results),
                          audit=resumed.recorder.audit_hook)
         resumed.recorder.track_transcript(loop.conversation.messages)
     """
@@ -115,7 +131,11 @@ def resume_session(
         recorder.close()
         raise
     return ResumedSession(
-        recorder=recorder, session=session, messages=messages, interrupted=interrupted
+        recorder=recorder,
+        session=session,
+        messages=messages,
+        interrupted=interrupted,
+        results=resume_results(session),
     )
 
 

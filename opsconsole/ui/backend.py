@@ -39,6 +39,8 @@ class Backend:
     notes: list[str] = field(default_factory=list)
     #: a resumed session's transcript, used by the next build_loop only
     resumed_messages: list[dict[str, Any]] | None = None
+    #: how the resumed session's calls ended (what stays local of its conversation)
+    resumed_results: dict[str, dict[str, Any]] | None = None
     #: (question, answer) pairs of a resumed session, shown in the chat
     history: list[tuple[str, str]] = field(default_factory=list)
     #: the kubeconfig the cluster was (or failed to be) loaded from (None: the default chain)
@@ -68,8 +70,8 @@ class Backend:
 
         conversation = None
         if self.resumed_messages is not None:
-            conversation = Conversation(self.resumed_messages)
-            self.resumed_messages = None
+            conversation = Conversation(self.resumed_messages, results=self.resumed_results)
+            self.resumed_messages = self.resumed_results = None
         if self.recorder is not None:
             self.recorder.flush()
         recorder = self.recorder
@@ -220,7 +222,7 @@ class Backend:
 
 
 def _offline(settings: Settings) -> Any:
-    from opsconsole.agent.offline import OfflinePlanner
+    from opsconsole.planner import OfflinePlanner
 
     return OfflinePlanner(language=settings.agent.language)
 
@@ -317,6 +319,7 @@ def _resume(backend: Backend, name: str) -> None:
     resumed = resume_from_settings(name, backend.settings)
     backend.recorder = resumed.recorder
     backend.resumed_messages = resumed.messages
+    backend.resumed_results = resumed.results
     backend.history = conversation_pairs(resumed.messages)
     interrupted = len(resumed.interrupted)
     extra = f"; {interrupted} unfinished tool call(s) marked interrupted" if interrupted else ""

@@ -118,3 +118,16 @@ def test_resume_makes_a_loose_session_file_private_again(tmp_path: Path) -> None
     again = _ask(tmp_path, "--resume", "last", "and the pods?")
     assert again.returncode == 0, again.stderr
     assert (real.stat().st_mode & 0o777) == 0o600
+
+
+def test_resume_gives_the_offline_planner_back_what_the_calls_returned(tmp_path: Path) -> None:
+    """The recorded calls' data (kept in the session's events) comes back with the transcript:
+    after "which pods are unhealthy", a resumed follow-up about one of them goes straight to
+    that pod, as it would have in the same conversation, instead of scanning again."""
+    first = _ask(tmp_path, "哪些 Pod 不健康")
+    assert first.returncode == 0, first.stderr
+    second = _ask(tmp_path, "--resume", "last", "为什么 image-resizer 一直重启")
+    assert second.returncode == 0, second.stderr
+    actions = [ln for ln in second.stdout.splitlines() if ln.startswith("Action: ")]
+    assert actions and actions[0].startswith("Action: describe_pod("), second.stdout
+    assert "image-resizer-" in actions[0]

@@ -103,8 +103,8 @@ def test_alerts_group_warning_events_by_reason_and_object():
 
 
 async def test_console_switches_reach_every_agent(demo_cluster):
-    from opsconsole.agent.offline import OfflinePlanner
     from opsconsole.agent.specialists.offline import OfflineOps, OfflineRouter, OfflineSecurity
+    from opsconsole.planner import OfflinePlanner
 
     s = build_scheduler(None, demo_cluster, Settings(), offline=True)
     async with contextlib.aclosing(s.run("@security @ops 检查一下 default")) as stream:

@@ -29,11 +29,11 @@ from opsconsole.agent.events import (
     UsageReported,
 )
 from opsconsole.agent.loop import AgentLoop
-from opsconsole.agent.offline import OfflinePlanner
 from opsconsole.agent.tools import ToolRegistry
 from opsconsole.config import Settings
 from opsconsole.k8s.client import Cluster
 from opsconsole.k8s.tools import build_k8s_tools
+from opsconsole.planner import OfflinePlanner
 
 from .conftest import CONTEXT
 

@@ -22,9 +22,9 @@ from opsconsole.agent.events import (
     ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop
-from opsconsole.agent.offline import OfflinePlanner
 from opsconsole.agent.tools import ToolRegistry
 from opsconsole.config import Settings
+from opsconsole.planner import OfflinePlanner
 
 HEADER = "〔离线规划器 / offline planner〕"
 

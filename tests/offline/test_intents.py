@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
-from opsconsole.agent.offline_intents import Known, detect_language, parse_intent
+from opsconsole.planner.intents import (
+    IntentKind,
+    Known,
+    detect_language,
+    parse_intent,
+    similarity,
+)
+from opsconsole.planner.vocabulary import vocabulary
 
 
 @pytest.mark.parametrize(
@@ -99,3 +108,51 @@ def test_known_namespace_disambiguates() -> None:
     assert (intent.namespace, intent.target) == ("payments", "ledger")
     intent = parse_intent("payments ledger 为什么一直重启", known=known)
     assert (intent.namespace, intent.target) == ("payments", "ledger")
+
+
+# --- the intents are data: every example is classified as its intent ------------------------
+
+VOCABULARY = vocabulary()
+EXAMPLES = [
+    (spec.name, lang, example)
+    for spec in VOCABULARY.intents
+    for lang in ("zh", "en")
+    for example in spec.examples.get(lang, ())
+]
+
+
+@pytest.mark.parametrize(("kind", "lang", "example"), EXAMPLES)
+def test_every_example_is_classified_as_its_intent(kind: str, lang: str, example: str) -> None:
+    intent = parse_intent(example)
+    assert intent.kind == kind, (example, intent)
+    assert intent.language == lang, example
+
+
+def test_every_intent_has_examples_in_both_languages_and_known_facts() -> None:
+    names = [spec.name for spec in VOCABULARY.intents]
+    assert sorted(names) == sorted(k for k in get_args(IntentKind) if k != "unknown")
+    facts = {"target", "namespace", "target_kind", *VOCABULARY.cues}
+    for spec in VOCABULARY.intents:
+        assert spec.examples.get("zh") and spec.examples.get("en"), spec.name
+        assert spec.rules, spec.name
+        for rule in spec.rules:
+            used = [*rule.when, *rule.need, *(f for combo in rule.unless for f in combo)]
+            for fact in used:
+                assert fact.lstrip("!").split(".")[0] in facts, (spec.name, fact)
+
+
+def test_no_rule_firing_leaves_a_request_unknown_unless_it_copies_an_example() -> None:
+    # no cue at all: unknown, however long the request
+    assert parse_intent("describe trainer-0").kind == "unknown"
+    # a help word next to a name: help's conditions refuse it, and no example is taken instead
+    assert parse_intent("你能做什么 shop").kind == "unknown"
+    assert similarity("why is checkout failing", "why is ledger failing") == 1.0
+    assert similarity("why is checkout failing", "写一首诗") == 0.0
+
+
+def test_the_verb_is_the_change_named_first() -> None:
+    assert (
+        parse_intent("scale the catalog deployment to 3 replicas and restart web").verb == "scale"
+    )
+    assert parse_intent("重启 web，然后删除 api-1").verb == "restart"
+    assert parse_intent("回滚 checkout").verb == "rollback"

@@ -4,54 +4,161 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsconsole.agent.offline import OfflinePlanner, plan
-from opsconsole.agent.offline_context import Final, Step
+from opsconsole.agent.tools import ToolResult
+from opsconsole.agent.transcript import LOCAL
+from opsconsole.planner import OfflinePlanner, plan
+from opsconsole.planner.context import Final, Step
 
-from .scripted import TOOLS, drive, tool
+from .scripted import (
+    TOOLS,
+    changed,
+    deployments,
+    describe,
+    drive,
+    error,
+    event,
+    events,
+    finding,
+    findings,
+    logs,
+    nodes,
+    pod,
+    pods,
+    tool,
+    usage,
+)
 
 HEADER = "〔离线规划器 / offline planner〕"
 
-UNHEALTHY = (
-    "3 unhealthy of 25 pods\n"
-    "FINDING severity=high reason=CrashLoopBackOff pod=payments/ledger-6f7d8c9b4-k2x9p "
-    "evidence: container ledger: status CrashLoopBackOff, restarts=7, last exit code 1 (Error)\n"
-    "FINDING severity=high reason=OOMKilled pod=shop/cart-5c6d7e8f9-abcde evidence: container "
-    "cart: last state OOMKilled (exit code 137), restarts=4; memory limit 128Mi\n"
-    "FINDING severity=medium reason=ServiceNoEndpoints service=shop/search evidence: selector "
-    "app=search-v2 matches no pod in shop\n"
-    "FINDING severity=low reason=LatestImageTag pod=web/frontend-1 evidence: image nginx:latest\n"
-)
-PAYMENTS_PODS = (
-    "NAME                      READY  STATUS            RESTARTS  AGE\n"
-    "ledger-6f7d8c9b4-k2x9p    0/1    CrashLoopBackOff  7         1h\n"
-    "ledger-db-0               1/1    Running           0         1h\n"
-)
-DESCRIBE = (
-    "Name: ledger-6f7d8c9b4-k2x9p\nNamespace: payments\n  State: Waiting\n"
-    "    Reason: CrashLoopBackOff\n  Last State: Terminated\n    Reason: Error\n"
-    "    Exit Code: 1\n  Restart Count: 7\n"
-)
-EVENTS = "Warning  BackOff  pod/ledger-6f7d8c9b4-k2x9p  Back-off restarting failed container\n"
-LOGS_PREV = (
-    "starting ledger 2.3.1\nloading config from /etc/ledger/config.yaml\n"
-    'Traceback (most recent call last):\n  File "/app/main.py", line 12, in <module>\n'
-    "KeyError: 'LEDGER_DB_URL'\n"
-)
+
+def unhealthy(ledger: str = "payments/ledger") -> ToolResult:
+    """The analyzers' scan: ``ledger`` (ns/workload) crash-loops, a cart pod is OOMKilled,
+    Service shop/search selects no pod, and one security finding."""
+    return findings(
+        finding(
+            "high",
+            "CrashLoopBackOff",
+            "pod",
+            f"{ledger}-6f7d8c9b4-k2x9p",
+            [
+                f"container {ledger.split('/')[1]}: status CrashLoopBackOff, restarts=7, "
+                "last exit code 1 (Error)"
+            ],
+        ),
+        finding(
+            "high",
+            "OOMKilled",
+            "pod",
+            "shop/cart-5c6d7e8f9-abcde",
+            [
+                "container cart: last state OOMKilled (exit code 137), restarts=4",
+                "memory limit 128Mi",
+            ],
+        ),
+        finding(
+            "medium",
+            "ServiceNoEndpoints",
+            "service",
+            "shop/search",
+            ["selector app=search-v2 matches no pod in shop"],
+            selector={"app": "search-v2"},
+        ),
+        finding("low", "LatestImageTag", "pod", "web/frontend-1", ["image nginx:latest"]),
+        summary="3 unhealthy of 25 pods",
+    )
 
 
-def logs(args: dict[str, Any]) -> str:
-    return LOGS_PREV if args.get("previous") else "waiting to start: CrashLoopBackOff\n"
+UNHEALTHY = unhealthy()
+PAYMENTS_PODS = pods(
+    "payments",
+    pod(
+        "ledger-6f7d8c9b4-k2x9p",
+        "CrashLoopBackOff",
+        "0/1",
+        7,
+        "ledger-6f7d8c9b4-k2x9p    0/1    CrashLoopBackOff  7         1h",
+    ),
+    pod(
+        "ledger-db-0",
+        "Running",
+        "1/1",
+        0,
+        "ledger-db-0               1/1    Running           0         1h",
+    ),
+    columns="NAME                      READY  STATUS            RESTARTS  AGE",
+)
+DESCRIBE = describe(
+    "payments",
+    "ledger-6f7d8c9b4-k2x9p",
+    [
+        ("Name", "ledger-6f7d8c9b4-k2x9p"),
+        ("Namespace", "payments"),
+        ("State", "Waiting"),
+        ("Reason", "CrashLoopBackOff"),
+        ("Last State", "Terminated"),
+        ("Reason", "Error"),
+        ("Exit Code", "1"),
+        ("Restart Count", "7"),
+    ],
+    containers=[{"name": "ledger", "limits": {}, "requests": {}, "env": []}],
+)
+EVENTS = events(
+    event(
+        "Warning",
+        "BackOff",
+        "Pod",
+        "ledger-6f7d8c9b4-k2x9p",
+        "Back-off restarting failed container",
+        "Warning  BackOff  pod/ledger-6f7d8c9b4-k2x9p  Back-off restarting failed container",
+    )
+)
+LOGS_PREV = [
+    "starting ledger 2.3.1",
+    "loading config from /etc/ledger/config.yaml",
+    "Traceback (most recent call last):",
+    '  File "/app/main.py", line 12, in <module>',
+    "KeyError: 'LEDGER_DB_URL'",
+]
+
+
+def logs_of(args: dict[str, Any]) -> ToolResult:
+    return logs(LOGS_PREV if args.get("previous") else ["waiting to start: CrashLoopBackOff"])
 
 
 WORLD: dict[str, Any] = {
     "find_unhealthy_pods": UNHEALTHY,
-    "get_k8s_pods": lambda a: PAYMENTS_PODS if a["namespace"] == "payments" else "no pods\n",
+    "get_k8s_pods": lambda a: (
+        PAYMENTS_PODS if a["namespace"] == "payments" else pods(a["namespace"])
+    ),
     "describe_pod": DESCRIBE,
     "get_events": EVENTS,
-    "get_pod_logs": logs,
-    "get_nodes": "NAME STATUS ROLES\nnode-1 Ready worker\nnode-2 NotReady worker\n",
-    "get_resource_usage": "POD CPU MEMORY\nshop/cart-1 250m 120Mi\n",
-    "get_deployments": "NAME READY AVAILABLE\ncheckout 0/2 0\n",
+    "get_pod_logs": logs_of,
+    "get_nodes": nodes(
+        {"name": "node-1", "status": "Ready", "roles": "worker", "line": "node-1 Ready worker"},
+        {
+            "name": "node-2",
+            "status": "NotReady",
+            "roles": "worker",
+            "line": "node-2 NotReady worker",
+        },
+        columns="NAME STATUS ROLES",
+    ),
+    "get_resource_usage": lambda a: usage(
+        a.get("namespace"),
+        {
+            "namespace": "shop",
+            "name": "cart-1",
+            "cpu": "250m",
+            "memory": "120Mi",
+            "line": "shop/cart-1 250m 120Mi",
+        },
+        columns="POD CPU MEMORY",
+    ),
+    "get_deployments": lambda a: deployments(
+        a.get("namespace"),
+        {"name": "checkout", "ready": 0, "replicas": 2, "available": 0, "line": "checkout 0/2 0"},
+        columns="NAME READY AVAILABLE",
+    ),
 }
 
 
@@ -89,7 +196,7 @@ async def test_why_ledger_restarts_zh() -> None:
 
 async def test_why_checkout_failing_en_without_namespace() -> None:
     world = dict(WORLD)
-    world["find_unhealthy_pods"] = UNHEALTHY.replace("payments/ledger", "shop/checkout")
+    world["find_unhealthy_pods"] = unhealthy("shop/checkout")
     run = await drive("why is checkout failing", world)
     assert run.steps[0] == ["find_unhealthy_pods"]
     assert ("describe_pod", {"namespace": "shop", "pod_name": "checkout-6f7d8c9b4-k2x9p"}) in (
@@ -174,13 +281,30 @@ WRITE_TOOLS = [
 ]
 
 
-SHOP_DEPLOYMENTS = (
-    "deployments in namespace shop: 3\nNAME  READY  UP-TO-DATE  AVAILABLE  AGE\n"
-    "cart  2/2  2  2  4d\ncatalog  2/2  2  2  4d\nweb  3/3  3  3  4d\n"
+def _shop_deployment(name: str, n: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "ready": n,
+        "replicas": n,
+        "updated": n,
+        "available": n,
+        "line": f"{name}  {n}/{n}  {n}  {n}  4d",
+    }
+
+
+SHOP_DEPLOYMENTS = deployments(
+    "shop",
+    _shop_deployment("cart", 2),
+    _shop_deployment("catalog", 2),
+    _shop_deployment("web", 3),
+    summary="deployments in namespace shop: 3",
+    columns="NAME  READY  UP-TO-DATE  AVAILABLE  AGE",
 )
 CHANGE_WORLD: dict[str, Any] = dict(
     WORLD,
-    get_deployments=lambda a: SHOP_DEPLOYMENTS if a.get("namespace") == "shop" else "none\n",
+    get_deployments=lambda a: (
+        SHOP_DEPLOYMENTS if a.get("namespace") == "shop" else deployments(a.get("namespace"))
+    ),
 )
 
 
@@ -199,7 +323,7 @@ async def test_mutating_request_in_read_only_mode_is_explained_not_done() -> Non
 
 
 async def test_write_mode_proposes_the_change_for_approval() -> None:
-    world = dict(CHANGE_WORLD, scale_deployment="scaled shop/cart to 4 replicas")
+    world = dict(CHANGE_WORLD, scale_deployment=changed("scaled shop/cart to 4 replicas"))
     run = await drive(
         "Scale the cart deployment in the shop namespace to 4 replicas.", world, tools=WRITE_TOOLS
     )
@@ -213,7 +337,9 @@ async def test_write_mode_proposes_the_change_for_approval() -> None:
 
 
 async def test_write_mode_several_changes_in_one_request_zh() -> None:
-    world = dict(CHANGE_WORLD, scale_deployment="scaled", rollout_restart="restarted")
+    world = dict(
+        CHANGE_WORLD, scale_deployment=changed("scaled"), rollout_restart=changed("restarted")
+    )
     run = await drive(
         "在 shop 命名空间把 catalog deployment 扩到 3 个副本，并滚动重启 web deployment。",
         world,
@@ -236,14 +362,17 @@ async def test_scale_without_a_count_is_explained() -> None:
 
 
 async def test_tool_error_is_reported_honestly() -> None:
-    world = dict(WORLD, get_k8s_pods="error: forbidden: pods is forbidden in namespace default")
+    world = dict(
+        WORLD,
+        get_k8s_pods=error("forbidden", "error: forbidden: pods is forbidden in namespace default"),
+    )
     run = await drive("查看 default 命名空间下所有 Pod 的状态", world)
     assert "forbidden" in run.answer and "错误" in run.answer
 
 
 async def test_steps_are_bounded() -> None:
     # a world where the target is never found: the planner must still answer, within bounds
-    world = dict(WORLD, find_unhealthy_pods="no unhealthy pods\n")
+    world = dict(WORLD, find_unhealthy_pods=findings(summary="no unhealthy pods"))
     run = await drive("why is ghost failing", world)
     assert len(run.steps) <= 6
     assert "ghost" in run.answer
@@ -274,21 +403,38 @@ def test_tool_schema_helper() -> None:
     assert tool("x", {}, [])["function"]["name"] == "x"
 
 
-async def test_default_namespace_comes_from_the_system_prompt() -> None:
-    history = [{"role": "system", "content": "当前集群上下文：demo；默认命名空间：payments。"}]
+async def test_default_namespace_comes_from_the_session() -> None:
+    """The session's default namespace (what stays local of the system message), not the
+    prompt's wording."""
+    history = [
+        {
+            "role": "system",
+            "content": "当前集群上下文：demo；默认命名空间：payments。",
+            LOCAL: {"context": "demo", "namespace": "payments"},
+        }
+    ]
     run = await drive("列出所有 Pod", WORLD, history=history)
     assert run.calls == [("get_k8s_pods", {"namespace": "payments"})]
 
 
-def test_finding_line_with_suggestion_is_parsed() -> None:
-    from opsconsole.agent.offline_causes import finding_cause
-    from opsconsole.agent.offline_observe import parse_findings
+def test_finding_with_suggestion_is_read_from_the_scans_data() -> None:
+    from opsconsole.k8s.analyzers import Finding as K8sFinding
+    from opsconsole.k8s.render import render_findings
+    from opsconsole.planner.causes import finding_cause
+    from opsconsole.planner.facts import findings_in
+    from opsconsole.planner.observations import Observation
 
-    line = (
-        "FINDING severity=critical reason=NodeNotReady node=worker-3 evidence: Ready=Unknown: "
-        "NodeStatusUnknown Kubelet stopped posting node status. | suggestion: check the kubelet"
+    node = K8sFinding(
+        "critical",
+        "node",
+        None,
+        "worker-3",
+        "NodeNotReady",
+        ["Ready=Unknown: NodeStatusUnknown Kubelet stopped posting node status."],
+        "check the kubelet",
     )
-    (f,) = parse_findings("header\n" + line)
+    _text, data = render_findings([node], "all namespaces", 1, 1, 2000)
+    (f,) = findings_in(Observation("c1", "find_unhealthy_pods", {}, data=data))
     assert (f.kind, f.namespace, f.name, f.reason) == ("node", None, "worker-3", "NodeNotReady")
     assert f.evidence.startswith("Ready=Unknown") and f.suggestion == "check the kubelet"
     assert finding_cause(f) is not None and finding_cause(f).key == "node"
@@ -311,7 +457,7 @@ async def test_wrong_namespace_finds_the_workload_elsewhere() -> None:
 
 
 async def test_later_clause_about_the_same_object_wins() -> None:
-    world = dict(CHANGE_WORLD, scale_deployment="scaled")
+    world = dict(CHANGE_WORLD, scale_deployment=changed("scaled"))
     run = await drive(
         "shop 的 cart deployment 被误缩容到 0，请恢复到 2 个副本。", world, tools=WRITE_TOOLS
     )

@@ -18,12 +18,12 @@ import pytest
 
 from opsconsole.agent.events import Answer, RunFinished, Thought, UsageReported
 from opsconsole.agent.loop import AgentLoop
-from opsconsole.agent.offline import OfflinePlanner
 from opsconsole.agent.tools import ToolRegistry
 from opsconsole.config import Settings
 from opsconsole.k8s.analyzers import SUGGESTIONS_ZH, suggestion_text
 from opsconsole.k8s.client import Cluster
 from opsconsole.k8s.tools import build_k8s_tools
+from opsconsole.planner import OfflinePlanner
 
 from .conftest import CONTEXT
 

@@ -18,11 +18,11 @@ from opsconsole.agent.events import (
     ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop
-from opsconsole.agent.offline import OfflinePlanner
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
 from opsconsole.config import Settings
+from opsconsole.planner import OfflinePlanner
 
-from .scripted import TOOLS
+from .scripted import TOOLS, answer
 from .test_planning import WORLD
 
 HEADER = "〔离线规划器 / offline planner〕"
@@ -36,8 +36,7 @@ def _registry(world: dict[str, Any], seen: list[tuple[str, dict[str, Any]]]) -> 
 
         def handler(args: dict[str, Any], _name: str = name) -> ToolResult:
             seen.append((_name, dict(args)))
-            resp = world.get(_name, "error: nothing here")
-            return ToolResult(content=resp(args) if callable(resp) else resp)
+            return answer(world, _name, args)
 
         tools.append(
             Tool(

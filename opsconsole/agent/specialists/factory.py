@@ -16,6 +16,26 @@ SCHEDULER = "scheduler"
 ModelFactory = Callable[[str], ModelClient]
 
 
+def offline_model(name: str, language: str = "auto") -> ModelClient:
+    """The offline client of one team member: the router for the scheduler, the offline
+    specialists for the others (Ops wraps the offline planner). One of the few places that
+    import :mod:`opsconsole.planner` (it builds models); the rest of the agent package does
+    not."""
+    from opsconsole.agent.specialists import offline as off
+    from opsconsole.planner import OfflinePlanner, namespace_in
+
+    if name == "ops":
+        return off.OfflineOps(
+            language, planner=OfflinePlanner(language=language), namespace_of=namespace_in
+        )
+    cls = {
+        SCHEDULER: off.OfflineRouter,
+        "security": off.OfflineSecurity,
+        "coder": off.OfflineCoder,
+    }[name]
+    return cls(language, namespace_of=namespace_in)
+
+
 def default_model_factory(
     settings: Settings, *, offline: bool = False, api_key: str | None = None
 ) -> ModelFactory:
@@ -31,15 +51,7 @@ def default_model_factory(
     def factory(name: str) -> ModelClient:
         lang = settings.agent.language
         if use_offline:
-            from opsconsole.agent.specialists import offline as off
-
-            cls = {
-                SCHEDULER: off.OfflineRouter,
-                "ops": off.OfflineOps,
-                "security": off.OfflineSecurity,
-                "coder": off.OfflineCoder,
-            }[name]
-            return cls(language=lang)
+            return offline_model(name, lang)
         from opsconsole.agent.model import OpenAIModelClient
 
         override = getattr(settings.agent, name, None)

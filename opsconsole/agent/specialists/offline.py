@@ -8,23 +8,48 @@
 - :class:`OfflineCoder`: ``generate_manifest`` from the request's words, then
   ``validate_manifest``; for pasted YAML ``review_manifest`` + ``validate_manifest``.
 
-Like :class:`opsconsole.agent.offline.OfflinePlanner` they are stateless: each turn is derived
+Like :class:`opsconsole.planner.OfflinePlanner` they are stateless: each turn is derived
 from ``messages`` (the latest user message and the tool results after it).
+
+The agent package does not import the planner (:mod:`opsconsole.planner`): whoever builds
+these clients (:func:`opsconsole.agent.specialists.factory.offline_model`) passes the planner
+to :class:`OfflineOps` and the planner's reading of a namespace in a request
+(``namespace_of``) to all of them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from opsconsole.agent.model import ModelStreamItem, ModelTurn, TextChunk, ToolCallRequest, Usage
-from opsconsole.agent.offline_answers import HEADER
+from opsconsole.agent.model import (
+    OFFLINE_HEADER,
+    ModelClient,
+    ModelStreamItem,
+    ModelTurn,
+    TextChunk,
+    ToolCallRequest,
+    Usage,
+)
 from opsconsole.agent.prompts import resolve_language
 from opsconsole.agent.specialists._common import merge_answers, unwrap_agent_output
 from opsconsole.agent.specialists.routing import Route, looks_like_yaml, route
-from opsconsole.agent.transcript import split_state_note
+from opsconsole.agent.transcript import LOCAL, split_state_note
+
+HEADER = OFFLINE_HEADER
+#: the namespace a request names, or None (the offline planner's reading, injected)
+NamespaceOf = Callable[[str], "str | None"]
+
+
+def _no_namespace(text: str) -> str | None:
+    return None
+
+
+def _sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages as a model API would get them (without what stays local)."""
+    return [{k: v for k, v in m.items() if k != LOCAL} for m in messages]
 
 
 def _estimate(*parts: Any) -> int:
@@ -63,14 +88,15 @@ class _Offline:
     label = "offline planner"
     offline = True
 
-    def __init__(self, language: str = "auto") -> None:
+    def __init__(self, language: str = "auto", *, namespace_of: NamespaceOf | None = None) -> None:
         self.language = language
+        self.namespace_of: NamespaceOf = namespace_of or _no_namespace
 
     def lang(self, task: str) -> str:
         return resolve_language(self.language, task)
 
     def _final(self, text: str, messages: list[dict[str, Any]]) -> list[ModelStreamItem]:
-        usage = Usage(prompt_tokens=_estimate(messages), completion_tokens=_estimate(text))
+        usage = Usage(prompt_tokens=_estimate(_sent(messages)), completion_tokens=_estimate(text))
         return [TextChunk(text), ModelTurn(content=text, finish_reason="stop", usage=usage)]
 
     def _calls(
@@ -88,7 +114,9 @@ class _Offline:
             )
             for i, (name, args) in enumerate(calls)
         ]
-        usage = Usage(prompt_tokens=_estimate(messages), completion_tokens=_estimate(thought))
+        usage = Usage(
+            prompt_tokens=_estimate(_sent(messages)), completion_tokens=_estimate(thought)
+        )
         return [
             TextChunk(thought),
             ModelTurn(content=thought, tool_calls=reqs, finish_reason="tool_calls", usage=usage),
@@ -194,11 +222,15 @@ _ALERT_WORDS = ("告警", "报警", "警报", "alert", "alerts", "alarm", "warni
 class OfflineOps(_Offline):
     """The offline planner, with Warning events as alerts when the task asks for alerts."""
 
-    def __init__(self, language: str = "auto") -> None:
-        super().__init__(language)
-        from opsconsole.agent.offline import OfflinePlanner
-
-        self.planner = OfflinePlanner(language=language)
+    def __init__(
+        self,
+        language: str = "auto",
+        *,
+        planner: ModelClient,
+        namespace_of: NamespaceOf | None = None,
+    ) -> None:
+        super().__init__(language, namespace_of=namespace_of)
+        self.planner = planner
 
     async def run_turn(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
@@ -208,7 +240,7 @@ class OfflineOps(_Offline):
         if wants_alerts and "get_alerts" in _offered(tools):
             zh = self.lang(task) == "zh"
             if not obs:
-                ns = namespace_hint(task)
+                ns = namespace_hint(task, self.namespace_of)
                 args = {"namespace": ns} if ns else {}
                 thought = (
                     "读取 Warning 事件作为告警。" if zh else "Reading Warning events as alerts."
@@ -294,11 +326,11 @@ _NOT_NS = {
 }
 
 
-def namespace_hint(task: str) -> str | None:
+def namespace_hint(task: str, namespace_of: NamespaceOf | None = None) -> str | None:
     """A namespace the request names (``namespace shop``, ``shop 命名空间``, ``default 的``,
-    ``what about shop``)."""
-    from opsconsole.agent.offline_intents import extract_namespace
-
+    ``what about shop``); ``namespace_of`` (the planner's reading) is asked after the explicit
+    forms."""
+    extract_namespace = namespace_of or _no_namespace
     t = task.lower()
     for rx in (_NS_THE, _NS_EXPLICIT, _NS_BEFORE):
         m = rx.search(t)
@@ -325,7 +357,7 @@ class OfflineSecurity(_Offline):
                 return self._calls(thought, [("review_manifest", {"yaml": task})], total, messages)
             if "security_scan" not in offered:
                 return self._final(f"{HEADER}\n(security_scan not offered)", messages)
-            ns = namespace_hint(task)
+            ns = namespace_hint(task, self.namespace_of)
             where = ns or ("所有命名空间" if zh else "all namespaces")
             thought = (
                 f"扫描 {where}：Pod 安全标准、RBAC、镜像、明文密钥、limits、对外暴露的服务。"
@@ -373,10 +405,11 @@ _REPLICAS_RE = re.compile(
 _SKIP_NAMES = {"the", "a", "an", "it", "me", "my", "k8s", "kubernetes", "yaml", "manifest"}
 
 
-def generation_args(task: str, default_ns: str | None = None) -> dict[str, Any]:
+def generation_args(
+    task: str, default_ns: str | None = None, namespace_of: NamespaceOf | None = None
+) -> dict[str, Any]:
     """generate_manifest arguments from a request's words."""
-    from opsconsole.agent.offline_intents import extract_namespace
-
+    extract_namespace = namespace_of or _no_namespace
     t = task.lower()
     kinds = [k for k, words in _KIND_WORDS if any(w in t for w in words)]
     if "CronJob" in kinds and "Job" in kinds:
@@ -460,7 +493,7 @@ class OfflineCoder(_Offline):
                 parts += [f"**{title}**", "", out, ""]
             return self._final("\n".join(parts), messages)
         if "generate_manifest" not in done:
-            args = generation_args(task)
+            args = generation_args(task, namespace_of=self.namespace_of)
             thought = (
                 f"用模板生成 {', '.join(args['kinds'])}（{args['name']}）。"
                 if zh

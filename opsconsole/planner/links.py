@@ -1,25 +1,32 @@
 """The offline planner's causal links: the telling log line, Warning events, and the links
-from a symptom to its cause (config key, dependency, selector, OOM limit, scaled to zero)."""
+from a symptom to its cause (config key, dependency, selector, OOM limit, scaled to zero),
+all read from the tools' data."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from opsconsole.agent.offline_answers import (
-    is_error,
-)
-from opsconsole.agent.offline_causes import Cause, classify, finding_cause
-from opsconsole.agent.offline_evidence import (
+from opsconsole.planner.causes import Cause, classify, finding_cause
+from opsconsole.planner.evidence import (
     describe_evidence,
     env_source,
     evidence_lines,
-    log_body,
+    field_lines,
     missing_variable,
     selector_mismatch,
     service_hosts,
+    spec_strings,
 )
-from opsconsole.agent.offline_intents import Language
-from opsconsole.agent.offline_observe import Finding, Observation
+from opsconsole.planner.facts import (
+    Finding,
+    containers,
+    log_body,
+    log_notes,
+    shown_name,
+)
+from opsconsole.planner.intents import Language
+from opsconsole.planner.observations import Observation
 
 _TELLING = (
     "error",
@@ -45,9 +52,9 @@ def telling_log_line(observations: list[Observation]) -> str | None:
     """
     best: str | None = None
     for o in observations:
-        if o.name != "get_pod_logs" or is_error(o):
+        if o.name != "get_pod_logs" or o.failed:
             continue
-        body = log_body(o.content)
+        body = log_body(o)
         if o.args.get("previous"):
             body = [(True, ln) for _, ln in body]
         for want_previous in (True, False):
@@ -66,11 +73,10 @@ TS_RE = re.compile(r"^\S*\d{2}:\d{2}:\d{2}\S*\s+")
 
 
 def log_evidence(o: Observation, limit: int) -> list[str]:
-    """Evidence from a log tool output: the restart note and distinct error lines."""
-    out = [ln.strip() for ln in o.content.splitlines() if ln.startswith("previous instance")]
-    body = "\n".join(ln for _, ln in log_body(o.content))
+    """Evidence from a log read: the restart note and distinct error lines."""
+    out = [note.strip() for note in log_notes(o, "previous")]
     seen: set[str] = set()
-    for line in evidence_lines(body, limit=limit * 4):
+    for line in evidence_lines([ln for _, ln in log_body(o)], limit=limit * 4):
         key = TS_RE.sub("", line)
         if key not in seen:
             seen.add(key)
@@ -79,12 +85,27 @@ def log_evidence(o: Observation, limit: int) -> list[str]:
 
 
 def warning_lines(o: Observation, limit: int = 3) -> list[str]:
-    lines = [
-        ln.strip()
-        for ln in o.content.splitlines()
-        if "  Warning  " in ln or ln.strip().startswith("Warning ")
-    ]
+    """The Warning events of a ``get_events`` result, as it shows them."""
+    lines = [str(i.get("line") or "").strip() for i in o.items if i.get("type") == "Warning"]
     return lines[:limit]
+
+
+def row_facts(o: Observation, item: dict[str, Any]) -> str:
+    """What a listing's row says about the state of its object, for recognising a cause: a
+    pod's status and note, a node's status and conditions, a deployment's conditions and
+    whether replicas are unavailable."""
+    parts: list[Any]
+    if o.name == "get_nodes":
+        parts = [item.get("status"), *(item.get("pressure") or [])]
+    elif o.name == "get_deployments":
+        available, replicas = item.get("available"), item.get("replicas")
+        short = bool(item.get("unavailable")) or (
+            isinstance(available, int) and isinstance(replicas, int) and available < replicas
+        )
+        parts = [*(item.get("conditions") or []), "unavailable" if short else ""]
+    else:
+        parts = [item.get("status"), item.get("note")]
+    return " ".join(str(p) for p in parts if p)
 
 
 def root_cause(findings: list[Finding], observations: list[Observation]) -> Cause | None:
@@ -94,14 +115,14 @@ def root_cause(findings: list[Finding], observations: list[Observation]) -> Caus
             return c
     texts: list[str] = []
     for o in observations:
-        if is_error(o):
+        if o.failed:
             continue
         if o.name == "get_events":
             texts += warning_lines(o, 5)
         elif o.name == "describe_pod":
-            texts += [ln for ln in describe_evidence(o.content, None) if "Status:" not in ln]
+            texts += describe_evidence(o, None, skip=("Status",))
         elif o.name in ("get_nodes", "get_deployments", "get_k8s_pods"):
-            texts.append(o.content)
+            texts += [row_facts(o, item) for item in o.items]
     key = telling_log_line(observations)
     if key:
         texts.append(key)
@@ -116,9 +137,9 @@ def config_link(
     if not var:
         return None
     for o in observations:
-        if o.name != "describe_pod" or is_error(o):
+        if o.name != "describe_pod" or o.failed:
             continue
-        src = env_source(o.content, var)
+        src = env_source(o, var)
         if src is None:
             continue
         line, kind, name, key = src
@@ -151,13 +172,13 @@ def dependency_link(
     lang: Language, observations: list[Observation], related: list[Finding]
 ) -> tuple[str, str, str] | None:
     """(sentence, evidence, next step) when the pod depends on a Service with no endpoints."""
-    texts = []
+    texts: list[str] = []
     for o in observations:
-        if o.name == "get_pod_logs" and not is_error(o):
-            texts.append("\n".join(ln for _, ln in log_body(o.content)))
-        elif o.name == "describe_pod" and not is_error(o):
-            texts.append(o.content)
-    hosts = service_hosts("\n".join(texts))
+        if o.name == "get_pod_logs" and not o.failed:
+            texts += [ln for _, ln in log_body(o)]
+        elif o.name == "describe_pod" and not o.failed:
+            texts += spec_strings(o)
+    hosts = service_hosts(texts)
     for f in related:
         if f.kind != "service" or f.reason not in ("ServiceNoEndpoints", "ServiceNoReadyEndpoints"):
             continue
@@ -183,7 +204,7 @@ def dependency_link(
                     f"(`kubectl get svc {f.name} -n {f.namespace} -o yaml`, "
                     f"`kubectl get pods -n {f.namespace} --show-labels`)"
                 )
-            return sentence, f.line.split(" | suggestion:")[0][:300], step
+            return sentence, f.quote[:300], step
     return None
 
 
@@ -195,16 +216,14 @@ def selector_link(
         if f.kind != "service":
             continue
         for o in observations:
-            if o.name != "describe_pod" or is_error(o):
+            if o.name != "describe_pod" or o.failed:
                 continue
-            got = selector_mismatch(f.evidence, o.content)
+            got = selector_mismatch(f, o)
             if got is None:
                 continue
             selector, label = got
             pod = o.args.get("pod_name", "")
-            labels = next(
-                (ln.strip() for ln in o.content.splitlines() if ln.startswith("Labels:")), ""
-            )
+            labels = next(iter(field_lines(o, "Labels")), "")
             if lang == "zh":
                 sentence = (
                     f"Service 的 selector 是 `{selector}`，而后端 Pod `{pod}` 的标签是 `{label}`，"
@@ -239,15 +258,15 @@ def oom_link(
         return None
     limit = ""
     for o in observations:
-        if o.name == "describe_pod" and not is_error(o):
-            for line in o.content.splitlines():
-                m = re.search(r"Limits:.*memory=(\S+)", line)
-                if m:
-                    limit = m.group(1).rstrip(",")
+        if o.name == "describe_pod" and not o.failed:
+            for box in containers(o):
+                memory = (box.get("limits") or {}).get("memory")
+                if memory:
+                    limit = str(memory)
     lines: list[str] = []
     for o in observations:
-        if o.name == "get_pod_logs" and not is_error(o):
-            body = log_body(o.content)
+        if o.name == "get_pod_logs" and not o.failed:
+            body = log_body(o)
             prev = [ln.strip() for p, ln in body if p] or [ln.strip() for _, ln in body]
             lines += [ln for ln in prev if _MEM_RE.search(ln) or "memory" in ln.lower()]
     if not lines or not limit:
@@ -293,15 +312,15 @@ def scaled_to_zero_link(
         wanted.append((deployment[0], deployment[1], None))
     for ns, want, service in wanted:
         for o in observations:
-            if o.name != "get_deployments" or is_error(o):
+            if o.name != "get_deployments" or o.failed:
                 continue
-            for line in o.content.splitlines()[2:]:
-                cols = re.split(r"\s{2,}", line.strip())
-                name = cols[0].split("/")[-1] if cols else ""
-                if not (len(cols) >= 2 and cols[1] == "0/0"):
+            for item in o.items:
+                name = str(item.get("name") or "")
+                if not (item.get("replicas") == 0 and item.get("ready") == 0):
                     continue
                 if name != want and not name.startswith(want + "-"):
                     continue
+                line = str(item.get("line") or shown_name(o, item))
                 ref = f"{ns}/{name}"
                 cmd = f"kubectl scale deployment/{name} --replicas=N -n {ns}"
                 if lang == "zh":

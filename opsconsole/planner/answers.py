@@ -8,87 +8,26 @@ anything: the offline planner only reads.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from opsconsole.agent.offline_causes import Cause, cause, classify, finding_cause, is_security
-from opsconsole.agent.offline_evidence import evidence_lines
-from opsconsole.agent.offline_intents import Intent, Language
-from opsconsole.agent.offline_observe import (
-    Finding,
-    Observation,
-    is_error_text,
-    is_forbidden,
-)
 from opsconsole.k8s.analyzers import suggestion_text
-
-HEADER = "〔离线规划器 / offline planner〕"
-
-_T: dict[str, dict[Language, str]] = {
-    "cause": {"zh": "**根因**", "en": "**Root cause**"},
-    "evidence": {"zh": "**证据**（摘自工具输出）", "en": "**Evidence** (quoted from tool output)"},
-    "next": {
-        "zh": "**建议的下一步**（离线规划器不会执行任何变更）",
-        "en": "**Next steps** (the offline planner changes nothing itself)",
-    },
-    "analyzer": {"zh": "分析器结论", "en": "analyzer finding"},
-    "no_findings": {
-        "zh": "分析器没有发现异常的 Pod。",
-        "en": "The analyzers found no unhealthy pods.",
-    },
-    "output": {"zh": "工具输出", "en": "Tool output"},
-    "more": {"zh": "（其余 {n} 行省略）", "en": "({n} more lines omitted)"},
-    "ask_more": {
-        "zh": "想深入某个 Pod，可以问：“为什么 {ns} 的 {name} 一直重启”。",
-        "en": 'To dig into one of them, ask: "why is {name} in {ns} failing".',
-    },
-    "tool_error": {"zh": "工具返回了错误：", "en": "The tool returned an error:"},
-}
-
-
-def t(key: str, lang: Language, **kw: object) -> str:
-    return _T[key][lang].format(**kw)
-
-
-def ask_more(lang: Language, example: tuple[str | None, str] | None) -> str:
-    """How to dig into one item, with a real one of the listing as the example."""
-    ns, name = example if example is not None else ("NAMESPACE", "NAME")
-    return t("ask_more", lang, ns=ns or "NAMESPACE", name=name)
-
-
-def code(text: str) -> str:
-    """``text`` as an inline code span (shown literally, wraps in a narrow pane)."""
-    text = " ".join(text.split("\n")).strip()
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def quote(lines: Iterable[str]) -> str:
-    """Lines quoted from tool output: one bullet each, as code, so Markdown keeps every line
-    apart (``>`` quotes merge into one paragraph) and wraps long ones in a narrow chat."""
-    return "\n".join(f"- {code(line)}" for line in lines if line.strip())
-
-
-def block(text: str, lang: Language, max_lines: int = 30) -> str:
-    lines = [ln.rstrip() for ln in text.strip("\n").splitlines()]
-    extra = len(lines) - max_lines
-    body = "\n".join(lines[:max_lines]).replace("```", "ˋˋˋ")
-    out = f"```\n{body}\n```"
-    if extra > 0:
-        out += "\n" + t("more", lang, n=extra)
-    return out
-
-
-def is_error(obs: Observation) -> bool:
-    """A tool output that is an error message rather than data (the tools' error lines)."""
-    return is_error_text(obs.content)
+from opsconsole.planner.causes import Cause, cause, finding_cause, is_security
+from opsconsole.planner.evidence import evidence_lines
+from opsconsole.planner.facts import (
+    Finding,
+    deployment_of,
+    error_text,
+    is_forbidden,
+    lines_of,
+)
+from opsconsole.planner.intents import Intent, Language
+from opsconsole.planner.markdown import HEADER, ask_more, block, code, numbered, quote, t
+from opsconsole.planner.observations import Observation
 
 
 def error_note(obs: Observation, lang: Language) -> str:
     """One line saying which read failed and why (forbidden reads name the RBAC gap)."""
-    first = obs.content.strip().splitlines()[0][:300] if obs.content.strip() else "?"
-    forbidden = is_forbidden(first)
+    first = error_text(obs).splitlines()[0][:300]
+    forbidden = is_forbidden(obs)
     if lang == "zh":
         why = "（权限不足：当前身份没有读取权限，RBAC 禁止）" if forbidden else ""
         return f"注意：`{obs.name}` 读取失败{why}：{first}"
@@ -96,22 +35,16 @@ def error_note(obs: Observation, lang: Language) -> str:
     return f"Note: `{obs.name}` failed{why}: {first}"
 
 
-def cause_for(findings: list[Finding], texts: Iterable[str]) -> Cause | None:
-    """The cause named by the analyzers' findings first, then by the observation text."""
-    for f in findings:
-        c = finding_cause(f)
-        if c is not None:
-            return c
-    for text in texts:
-        c = classify(text)
-        if c is not None:
-            return c
-    return None
-
-
 def next_steps(
     c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
 ) -> str:
+    return numbered(next_step_items(c, lang, ns, name, suggestion))
+
+
+def next_step_items(
+    c: Cause | None, lang: Language, ns: str | None, name: str | None, suggestion: str = ""
+) -> list[str]:
+    """The next steps for a cause (NAMESPACE and NAME filled in), then the analyzer's."""
     steps: tuple[str, ...]
     if c is None:
         steps = (
@@ -122,27 +55,19 @@ def next_steps(
     else:
         steps = c.next_zh if lang == "zh" else c.next_en
     out = []
-    for i, step in enumerate(steps, 1):
+    for step in steps:
         s = step
         if ns:
             s = re.sub(r"\bNAMESPACE\b", ns, s)
         if name:
             s = re.sub(r"\bNAME\b", deployment_of(name), s)
-        out.append(f"{i}. {s}")
+        out.append(s)
     suggestion = suggestion_text(suggestion, lang)
     if suggestion:
         lead = "分析器建议" if lang == "zh" else "Analyzer's suggestion"
         sep = "：" if lang == "zh" else ": "
-        out.append(f"{len(out) + 1}. {lead}{sep}{suggestion}")
-    return "\n".join(out)
-
-
-def deployment_of(pod: str) -> str:
-    """``api-7d9f8c6b5-x2k4q`` -> ``api`` (the usual ReplicaSet pod naming); else the name."""
-    parts = pod.split("-")
-    if len(parts) >= 3 and len(parts[-1]) == 5 and 6 <= len(parts[-2]) <= 10:
-        return "-".join(parts[:-2])
-    return pod
+        out.append(f"{lead}{sep}{suggestion}")
+    return out
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -236,7 +161,7 @@ def mutate_answer(intent: Intent) -> str:
 
 def error_answer(intent: Intent, obs: Observation) -> str:
     lang = intent.language
-    first = obs.content.strip().splitlines()[:6]
+    first = error_text(obs).splitlines()[:6]
     if lang == "zh":
         tail = "请检查集群连接与权限（kubeconfig、context、RBAC）后重试。"
     else:
@@ -253,7 +178,7 @@ def unreachable_answer(
     configured, credentials rejected): say so and how to check; never guess from the errors."""
     zh = intent.language == "zh"
     ctx = f" --context {context}" if context else ""
-    lines = [f"{o.name}: {o.content.strip().splitlines()[0][:240]}" for o in errors]
+    lines = [f"{o.name}: {error_text(o).splitlines()[0][:240]}" for o in errors]
     lines = list(dict.fromkeys(lines))
     changed = intent.kind == "mutate"
     if zh:
@@ -319,45 +244,51 @@ def unreachable_answer(
     return f"{HEADER}\n\n{head}\n\n{label}\n{quote(lines[:6])}\n\n{how}\n{numbered}\n"
 
 
-def _cols(line: str) -> list[str]:
-    return re.split(r"\s{2,}", line.strip())
+def _short(item: dict[str, object], have: str, want: str) -> bool:
+    """Fewer ``have`` than ``want`` (ready of replicas)."""
+    a, b = item.get(have), item.get(want)
+    return isinstance(a, int) and isinstance(b, int) and a < b
 
 
-def _ratio_short(text: str) -> bool:
-    m = re.match(r"^(\d+)/(\d+)$", text)
+def _ready_short(ready: object) -> bool:
+    m = re.match(r"^(\d+)/(\d+)$", str(ready or ""))
     return m is not None and int(m.group(1)) < int(m.group(2))
 
 
-def attention_rows(obs: Observation) -> list[str]:
-    """The rows of a listing that need attention, by the tool's own column layout."""
-    lines = obs.content.splitlines()
-    body = [
-        ln
-        for ln in lines[1:]
-        if ln.strip() and not ln.startswith(("NAME ", "POD ", "#", "[truncated", "("))
-    ]
-    out: list[str] = []
-    for line in body:
-        cols = _cols(line)
-        if obs.name == "get_k8s_pods" and len(cols) >= 3:
-            bad = cols[1] not in ("Running", "Completed", "Succeeded") or _ratio_short(cols[2])
-            if bad or len(cols) > 6:
-                out.append(line.strip())
-        elif obs.name == "get_nodes" and len(cols) >= 10:
-            if cols[1] != "Ready" or cols[9] != "-":
-                out.append(line.strip())
-        elif obs.name == "get_deployments" and len(cols) >= 2:
-            if _ratio_short(cols[1]):
-                out.append(line.strip())
+def attention_items(obs: Observation) -> list[dict[str, object]]:
+    """The rows of a listing that need attention, by their fields."""
+    out = []
+    for item in obs.items:
+        if obs.name == "get_k8s_pods":
+            status = item.get("status")
+            bad = status not in ("Running", "Completed", "Succeeded") or _ready_short(
+                item.get("ready")
+            )
+            keep = bad or bool(item.get("note"))
+        elif obs.name == "get_nodes":
+            keep = item.get("status") != "Ready" or bool(item.get("pressure"))
+        elif obs.name == "get_deployments":
+            keep = _short(item, "ready", "replicas")
         elif obs.name == "get_events":
-            if "  Warning  " in line:
-                out.append(line.strip())
+            keep = item.get("type") == "Warning"
         elif obs.name == "get_resource_usage":
-            m = re.search(r"\((\d+)% used\)", line)
-            if m and int(m.group(1)) >= 80:
-                out.append(line.strip())
-        elif obs.name not in ("get_k8s_pods", "get_nodes", "get_deployments"):
-            out += evidence_lines(line, limit=1)
+            pct = item.get("memory_used_pct")
+            keep = isinstance(pct, int) and pct >= 80
+        else:
+            keep = False
+        if keep:
+            out.append(item)
+    return out
+
+
+def attention_rows(obs: Observation) -> list[str]:
+    """The rows of a listing that need attention, as the listing shows them; for other
+    results, the lines that look like evidence."""
+    if obs.items:
+        return [str(i.get("line") or "").strip() for i in attention_items(obs)]
+    out: list[str] = []
+    for line in lines_of(obs)[1:]:
+        out += evidence_lines([line], limit=1)
     return out
 
 
@@ -367,7 +298,10 @@ _ATTENTION = {
 }
 
 
-_PODS_SUMMARY_RE = re.compile(r"(\d+) total; (\d+) need attention, (\d+) healthy")
+def _mentions(item: dict[str, object], name: str) -> bool:
+    """A row that names ``name`` (as a whole name or the start of one) in one of its fields."""
+    rx = re.compile(rf"(?<![a-z0-9-]){re.escape(name)}")
+    return any(rx.search(str(v)) for k, v in item.items() if k != "line")
 
 
 def listing_answer(
@@ -376,24 +310,19 @@ def listing_answer(
     lang = intent.language
     title = title_zh if lang == "zh" else title_en
     if only:
-        lines = obs.content.splitlines()
-        keep = [ln for ln in lines[1:] if re.search(rf"(?<![a-z0-9-]){re.escape(only)}", ln)]
+        keep = [i for i in obs.items if _mentions(i, only)]
         if keep:
-            obs = Observation(obs.call_id, obs.name, obs.args, "\n".join(lines[:1] + keep))
+            obs = obs.narrowed(keep, columns=False)
             title += f"（{only}）" if lang == "zh" else f" ({only})"
     parts = [HEADER, "", f"**{title}**", ""]
-    m = (
-        _PODS_SUMMARY_RE.search(obs.content.split("\n", 1)[0])
-        if obs.name == "get_k8s_pods"
-        else None
-    )
-    if m:
-        total, bad, good = m.groups()
+    total = obs.data.get("total")
+    if obs.name == "get_k8s_pods" and isinstance(total, int):
+        good, bad = obs.data.get("healthy", 0), obs.data.get("attention", 0)
         if lang == "zh":
             parts += [f"共 {total} 个 Pod：{good} 个正常，{bad} 个需要关注。", ""]
         else:
             parts += [f"{total} pods: {good} healthy, {bad} need attention.", ""]
-    parts.append(block(obs.content, lang))
+    parts.append(block("\n".join(lines_of(obs)), lang))
     problems = attention_rows(obs)
     if problems:
         zh, en = _ATTENTION.get(obs.name, ("需要关注：", "Needs attention:"))
@@ -402,21 +331,20 @@ def listing_answer(
             c = cause("node")
             sep = "：" if lang == "zh" else ": "
             parts += ["", f"{t('cause', lang)}{sep}{c.zh if lang == 'zh' else c.en}"]
-        parts += ["", ask_more(lang, _example(obs, problems))]
+        parts += ["", ask_more(lang, _example(obs))]
     else:
         parts += ["", "没有发现异常。" if lang == "zh" else "Nothing looks wrong here."]
     return "\n".join(parts) + "\n"
 
 
-def _example(obs: Observation, rows: list[str]) -> tuple[str | None, str] | None:
+def _example(obs: Observation) -> tuple[str | None, str] | None:
     """(namespace, workload) of the first row that needs attention, for the follow-up tip."""
-    if not rows or obs.name not in ("get_k8s_pods", "get_deployments"):
+    rows = attention_items(obs) if obs.name in ("get_k8s_pods", "get_deployments") else []
+    if not rows:
         return None
-    first = _cols(rows[0])[0]
-    ns = obs.args.get("namespace")
-    if "/" in first:
-        ns, first = first.split("/", 1)
-    return (str(ns) if ns else None), deployment_of(first)
+    first = rows[0]
+    ns = first.get("namespace") or obs.args.get("namespace")
+    return (str(ns) if ns else None), deployment_of(str(first.get("name") or ""))
 
 
 #: findings that follow from another one (a deployment whose pods fail, a service whose pods
@@ -434,8 +362,9 @@ def findings_answer(intent: Intent, findings: list[Finding], obs: Observation | 
     derived = [f for f in health if f.reason in DERIVED]
     if not health:
         parts = [HEADER, "", t("no_findings", lang)]
-        if obs is not None and obs.content.strip() and not security:
-            parts += ["", block(obs.content, lang, max_lines=15)]
+        shown = lines_of(obs) if obs is not None else []
+        if shown and not security:
+            parts += ["", block("\n".join(shown), lang, max_lines=15)]
     else:
         groups: dict[tuple[str, str, str], list[Finding]] = {}
         for f in primary:

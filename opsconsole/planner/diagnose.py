@@ -9,9 +9,11 @@ without pods have their own short paths.
 
 from __future__ import annotations
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent import offline_report as rep
-from opsconsole.agent.offline_context import (
+from typing import Any
+
+from opsconsole.planner import answers as ans
+from opsconsole.planner import report as rep
+from opsconsole.planner.context import (
     CRASHY,
     Call,
     Ctx,
@@ -24,8 +26,8 @@ from opsconsole.agent.offline_context import (
     missing_tool,
     not_found,
 )
-from opsconsole.agent.offline_evidence import gpu_nodes, pods_on_nodes
-from opsconsole.agent.offline_observe import Finding, Observation, match_pods
+from opsconsole.planner.facts import Finding, all_namespaces, match_pods, pod_row, shown_name
+from opsconsole.planner.observations import Observation
 
 
 def _best_pod(ctx: Ctx, matches: list[tuple[str, str]]) -> tuple[str, str]:
@@ -114,13 +116,11 @@ def _pod_is_crashy(ctx: Ctx, ns: str, pod: str) -> bool:
             if any(w in low for w in CRASHY):
                 return True
     for o in ctx.tr.all:
-        if o.name not in ("get_k8s_pods", "find_unhealthy_pods"):
-            continue
-        for line in o.content.splitlines():
-            if pod in line.split():
-                low = line.lower()
-                if any(w in low for w in ("crashloop", "oomkilled", "error")):
-                    return True
+        row = pod_row(o, pod) if o.name == "get_k8s_pods" and not o.failed else None
+        if row is not None:
+            low = f"{row.get('status')} {row.get('note')}".lower()
+            if any(w in low for w in ("crashloop", "oomkilled", "error")):
+                return True
     return ctx.intent.previous
 
 
@@ -140,11 +140,11 @@ def _never_ran(ctx: Ctx, ns: str, pod: str) -> bool:
         if f.namespace == ns and f.name == pod and f.reason.lower() in _NO_LOGS:
             return True
     for o in ctx.tr.all:
-        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns:
-            for line in o.content.splitlines():
-                cols = line.split()
-                if cols and cols[0] == pod and len(cols) > 1:
-                    return cols[1].lower() in ("pending", *_NO_LOGS, "containercreating")
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not o.failed:
+            row = pod_row(o, pod)
+            if row is not None:
+                status = str(row.get("status") or "").lower()
+                return status in ("pending", *_NO_LOGS, "containercreating")
     return False
 
 
@@ -176,7 +176,7 @@ def logs(ctx: Ctx, target: str) -> Decision:
             _log_calls(ctx, ns, pod, always=True),
         )
         return step or Final(missing_tool(ctx, "get_pod_logs"))
-    ok = [o for o in seen if not ans.is_error(o)]
+    ok = [o for o in seen if not o.failed]
     if not ok:
         return Final(ans.error_answer(ctx.intent, seen[0]))
     mine = [f for f in ctx.findings if f.namespace == ns and f.name == pod]
@@ -266,7 +266,7 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
     if not any(o.name == "describe_pod" for o in obs):  # no describe: the pod's row will do
         obs += _pod_rows(ctx, ns, pod)
-    scanned = any(o.name == "find_unhealthy_pods" and not ans.is_error(o) for o in ctx.tr.all)
+    scanned = any(o.name == "find_unhealthy_pods" and not o.failed for o in ctx.tr.all)
     return Final(
         rep.diagnosis_answer(
             ctx.intent,
@@ -285,10 +285,10 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
 def _pod_rows(ctx: Ctx, ns: str, pod: str) -> list[Observation]:
     """The pod's row of the latest pod list of its namespace, as a one-row observation."""
     for o in reversed(ctx.tr.all):
-        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not ans.is_error(o):
-            rows = [ln for ln in o.content.splitlines() if ln.split("  ")[0] == pod]
-            if rows:
-                return [Observation(o.call_id, o.name, o.args, rows[0])]
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not o.failed:
+            row = pod_row(o, pod)
+            if row is not None:
+                return [o.narrowed([row])]
     return []
 
 
@@ -318,10 +318,10 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
         return step
     nodes = ctx.called("get_nodes")
     findings = [f for f in findings_about(ctx, target) if f.kind == "node"]
-    if not findings and not any(target in o.content for o in nodes):
+    if not findings and not any(target in str(i.get("name")) for o in nodes for i in o.items):
         return Final(not_found(ctx, target))
     memory = any("memory" in f.reason.lower() for f in findings)
-    heavy: list[str] = []
+    heavy: list[dict[str, Any]] = []
     if memory and "get_resource_usage" in ctx.offered:
         step = make_step(
             ctx.say(
@@ -343,18 +343,18 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
         )
         if step is not None:
             return step
-        heavy = [line for ns, pod, line in top if _node_of(ctx, ns, pod) == target][:3]
+        heavy = [row for ns, pod, row in top if _node_of(ctx, ns, pod) == target][:3]
     obs = []
     for o in nodes:
-        lines = [ln for ln in o.content.splitlines() if target in ln]
-        obs.append(Observation(o.call_id, o.name, o.args, "\n".join(lines) or o.content))
+        rows = [i for i in o.items if target in str(i.get("name"))]
+        obs.append(o.narrowed(rows) if rows else o)
     obs += [o for o in ctx.tr.current if o.name == "get_events" and o.args.get("name") == target]
     if heavy:
         usage = ctx.called("get_resource_usage")[-1]
-        obs.append(Observation(usage.call_id, usage.name, usage.args, "\n".join(heavy)))
+        obs.append(usage.narrowed(heavy))
     note = ""
     if heavy:
-        pod, mem = heavy[0].split("  ")[0], heavy[0].split("  ")[2]
+        pod, mem = f"{heavy[0].get('namespace')}/{heavy[0].get('name')}", heavy[0].get("memory")
         note = ctx.say(
             f"节点 `{target}` 上内存占用最高的是 `{pod}`（{mem}）。",
             f"The biggest memory user on node `{target}` is `{pod}` ({mem}).",
@@ -364,27 +364,24 @@ def _diagnose_node(ctx: Ctx, target: str) -> Decision:
     )
 
 
-def _usage_rows(ctx: Ctx) -> list[tuple[str, str, str]]:
-    """(namespace, pod, row) of a get_resource_usage output over all namespaces, top first."""
+def _usage_rows(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, pod, row) of a get_resource_usage result over all namespaces, top first."""
     out = []
     for o in ctx.called("get_resource_usage"):
-        if ans.is_error(o):
+        if o.failed or not all_namespaces(o):
             continue
-        for line in o.content.splitlines()[2:]:
-            first = line.split("  ")[0]
-            if "/" in first and not line.startswith("["):
-                ns, pod = first.split("/", 1)
-                out.append((ns, pod, line.strip()))
+        for item in o.items:
+            if item.get("namespace"):
+                out.append((str(item["namespace"]), str(item.get("name")), item))
     return out
 
 
 def _node_of(ctx: Ctx, ns: str, pod: str) -> str | None:
     for o in ctx.tr.current:
-        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns:
-            for line in o.content.splitlines():
-                cols = line.split("  ")
-                if cols and cols[0] == pod and len(cols) >= 5:
-                    return cols[4]
+        if o.name == "get_k8s_pods" and o.args.get("namespace") == ns and not o.failed:
+            row = pod_row(o, pod)
+            if row is not None:
+                return str(row.get("node") or "-")
     return None
 
 
@@ -500,10 +497,9 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
         dns, name = deps[0]
         obs = []
         for o in ctx.called("get_deployments"):
-            rows = o.content.splitlines()
-            lines = [ln for ln in rows[2:] if name in ln.split("  ")[0]]
-            if lines:
-                obs.append(Observation(o.call_id, o.name, o.args, "\n".join(rows[:2] + lines)))
+            rows = [i for i in o.items if name in shown_name(o, i)]
+            if rows:
+                obs.append(o.narrowed(rows))
         step = make_step(
             ctx.say(
                 f"查看 Deployment {dns}/{name} 的事件。",
@@ -518,81 +514,3 @@ def _diagnose_other(ctx: Ctx, target: str) -> Decision:
             rep.diagnosis_answer(ctx.intent, f"deployment/{dns}/{name}", dns, name, [], obs)
         )
     return Final(not_found(ctx, target))
-
-
-# --- GPUs ----------------------------------------------------------------------------------
-
-
-def gpu(ctx: Ctx) -> Decision:
-    """GPU capacity of the nodes, the pods on GPU nodes, GPU scheduling problems, and a named
-    pod's GPU requests."""
-    ns = ctx.intent.namespace
-    calls: list[Call | None] = [ctx.call("get_nodes")]
-    if not any(o.name == "find_unhealthy_pods" for o in ctx.tr.all):
-        calls.append(ctx.call("find_unhealthy_pods"))
-    if ns:
-        calls.append(ctx.call("get_k8s_pods", namespace=ns))
-    elif not ctx.intent.target:
-        calls.append(ctx.call("get_deployments"))  # which namespaces there are
-    step = make_step(
-        ctx.say(
-            "查看节点的 GPU 容量与使用，以及 GPU 相关的调度问题。",
-            "Checking the nodes' GPU capacity and usage, and GPU scheduling problems.",
-        ),
-        calls,
-    )
-    if step is not None:
-        return step
-    if not ns and not ctx.intent.target:
-        spaces = sorted(ctx.known.namespaces)[:8]
-        step = make_step(
-            ctx.say(
-                "逐个命名空间列出 Pod，找出运行在 GPU 节点上的。",
-                "Listing the pods of each namespace to find those on GPU nodes.",
-            ),
-            [ctx.call("get_k8s_pods", namespace=s) for s in spaces],
-        )
-        if step is not None and not out_of_budget(ctx):
-            return step
-    if not ctx.intent.target:
-        step = make_step(
-            ctx.say(
-                "查看 GPU 节点上各个 Pod 的 GPU 请求。",
-                "Reading the GPU requests of the pods on GPU nodes.",
-            ),
-            [ctx.call("describe_pod", namespace=p[0], pod_name=p[1]) for p in _on_gpu(ctx)[:8]],
-        )
-        if step is not None and not out_of_budget(ctx):
-            return step
-    target = ctx.intent.target
-    pod: tuple[str, str] | None = None
-    if target:
-        got = resolve_pod(ctx, target)
-        if isinstance(got, Step):
-            return got
-        pod = got
-    if pod is not None:
-        step = make_step(
-            ctx.say(
-                f"查看 Pod {pod[0]}/{pod[1]} 的 GPU 请求与所在节点。",
-                f"Reading pod {pod[0]}/{pod[1]}'s GPU requests and node.",
-            ),
-            [ctx.call("describe_pod", namespace=pod[0], pod_name=pod[1])],
-        )
-        if step is not None:
-            return step
-    return Final(rep.gpu_answer(ctx.intent, ctx.tr.current, ctx.findings, pod))
-
-
-def _on_gpu(ctx: Ctx) -> list[tuple[str, str, str, str]]:
-    names = {n for o in ctx.tr.current if o.name == "get_nodes" for n, _ in gpu_nodes(o.content)}
-    out: list[tuple[str, str, str, str]] = []
-    for o in ctx.tr.current:
-        if o.name == "get_k8s_pods" and not ans.is_error(o):
-            out += pods_on_nodes(str(o.args.get("namespace", "")), o.content, names)
-    return out
-
-
-def out_of_budget(ctx: Ctx) -> bool:
-    """One step short of the limit: the next turn must answer."""
-    return ctx.tr.steps >= ctx.max_steps - 1

@@ -3,16 +3,15 @@
 :func:`plan` is pure: given the OpenAI-format ``messages`` and the offered ``tools`` it returns
 either a :class:`Step` (a thought and the tool calls to make) or a :class:`Final` answer.
 Simple requests (pods, usage, nodes, events, deployments, unhealthy pods) are one tool call and
-an answer; logs and diagnosis live in :mod:`opsconsole.agent.offline_diagnose`.
+an answer; logs and diagnosis live in :mod:`opsconsole.planner.diagnose`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_context import (
+from opsconsole.planner import answers as ans
+from opsconsole.planner.context import (
     DEFAULT_NAMESPACE,
     Ctx,
     Decision,
@@ -28,18 +27,19 @@ from opsconsole.agent.offline_context import (
     offered_tools,
     refers_back,
 )
-from opsconsole.agent.offline_diagnose import diagnose, gpu, logs
-from opsconsole.agent.offline_intents import parse_intent
-from opsconsole.agent.offline_mutate import plan_mutation
-from opsconsole.agent.offline_observe import (
-    Observation,
+from opsconsole.planner.diagnose import diagnose, logs
+from opsconsole.planner.facts import (
     all_findings,
     connectivity_error,
+    findings_in,
     known_names,
     match_pods,
-    parse_findings,
-    read_transcript,
 )
+from opsconsole.planner.gpu import gpu
+from opsconsole.planner.intents import parse_intent
+from opsconsole.planner.markdown import HEADER
+from opsconsole.planner.mutate import plan_mutation
+from opsconsole.planner.observations import Observation, read_transcript
 
 
 def plan(
@@ -89,12 +89,12 @@ def _cluster_down(ctx: Ctx) -> tuple[str, list[Observation]] | None:
     """(kind, errors) when every call of this turn failed and at least one says the cluster
     cannot be used at all: there is nothing more to look up, and no name to conclude about."""
     current = ctx.tr.current
-    if not current or not all(ans.is_error(o) for o in current):
+    if not current or not all(o.failed for o in current):
         return None
-    kinds = [k for k in (connectivity_error(o.content) for o in current) if k is not None]
+    kinds = [k for k in (connectivity_error(o) for o in current) if k is not None]
     if not kinds:
         return None
-    return kinds[-1], [o for o in current if connectivity_error(o.content) is not None]
+    return kinds[-1], [o for o in current if connectivity_error(o) is not None]
 
 
 def _fallback(ctx: Ctx) -> str:
@@ -132,7 +132,7 @@ def _listing(
     err = first_error(obs)
     if err is not None:
         return Final(ans.error_answer(ctx.intent, err))
-    findings = parse_findings(obs[-1].content)
+    findings = findings_in(obs[-1])
     if findings and tool == "find_unhealthy_pods":
         return Final(ans.findings_answer(ctx.intent, findings, obs[-1]))
     return Final(ans.listing_answer(ctx.intent, obs[-1], *title, only=only))
@@ -162,7 +162,8 @@ def _pods(ctx: Ctx, out_of_steps: bool) -> Decision:
 
 
 def _has_pods(o: Observation) -> bool:
-    return not ans.is_error(o) and bool(re.search(r": [1-9]\d* total", o.content.split("\n")[0]))
+    total = o.data.get("total")
+    return not o.failed and isinstance(total, int) and total > 0
 
 
 def _pods_of(ctx: Ctx, target: str) -> Decision:
@@ -330,7 +331,7 @@ def _logs(ctx: Ctx, out_of_steps: bool) -> Decision:
         "要看哪个 Pod 的日志？请告诉我 Pod 名称，例如 “看看 shop 里 api-xxx 的日志”。",
         'Which pod\'s logs? Tell me its name, e.g. "show logs of pod api-xxx in ns shop".',
     )
-    return Final(f"{ans.HEADER}\n\n{text}\n")
+    return Final(f"{HEADER}\n\n{text}\n")
 
 
 def _diagnose(ctx: Ctx, out_of_steps: bool) -> Decision:
@@ -365,12 +366,12 @@ def _security(ctx: Ctx, out_of_steps: bool) -> Decision:
                 'is offered here. Ask the Security agent, e.g. "@security check shop for '
                 'passwords in plain env vars".',
             )
-            return Final(f"{ans.HEADER}\n\n{text}\n")
+            return Final(f"{HEADER}\n\n{text}\n")
         return step
     err = first_error(obs)
     if err is not None:
         return Final(ans.error_answer(ctx.intent, err))
-    return Final(ans.security_answer(ctx.intent, parse_findings(obs[-1].content), obs[-1]))
+    return Final(ans.security_answer(ctx.intent, findings_in(obs[-1]), obs[-1]))
 
 
 def _gpu(ctx: Ctx, out_of_steps: bool) -> Decision:

@@ -10,7 +10,7 @@ as coming from the offline planner. It only calls tools present in the offered `
 array, proposes a mutating call only when the user asks for a change, and stops after a
 bounded number of steps.
 
-Requests it understands, in Chinese and English (``offline_intents``): the pods of a namespace
+Requests it understands, in Chinese and English (``intents``): the pods of a namespace
 (``get_k8s_pods``), a pod's logs (``get_pod_logs``), why a pod / deployment / service / node is
 failing (``find_unhealthy_pods`` to resolve the name, then ``describe_pod`` + ``get_events`` +
 ``get_pod_logs`` in one parallel step), unhealthy pods (``find_unhealthy_pods``), resource
@@ -20,16 +20,32 @@ the pods that request them). Follow-ups may refer back ("它", "its logs") to th
 conversation is about. In read-only mode a change (delete, scale, restart) is explained with the
 command to run; in write mode the planner first finds the object (in whatever namespace it
 lives) and then proposes the call, which the loop runs only after the user approves it
-(``offline_mutate``). It reports zero token usage: no model is involved. Anything else
+(``mutate``). It reports zero token usage: no model is involved. Anything else
 gets an honest answer: what it can do and how to configure a model.
 
-Layout: ``offline_intents`` (what was asked), ``offline_observe`` (reading the transcript and
-the tools' output formats, see ``opsconsole.k8s.tools``), ``offline_plan`` /
-``offline_diagnose`` (the next move), ``offline_mutate`` / ``offline_resolve`` /
-``offline_states`` (changes: finding the object, then one proposal per step),
-``offline_causes`` / ``offline_evidence`` / ``offline_answers`` / ``offline_report`` (the
-answer). When every call of a turn failed because the cluster cannot be reached, the answer
-says so (``offline_answers.unreachable_answer``) instead of concluding anything from errors.
+It reads only what the tools return as data and how each call ended (status, error code):
+never a tool's text, the system prompt's wording or an error's wording, so the tools' text is
+free to change for models (see :mod:`opsconsole.planner.observations`).
+
+Layout, by what each module answers:
+
+- what was asked: ``intents.toml`` (intents, their words, rules and examples; the changes; the
+  pod states; the words that are never names), ``vocabulary`` (reading it), ``intents`` (the
+  scorer), ``slots`` (the names, namespace, lines, ... a request gives);
+- what was seen: ``observations`` (the transcript: task, calls, how each ended, the session's
+  context and namespace), ``facts`` (reading the tools' data: findings, names, rows, log and
+  describe lines);
+- what to do next: ``context`` (decisions, the planning context), ``plan`` (the entry point
+  and the one-call listings), ``diagnose`` (finding the pod, logs, diagnosis of pods, nodes,
+  services and deployments), ``gpu``, ``mutate`` / ``resolve`` (changes: finding the object,
+  then one proposal per step);
+- what to answer: ``causes`` (root-cause categories), ``evidence`` (the lines worth quoting),
+  ``links`` (from a symptom to its cause), ``answers`` / ``report`` (the answers), ``markdown``
+  (the label, quotes and fixed phrases).
+
+When every call of a turn failed because the cluster cannot be reached (by their error
+codes), the answer says so (``answers.unreachable_answer``) instead of concluding anything
+from errors.
 """
 
 from __future__ import annotations
@@ -45,9 +61,9 @@ from opsconsole.agent.model import (
     ToolCallRequest,
     Usage,
 )
-from opsconsole.agent.offline_context import Call, Final, Step
-from opsconsole.agent.offline_observe import read_transcript
-from opsconsole.agent.offline_plan import plan
+from opsconsole.planner.context import Call, Final, Step
+from opsconsole.planner.observations import read_transcript
+from opsconsole.planner.plan import plan
 
 __all__ = ["Call", "Final", "OfflinePlanner", "Step", "plan"]
 

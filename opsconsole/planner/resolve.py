@@ -26,18 +26,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_causes import is_security
-from opsconsole.agent.offline_context import Call, Ctx
-from opsconsole.agent.offline_intents import Intent
-from opsconsole.agent.offline_observe import (
+from opsconsole.planner.causes import is_security
+from opsconsole.planner.context import Call, Ctx
+from opsconsole.planner.facts import (
     Finding,
-    Observation,
     all_findings,
+    deployment_of,
+    error_text,
     known_names,
     match_pods,
 )
-from opsconsole.agent.offline_states import POD_STATES, STATE_LABEL
+from opsconsole.planner.intents import Intent
+from opsconsole.planner.observations import Observation
+from opsconsole.planner.vocabulary import vocabulary
 
 TOOL_FOR_VERB = {"scale": "scale_deployment", "restart": "rollout_restart", "delete": "delete_pod"}
 #: at most this many pods are proposed for one state ("the crashlooping pods")
@@ -102,11 +103,11 @@ def resolve(ctx: Ctx, want: Want) -> Resolution:
 
 
 def _ok(ctx: Ctx, name: str) -> list[Observation]:
-    return [o for o in ctx.called(name) if not ans.is_error(o)]
+    return [o for o in ctx.called(name) if not o.failed]
 
 
 def _first_error(ctx: Ctx, name: str) -> Observation | None:
-    return next((o for o in ctx.called(name) if ans.is_error(o)), None)
+    return next((o for o in ctx.called(name) if o.failed), None)
 
 
 def _pending(*calls: Call | None) -> list[Call]:
@@ -155,7 +156,7 @@ def _deployment(ctx: Ctx, want: Want) -> Resolution:
         return _deployment_call(want, ns or ctx.default_ns, "", "")
     if not deployments:
         err = _first_error(ctx, "get_deployments")
-        why = err.content.strip().splitlines()[0][:200] if err else "no deployments listed"
+        why = error_text(err).splitlines()[0][:200] if err else "no deployments listed"
         return Problem(
             f"无法列出 Deployment（{why}），不知道 `{name}` 在哪个命名空间。请写明命名空间，"
             f"例如“重启 NAMESPACE 命名空间的 {name}”。",
@@ -230,7 +231,8 @@ def _deployment_call(want: Want, ns: str, note_zh: str, note_en: str) -> Resolut
 
 def _state_matches(ctx: Ctx, state: str, ns: str | None) -> list[tuple[str, str, str, str]]:
     """(namespace, pod, reason, evidence) of the pods in ``state``, from this turn's reads."""
-    _words, reasons, statuses = POD_STATES[state]
+    spec = vocabulary().states[state]
+    reasons, statuses = spec.reasons, spec.statuses
     out: dict[tuple[str, str], tuple[str, str, str, str]] = {}
     findings: list[Finding] = all_findings(_ok(ctx, "find_unhealthy_pods"))
     for f in findings:
@@ -245,10 +247,11 @@ def _state_matches(ctx: Ctx, state: str, ns: str | None) -> list[tuple[str, str,
         pod_ns = str(o.args.get("namespace") or "")
         if not pod_ns or (ns and pod_ns != ns) or not statuses:
             continue
-        for line in o.content.splitlines()[1:]:
-            cols = line.split()
-            if len(cols) >= 2 and cols[1] in statuses:
-                out.setdefault((pod_ns, cols[0]), (pod_ns, cols[0], cols[1], line.strip()))
+        for item in o.items:
+            name, status = str(item.get("name") or ""), str(item.get("status") or "")
+            if name and status in statuses:
+                line = str(item.get("line") or "").strip()
+                out.setdefault((pod_ns, name), (pod_ns, name, status, line))
     return sorted(out.values())
 
 
@@ -271,7 +274,7 @@ def _pods_by_state(ctx: Ctx, want: Want) -> Resolution:
     pods = _state_matches(ctx, state, ns)
     where_zh = f"命名空间 `{ns}` 里" if ns else "集群里"
     where_en = f"in namespace `{ns}`" if ns else "in the cluster"
-    label = STATE_LABEL[state]
+    label = vocabulary().states[state].label
     if not pods:
         return Problem(
             f"{where_zh}没有处于 {label} 状态的 Pod，没有需要删除的，没有做任何变更。",
@@ -309,7 +312,7 @@ def _pod_by_name(ctx: Ctx, want: Want) -> Resolution:
     if ns:
         reads = _pending(ctx.call("get_k8s_pods", namespace=ns))
         listed = ctx.called("get_k8s_pods", namespace=ns)
-        if not reads and not any(not ans.is_error(o) for o in listed):
+        if not reads and not any(not o.failed for o in listed):
             # no pod listing offered, or it failed: take the user's words as given (the dry
             # run in the approval dialog still checks that the pod exists)
             return _delete((ns, target), "", "")
@@ -324,7 +327,7 @@ def _pod_by_name(ctx: Ctx, want: Want) -> Resolution:
     matches = match_pods(target, current, ns)
     if not matches and not ns:
         # the pods of the workload the name points at, and of the console's namespace
-        workload = ans.deployment_of(target)
+        workload = deployment_of(target)
         spaces = sorted(
             {d[0] for d in current.deployments if d[1] in (workload, target)}
             | {d[0] for d in current.deployments if d[1].startswith(target)}

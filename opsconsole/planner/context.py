@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_causes import is_security
-from opsconsole.agent.offline_intents import Intent, Known
-from opsconsole.agent.offline_observe import Finding, Observation, Transcript
+from opsconsole.planner import answers as ans
+from opsconsole.planner.causes import is_security
+from opsconsole.planner.facts import Finding, deployment_of
+from opsconsole.planner.intents import Intent, Known
+from opsconsole.planner.markdown import HEADER
+from opsconsole.planner.observations import Observation, Transcript
 
 DEFAULT_NAMESPACE = "default"
 MUTATING = frozenset({"delete_pod", "scale_deployment", "rollout_restart"})
@@ -116,13 +118,13 @@ def make_step(thought: str, calls: list[Call | None]) -> Step | None:
 
 def first_error(obs: list[Observation]) -> Observation | None:
     for o in obs:
-        if ans.is_error(o):
+        if o.failed:
             return o
     return None
 
 
 def missing_tool(ctx: Ctx, tool: str) -> str:
-    head = ans.HEADER
+    head = HEADER
     if ctx.zh:
         return f"{head}\n\n当前没有提供工具 `{tool}`，离线规划器无法完成这个请求。\n"
     return f"{head}\n\nThe tool `{tool}` is not offered, so the offline planner cannot do this.\n"
@@ -148,7 +150,7 @@ def findings_about(ctx: Ctx, target: str, ns: str | None = None) -> list[Finding
 
 
 def deploy_of(pod: str) -> str:
-    return ans.deployment_of(pod)
+    return deployment_of(pod)
 
 
 def not_found(ctx: Ctx, target: str) -> str:

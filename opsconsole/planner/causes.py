@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opsconsole.agent.offline_observe import Finding
+from opsconsole.planner.facts import Finding
 
 
 @dataclass(frozen=True)

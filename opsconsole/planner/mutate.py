@@ -1,6 +1,6 @@
 """The offline planner's changes: scale, rollout restart and delete.
 
-First the object is found (:mod:`opsconsole.agent.offline_resolve`: in whatever namespace it
+First the object is found (:mod:`opsconsole.planner.resolve`: in whatever namespace it
 lives, or the pods in the state the user named), with read-only lookups in this turn. Then, in
 write mode, the planner *proposes* the calls; the loop asks the user to approve each one (or
 the eval harness approves it), exactly as for a model's call, and the answer reports what the
@@ -11,13 +11,12 @@ name several changes ("scale catalog to 3 and restart web"): each clause becomes
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from typing import Any
 
-from opsconsole.agent import offline_answers as ans
-from opsconsole.agent.offline_context import (
+from opsconsole.planner import answers as ans
+from opsconsole.planner.context import (
     MUTATING,
     Call,
     Ctx,
@@ -28,16 +27,18 @@ from opsconsole.agent.offline_context import (
     focus_pod,
     refers_back,
 )
-from opsconsole.agent.offline_intents import Intent, parse_intent
-from opsconsole.agent.offline_observe import Observation, all_findings
-from opsconsole.agent.offline_resolve import (
-    STATE_LABEL,
+from opsconsole.planner.facts import Finding, all_findings, deployment_of, error_text
+from opsconsole.planner.intents import Intent, parse_intent
+from opsconsole.planner.markdown import HEADER, code
+from opsconsole.planner.observations import Observation
+from opsconsole.planner.resolve import (
     TOOL_FOR_VERB,
     Problem,
     Resolved,
     Want,
     resolve,
 )
+from opsconsole.planner.vocabulary import vocabulary
 
 __all__ = ["TOOL_FOR_VERB", "plan_mutation", "replicas_in"]
 
@@ -86,7 +87,7 @@ def _wants(ctx: Ctx) -> list[Want]:
             focus = focus_pod(ctx)
             if focus is not None:
                 ns = ns or focus[0]
-                target = focus[1] if c.verb == "delete" else ans.deployment_of(focus[1])
+                target = focus[1] if c.verb == "delete" else deployment_of(focus[1])
         replicas = replicas_in(c.text) if c.verb == "scale" else None
         out.append(Want(str(c.verb), c, target, ns, c.state, replicas))
     return out
@@ -179,7 +180,8 @@ def _lookup_text(ctx: Ctx, wants: list[Want], reads: list[Call]) -> str:
 
 
 def _state_label(state: str | None) -> str:
-    return STATE_LABEL.get(state or "", state or "?")
+    spec = vocabulary().states.get(state or "")
+    return spec.label if spec is not None else state or "?"
 
 
 def _args_text(args: dict[str, Any]) -> str:
@@ -266,7 +268,7 @@ def _commands_answer(ctx: Ctx, resolved: list[Resolved]) -> str:
                 "I could not tell which object to change, so nothing was changed; please name "
                 "it and its namespace.",
             )
-            return f"{ans.HEADER}\n\n{text}\n"
+            return f"{HEADER}\n\n{text}\n"
         return ans.mutate_answer(ctx.intent)
     cmds = "\n".join(_command(c) for c in calls)
     notes = " ".join(ctx.say(r.note_zh, r.note_en) for r in resolved).strip()
@@ -288,7 +290,7 @@ def _commands_answer(ctx: Ctx, resolved: list[Resolved]) -> str:
             "ask again: the change then runs after your approval.",
         )
     lead = ctx.say("如果确认需要，可以手动执行：", "If you are sure, run it yourself:")
-    parts = [ans.HEADER, "", head]
+    parts = [HEADER, "", head]
     if notes:
         parts += ["", notes]
     parts += ["", lead, "", f"```\n{cmds}\n```"]
@@ -296,20 +298,15 @@ def _commands_answer(ctx: Ctx, resolved: list[Resolved]) -> str:
 
 
 def _problem_answer(ctx: Ctx, problems: list[Problem]) -> str:
-    return "\n\n".join([ans.HEADER, *(ctx.say(p.zh, p.en) for p in problems)]) + "\n"
+    return "\n\n".join([HEADER, *(ctx.say(p.zh, p.en) for p in problems)]) + "\n"
 
 
 def _status(o: Observation) -> str:
-    """ok | declined | refused | cancelled | error, from a mutating call's result."""
-    text = (o.content or "").strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and data.get("status") in ("declined", "refused", "cancelled"):
-            return str(data["status"])
-    return "error" if ans.is_error(o) else "ok"
+    """ok | declined | refused | cancelled | error, from how a mutating call ended (a call
+    refused as a repeat of an earlier one failed: it is no decision about the change)."""
+    if o.status in ("declined", "refused", "cancelled") and o.error_code != "repeated_call":
+        return o.status
+    return "error" if o.failed else "ok"
 
 
 def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None = None) -> str:
@@ -318,7 +315,7 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
     zh = ctx.zh
     statuses = [(_status(o), o) for o in done]
     ran = [o for st, o in statuses if st == "ok"]
-    lines = [ans.HEADER, ""]
+    lines = [HEADER, ""]
     if not ran:
         declined = [o for st, o in statuses if st == "declined"]
         if declined and len(declined) == len(statuses) and not not_run:
@@ -336,7 +333,7 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
     for status, o in statuses:
         call = f"`{_call_text(Call(o.name, o.args))}`"
         if status == "ok":
-            first = (o.content or "").strip().splitlines()[:4]
+            first = str(o.data.get("message") or "").strip().splitlines()[:4]
             what = "\n  ".join(first) or ("（无输出）" if zh else "(no output)")
         elif status == "declined":
             what = "已拒绝，未执行" if zh else "declined, not run"
@@ -345,7 +342,7 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
         elif status == "cancelled":
             what = "已取消，未执行" if zh else "cancelled, not run"
         else:
-            first_line = (o.content or "").strip().splitlines()[0][:300]
+            first_line = error_text(o).splitlines()[0][:300]
             what = ("失败：" if zh else "failed: ") + first_line
         lines.append(f"- {call}: {what}")
     for c in not_run or []:
@@ -354,6 +351,19 @@ def result_answer(ctx: Ctx, done: list[Observation], not_run: list[Call] | None 
     if ran:
         lines += _after_change(ctx, ran)
     return "\n".join(lines) + "\n"
+
+
+def _what_failed(f: Finding) -> str:
+    """What the analyzers saw of a pod itself (its events left out), with the last log line
+    before the crash, which tells most."""
+    cause = f.facts.get("cause")
+    if not isinstance(cause, list) or not cause:
+        return f.evidence
+    text = "; ".join(str(e) for e in cause)
+    tail = f.facts.get("last_log_lines")
+    if isinstance(tail, list) and tail:
+        text += f"; last log line: {tail[-1]}"
+    return text
 
 
 def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
@@ -391,16 +401,12 @@ def _after_change(ctx: Ctx, ran: list[Observation]) -> list[str]:
         ]
         seen: list[str] = []
         for f in causes:
-            workload = f"{f.namespace}/{ans.deployment_of(f.name)}"
+            workload = f"{f.namespace}/{deployment_of(f.name)}"
             if workload in seen:
                 continue
             seen.append(workload)
-            evidence = f.evidence.split("; event ")[0]
-            head, _, logs = evidence.partition("; last log lines: ")
-            if logs:  # the last line before the crash tells most
-                evidence = f"{head}; last log line: {logs.split(' | ')[-1]}"
-            evidence = evidence[:240]
-            out.append(f"- `{workload}` {f.reason}: {ans.code(evidence)}")
+            evidence = _what_failed(f)[:240]
+            out.append(f"- `{workload}` {f.reason}: {code(evidence)}")
         ns, name = seen[0].split("/", 1)
         out += [
             "",
