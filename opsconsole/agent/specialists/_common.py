@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from opsconsole.agent.tools import ToolResult
+from opsconsole.agent.tools import ToolError, ToolResult
 from opsconsole.errors import NoClusterConfigured, OpsConsoleError
 
 
@@ -15,18 +15,25 @@ def guarded(
     """Run ``fn``; an expected failure becomes ``ToolResult(is_error=True)``; output redacted
     (``redact_output=False`` for text built only from our templates and the model's own
     arguments: redaction would corrupt YAML like ``automountServiceAccountToken: false``)."""
-    from opsconsole.k8s.redact import redact
+    from opsconsole.k8s.redact import redact, redact_obj
 
     def handler(args: dict[str, Any]) -> ToolResult:
         try:
             res = fn(args or {})
         except NoClusterConfigured as exc:
-            return ToolResult(content=f"no cluster configured: {exc.message}", is_error=True)
+            line = f"no cluster configured: {exc.message}"
+            return ToolResult(content=line, is_error=True, error=ToolError(exc.code, line))
         except OpsConsoleError as exc:
             hint = f" (hint: {exc.hint})" if exc.hint else ""
-            return ToolResult(content=redact(f"{exc.message}{hint}"), is_error=True)
-        content = redact(res.content) if redact_output else res.content
-        return ToolResult(content=content, is_error=res.is_error, data=res.data)
+            line = redact(f"{exc.message}{hint}")
+            return ToolResult(content=line, is_error=True, error=ToolError(exc.code, line))
+        if not redact_output:
+            return res
+        # the data too: it reaches the session file and the offline planner (S8)
+        data = redact_obj(res.data) if res.data is not None else None
+        return ToolResult(
+            content=redact(res.content), is_error=res.is_error, data=data, error=res.error
+        )
 
     handler.__name__ = getattr(fn, "__name__", "handler")
     return handler

@@ -73,4 +73,4 @@ def secret_spans(text: str) -> list[Span]:
 
 def redact_obj(obj: Any) -> Any:
     """A copy of a JSON-like structure with secret values replaced (objects.py)."""
-    return objects.redact_obj(obj, redact)
+    return objects.redact_obj(obj, redact, redact_lines)

@@ -10,15 +10,21 @@ from typing import Any
 from opsconsole.k8s.redact.engine import REDACTED
 from opsconsole.k8s.redact.keys import STRONG, WEAK, classify, is_placeholder, looks_random
 
+Lines = Callable[[list[str]], list[str]]
 
-def redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
-    """A copy of ``obj`` with secret values replaced; ``redact`` is the text redactor."""
+
+def redact_obj(obj: Any, redact: Callable[[str], str], redact_lines: Lines | None = None) -> Any:
+    """A copy of ``obj`` with secret values replaced; ``redact`` is the text redactor. With
+    ``redact_lines``, a list of several strings (a log's lines) is redacted as one text, line
+    for line, so a secret spread over lines (a PEM block's body) is caught as a whole (S8)."""
     if isinstance(obj, str):
         return redact(obj)
-    if isinstance(obj, list):
-        return [redact_obj(v, redact) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(redact_obj(v, redact) for v in obj)
+    if isinstance(obj, list | tuple):
+        if redact_lines is not None and len(obj) > 1 and all(isinstance(v, str) for v in obj):
+            lines = redact_lines(list(obj))
+            return lines if isinstance(obj, list) else tuple(lines)
+        items = [redact_obj(v, redact, redact_lines) for v in obj]
+        return items if isinstance(obj, list) else tuple(items)
     if not isinstance(obj, dict):
         return obj
     is_secret = obj.get("kind") == "Secret"
@@ -41,7 +47,7 @@ def redact_obj(obj: Any, redact: Callable[[str], str]) -> Any:
             else:
                 out[key] = redact(value) if isinstance(value, str) else value
         elif skey == "last-applied-configuration" or skey.endswith("/last-applied-configuration"):
-            out[key] = REDACTED if is_secret else redact_obj(value, redact)
+            out[key] = REDACTED if is_secret else redact_obj(value, redact, redact_lines)
         else:
-            out[key] = redact_obj(value, redact)
+            out[key] = redact_obj(value, redact, redact_lines)
     return out
