@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from opsconsole.agent.loop import AgentLoop  # noqa: E402
 from opsconsole.agent.model import ModelTurn, ToolCallRequest, Usage  # noqa: E402
-from opsconsole.agent.scheduler import Scheduler  # noqa: E402
-from opsconsole.agent.specialists import specialists  # noqa: E402
 from opsconsole.agent.tools import Tool, ToolRegistry  # noqa: E402
 from opsconsole.config import Settings  # noqa: E402
+from opsconsole.team import specialists  # noqa: E402
+from opsconsole.team.scheduler import Scheduler  # noqa: E402
 
 SCHEMA = {"type": "object", "properties": {"namespace": {"type": "string"}}, "required": []}
 

@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from opsconsole.agent import ask  # noqa: E402
+from opsconsole import ask  # noqa: E402
 from opsconsole.agent.events import UsageReported  # noqa: E402
 from opsconsole.agent.pricing import cost_usd  # noqa: E402
 from opsconsole.config import Settings  # noqa: E402

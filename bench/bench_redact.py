@@ -16,7 +16,7 @@ Baselines (same run, same inputs):
 - ``before``: the redactor of another git revision (``--baseline-rev``, default ``main``):
   that revision's ``opsconsole/`` is extracted with ``git archive`` into a temporary directory
   and timed in a child process on the same inputs (the one-file ``redact.py`` of older
-  revisions and the ``redact/`` package both import as ``opsconsole.k8s.redact``). The two
+  revisions and the ``redact/`` package both import as ``opsconsole.redact``). The two
   alternate for ``--rounds`` rounds, this checkout's redactor timed the same way (a child
   process each); each figure is the fastest of its ``--repeat`` runs over all rounds (on a shared,
   loaded machine the fastest run is the one least disturbed).
@@ -110,9 +110,14 @@ def time_inputs(
 
 
 def child(data_dir: str, repeat: int) -> int:
-    """Time this interpreter's ``opsconsole.k8s.redact`` (the baseline tree is first on
+    """Time this interpreter's ``opsconsole.redact`` (the baseline tree is first on
     PYTHONPATH) on the inputs in ``data_dir``; print the figures as JSON."""
-    from opsconsole.k8s import redact as mod
+    import importlib
+
+    try:  # the redactor moved from opsconsole.k8s.redact to opsconsole.redact (core layer)
+        mod = importlib.import_module("opsconsole.redact")
+    except ImportError:
+        mod = importlib.import_module("opsconsole.k8s.redact")
 
     d = Path(data_dir)
     inputs = json.loads((d / "inputs.json").read_text())

@@ -244,7 +244,7 @@ def _run_ask(args: argparse.Namespace) -> int:
     if not args.task.strip():
         raise UsageError("ask: the task is empty; say what the agent should do")
     settings = load_settings_for(args)
-    from opsconsole.agent.ask import run
+    from opsconsole.ask import run
 
     return run(args, settings)
 
@@ -373,7 +373,7 @@ def _crash_report(exc: BaseException) -> Path | None:
         directory = paths.ensure_private_dir(paths.state_dir() / "crash")
         text = "".join(traceback.format_exception(exc))
         try:
-            from opsconsole.k8s.redact import redact
+            from opsconsole.redact import redact
 
             text = redact(text)
         except Exception:  # noqa: BLE001 - the report must be written even if redaction fails

@@ -10,7 +10,7 @@ For each (scenario, language) :func:`run_scenario`
 3. runs the agent: ``agent: ops`` scenarios through the real
    :class:`~opsconsole.agent.loop.AgentLoop` with the Kubernetes tools, like ``opsconsole
    ask``; ``agent: security`` / ``agent: coder`` scenarios through the multi-agent
-   :class:`~opsconsole.agent.scheduler.Scheduler` (it routes the question itself; offline: the
+   :class:`~opsconsole.team.scheduler.Scheduler` (it routes the question itself; offline: the
    offline router and specialists), or, if the scheduler is not importable, through the
    specialist's own loop (its registry and prompt). Write mode is on only for fix tasks
    (``write: true``), where :class:`GrantingApprover` approves every mutating call (and counts
@@ -93,7 +93,7 @@ class ModelSpec:
         per-agent overrides (``agent.<name>.model`` / ``base_url``) the scheduler honours."""
         if self.offline:
             if agent in ("security", "coder", "scheduler", "team-ops"):
-                from opsconsole.agent.specialists.factory import offline_model
+                from opsconsole.team.factory import offline_model
 
                 return offline_model(agent.removeprefix("team-"), language)
             from opsconsole.planner import OfflinePlanner
@@ -160,7 +160,7 @@ def _delete(cluster: Cluster, kind: str, ns: str, name: str) -> None:
 
 
 def _create(cluster: Cluster, ns: str, manifest: dict[str, Any]) -> None:
-    from opsconsole.agent.manifests import collection_path
+    from opsconsole.team.manifests import collection_path
 
     body = dict(manifest)
     meta = dict(body.get("metadata") or {})
@@ -252,7 +252,7 @@ def runner_for(scn: Scenario) -> str:
     if scn.agent == "ops":
         return "loop"
     try:
-        import opsconsole.agent.scheduler  # noqa: F401
+        import opsconsole.team.scheduler  # noqa: F401
     except ImportError:  # pragma: no cover - the scheduler is part of the product now
         return "specialist"
     return "scheduler"
@@ -284,7 +284,7 @@ def build_loop(
         model = spec_.make("ops", lang, settings)
         return AgentLoop(model, ToolRegistry(build_k8s_tools(cluster, settings)), **common)
     if runner_for(scn) == "scheduler":
-        from opsconsole.agent.scheduler import build_scheduler
+        from opsconsole.team.scheduler import build_scheduler
 
         return build_scheduler(
             lambda name: spec_.make("team-ops" if name == "ops" else name, lang, settings),
@@ -296,7 +296,7 @@ def build_loop(
             namespace=namespace,
             write_mode=scn.write,
         )
-    from opsconsole.agent.specialists import build_full_registry, specialists
+    from opsconsole.team import build_full_registry, specialists
 
     spec = specialists()[scn.agent]
     registry = spec.registry(build_full_registry(cluster, settings, namespace=namespace))
@@ -419,7 +419,7 @@ async def _run_and_judge(
     timeout: float,
     progress: Progress | None,
 ) -> list[Check]:
-    from opsconsole.k8s.redact import redact
+    from opsconsole.redact import redact
 
     approver = GrantingApprover()
     loop = build_loop(scn, lang, cluster, rs, spec, approver)

@@ -155,7 +155,7 @@ def _matches(obj: dict[str, Any], want: dict[str, Any]) -> str | None:
 
 
 def judge_manifest(rule: ManifestRule, answer: str, cluster: Cluster | None) -> list[Check]:
-    from opsconsole.agent.manifests import check_local, dry_run_create, ref
+    from opsconsole.team.manifests import check_local, dry_run_create, ref
 
     docs = extract_manifests(answer)
     if not docs:

@@ -8,7 +8,7 @@ The file (``FORMAT``, ``VERSION`` 1)::
      "langs": ["en"], "results": [ScenarioResult.to_dict(), ...], "totals": {...}}
 
 Readers ignore unknown keys; a newer ``version`` or another ``format`` is refused with a clear
-message. Answers are stored after :func:`opsconsole.k8s.redact.redact` (never a secret).
+message. Answers are stored after :func:`opsconsole.redact.redact` (never a secret).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
   endpoints, metrics; mutations with server-side ``dry_run``.
 - ``logs``: bounded ``read_logs`` and the cancellable ``follow_logs``.
 - ``watch``: ``watch_pods`` yielding ``("SYNC", rows)`` then per-pod events, relisting on 410.
-- ``redact``: ``redact(text)`` / ``redact_obj(obj)`` before anything reaches a model or a file.
+- redaction lives in :mod:`opsconsole.redact` (the core layer): every tool's text and data
+  go through it before anything reaches a model or a file.
 - ``analyzers`` + ``health``: deterministic findings; ``render``: compact text within budget.
 - ``tools``: ``build_k8s_tools(cluster, settings)`` -> the agent's tools.
 """

@@ -24,7 +24,7 @@ from typing import Any
 
 from opsconsole.k8s.models import DeploymentRow, EventRow, PodRow, UsageRow
 from opsconsole.k8s.parse import fmt_bytes, memory_bytes, parse_node
-from opsconsole.k8s.redact import is_secret_key
+from opsconsole.redact import is_secret_key
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 GPU = "nvidia.com/gpu"

@@ -2,7 +2,7 @@
 model and the same facts as data for programs (:func:`describe_pod`).
 
 Secret-safe (S9): env vars from Secrets show only the reference, never a value; literal env
-values pass through :func:`opsconsole.k8s.redact.redact` like everything else the tools emit.
+values pass through :func:`opsconsole.redact.redact` like everything else the tools emit.
 
 The data (``Described.data``): ``lines``, every line of the text in order as ``{"key", "value",
 "text", "container"}`` (``key`` is the field the line shows: "Status", "Limits", "Reason",

@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from opsconsole.duration import human_duration
 from opsconsole.k8s.analyzers import Finding
-from opsconsole.k8s.duration import human_duration
 from opsconsole.k8s.models import DeploymentRow, EventRow, NodeRow, PodRow, UsageRow
 from opsconsole.k8s.parse import fmt_bytes
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.k8s.analyzers import SEVERITY_ORDER, Finding
-from opsconsole.k8s.redact import is_secret_key
 from opsconsole.k8s.security_rbac import BUILTIN_ROLES, check_rbac
+from opsconsole.redact import is_secret_key
 
 if TYPE_CHECKING:
     from opsconsole.k8s.client import Cluster

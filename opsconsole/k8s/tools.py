@@ -45,7 +45,7 @@ from opsconsole.errors import NoClusterConfigured, OpsConsoleError
 from opsconsole.k8s import queries as q
 from opsconsole.k8s import render
 from opsconsole.k8s.paths import is_valid
-from opsconsole.k8s.redact import redact, redact_obj
+from opsconsole.redact import redact, redact_obj
 
 if TYPE_CHECKING:
     from opsconsole.config import Settings

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from opsconsole.k8s.duration import human_duration
+from opsconsole.duration import human_duration
 
 Obj = dict[str, Any]
 

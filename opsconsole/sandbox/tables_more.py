@@ -43,7 +43,7 @@ def _binding(o: Obj, now: float) -> list[Any]:
 
 
 def _job(o: Obj, now: float) -> list[Any]:
-    from opsconsole.k8s.duration import human_duration
+    from opsconsole.duration import human_duration
 
     from .tables import parse_ts
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from opsconsole.errors import SessionError
-from opsconsole.k8s.redact import REDACTED, redact, redact_lines, redact_obj
+from opsconsole.redact import REDACTED, redact, redact_lines, redact_obj
 
 FORMAT_VERSION = 1
 SUFFIX = ".jsonl"

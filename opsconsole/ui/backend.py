@@ -77,7 +77,7 @@ class Backend:
         recorder = self.recorder
         on_request = recorder.on_request if recorder is not None else None
         if self.multi_agent:
-            from opsconsole.agent.scheduler import build_scheduler
+            from opsconsole.team.scheduler import build_scheduler
 
             self.loop = build_scheduler(
                 None,

@@ -77,7 +77,7 @@ class UIApprover:
 def _log_context(lines: list[str], source: str) -> str:
     """Log lines the user selected, redacted as one text (S8) and wrapped as untrusted data
     (S7)."""
-    from opsconsole.k8s.redact import redact_lines
+    from opsconsole.redact import redact_lines
 
     body = "\n".join(redact_lines(lines)).replace("</untrusted-log", "<\\/untrusted-log")
     attrs = f"{source} selected-by=user".strip()

@@ -42,7 +42,7 @@ def load_history(path: Path | None = None, limit: int = MAX_ENTRIES) -> list[str
 def append_history(text: str, path: Path | None = None) -> None:
     """Add one question (redacted); best effort: a read-only home just means no history."""
     from opsconsole import paths
-    from opsconsole.k8s.redact import redact
+    from opsconsole.redact import redact
 
     path = path or history_file()
     try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from opsconsole.agent import ask
+from opsconsole import ask
 from opsconsole.config import Settings
 from tests.fakes.openai_server import ScriptedOpenAIServer, error, reply, tool_call
 

@@ -308,7 +308,7 @@ def test_ask_prints_the_cache_share_or_that_it_is_unknown(monkeypatch, capsys, s
     import argparse
     import re
 
-    from opsconsole.agent import ask
+    from opsconsole import ask
     from opsconsole.config import Settings
 
     monkeypatch.setenv("OPSCONSOLE_TEST_ASK_KEY", "test-key")

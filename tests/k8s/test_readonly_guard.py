@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from opsconsole.agent.specialists.coder import coder_tools
 from opsconsole.config import Settings
 from opsconsole.k8s import paths
 from opsconsole.k8s import queries as q
 from opsconsole.k8s.guard import ReadOnlyRefused, UnsafeRequest
+from opsconsole.team.coder import coder_tools
 from tests.k8s.conftest import cluster_for
 
 

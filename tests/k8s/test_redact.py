@@ -12,7 +12,7 @@ import string
 
 import pytest
 
-from opsconsole.k8s.redact import REDACTED, is_secret_key, redact, redact_obj, secret_spans
+from opsconsole.redact import REDACTED, is_secret_key, redact, redact_obj, secret_spans
 
 _RND = random.Random(20261125)
 ALNUM = string.ascii_letters + string.digits

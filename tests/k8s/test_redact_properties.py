@@ -21,8 +21,8 @@ import string
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from opsconsole.k8s.redact import REDACTED, redact, redact_lines, secret_spans
-from opsconsole.k8s.redact.engine import redacted_already
+from opsconsole.redact import REDACTED, redact, redact_lines, secret_spans
+from opsconsole.redact.engine import redacted_already
 from tests.k8s.test_redact import LOOK_ALIKES, PEM, SECRETS
 
 B64 = string.ascii_letters + string.digits + "+/"

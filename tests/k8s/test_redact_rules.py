@@ -1,4 +1,4 @@
-"""The redactor's rules as data (opsconsole/k8s/redact/rules.toml): every rule loads and
+"""The redactor's rules as data (opsconsole/redact/rules.toml): every rule loads and
 compiles, and each rule's keywords really prefilter its regex (samples of each shape are in
 test_redact.py's table) — the engine looks for a rule's
 regex only where one of its keywords occurs, so a string the regex matches that holds none of
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsconsole.k8s.redact.rules import token_rules, vocabulary
+from opsconsole.redact.rules import token_rules, vocabulary
 
 RULES = token_rules()
 PREFILTERED = [r for r in RULES if r.keywords and not r.context]

@@ -106,7 +106,7 @@ def team_settings(servers: dict[str, Any], **agent: Any) -> Settings:
 def model_factory(settings: Settings):
     """The real default factory (overrides applied), with a test key; clients are closed
     after each test."""
-    from opsconsole.agent.scheduler import default_model_factory
+    from opsconsole.team.scheduler import default_model_factory
 
     inner = default_model_factory(settings, api_key="test-key")
 

@@ -13,12 +13,12 @@ from opsconsole.agent.events import (
     ApprovalResolved,
     ToolCallFinished,
 )
-from opsconsole.agent.scheduler import build_scheduler
-from opsconsole.agent.specialists import build_full_registry, specialists
-from opsconsole.agent.specialists.coder import coder_tools
 from opsconsole.agent.tools import TOOL_NAME_RE
 from opsconsole.config import Settings
 from opsconsole.errors import NotFound
+from opsconsole.team import build_full_registry, specialists
+from opsconsole.team.coder import coder_tools
+from opsconsole.team.scheduler import build_scheduler
 from tests.fakes.openai_server import ScriptedOpenAIServer, reply, tool_call
 from tests.multiagent.kit import collect, model_factory, of, team_settings
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from opsconsole.agent.manifest_templates import TEMPLATE_KINDS, Params, render_templates
-from opsconsole.agent.manifests import (
+from opsconsole.k8s import queries as q
+from opsconsole.team.manifest_templates import TEMPLATE_KINDS, Params, render_templates
+from opsconsole.team.manifests import (
     ManifestError,
     check_local,
     dry_run_create,
@@ -14,7 +15,6 @@ from opsconsole.agent.manifests import (
     review_manifest_text,
     validate_text,
 )
-from opsconsole.k8s import queries as q
 
 INVALID = """\
 apiVersion: apps/v1

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 
 from opsconsole.agent.events import RunFinished
-from opsconsole.agent.scheduler import build_scheduler
-from opsconsole.agent.specialists._common import (
+from opsconsole.config import Settings
+from opsconsole.team._common import (
     merge_answers,
     unwrap_agent_output,
     wrap_agent_output,
 )
-from opsconsole.config import Settings
+from opsconsole.team.scheduler import build_scheduler
 
 
 def test_wrapped_output_cannot_close_its_own_block():
@@ -78,8 +78,8 @@ async def test_one_token_budget_for_the_whole_team(demo_cluster):
 
 
 def test_alerts_group_warning_events_by_reason_and_object():
-    from opsconsole.agent.specialists.ops import render_alerts
     from opsconsole.k8s.models import EventRow
+    from opsconsole.team.ops import render_alerts
 
     def ev(reason, name, count, last, type_="Warning", kind="Pod"):
         return EventRow("shop", type_, reason, f"{reason} on {name}", kind, name, count, last, last)
@@ -103,8 +103,8 @@ def test_alerts_group_warning_events_by_reason_and_object():
 
 
 async def test_console_switches_reach_every_agent(demo_cluster):
-    from opsconsole.agent.specialists.offline import OfflineOps, OfflineRouter, OfflineSecurity
     from opsconsole.planner import OfflinePlanner
+    from opsconsole.team.offline import OfflineOps, OfflineRouter, OfflineSecurity
 
     s = build_scheduler(None, demo_cluster, Settings(), offline=True)
     async with contextlib.aclosing(s.run("@security @ops 检查一下 default")) as stream:

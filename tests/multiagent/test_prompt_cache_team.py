@@ -9,7 +9,7 @@ import contextlib
 from typing import Any
 
 from opsconsole.agent.events import PrefixChanged, RunFinished
-from opsconsole.agent.scheduler import build_scheduler
+from opsconsole.team.scheduler import build_scheduler
 from tests.fakes.openai_server import ScriptedOpenAIServer, reply, tool_call
 from tests.fakes.prefix_cache import cacheable, render
 from tests.multiagent.kit import Calls, collect, model_factory, of, team_settings

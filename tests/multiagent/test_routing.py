@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsconsole.agent.specialists.routing import (
+from opsconsole.team.routing import (
     ROUTING,
     parse_mentions,
     route,
@@ -80,8 +80,8 @@ def test_mentions(text, agents, rest):
 
 
 def test_secret_questions_route_to_security_and_keep_their_namespace() -> None:
-    from opsconsole.agent.specialists.offline import namespace_hint
-    from opsconsole.agent.specialists.routing import route
+    from opsconsole.team.offline import namespace_hint
+    from opsconsole.team.routing import route
 
     q = "Which workloads in the shop namespace expose passwords in plain environment variables?"
     assert route(q).agents == ["security"]

@@ -23,10 +23,10 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.loop import drive
 from opsconsole.agent.model import OpenAIModelClient
-from opsconsole.agent.scheduler import build_scheduler
-from opsconsole.agent.specialists import specialists
-from opsconsole.agent.specialists.offline import OfflineSecurity
 from opsconsole.agent.tools import ToolRegistry
+from opsconsole.team import specialists
+from opsconsole.team.offline import OfflineSecurity
+from opsconsole.team.scheduler import build_scheduler
 from tests.fakes.openai_server import ScriptedOpenAIServer, error, reply, tool_call
 from tests.multiagent.kit import (
     OPEN_CLIENTS,
@@ -343,7 +343,7 @@ async def test_at_coder_skips_the_scheduler_model():
 
 
 async def test_coder_yaml_shown_without_validation_is_validated_by_the_scheduler():
-    from opsconsole.agent.specialists.coder import coder_tools
+    from opsconsole.team.coder import coder_tools
 
     with team_servers() as srvs:
         settings = team_settings(srvs)

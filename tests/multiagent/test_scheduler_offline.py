@@ -12,8 +12,8 @@ from opsconsole.agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from opsconsole.agent.scheduler import Scheduler, build_scheduler
 from opsconsole.config import Settings
+from opsconsole.team.scheduler import Scheduler, build_scheduler
 from tests.fakes.openai_server import validate_chat_request
 from tests.multiagent.kit import collect, of
 

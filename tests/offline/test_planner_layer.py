@@ -14,8 +14,8 @@ ROOT = Path(opsconsole.__file__).resolve().parent
 
 #: the places that build the model (offline or online): they may import the planner
 BUILDERS = {
-    "opsconsole/agent/ask.py",
-    "opsconsole/agent/specialists/factory.py",
+    "opsconsole/ask.py",
+    "opsconsole/team/factory.py",
     "opsconsole/ui/backend.py",
     "opsconsole/evals/harness.py",
 }
@@ -57,7 +57,7 @@ def test_only_the_model_builders_import_the_planner() -> None:
     assert importers <= BUILDERS, sorted(importers - BUILDERS)
     agent = {p for p in importers if p.startswith("opsconsole/agent/")}
     # in the agent package only the two builders (``ask`` and the team's model factory)
-    assert agent <= {"opsconsole/agent/ask.py", "opsconsole/agent/specialists/factory.py"}
+    assert agent <= {"opsconsole/ask.py", "opsconsole/team/factory.py"}
 
 
 def test_the_planner_imports_only_the_kernel_types_and_k8s() -> None:

@@ -1,4 +1,6 @@
-"""DESIGN §1: the headless packages never load textual or rich."""
+"""The headless packages never load textual or rich (docs/architecture.md): checked by
+importing every one of their modules in a fresh process. The import-linter contracts
+(tests/unit/test_layers.py) say the same statically; this catches what only runs."""
 
 from __future__ import annotations
 
@@ -9,12 +11,22 @@ from pathlib import Path
 
 import opsconsole
 
-HEADLESS = ["opsconsole.agent", "opsconsole.k8s", "opsconsole.sandbox", "opsconsole.sessions"]
+HEADLESS = [
+    "opsconsole.agent",
+    "opsconsole.k8s",
+    "opsconsole.sandbox",
+    "opsconsole.sessions",
+    "opsconsole.planner",
+    "opsconsole.team",
+    "opsconsole.redact",
+    "opsconsole.evals",
+]
 
 
 def _modules() -> list[str]:
     root = Path(opsconsole.__file__).parent
-    names = ["opsconsole.cli", "opsconsole.config", "opsconsole.errors", "opsconsole.paths"]
+    names = ["opsconsole.cli", "opsconsole.ask", "opsconsole.config", "opsconsole.errors"]
+    names += ["opsconsole.paths", "opsconsole.termsafe", "opsconsole.duration"]
     for pkg in HEADLESS:
         path = root / pkg.split(".", 1)[1]
         names.append(pkg)

@@ -28,7 +28,7 @@ from operator import attrgetter, ne
 
 from rich.cells import cell_len
 
-from opsconsole.k8s.duration import human_duration
+from opsconsole.duration import human_duration
 from opsconsole.k8s.models import PodRow
 
 # Health classes, also the suffix of the widget's component classes (pod-list--ok ...).

@@ -15,7 +15,7 @@ def guarded(
     """Run ``fn``; an expected failure becomes ``ToolResult(is_error=True)``; output redacted
     (``redact_output=False`` for text built only from our templates and the model's own
     arguments: redaction would corrupt YAML like ``automountServiceAccountToken: false``)."""
-    from opsconsole.k8s.redact import redact, redact_obj
+    from opsconsole.redact import redact, redact_obj
 
     def handler(args: dict[str, Any]) -> ToolResult:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsconsole.agent.manifests import (
+from opsconsole.team.manifests import (
     ManifestError,
     _pod_template_spec,
     check_local,

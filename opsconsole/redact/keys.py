@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 
-from opsconsole.k8s.redact.rules import vocabulary
+from opsconsole.redact.rules import vocabulary
 
 NONE, WEAK, STRONG = 0, 1, 2
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.specialists import Specialist
-from opsconsole.agent.specialists._common import guarded, namespace_arg, obj
 from opsconsole.agent.tools import Tool, ToolResult
+from opsconsole.team import Specialist
+from opsconsole.team._common import guarded, namespace_arg, obj
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings

@@ -86,7 +86,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {"mixed": _mixed}
 @functools.cache
 def _data() -> dict[str, Any]:
     try:
-        raw = resources.files("opsconsole.k8s.redact").joinpath("rules.toml").read_bytes()
+        raw = resources.files("opsconsole.redact").joinpath("rules.toml").read_bytes()
         return tomllib.loads(raw.decode("utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RulesError(f"cannot read the redaction rules (rules.toml): {exc}") from None

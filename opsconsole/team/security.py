@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.specialists import Specialist
-from opsconsole.agent.specialists._common import guarded, namespace_arg, obj
 from opsconsole.agent.tools import Tool, ToolResult
+from opsconsole.team import Specialist
+from opsconsole.team._common import guarded, namespace_arg, obj
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
@@ -54,7 +54,7 @@ def security_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
         return ToolResult(content=render_scan(result, budget), data=data)
 
     def review_manifest(args: dict[str, Any]) -> ToolResult:
-        from opsconsole.agent.manifests import review_manifest_text
+        from opsconsole.team.manifests import review_manifest_text
 
         text = args.get("yaml")
         if not isinstance(text, str) or not text.strip():

@@ -12,7 +12,7 @@ Like :class:`opsconsole.planner.OfflinePlanner` they are stateless: each turn is
 from ``messages`` (the latest user message and the tool results after it).
 
 The agent package does not import the planner (:mod:`opsconsole.planner`): whoever builds
-these clients (:func:`opsconsole.agent.specialists.factory.offline_model`) passes the planner
+these clients (:func:`opsconsole.team.factory.offline_model`) passes the planner
 to :class:`OfflineOps` and the planner's reading of a namespace in a request
 (``namespace_of``) to all of them.
 """
@@ -34,9 +34,9 @@ from opsconsole.agent.model import (
     Usage,
 )
 from opsconsole.agent.prompts import resolve_language
-from opsconsole.agent.specialists._common import merge_answers, unwrap_agent_output
-from opsconsole.agent.specialists.routing import Route, looks_like_yaml, route
 from opsconsole.agent.transcript import LOCAL, split_state_note
+from opsconsole.team._common import merge_answers, unwrap_agent_output
+from opsconsole.team.routing import Route, looks_like_yaml, route
 
 HEADER = OFFLINE_HEADER
 #: the namespace a request names, or None (the offline planner's reading, injected)

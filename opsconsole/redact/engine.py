@@ -37,8 +37,8 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from opsconsole.k8s.redact.keys import NONE, STRONG, WEAK, classify, is_placeholder, looks_random
-from opsconsole.k8s.redact.rules import TokenRule, token_rules, vocabulary
+from opsconsole.redact.keys import NONE, STRONG, WEAK, classify, is_placeholder, looks_random
+from opsconsole.redact.rules import TokenRule, token_rules, vocabulary
 
 REDACTED = "[REDACTED]"
 _MARKER_LOW = REDACTED.lower()

@@ -311,8 +311,8 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
             stack.callback(recorder.close)
         loop: Any
         if _wants_team(args, task) and conversation is None:
-            from opsconsole.agent.scheduler import build_scheduler
-            from opsconsole.agent.specialists.factory import default_model_factory
+            from opsconsole.team.factory import default_model_factory
+            from opsconsole.team.scheduler import build_scheduler
 
             printer.note("multi-agent: the Scheduler routes to the Ops, Security and Coder agents")
             loop = build_scheduler(
@@ -365,7 +365,7 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
 
 def _wants_team(args: argparse.Namespace, task: str) -> bool:
     """The multi-agent Scheduler: with --team, or when the task addresses an agent (@security)."""
-    from opsconsole.agent.specialists.routing import MENTION_RE
+    from opsconsole.team.routing import MENTION_RE
 
     return bool(getattr(args, "multi_agent", False)) or bool(MENTION_RE.match(task))
 

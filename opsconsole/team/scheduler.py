@@ -17,7 +17,7 @@ How it routes:
   a specialist whose own mutating calls still go through the approver), so control always
   returns to it. Calls of one turn run concurrently. A specialist's answer enters the
   scheduler's transcript wrapped as untrusted data (``<untrusted-agent-output ...>``).
-- **Offline** (:class:`~opsconsole.agent.specialists.offline.OfflineRouter`): the same loop,
+- **Offline** (:class:`~opsconsole.team.offline.OfflineRouter`): the same loop,
   routed by the seed's keyword table extended with Chinese and English keywords.
 - **Routing failed** (the scheduler's model failed before it asked anyone): keyword routing
   straight to the specialists, with a Notice saying so.
@@ -58,18 +58,18 @@ from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
 from opsconsole.agent.model import ModelClient
 from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.prompts import resolve_language
-from opsconsole.agent.specialists import AGENT_NAMES, Specialist, specialists, team_prompt
-from opsconsole.agent.specialists._common import merge_answers, wrap_agent_output
-from opsconsole.agent.specialists.dispatch import (
+from opsconsole.agent.tools import ToolRegistry
+from opsconsole.agent.transcript import Conversation
+from opsconsole.team import AGENT_NAMES, Specialist, specialists, team_prompt
+from opsconsole.team._common import merge_answers, wrap_agent_output
+from opsconsole.team.dispatch import (
     DISPATCH_TIMEOUT,
     DispatchMixin,
     DispatchResult,
     norm_args,
 )
-from opsconsole.agent.specialists.factory import ModelFactory, default_model_factory
-from opsconsole.agent.specialists.routing import parse_mentions, route
-from opsconsole.agent.tools import ToolRegistry
-from opsconsole.agent.transcript import Conversation
+from opsconsole.team.factory import ModelFactory, default_model_factory
+from opsconsole.team.routing import parse_mentions, route
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
@@ -168,7 +168,7 @@ class Scheduler(DispatchMixin):
         switches every agent to its offline counterpart (router, specialists); an online one
         is used by every agent. Conversations are kept."""
         if getattr(model, "offline", False):
-            from opsconsole.agent.specialists.factory import default_model_factory
+            from opsconsole.team.factory import default_model_factory
 
             factory = default_model_factory(self.settings, offline=True)
         else:
@@ -504,7 +504,7 @@ def build_scheduler(
     ``"coder"`` (default: :func:`default_model_factory`). ``registry`` replaces the full tool
     registry (tests); every specialist still only gets its allowlisted subset of it.
     """
-    from opsconsole.agent.specialists import build_full_registry
+    from opsconsole.team import build_full_registry
 
     factory = model_factory or default_model_factory(settings, offline=offline)
     ns = namespace or (

@@ -97,9 +97,9 @@ def team_prompt(
 
 
 def specialists() -> dict[str, Specialist]:
-    from opsconsole.agent.specialists.coder import CODER
-    from opsconsole.agent.specialists.ops import OPS
-    from opsconsole.agent.specialists.security import SECURITY
+    from opsconsole.team.coder import CODER
+    from opsconsole.team.ops import OPS
+    from opsconsole.team.security import SECURITY
 
     return {s.name: s for s in (OPS, SECURITY, CODER)}
 
@@ -108,9 +108,9 @@ def build_team_tools(
     cluster: Cluster | None, settings: Settings, *, namespace: str | None = None
 ) -> list[Tool]:
     """The team's tools besides the Kubernetes ones (see the module docstring)."""
-    from opsconsole.agent.specialists.coder import coder_tools
-    from opsconsole.agent.specialists.ops import ops_tools
-    from opsconsole.agent.specialists.security import security_tools
+    from opsconsole.team.coder import coder_tools
+    from opsconsole.team.ops import ops_tools
+    from opsconsole.team.security import security_tools
 
     ns = namespace or settings.kubernetes.namespace
     return [

@@ -1,4 +1,4 @@
-"""The Scheduler's dispatching half (a mixin of :class:`opsconsole.agent.scheduler.Scheduler`):
+"""The Scheduler's dispatching half (a mixin of :class:`opsconsole.team.scheduler.Scheduler`):
 the ``ask_<agent>`` tools, the specialists' own loops, running one specialist for one sub-task
 and forwarding its events, and validating YAML the Coder showed without validating it."""
 
@@ -22,12 +22,12 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.loop import AgentLoop
 from opsconsole.agent.prompts import resolve_language
-from opsconsole.agent.specialists import Specialist
-from opsconsole.agent.specialists._common import wrap_agent_output
 from opsconsole.agent.tools import Tool, ToolResult
+from opsconsole.team import Specialist
+from opsconsole.team._common import wrap_agent_output
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsconsole.agent.scheduler import Scheduler
+    from opsconsole.team.scheduler import Scheduler
 
 SCHEDULER = "scheduler"
 #: seconds one specialist run may take as a tool of the scheduler
@@ -178,7 +178,7 @@ class DispatchMixin:
     async def _check_manifests(self: Scheduler, result: DispatchResult) -> None:  # type: ignore[misc]
         """The Coder showed YAML without a successful validate_manifest: validate it now
         (local schema check + server dry run) and attach the verdict to its answer."""
-        from opsconsole.agent.specialists.coder import validate_answer_manifests
+        from opsconsole.team.coder import validate_answer_manifests
 
         verdicts = await validate_answer_manifests(self.registry, result.text)
         if not verdicts:

@@ -23,10 +23,10 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from opsconsole.k8s.redact import objects
-from opsconsole.k8s.redact.engine import REDACTED, Redactor, Span
-from opsconsole.k8s.redact.keys import is_secret_key
-from opsconsole.k8s.redact.rules import RulesError
+from opsconsole.redact import objects
+from opsconsole.redact.engine import REDACTED, Redactor, Span
+from opsconsole.redact.keys import is_secret_key
+from opsconsole.redact.rules import RulesError
 
 __all__ = [
     "REDACTED",

@@ -1,14 +1,14 @@
 """Manifest templates for the Coder agent: Deployment, Service, ConfigMap, HPA, NetworkPolicy,
 PDB, Job and CronJob from a few parameters, with secure defaults (non-root, no privilege
 escalation, capabilities dropped, seccomp RuntimeDefault, requests and a memory limit,
-probes). Works with no model; checked and dry-run by :mod:`opsconsole.agent.manifests`."""
+probes). Works with no model; checked and dry-run by :mod:`opsconsole.team.manifests`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsconsole.agent.manifests import KINDS, ManifestError
+from opsconsole.team.manifests import KINDS, ManifestError
 
 TEMPLATE_KINDS = (
     "Deployment",

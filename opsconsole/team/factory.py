@@ -21,8 +21,8 @@ def offline_model(name: str, language: str = "auto") -> ModelClient:
     specialists for the others (Ops wraps the offline planner). One of the few places that
     import :mod:`opsconsole.planner` (it builds models); the rest of the agent package does
     not."""
-    from opsconsole.agent.specialists import offline as off
     from opsconsole.planner import OfflinePlanner, namespace_in
+    from opsconsole.team import offline as off
 
     if name == "ops":
         return off.OfflineOps(

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from opsconsole.k8s.redact.engine import REDACTED
-from opsconsole.k8s.redact.keys import STRONG, WEAK, classify, is_placeholder, looks_random
+from opsconsole.redact.engine import REDACTED
+from opsconsole.redact.keys import STRONG, WEAK, classify, is_placeholder, looks_random
 
 Lines = Callable[[list[str]], list[str]]
 

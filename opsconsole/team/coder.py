@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.specialists import Specialist
-from opsconsole.agent.specialists._common import guarded, obj
 from opsconsole.agent.tools import ActionSummary, Tool, ToolResult
+from opsconsole.team import Specialist
+from opsconsole.team._common import guarded, obj
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
@@ -41,11 +41,11 @@ NOT_APPLIED = frozenset(
 
 
 def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) -> list[Tool]:
-    from opsconsole.agent.manifest_templates import TEMPLATE_KINDS
+    from opsconsole.team.manifest_templates import TEMPLATE_KINDS
 
     def generate_manifest(args: dict[str, Any]) -> ToolResult:
-        from opsconsole.agent.manifest_templates import ManifestError, Params, render_templates
         from opsconsole.k8s.tools import check_name
+        from opsconsole.team.manifest_templates import ManifestError, Params, render_templates
 
         kinds = args.get("kinds") or ["Deployment"]
         name = check_name(args.get("name"), "name", label=True)
@@ -71,7 +71,7 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
         )
 
     def validate_manifest(args: dict[str, Any]) -> ToolResult:
-        from opsconsole.agent.manifests import validate_text
+        from opsconsole.team.manifests import validate_text
 
         text = args.get("yaml")
         if not isinstance(text, str) or not text.strip():
@@ -81,8 +81,8 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
         return ToolResult(content="\n".join([head, *v.lines]), is_error=not v.ok)
 
     def _apply_docs(args: dict[str, Any]) -> list[dict[str, Any]]:
-        from opsconsole.agent.manifests import KINDS, check_local, parse_documents, ref
         from opsconsole.k8s.tools import ToolInputError
+        from opsconsole.team.manifests import KINDS, check_local, parse_documents, ref
 
         docs = parse_documents(str(args.get("yaml") or ""))
         for d in docs:
@@ -98,8 +98,8 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
         return docs
 
     def apply_manifest(args: dict[str, Any], dry: bool = False) -> ToolResult:
-        from opsconsole.agent.manifests import ManifestError, dry_run_create
         from opsconsole.errors import NoClusterConfigured
+        from opsconsole.team.manifests import ManifestError, dry_run_create
 
         if cluster is None:
             raise NoClusterConfigured()
@@ -115,7 +115,7 @@ def coder_tools(cluster: Cluster | None, settings: Settings, *, namespace: str) 
         return ToolResult(content="\n".join(lines), is_error=failed)
 
     def summarize(args: dict[str, Any]) -> ActionSummary:
-        from opsconsole.agent.manifests import parse_documents, ref
+        from opsconsole.team.manifests import parse_documents, ref
 
         try:
             docs = parse_documents(str(args.get("yaml") or ""))

@@ -1,6 +1,6 @@
 """Manifests for the Coder agent: templates, local schema checks, server-side dry run, review.
 
-- Templates live in :mod:`opsconsole.agent.manifest_templates` (secure defaults, no model).
+- Templates live in :mod:`opsconsole.team.manifest_templates` (secure defaults, no model).
 - :func:`check_local` rejects a manifest that fails the Kubernetes schema (required fields,
   types and unknown fields, checked against the official client's generated models) or basic
   semantics (names, selector vs template labels, ports) before anything is sent.
@@ -469,11 +469,11 @@ def validate_text(text: str, cluster: Cluster | None, namespace: str) -> Validat
     return Validation(lines, ok)
 
 
-# --- review (in opsconsole.agent.specialists.review) ---------------------------------------
+# --- review (in opsconsole.team.review) ---------------------------------------
 
 
 def review_manifest_text(text: str) -> str:
-    """Review pasted YAML: see :func:`opsconsole.agent.specialists.review.review_manifest_text`."""
-    from opsconsole.agent.specialists.review import review_manifest_text as review
+    """Review pasted YAML: see :func:`opsconsole.team.review.review_manifest_text`."""
+    from opsconsole.team.review import review_manifest_text as review
 
     return review(text)
