@@ -46,10 +46,10 @@ def main() -> int:
     ap.add_argument("--models-repeat", type=int, default=2)
     args = ap.parse_args()
 
+    from opsconsole.agent.transcript import estimate_tokens
     from opsconsole.config import Settings
     from opsconsole.k8s import queries as q
     from opsconsole.k8s.client import Cluster
-    from opsconsole.k8s.render import estimate_tokens
     from opsconsole.k8s.tools import build_k8s_tools
     from opsconsole.sandbox import SandboxServer
 

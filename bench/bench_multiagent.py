@@ -136,9 +136,9 @@ async def overhead(n: int) -> tuple[float, float]:
 def scan_bench(pods: int, repeat: int) -> None:
     import tempfile
 
+    from opsconsole.agent.transcript import estimate_tokens
     from opsconsole.k8s import queries as q
     from opsconsole.k8s.client import Cluster
-    from opsconsole.k8s.render import estimate_tokens
     from opsconsole.k8s.security import render_scan, scan
     from opsconsole.sandbox import SandboxServer
 

@@ -17,7 +17,6 @@ import contextlib
 import inspect
 import json
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from opsconsole.agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from opsconsole.agent.model import ToolCallRequest
+from opsconsole.agent.model import ToolCallRequest, new_call_id
 from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
 from opsconsole.agent.transcript import Conversation, outcome, status_message, truncate_to_tokens
@@ -608,7 +607,7 @@ def unique_ids(calls: list[ToolCallRequest]) -> list[ToolCallRequest]:
     for c in calls:
         cid = c.id
         if not cid or cid in seen:
-            cid = "call_" + uuid.uuid4().hex[:24]
+            cid = new_call_id()
             c = ToolCallRequest(id=cid, name=c.name, arguments=c.arguments)
         seen.add(cid)
         out.append(c)

@@ -193,7 +193,8 @@ def _extra(obj: Any, name: str) -> Any:
     return value
 
 
-def _new_call_id() -> str:
+def new_call_id() -> str:
+    """A tool-call id in OpenAI's shape, for a call the server sent without one (or twice)."""
     return "call_" + uuid.uuid4().hex[:24]
 
 
@@ -442,7 +443,7 @@ class OpenAIModelClient:
         msg = choice.message
         calls = [
             ToolCallRequest(
-                id=tc.id or _new_call_id(),
+                id=tc.id or new_call_id(),
                 name=tc.function.name or "",
                 arguments=tc.function.arguments or "",
             )
@@ -567,7 +568,7 @@ class OpenAIModelClient:
             yield TextChunk(c_part)
         tool_calls = [
             ToolCallRequest(
-                id=buf.id or _new_call_id(), name=buf.name, arguments="".join(buf.arguments)
+                id=buf.id or new_call_id(), name=buf.name, arguments="".join(buf.arguments)
             )
             for _, buf in sorted(calls.items())
         ]

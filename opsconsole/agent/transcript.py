@@ -44,7 +44,7 @@ COMPACTED_MARK = "[compacted: earlier tool output omitted to save context"
 STATE_OPEN = "<console-state>"
 STATE_CLOSE = "</console-state>"
 
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 #: the key under which a request carries what stays local (see the module docstring)
@@ -98,11 +98,12 @@ def latest_state_note(messages: Iterable[dict[str, Any]]) -> str:
 
 
 def estimate_tokens(text: str) -> int:
-    """A cheap token estimate: CJK characters count one each, the rest four chars a token."""
+    """The one token estimate (budgets, compaction, the offline planner's usage): a non-ASCII
+    character (CJK above all) counts one token, ASCII four characters a token."""
     if not text:
         return 0
-    cjk = len(_CJK.findall(text)) if not text.isascii() else 0
-    return cjk + (len(text) - cjk + 3) // 4
+    wide = len(_NON_ASCII.findall(text)) if not text.isascii() else 0
+    return wide + (len(text) - wide + 3) // 4
 
 
 def truncate_to_tokens(text: str, max_tokens: int) -> str:

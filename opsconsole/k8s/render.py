@@ -15,23 +15,17 @@ token budget (at most :data:`MAX_ITEMS`).
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections import Counter
 from collections.abc import Iterable
 
+from opsconsole.agent.transcript import estimate_tokens
 from opsconsole.duration import human_duration
 from opsconsole.k8s.analyzers import Finding
 from opsconsole.k8s.models import DeploymentRow, EventRow, NodeRow, PodRow, UsageRow
 from opsconsole.k8s.parse import fmt_bytes
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: rows of a listing's data at most
 MAX_ITEMS = 500
-
-
-def estimate_tokens(text: str) -> int:
-    wide = len(_NON_ASCII.findall(text)) if not text.isascii() else 0
-    return (len(text) - wide + 3) // 4 + wide
 
 
 def fit(

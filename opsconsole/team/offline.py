@@ -34,7 +34,7 @@ from opsconsole.agent.model import (
     Usage,
 )
 from opsconsole.agent.prompts import resolve_language
-from opsconsole.agent.transcript import LOCAL, split_state_note
+from opsconsole.agent.transcript import LOCAL, estimate_tokens, split_state_note
 from opsconsole.team._common import merge_answers, unwrap_agent_output
 from opsconsole.team.routing import Route, looks_like_yaml, route
 
@@ -53,8 +53,8 @@ def _sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _estimate(*parts: Any) -> int:
-    n = sum(len(p) if isinstance(p, str) else len(json.dumps(p, default=str)) for p in parts)
-    return max(1, n // 4)
+    texts = [p if isinstance(p, str) else json.dumps(p, default=str) for p in parts]
+    return max(1, sum(estimate_tokens(t) for t in texts))
 
 
 def _latest(messages: list[dict[str, Any]]) -> tuple[str, list[tuple[str, dict, str]], int]:

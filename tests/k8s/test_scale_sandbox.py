@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from opsconsole.agent.tools import ToolRegistry
+from opsconsole.agent.transcript import estimate_tokens
 from opsconsole.config import Settings
 from opsconsole.k8s import queries as q
-from opsconsole.k8s.render import estimate_tokens
 from opsconsole.k8s.tools import build_k8s_tools
 from opsconsole.k8s.watch import watch_pods
 from tests.k8s.conftest import cluster_for

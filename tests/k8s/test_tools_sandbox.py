@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from opsconsole.agent.tools import ToolRegistry
+from opsconsole.agent.transcript import estimate_tokens
 from opsconsole.config import Settings
-from opsconsole.k8s.render import estimate_tokens
 from opsconsole.k8s.tools import build_k8s_tools
 from tests.k8s.conftest import cluster_for, pod_of
 
