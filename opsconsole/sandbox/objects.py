@@ -11,7 +11,7 @@ from .pods import hname, huid
 from .store import Obj, iso
 
 if TYPE_CHECKING:
-    from .scenario import Builder
+    from .cluster import Cluster
 
 
 def b64(s: str) -> str:
@@ -24,8 +24,18 @@ def _seconds(value: Any, default: float = 0.0) -> float:
     return seconds(value, default)
 
 
-class ObjectsMixin:
-    def namespace(self: Builder, name: str) -> None:
+class Objects:
+    """Builds a scenario's plain objects into the cluster's store, aged from ``now``."""
+
+    def __init__(self, cluster: Cluster, now: float, age: float) -> None:
+        self.c = cluster
+        self.now = now
+        self.age = age
+
+    def ts(self, age: float) -> str:
+        return iso(self.now - age)
+
+    def namespace(self, name: str) -> None:
         obj = {
             "apiVersion": "v1",
             "kind": "Namespace",
@@ -42,7 +52,7 @@ class ObjectsMixin:
         created = obj["metadata"]["creationTimestamp"]
         self.c.store.put_initial("serviceaccounts", default_service_account(name, created))
 
-    def node(self: Builder, n: dict[str, Any]) -> None:
+    def node(self, n: dict[str, Any]) -> None:
         name = n["name"]
         idx = len(self.c.store.list("nodes"))
         ip = n.get("ip", f"10.0.{1 + idx // 200}.{11 + idx % 200}")
@@ -155,7 +165,7 @@ class ObjectsMixin:
             self.extra_event(obj, ev, component="kubelet", host=name)
 
     def extra_event(
-        self: Builder,
+        self,
         obj: Obj,
         ev: dict[str, Any],
         *,
@@ -179,7 +189,7 @@ class ObjectsMixin:
             last=last,
         )
 
-    def service(self: Builder, s: dict[str, Any]) -> None:
+    def service(self, s: dict[str, Any]) -> None:
         ns, name = s["namespace"], s["name"]
         ip = (
             s.get("cluster_ip")
@@ -247,7 +257,7 @@ class ObjectsMixin:
             ]
         self.c.store.put_initial("endpoints", ep)
 
-    def configmap(self: Builder, cm: dict[str, Any]) -> None:
+    def configmap(self, cm: dict[str, Any]) -> None:
         ns, name = cm["namespace"], cm["name"]
         self.c.store.put_initial(
             "configmaps",
@@ -265,7 +275,7 @@ class ObjectsMixin:
             },
         )
 
-    def secret(self: Builder, s: dict[str, Any]) -> None:
+    def secret(self, s: dict[str, Any]) -> None:
         ns, name = s["namespace"], s["name"]
         self.c.store.put_initial(
             "secrets",
