@@ -18,6 +18,9 @@ from .apitypes import (
     ok,
     parse_body,
 )
+from .controllers_sets import sts_defaults
+from .deployments import deployment_defaults
+from .jobs import cronjob_defaults, job_defaults
 from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
@@ -28,6 +31,32 @@ from .wire.protobuf import schema as proto_schema
 
 if TYPE_CHECKING:
     from .cluster import Cluster
+
+
+#: kinds whose objects carry metadata.generation
+GENERATION = (
+    "apps/deployments",
+    "apps/statefulsets",
+    "apps/daemonsets",
+    "apps/replicasets",
+    "batch/jobs",
+    "batch/cronjobs",
+    "autoscaling/horizontalpodautoscalers",
+)
+#: what the server fills in on a created object of these kinds
+DEFAULTS = {
+    "apps/deployments": deployment_defaults,
+    "apps/statefulsets": sts_defaults,
+    "batch/jobs": job_defaults,
+    "batch/cronjobs": cronjob_defaults,
+}
+#: kinds a controller acts on when one is created or its spec changes
+CONTROLLED = (
+    *GENERATION,
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "storage.k8s.io/storageclasses",
+)
 
 
 class Writes:
@@ -110,14 +139,16 @@ class Writes:
             )
         md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
         md["creationTimestamp"] = iso(time.time())
-        if res.key in (
-            "apps/deployments",
-            "apps/statefulsets",
-            "apps/daemonsets",
-            "apps/replicasets",
-        ):
+        if res.key in GENERATION:
             md["generation"] = 1
             obj.setdefault("status", {})
+        defaults = DEFAULTS.get(res.key)
+        if defaults is not None:
+            defaults(obj)
+        if res.key == "persistentvolumeclaims":
+            self.c.volumes.admit(obj)
+        if res.key == "persistentvolumes":
+            obj["status"] = {"phase": "Available"}
         if res.key == "pods" and not dry_run:
             return ok(self.c.create_bare_pod(obj), 201, warnings)
         if res.key == "namespaces":
@@ -152,9 +183,9 @@ class Writes:
                     },
                 )
             self.c.endpoints.sync(ns)
-        if not dry_run and res.key.startswith("apps/"):
-            self.c.controllers.spec_changed(res.key, md["namespace"], name)
-            created = store.get(res.key, md["namespace"], name) or created
+        if not dry_run and res.key in CONTROLLED:
+            self.c.controllers.spec_changed(res.key, md.get("namespace", ""), name)
+            created = store.get(res.key, md.get("namespace", ""), name) or created
         return ok(created, 201, warnings)
 
     def delete(
@@ -237,6 +268,8 @@ class Writes:
                     "or equal to 0",
                     _details(res, name),
                 )
+        if res.key == "persistentvolumeclaims" and sub != "status":
+            self.c.volumes.check_update(old, new)
         if dry_run:
             md["resourceVersion"] = old["metadata"]["resourceVersion"]
             return new
@@ -247,7 +280,11 @@ class Writes:
                 self.c.controllers.cascade_delete(stored)
                 self.c.controllers.flush()
                 return stored
-        if sub != "status" and new.get("spec") != old.get("spec"):
+        annotated = md.get("annotations") != old["metadata"].get("annotations")
+        if sub != "status" and (
+            new.get("spec") != old.get("spec")
+            or (annotated and res.key == "apps/deployments")  # change-cause goes to the RS
+        ):
             self.c.controllers.spec_changed(res.key, ns, name)
             stored = store.get(res.key, ns, name) or stored
         self.c.controllers.flush()

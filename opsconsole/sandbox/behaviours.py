@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .logs import Instance
-from .pods import PodRT
+from .pods import COMPLETES, PodRT
 from .store import Obj
 
 if TYPE_CHECKING:
@@ -65,6 +65,23 @@ class Kubelet:
             )
         elif b == "pending":
             self.schedule_periodic(ns, name, rt, 60.0, self.unschedulable, first_delay)
+        elif b == COMPLETES and rt.sub == "running":
+            run = float(rt.params.get("run_seconds", 2))
+            self.c.after(
+                first_delay if first_delay is not None else run, lambda: self.exit(ns, name, rt)
+            )
+
+    def exit(self, ns: str, name: str, rt: PodRT) -> None:
+        """A run-to-completion pod's containers exit: Succeeded (0) or Failed."""
+        if not self.c.alive(ns, name, rt):
+            return
+        now = self.c.now()
+        for insts in rt.instances.values():
+            if insts:
+                insts[-1].end = now
+        rt.exit_code = int(rt.params.get("exit_code", 0))
+        rt.sub = "exited"
+        self.c.refresh_pod(ns, name)
 
     def schedule_periodic(
         self,

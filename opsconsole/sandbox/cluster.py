@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .autoscalers import Autoscalers
 from .behaviours import (
     BACKOFF_BASE,
     BACKOFF_CAP,
@@ -23,15 +24,18 @@ from .behaviours import (
     Kubelet,
     backoff_for,
 )
-from .controllers import Controllers, node_ip
+from .controllers import Controllers
 from .controllers_sets import DaemonSets, StatefulSets
 from .deployments import Deployments
 from .endpoints import Endpoints
+from .jobs import CronJobs, Jobs
 from .logs import ContainerLog, Instance, LogProfile
+from .meta import node_ip
 from .namespaces import Namespaces
 from .pods import PodRT, hname, render_status
 from .scheduler import Scheduler
 from .store import DELETED, Obj, Store, iso
+from .volumes import Volumes
 
 
 class LogUnavailable(Exception):
@@ -68,6 +72,10 @@ class Cluster:
         self.statefulsets = StatefulSets(self)
         self.daemonsets = DaemonSets(self)
         self.endpoints = Endpoints(self)
+        self.jobs = Jobs(self)
+        self.cronjobs = CronJobs(self)
+        self.volumes = Volumes(self)
+        self.autoscalers = Autoscalers(self)
         self.namespaces = Namespaces(self)
 
     # --- clock and timers ---------------------------------------------------------------

@@ -9,11 +9,12 @@ controllers (:mod:`.deployments`, :mod:`.controllers_sets`, :mod:`.endpoints`).
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .pods import PodRT, hname, huid, pod_from_template, render_status
+from .jobs import exit_code_of
+from .meta import node_ip, owner_ref
+from .pods import COMPLETES, PodRT, huid, pod_from_template, render_status
 from .store import ADDED, DELETED, Obj, iso
 
 if TYPE_CHECKING:
@@ -24,42 +25,14 @@ RKEY = {
     "Deployment": "apps/deployments",
     "StatefulSet": "apps/statefulsets",
     "DaemonSet": "apps/daemonsets",
+    "Job": "batch/jobs",
+    "CronJob": "batch/cronjobs",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "HorizontalPodAutoscaler": "autoscaling/horizontalpodautoscalers",
+    "Service": "services",
 }
+KIND = {v: k for k, v in RKEY.items()}
 START_DELAY = 2.0  # simulated seconds from pod creation to running containers
-
-
-_HASHES: dict[int, tuple[Obj, str]] = {}
-
-
-def template_hash(template: Obj) -> str:
-    """pod-template-hash of a template (memoized per template object: they are immutable)."""
-    hit = _HASHES.get(id(template))
-    if hit is not None and hit[0] is template:
-        return hit[1]
-    data = json.dumps(template, sort_keys=True).encode()
-    h = hname(hashlib.sha1(data).hexdigest(), 10)
-    if len(_HASHES) > 20000:
-        _HASHES.clear()
-    _HASHES[id(template)] = (template, h)
-    return h
-
-
-def owner_ref(obj: Obj) -> Obj:
-    return {
-        "apiVersion": obj["apiVersion"],
-        "kind": obj["kind"],
-        "name": obj["metadata"]["name"],
-        "uid": obj["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def node_ip(node: Obj) -> str:
-    for a in node.get("status", {}).get("addresses", []):
-        if a["type"] == "InternalIP":
-            return a["address"]
-    return ""
 
 
 class Controllers:
@@ -82,7 +55,12 @@ class Controllers:
             elif etype == DELETED:
                 self.owned.get(ref["uid"], set()).discard(key)
             self.dirty.add((ref["kind"], md["namespace"], ref["name"]))
-        if old is None or etype == DELETED or old["status"] != new["status"]:
+        if (
+            old is None
+            or etype == DELETED
+            or old["status"] != new["status"]
+            or old["metadata"].get("labels") != md.get("labels")
+        ):
             self.dirty.add(("Endpoints", md["namespace"], ""))
 
     def reconcile_all(self) -> None:
@@ -110,17 +88,31 @@ class Controllers:
             rounds += 1
             batch = sorted(self.dirty, key=lambda k: (k[0] != "ReplicaSet", k[0] == "Endpoints"))
             self.dirty.clear()
+            handlers = self.handlers()
             for kind, ns, name in batch:
-                if kind == "Endpoints":
-                    self.c.endpoints.sync(ns)
-                elif kind == "ReplicaSet":
-                    self.c.deployments.reconcile_rs(ns, name)
-                elif kind == "Deployment":
-                    self.c.deployments.status(ns, name)
-                elif kind == "StatefulSet":
-                    self.c.statefulsets.reconcile(ns, name)
-                elif kind == "DaemonSet":
-                    self.c.daemonsets.reconcile(ns, name)
+                handler = handlers.get(kind)
+                if handler is not None:
+                    handler(ns, name)
+
+    def handlers(self) -> dict[str, Callable[[str, str], None]]:
+        """kind -> the controller that reconciles (namespace, name) of it."""
+        c = self.c
+
+        def endpoints(ns: str, _name: str) -> None:
+            c.endpoints.sync(ns)
+
+        return {
+            "Endpoints": endpoints,
+            "Service": endpoints,
+            "ReplicaSet": c.deployments.reconcile_rs,
+            "Deployment": c.deployments.status,
+            "StatefulSet": c.statefulsets.reconcile,
+            "DaemonSet": c.daemonsets.reconcile,
+            "Job": c.jobs.reconcile,
+            "CronJob": c.cronjobs.reconcile,
+            "PersistentVolumeClaim": c.volumes.reconcile_claim,
+            "HorizontalPodAutoscaler": c.autoscalers.reconcile,
+        }
 
     def pods_of(self, owner: Obj) -> list[Obj]:
         keys = self.owned.get(owner["metadata"]["uid"], set())
@@ -144,11 +136,16 @@ class Controllers:
         node_name: str | None = None,
         extra_labels: dict[str, str] | None = None,
         generate_name: str | None = None,
+        volumes: list[Obj] | None = None,
     ) -> Obj:
-        """Create a new pod (ContainerCreating; running after START_DELAY)."""
+        """Create a new pod (ContainerCreating; running after START_DELAY); ``volumes`` are
+        added to the template's (a StatefulSet's claims)."""
         wl = self.workload_of(owner, owner_rkey)
         behaviour, fault_container, params = self.c.behaviours.get(wl, ("healthy", "", {}))
         template = owner["spec"]["template"]
+        if owner_rkey == "batch/jobs" and behaviour in ("healthy", COMPLETES):
+            behaviour = COMPLETES  # a Job's pods run to completion
+            params = {"exit_code": exit_code_of(template), **params}
         ns = owner["metadata"]["namespace"]
         uid = huid(f"{ns}/{name}/{self.c.now()}/{next(self.c.names)}")
         node: Obj | None = None
@@ -171,6 +168,8 @@ class Controllers:
             extra_labels=extra_labels,
             generate_name=generate_name,
         )
+        if volumes:
+            pod["spec"]["volumes"] = [*volumes, *pod["spec"]["volumes"]]
         rt = PodRT(
             behaviour=behaviour,
             fault_container=fault_container or template["spec"]["containers"][0]["name"],
@@ -202,17 +201,27 @@ class Controllers:
         return pod
 
     def spec_changed(self, rkey: str, ns: str, name: str) -> None:
+        """An object was created or its spec changed: the controller of its kind looks."""
         if rkey == "apps/deployments":
             self.c.deployments.rollout(ns, name)
             return
-        kind = {v: k for k, v in RKEY.items()}.get(rkey)
+        if rkey in ("persistentvolumes", "storage.k8s.io/storageclasses"):
+            self.c.volumes.pending_claims()
+        kind = KIND.get(rkey)
         if kind:
             self.dirty.add((kind, ns, name))
-            self.flush()
+        self.flush()
 
     def cascade_delete(self, obj: Obj) -> None:
         uid = obj["metadata"]["uid"]
         ns = obj["metadata"].get("namespace", "")
+        if obj["kind"] == "Service":
+            self.c.endpoints.deleted(obj)
+        if obj["kind"] == "CronJob":
+            for job in self.c.store.list("batch/jobs", ns):
+                if any(r["uid"] == uid for r in job["metadata"].get("ownerReferences") or ()):
+                    self.c.store.delete("batch/jobs", ns, job["metadata"]["name"])
+                    self.cascade_delete(job)
         if obj["kind"] == "Deployment":
             for rs in self.c.deployments.replicasets_of(obj):
                 self.c.store.delete("apps/replicasets", ns, rs["metadata"]["name"])

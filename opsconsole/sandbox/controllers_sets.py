@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from .controllers import template_hash
 from .endpoints import pod_ready
-from .pods import hname
-from .store import Obj
+from .meta import template_hash
+from .pods import hname, huid
+from .store import Obj, iso
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -16,6 +17,45 @@ if TYPE_CHECKING:
 class StatefulSets:
     def __init__(self, cluster: Cluster) -> None:
         self.c = cluster
+
+    def claims(self, sts: Obj, i: int) -> list[Obj]:
+        """The claims of ordinal ``i`` (``<template>-<set>-<i>``), created when missing (and
+        kept when the pod or the set goes, as the default Retain policy does); the pod volumes
+        that mount them."""
+        c = self.c
+        md = sts["metadata"]
+        ns, name = md["namespace"], md["name"]
+        volumes = []
+        sel = (sts["spec"].get("selector") or {}).get("matchLabels") or {}
+        for t in sts["spec"].get("volumeClaimTemplates") or ():
+            tname = t["metadata"]["name"]
+            claim = f"{tname}-{name}-{i}"
+            volumes.append({"name": tname, "persistentVolumeClaim": {"claimName": claim}})
+            if c.store.get("persistentvolumeclaims", ns, claim) is not None:
+                continue
+            pvc: Obj = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {
+                    "name": claim,
+                    "namespace": ns,
+                    "uid": huid(f"pvc/{ns}/{claim}/{md['uid']}"),
+                    "creationTimestamp": iso(c.now()),
+                    "labels": {**((t.get("metadata") or {}).get("labels") or {}), **sel},
+                },
+                "spec": json.loads(json.dumps(t.get("spec") or {})),
+            }
+            c.volumes.admit(pvc)
+            c.store.create("persistentvolumeclaims", pvc)
+            c.event(
+                sts,
+                "Normal",
+                "SuccessfulCreate",
+                f"create Claim {claim} Pod {name}-{i} in StatefulSet {name} success",
+                component="statefulset-controller",
+            )
+            c.volumes.reconcile_claim(ns, claim)
+        return volumes
 
     def reconcile(self, ns: str, name: str) -> None:
         sts = self.c.store.get("apps/statefulsets", ns, name)
@@ -26,6 +66,7 @@ class StatefulSets:
         for i in range(want):
             pname = f"{name}-{i}"
             if pname not in pods and self.c.store.get("pods", ns, pname) is None:
+                volumes = self.claims(sts, i)
                 self.c.controllers.spawn_pod(
                     sts,
                     "apps/statefulsets",
@@ -34,6 +75,7 @@ class StatefulSets:
                         "statefulset.kubernetes.io/pod-name": pname,
                         "apps.kubernetes.io/pod-index": str(i),
                     },
+                    volumes=volumes,
                 )
                 self.c.event(
                     sts,
@@ -65,6 +107,26 @@ class StatefulSets:
             status["readyReplicas"] = ready
 
         self.c.store.set_field("apps/statefulsets", ns, name, "status", status)
+
+
+def sts_defaults(sts: Obj) -> None:
+    """What the API server fills in on a created StatefulSet."""
+    spec = sts.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    if spec["updateStrategy"].get("type", "RollingUpdate") == "RollingUpdate":
+        spec["updateStrategy"].setdefault("type", "RollingUpdate")
+        spec["updateStrategy"].setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault(
+        "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    )
+    for t in spec.get("volumeClaimTemplates") or ():
+        t.setdefault("apiVersion", "v1")
+        t.setdefault("kind", "PersistentVolumeClaim")
+        t.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        t.setdefault("status", {"phase": "Pending"})
 
 
 class DaemonSets:

@@ -4,15 +4,52 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .controllers import owner_ref, template_hash
 from .endpoints import pod_ready
+from .meta import owner_ref, template_hash
 from .pods import hname, huid
 from .store import Obj, iso
 
 if TYPE_CHECKING:
     from .cluster import Cluster
+
+
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+def _revision(rs: Obj) -> int:
+    return int((rs["metadata"].get("annotations") or {}).get(REVISION, "0"))
+
+
+def _pruned(value: Any) -> Any:
+    """``value`` without nulls and empty maps/lists (how two encodings of a template differ)."""
+    if isinstance(value, dict):
+        out = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def _unhashed(template: Obj) -> Obj:
+    """A ReplicaSet's pod template without its pod-template-hash label."""
+    t = json.loads(json.dumps(template))
+    (t.get("metadata") or {}).get("labels", {}).pop("pod-template-hash", None)
+    return t
+
+
+def deployment_defaults(dep: Obj) -> None:
+    """What the API server fills in on a created Deployment."""
+    spec = dep.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault(
+        "strategy",
+        {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+    )
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
 
 
 class Deployments:
@@ -186,25 +223,44 @@ class Deployments:
         current = next(
             (r for r in rss if r["metadata"]["labels"].get("pod-template-hash") == h), None
         )
+        if current is None:  # the template of an older ReplicaSet, as `rollout undo` sends it?
+            want = _pruned(dep["spec"]["template"])
+            for r in rss:
+                if _pruned(_unhashed(r["spec"]["template"])) == want:
+                    template = _unhashed(r["spec"]["template"])
+
+                    def restore(o: Obj, template: Obj = template) -> None:
+                        o["spec"]["template"] = template
+
+                    dep = self.c.store.update("apps/deployments", ns, name, restore) or dep
+                    h = template_hash(dep["spec"]["template"])
+                    current = r
+                    break
+        top = max((_revision(r) for r in rss), default=0)
+        cause = (dep["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
         if current is None:
-            revision = 1 + max(
-                (
-                    int(
-                        (r["metadata"].get("annotations") or {}).get(
-                            "deployment.kubernetes.io/revision", "0"
-                        )
-                    )
-                    for r in rss
-                ),
-                default=0,
+            current = self.new_replicaset(dep, h, 0, top + 1)
+        elif _revision(current) < top or (
+            cause and (current["metadata"].get("annotations") or {}).get(CHANGE_CAUSE) != cause
+        ):
+            # back to an older template (rollout undo): its ReplicaSet becomes the newest
+            # revision; the Deployment's change-cause goes to its current ReplicaSet
+            newest = max(top + 1 if _revision(current) < top else _revision(current), 1)
+
+            def bump(o: Obj) -> None:
+                ann = o["metadata"].setdefault("annotations", {})
+                ann[REVISION] = str(newest)
+                if cause:
+                    ann[CHANGE_CAUSE] = cause
+
+            current = (
+                self.c.store.update("apps/replicasets", ns, current["metadata"]["name"], bump)
+                or current
             )
-            current = self.new_replicaset(dep, h, 0, revision)
-        rev = (current["metadata"].get("annotations") or {}).get(
-            "deployment.kubernetes.io/revision", "1"
-        )
+        rev = str(_revision(current) or 1)
 
         def annotate(o: Obj) -> None:
-            o["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = rev
+            o["metadata"].setdefault("annotations", {})[REVISION] = rev
 
         self.c.store.update("apps/deployments", ns, name, annotate)
         self.advance_rollout(ns, name)
@@ -309,6 +365,9 @@ class Deployments:
             "spec": {"replicas": replicas, "selector": selector, "template": template},
             "status": {"replicas": 0},
         }
+        cause = (md.get("annotations") or {}).get(CHANGE_CAUSE)
+        if cause:
+            rs["metadata"]["annotations"][CHANGE_CAUSE] = cause
         if initial:
             return self.c.store.put_initial("apps/replicasets", rs)
         return self.c.store.create("apps/replicasets", rs)

@@ -20,8 +20,8 @@ import yaml
 from opsconsole.errors import OpsConsoleError
 
 from .cluster import Cluster, backoff_for
-from .controllers import node_ip, owner_ref, template_hash
 from .logs import Instance, LogProfile
+from .meta import node_ip, owner_ref, template_hash
 from .objects import Objects
 from .pods import BEHAVIOURS, PodRT, hname, huid, pod_from_template, render_status
 from .store import Obj, iso
