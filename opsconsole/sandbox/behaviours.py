@@ -64,7 +64,10 @@ class Kubelet:
                 ns, name, rt, float(rt.params.get("period", 10)), self.probe_failed, first_delay
             )
         elif b == "pending":
-            self.schedule_periodic(ns, name, rt, 60.0, self.unschedulable, first_delay)
+            # the scheduler says so at once, then again at each retry
+            self.schedule_periodic(
+                ns, name, rt, 60.0, self.unschedulable, first_delay, immediate=True
+            )
         elif b == COMPLETES and rt.sub == "running":
             run = float(rt.params.get("run_seconds", 2))
             self.c.after(
@@ -91,6 +94,8 @@ class Kubelet:
         period: float,
         fn: Callable[[str, str, PodRT, int], None],
         first_delay: float | None,
+        *,
+        immediate: bool = False,
     ) -> None:
         real = max(period / self.c.speed, MIN_REAL_PERIOD)
         n = max(1, round(real * self.c.speed / period))
@@ -101,6 +106,10 @@ class Kubelet:
             fn(ns, name, rt, n)
             self.c.after(0, tick, min_real=real)
 
+        if first_delay is None and immediate:
+            fn(ns, name, rt, 1)
+            self.c.after(0, tick, min_real=real)
+            return
         self.c.after(first_delay if first_delay is not None else 0, tick, min_real=real)
 
     def fault_container(self, pod: Obj, rt: PodRT) -> tuple[str, str]:

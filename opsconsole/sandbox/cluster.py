@@ -404,11 +404,11 @@ class Cluster:
                 f'Pod "{name}" is invalid: spec.containers: Required value',
                 {"name": name, "kind": "pods"},
             )
-        node = (
-            self.store.get("nodes", "", spec["nodeName"])
-            if spec.get("nodeName")
-            else self.scheduler.pick_node(spec)
-        )
+        why = ""
+        if spec.get("nodeName"):
+            node = self.store.get("nodes", "", spec["nodeName"])
+        else:
+            node, why = self.scheduler.schedule(spec)
         template = {
             "metadata": {
                 "labels": md.get("labels") or {},
@@ -426,7 +426,7 @@ class Cluster:
             node=node["metadata"]["name"] if node else "",
         )
         behaviour = "healthy" if node else "pending"
-        params: dict[str, Any] = {} if node else {"message": self.scheduler.no_node_message()}
+        params: dict[str, Any] = {} if node else {"message": why}
         rt = PodRT(
             behaviour=behaviour,
             fault_container=spec["containers"][0]["name"],

@@ -153,10 +153,10 @@ class Controllers:
             if node_name:
                 node = self.c.store.get("nodes", "", node_name)
             else:
-                node = self.c.scheduler.pick_node(template.get("spec") or {})
+                node, why = self.c.scheduler.schedule(template.get("spec") or {})
             if node is None:
                 behaviour = "pending"
-                params = dict(params, message=self.c.scheduler.no_node_message())
+                params = dict(params, message=why or "0/0 nodes are available.")
         pod = pod_from_template(
             template,
             name=name,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .metrics import cpu_millis, mem_bytes
 from .store import Obj
 
 if TYPE_CHECKING:
@@ -43,18 +44,151 @@ class Scheduler:
             out.append(node)
         return out
 
-    def pick_node(self, spec: Obj) -> Obj | None:
-        nodes = self.eligible_nodes(spec)
-        if not nodes:
-            return None
-        load: dict[str, int] = {}
-        for rt in self.c.rts.values():
-            load[rt.node] = load.get(rt.node, 0) + 1
-        return min(nodes, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"]))
+    def schedule(self, spec: Obj) -> tuple[Obj | None, str]:
+        """(the node a pod with ``spec`` goes to, "") or (None, the FailedScheduling message).
 
-    def no_node_message(self) -> str:
-        n = len(self.c.store.list("nodes"))
-        return (
-            f"0/{n} nodes are available: {n} Insufficient cpu. preemption: 0/{n} nodes are "
-            f"available: {n} No preemption victims found for incoming pod."
+        The default scheduler's filters in its order: NodeUnschedulable, TaintToleration (NoSchedule
+        and NoExecute), NodeAffinity (nodeSelector and required node affinity), NodeResourcesFit
+        (requests against allocatable minus the requests of the pods already on the node). Among
+        the nodes that pass, the one with the fewest pods."""
+        nodes = self.c.store.list("nodes")
+        requests = pod_requests(spec)
+        used = self.requested_by_node() if requests else {}
+        tolerations = spec.get("tolerations") or []
+        reasons: dict[str, int] = {}
+        resource_failures = 0
+        fits = []
+        for node in nodes:
+            why = self.filter(node, spec, tolerations, requests, used)
+            if not why:
+                fits.append(node)
+                continue
+            for r in why:
+                reasons[r] = reasons.get(r, 0) + 1
+            if why[0].startswith("Insufficient"):
+                resource_failures += 1
+        if fits:
+            load: dict[str, int] = {}
+            for rt in self.c.rts.values():
+                load[rt.node] = load.get(rt.node, 0) + 1
+            return min(
+                fits, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"])
+            ), ""
+        return None, fit_error(len(nodes), reasons, resource_failures)
+
+    def filter(
+        self,
+        node: Obj,
+        spec: Obj,
+        tolerations: list[Obj],
+        requests: dict[str, float],
+        used: dict[str, dict[str, float]],
+    ) -> list[str]:
+        """Why ``node`` cannot take the pod (empty: it can), in the scheduler's words."""
+        if node["spec"].get("unschedulable"):
+            return ["node(s) were unschedulable"]
+        for t in node["spec"].get("taints") or []:
+            if t.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(tolerations, t):
+                return [f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"]
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+            return [AFFINITY]
+        if not affinity_ok(spec, node):
+            return [AFFINITY]
+        if not requests:
+            return []
+        alloc = (
+            node.get("status", {}).get("allocatable")
+            or node.get("status", {}).get("capacity")
+            or {}
         )
+        have = used.get(node["metadata"]["name"], {})
+        out = []
+        for res in sorted(requests):
+            free = quantity(res, alloc.get(res, "0")) - have.get(res, 0.0)
+            if requests[res] > free:
+                out.append(f"Insufficient {res}")
+        return out
+
+    def requested_by_node(self) -> dict[str, dict[str, float]]:
+        """Sum of the requests of the (non-terminal) pods on each node."""
+        out: dict[str, dict[str, float]] = {}
+        for pod in self.c.store.list("pods"):
+            node = pod["spec"].get("nodeName")
+            if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            acc = out.setdefault(node, {})
+            for res, v in pod_requests(pod["spec"]).items():
+                acc[res] = acc.get(res, 0.0) + v
+        return out
+
+
+AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+
+
+def quantity(resource: str, value: Any) -> float:
+    if resource == "cpu":
+        return cpu_millis(value)
+    return mem_bytes(value)
+
+
+def pod_requests(spec: Obj) -> dict[str, float]:
+    """The pod's requests (a limit stands for a missing request, as the API server defaults)."""
+    out: dict[str, float] = {}
+    for c in spec.get("containers") or ():
+        res = c.get("resources") or {}
+        req = {**(res.get("limits") or {}), **(res.get("requests") or {})}
+        for k, v in req.items():
+            out[k] = out.get(k, 0.0) + quantity(k, v)
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def _expr_ok(expr: Obj, value: str | None) -> bool:
+    op, values = expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return value is not None and value in values
+    if op == "NotIn":
+        return value is None or value not in values
+    if op == "Exists":
+        return value is not None
+    if op == "DoesNotExist":
+        return value is None
+    if op in ("Gt", "Lt") and value is not None and values:
+        try:
+            a, b = int(value), int(values[0])
+        except ValueError:
+            return False
+        return a > b if op == "Gt" else a < b
+    return False
+
+
+def affinity_ok(spec: Obj, node: Obj) -> bool:
+    """requiredDuringSchedulingIgnoredDuringExecution: any term, each with all its expressions."""
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        return True
+    labels = node["metadata"].get("labels") or {}
+    fields = {"metadata.name": node["metadata"]["name"]}
+    for term in terms:
+        exprs = [(e, labels.get(e.get("key", ""))) for e in term.get("matchExpressions") or ()]
+        exprs += [(e, fields.get(e.get("key", ""))) for e in term.get("matchFields") or ()]
+        if exprs and all(_expr_ok(e, v) for e, v in exprs):
+            return True
+    return False
+
+
+def fit_error(total: int, reasons: dict[str, int], resource_failures: int) -> str:
+    """The scheduler's FitError text, with its preemption postscript."""
+    parts = sorted(f"{n} {r}" for r, n in reasons.items())
+    msg = f"0/{total} nodes are available: {', '.join(parts)}."
+    if total == 0:
+        return "no nodes available to schedule pods"
+    post = []
+    if resource_failures:
+        post.append(f"{resource_failures} No preemption victims found for incoming pod")
+    if total - resource_failures:
+        post.append(f"{total - resource_failures} Preemption is not helpful for scheduling")
+    return f"{msg} preemption: 0/{total} nodes are available: {', '.join(sorted(post))}."
