@@ -18,9 +18,7 @@ from .apitypes import (
     ok,
     parse_body,
 )
-from .controllers_sets import sts_defaults
-from .deployments import deployment_defaults
-from .jobs import cronjob_defaults, job_defaults
+from .defaults import CONTROLLED, DEFAULTS, GENERATION
 from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
@@ -31,32 +29,6 @@ from .wire.protobuf import schema as proto_schema
 
 if TYPE_CHECKING:
     from .cluster import Cluster
-
-
-#: kinds whose objects carry metadata.generation
-GENERATION = (
-    "apps/deployments",
-    "apps/statefulsets",
-    "apps/daemonsets",
-    "apps/replicasets",
-    "batch/jobs",
-    "batch/cronjobs",
-    "autoscaling/horizontalpodautoscalers",
-)
-#: what the server fills in on a created object of these kinds
-DEFAULTS = {
-    "apps/deployments": deployment_defaults,
-    "apps/statefulsets": sts_defaults,
-    "batch/jobs": job_defaults,
-    "batch/cronjobs": cronjob_defaults,
-}
-#: kinds a controller acts on when one is created or its spec changes
-CONTROLLED = (
-    *GENERATION,
-    "persistentvolumeclaims",
-    "persistentvolumes",
-    "storage.k8s.io/storageclasses",
-)
 
 
 class Writes:

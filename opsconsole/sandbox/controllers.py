@@ -64,7 +64,15 @@ class Controllers:
             self.dirty.add(("Endpoints", md["namespace"], ""))
 
     def reconcile_all(self) -> None:
-        for rkey in ("apps/deployments", "apps/statefulsets", "apps/daemonsets"):
+        for rkey in (
+            "apps/deployments",
+            "apps/statefulsets",
+            "apps/daemonsets",
+            "batch/jobs",
+            "batch/cronjobs",
+            "persistentvolumeclaims",
+            "autoscaling/horizontalpodautoscalers",
+        ):
             for obj in self.c.store.list(rkey):
                 md = obj["metadata"]
                 self.dirty.add((obj["kind"], md["namespace"], md["name"]))
@@ -121,10 +129,11 @@ class Controllers:
 
     def workload_of(self, pod_owner: Obj, owner_rkey: str) -> tuple[str, str, str]:
         md = pod_owner["metadata"]
-        if owner_rkey == "apps/replicasets":
+        parents = {"apps/replicasets": "Deployment", "batch/jobs": "CronJob"}
+        if owner_rkey in parents:
             for ref in md.get("ownerReferences") or ():
-                if ref["kind"] == "Deployment":
-                    return ("apps/deployments", md["namespace"], ref["name"])
+                if ref["kind"] == parents[owner_rkey]:
+                    return (RKEY[ref["kind"]], md["namespace"], ref["name"])
         return (owner_rkey, md["namespace"], md["name"])
 
     def spawn_pod(

@@ -6,6 +6,8 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import resources as R
+from .defaults import DEFAULTS, GENERATION
 from .namespaces import default_service_account
 from .pods import hname, huid
 from .store import Obj, iso
@@ -22,6 +24,13 @@ def _seconds(value: Any, default: float = 0.0) -> float:
     from .scenario import seconds
 
     return seconds(value, default)
+
+
+def resource_of(api_version: str, kind: str) -> R.Resource | None:
+    return next(
+        (r for r in R.RESOURCES if r.kind == kind and r.api_version == api_version and r.stored),
+        None,
+    )
 
 
 class Objects:
@@ -293,3 +302,39 @@ class Objects:
                 "data": {k: b64(str(v)) for k, v in (s.get("stringData") or {}).items()},
             },
         )
+
+    def manifest(self, m: dict[str, Any]) -> None:
+        """Any served kind as a manifest (``objects:`` in a scenario), stored as the API server
+        would have stored it, for its controller to act on once the cluster starts. A Job's (or a
+        CronJob's) ``fault`` sets what its pods do: ``{exit_code: 1, run_seconds: 5}``."""
+        from .scenario import ScenarioError
+
+        m = json.loads(json.dumps(m))
+        fault = m.pop("fault", None)
+        res = resource_of(m.get("apiVersion", ""), m.get("kind", ""))
+        md = m.setdefault("metadata", {})
+        if res is None or not md.get("name"):
+            raise ScenarioError(
+                f"objects: {m.get('apiVersion')}/{m.get('kind')} {md.get('name')!r} is not a "
+                "served kind with a name"
+            )
+        if res.namespaced:
+            md.setdefault("namespace", "default")
+        ns = md.get("namespace", "")
+        md["uid"] = huid(f"{res.key}/{ns}/{md['name']}")
+        md["creationTimestamp"] = self.ts(_seconds(m.pop("age", None), self.age))
+        if res.key in GENERATION:
+            md["generation"] = 1
+            m.setdefault("status", {})
+        defaults = DEFAULTS.get(res.key)
+        if defaults is not None:
+            defaults(m)
+        if res.key == "persistentvolumeclaims":
+            self.c.volumes.admit(m)
+        if res.key == "persistentvolumes":
+            m["status"] = {"phase": "Available"}
+        if fault is not None:
+            if res.key not in ("batch/jobs", "batch/cronjobs") or not isinstance(fault, dict):
+                raise ScenarioError(f"objects: {md['name']}: a fault is for a Job or a CronJob")
+            self.c.behaviours[(res.key, ns, md["name"])] = ("complete", "", dict(fault))
+        self.c.store.put_initial(res.key, m)

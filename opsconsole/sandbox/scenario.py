@@ -3,8 +3,10 @@
 The format (see ``scenarios/demo.yaml`` for a full example): ``nodes``, ``namespaces``,
 ``workloads`` (Deployment/StatefulSet/DaemonSet with near-Kubernetes ``containers`` plus a
 ``logs`` profile per container and an optional ``fault``), ``services``, ``configmaps``,
-``secrets`` and named ``logs`` profiles. Status, events and log history of each pod are derived
-from its ``fault`` so they agree with each other.
+``secrets``, ``objects`` (manifests of any served kind: StorageClasses, PVCs, Jobs, CronJobs,
+HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``) and named ``logs`` profiles.
+Status, events and log history of each pod are derived from its ``fault`` so they agree with
+each other.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class Builder:
                     self.objects.configmap(cm)
                 for s in self.data.get("secrets") or []:
                     self.objects.secret(s)
+                for m in self.data.get("objects") or []:
+                    self.objects.manifest(m)
         finally:
             c.building = False
         with c.lock:
