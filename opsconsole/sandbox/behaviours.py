@@ -100,9 +100,11 @@ class Kubelet:
         real = max(period / self.c.speed, MIN_REAL_PERIOD)
         n = max(1, round(real * self.c.speed / period))
 
+        behaviour = rt.behaviour
+
         def tick() -> None:
-            if not self.c.alive(ns, name, rt):
-                return
+            if not self.c.alive(ns, name, rt) or rt.behaviour != behaviour:
+                return  # gone, or no longer doing this (a waiting pod got its node)
             fn(ns, name, rt, n)
             self.c.after(0, tick, min_real=real)
 
@@ -239,6 +241,8 @@ class Kubelet:
         )
 
     def unschedulable(self, ns: str, name: str, rt: PodRT, n: int) -> None:
+        if self.c.scheduler.retry_one(ns, name, rt):
+            return
         pod = self.c.store.get("pods", ns, name)
         assert pod is not None
         self.c.event(

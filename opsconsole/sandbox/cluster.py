@@ -427,6 +427,8 @@ class Cluster:
         )
         behaviour = "healthy" if node else "pending"
         params: dict[str, Any] = {} if node else {"message": why}
+        if why:
+            params["_then"] = "healthy"
         rt = PodRT(
             behaviour=behaviour,
             fault_container=spec["containers"][0]["name"],
@@ -442,6 +444,8 @@ class Cluster:
         pod["status"] = render_status(pod, rt)
         self.rts[(ns, name)] = rt
         self.store.create("pods", pod)
+        if why:
+            self.scheduler.waiting[(ns, name)] = rt
         if node is not None:
             self.event(
                 pod,

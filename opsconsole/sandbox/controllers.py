@@ -35,6 +35,13 @@ KIND = {v: k for k, v in RKEY.items()}
 START_DELAY = 2.0  # simulated seconds from pod creation to running containers
 
 
+def _frees_room(etype: str, old: Obj | None, new: Obj) -> bool:
+    if etype == DELETED:
+        return True
+    phase = (new.get("status") or {}).get("phase")
+    return phase in ("Succeeded", "Failed") and (old or {}).get("status", {}).get("phase") != phase
+
+
 class Controllers:
     def __init__(self, cluster: Cluster) -> None:
         self.c = cluster
@@ -45,6 +52,8 @@ class Controllers:
 
     def on_change(self, rkey: str, etype: str, old: Obj | None, new: Obj) -> None:
         """A pod changed: its owners (and the namespace's Endpoints) need a look."""
+        if rkey == "nodes" or (rkey == "pods" and _frees_room(etype, old, new)):
+            self.c.scheduler.soon()  # room may have appeared for a waiting pod
         if rkey != "pods":
             return
         md = new["metadata"]
@@ -163,9 +172,9 @@ class Controllers:
                 node = self.c.store.get("nodes", "", node_name)
             else:
                 node, why = self.c.scheduler.schedule(template.get("spec") or {})
-            if node is None:
+            if node is None:  # the scheduler keeps it waiting, then what it would have done
+                params = dict(params, message=why or "0/0 nodes are available.", _then=behaviour)
                 behaviour = "pending"
-                params = dict(params, message=why or "0/0 nodes are available.")
         pod = pod_from_template(
             template,
             name=name,
@@ -196,6 +205,8 @@ class Controllers:
         pod["status"] = render_status(pod, rt)
         self.c.rts[(ns, name)] = rt
         self.c.store.create("pods", pod)
+        if "_then" in rt.params:
+            self.c.scheduler.waiting[(ns, name)] = rt
         if node is not None:
             self.c.event(
                 pod,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .meta import node_ip
 from .metrics import cpu_millis, mem_bytes
+from .pods import PodRT
 from .store import Obj
+
+START_DELAY = 2.0  # simulated seconds from being placed to running containers
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -25,6 +29,56 @@ def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
 class Scheduler:
     def __init__(self, cluster: Cluster) -> None:
         self.c = cluster
+        #: pods the scheduler could not place yet (a scenario's Pending pods are not here)
+        self.waiting: dict[tuple[str, str], PodRT] = {}
+        self._retry_armed = False
+
+    # --- retries --------------------------------------------------------------------------
+    def soon(self) -> None:
+        """Something that frees room happened: try the waiting pods once the change settles."""
+        if self.waiting and not self._retry_armed:
+            self._retry_armed = True
+            self.c.after(0.0, self.retry)
+
+    def retry(self) -> None:
+        self._retry_armed = False
+        for (ns, name), rt in list(self.waiting.items()):
+            self.retry_one(ns, name, rt)
+
+    def retry_one(self, ns: str, name: str, rt: PodRT) -> bool:
+        """Place a waiting pod if a node fits now (Scheduled, then its containers start)."""
+        c = self.c
+        pod = c.store.get("pods", ns, name)
+        if pod is None or c.rts.get((ns, name)) is not rt or "_then" not in rt.params:
+            self.waiting.pop((ns, name), None)
+            return False
+        if "deletionTimestamp" in pod["metadata"]:
+            return False
+        node, why = self.schedule(pod["spec"])
+        if node is None:
+            rt.params["message"] = why
+            return False
+        self.waiting.pop((ns, name), None)
+        node_name = node["metadata"]["name"]
+        rt.behaviour = rt.params.pop("_then")
+        rt.node, rt.creating, rt.started = node_name, True, c.now()
+        rt.ip = c.allocate_ip(node)
+        rt.params["_host_ip"] = node_ip(node)
+
+        def bind(p: Obj) -> None:
+            p["spec"]["nodeName"] = node_name
+
+        c.store.update("pods", ns, name, bind)
+        c.refresh_pod(ns, name)
+        c.event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {ns}/{name} to {node_name}",
+            component="default-scheduler",
+        )
+        c.after(START_DELAY, lambda: c.start_containers(ns, name, rt))
+        return True
 
     def eligible_nodes(self, spec: Obj, *, ignore_conditions: bool = False) -> list[Obj]:
         out = []

@@ -135,3 +135,20 @@ def test_a_taint_without_toleration_is_named(k: Cluster):
     finally:
         for n in ("node-1", "node-2", "node-3"):
             k.kubectl("taint", "node", n, "dedicated=db:NoSchedule-")
+
+
+def test_a_waiting_pod_is_placed_when_a_node_comes_to_fit(k: Cluster):
+    sel = '{"spec":{"nodeSelector":{"zone":"late"}}}'
+    k.kubectl("run", "waiter", "--image=nginx:1.27", "--labels=app=waiter", f"--overrides={sel}")
+    assert _failed_scheduling(k, "default", "waiter")
+    assert not k.core.read_namespaced_pod("waiter", "default").spec.node_name
+    k.kubectl("label", "node", "node-3", "zone=late")
+    try:
+        k.kubectl("wait", "--for=condition=Ready", "pod/waiter", WAIT)
+        pod = k.core.read_namespaced_pod("waiter", "default")
+        assert pod.spec.node_name == "node-3" and pod.status.phase == "Running"
+        assert ("Normal", "Scheduled", "Successfully assigned default/waiter to node-3") in (
+            k.events("default", "waiter")
+        )
+    finally:
+        k.kubectl("label", "node", "node-3", "zone-")
