@@ -24,6 +24,7 @@ from .store import Obj, iso
 if TYPE_CHECKING:
     from .cluster import Cluster
 
+BACKOFF_BASE, BACKOFF_CAP = 10.0, 360.0  # simulated seconds before a failed pod is replaced
 _EXIT = re.compile(r"\bexit\s+(\d+)\s*$")
 
 
@@ -78,6 +79,31 @@ def _phase(pod: Obj) -> str:
 class Jobs:
     def __init__(self, cluster: Cluster) -> None:
         self.c = cluster
+        #: job uid -> (failures seen, when a replacement may be created): failed pods are
+        #: replaced after 10 s, 20 s, 40 s ... (capped at 6 min), as the real controller does
+        self.backoff: dict[str, tuple[int, float]] = {}
+
+    def held_back(self, job: Obj, failed: int) -> bool:
+        """True while a failed pod's replacement waits out its back-off (a timer wakes it)."""
+        c = self.c
+        md = job["metadata"]
+        if not failed:
+            return False
+        seen, until = self.backoff.get(md["uid"], (0, 0.0))
+        now = c.now()
+        if failed > seen:
+            delay = min(BACKOFF_BASE * 2 ** (failed - 1), BACKOFF_CAP)
+            until = now + delay / c.speed
+            self.backoff[md["uid"]] = (failed, until)
+            ns, name = md["namespace"], md["name"]
+
+            def wake(uid: str = md["uid"], failed: int = failed) -> None:
+                if self.backoff.get(uid, (0, 0.0))[0] == failed:
+                    self.backoff[uid] = (failed, 0.0)  # waited out, whatever the clocks say
+                c.controllers.dirty.add(("Job", ns, name))
+
+            c.after(delay, wake)
+        return now < until
 
     def reconcile(self, ns: str, name: str) -> None:
         c = self.c
@@ -89,6 +115,7 @@ class Jobs:
             cond["type"] in ("Complete", "Failed") and cond["status"] == "True"
             for cond in status.get("conditions") or ()
         ):
+            self.backoff.pop(job["metadata"]["uid"], None)
             return  # finished: nothing more happens to it
         pods = c.controllers.pods_of(job)
         succeeded = sum(1 for p in pods if _phase(p) == "Succeeded")
@@ -144,7 +171,7 @@ class Jobs:
             condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods")
             status["completionTime"] = now
             c.event(job, "Normal", "Completed", "Job completed", component="job-controller")
-        elif not spec.get("suspend"):
+        elif not spec.get("suspend") and not self.held_back(job, failed):
             want = min(parallelism, completions - succeeded) - len(active)
             for _ in range(max(0, want)):
                 seed = f"{job['metadata']['uid']}/{next(c.names)}"
