@@ -36,11 +36,7 @@ class Endpoints:
         self.c = cluster
 
     def sync(self, ns: str) -> None:
-        pods = [
-            p
-            for p in self.c.store.list("pods", ns)
-            if p["status"].get("podIP") and p["status"].get("phase") not in ("Succeeded", "Failed")
-        ]
+        pods = [p for p in self.c.store.list("pods", ns) if p["status"].get("podIP")]
         for svc in self.c.store.list("services", ns):
             sel = svc["spec"].get("selector")
             if not sel:
@@ -51,6 +47,8 @@ class Endpoints:
                 labels = p["metadata"].get("labels") or {}
                 if any(labels.get(k) != v for k, v in sel.items()):
                     continue
+                if p["status"].get("phase") in ("Succeeded", "Failed"):
+                    continue  # a finished pod serves nothing
                 addr = {
                     "ip": p["status"]["podIP"],
                     "nodeName": p["spec"].get("nodeName", ""),
