@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import resources as R
 from . import tables
-from .api_write import WriteMixin
+from .api_write import Writes
 from .apitypes import (
     ApiError,
     Body,
@@ -23,6 +23,8 @@ from .apitypes import (
     WatchStream,
     _q_int,
     not_found,
+    ok,
+    parse_body,
     status_obj,
 )
 from .cluster import Cluster, LogUnavailable
@@ -55,9 +57,10 @@ VERSION = {
 }
 
 
-class Api(WriteMixin):
+class Api:
     def __init__(self, cluster: Cluster, faults: Faults, address: str = "127.0.0.1:0") -> None:
         self.c = cluster
+        self.writes = Writes(cluster)
         self.faults = faults
         self.address = address
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
@@ -123,12 +126,12 @@ class Api(WriteMixin):
             if res.review:
                 if method != "POST" or name is not None:
                     raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
-                review = self._body(body)
+                review = parse_body(body)
                 if not isinstance(review, dict):
                     raise ApiError(
                         400, "BadRequest", "the body of the request was in an unknown format"
                     )
-                return self.ok(answer_review(res.plural, self.faults, review), 201)
+                return ok(answer_review(res.plural, self.faults, review), 201)
             if not res.stored:
                 return self._metrics(res, ns, name, query, headers, watch)
             if (
@@ -146,52 +149,54 @@ class Api(WriteMixin):
                 if method == "GET":
                     return self._list(res, ns, query, headers, watch)
                 if method == "POST":
-                    return self._create(res, ns, query, body, dry_run)
+                    return self.writes.create(res, ns, query, body, dry_run)
                 raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
             if sub == "log":
                 return self._log(ns or "", name, query)
             if sub == "scale":
-                return self._scale(res, ns or "", name, method, headers, body, dry_run)
+                return self.writes.scale(res, ns or "", name, method, headers, body, dry_run)
             if sub == "token":
                 if method != "POST":
                     raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
-                request = self._body(body)
-                sa = self._get(res, ns or "", name)
-                return self.ok(token_request(sa, request if isinstance(request, dict) else {}), 201)
+                request = parse_body(body)
+                sa = self.writes.get(res, ns or "", name)
+                return ok(token_request(sa, request if isinstance(request, dict) else {}), 201)
             if method == "GET":
-                obj = self._get(res, ns or "", name)
+                obj = self.writes.get(res, ns or "", name)
                 if sub is None and self._want(headers)[0]:  # kubectl get KIND NAME: a Table
                     include = query.get("includeObject") or "Metadata"
                     meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-                    return self.ok(tables.table(res.key, [obj], include, meta))
-                return self.ok(obj)
+                    return ok(tables.table(res.key, [obj], include, meta))
+                return ok(obj)
             if method == "DELETE":
-                return self._delete(res, ns or "", name, query, body, dry_run)
+                return self.writes.delete(res, ns or "", name, query, body, dry_run)
             if method in ("PUT", "PATCH"):
-                return self._write(res, ns or "", name, method, headers, body, dry_run, sub, query)
+                return self.writes.write(
+                    res, ns or "", name, method, headers, body, dry_run, sub, query
+                )
         raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
 
     def _simple(self, parts: list[str]) -> Response | None:
         if parts in (["version"], ["version", ""]):
-            return self.ok(VERSION)
+            return ok(VERSION)
         if parts and parts[0] in ("healthz", "livez", "readyz"):
             return Response(200, b"ok", "text/plain")
         if parts == ["api"]:
-            return self.ok(R.api_versions(self.address))
+            return ok(R.api_versions(self.address))
         if parts == ["apis"]:
-            return self.ok(R.api_group_list())
+            return ok(R.api_group_list())
         if parts == ["api", "v1"]:
-            return self.ok(R.resource_list("", "v1"))
+            return ok(R.resource_list("", "v1"))
         if len(parts) == 2 and parts[0] == "apis":
             doc = R.api_group(parts[1])
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
-            return self.ok(doc)
+            return ok(doc)
         if len(parts) == 3 and parts[0] == "apis":
             doc = R.resource_list(parts[1], parts[2])
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
-            return self.ok(doc)
+            return ok(doc)
         if parts and parts[0] in ("swagger.json", "metrics"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return None
@@ -382,8 +387,8 @@ class Api(WriteMixin):
                     f'{res.plural}.metrics.k8s.io "{name}" not found',
                     {"name": name, "group": "metrics.k8s.io", "kind": res.plural},
                 )
-            return self.ok(items[0])
-        return self.ok(
+            return ok(items[0])
+        return ok(
             {"kind": res.list_kind, "apiVersion": res.api_version, "metadata": {}, "items": items}
         )
 

@@ -7,7 +7,18 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import resources as R
-from .apitypes import ApiError, Body, Response, _details, _q_int, _qualified
+from .apitypes import (
+    ApiError,
+    Body,
+    Response,
+    _details,
+    _q_int,
+    _qualified,
+    not_found,
+    ok,
+    parse_body,
+)
+from .defaults import CONTROLLED, DEFAULTS, GENERATION
 from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
@@ -20,13 +31,14 @@ if TYPE_CHECKING:
     from .cluster import Cluster
 
 
-class WriteMixin:
-    c: Cluster
+class Writes:
+    """POST, PUT, PATCH and DELETE of stored objects, and the scale subresource; the cluster's
+    controllers are told of every change that concerns them."""
 
-    def ok(self, obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> Response:
-        return Response(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers or {})
+    def __init__(self, cluster: Cluster) -> None:
+        self.c = cluster
 
-    def _check_fields(self, res: R.Resource, obj: Obj, query: dict[str, str]) -> dict[str, str]:
+    def check_fields(self, res: R.Resource, obj: Obj, query: dict[str, str]) -> dict[str, str]:
         """fieldValidation: Strict fails on unknown fields; Warn (the default) and Ignore drop
         them, Warn with a Warning header. Returns the headers for the answer."""
         mode = query.get("fieldValidation") or "Warn"
@@ -52,26 +64,14 @@ class WriteMixin:
             return {}
         return {"Warning": ", ".join('299 - "unknown field \\"' + p + '\\""' for p in unknown)}
 
-    def _get(self, res: R.Resource, ns: str, name: str) -> Obj:
-        from .apitypes import not_found
-
+    def get(self, res: R.Resource, ns: str, name: str) -> Obj:
         obj = self.c.store.get(res.key, ns, name)
         if obj is None:
             raise not_found(res, name)
         return obj
 
     # --- writing --------------------------------------------------------------------------
-    def _body(self, body: Body) -> Any:
-        if isinstance(body, dict):  # a protobuf body, decoded on the way in
-            return body
-        try:
-            return json.loads(body or b"{}")
-        except ValueError as e:
-            raise ApiError(
-                400, "BadRequest", f"the body of the request was in an unknown format: {e}"
-            ) from None
-
-    def _create(
+    def create(
         self,
         res: R.Resource,
         ns: str | None,
@@ -79,11 +79,11 @@ class WriteMixin:
         body: Body,
         dry_run: bool,
     ) -> Response:
-        obj = self._body(body)
+        obj = parse_body(body)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
         obj["kind"], obj["apiVersion"] = res.kind, res.api_version
-        warnings = self._check_fields(res, obj, query)  # decoding comes first, as in the server
+        warnings = self.check_fields(res, obj, query)  # decoding comes first, as in the server
         md = obj.setdefault("metadata", {})
         if not md.get("name") and md.get("generateName"):
             from .pods import hname
@@ -111,16 +111,18 @@ class WriteMixin:
             )
         md["uid"] = huid(f"{res.key}/{name}/{time.time()}")
         md["creationTimestamp"] = iso(time.time())
-        if res.key in (
-            "apps/deployments",
-            "apps/statefulsets",
-            "apps/daemonsets",
-            "apps/replicasets",
-        ):
+        if res.key in GENERATION:
             md["generation"] = 1
             obj.setdefault("status", {})
+        defaults = DEFAULTS.get(res.key)
+        if defaults is not None:
+            defaults(obj)
+        if res.key == "persistentvolumeclaims":
+            self.c.volumes.admit(obj)
+        if res.key == "persistentvolumes":
+            obj["status"] = {"phase": "Available"}
         if res.key == "pods" and not dry_run:
-            return self.ok(self.c.create_bare_pod(obj), 201, warnings)
+            return ok(self.c.create_bare_pod(obj), 201, warnings)
         if res.key == "namespaces":
             prepare_namespace(obj)
         if res.key == "services":
@@ -152,26 +154,26 @@ class WriteMixin:
                         },
                     },
                 )
-            self.c.endpoints_for(ns)
-        if not dry_run and res.key.startswith("apps/"):
-            self.c.spec_changed(res.key, md["namespace"], name)
-            created = store.get(res.key, md["namespace"], name) or created
-        return self.ok(created, 201, warnings)
+            self.c.endpoints.sync(ns)
+        if not dry_run and res.key in CONTROLLED:
+            self.c.controllers.spec_changed(res.key, md.get("namespace", ""), name)
+            created = store.get(res.key, md.get("namespace", ""), name) or created
+        return ok(created, 201, warnings)
 
-    def _delete(
+    def delete(
         self, res: R.Resource, ns: str, name: str, query: dict[str, str], body: Body, dry_run: bool
     ) -> Response:
-        obj = self._get(res, ns, name)
-        opts = self._body(body) if body else {}
+        obj = self.get(res, ns, name)
+        opts = parse_body(body) if body else {}
         grace = _q_int(query, "gracePeriodSeconds")
         if grace is None and isinstance(opts, dict) and opts.get("gracePeriodSeconds") is not None:
             grace = int(opts["gracePeriodSeconds"])
         if isinstance(opts, dict) and opts.get("dryRun") == ["All"]:
             dry_run = True
         if res.key == "pods":
-            return self.ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
+            return ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
         if res.key == "namespaces":
-            return self.ok(self.c.namespaces.delete(name, dry_run))
+            return ok(self.c.namespaces.delete(name, dry_run))
         if not dry_run:
             policy = (
                 opts.get("propagationPolicy") if isinstance(opts, dict) else None
@@ -179,8 +181,8 @@ class WriteMixin:
             self.c.delete_object(res.key, ns, name, cascade=policy != "Orphan")
             kept = self.c.store.get(res.key, ns, name)
             if kept is not None:  # finalizers pending: the server answers with the object
-                return self.ok(kept)
-        return self.ok(
+                return ok(kept)
+        return ok(
             {
                 "kind": "Status",
                 "apiVersion": "v1",
@@ -190,11 +192,11 @@ class WriteMixin:
             }
         )
 
-    def _apply_write(
+    def apply_write(
         self, res: R.Resource, ns: str, name: str, new: Obj, dry_run: bool, sub: str | None
     ) -> Obj:
         store = self.c.store
-        old = self._get(res, ns, name)
+        old = self.get(res, ns, name)
         rv = new.get("metadata", {}).get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise ApiError(
@@ -238,6 +240,8 @@ class WriteMixin:
                     "or equal to 0",
                     _details(res, name),
                 )
+        if res.key == "persistentvolumeclaims" and sub != "status":
+            self.c.volumes.check_update(old, new)
         if dry_run:
             md["resourceVersion"] = old["metadata"]["resourceVersion"]
             return new
@@ -245,16 +249,20 @@ class WriteMixin:
         if md.get("deletionTimestamp") and old["metadata"].get("finalizers"):
             if not md.get("finalizers"):  # the last finalizer went: so does the object
                 store.delete(res.key, ns, name)
-                self.c.cascade_delete(stored)
-                self.c.flush()
+                self.c.controllers.cascade_delete(stored)
+                self.c.controllers.flush()
                 return stored
-        if sub != "status" and new.get("spec") != old.get("spec"):
-            self.c.spec_changed(res.key, ns, name)
+        annotated = md.get("annotations") != old["metadata"].get("annotations")
+        if sub != "status" and (
+            new.get("spec") != old.get("spec")
+            or (annotated and res.key == "apps/deployments")  # change-cause goes to the RS
+        ):
+            self.c.controllers.spec_changed(res.key, ns, name)
             stored = store.get(res.key, ns, name) or stored
-        self.c.flush()
+        self.c.controllers.flush()
         return stored
 
-    def _write(
+    def write(
         self,
         res: R.Resource,
         ns: str,
@@ -266,8 +274,8 @@ class WriteMixin:
         sub: str | None,
         query: dict[str, str],
     ) -> Response:
-        old = self._get(res, ns, name)
-        payload = self._body(body)
+        old = self.get(res, ns, name)
+        payload = parse_body(body)
         if method == "PATCH":
             try:
                 new = apply_patch(headers.get("Content-Type", ""), json.loads(dumps(old)), payload)
@@ -286,10 +294,10 @@ class WriteMixin:
         if not isinstance(new, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
         new["kind"], new["apiVersion"] = res.kind, res.api_version
-        warnings = self._check_fields(res, new, query)
-        return self.ok(self._apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
+        warnings = self.check_fields(res, new, query)
+        return ok(self.apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
 
-    def _scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
+    def scale_obj(self, res: R.Resource, obj: Obj) -> Obj:
         md = obj["metadata"]
         sel = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
         return {
@@ -309,7 +317,7 @@ class WriteMixin:
             },
         }
 
-    def _scale(
+    def scale(
         self,
         res: R.Resource,
         ns: str,
@@ -319,11 +327,11 @@ class WriteMixin:
         body: Body,
         dry_run: bool,
     ) -> Response:
-        obj = self._get(res, ns, name)
-        scale = self._scale_obj(res, obj)
+        obj = self.get(res, ns, name)
+        scale = self.scale_obj(res, obj)
         if method == "GET":
-            return self.ok(scale)
-        payload = self._body(body)
+            return ok(scale)
+        payload = parse_body(body)
         if method == "PATCH":
             try:
                 new_scale = apply_patch(headers.get("Content-Type", ""), scale, payload)
@@ -356,7 +364,7 @@ class WriteMixin:
         new = json.loads(dumps(obj))
         new["spec"]["replicas"] = replicas
         new["metadata"].pop("resourceVersion", None)
-        stored = self._apply_write(res, ns, name, new, dry_run, None)
-        out = self._scale_obj(res, stored)
+        stored = self.apply_write(res, ns, name, new, dry_run, None)
+        out = self.scale_obj(res, stored)
         out["spec"]["replicas"] = replicas
-        return self.ok(out)
+        return ok(out)

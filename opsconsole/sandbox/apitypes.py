@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import resources as R
 from .logs import ContainerLog, Instance
-from .store import Obj, Watcher
+from .store import Obj, Watcher, dumps
 
 #: a request body: the bytes, or the object a protobuf body was decoded into on the way in
 Body = bytes | Obj
@@ -90,3 +92,20 @@ def _qualified(res: R.Resource) -> str:
 
 def not_found(res: R.Resource, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{_qualified(res)} "{name}" not found', _details(res, name))
+
+
+def ok(obj: Any, code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer (``obj`` already serialised when it is bytes)."""
+    return Response(code, obj if isinstance(obj, bytes) else dumps(obj), headers=headers or {})
+
+
+def parse_body(body: Body) -> Any:
+    """The request body as JSON (a protobuf body arrives decoded), or 400 as the server says."""
+    if isinstance(body, dict):
+        return body
+    try:
+        return json.loads(body or b"{}")
+    except ValueError as e:
+        raise ApiError(
+            400, "BadRequest", f"the body of the request was in an unknown format: {e}"
+        ) from None

@@ -14,27 +14,35 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .autoscalers import Autoscalers
 from .behaviours import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     CRASH_RUN,
     MIN_REAL_PERIOD,
     TERMINATED_FOR,
-    BehavioursMixin,
+    Kubelet,
     backoff_for,
 )
-from .controllers import ControllersMixin
+from .controllers import Controllers
+from .controllers_sets import DaemonSets, StatefulSets
+from .deployments import Deployments
+from .endpoints import Endpoints
+from .jobs import CronJobs, Jobs
 from .logs import ContainerLog, Instance, LogProfile
+from .meta import node_ip
 from .namespaces import Namespaces
 from .pods import PodRT, hname, render_status
-from .store import ADDED, DELETED, Obj, Store, iso
+from .scheduler import Scheduler
+from .store import DELETED, Obj, Store, iso
+from .volumes import Volumes
 
 
 class LogUnavailable(Exception):
     """400 from the log endpoint, with the kubelet/apiserver message."""
 
 
-class Cluster(BehavioursMixin, ControllersMixin):
+class Cluster:
     def __init__(self, speed: float = 1.0, history_limit: int = 10000) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -45,18 +53,29 @@ class Cluster(BehavioursMixin, ControllersMixin):
         self.rts: dict[tuple[str, str], PodRT] = {}
         self.behaviours: dict[tuple[str, str, str], tuple[str, str, dict]] = {}
         self.profiles: dict[tuple[str, str, str], dict[str, LogProfile]] = {}
-        self.owned: dict[str, set[tuple[str, str]]] = {}  # owner uid -> pod keys
         self.events_by_key: dict[tuple, tuple[str, str]] = {}
         self.ip_next: dict[str, int] = {}
-        self._dirty: set[tuple[str, str, str]] = set()
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._names = itertools.count()
+        self.names = itertools.count()
         self.errors: list[BaseException] = []
+        self.building = False  # a scenario is being loaded: no controllers, events stored as-is
         self.store.listeners.append(self._on_change)
+        # the collaborators, each with one job, all sharing this state and its clock
+        self.scheduler = Scheduler(self)
+        self.kubelet = Kubelet(self)
+        self.controllers = Controllers(self)
+        self.deployments = Deployments(self)
+        self.statefulsets = StatefulSets(self)
+        self.daemonsets = DaemonSets(self)
+        self.endpoints = Endpoints(self)
+        self.jobs = Jobs(self)
+        self.cronjobs = CronJobs(self)
+        self.volumes = Volumes(self)
+        self.autoscalers = Autoscalers(self)
         self.namespaces = Namespaces(self)
 
     # --- clock and timers ---------------------------------------------------------------
@@ -95,7 +114,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
             try:
                 with self.lock:
                     fn()
-                    self.flush()
+                    self.controllers.flush()
             except Exception as exc:  # keep the simulation alive; tests can inspect errors
                 self.errors.append(exc)
 
@@ -129,7 +148,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
             self.store.update("events", existing[0], existing[1], bump)
             return
         first = last if first is None else first
-        name = f"{md['name']}.{hname(f'{key}/{next(self._names)}', 16)}"
+        name = f"{md['name']}.{hname(f'{key}/{next(self.names)}', 16)}"
         involved: Obj = {
             "kind": obj.get("kind", ""),
             "namespace": md.get("namespace", ""),
@@ -162,13 +181,10 @@ class Cluster(BehavioursMixin, ControllersMixin):
             "reportingInstance": host,
         }
         self.events_by_key[key] = (ns, name)
-        if self._building:
+        if self.building:
             self.store.put_initial("events", ev)
         else:
             self.store.create("events", ev)
-
-    _building = False
-    _flushing = False
 
     # --- change tracking --------------------------------------------------------------
     def _on_change(self, rkey: str, etype: str, old: Obj | None, new: Obj) -> None:
@@ -176,14 +192,6 @@ class Cluster(BehavioursMixin, ControllersMixin):
             return
         md = new["metadata"]
         key = (md["namespace"], md["name"])
-        for ref in md.get("ownerReferences") or ():
-            if etype == ADDED:
-                self.owned.setdefault(ref["uid"], set()).add(key)
-            elif etype == DELETED:
-                self.owned.get(ref["uid"], set()).discard(key)
-            self._dirty.add((ref["kind"], md["namespace"], ref["name"]))
-        if old is None or etype == DELETED or old["status"] != new["status"]:
-            self._dirty.add(("Endpoints", md["namespace"], ""))
         if etype == DELETED:
             rt = self.rts.get(key)
             if rt is not None and (old is None or old["metadata"]["uid"] == md["uid"]):
@@ -202,7 +210,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
         if pod is not None:
             self.store.set_field("pods", ns, name, "status", render_status(pod, rt))
 
-    def _alive(self, ns: str, name: str, rt: PodRT) -> bool:
+    def alive(self, ns: str, name: str, rt: PodRT) -> bool:
         pod = self.store.get("pods", ns, name)
         return (
             self.rts.get((ns, name)) is rt
@@ -228,7 +236,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
 
     def start_containers(self, ns: str, name: str, rt: PodRT) -> None:
         """ContainerCreating -> the pod's behaviour (called by a timer for new pods)."""
-        if not self._alive(ns, name, rt):
+        if not self.alive(ns, name, rt):
             return
         pod = self.store.get("pods", ns, name)
         assert pod is not None
@@ -261,7 +269,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
                 pod, "Normal", "Started", f"Started container {cname}", host=node, field_path=fp
             )
         self.refresh_pod(ns, name)
-        self.arm(ns, name, rt, fresh=True)
+        self.kubelet.arm(ns, name, rt, fresh=True)
 
     # --- deleting pods -------------------------------------------------------------------
     def delete_pod(self, ns: str, name: str, grace: int | None, dry_run: bool = False) -> Obj:
@@ -280,7 +288,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
                 return pod
             final = self.store.delete("pods", ns, name)
             assert final is not None
-            self.flush()
+            self.controllers.flush()
             return final
 
         def mark(p: Obj) -> None:
@@ -310,7 +318,7 @@ class Cluster(BehavioursMixin, ControllersMixin):
                 self.store.delete("pods", ns, name)
 
         self.after(min(float(grace), 2.0), finish)
-        self.flush()
+        self.controllers.flush()
         return new
 
     def delete_object(self, rkey: str, ns: str, name: str, *, cascade: bool = True) -> Obj | None:
@@ -332,8 +340,8 @@ class Cluster(BehavioursMixin, ControllersMixin):
             return obj
         final = self.store.delete(rkey, ns, name)
         if cascade:
-            self.cascade_delete(obj)
-        self.flush()
+            self.controllers.cascade_delete(obj)
+        self.controllers.flush()
         return final
 
     # --- logs ---------------------------------------------------------------------------
@@ -382,7 +390,6 @@ class Cluster(BehavioursMixin, ControllersMixin):
 
     def create_bare_pod(self, obj: Obj) -> Obj:
         """POST of a pod with no controller: scheduled, ContainerCreating, then Running."""
-        from .controllers import node_ip
         from .pods import pod_from_template
 
         md = obj["metadata"]
@@ -397,11 +404,11 @@ class Cluster(BehavioursMixin, ControllersMixin):
                 f'Pod "{name}" is invalid: spec.containers: Required value',
                 {"name": name, "kind": "pods"},
             )
-        node = (
-            self.store.get("nodes", "", spec["nodeName"])
-            if spec.get("nodeName")
-            else self.pick_node(spec)
-        )
+        why = ""
+        if spec.get("nodeName"):
+            node = self.store.get("nodes", "", spec["nodeName"])
+        else:
+            node, why = self.scheduler.schedule(spec)
         template = {
             "metadata": {
                 "labels": md.get("labels") or {},
@@ -419,7 +426,9 @@ class Cluster(BehavioursMixin, ControllersMixin):
             node=node["metadata"]["name"] if node else "",
         )
         behaviour = "healthy" if node else "pending"
-        params: dict[str, Any] = {} if node else {"message": self.no_node_message()}
+        params: dict[str, Any] = {} if node else {"message": why}
+        if why:
+            params["_then"] = "healthy"
         rt = PodRT(
             behaviour=behaviour,
             fault_container=spec["containers"][0]["name"],
@@ -435,6 +444,8 @@ class Cluster(BehavioursMixin, ControllersMixin):
         pod["status"] = render_status(pod, rt)
         self.rts[(ns, name)] = rt
         self.store.create("pods", pod)
+        if why:
+            self.scheduler.waiting[(ns, name)] = rt
         if node is not None:
             self.event(
                 pod,
@@ -445,22 +456,9 @@ class Cluster(BehavioursMixin, ControllersMixin):
             )
             self.after(2.0, lambda: self.start_containers(ns, name, rt))
         else:
-            self.arm(ns, name, rt)
-        self.flush()
+            self.kubelet.arm(ns, name, rt)
+        self.controllers.flush()
         return pod
-
-    def reconcile_all(self) -> None:
-        for rkey in ("apps/deployments", "apps/statefulsets", "apps/daemonsets"):
-            for obj in self.store.list(rkey):
-                md = obj["metadata"]
-                self._dirty.add((obj["kind"], md["namespace"], md["name"]))
-        for obj in self.store.list("apps/replicasets"):
-            md = obj["metadata"]
-            self._dirty.add(("ReplicaSet", md["namespace"], md["name"]))
-        self.flush()
-
-    def extra_info(self) -> dict[str, Any]:
-        return {"pods": len(self.rts), "timers": len(self._heap)}
 
 
 __all__ = [

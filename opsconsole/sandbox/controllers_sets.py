@@ -1,47 +1,73 @@
-"""StatefulSet and DaemonSet controllers, and Endpoints kept in step with ready pods."""
+"""StatefulSet and DaemonSet controllers."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
-from .pods import hname
-from .store import Obj
+from .endpoints import pod_ready
+from .meta import template_hash
+from .pods import hname, huid
+from .store import Obj, iso
 
 if TYPE_CHECKING:
     from .cluster import Cluster
 
 
-def pod_ready(pod: Obj) -> bool:
-    if "deletionTimestamp" in pod["metadata"]:
-        return False
-    for c in pod.get("status", {}).get("conditions", []):
-        if c["type"] == "Ready":
-            return c["status"] == "True"
-    return False
+class StatefulSets:
+    def __init__(self, cluster: Cluster) -> None:
+        self.c = cluster
 
+    def claims(self, sts: Obj, i: int) -> list[Obj]:
+        """The claims of ordinal ``i`` (``<template>-<set>-<i>``), created when missing (and
+        kept when the pod or the set goes, as the default Retain policy does); the pod volumes
+        that mount them."""
+        c = self.c
+        md = sts["metadata"]
+        ns, name = md["namespace"], md["name"]
+        volumes = []
+        sel = (sts["spec"].get("selector") or {}).get("matchLabels") or {}
+        for t in sts["spec"].get("volumeClaimTemplates") or ():
+            tname = t["metadata"]["name"]
+            claim = f"{tname}-{name}-{i}"
+            volumes.append({"name": tname, "persistentVolumeClaim": {"claimName": claim}})
+            if c.store.get("persistentvolumeclaims", ns, claim) is not None:
+                continue
+            pvc: Obj = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {
+                    "name": claim,
+                    "namespace": ns,
+                    "uid": huid(f"pvc/{ns}/{claim}/{md['uid']}"),
+                    "creationTimestamp": iso(c.now()),
+                    "labels": {**((t.get("metadata") or {}).get("labels") or {}), **sel},
+                },
+                "spec": json.loads(json.dumps(t.get("spec") or {})),
+            }
+            c.volumes.admit(pvc)
+            c.store.create("persistentvolumeclaims", pvc)
+            c.event(
+                sts,
+                "Normal",
+                "SuccessfulCreate",
+                f"create Claim {claim} Pod {name}-{i} in StatefulSet {name} success",
+                component="statefulset-controller",
+            )
+            c.volumes.reconcile_claim(ns, claim)
+        return volumes
 
-def target_port(sp: Obj) -> int:
-    tp = sp.get("targetPort", sp.get("port"))
-    return tp if isinstance(tp, int) else int(sp.get("port", 80))
-
-
-def _template_hash(template: Obj) -> str:
-    from .controllers import template_hash
-
-    return template_hash(template)
-
-
-class SetsMixin:
-    def reconcile_sts(self: Cluster, ns: str, name: str) -> None:
-        sts = self.store.get("apps/statefulsets", ns, name)
+    def reconcile(self, ns: str, name: str) -> None:
+        sts = self.c.store.get("apps/statefulsets", ns, name)
         if sts is None:
             return
         want = int(sts["spec"].get("replicas", 1))
-        pods = {p["metadata"]["name"]: p for p in self.pods_of(sts)}
+        pods = {p["metadata"]["name"]: p for p in self.c.controllers.pods_of(sts)}
         for i in range(want):
             pname = f"{name}-{i}"
-            if pname not in pods and self.store.get("pods", ns, pname) is None:
-                self.spawn_pod(
+            if pname not in pods and self.c.store.get("pods", ns, pname) is None:
+                volumes = self.claims(sts, i)
+                self.c.controllers.spawn_pod(
                     sts,
                     "apps/statefulsets",
                     pname,
@@ -49,8 +75,9 @@ class SetsMixin:
                         "statefulset.kubernetes.io/pod-name": pname,
                         "apps.kubernetes.io/pod-index": str(i),
                     },
+                    volumes=volumes,
                 )
-                self.event(
+                self.c.event(
                     sts,
                     "Normal",
                     "SuccessfulCreate",
@@ -60,10 +87,12 @@ class SetsMixin:
         for pname, p in pods.items():
             idx = pname.rsplit("-", 1)[-1]
             if idx.isdigit() and int(idx) >= want and "deletionTimestamp" not in p["metadata"]:
-                self.delete_pod(ns, pname, None)
-        active = [p for p in self.pods_of(sts) if "deletionTimestamp" not in p["metadata"]]
+                self.c.delete_pod(ns, pname, None)
+        active = [
+            p for p in self.c.controllers.pods_of(sts) if "deletionTimestamp" not in p["metadata"]
+        ]
         ready = sum(1 for p in active if pod_ready(p))
-        rev = f"{name}-{_template_hash(sts['spec']['template'])}"
+        rev = f"{name}-{template_hash(sts['spec']['template'])}"
         status: Obj = {
             "observedGeneration": sts["metadata"].get("generation", 1),
             "replicas": len(active),
@@ -77,30 +106,62 @@ class SetsMixin:
         if ready:
             status["readyReplicas"] = ready
 
-        self.store.set_field("apps/statefulsets", ns, name, "status", status)
+        self.c.store.set_field("apps/statefulsets", ns, name, "status", status)
 
-    def reconcile_ds(self: Cluster, ns: str, name: str) -> None:
-        ds = self.store.get("apps/daemonsets", ns, name)
+
+def sts_defaults(sts: Obj) -> None:
+    """What the API server fills in on a created StatefulSet."""
+    spec = sts.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    if spec["updateStrategy"].get("type", "RollingUpdate") == "RollingUpdate":
+        spec["updateStrategy"].setdefault("type", "RollingUpdate")
+        spec["updateStrategy"].setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault(
+        "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    )
+    for t in spec.get("volumeClaimTemplates") or ():
+        t.setdefault("apiVersion", "v1")
+        t.setdefault("kind", "PersistentVolumeClaim")
+        t.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        t.setdefault("status", {"phase": "Pending"})
+
+
+class DaemonSets:
+    def __init__(self, cluster: Cluster) -> None:
+        self.c = cluster
+
+    def reconcile(self, ns: str, name: str) -> None:
+        ds = self.c.store.get("apps/daemonsets", ns, name)
         if ds is None:
             return
         spec = ds["spec"]["template"].get("spec") or {}
-        nodes = [n["metadata"]["name"] for n in self.eligible_nodes(spec, ignore_conditions=True)]
-        pods = self.pods_of(ds)
+        nodes = [
+            n["metadata"]["name"]
+            for n in self.c.scheduler.eligible_nodes(spec, ignore_conditions=True)
+        ]
+        pods = self.c.controllers.pods_of(ds)
         active = [p for p in pods if "deletionTimestamp" not in p["metadata"]]
         have = {p["spec"].get("nodeName") for p in active}
         for node in nodes:
             if node not in have:
                 gen = name + "-"
-                pname = gen + hname(f"{ds['metadata']['uid']}/{next(self._names)}", 5)
-                self.spawn_pod(ds, "apps/daemonsets", pname, node_name=node, generate_name=gen)
-                self.event(
+                pname = gen + hname(f"{ds['metadata']['uid']}/{next(self.c.names)}", 5)
+                self.c.controllers.spawn_pod(
+                    ds, "apps/daemonsets", pname, node_name=node, generate_name=gen
+                )
+                self.c.event(
                     ds,
                     "Normal",
                     "SuccessfulCreate",
                     f"Created pod: {pname}",
                     component="daemonset-controller",
                 )
-        active = [p for p in self.pods_of(ds) if "deletionTimestamp" not in p["metadata"]]
+        active = [
+            p for p in self.c.controllers.pods_of(ds) if "deletionTimestamp" not in p["metadata"]
+        ]
         ready = sum(1 for p in active if pod_ready(p))
         status: Obj = {
             "currentNumberScheduled": len(active),
@@ -114,53 +175,4 @@ class SetsMixin:
         if len(nodes) - ready > 0:
             status["numberUnavailable"] = len(nodes) - ready
 
-        self.store.set_field("apps/daemonsets", ns, name, "status", status)
-
-    def endpoints_for(self: Cluster, ns: str) -> None:
-        pods = [p for p in self.store.list("pods", ns) if p["status"].get("podIP")]
-        for svc in self.store.list("services", ns):
-            sel = svc["spec"].get("selector")
-            if not sel:
-                continue
-            ready, not_ready = [], []
-            for p in pods:
-                labels = p["metadata"].get("labels") or {}
-                if any(labels.get(k) != v for k, v in sel.items()):
-                    continue
-                addr = {
-                    "ip": p["status"]["podIP"],
-                    "nodeName": p["spec"].get("nodeName", ""),
-                    "targetRef": {
-                        "kind": "Pod",
-                        "namespace": ns,
-                        "name": p["metadata"]["name"],
-                        "uid": p["metadata"]["uid"],
-                    },
-                }
-                (ready if pod_ready(p) else not_ready).append(addr)
-            subsets: list[Obj] = []
-            if ready or not_ready:
-                ports = [
-                    {
-                        k: v
-                        for k, v in (
-                            ("name", sp.get("name")),
-                            ("port", target_port(sp)),
-                            ("protocol", sp.get("protocol", "TCP")),
-                        )
-                        if v is not None
-                    }
-                    for sp in svc["spec"].get("ports", [])
-                ]
-                sub: Obj = {}
-                if ready:
-                    sub["addresses"] = ready
-                if not_ready:
-                    sub["notReadyAddresses"] = not_ready
-                sub["ports"] = ports
-                subsets = [sub]
-
-            ep_name = svc["metadata"]["name"]
-            current = self.store.get("endpoints", ns, ep_name)
-            if current is not None and current.get("subsets", []) != subsets:
-                self.store.set_field("endpoints", ns, ep_name, "subsets", subsets or None)
+        self.c.store.set_field("apps/daemonsets", ns, name, "status", status)

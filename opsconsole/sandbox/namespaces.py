@@ -145,7 +145,7 @@ class Namespaces:
                 continue
             for obj_name in names:
                 self.c.delete_object(rkey, name, obj_name)
-        self.c.flush()
+        self.c.controllers.flush()
         if not self._contents(name):
             store.delete("namespaces", "", name)
             return

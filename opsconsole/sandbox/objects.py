@@ -6,12 +6,14 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import resources as R
+from .defaults import DEFAULTS, GENERATION
 from .namespaces import default_service_account
 from .pods import hname, huid
 from .store import Obj, iso
 
 if TYPE_CHECKING:
-    from .scenario import Builder
+    from .cluster import Cluster
 
 
 def b64(s: str) -> str:
@@ -24,8 +26,25 @@ def _seconds(value: Any, default: float = 0.0) -> float:
     return seconds(value, default)
 
 
-class ObjectsMixin:
-    def namespace(self: Builder, name: str) -> None:
+def resource_of(api_version: str, kind: str) -> R.Resource | None:
+    return next(
+        (r for r in R.RESOURCES if r.kind == kind and r.api_version == api_version and r.stored),
+        None,
+    )
+
+
+class Objects:
+    """Builds a scenario's plain objects into the cluster's store, aged from ``now``."""
+
+    def __init__(self, cluster: Cluster, now: float, age: float) -> None:
+        self.c = cluster
+        self.now = now
+        self.age = age
+
+    def ts(self, age: float) -> str:
+        return iso(self.now - age)
+
+    def namespace(self, name: str) -> None:
         obj = {
             "apiVersion": "v1",
             "kind": "Namespace",
@@ -42,7 +61,7 @@ class ObjectsMixin:
         created = obj["metadata"]["creationTimestamp"]
         self.c.store.put_initial("serviceaccounts", default_service_account(name, created))
 
-    def node(self: Builder, n: dict[str, Any]) -> None:
+    def node(self, n: dict[str, Any]) -> None:
         name = n["name"]
         idx = len(self.c.store.list("nodes"))
         ip = n.get("ip", f"10.0.{1 + idx // 200}.{11 + idx % 200}")
@@ -155,7 +174,7 @@ class ObjectsMixin:
             self.extra_event(obj, ev, component="kubelet", host=name)
 
     def extra_event(
-        self: Builder,
+        self,
         obj: Obj,
         ev: dict[str, Any],
         *,
@@ -179,7 +198,7 @@ class ObjectsMixin:
             last=last,
         )
 
-    def service(self: Builder, s: dict[str, Any]) -> None:
+    def service(self, s: dict[str, Any]) -> None:
         ns, name = s["namespace"], s["name"]
         ip = (
             s.get("cluster_ip")
@@ -247,7 +266,7 @@ class ObjectsMixin:
             ]
         self.c.store.put_initial("endpoints", ep)
 
-    def configmap(self: Builder, cm: dict[str, Any]) -> None:
+    def configmap(self, cm: dict[str, Any]) -> None:
         ns, name = cm["namespace"], cm["name"]
         self.c.store.put_initial(
             "configmaps",
@@ -265,7 +284,7 @@ class ObjectsMixin:
             },
         )
 
-    def secret(self: Builder, s: dict[str, Any]) -> None:
+    def secret(self, s: dict[str, Any]) -> None:
         ns, name = s["namespace"], s["name"]
         self.c.store.put_initial(
             "secrets",
@@ -283,3 +302,39 @@ class ObjectsMixin:
                 "data": {k: b64(str(v)) for k, v in (s.get("stringData") or {}).items()},
             },
         )
+
+    def manifest(self, m: dict[str, Any]) -> None:
+        """Any served kind as a manifest (``objects:`` in a scenario), stored as the API server
+        would have stored it, for its controller to act on once the cluster starts. A Job's (or a
+        CronJob's) ``fault`` sets what its pods do: ``{exit_code: 1, run_seconds: 5}``."""
+        from .scenario import ScenarioError
+
+        m = json.loads(json.dumps(m))
+        fault = m.pop("fault", None)
+        res = resource_of(m.get("apiVersion", ""), m.get("kind", ""))
+        md = m.setdefault("metadata", {})
+        if res is None or not md.get("name"):
+            raise ScenarioError(
+                f"objects: {m.get('apiVersion')}/{m.get('kind')} {md.get('name')!r} is not a "
+                "served kind with a name"
+            )
+        if res.namespaced:
+            md.setdefault("namespace", "default")
+        ns = md.get("namespace", "")
+        md["uid"] = huid(f"{res.key}/{ns}/{md['name']}")
+        md["creationTimestamp"] = self.ts(_seconds(m.pop("age", None), self.age))
+        if res.key in GENERATION:
+            md["generation"] = 1
+            m.setdefault("status", {})
+        defaults = DEFAULTS.get(res.key)
+        if defaults is not None:
+            defaults(m)
+        if res.key == "persistentvolumeclaims":
+            self.c.volumes.admit(m)
+        if res.key == "persistentvolumes":
+            m["status"] = {"phase": "Available"}
+        if fault is not None:
+            if res.key not in ("batch/jobs", "batch/cronjobs") or not isinstance(fault, dict):
+                raise ScenarioError(f"objects: {md['name']}: a fault is for a Job or a CronJob")
+            self.c.behaviours[(res.key, ns, md["name"])] = ("complete", "", dict(fault))
+        self.c.store.put_initial(res.key, m)

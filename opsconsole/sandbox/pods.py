@@ -13,8 +13,11 @@ from .store import iso
 Obj = dict[str, Any]
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
+#: what a run-to-completion pod (a Job's) does: its containers exit after ``run_seconds`` with
+#: ``exit_code`` (0 unless the scenario or the container's ``exit N`` command says otherwise)
+COMPLETES = "complete"
 #: behaviours a pod can have (the scenario's ``fault.type``)
-BEHAVIOURS = ("healthy", "crashloop", "oomkilled", "imagepull", "pending", "unready")
+BEHAVIOURS = ("healthy", "crashloop", "oomkilled", "imagepull", "pending", "unready", COMPLETES)
 
 
 def hname(seed: str, n: int) -> str:
@@ -68,6 +71,7 @@ class PodRT:
     owner: tuple[str, str, str] | None = None  # (rkey, ns, name) of the workload
     timer: Any = None
     probe_count: int = 0
+    exit_code: int | None = None  # set when a run-to-completion pod's containers have exited
 
     def restarts(self, container: str) -> int:
         if container != self.fault_container:
@@ -133,6 +137,17 @@ def container_status(pod: Obj, c: Obj, rt: PodRT) -> Obj:
         st["state"] = {"waiting": {"reason": "ContainerCreating"}}
         st["imageID"] = ""
         st.pop("containerID", None)
+        return st
+    if rt.exit_code is not None and cur is not None:
+        st["state"] = {
+            "terminated": {
+                "exitCode": rt.exit_code,
+                "reason": "Completed" if rt.exit_code == 0 else "Error",
+                "startedAt": iso(cur.start),
+                "finishedAt": iso(cur.end or cur.start),
+                "containerID": st.get("containerID", ""),
+            }
+        }
         return st
     if b == "imagepull":
         image = c["image"]
@@ -221,6 +236,8 @@ def render_status(pod: Obj, rt: PodRT) -> Obj:
     unready = [s["name"] for s in statuses if not s["ready"]]
     waiting_to_start = rt.creating or (rt.behaviour == "imagepull" and len(statuses) == 1)
     phase = "Pending" if waiting_to_start else "Running"
+    if rt.exit_code is not None:
+        phase = "Succeeded" if rt.exit_code == 0 else "Failed"
 
     def cond(ctype: str, ok: bool, reason: str | None = None, msg: str | None = None) -> Obj:
         c: Obj = {
@@ -235,11 +252,14 @@ def render_status(pod: Obj, rt: PodRT) -> Obj:
         return c
 
     not_ready_msg = f"containers with unready status: [{' '.join(unready)}]"
+    why = "ContainersNotReady"
+    if rt.exit_code is not None:
+        why, not_ready_msg = "PodCompleted", ""
     conditions = [
-        cond("PodReadyToStartContainers", not rt.creating),
+        cond("PodReadyToStartContainers", not rt.creating and rt.exit_code is None),
         cond("Initialized", True),
-        cond("Ready", not unready, "ContainersNotReady", not_ready_msg),
-        cond("ContainersReady", not unready, "ContainersNotReady", not_ready_msg),
+        cond("Ready", not unready, why, not_ready_msg),
+        cond("ContainersReady", not unready, why, not_ready_msg),
         cond("PodScheduled", True),
     ]
     status: Obj = {

@@ -3,8 +3,10 @@
 The format (see ``scenarios/demo.yaml`` for a full example): ``nodes``, ``namespaces``,
 ``workloads`` (Deployment/StatefulSet/DaemonSet with near-Kubernetes ``containers`` plus a
 ``logs`` profile per container and an optional ``fault``), ``services``, ``configmaps``,
-``secrets`` and named ``logs`` profiles. Status, events and log history of each pod are derived
-from its ``fault`` so they agree with each other.
+``secrets``, ``objects`` (manifests of any served kind: StorageClasses, PVCs, Jobs, CronJobs,
+HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``) and named ``logs`` profiles.
+Status, events and log history of each pod are derived from its ``fault`` so they agree with
+each other.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import yaml
 from opsconsole.errors import OpsConsoleError
 
 from .cluster import Cluster, backoff_for
-from .controllers import node_ip, owner_ref, template_hash
 from .logs import Instance, LogProfile
-from .objects import ObjectsMixin
+from .meta import node_ip, owner_ref, template_hash
+from .objects import Objects
 from .pods import BEHAVIOURS, PodRT, hname, huid, pod_from_template, render_status
 from .store import Obj, iso
 
@@ -72,7 +74,7 @@ def seconds(value: Any, default: float = 0.0) -> float:
     return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
-class Builder(ObjectsMixin):
+class Builder:
     def __init__(self, cluster: Cluster, data: dict[str, Any]) -> None:
         self.c = cluster
         self.data = data
@@ -80,6 +82,7 @@ class Builder(ObjectsMixin):
         self.age = seconds(data.get("age"), 30 * 86400)
         self.profiles = {k: LogProfile.from_data(v) for k, v in (data.get("logs") or {}).items()}
         self.rr = 0
+        self.objects = Objects(cluster, self.now, self.age)
         self._eligible: dict[str, list[Obj]] = {}
 
     def build(self) -> None:
@@ -93,18 +96,18 @@ class Builder(ObjectsMixin):
 
     def _build(self) -> None:
         c = self.c
-        c._building = True
+        c.building = True
         try:
             with c.lock:
                 for n in self.data.get("nodes") or []:
-                    self.node(n)
+                    self.objects.node(n)
                 namespaces = list(self.data.get("namespaces") or [])
                 for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
                     if ns not in namespaces:
                         namespaces.append(ns)
                 for ns in namespaces:
-                    self.namespace(ns)
-                self.service(
+                    self.objects.namespace(ns)
+                self.objects.service(
                     {
                         "namespace": "default",
                         "name": "kubernetes",
@@ -116,17 +119,19 @@ class Builder(ObjectsMixin):
                 for w in self.data.get("workloads") or []:
                     self.workload(w)
                 for s in self.data.get("services") or []:
-                    self.service(s)
+                    self.objects.service(s)
                 for cm in self.data.get("configmaps") or []:
-                    self.configmap(cm)
+                    self.objects.configmap(cm)
                 for s in self.data.get("secrets") or []:
-                    self.secret(s)
+                    self.objects.secret(s)
+                for m in self.data.get("objects") or []:
+                    self.objects.manifest(m)
         finally:
-            c._building = False
+            c.building = False
         with c.lock:
-            c.reconcile_all()
+            c.controllers.reconcile_all()
             for ns in namespaces:
-                c.endpoints_for(ns)
+                c.endpoints.sync(ns)
             c.store.compact()
 
     # --- objects --------------------------------------------------------------------------
@@ -218,7 +223,7 @@ class Builder(ObjectsMixin):
         pod_age = seconds(fault.get("since"), min(age, seconds(w.get("pod_age"), age)))
         if kind == "Deployment":
             h = template_hash(template)
-            rs = self.c.new_replicaset(
+            rs = self.c.deployments.new_replicaset(
                 obj, h, replicas, revision, initial=True, created=self.ts(pod_age + 5)
             )
             for i in range(replicas):
@@ -248,12 +253,14 @@ class Builder(ObjectsMixin):
                     },
                 )
         else:
-            for i, node in enumerate(self.c.eligible_nodes(pod_spec, ignore_conditions=True)):
+            for i, node in enumerate(
+                self.c.scheduler.eligible_nodes(pod_spec, ignore_conditions=True)
+            ):
                 nname = node["metadata"]["name"]
                 pname = f"{name}-{hname(f'{ns}/{name}/{nname}', 5)}"
                 self.pod(obj, rkey, pname, i, w, pod_age, node=nname, generate_name=name + "-")
         for ev in w.get("events") or []:
-            self.extra_event(obj, ev, component=f"{kind.lower()}-controller")
+            self.objects.extra_event(obj, ev, component=f"{kind.lower()}-controller")
 
     def place(self, w: dict[str, Any], spec: Obj, i: int) -> Obj | None:
         if w.get("nodes"):
@@ -261,7 +268,9 @@ class Builder(ObjectsMixin):
         key = json.dumps([spec.get("nodeSelector"), spec.get("tolerations")], sort_keys=True)
         nodes = self._eligible.get(key)
         if nodes is None:
-            nodes = self._eligible[key] = self.c.eligible_nodes(spec, ignore_conditions=True)
+            nodes = self._eligible[key] = self.c.scheduler.eligible_nodes(
+                spec, ignore_conditions=True
+            )
         if not nodes:
             return None
         self.rr += 1
@@ -282,7 +291,7 @@ class Builder(ObjectsMixin):
     ) -> None:
         c = self.c
         ns = owner["metadata"]["namespace"]
-        wl = c.workload_of(owner, owner_rkey)
+        wl = c.controllers.workload_of(owner, owner_rkey)
         behaviour, fault_container, params = c.behaviours[wl]
         template = owner["spec"]["template"]
         node_obj = None
@@ -342,10 +351,10 @@ class Builder(ObjectsMixin):
         c.rts[(ns, name)] = rt
         c.store.put_initial("pods", pod)
         for ref in pod["metadata"]["ownerReferences"]:
-            c.owned.setdefault(ref["uid"], set()).add((ns, name))
+            c.controllers.owned.setdefault(ref["uid"], set()).add((ns, name))
         self.history_events(pod, rt, age, restarts)
         if behaviour != "healthy":
-            c.arm(ns, name, rt, first_delay=first_delay)
+            c.kubelet.arm(ns, name, rt, first_delay=first_delay)
 
     def history_events(self, pod: Obj, rt: PodRT, age: float, restarts: int) -> None:
         b = rt.behaviour

@@ -153,6 +153,72 @@ BINDING_COLS = [
 ]
 RBAC = "rbac.authorization.k8s.io"
 
+_MODES = {
+    "ReadWriteOnce": "RWO",
+    "ReadOnlyMany": "ROX",
+    "ReadWriteMany": "RWX",
+    "ReadWriteOncePod": "RWOP",
+}
+
+
+def _modes(modes: list[str] | None) -> str:
+    return ",".join(_MODES.get(m, m) for m in modes or ())
+
+
+def _pvc(o: Obj, now: float) -> list[Any]:
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    return [
+        _name(o),
+        st.get("phase", "Pending"),
+        spec.get("volumeName", ""),
+        (st.get("capacity") or {}).get("storage", ""),
+        _modes(st.get("accessModes")),
+        spec.get("storageClassName") or "",
+        spec.get("volumeAttributesClassName") or "<unset>",
+        _age(o, now),
+        spec.get("volumeMode", "Filesystem"),
+    ]
+
+
+def _pv(o: Obj, now: float) -> list[Any]:
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    ref = spec.get("claimRef") or {}
+    return [
+        _name(o),
+        (spec.get("capacity") or {}).get("storage", ""),
+        _modes(spec.get("accessModes")),
+        spec.get("persistentVolumeReclaimPolicy", "Retain"),
+        st.get("phase", "Available"),
+        f"{ref['namespace']}/{ref['name']}" if ref else "",
+        spec.get("storageClassName") or "",
+        spec.get("volumeAttributesClassName") or "<unset>",
+        st.get("reason", ""),
+        _age(o, now),
+        spec.get("volumeMode", "Filesystem"),
+    ]
+
+
+def _sc(o: Obj, now: float) -> list[Any]:
+    default = (o["metadata"].get("annotations") or {}).get(
+        "storageclass.kubernetes.io/is-default-class"
+    ) == "true"
+    return [
+        _name(o) + (" (default)" if default else ""),
+        o.get("provisioner", ""),
+        o.get("reclaimPolicy", "Delete"),
+        o.get("volumeBindingMode", "Immediate"),
+        bool(o.get("allowVolumeExpansion")),
+        _age(o, now),
+    ]
+
+
+def _slice(o: Obj, now: float) -> list[Any]:
+    ports = ",".join(str(p.get("port", "")) for p in o.get("ports") or ()) or "<unset>"
+    addrs = [a for e in o.get("endpoints") or () for a in e.get("addresses") or ()]
+    shown = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return [_name(o), o.get("addressType", "IPv4"), ports, shown or "<unset>", _age(o, now)]
+
+
 PRINTERS: dict[str, tuple[list[Obj], Any]] = {
     "serviceaccounts": (
         [NAME, col("Secrets", typ="integer"), AGE],
@@ -223,4 +289,49 @@ PRINTERS: dict[str, tuple[list[Obj], Any]] = {
         ],
     ),
     "resourcequotas": ([NAME, AGE, col("Request"), col("Limit")], _quota),
+    "persistentvolumeclaims": (
+        [
+            NAME,
+            col("Status"),
+            col("Volume"),
+            col("Capacity"),
+            col("Access Modes"),
+            col("StorageClass"),
+            col("VolumeAttributesClass"),
+            AGE,
+            col("VolumeMode", prio=1),
+        ],
+        _pvc,
+    ),
+    "persistentvolumes": (
+        [
+            NAME,
+            col("Capacity"),
+            col("Access Modes"),
+            col("Reclaim Policy"),
+            col("Status"),
+            col("Claim"),
+            col("StorageClass"),
+            col("VolumeAttributesClass"),
+            col("Reason"),
+            AGE,
+            col("VolumeMode", prio=1),
+        ],
+        _pv,
+    ),
+    "storage.k8s.io/storageclasses": (
+        [
+            NAME,
+            col("Provisioner"),
+            col("ReclaimPolicy"),
+            col("VolumeBindingMode"),
+            col("AllowVolumeExpansion", typ="boolean"),
+            AGE,
+        ],
+        _sc,
+    ),
+    "discovery.k8s.io/endpointslices": (
+        [NAME, col("AddressType"), col("Ports"), col("Endpoints"), AGE],
+        _slice,
+    ),
 }

@@ -315,7 +315,8 @@ def test_deleting_a_namespace_empties_it_first(wire: tuple):
     run("create", "job", "once", "--image=busybox", "-n", ns)
     run("create", "role", "r", "--verb=get", "--resource=pods", "-n", ns)
     run("create", "-f", "-", stdin=HELD)  # a finalizer holds the namespace in Terminating
-    wait_for(lambda: len(raw_get(srv, f"/api/v1/namespaces/{ns}/pods")[1]["items"]) == 2)
+    # the Deployment's two pods, and the Job's one (the Job controller runs it)
+    wait_for(lambda: len(raw_get(srv, f"/api/v1/namespaces/{ns}/pods")[1]["items"]) == 3)
     out = run("delete", "namespace", ns, "--wait=false").stdout
     assert out.strip() == f'namespace "{ns}" deleted'
     _, obj = raw_get(srv, f"/api/v1/namespaces/{ns}")

@@ -1,0 +1,248 @@
+"""Placing pods on nodes: node selectors and taints/tolerations against the nodes in the store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .meta import node_ip
+from .metrics import cpu_millis, mem_bytes
+from .pods import PodRT
+from .store import Obj
+
+START_DELAY = 2.0  # simulated seconds from being placed to running containers
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+
+def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint.get("effect"):
+            continue
+        if t.get("operator") == "Exists" and (not t.get("key") or t["key"] == taint["key"]):
+            return True
+        if t.get("key") == taint["key"] and t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+class Scheduler:
+    def __init__(self, cluster: Cluster) -> None:
+        self.c = cluster
+        #: pods the scheduler could not place yet (a scenario's Pending pods are not here)
+        self.waiting: dict[tuple[str, str], PodRT] = {}
+        self._retry_armed = False
+
+    # --- retries --------------------------------------------------------------------------
+    def soon(self) -> None:
+        """Something that frees room happened: try the waiting pods once the change settles."""
+        if self.waiting and not self._retry_armed:
+            self._retry_armed = True
+            self.c.after(0.0, self.retry)
+
+    def retry(self) -> None:
+        self._retry_armed = False
+        for (ns, name), rt in list(self.waiting.items()):
+            self.retry_one(ns, name, rt)
+
+    def retry_one(self, ns: str, name: str, rt: PodRT) -> bool:
+        """Place a waiting pod if a node fits now (Scheduled, then its containers start)."""
+        c = self.c
+        pod = c.store.get("pods", ns, name)
+        if pod is None or c.rts.get((ns, name)) is not rt or "_then" not in rt.params:
+            self.waiting.pop((ns, name), None)
+            return False
+        if "deletionTimestamp" in pod["metadata"]:
+            return False
+        node, why = self.schedule(pod["spec"])
+        if node is None:
+            rt.params["message"] = why
+            return False
+        self.waiting.pop((ns, name), None)
+        node_name = node["metadata"]["name"]
+        rt.behaviour = rt.params.pop("_then")
+        rt.node, rt.creating, rt.started = node_name, True, c.now()
+        rt.ip = c.allocate_ip(node)
+        rt.params["_host_ip"] = node_ip(node)
+
+        def bind(p: Obj) -> None:
+            p["spec"]["nodeName"] = node_name
+
+        c.store.update("pods", ns, name, bind)
+        c.refresh_pod(ns, name)
+        c.event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {ns}/{name} to {node_name}",
+            component="default-scheduler",
+        )
+        c.after(START_DELAY, lambda: c.start_containers(ns, name, rt))
+        return True
+
+    def eligible_nodes(self, spec: Obj, *, ignore_conditions: bool = False) -> list[Obj]:
+        out = []
+        selector = spec.get("nodeSelector") or {}
+        tolerations = spec.get("tolerations") or []
+        for node in self.c.store.list("nodes"):
+            labels = node["metadata"].get("labels") or {}
+            if any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            if node["spec"].get("unschedulable"):
+                continue
+            taints = [t for t in node["spec"].get("taints") or [] if t["effect"] != "NoExecute"]
+            if ignore_conditions:
+                taints = [t for t in taints if not t["key"].startswith("node.kubernetes.io/")]
+            if not all(tolerates(tolerations, t) for t in taints):
+                continue
+            out.append(node)
+        return out
+
+    def schedule(self, spec: Obj) -> tuple[Obj | None, str]:
+        """(the node a pod with ``spec`` goes to, "") or (None, the FailedScheduling message).
+
+        The default scheduler's filters in its order: NodeUnschedulable, TaintToleration (NoSchedule
+        and NoExecute), NodeAffinity (nodeSelector and required node affinity), NodeResourcesFit
+        (requests against allocatable minus the requests of the pods already on the node). Among
+        the nodes that pass, the one with the fewest pods."""
+        nodes = self.c.store.list("nodes")
+        requests = pod_requests(spec)
+        used = self.requested_by_node() if requests else {}
+        tolerations = spec.get("tolerations") or []
+        reasons: dict[str, int] = {}
+        resource_failures = 0
+        fits = []
+        for node in nodes:
+            why = self.filter(node, spec, tolerations, requests, used)
+            if not why:
+                fits.append(node)
+                continue
+            for r in why:
+                reasons[r] = reasons.get(r, 0) + 1
+            if why[0].startswith("Insufficient"):
+                resource_failures += 1
+        if fits:
+            load: dict[str, int] = {}
+            for rt in self.c.rts.values():
+                load[rt.node] = load.get(rt.node, 0) + 1
+            return min(
+                fits, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"])
+            ), ""
+        return None, fit_error(len(nodes), reasons, resource_failures)
+
+    def filter(
+        self,
+        node: Obj,
+        spec: Obj,
+        tolerations: list[Obj],
+        requests: dict[str, float],
+        used: dict[str, dict[str, float]],
+    ) -> list[str]:
+        """Why ``node`` cannot take the pod (empty: it can), in the scheduler's words."""
+        if node["spec"].get("unschedulable"):
+            return ["node(s) were unschedulable"]
+        for t in node["spec"].get("taints") or []:
+            if t.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(tolerations, t):
+                return [f"node(s) had untolerated taint {{{t['key']}: {t.get('value', '')}}}"]
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+            return [AFFINITY]
+        if not affinity_ok(spec, node):
+            return [AFFINITY]
+        if not requests:
+            return []
+        alloc = (
+            node.get("status", {}).get("allocatable")
+            or node.get("status", {}).get("capacity")
+            or {}
+        )
+        have = used.get(node["metadata"]["name"], {})
+        out = []
+        for res in sorted(requests):
+            free = quantity(res, alloc.get(res, "0")) - have.get(res, 0.0)
+            if requests[res] > free:
+                out.append(f"Insufficient {res}")
+        return out
+
+    def requested_by_node(self) -> dict[str, dict[str, float]]:
+        """Sum of the requests of the (non-terminal) pods on each node."""
+        out: dict[str, dict[str, float]] = {}
+        for pod in self.c.store.list("pods"):
+            node = pod["spec"].get("nodeName")
+            if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            acc = out.setdefault(node, {})
+            for res, v in pod_requests(pod["spec"]).items():
+                acc[res] = acc.get(res, 0.0) + v
+        return out
+
+
+AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+
+
+def quantity(resource: str, value: Any) -> float:
+    if resource == "cpu":
+        return cpu_millis(value)
+    return mem_bytes(value)
+
+
+def pod_requests(spec: Obj) -> dict[str, float]:
+    """The pod's requests (a limit stands for a missing request, as the API server defaults)."""
+    out: dict[str, float] = {}
+    for c in spec.get("containers") or ():
+        res = c.get("resources") or {}
+        req = {**(res.get("limits") or {}), **(res.get("requests") or {})}
+        for k, v in req.items():
+            out[k] = out.get(k, 0.0) + quantity(k, v)
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def _expr_ok(expr: Obj, value: str | None) -> bool:
+    op, values = expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return value is not None and value in values
+    if op == "NotIn":
+        return value is None or value not in values
+    if op == "Exists":
+        return value is not None
+    if op == "DoesNotExist":
+        return value is None
+    if op in ("Gt", "Lt") and value is not None and values:
+        try:
+            a, b = int(value), int(values[0])
+        except ValueError:
+            return False
+        return a > b if op == "Gt" else a < b
+    return False
+
+
+def affinity_ok(spec: Obj, node: Obj) -> bool:
+    """requiredDuringSchedulingIgnoredDuringExecution: any term, each with all its expressions."""
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        return True
+    labels = node["metadata"].get("labels") or {}
+    fields = {"metadata.name": node["metadata"]["name"]}
+    for term in terms:
+        exprs = [(e, labels.get(e.get("key", ""))) for e in term.get("matchExpressions") or ()]
+        exprs += [(e, fields.get(e.get("key", ""))) for e in term.get("matchFields") or ()]
+        if exprs and all(_expr_ok(e, v) for e, v in exprs):
+            return True
+    return False
+
+
+def fit_error(total: int, reasons: dict[str, int], resource_failures: int) -> str:
+    """The scheduler's FitError text, with its preemption postscript."""
+    parts = sorted(f"{n} {r}" for r, n in reasons.items())
+    msg = f"0/{total} nodes are available: {', '.join(parts)}."
+    if total == 0:
+        return "no nodes available to schedule pods"
+    post = []
+    if resource_failures:
+        post.append(f"{resource_failures} No preemption victims found for incoming pod")
+    if total - resource_failures:
+        post.append(f"{total - resource_failures} Preemption is not helpful for scheduling")
+    return f"{msg} preemption: 0/{total} nodes are available: {', '.join(sorted(post))}."

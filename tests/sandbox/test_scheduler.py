@@ -1,0 +1,154 @@
+"""The sandbox's scheduler through kubectl and the official client: requests against what is left
+of each node's allocatable, nodeSelector, node affinity, taints; an unschedulable pod gets its
+FailedScheduling event at once with the real message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from opsconsole.sandbox import SandboxServer
+from tests.sandbox.conftest import wait_for
+from tests.sandbox.test_controllers import Cluster
+
+WAIT = "--timeout=120s"
+
+
+@pytest.fixture(scope="module")
+def k(kubectl_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    # speed 1: FailedScheduling must arrive at once, not at the scheduler's next retry
+    srv = SandboxServer(scenario="clean", speed=1).start()
+    cluster = Cluster(srv, kubectl_bin, tmp_path_factory.mktemp("scheduler"))
+    yield cluster
+    cluster.api.close()
+    srv.stop()
+
+
+def _failed_scheduling(k: Cluster, ns: str, pod: str) -> list[str]:
+    return [m for t, r, m in k.events(ns, pod) if r == "FailedScheduling" and t == "Warning"]
+
+
+def _pod(k: Cluster, app: str) -> Any:
+    return wait_for(
+        lambda: k.core.list_namespaced_pod("default", label_selector=f"app={app}").items, 60
+    )
+
+
+def test_a_node_selector_that_matches_nothing(k: Cluster):
+    k.kubectl(
+        "run",
+        "lost",
+        "--image=nginx:1.27",
+        "--labels=app=lost",
+        '--overrides={"spec":{"nodeSelector":{"disktype":"ssd"}}}',
+    )
+    pod = _pod(k, "lost")[0]
+    assert pod.status.phase == "Pending" and not pod.spec.node_name
+    expected = (
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. "
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    )
+    assert _failed_scheduling(k, "default", "lost") == [expected]  # already there
+    scheduled = next(c for c in pod.status.conditions if c.type == "PodScheduled")
+    assert scheduled.status == "False" and scheduled.reason == "Unschedulable"
+    assert scheduled.message == expected
+    described = k.kubectl("describe", "pod", "lost").stdout
+    assert "FailedScheduling" in described and "didn't match Pod's node affinity" in described
+
+
+def test_requests_fill_nodes_then_the_next_pod_is_insufficient(k: Cluster):
+    k.kubectl("create", "deployment", "big", "--image=nginx:1.27", "--replicas=4")
+    k.kubectl("set", "resources", "deploy/big", "--requests=cpu=3")
+    wait_for(
+        lambda: (
+            len(
+                [
+                    p
+                    for p in k.core.list_namespaced_pod("default", label_selector="app=big").items
+                    if p.spec.containers[0].resources.requests and not p.metadata.deletion_timestamp
+                ]
+            )
+            == 4
+        ),
+        timeout=120,
+    )
+
+    def placed() -> tuple[list[str], list[Any]]:
+        pods = [
+            p
+            for p in k.core.list_namespaced_pod("default", label_selector="app=big").items
+            if p.spec.containers[0].resources.requests and not p.metadata.deletion_timestamp
+        ]
+        return sorted(p.spec.node_name for p in pods if p.spec.node_name), [
+            p for p in pods if not p.spec.node_name
+        ]
+
+    nodes, pending = placed()
+    assert nodes == ["node-1", "node-2", "node-3"]  # one 3-CPU pod per 4-CPU node
+    assert len(pending) == 1
+    assert _failed_scheduling(k, "default", pending[0].metadata.name) == [
+        "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
+        "3 No preemption victims found for incoming pod."
+    ]
+    k.kubectl("delete", "deployment", "big")
+
+
+def test_required_node_affinity_picks_the_node(k: Cluster):
+    k.kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin="""
+apiVersion: v1
+kind: Pod
+metadata: {name: pinned, namespace: default, labels: {app: pinned}}
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions:
+          - {key: kubernetes.io/hostname, operator: In, values: [node-2]}
+  containers: [{name: c, image: nginx:1.27}]
+""",
+    )
+    assert k.core.read_namespaced_pod("pinned", "default").spec.node_name == "node-2"
+
+
+def test_a_taint_without_toleration_is_named(k: Cluster):
+    for n in ("node-1", "node-2", "node-3"):
+        k.kubectl("taint", "node", n, "dedicated=db:NoSchedule")
+    try:
+        k.kubectl("run", "plain", "--image=nginx:1.27", "--labels=app=plain")
+        assert _failed_scheduling(k, "default", "plain") == [
+            "0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: db}. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        ]
+        tolerating = (
+            '{"spec":{"tolerations":[{"key":"dedicated","operator":"Equal","value":"db",'
+            '"effect":"NoSchedule"}]}}'
+        )
+        k.kubectl("run", "tolerant", "--image=nginx:1.27", f"--overrides={tolerating}")
+        assert k.core.read_namespaced_pod("tolerant", "default").spec.node_name
+    finally:
+        for n in ("node-1", "node-2", "node-3"):
+            k.kubectl("taint", "node", n, "dedicated=db:NoSchedule-")
+
+
+def test_a_waiting_pod_is_placed_when_a_node_comes_to_fit(k: Cluster):
+    sel = '{"spec":{"nodeSelector":{"zone":"late"}}}'
+    k.kubectl("run", "waiter", "--image=nginx:1.27", "--labels=app=waiter", f"--overrides={sel}")
+    assert _failed_scheduling(k, "default", "waiter")
+    assert not k.core.read_namespaced_pod("waiter", "default").spec.node_name
+    k.kubectl("label", "node", "node-3", "zone=late")
+    try:
+        k.kubectl("wait", "--for=condition=Ready", "pod/waiter", WAIT)
+        pod = k.core.read_namespaced_pod("waiter", "default")
+        assert pod.spec.node_name == "node-3" and pod.status.phase == "Running"
+        assert ("Normal", "Scheduled", "Successfully assigned default/waiter to node-3") in (
+            k.events("default", "waiter")
+        )
+    finally:
+        k.kubectl("label", "node", "node-3", "zone-")
