@@ -65,6 +65,12 @@ def secret_keys(obj: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def _key_sizes(sizes: dict[str, int]) -> list[dict[str, Any]]:
+    """``[{"key", "bytes"}]``: sizes keyed by a plain field, so the redactor of tool data does not
+    take a size under a key named ``password`` for a secret."""
+    return [{"key": k, "bytes": n} for k, n in sorted(sizes.items())]
+
+
 def clean(obj: dict[str, Any], *, keep_status: bool = True) -> dict[str, Any]:
     """A copy for a model: no managedFields, last-applied annotation or noisy status; no
     Secret value, no private key anywhere in a data map (sizes instead)."""
@@ -130,12 +136,13 @@ def list_table(
     label_selector: str | None,
     field_selector: str | None,
     budget: int,
+    show_namespace: bool | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A kubectl ``get -o wide`` table from the server's Table response, within ``budget``.
 
     Reads pages until the rows that fit the budget are in (the server's
     ``remainingItemCount`` gives the total without reading the rest)."""
-    all_ns = res.namespaced and namespaces == [None]
+    all_ns = res.namespaced and (namespaces == [None] if show_namespace is None else show_namespace)
     columns: list[str] = []
     rows: list[list[str]] = []
     total = 0
@@ -273,7 +280,7 @@ def get_object(
         "truncated": clipped != text,
     }
     if res.kind == "Secret":
-        data["secret_keys"] = secret_keys(raw)
+        data["secret_keys"] = _key_sizes(secret_keys(raw))
     return clipped, data
 
 
@@ -397,5 +404,5 @@ def describe_object(
         "truncated": "[truncated:" in text,
     }
     if sizes is not None:
-        data["secret_keys"] = sizes
+        data["secret_keys"] = _key_sizes(sizes)
     return text, data

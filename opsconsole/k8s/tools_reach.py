@@ -106,6 +106,7 @@ class Reach:
             label_selector=self._selector(args, "label_selector"),
             field_selector=self._selector(args, "field_selector"),
             budget=self.box.budget,
+            show_namespace=res.namespaced and args.get("namespace") in (None, "", "all", "*"),
         )
         return ToolResult(content=text, data=data)
 
