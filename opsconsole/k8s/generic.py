@@ -114,7 +114,8 @@ def clean(obj: dict[str, Any], *, keep_status: bool = True) -> dict[str, Any]:
 def to_yaml(obj: Any) -> str:
     import yaml
 
-    return str(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=120))
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when built with it
+    return str(yaml.dump(obj, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120))
 
 
 # --- list ---------------------------------------------------------------------------------
