@@ -91,9 +91,9 @@ def can_i(
             ) from None
         raise err from None
     if resp.status >= 400:
-        from opsconsole.k8s.discovery import _HttpError
+        from opsconsole.k8s.discovery import HttpStatusException
 
-        err = map_error(_HttpError(resp.status, raw), server=cluster.server)
+        err = map_error(HttpStatusException(resp.status, raw), server=cluster.server)
         if isinstance(err, NotFound):
             raise NotFound(f"the server does not answer {kind} (not served)") from None
         raise err

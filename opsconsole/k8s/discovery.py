@@ -96,7 +96,7 @@ def raw_get(
         except Exception as exc:  # noqa: BLE001 - mapped to a readable error
             raise map_error(exc, server=cluster.server) from None
         if resp.status >= 400:
-            raise map_error(_HttpError(resp.status, body), server=cluster.server)
+            raise map_error(HttpStatusException(resp.status, body), server=cluster.server)
         try:
             return loads(body)
         except ValueError:
@@ -106,18 +106,15 @@ def raw_get(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class _HttpError(Exception):
-    """An HTTP error status in the shape :func:`map_error` reads (status, body)."""
+class HttpStatusException(Exception):
+    """An HTTP error status in the shape :func:`~opsconsole.k8s.client.map_error` reads (an
+    ``...Exception`` with ``status`` and ``body``, like the client's ApiException)."""
 
     def __init__(self, status: int, body: bytes) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.body = body
         self.reason = f"HTTP {status}"
-
-
-# map_error recognises "...Exception" classes with a status
-_HttpError.__name__ = "HttpApiException"
 
 
 def _entries(doc: dict[str, Any], group: str, version: str) -> list[ResourceInfo]:

@@ -60,8 +60,15 @@ class Reach:
 
     # -- policy ----------------------------------------------------------------------------
 
-    def kind(self, args: dict[str, Any]) -> ResourceInfo:
+    def kind(self, args: dict[str, Any], verb: str = "get") -> ResourceInfo:
+        from opsconsole.k8s.tools import ToolInputError
+
         res = discovery.resolve(self.box.need(), args.get("kind"))
+        if not res.can(verb):
+            raise ToolInputError(
+                f"{res.ref} cannot be read with {verb} (the server allows: "
+                f"{', '.join(res.verbs)}); nothing was sent"
+            )
         names = {res.plural, res.singular, res.kind.lower(), res.ref, *res.short_names}
         if self.denied & {n.lower() for n in names}:
             raise KindDenied(
@@ -97,7 +104,7 @@ class Reach:
     # -- any kind --------------------------------------------------------------------------
 
     def list_resources(self, args: dict[str, Any]) -> ToolResult:
-        res = self.kind(args)
+        res = self.kind(args, "list")
         namespaces = self.scope(res, args)
         text, data = generic.list_table(
             self.box.need(),

@@ -330,3 +330,9 @@ def test_denied_kinds_and_allowed_namespaces(sandbox_kubeconfig: Path):
     everywhere = run(tools, "list_resources", kind="svc")
     assert {i["Namespace"] for i in everywhere.data["items"]} == {"payments"}
     c.close()
+
+
+def test_kind_that_cannot_be_listed_is_refused_clearly(tools: ToolRegistry):
+    res = run(tools, "list_resources", kind="selfsubjectaccessreviews")
+    assert res.error.code == "invalid_argument"
+    assert "cannot be read with list" in res.content
