@@ -336,3 +336,69 @@ def test_kind_that_cannot_be_listed_is_refused_clearly(tools: ToolRegistry):
     res = run(tools, "list_resources", kind="selfsubjectaccessreviews")
     assert res.error.code == "invalid_argument"
     assert "cannot be read with list" in res.content
+
+
+def test_service_path_and_rollout_diff_on_broken_objects(fresh_sandbox: Any, tmp_path: Path):
+    srv = fresh_sandbox(scenario="demo", speed=1.0)
+    c = cluster_for(srv, tmp_path)
+    c.write_mode = True  # to set the scene; the tools only read
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "cart-typo"},
+        "spec": {"selector": {"app": "kart"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    c.call("core", "create_namespaced_service", "shop", svc)
+    wrong_port = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web-wrong-port"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 9999}]},
+    }
+    c.call("core", "create_namespaced_service", "shop", wrong_port)
+    deny = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-cart"},
+        "spec": {"podSelector": {"matchLabels": {"app": "cart"}}, "policyTypes": ["Ingress"]},
+    }
+    import kubernetes.client as kc
+
+    kc.NetworkingV1Api(c.api_client).create_namespaced_network_policy(
+        "shop", deny, _request_timeout=c.timeout
+    )
+    image = "registry.example.com/shop/cart:4.3.0"
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "cart", "image": image}]}}}}
+    c.call("apps", "patch_namespaced_deployment", "cart", "shop", patch)
+    c.write_mode = False
+    tools = ToolRegistry(build_k8s_tools(c, Settings()))
+
+    typo = run(tools, "check_service_path", namespace="shop", service="cart-typo")
+    assert typo.data["stops_at"] == "selector", typo.content
+    assert "app=kart matches no pod" in typo.content and "app=cart" in typo.content
+    port = run(tools, "check_service_path", namespace="shop", service="web-wrong-port")
+    assert port.data["stops_at"] == "ports", port.content
+    assert "targetPort 9999" in port.content
+    denied = run(tools, "check_service_path", namespace="shop", service="cart")
+    assert denied.data["stops_at"] == "networkpolicy", denied.content
+    assert "deny-cart" in denied.content
+
+    def history() -> Any:
+        return run(tools, "rollout_history", namespace="shop", deployment="cart")
+
+    import time
+
+    deadline = time.monotonic() + 30
+    hist = history()
+    while len(hist.data["revisions"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # waiting for the controller's new ReplicaSet (a condition, not a pace)
+        hist = history()
+    assert len(hist.data["revisions"]) == 2, hist.content
+    assert (
+        f"container cart: image registry.example.com/shop/cart:4.2.0 -> {image}"
+        in (hist.data["diff"])
+    )
+    tl = run(tools, "change_timeline", namespace="shop", deployment="cart")
+    first = next(e for e in tl.data["entries"] if e["type"] == "rollout")
+    assert first["revision"] == 2 and any(image in ch for ch in first["changes"])
+    c.close()
