@@ -136,6 +136,12 @@ class KubernetesSettings(_Section, frozen=True):
     context: str | None = None
     namespace: str = "default"
     namespace_allowlist: list[str] = []
+    #: the issue's name for the allowlist; joined with ``namespace_allowlist`` (S11)
+    allowed_namespaces: list[str] = []
+    #: kinds no tool reads (``secrets``, ``cm``, ``certificates.cert-manager.io`` ...: any name
+    #: kubectl accepts); Secret values and private keys in data maps are withheld regardless
+    #: (S9): the default denies nothing more
+    denied_kinds: list[str] = []
     request_timeout: Annotated[float, Positive] = 15.0
     log_tail_lines: Annotated[int, msgspec.Meta(ge=1)] = 500
     log_limit_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000

@@ -324,7 +324,9 @@ class Cluster:
             context=context or ks.context,
             request_timeout=ks.request_timeout,
             default_namespace=ks.namespace if ks.namespace != "default" else None,
-            namespace_allowlist=list(ks.namespace_allowlist),
+            namespace_allowlist=list(
+                dict.fromkeys([*ks.namespace_allowlist, *ks.allowed_namespaces])
+            ),
         )
 
     def _load(self, context: str | None) -> None:

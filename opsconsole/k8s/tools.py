@@ -528,6 +528,9 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             tags=frozenset({"k8s", "mutating"}),
         )
 
+    from opsconsole.k8s.tools_reach import Reach, reach_specs
+
+    reach = [ro(n, d, p, fn) for n, d, p, fn in reach_specs(Reach(box))]
     return [
         ro("get_k8s_pods", "获取 K8s Pod 列表", GET_K8S_PODS_SCHEMA, box.get_k8s_pods),
         ro("get_pod_logs", "获取 Pod 日志", GET_POD_LOGS_SCHEMA, box.get_pod_logs),
@@ -589,6 +592,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             _obj({"namespace": ns_opt}, []),
             box.find_security_issues,
         ),
+        *reach,
         mut(
             "delete_pod",
             "Delete a pod (its controller, if any, creates a replacement). Mutating: needs "

@@ -53,6 +53,15 @@ READ_ONLY = {
     "get_resource_usage",
     "find_unhealthy_pods",
     "find_security_issues",
+    "list_resources",
+    "get_resource",
+    "describe_resource",
+    "get_resource_events",
+    "list_api_resources",
+    "change_timeline",
+    "rollout_history",
+    "check_service_path",
+    "check_access",
 }
 MUTATING = {"delete_pod", "scale_deployment", "rollout_restart"}
 
@@ -141,7 +150,17 @@ def test_unreachable_is_an_error_result_not_an_exception(tools: ToolRegistry):
 def test_no_cluster_configured():
     reg = ToolRegistry(build_k8s_tools(None, Settings()))
     for t in reg:
-        args = {"namespace": "shop", "pod_name": "a", "name": "a", "replicas": 1}
+        args = {
+            "namespace": "shop",
+            "pod_name": "a",
+            "name": "a",
+            "replicas": 1,
+            "kind": "pods",
+            "deployment": "a",
+            "service": "a",
+            "verb": "get",
+            "resource": "pods",
+        }
         allowed = set(t.parameters.get("properties", {}))
         res = t.handler({k: v for k, v in args.items() if k in allowed})
         assert res.is_error and res.content.startswith("no cluster configured"), t.name
