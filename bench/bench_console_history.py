@@ -397,7 +397,9 @@ def write_replay_session(directory: Path, n: int) -> Path:
     return rec.path
 
 
-async def bench_replay(tmp: Path, events: int, repeat: int) -> dict[str, float | None]:
+async def bench_replay(
+    tmp: Path, events: int, repeat: int, play_timeout: float
+) -> dict[str, float | None]:
     from opsconsole.sessions.reader import read_session
     from opsconsole.ui.replay import build_replay_app
 
@@ -408,11 +410,13 @@ async def bench_replay(tmp: Path, events: int, repeat: int) -> dict[str, float |
     async with app.run_test(size=(120, 40)) as pilot:
         frames = Frames(app)
         t0 = time.perf_counter()
-        at = await frames.until(lambda: app.cursor.at_end and not app.playing, 600.0)
+        at = await frames.until(lambda: app.cursor.at_end and not app.playing, play_timeout)
         out["play to the end (instant)"] = None if at is None else at - t0
         out["steps"] = float(len(app.cursor.steps))
-        if at is None:
-            return out
+        if at is None:  # stalled: pause where it got to and seek from there
+            send_key(app, "space")
+            await frames.until(lambda: not app.playing, 600.0)
+        out["position"] = float(app.cursor.position)
         await settle(pilot)
         samples: dict[str, list[float | None]] = {"←": [], "→": []}
         for _ in range(repeat):
@@ -482,8 +486,11 @@ def main() -> int:
                 verdicts.append(("size: last token -> finished", ok))
             if "replay" not in skip:
                 print(f"\n3. replay of a {args.events:,}-event session", flush=True)
-                replay = asyncio.run(bench_replay(tmp, args.events, args.repeat))
-                print(f"  events {replay['events']:.0f}, steps {replay.get('steps', 0):.0f}")
+                replay = asyncio.run(bench_replay(tmp, args.events, args.repeat, args.timeout))
+                print(
+                    f"  events {replay['events']:.0f}, steps {replay.get('steps', 0):.0f}, "
+                    f"seek measured at step {replay.get('position', 0):.0f}"
+                )
                 print(f"  play to the end (instant)  {_ms(replay['play to the end (instant)'])} ms")
                 for key in ("←", "→"):
                     if key in replay:
