@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
@@ -535,18 +536,20 @@ class TracePane(VirtualList):
             title = f"{target.tool}({format_args(target.args)}) — {target.status}"
             self.post_message(ShowOutput(title, target.output or "(no output yet)"))
 
+    def walk(self) -> Iterator[Node]:
+        """Every node of the trace, in order, nested ones (a specialist's steps) too."""
+        stack: list[Node] = list(reversed(self.items))
+        while stack:
+            node = stack.pop()
+            yield node
+            stack += reversed(getattr(node, "children", []))
+            link = getattr(node, "link", None)
+            if link is not None:
+                stack.append(link)
+
     def lines_of(self, kind: str) -> list[TraceLine]:
         """The trace's lines of one kind (run-end, notice, dispatch...), nested ones too."""
-        found: list[TraceLine] = []
-
-        def walk(nodes: list[Node]) -> None:
-            for node in nodes:
-                if isinstance(node, TraceLine) and node.kind == kind:
-                    found.append(node)
-                walk(getattr(node, "children", []))
-
-        walk(self.items)
-        return found
+        return [n for n in self.walk() if isinstance(n, TraceLine) and n.kind == kind]
 
     # -- events ----------------------------------------------------------------------------
     async def _mount(self, node: Node, parent: Any = None) -> None:
