@@ -555,6 +555,21 @@ class ChatPane(Vertical):
         if note:
             await self.add_notice(note, level)
 
+    def checkpoint(self) -> tuple[int, list[str], str] | None:
+        """The conversation's state between two questions (a replay steps back to it with
+        :meth:`restore`); None while an answer streams (it still changes)."""
+        if self._answer is not None:
+            return None
+        return (len(self.log_view.items), list(self.context_lines), self.context_source)
+
+    def restore(self, checkpoint: tuple[int, list[str], str]) -> None:
+        """Back to a :meth:`checkpoint`: what came after it goes."""
+        count, lines, source = checkpoint
+        self._stop_refresh()
+        self._answer = None
+        self.log_view.truncate(count)
+        self.context_lines, self.context_source = list(lines), source
+
     async def clear(self) -> None:
         self._stop_refresh()
         self._answer = None

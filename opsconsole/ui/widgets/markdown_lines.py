@@ -14,6 +14,7 @@ classes (so they follow the theme).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -76,9 +77,11 @@ def markdown_classes(prefix: str) -> set[str]:
 
 @lru_cache(maxsize=1)
 def parser() -> Any:
+    """CommonMark with tables and strikethrough (as Rich parses it), without raw HTML; no
+    linkify or typographer (they doubled the parse time, and links are shown as text)."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("gfm-like", {"html": False})
+    return MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
 
 
 @lru_cache(maxsize=1)
@@ -146,10 +149,23 @@ def markdown_theme(ctx: RenderContext) -> Theme:
     )
 
 
+#: rendered segments kept per list and theme, by (text, width): a segment shown again (the
+#: same answer after a replay steps back, a zoom and back) is not parsed again
+RENDER_CACHE = 256
+
+
 def render_markdown(ctx: RenderContext, text: str, width: int) -> list[Strip]:
     """``text`` as Markdown lines at ``width``."""
     if not text.strip():
         return []
+    cache: OrderedDict[tuple[str, int], list[Strip]] | None = ctx.memo.get("markdown-lines")
+    if cache is None:
+        cache = ctx.memo["markdown-lines"] = OrderedDict()
+    key = (text, width)
+    lines = cache.get(key)
+    if lines is not None:
+        cache.move_to_end(key)
+        return list(lines)
     theme = ctx.memo.get("markdown-theme")
     if theme is None:
         theme = ctx.memo["markdown-theme"] = markdown_theme(ctx)
@@ -157,7 +173,11 @@ def render_markdown(ctx: RenderContext, text: str, width: int) -> list[Strip]:
     code_bg = background.name if background is not None else None
     md = _markdown_type()(text, dark=ctx.dark, code_background=code_bg)
     with ctx.console.use_theme(theme):
-        return ctx.lines(md, width)
+        lines = ctx.lines(md, width)
+    cache[key] = lines
+    if len(cache) > RENDER_CACHE:
+        cache.popitem(last=False)
+    return list(lines)
 
 
 def _fence_marker(stripped: str) -> str | None:

@@ -73,6 +73,20 @@ class StatusBar(Widget):
         self.elapsed = 0.0
         self._accumulated = 0.0
 
+    #: what :meth:`snapshot` keeps
+    _SNAPSHOT = ("state", "standing", "steps", "tokens", "cost", "elapsed", "write_mode")
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a run changes here (a replay restores it when it steps back)."""
+        values = {name: getattr(self, name) for name in self._SNAPSHOT}
+        values["_run_started"] = self._run_started
+        values["_accumulated"] = self._accumulated
+        return values
+
+    def restore(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
     def render(self) -> Text:
         """The items that fit the width, in order; when the bar is too narrow the least
         important go first (cost, then time and tokens, steps, model, namespace, context):

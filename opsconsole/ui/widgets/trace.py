@@ -680,6 +680,36 @@ class TracePane(VirtualList):
         line = TraceLine(Text(text, style=style), "run-end", state)
         await self._mount(line, self.parents.get(run_id or ""))
 
+    def checkpoint(self) -> dict[str, Any]:
+        """The trace's state between two questions (a replay steps back to it with
+        :meth:`restore`). Blocks are only added after it, and the earlier ones do not change
+        (a run changes only its own steps and calls): sizes and the small dicts suffice."""
+        return {
+            "items": len(self.items),
+            "steps": len(self.steps),
+            "tools": len(self.tools),
+            "depth": len(self.depth),
+            "parents": len(self.parents),
+            "approvals": dict(self._approvals),
+            "running_steps": dict(self._running_steps),
+            "running_tools": dict(self._running_tools),
+            "empty": self._empty,
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Back to a :meth:`checkpoint`: the steps and calls added after it go."""
+        for name in ("steps", "tools", "depth", "parents"):
+            table: dict[Any, Any] = getattr(self, name)
+            while len(table) > checkpoint[name]:
+                table.popitem()  # the newest first: they were only ever added
+        self._approvals = dict(checkpoint["approvals"])
+        self._running_steps = dict(checkpoint["running_steps"])
+        self._running_tools = dict(checkpoint["running_tools"])
+        self._empty = checkpoint["empty"]
+        self.truncate(checkpoint["items"])
+        if self._empty is not None and self._empty.owner is not self:
+            self.append(self._empty)
+
     async def clear(self) -> None:
         self.steps.clear()
         self.tools.clear()

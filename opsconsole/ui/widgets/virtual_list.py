@@ -198,6 +198,7 @@ class VirtualList(ScrollView, can_focus=True):
         self._valid = 0  # _offsets[: _valid + 1] are right
         self._anchor = (0, 0)  # (item, line in it) at the top of the view when not following
         self._generation = 0
+        self._styles_seen: tuple[Any, ...] | None = None
         self._ctx: RenderContext | None = None
         self._adjusting = False
         self._rendered_lru: dict[int, Node] = {}  # id -> node, oldest first
@@ -265,6 +266,15 @@ class VirtualList(ScrollView, can_focus=True):
             self._exact[index] = False
             self.refresh()
 
+    def visible_items(self) -> list[Node]:
+        """The items on screen (as of the last layout: :meth:`prepare`)."""
+        if not self.items or self._valid < len(self.items):
+            return []
+        top = round(self.scroll_y)
+        first = self._locate(top)[0]
+        last = self._locate(top + max(1, self.size.height) - 1)[0]
+        return self.items[first : last + 1]
+
     def plain_text(self) -> str:
         """Every item's text, in order (what the list holds, on screen or not)."""
         return "\n".join(item.plain() for item in self.items)
@@ -275,8 +285,25 @@ class VirtualList(ScrollView, can_focus=True):
             self._ctx = RenderContext(self, self._generation)
         return self._ctx
 
+    def _style_key(self) -> tuple[Any, ...] | None:
+        """What the nodes' lines depend on of the styles (the theme, this list's CSS)."""
+        try:
+            components = tuple(
+                self.get_component_rich_style(name, partial=True)
+                for name in sorted(self.COMPONENT_CLASSES)
+            )
+        except KeyError:  # the component styles are not set up yet
+            return None
+        return (self.rich_style, getattr(self.app.current_theme, "dark", True), components)
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        # called on every restyle (a zoom restyles the screen): re-render only if the styles
+        # the lines were drawn with changed (a theme switch), not on every zoom
+        key = self._style_key()
+        if key is not None and key == self._styles_seen:
+            return
+        self._styles_seen = key
         self._generation += 1
         self._ctx = None
         self._exact = [False] * len(self.items)
