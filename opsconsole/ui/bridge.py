@@ -327,6 +327,8 @@ class AgentBridge:
         self.app.workers.cancel_group(self.app, "agent")
 
     async def _show_cancelled(self, run_id: str | None) -> None:
+        if not self.app.screen_stack or not self.app.main.query("#trace"):
+            return  # the app is closing (quit while the agent ran): nothing to show it in
         main = self.app.main
         await main.trace.end_run(None, "cancelled", "■ cancelled by user")  # every branch
         await main.chat.end_run("Cancelled. Ask again or ask something else.", "warning")
