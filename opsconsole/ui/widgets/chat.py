@@ -37,9 +37,9 @@ STREAM_REFRESH = 12
 #: an answer longer than this is collapsed to its head and its end
 COLLAPSE_LINES = 120
 COLLAPSE_CHARS = 12_000
-#: source lines shown of a collapsed answer: at least this many from the start, and the end
-HEAD_LINES = 30
-TAIL_LINES = 8
+#: rows shown of a collapsed answer: its first ones and its last ones
+HEAD_ROWS = 24
+TAIL_ROWS = 10
 
 
 class ChatInput(Input):
@@ -263,8 +263,16 @@ class AnswerItem(Node):
             self._segment_lines[index] = (width, ctx.generation, lines)
         return lines
 
-    def _draw(self, indexes: list[int], texts: list[str], width: int, ctx: RenderContext) -> list:
-        out: list[Strip] = []
+    def _draw(
+        self,
+        indexes: list[int],
+        texts: list[str],
+        width: int,
+        ctx: RenderContext,
+        out: list[Strip] | None = None,
+    ) -> list[Strip]:
+        """The segments' lines (after ``out``), a blank line between two segments."""
+        out = list(out or [])
         for index in indexes:
             lines = self._segment(index, texts[index], width, ctx)
             if lines:
@@ -278,36 +286,29 @@ class AnswerItem(Node):
         if not self.collapsed:
             lines = self._draw(list(range(len(texts))), texts, width, ctx)
             return Rendered([*lines, ctx.blank(width)])
-        counts = [*self._segmenter.segment_lines]
-        if len(counts) < len(texts):
-            counts.append(self._segmenter.open_lines)
-        head: list[int] = []
-        shown = 0
-        for index, count in enumerate(counts):
-            if shown >= HEAD_LINES:
-                break
-            head.append(index)
-            shown += count
-        tail: list[int] = []
-        end = 0
-        for index in range(len(counts) - 1, head[-1] if head else -1, -1):
-            if end >= TAIL_LINES:
-                break
-            tail.insert(0, index)
-            end += counts[index]
-        hidden = max(0, self.lines - shown - end)
+        # the first HEAD_ROWS rows and the last TAIL_ROWS rows, drawn from the segments
+        # they need only (a 5 MB answer draws a few segments, not 5 MB)
+        head: list[Strip] = []
+        index = 0
+        while index < len(texts) and len(head) < HEAD_ROWS:
+            head = self._draw([index], texts, width, ctx, head)
+            index += 1
+        tail: list[Strip] = []
+        index = len(texts) - 1
+        while index >= 0 and len(tail) < TAIL_ROWS:
+            tail = [
+                *self._draw([index], texts, width, ctx),
+                *([ctx.blank(width)] if tail else []),
+                *tail,
+            ]
+            index -= 1
         if self.streaming:
             note = f"⋯ streaming: {self.lines:,} lines so far ({human_size(self.chars)})"
         else:
-            note = (
-                f"⋯ {hidden:,} more lines ({human_size(self.chars)} in all) — "
-                "Enter or click: the whole answer"
-            )
-        lines = self._draw(head, texts, width, ctx)
+            note = f"⋯ {self.lines:,} lines ({human_size(self.chars)}) · Enter: the whole answer"
         marker = ctx.lines(Text(note), width, ctx.style("marker"))
-        lines = [*lines, ctx.blank(width), *marker]
-        if tail:
-            lines += [ctx.blank(width), *self._draw(tail, texts, width, ctx)]
+        lines = [*head[:HEAD_ROWS], ctx.blank(width), *marker, ctx.blank(width)]
+        lines += tail[-TAIL_ROWS:]
         return Rendered([*lines, ctx.blank(width)], [(0, len(lines), self)])
 
 
@@ -362,7 +363,7 @@ class ChatLog(VirtualList):
         """The lowest collapsed answer on screen (or the last one) opens whole."""
         self.prepare()
         top = round(self.scroll_y)
-        bottom = top + max(1, self.size.height) - 1
+        bottom = top + max(1, self.scrollable_content_region.height) - 1
         last = self._locate(bottom)[0] if self.items else -1
         first = self._locate(top)[0] if self.items else 0
         for index in range(last, first - 1, -1):

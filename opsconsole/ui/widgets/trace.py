@@ -706,9 +706,11 @@ class TracePane(VirtualList):
         self._running_steps = dict(checkpoint["running_steps"])
         self._running_tools = dict(checkpoint["running_tools"])
         self._empty = checkpoint["empty"]
-        self.truncate(checkpoint["items"])
-        if self._empty is not None and self._empty.owner is not self:
+        if self._empty is not None:  # the placeholder is alone in the list, while there
+            self.truncate(0)
             self.append(self._empty)
+        else:
+            self.truncate(checkpoint["items"])
 
     async def clear(self) -> None:
         self.steps.clear()

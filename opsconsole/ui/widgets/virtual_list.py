@@ -272,8 +272,14 @@ class VirtualList(ScrollView, can_focus=True):
             return []
         top = round(self.scroll_y)
         first = self._locate(top)[0]
-        last = self._locate(top + max(1, self.size.height) - 1)[0]
+        last = self._locate(top + max(1, self._view_size.height) - 1)[0]
         return self.items[first : last + 1]
+
+    def drawn_items(self) -> list[Node]:
+        """The items holding lines drawn at the current width and theme: those on screen
+        now or before (after a width change, only those on screen since)."""
+        width, generation = self._width, self._generation
+        return [item for item in self.items if item.cached_height(width, generation) is not None]
 
     def plain_text(self) -> str:
         """Every item's text, in order (what the list holds, on screen or not)."""
@@ -356,7 +362,7 @@ class VirtualList(ScrollView, can_focus=True):
     def prepare(self) -> None:
         """Lay out what the view shows: exact heights of the items on screen, offsets, the
         virtual size and the scroll position (kept at the end or on the top item)."""
-        width, height = self.size.width, self.size.height
+        width, height = self._view_size.width, self._view_size.height
         if width <= 0:
             return
         ctx = self._render_context()
@@ -430,7 +436,7 @@ class VirtualList(ScrollView, can_focus=True):
         # the user scrolled (keys, wheel, scrollbar): follow the end only from the end
         self._rebuild_offsets()
         total = self._offsets[-1]
-        view = max(1, self.size.height)
+        view = max(1, self._view_size.height)
         self.following = new_value >= total - view
         if not self.following:
             self._anchor = self._locate(int(new_value))
@@ -444,6 +450,11 @@ class VirtualList(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self.refresh()
+
+    @property
+    def _view_size(self) -> Size:
+        """The size lines are drawn in: the content region less the scrollbar."""
+        return self.scrollable_content_region.size
 
     # -- scrolling ---------------------------------------------------------------------------
     def follow(self) -> None:
@@ -472,7 +483,7 @@ class VirtualList(ScrollView, can_focus=True):
             self._measure(index, self._render_context())
             self._rebuild_offsets()
         top = self._offsets[index] + line
-        view = max(1, self.size.height)
+        view = max(1, self._view_size.height)
         now = round(self.scroll_y)
         if now <= top and top + lines <= now + view:
             return
@@ -532,7 +543,7 @@ class VirtualList(ScrollView, can_focus=True):
             # from the view: the first target on screen going down, the last going up
             self.prepare()
             top = round(self.scroll_y)
-            start = self._locate(top if step > 0 else top + max(1, self.size.height) - 1)[0]
+            start = self._locate(top if step > 0 else top + max(1, self._view_size.height) - 1)[0]
             for target in self._targets_from(start, step):
                 self.select(target)
                 return True
@@ -589,7 +600,7 @@ class VirtualList(ScrollView, can_focus=True):
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self._width or self.size.width
+        width = self._width or self._view_size.width
         ctx = self._render_context()
         line = round(self.scroll_y) + y
         if not self.items or line >= self._offsets[-1]:
