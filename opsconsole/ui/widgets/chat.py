@@ -414,6 +414,7 @@ class ChatPane(Vertical):
 
     def compose(self) -> ComposeResult:
         log = ChatLog(id="chat-log")
+        log.align_bottom = True  # the newest message just above the input
         log.append(EntryItem(self.welcome(), "notice"))
         yield log
         with Horizontal(id="chat-row"):

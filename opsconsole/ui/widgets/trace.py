@@ -452,14 +452,28 @@ class TracePane(VirtualList):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="trace.up", tooltip="Previous call"),
-        Binding("down", "cursor(1)", "Down", show=False, id="trace.down", tooltip="Next call"),
+        Binding(
+            "up",
+            "cursor(-1)",
+            "Up",
+            show=False,
+            id="trace.up",
+            tooltip="Cursor to the previous call or pod link",
+        ),
+        Binding(
+            "down",
+            "cursor(1)",
+            "Down",
+            show=False,
+            id="trace.down",
+            tooltip="Cursor to the next call or pod link",
+        ),
         Binding(
             "enter",
             "open",
             "Open",
             id="trace.open",
-            tooltip="The call under the cursor: its whole output; a pod link: the pod and its logs",
+            tooltip="Open what the cursor is on: a call's whole output, a pod link's pod and logs",
         ),
     ]
 
@@ -601,6 +615,7 @@ class TracePane(VirtualList):
         line = Text("▶ ", style="bold")
         line.append(task)
         await self._mount(TraceLine(line, "run-header"))
+        self.align_bottom = True  # from the first question on, the newest step at the bottom
         # a new question: show it, wherever the user had scrolled, and follow its steps
         # until the user scrolls up again
         self.follow()
@@ -694,6 +709,7 @@ class TracePane(VirtualList):
             "running_steps": dict(self._running_steps),
             "running_tools": dict(self._running_tools),
             "empty": self._empty,
+            "align_bottom": self.align_bottom,
         }
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
@@ -706,6 +722,7 @@ class TracePane(VirtualList):
         self._running_steps = dict(checkpoint["running_steps"])
         self._running_tools = dict(checkpoint["running_tools"])
         self._empty = checkpoint["empty"]
+        self.align_bottom = checkpoint["align_bottom"]
         if self._empty is not None:  # the placeholder is alone in the list, while there
             self.truncate(0)
             self.append(self._empty)
@@ -721,6 +738,7 @@ class TracePane(VirtualList):
         self._running_steps.clear()
         self._running_tools.clear()
         self.clear_items()
+        self.align_bottom = False
         self._show_empty("Trace cleared.")
 
 

@@ -191,6 +191,9 @@ class VirtualList(ScrollView, can_focus=True):
         """At the end: new lines scroll into view."""
         self.cursor: Any = None
         """The selected target (see :meth:`Node.targets`), or None."""
+        self.align_bottom = False
+        """Items shorter than the view sit at its bottom (a chat grows upwards)."""
+        self._pad = 0  # blank rows above the items (align_bottom)
         self._width = 0
         self._heights: list[int] = []
         self._exact: list[bool] = []
@@ -399,6 +402,10 @@ class VirtualList(ScrollView, can_focus=True):
             self._anchor = (first, offset)
         self._rebuild_offsets()
         total = self._offsets[-1]
+        pad = max(0, view - total) if self.align_bottom else 0
+        if pad != self._pad:
+            self._pad = pad
+            self.refresh()
         self._set_virtual_height(total)
         if self.following:
             target = max(0, total - view)
@@ -582,7 +589,7 @@ class VirtualList(ScrollView, can_focus=True):
         if offset is None:
             return
         self.prepare()
-        target = self.target_at(round(self.scroll_y) + offset.y)
+        target = self.target_at(round(self.scroll_y) + offset.y - self._pad)
         if target is not None:
             self.cursor = target
             self.refresh()
@@ -602,8 +609,8 @@ class VirtualList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self._width or self._view_size.width
         ctx = self._render_context()
-        line = round(self.scroll_y) + y
-        if not self.items or line >= self._offsets[-1]:
+        line = round(self.scroll_y) + y - self._pad
+        if not self.items or not 0 <= line < self._offsets[-1]:
             return ctx.blank(width)
         index, offset = self._locate(line)
         out = self.items[index].rendered(width, ctx)
