@@ -20,9 +20,9 @@ for holds, so the layout and the rendering of that frame are included.
    the frame that shows the new question in the chat; and from the last streamed token (the
    bridge receiving the last text delta) to the frame that shows the run finished with the end
    of the answer on screen. Medians of ``--repeat``.
-2. **Answer size** (a fresh app per size, nothing before): one answer of 10 KB, 1 MB and 5 MB,
-   last token -> finished (as above) and first token -> finished (the whole stream, for
-   information: it includes the openai client parsing the SSE events).
+2. **Answer size** (a fresh app per size): ``--repeat`` answers of 10 KB, 1 MB and 5 MB in a
+   row, last token -> finished (as above) and first token -> finished (the whole stream, for
+   information: it includes the openai client parsing the SSE events); medians.
 3. **Replay seek**: a generated session file of ``--events`` events (runs of eight steps, each
    with deltas, a tool call and usage, an answer per run) opened in ``opsconsole replay`` at
    ``--speed instant``: the time to play it to the end, then ← (step back) and → (step on)
@@ -327,16 +327,22 @@ async def bench_history(
 
 
 async def bench_sizes(
-    tmp: Path, sizes: list[str], timeout: float
+    tmp: Path, sizes: list[str], timeout: float, repeat: int
 ) -> dict[str, dict[str, float | None]]:
     results: dict[str, dict[str, float | None]] = {}
     for label in sizes:
         text = answer_text(SIZES[label])
 
         async def body(console: Console, text: str = text) -> dict[str, float | None]:
-            figures = await console.ask(text, timeout=timeout)
-            figures.pop("question")
-            return figures
+            samples: dict[str, list[float | None]] = {}
+            for _ in range(repeat):
+                figures = await console.ask(text, timeout=timeout)
+                figures.pop("question")
+                for name, value in figures.items():
+                    samples.setdefault(name, []).append(value)
+                if figures["last token -> finished"] is None:
+                    break  # it never finished: once is enough
+            return {name: _median(values) for name, values in samples.items()}
 
         try:
             with ScriptedOpenAIServer() as fresh:  # nothing left over from a timed-out run
@@ -482,7 +488,7 @@ def main() -> int:
                     verdicts.append((f"history: {key}", ok))
             if "sizes" not in skip:
                 print(f"\n2. answer size: {sizes}", flush=True)
-                by_size = asyncio.run(bench_sizes(tmp / "sizes", sizes, args.timeout))
+                by_size = asyncio.run(bench_sizes(tmp / "sizes", sizes, args.timeout, args.repeat))
                 base = by_size[sizes[0]]
                 print(f"\n{'ms':26}" + "".join(f"{s:>10}" for s in sizes), end="")
                 print(f"   ratio {sizes[-1]}/{sizes[0]}")

@@ -209,9 +209,18 @@ class AnswerItem(Node):
         self.chars += len(delta)
         self._segmenter.feed(delta)
 
+    def _streamed(self, text: str) -> bool:
+        """``text`` is what streamed in (compared without joining 5 MB when it obviously is:
+        the same length, the same first and last pieces; else up to surrounding blanks)."""
+        chunks = self._chunks
+        if chunks and len(text) == self.chars:
+            if text.startswith(chunks[0]) and text.endswith(chunks[-1]):
+                return True
+        return text.strip() == self.source.strip()
+
     def finish(self, text: str | None = None) -> None:
         """The answer is complete; ``text`` is the final answer if it differs from the stream."""
-        if text is not None and text.strip() and text.strip() != self.source.strip():
+        if text is not None and text.strip() and not self._streamed(text):
             from opsconsole.ui.widgets.markdown_lines import Segmenter
 
             self._segmenter = Segmenter()
