@@ -143,3 +143,21 @@ async def test_the_screen_holds_the_same_widgets_after_many_answers(
         await pilot.pause()
         assert "Pods" in screen_text(app) and log.visible_items()[0] is log.items[0]
     assert model_server.rejections == []
+
+
+async def test_the_chat_text_can_be_selected_with_the_mouse(tmp_path: Path) -> None:
+    """Drawn as lines, the conversation is still text: a drag selects it for copying."""
+    app = build_app(make_settings(tmp_path), demo=True, connect=False, frozen=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chat = app.main.chat
+        for n in range(30):
+            await chat.add_notice(f"notice number {n}")
+        await pilot.pause()
+        log = chat.log_view
+        rows = screen_text(app).splitlines()
+        row = next(i for i, line in enumerate(rows) if "notice number 29" in line) - log.region.y
+        await pilot.mouse_down(log, offset=(1, row - 2))
+        await pilot.hover(log, offset=(17, row))
+        await pilot.mouse_up(log, offset=(17, row))
+        await pilot.pause()
+        assert app.screen.get_selected_text() == "notice number 28\n\nnotice number 29"

@@ -175,6 +175,11 @@ class EntryItem(Node):
     def plain(self) -> str:
         return self.text.plain
 
+    def estimate(self, width: int) -> int:
+        if self._renders:
+            return super().estimate(width)
+        return 2 + self.text.cell_len // max(1, width - 2)
+
     def render(self, width: int, ctx: RenderContext) -> Rendered:
         if self.kind == "user":
             lines = ctx.lines(Padding(self.text, (0, 1)), width, ctx.style("user"))
@@ -258,6 +263,17 @@ class AnswerItem(Node):
 
     def targets(self) -> list[Any]:
         return [self] if self.collapsed else []
+
+    def estimate(self, width: int) -> int:
+        if self._renders:
+            return super().estimate(width)
+        if self.collapsed:
+            return HEAD_ROWS + TAIL_ROWS + 5
+        return 1 + self.lines + self.chars // max(1, width)
+
+    def forget(self) -> int:
+        self._segment_lines.clear()
+        return super().forget()
 
     # -- drawing ---------------------------------------------------------------------------
     def _segment(self, index: int, text: str, width: int, ctx: RenderContext) -> list[Strip]:

@@ -239,6 +239,14 @@ class ToolBlock(Node):
             found += child.targets()
         return found
 
+    def nodes(self) -> list[Node]:
+        return [self.link, *self.children] if self.link is not None else list(self.children)
+
+    def estimate(self, width: int) -> int:
+        if self._renders:
+            return super().estimate(width)
+        return 2 + (self.link is not None) + sum(child.estimate(width) for child in self.children)
+
     def render(self, width: int, ctx: RenderContext) -> Rendered:
         inner = max(1, width - 2)
         lines = ctx.lines(self._action_text(), inner)
@@ -367,6 +375,14 @@ class StepBlock(Node):
         for child in self.children:
             found += child.targets()
         return found
+
+    def nodes(self) -> list[Node]:
+        return list(self.children)
+
+    def estimate(self, width: int) -> int:
+        if self._renders:
+            return super().estimate(width)
+        return 2 + sum(child.estimate(width) for child in self.children)
 
     def render(self, width: int, ctx: RenderContext) -> Rendered:
         inner = max(1, width - 2)
@@ -556,10 +572,7 @@ class TracePane(VirtualList):
         while stack:
             node = stack.pop()
             yield node
-            stack += reversed(getattr(node, "children", []))
-            link = getattr(node, "link", None)
-            if link is not None:
-                stack.append(link)
+            stack += reversed(node.nodes())
 
     def lines_of(self, kind: str) -> list[TraceLine]:
         """The trace's lines of one kind (run-end, notice, dispatch...), nested ones too."""

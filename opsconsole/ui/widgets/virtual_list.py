@@ -28,8 +28,9 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Offset, Size
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 
 #: rendered lines kept in caches across the list (heights are always kept)
@@ -116,6 +117,10 @@ class Node:
         """Selectable parts, in order (each must appear in :attr:`Rendered.targets`)."""
         return []
 
+    def nodes(self) -> list[Node]:
+        """The nodes drawn inside this one (a step's calls...), in order."""
+        return []
+
     # -- provided ----------------------------------------------------------------------------
     def changed(self) -> None:
         """The content changed: re-render when next shown (and the parents with it)."""
@@ -157,9 +162,12 @@ class Node:
         return 1
 
     def forget(self) -> int:
-        """Drop the cached lines (to bound memory); returns how many lines were held."""
+        """Drop the cached lines, its nodes' too (to bound memory); returns how many lines
+        it held."""
         held = sum(len(out.lines) for _, _, out in self._renders.values())
         self._renders.clear()
+        for node in self.nodes():
+            node.forget()
         return held
 
 
@@ -601,6 +609,36 @@ class VirtualList(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self.refresh()
 
+    # -- text selection (mouse drag; the app's copy takes it) --------------------------------
+    def _line_text(self, line: int) -> str:
+        index, offset = self._locate(line)
+        out = self._measure(index, self._render_context())
+        if offset >= len(out.lines):
+            return ""
+        return "".join(segment.text for segment in out.lines[offset]).rstrip()
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text: the lines drawn between the selection's ends (only those are
+        rendered, however long the list)."""
+        if not self.items or self._width <= 0:
+            return None
+        self._rebuild_offsets()
+        total = self._offsets[-1]
+        first = selection.start.y if selection.start is not None else 0
+        last = selection.end.y if selection.end is not None else total - 1
+        first, last = max(0, first), min(total - 1, last)
+        if last < first:
+            return None
+        text = "\n".join(self._line_text(line) for line in range(first, last + 1))
+        shifted = Selection(
+            None if selection.start is None else Offset(selection.start.x, 0),
+            None if selection.end is None else Offset(selection.end.x, last - first),
+        )
+        return shifted.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
     # -- drawing -----------------------------------------------------------------------------
     def render_lines(self, crop: Any) -> list[Strip]:
         self.prepare()
@@ -620,6 +658,17 @@ class VirtualList(ScrollView, can_focus=True):
         if offset >= len(out.lines):
             return ctx.blank(width)
         strip = out.lines[offset]
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(line)) is not None:
+            start, end = span
+            end = strip.cell_length if end == -1 else end
+            if start < end:
+                left, middle, right = strip.divide([start, end, strip.cell_length])[:3]
+                style = self.screen.get_component_rich_style("screen--selection")
+                middle = Strip(
+                    list(Segment.apply_style(iter(middle), post_style=style)), middle.cell_length
+                )
+                strip = Strip.join([left, middle, right])
         if self.cursor is not None and self.has_focus and out.targets:
             for start, end, target in out.targets:
                 if target is self.cursor and start <= offset < end:
@@ -627,4 +676,4 @@ class VirtualList(ScrollView, can_focus=True):
                     segments = Segment.apply_style(iter(strip), post_style=style)
                     strip = Strip(list(segments), strip.cell_length)
                     break
-        return strip.crop_extend(0, width, ctx.base)
+        return strip.crop_extend(0, width, ctx.base).apply_offsets(0, line)
