@@ -138,7 +138,7 @@ class ReplayApp(OpsConsoleApp):
             if delay:
                 await asyncio.sleep(delay)
             elif time.perf_counter() - frame > FRAME:
-                await asyncio.sleep(0)  # instant: let the screen show where it got to
+                await asyncio.sleep(0.001)  # instant: let a frame show where it got to
                 frame = time.perf_counter()
             if not self.playing or not await self._forward():
                 break
