@@ -225,7 +225,7 @@ class AnswerItem(Node):
 
     def finish(self, text: str | None = None) -> None:
         """The answer is complete; ``text`` is the final answer if it differs from the stream."""
-        if text is not None and text.strip() and not self._streamed(text):
+        if text and not text.isspace() and not self._streamed(text):
             from opsconsole.ui.widgets.markdown_lines import Segmenter
 
             self._segmenter = Segmenter()
