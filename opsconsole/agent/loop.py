@@ -485,7 +485,7 @@ class AgentLoop(ToolCallsMixin):
 
             if not turn.tool_calls:
                 text = turn.content
-                if not text.strip():
+                if not text or text.isspace():  # (not strip(): that copies a 5 MB answer)
                     yield self._ev(
                         Notice, state, text="model returned an empty response", level="warning"
                     )

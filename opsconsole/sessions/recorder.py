@@ -88,6 +88,7 @@ class SessionRecorder:
         self._transcripts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, Any] | None = None
         self._pending_key: tuple[Any, ...] | None = None
+        self._deferred: list[AgentEvent] = []
         self._broken: str | None = None
         self._approved: set[str] = set()
         self._last_new = 0
@@ -280,41 +281,71 @@ class SessionRecorder:
             self._write_lines(lines, sync=sync)
 
     def _take_pending(self) -> list[bytes]:
+        """The records held in memory, in order: deferred events, then coalesced deltas
+        (every write takes them first, so the file keeps the order of the calls)."""
+        return self._deferred_lines() + self._pending_delta()
+
+    def _deferred_lines(self) -> list[bytes]:
+        lines: list[bytes] = []
+        while self._deferred:
+            deferred, self._deferred = self._deferred, []
+            for event in deferred:
+                lines += self._event_lines(event)
+        return lines
+
+    def _pending_delta(self) -> list[bytes]:
         if self._pending is None:
             return []
         pending, self._pending, self._pending_key = self._pending, None, None
         return [self._encode({"type": "event", "ts": pending["ts"], "event": pending})]
 
-    def record(self, event: AgentEvent) -> None:
-        """Append one agent event (deltas are coalesced per burst)."""
+    def record(self, event: AgentEvent, *, defer: bool = False) -> None:
+        """Append one agent event (deltas are coalesced per burst).
+
+        ``defer``: hold it in memory (in order) until the next write or :meth:`flush`: the
+        console records this way so that redacting a long answer runs after the frame that
+        shows it, not before (a 5 MB answer takes about a second to redact)."""
+        with self._lock:
+            if defer:
+                self._deferred.append(event)
+                return
+            lines = self._deferred_lines() + self._event_lines(event)
+            if lines:
+                self._write_lines(lines)
+
+    def _event_lines(self, event: AgentEvent) -> list[bytes]:
+        """The records for ``event`` (none while a delta is coalesced into the pending one)."""
         data = event.to_dict()
         if data.get("type") in DELTA_KINDS:
             key = (data["type"], data.get("run_id"), data.get("agent"), data.get("step"))
-            with self._lock:
-                p = self._pending
-                if (
-                    p is not None
-                    and self._pending_key == key
-                    and len(p["text"]) < DELTA_MAX_CHARS
-                    and data["ts"] - p["ts"] < DELTA_MAX_SPAN
-                ):
-                    p["text"] += data.get("text", "")
-                    return
-                lines = self._take_pending()
-                self._pending, self._pending_key = data, key
-                if lines:
-                    self._write_lines(lines)
-            return
+            p = self._pending
+            if (
+                p is not None
+                and self._pending_key == key
+                and len(p["text"]) < DELTA_MAX_CHARS
+                and data["ts"] - p["ts"] < DELTA_MAX_SPAN
+            ):
+                p["text"] += data.get("text", "")
+                return []
+            lines = self._pending_delta()
+            self._pending, self._pending_key = data, key
+            return lines
+        if data.get("type") == "approval_resolved":
+            self._approved.add(str(data.get("tool_call_id")))
+        lines = self._pending_delta()
+        lines += self._tracked_lines()
+        lines.append(self._encode({"type": "event", "ts": data.get("ts"), "event": data}))
+        return lines
+
+    def drain(self) -> None:
+        """Write the deferred events (a coalesced delta stays pending, as with record)."""
         with self._lock:
-            if data.get("type") == "approval_resolved":
-                self._approved.add(str(data.get("tool_call_id")))
-            lines = self._take_pending()
-            lines += self._tracked_lines()
-            lines.append(self._encode({"type": "event", "ts": data.get("ts"), "event": data}))
-            self._write_lines(lines)
+            lines = self._deferred_lines()
+            if lines:
+                self._write_lines(lines)
 
     def flush(self) -> None:
-        """Write coalesced deltas still held in memory."""
+        """Write what is held in memory (deferred events, coalesced deltas)."""
         with self._lock:
             lines = self._take_pending()
             if lines:

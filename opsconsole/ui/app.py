@@ -295,7 +295,7 @@ class OpsConsoleApp(App[int]):
     def on_show_output(self, message: msg.ShowOutput) -> None:
         from opsconsole.ui.screens.modals import OutputModal
 
-        self.push_screen(OutputModal(message.title, message.text))
+        self.push_screen(OutputModal(message.title, message.text, markdown=message.markdown))
 
     def on_show_pod(self, message: msg.ShowPod) -> None:
         self.feeds.show_pod(message.namespace, message.name)

@@ -108,6 +108,8 @@ class AgentBridge:
         self._queued: str | None = None
         #: the latest usage report of each agent of the conversation (the gauge sums them)
         self._usage: dict[str, ev.UsageReported] = {}
+        self._drain_scheduled = False
+        self._launching: str | None = None
 
     # ---- state shown in the status bar --------------------------------------------------
 
@@ -191,10 +193,19 @@ class AgentBridge:
             self.app.notify(f"session snapshot skipped: {exc}", severity="warning")
 
     def _start(self, task: str) -> None:
-        self._snapshot()
         self.running = True
         self.app.main.chat.set_running(True)
         self._status().run_started()
+        # the question is on screen first: the snapshot and the run (its first request builds
+        # the client, imports...) start after the frame that shows it
+        self._launching = task
+        self.app.call_after_refresh(self._launch)
+
+    def _launch(self) -> None:
+        task, self._launching = self._launching, None
+        if task is None:  # stopped before it started
+            return
+        self._snapshot()
         self.app.run_agent(task)
 
     async def run(self, task: str) -> None:
@@ -229,22 +240,34 @@ class AgentBridge:
                     self._status().run_ended("ready")
 
     def _record(self, event: ev.AgentEvent) -> None:
+        """Record ``event`` after the frame that shows it: the recorder holds it (in order:
+        any other write takes it first) and the bridge writes it once the screen refreshed,
+        so redacting a long answer does not delay the frame that shows it finished."""
+        recorder = getattr(self.backend, "recorder", None)
+        if recorder is None:
+            return
+        recorder.record(event, defer=True)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self.app.call_after_refresh(self._write_records)
+
+    def _write_records(self, *, flush: bool = False) -> None:
+        self._drain_scheduled = False
         recorder = getattr(self.backend, "recorder", None)
         if recorder is None:
             return
         try:
-            recorder.record(event)
+            if flush:
+                recorder.flush()
+            else:
+                recorder.drain()
         except Exception as exc:  # noqa: BLE001 - recording must never stop a run
             self.app.notify(f"session recording stopped: {exc}", severity="warning")
             self.backend.recorder = None
 
     def _flush_recorder(self) -> None:
-        recorder = getattr(self.backend, "recorder", None)
-        if recorder is not None:
-            try:
-                recorder.flush()
-            except Exception:  # noqa: BLE001 - reported by _record on the next event
-                pass
+        """The run is over: write everything held, after the frame that shows the end."""
+        self.app.call_after_refresh(self._write_records, flush=True)
 
     async def handle(self, event: ev.AgentEvent) -> None:
         from opsconsole.agent import events as ev
@@ -304,9 +327,18 @@ class AgentBridge:
         """Esc / Stop: cancel the agent worker (takes effect at once)."""
         if not self.running:
             return
+        if self._launching is not None:  # not started yet: it never will
+            self._launching = None
+            self.running = False
+            self.app.main.chat.set_running(False)
+            self._status().run_ended("cancelled")
+            self.app.call_later(self._show_cancelled, None)
+            return
         self.app.workers.cancel_group(self.app, "agent")
 
     async def _show_cancelled(self, run_id: str | None) -> None:
+        if not self.app.screen_stack or not self.app.main.query("#trace"):
+            return  # the app is closing (quit while the agent ran): nothing to show it in
         main = self.app.main
         await main.trace.end_run(None, "cancelled", "■ cancelled by user")  # every branch
         await main.chat.end_run("Cancelled. Ask again or ask something else.", "warning")

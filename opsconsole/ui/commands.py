@@ -115,12 +115,13 @@ def _binding_classes(app: object | None = None) -> list[tuple[str, type]]:
     from opsconsole.ui.replay import ReplayApp
     from opsconsole.ui.screens.main import MainScreen
     from opsconsole.ui.screens.modals import ApprovalModal, OutputModal
-    from opsconsole.ui.widgets.chat import ChatInput, ChatPane
-    from opsconsole.ui.widgets.trace import PodLink, ToolBlock
+    from opsconsole.ui.widgets.chat import ChatInput, ChatLog, ChatPane
+    from opsconsole.ui.widgets.trace import TracePane
+    from opsconsole.ui.widgets.virtual_list import VirtualList
 
     classes: list[tuple[str, type]] = [("everywhere", OpsConsoleApp), ("everywhere", MainScreen)]
-    classes += [("chat", ChatInput), ("chat", ChatPane)]
-    classes += [("trace", ToolBlock), ("trace", PodLink)]
+    classes += [("chat", ChatInput), ("chat", ChatPane), ("chat", ChatLog)]
+    classes += [("trace", TracePane), ("chat, trace, output", VirtualList)]
     from opsconsole.ui.screens.help import HelpScreen
     from opsconsole.ui.screens.modals import ContainerPickerModal
     from opsconsole.ui.screens.sessions import SessionsModal

@@ -80,12 +80,14 @@ class SubmitTask(Message):
 
 
 class ShowOutput(Message):
-    """Request: open a full tool output in the scrollable output modal."""
+    """Request: open a full tool output (or a whole answer: ``markdown``) in the scrollable
+    output modal."""
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, *, markdown: bool = False) -> None:
         super().__init__()
         self.title = title
         self.text = text
+        self.markdown = markdown
 
 
 class StopRequested(Message):

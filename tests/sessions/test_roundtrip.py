@@ -84,6 +84,34 @@ def test_deltas_are_coalesced_per_burst(sdir: Path) -> None:
     assert len(lines(rec.path)) == 3  # header, delta, answer
 
 
+def test_deferred_events_keep_their_order_with_direct_writes(sdir: Path) -> None:
+    """The console defers its events (written after the frame that shows them): any other
+    write takes them first, drain() writes them and leaves a coalescing delta pending, and
+    close() writes everything."""
+    rec = SessionRecorder.create(sdir, model="m")
+    rec.record(ev.RunStarted(run_id="r", task="q", ts=1000.0), defer=True)
+    started = ev.ToolCallStarted(run_id="r", step=1, tool_call_id="c1", tool="t", arguments={})
+    rec.record(started, defer=True)
+    assert len(lines(rec.path)) == 1  # only the header: both are held
+    rec.record_approval(tool_call_id="c1", tool="t", decision="approve")  # a direct write
+    types = [line.get("event", {}).get("type", line["type"]) for line in lines(rec.path)]
+    assert types == ["header", "run_started", "tool_call_started", "approval"]
+    rec.record(ev.TextDelta(run_id="r", step=1, text="a", ts=1001.0), defer=True)
+    rec.record(ev.TextDelta(run_id="r", step=1, text="b", ts=1001.001), defer=True)
+    rec.drain()
+    assert len(lines(rec.path)) == 4  # the delta still coalesces
+    rec.record(ev.Answer(run_id="r", step=1, text="ab", ts=1002.0), defer=True)
+    rec.close()
+    session = read_session(rec.path)
+    assert [e.kind for e in session.events] == [
+        "run_started",
+        "tool_call_started",
+        "text_delta",
+        "answer",
+    ]
+    assert session.events[2].text == "ab"
+
+
 def test_deltas_pending_at_close_are_written(sdir: Path) -> None:
     rec = SessionRecorder.create(sdir, model="m")
     rec.record(ev.AnswerDelta(run_id="r", text="partial"))

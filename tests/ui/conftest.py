@@ -72,21 +72,17 @@ async def wait_for(
 
 
 def chat_text(app: object) -> str:
-    """All text in the chat log (user lines, notices and answers)."""
-    from textual.widgets import Markdown, Static
-
-    log = app.main.chat.log_view  # type: ignore[attr-defined]
-    parts = []
-    for widget in log.query("*"):
-        if isinstance(widget, Markdown):
-            parts.append(widget.source)
-        elif isinstance(widget, Static) and widget.parent is log:
-            parts.append(str(widget.render()))
-    return "\n".join(parts)
+    """All text in the chat log (user lines, notices and answers' Markdown sources), on
+    screen or not."""
+    return app.main.chat.log_view.plain_text()  # type: ignore[attr-defined]
 
 
 def trace_text(app: object) -> str:
-    from textual.widgets import Static
+    """All text in the trace (steps, calls, observations' previews, run lines)."""
+    return app.main.trace.plain_text()  # type: ignore[attr-defined]
 
-    trace = app.main.trace  # type: ignore[attr-defined]
-    return "\n".join(str(w.render()) for w in trace.query(Static))
+
+def screen_text(app: object) -> str:
+    """What the screen shows, as text (the compositor's lines of the current screen)."""
+    strips = app.screen._compositor.render_strips()  # type: ignore[attr-defined]
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)

@@ -11,18 +11,12 @@ from textual.command import CommandPalette
 from opsconsole.ui.factory import build_app
 from tests.fakes.openai_server import Hang, reply
 
-from .conftest import make_settings, trace_text, wait_for
+from .conftest import make_settings, screen_text, trace_text, wait_for
 
 
 def _rendered_answers(app: object) -> str:
-    """What the chat's Markdown answers show on screen (not their source)."""
-    from textual.widgets import Markdown
-    from textual.widgets._markdown import MarkdownBlock
-
-    parts = []
-    for md in app.main.chat.log_view.query(Markdown):  # type: ignore[attr-defined]
-        parts += [str(block.render()) for block in md.query(MarkdownBlock)]
-    return "\n".join(parts)
+    """What the chat shows on screen (not the answers' source)."""
+    return screen_text(app)
 
 
 def _shell(tmp_path: Path, **kw: object):
@@ -106,9 +100,10 @@ async def test_a_new_question_brings_chat_and_trace_to_the_end(tmp_path: Path) -
             )
         trace, log = main.trace, main.chat.log_view
         assert trace.max_scroll_y > 0 and log.max_scroll_y > 0
-        # the user reads the first run: focus one of its blocks, scroll both panes to the top
+        # the user reads the first run: the cursor on one of its calls, both panes at the top
         first_tool = next(iter(trace.tools.values()))
-        first_tool.focus()
+        trace.focus()
+        trace.select(first_tool)
         trace.scroll_home(animate=False)
         log.scroll_home(animate=False)
         await pilot.pause()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Markdown
-
 from opsconsole.ui.factory import build_app
 from opsconsole.ui.messages import ShowPod
 from opsconsole.ui.screens.modals import ApprovalModal, OutputModal
@@ -42,13 +40,16 @@ async def test_seed_question_trace_then_answer_offline(tmp_path: Path) -> None:
         assert "get_k8s_pods" in trace and "namespace=default" in trace
         assert "Observation" in trace and "pods in namespace default" in trace
         assert "Step 2" in trace and "answered" in trace
-        answers = app.main.chat.query(Markdown)
-        assert len(answers) == 1 and "default" in answers.first().source
+        answers = app.main.chat.log_view.answers
+        assert len(answers) == 1 and "default" in answers[0].source
         # the offline planner calls no model: it uses no tokens
         assert status.state == "ready" and status.steps == 2 and status.tokens == 0
-        # Enter on the Action opens the whole observation
-        block = app.main.trace.query_one(ToolBlock)
-        block.focus()
+        # Enter on the Action (the trace's cursor: ↓ from the top) opens the whole observation
+        trace_pane = app.main.trace
+        trace_pane.focus()
+        trace_pane.action_top()
+        await pilot.press("down")
+        assert isinstance(trace_pane.cursor, ToolBlock)
         await pilot.press("enter")
         assert isinstance(app.screen, OutputModal)
         assert "pods in namespace default" in app.screen.text
@@ -68,11 +69,13 @@ async def test_trace_pod_link_selects_pod_and_shows_logs(tmp_path: Path) -> None
         await wait_for(pilot, lambda: "■ finished" in trace_text(app), 60, "run finished")
         links = [
             link
-            for link in app.main.trace.query(PodLink)
-            if (link.namespace, link.pod_name) == (target.namespace, target.name)
+            for link in app.main.trace.walk()
+            if isinstance(link, PodLink)
+            and (link.namespace, link.pod_name) == (target.namespace, target.name)
         ]
         assert links, trace_text(app)
-        links[0].focus()
+        app.main.trace.focus()
+        app.main.trace.select(links[0])
         await pilot.press("enter")
         await wait_for(
             pilot,

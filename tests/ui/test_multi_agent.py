@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from opsconsole.ui.factory import build_app
-from opsconsole.ui.widgets.trace import StepBlock, ToolBlock
+from opsconsole.ui.widgets.trace import ToolBlock
 from tests.fakes.openai_server import Hang, reply, tool_call
 
 from .conftest import chat_text, make_settings, trace_text, wait_for
@@ -35,13 +35,13 @@ async def test_cancel_during_fan_out_then_follow_up(tmp_path: Path, model_server
         # the tree: each specialist's step sits inside the scheduler's ask_* call
 
         def nested() -> int:
-            return sum(isinstance(s.parent, ToolBlock) for s in trace.query(StepBlock))
+            return sum(isinstance(s.parent, ToolBlock) for s in trace.steps.values())
 
         await wait_for(pilot, lambda: nested() == 2, 30, "two specialist steps in the tree")
         await pilot.press("escape")  # the first Esc leaves the chat input, the second stops
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Cancelled" in chat_text(app), 15, "cancelled")
-        assert all(s.state != "running" for s in trace.query(StepBlock))
+        assert all(s.state != "running" for s in trace.steps.values())
         model_server.push(reply("好的，已停止。"))
         app.main.chat.input.focus()  # back to the input (Esc had left it)
         app.main.chat.input.value = "继续"

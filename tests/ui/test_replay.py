@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Markdown
-
 from opsconsole.sessions.reader import read_session
 from opsconsole.ui.factory import build_app
 from opsconsole.ui.replay import build_replay_app
@@ -26,7 +24,7 @@ async def _record(tmp_path: Path) -> tuple[Path, str, str]:
         app.main.chat.input.value = QUESTION
         await pilot.press("enter")
         await wait_for(pilot, lambda: "■ finished" in trace_text(app), 60, "run end")
-        answer = app.main.chat.query(Markdown).last().source
+        answer = app.main.chat.log_view.answers[-1].source
         live_trace = trace_text(app)
     files = list((tmp_path / "sessions").rglob("*.jsonl"))
     assert len(files) == 1

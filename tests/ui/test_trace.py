@@ -7,6 +7,8 @@ from textual.app import App, ComposeResult
 from opsconsole.agent import events as ev
 from opsconsole.ui.widgets.trace import PodLink, StepBlock, ToolBlock, TracePane, pod_of, preview
 
+from .conftest import screen_text
+
 
 class TraceApp(App[None]):
     def compose(self) -> ComposeResult:
@@ -73,20 +75,22 @@ async def test_blocks_update_in_place() -> None:
         for event in events:
             await trace.apply(event)
         await pilot.pause()
-        assert len(trace.query(ToolBlock)) == 2  # one per tool_call_id, finished in place
+        # one block per tool_call_id, finished in place
+        assert len([n for n in trace.walk() if isinstance(n, ToolBlock)]) == 2
         c1 = trace.tools["c1"]
-        assert c1.status == "ok" and "日志第一行" in str(c1.query_one(".observation").render())
+        assert c1.status == "ok" and "日志第一行" in c1.observation_text()
         assert trace.tools["c2"].status == "error"
-        steps = list(trace.query(StepBlock))
+        steps = [n for n in trace.walk() if isinstance(n, StepBlock)]
         assert [s.step for s in steps] == [1, 2]
         assert steps[0].tokens == 120 and steps[0].state == "done"  # step 2 began
-        assert "retrying in" in str(steps[1].query_one(".retry").render())
-        links = list(trace.query(PodLink))
+        assert "retrying in" in steps[1].plain()
+        links = [n for n in trace.walk() if isinstance(n, PodLink)]
         assert [(link.namespace, link.pod_name) for link in links] == [("shop", "web-1")]
+        assert "日志第一行" in screen_text(app)  # drawn, not only held
         await trace.apply(ev.RunCancelled(run_id=run, step=2))
         await pilot.pause()
         assert steps[1].state == "cancelled"
-        assert "cancelled" in str(trace.query(".run-end").last().render())
+        assert "cancelled" in trace.lines_of("run-end")[-1].plain()
 
 
 async def test_specialist_runs_are_nested_and_close_separately() -> None:
@@ -134,7 +138,8 @@ async def test_specialist_runs_are_nested_and_close_separately() -> None:
         assert trace.steps[(top, 1)].state == "running"  # the scheduler goes on
         assert trace.tools["s1"].status == "running"  # its own call is not closed
         assert trace.tools["k1"].status == "interrupted"
-        assert "ops: ■ finished" in str(trace.tools["s1"].query(".run-end").last().render())
+        ends = [n for n in trace.tools["s1"].children if getattr(n, "kind", "") == "run-end"]
+        assert "ops: ■ finished" in ends[-1].plain()
 
 
 async def test_a_call_refused_before_it_started_still_gets_a_block() -> None:

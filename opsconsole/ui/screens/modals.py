@@ -260,7 +260,9 @@ class ApprovalModal(ModalScreen[Decision]):
 
 
 class OutputModal(ModalScreen[None]):
-    """The whole observation of a tool call (or a describe), scrollable."""
+    """The whole observation of a tool call (or a describe), or a whole answer (``markdown``),
+    scrollable. Drawn on demand (:class:`~opsconsole.ui.widgets.text_view.TextView`): a 5 MB
+    text opens as fast as a short one."""
 
     DEFAULT_CSS = """
     OutputModal { align: center middle; }
@@ -276,20 +278,32 @@ class OutputModal(ModalScreen[None]):
         Binding("escape,q", "close", "Close", id="output.close", tooltip="Close this window"),
     ]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, *, markdown: bool = False) -> None:
         super().__init__(classes="output")
         self.title_text = title
         self.text = text
+        self.markdown = markdown
 
     def compose(self) -> ComposeResult:
+        from opsconsole.ui.widgets.text_view import TextView
+
+        body = TextView(id="output-body")
+        body.load(self.text, markdown=self.markdown)
         with Vertical(id="output-dialog"):
             yield Static(Text(self.title_text, style="bold"), id="output-title", markup=False)
-            with VerticalScroll(id="output-body"):
-                yield Static(Text(self.text), markup=False, id="output-text")
-            yield Static(Text("Esc / q to close · arrows / PgUp / PgDn scroll", style="dim"))
+            yield body
+            yield Static(
+                Text("Esc / q to close · arrows / PgUp / PgDn / Home / End scroll", style="dim")
+            )
+
+    @property
+    def body(self) -> Any:
+        from opsconsole.ui.widgets.text_view import TextView
+
+        return self.query_one("#output-body", TextView)
 
     def on_mount(self) -> None:
-        self.query_one("#output-body").focus()
+        self.body.focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

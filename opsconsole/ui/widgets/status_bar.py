@@ -85,6 +85,31 @@ class StatusBar(Widget):
         """``82% cached``, ``cache unknown``, ...: see CacheTally.describe."""
         return CacheTally(self.cache_hit, self.cache_miss, self.cache_unknown).describe()
 
+    #: what :meth:`snapshot` keeps
+    _SNAPSHOT = (
+        "state",
+        "standing",
+        "steps",
+        "tokens",
+        "cost",
+        "elapsed",
+        "write_mode",
+        "cache_hit",
+        "cache_miss",
+        "cache_unknown",
+    )
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a run changes here (a replay restores it when it steps back)."""
+        values = {name: getattr(self, name) for name in self._SNAPSHOT}
+        values["_run_started"] = self._run_started
+        values["_accumulated"] = self._accumulated
+        return values
+
+    def restore(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
     def render(self) -> Text:
         """The items that fit the width, in order; when the bar is too narrow the least
         important go first (cost, then time and tokens, steps, model, namespace, context):

@@ -4,23 +4,36 @@ A step shows the model's Thought, its Actions (tool + arguments), each Observati
 preview (Enter opens the whole output), a spinner while running, its duration and tokens, and
 retries with a countdown. An Action that names a pod carries a :class:`PodLink`; selecting it
 posts :class:`ShowPod`. The widget consumes the core's typed events and does no I/O.
+
+The trace is one :class:`TracePane` (a :class:`~opsconsole.ui.widgets.virtual_list.
+VirtualList`); steps, calls and links are nodes drawn on demand, not widgets, so a keypress
+or a new step costs the same after one run or a thousand. ↑ / ↓ move a cursor over the calls
+and pod links, Enter opens the one under it, a click too. A step streaming its Thought shows
+the end of it (the last :data:`LIVE_THOUGHT` characters), not the whole text per token.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.segment import Segment
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
 
 from opsconsole.ui.messages import ShowOutput, ShowPod
+from opsconsole.ui.widgets.virtual_list import (
+    Node,
+    RenderContext,
+    Rendered,
+    VirtualList,
+    prefix_lines,
+)
 
 if TYPE_CHECKING:  # the events module is imported on the first event, not at startup
+    from textual.strip import Strip
     from textual.timer import Timer
 
     from opsconsole.agent import events as ev
@@ -28,6 +41,9 @@ if TYPE_CHECKING:  # the events module is imported on the first event, not at st
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 PREVIEW_LINES = 4
 PREVIEW_WIDTH = 160
+#: characters of a streaming Thought shown (its end), and of a finished one
+LIVE_THOUGHT = 400
+THOUGHT_CHARS = 2000
 POD_TOOLS = {"get_pod_logs", "describe_pod", "delete_pod"}
 STATUS_STYLE = {
     "ok": "green",
@@ -85,59 +101,73 @@ def approval_label(decision: str, source: str, standing: str = "") -> str:
     }.get(decision, decision)
 
 
-class PodLink(Static, can_focus=True):
-    """A focusable link to a pod named by an Action."""
+class TraceLine(Node):
+    """One line of the trace: a run's header, a notice, a dispatch, a run's end, the empty
+    note."""
 
-    DEFAULT_CSS = """
-    PodLink { color: $text-accent; width: auto; }
-    PodLink:focus { background: $accent-muted; }
-    """
+    def __init__(self, text: Text, kind: str, state: str = "") -> None:
+        super().__init__()
+        self.text = text
+        self.kind = kind  # run-header | notice | dispatch | run-end | empty
+        self.state = state
 
-    BINDINGS = [
-        Binding(
-            "enter",
-            "open",
-            "Show pod",
-            id="trace.open_pod",
-            tooltip="Select this pod in the pod list and show its logs",
-        )
-    ]
+    @property
+    def classes(self) -> str:
+        return f"{self.kind} -{self.state}" if self.state else self.kind
+
+    def plain(self) -> str:
+        return self.text.plain
+
+    def render(self, width: int, ctx: RenderContext) -> Rendered:
+        style = ctx.style("empty") if self.kind == "empty" else None
+        text = self.text
+        if self.kind == "run-header":
+            text = text.copy()
+            text.stylize("bold")
+        lines = ctx.lines(text, width, style)
+        if self.kind == "run-header":
+            lines.insert(0, ctx.blank(width))  # a blank line before each question
+        return Rendered(lines)
+
+
+class PodLink(Node):
+    """A link to a pod named by an Action (Enter or a click selects it and shows its logs)."""
 
     def __init__(self, namespace: str, name: str) -> None:
-        super().__init__(Text(f"⇢ pod {namespace}/{name}", style="underline"), classes="pod-link")
+        super().__init__()
         self.namespace = namespace
         self.pod_name = name
 
-    def action_open(self) -> None:
-        self.post_message(ShowPod(self.namespace, self.pod_name))
+    def plain(self) -> str:
+        return f"⇢ pod {self.namespace}/{self.pod_name}"
 
-    def on_click(self) -> None:
-        self.action_open()
+    def targets(self) -> list[Any]:
+        return [self]
+
+    def render(self, width: int, ctx: RenderContext) -> Rendered:
+        text = Text(self.plain(), style="underline")
+        lines = ctx.lines(text, width, ctx.style("pod-link"))
+        return Rendered(lines, [(0, len(lines), self)])
 
 
-class ToolBlock(Vertical, can_focus=True):
-    """Action + Observation of one tool_call_id."""
+def _children_lines(
+    children: list[Node], width: int, ctx: RenderContext, lines: list[Strip], targets: list
+) -> None:
+    """Append the children's lines (and their targets, shifted) at ``width``."""
+    for child in children:
+        out = child.rendered(width, ctx)
+        base = len(lines)
+        lines += out.lines
+        targets += [(base + start, base + end, target) for start, end, target in out.targets]
 
-    DEFAULT_CSS = """
-    ToolBlock { height: auto; padding: 0 0 0 2; }
-    ToolBlock:focus { background: $accent-muted; }
-    ToolBlock .observation { color: $text-muted; }
-    """
 
-    BINDINGS = [
-        Binding(
-            "enter",
-            "show_output",
-            "Full output",
-            id="trace.show_output",
-            tooltip="Open the whole observation in a scrollable window",
-        )
-    ]
+class ToolBlock(Node):
+    """Action + Observation of one tool_call_id (Enter opens the whole output)."""
 
     def __init__(
         self, call_id: str, tool: str, args: dict[str, Any], *, mutating: bool, timed: bool = True
     ) -> None:
-        super().__init__(classes="tool -running")
+        super().__init__()
         self.timed = timed
         self.call_id = call_id
         self.tool = tool
@@ -151,15 +181,24 @@ class ToolBlock(Vertical, can_focus=True):
         self.duration: float | None = None
         self.started = time.monotonic()
         self.run_id = ""
+        self.glyph = "…"
+        #: a specialist's run dispatched by this call: its lines and steps, inside the call
+        self.children: list[Node] = []
+        link = pod_of(tool, args)
+        self.link = PodLink(*link) if link else None
+        if self.link is not None:
+            self.link.parent = self
 
-    def compose(self) -> ComposeResult:
-        yield Static(self._action_text(), classes="action", markup=False)
-        link = pod_of(self.tool, self.args)
-        if link:
-            yield PodLink(*link)
-        yield Static("", classes="observation", markup=False)
+    @property
+    def classes(self) -> str:
+        return f"tool -{self.status}"
 
-    def _action_text(self, glyph: str = "…") -> Text:
+    def add(self, node: Node) -> None:
+        node.parent = self
+        self.children.append(node)
+        self.changed()
+
+    def _action_text(self) -> Text:
         text = Text()
         text.append("Action ", style="bold")
         text.append(self.tool, style="bold cyan")
@@ -167,7 +206,7 @@ class ToolBlock(Vertical, can_focus=True):
         if self.mutating:
             text.append("  [mutating]", style="bold magenta")
         if self.status == "running":
-            text.append(f"  {glyph} {self.note or 'running'}", style="dim")
+            text.append(f"  {self.glyph} {self.note or 'running'}", style="dim")
         else:
             style = STATUS_STYLE.get(self.status, "")
             text.append(f"  {self.status}", style=style)
@@ -177,49 +216,77 @@ class ToolBlock(Vertical, can_focus=True):
             text.append(f"  · {self.approval}", style="dim")
         return text
 
+    def observation_text(self) -> str:
+        """The Observation line(s) shown (empty while the call runs)."""
+        if self.status == "running" and not self.output:
+            return ""
+        return "Observation " + preview(self.output)
+
+    def plain(self) -> str:
+        parts = [self._action_text().plain]
+        if self.link is not None:
+            parts.append(self.link.plain())
+        if self.observation_text():
+            parts.append(self.observation_text())
+        parts += [child.plain() for child in self.children]
+        return "\n".join(parts)
+
+    def targets(self) -> list[Any]:
+        found: list[Any] = [self]
+        if self.link is not None:
+            found.append(self.link)
+        for child in self.children:
+            found += child.targets()
+        return found
+
+    def nodes(self) -> list[Node]:
+        return [self.link, *self.children] if self.link is not None else list(self.children)
+
+    def estimate(self, width: int) -> int:
+        if self._renders:
+            return super().estimate(width)
+        return 2 + (self.link is not None) + sum(child.estimate(width) for child in self.children)
+
+    def render(self, width: int, ctx: RenderContext) -> Rendered:
+        inner = max(1, width - 2)
+        lines = ctx.lines(self._action_text(), inner)
+        targets: list[tuple[int, int, Any]] = []
+        if self.link is not None:
+            _children_lines([self.link], inner, ctx, lines, targets)
+        observation = self.observation_text()
+        if observation:
+            obs = Text()
+            obs.append("Observation ", style="bold")
+            obs.append(observation[len("Observation ") :])
+            lines += ctx.lines(obs, inner, ctx.style("observation"))
+        _children_lines(self.children, inner, ctx, lines, targets)
+        pad = [Segment("  ", ctx.base)]
+        return Rendered(prefix_lines(lines, pad, inner), [(0, len(lines), self), *targets])
+
     def tick(self, glyph: str) -> None:
-        if self.status == "running" and self.is_mounted:
-            self.query_one(".action", Static).update(self._action_text(glyph))
+        if self.status == "running":
+            self.glyph = glyph
+            self.changed()
 
     def set_note(self, note: str) -> None:
         self.note = note
-        self.tick("…")
+        self.glyph = "…"
+        self.changed()
 
     def finish(self, status: str, output: str, duration: float) -> None:
         self.status = status
         self.output = output
         self.duration = duration
-        self.remove_class("-running")
-        self.add_class(f"-{status}")
-        if not self.is_mounted:
-            return
-        self.query_one(".action", Static).update(self._action_text())
-        obs = Text()
-        obs.append("Observation ", style="bold")
-        obs.append(preview(output))
-        self.query_one(".observation", Static).update(obs)
-
-    def action_show_output(self) -> None:
-        title = f"{self.tool}({format_args(self.args)}) — {self.status}"
-        self.post_message(ShowOutput(title, self.output or "(no output yet)"))
+        self.changed()
 
 
-class StepBlock(Vertical):
+class StepBlock(Node):
     """One step of a run: header (spinner, duration, tokens), Thought, tools, retries."""
-
-    DEFAULT_CSS = """
-    StepBlock { height: auto; padding: 0 0 0 1; border-left: tall $border-blurred; }
-    StepBlock.-running { border-left: tall $accent; }
-    StepBlock.-failed { border-left: tall $error; }
-    StepBlock.-cancelled { border-left: tall $warning; }
-    StepBlock .thought { color: $text-muted; display: none; }
-    StepBlock .retry { color: $text-warning; height: auto; display: none; }
-    """
 
     def __init__(
         self, run_id: str, agent: str, step: int, *, timed: bool = True, ts: float | None = None
     ) -> None:
-        super().__init__(classes="step -running")
+        super().__init__()
         self.timed = timed
         self.nested = False
         self.run_id = run_id
@@ -231,21 +298,36 @@ class StepBlock(Vertical):
         self.ended: float | None = None
         self.tokens = 0
         self.thought = ""
-        self.live = ""
+        self._live: list[str] = []
+        self._live_tail = ""
+        self._live_chars = 0
         self.retry: tuple[float, str] | None = None  # (deadline, text)
+        self.glyph = "…"
+        self.children: list[Node] = []
 
-    def compose(self) -> ComposeResult:
-        yield Static(self._header(), classes="step-header", markup=False)
-        yield Static("", classes="thought", markup=False)
-        yield Static("", classes="retry", markup=False)
+    @property
+    def classes(self) -> str:
+        return f"step -{self.state}"
 
-    def _header(self, glyph: str = "…") -> Text:
+    @property
+    def live(self) -> str:
+        """The Thought streamed so far."""
+        if len(self._live) > 1:
+            self._live = ["".join(self._live)]
+        return self._live[0] if self._live else ""
+
+    def add(self, node: Node) -> None:
+        node.parent = self
+        self.children.append(node)
+        self.changed()
+
+    def _header(self) -> Text:
         text = Text()
         who = f"{self.agent} · " if self.agent not in ("", "ops") or self.nested else ""
         text.append(f"Step {self.step}", style="bold")
         text.append(f"  {who}", style="dim")
         if self.state == "running":
-            text.append(f"{glyph} running ", style="dim")
+            text.append(f"{self.glyph} running ", style="dim")
         else:
             text.append(self.state, style=STATUS_STYLE.get(self.state, "dim"))
         text.append(" ")
@@ -256,59 +338,160 @@ class StepBlock(Vertical):
             text.append(f"· {self.tokens:,} tok", style="dim")
         return text
 
+    def _thought_text(self) -> Text | None:
+        if self.thought:
+            shown, live = self.thought.strip(), False
+            if len(shown) > THOUGHT_CHARS:
+                shown = shown[:THOUGHT_CHARS] + f" … (+{len(shown) - THOUGHT_CHARS:,} chars)"
+        elif self._live_chars:
+            shown, live = self._live_tail.strip(), True
+            if self._live_chars > len(self._live_tail):
+                shown = "…" + shown
+        else:
+            return None
+        if not shown:
+            return None
+        label = Text("Thought ", style="bold")
+        label.append(shown, style="italic" if live else "")
+        return label
+
+    def _retry_text(self) -> Text | None:
+        if self.retry is None:
+            return None
+        deadline, what = self.retry
+        left = max(0.0, deadline - time.monotonic())
+        return Text(f"↻ {what} — retrying in {left:.0f}s", style="yellow")
+
+    def plain(self) -> str:
+        parts = [self._header().plain]
+        for extra in (self._thought_text(), self._retry_text()):
+            if extra is not None:
+                parts.append(extra.plain)
+        parts += [child.plain() for child in self.children]
+        return "\n".join(parts)
+
+    def targets(self) -> list[Any]:
+        found: list[Any] = []
+        for child in self.children:
+            found += child.targets()
+        return found
+
+    def nodes(self) -> list[Node]:
+        return list(self.children)
+
+    def estimate(self, width: int) -> int:
+        if self._renders:
+            return super().estimate(width)
+        return 2 + sum(child.estimate(width) for child in self.children)
+
+    def render(self, width: int, ctx: RenderContext) -> Rendered:
+        inner = max(1, width - 2)
+        lines = ctx.lines(self._header(), inner)
+        thought = self._thought_text()
+        if thought is not None:
+            lines += ctx.lines(thought, inner, ctx.style("thought"))
+        retry = self._retry_text()
+        if retry is not None:
+            lines += ctx.lines(retry, inner)
+        targets: list[tuple[int, int, Any]] = []
+        _children_lines(self.children, inner, ctx, lines, targets)
+        border = {"running": "border-running", "failed": "border-failed"}.get(
+            self.state, "border-cancelled" if self.state == "cancelled" else "border"
+        )
+        prefix = [Segment("▊", ctx.base + ctx.style(border)), Segment(" ", ctx.base)]
+        return Rendered(prefix_lines(lines, prefix, inner), targets)
+
     def refresh_header(self, glyph: str = "…") -> None:
-        if self.is_mounted:
-            self.query_one(".step-header", Static).update(self._header(glyph))
-            if self.retry is not None:
-                deadline, what = self.retry
-                left = max(0.0, deadline - time.monotonic())
-                retry = self.query_one(".retry", Static)
-                retry.update(Text(f"↻ {what} — retrying in {left:.0f}s", style="yellow"))
-                retry.display = True
+        self.glyph = glyph
+        self.changed()
 
     def set_thought(self, text: str, *, live: bool = False) -> None:
         if live:
-            self.live += text
-            shown = self.live
+            self._live.append(text)
+            self._live_chars += len(text)
+            self._live_tail = (self._live_tail + text)[-LIVE_THOUGHT:]
         else:
             self.thought = text
-            shown = text
-        if self.is_mounted:
-            label = Text("Thought ", style="bold")
-            label.append(shown.strip(), style="italic" if live else "")
-            thought = self.query_one(".thought", Static)
-            thought.update(label if shown.strip() else "")
-            thought.display = bool(shown.strip())
+            if not text:  # the streamed text was the answer: no Thought to show
+                self._live, self._live_tail, self._live_chars = [], "", 0
+        self.changed()
 
     def set_retry(self, wait: float, text: str) -> None:
         self.retry = (time.monotonic() + wait, text)
-        self.refresh_header()
+        self.changed()
 
     def clear_retry(self) -> None:
         if self.retry is not None:
             self.retry = None
-            if self.is_mounted:
-                retry = self.query_one(".retry", Static)
-                retry.update("")
-                retry.display = False
+            self.changed()
 
     def finish(self, state: str, ts: float | None = None) -> None:
         if self.state != "running":
             return
         self.state = state
         self.ended = max(self.started, ts if ts is not None else time.time())
-        self.remove_class("-running")
-        self.add_class(f"-{state}")
-        self.clear_retry()
-        self.refresh_header()
+        self.retry = None
+        self.changed()
 
 
-class TracePane(VerticalScroll):
+class TracePane(VirtualList):
     """Consumes agent events and keeps one block per step and per tool call."""
 
+    COMPONENT_PREFIX = "trace"
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "trace--cursor",
+        "trace--border",
+        "trace--border-running",
+        "trace--border-failed",
+        "trace--border-cancelled",
+        "trace--thought",
+        "trace--observation",
+        "trace--pod-link",
+        "trace--empty",
+    }
+
     DEFAULT_CSS = """
-    TracePane { height: 1fr; }
+    TracePane {
+        height: 1fr;
+        background: transparent;
+        scrollbar-gutter: stable;
+        & > .trace--cursor { background: $accent-muted; }
+        & > .trace--border { color: $border-blurred; }
+        & > .trace--border-running { color: $accent; }
+        & > .trace--border-failed { color: $error; }
+        & > .trace--border-cancelled { color: $warning; }
+        & > .trace--thought { color: $text-muted; }
+        & > .trace--observation { color: $text-muted; }
+        & > .trace--pod-link { color: $text-accent; }
+        & > .trace--empty { color: $text-muted; }
+    }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "up",
+            "cursor(-1)",
+            "Up",
+            show=False,
+            id="trace.up",
+            tooltip="Cursor to the previous call or pod link",
+        ),
+        Binding(
+            "down",
+            "cursor(1)",
+            "Down",
+            show=False,
+            id="trace.down",
+            tooltip="Cursor to the next call or pod link",
+        ),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            id="trace.open",
+            tooltip="Open what the cursor is on: a call's whole output, a pod link's pod and logs",
+        ),
+    ]
 
     def __init__(self, *, timed: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -317,7 +500,7 @@ class TracePane(VerticalScroll):
         self.steps: dict[tuple[str, int], StepBlock] = {}
         self.tools: dict[str, ToolBlock] = {}
         self._frame = 0
-        self._empty: Static | None = None
+        self._empty: TraceLine | None = None
         self._timer: Timer | None = None
         #: nesting of runs (multi-agent: scheduler -> specialists), by run_id
         self.depth: dict[str, int] = {}
@@ -325,10 +508,14 @@ class TracePane(VerticalScroll):
         self.parents: dict[str, ToolBlock] = {}
         #: approval labels of calls whose block is not there yet, by tool_call_id
         self._approvals: dict[str, str] = {}
+        #: the steps and calls still running (the spinner's and end_run's work)
+        self._running_steps: dict[tuple[str, int], StepBlock] = {}
+        self._running_tools: dict[str, ToolBlock] = {}
+        self._show_empty("No run yet. Steps appear here as the agent works.")
 
-    def compose(self) -> ComposeResult:
-        self._empty = Static("No run yet. Steps appear here as the agent works.", classes="empty")
-        yield self._empty
+    def _show_empty(self, text: str) -> None:
+        self._empty = TraceLine(Text(text), "empty")
+        self.append(self._empty)
 
     def on_mount(self) -> None:
         if self.timed:  # runs only while a step is running (see _tick)
@@ -339,36 +526,79 @@ class TracePane(VerticalScroll):
             self._timer.resume()
 
     def _tick(self) -> None:
-        if not any(b.state == "running" for b in self.steps.values()):
+        steps = self._live_steps()
+        tools = [t for t in self._running_tools.values() if t.status == "running"]
+        if not steps:
             if self._timer is not None:
                 self._timer.pause()
             return
         self._frame = (self._frame + 1) % len(SPINNER)
         glyph = SPINNER[self._frame]
-        for block in self.steps.values():
-            if block.state == "running":
-                block.refresh_header(glyph)
-        for tool in self.tools.values():
+        for block in steps:
+            block.refresh_header(glyph)
+        for tool in tools:
             tool.tick(glyph)
 
-    async def _mount(self, widget: Any, parent: Any = None) -> None:
+    def _live_steps(self) -> list[StepBlock]:
+        """The running steps (the finished ones leave the running set here)."""
+        for key in [k for k, b in self._running_steps.items() if b.state != "running"]:
+            del self._running_steps[key]
+        for key in [k for k, t in self._running_tools.items() if t.status != "running"]:
+            del self._running_tools[key]
+        return list(self._running_steps.values())
+
+    # -- the cursor ------------------------------------------------------------------------
+    def action_cursor(self, step: int) -> None:
+        if not self.move_cursor(step):
+            if step < 0:
+                self.scroll_up(animate=False)
+            else:
+                self.scroll_down(animate=False)
+
+    def action_open(self) -> None:
+        if self.cursor is not None:
+            self.activate(self.cursor)
+
+    def activate(self, target: Any) -> None:
+        if isinstance(target, PodLink):
+            self.post_message(ShowPod(target.namespace, target.pod_name))
+        elif isinstance(target, ToolBlock):
+            title = f"{target.tool}({format_args(target.args)}) — {target.status}"
+            self.post_message(ShowOutput(title, target.output or "(no output yet)"))
+
+    def walk(self) -> Iterator[Node]:
+        """Every node of the trace, in order, nested ones (a specialist's steps) too."""
+        stack: list[Node] = list(reversed(self.items))
+        while stack:
+            node = stack.pop()
+            yield node
+            stack += reversed(node.nodes())
+
+    def lines_of(self, kind: str) -> list[TraceLine]:
+        """The trace's lines of one kind (run-end, notice, dispatch...), nested ones too."""
+        return [n for n in self.walk() if isinstance(n, TraceLine) and n.kind == kind]
+
+    # -- events ----------------------------------------------------------------------------
+    async def _mount(self, node: Node, parent: Any = None) -> None:
         if self._empty is not None:
-            await self._empty.remove()
+            self.remove_item(self._empty)
             self._empty = None
-        await (parent or self).mount(widget)
-        if not self.is_anchored and self.scroll_offset.y >= self.max_scroll_y - 2:
-            self.anchor()
+        if parent is not None:
+            parent.add(node)
+        else:
+            self.append(node)
 
     async def _step(self, event: ev.AgentEvent) -> StepBlock:
         key = (event.run_id, event.step)
         block = self.steps.get(key)
         if block is None:
-            for other in self.steps.values():
+            for other in self._live_steps():
                 if other.run_id == event.run_id and other.step < event.step:
                     other.finish("done", event.ts)
             block = StepBlock(event.run_id, event.agent, event.step, timed=self.timed, ts=event.ts)
             block.nested = self.depth.get(event.run_id, 0) > 0
             self.steps[key] = block
+            self._running_steps[key] = block
             # a specialist's steps go inside the scheduler's ask_* call that dispatched it
             await self._mount(block, self.parents.get(event.run_id))
             self._start_spinner()
@@ -390,17 +620,18 @@ class TracePane(VerticalScroll):
             block.run_id = event.run_id
             block.approval = self._approvals.pop(event.tool_call_id, "")
             self.tools[event.tool_call_id] = block
+            self._running_tools[event.tool_call_id] = block
             await self._mount(block, step)
         return block
 
     async def add_run(self, task: str) -> None:
         line = Text("▶ ", style="bold")
         line.append(task)
-        await self._mount(Static(line, classes="run-header", markup=False))
-        # a new question: show it, wherever the user had scrolled or focused, and follow its
-        # steps until the user scrolls up again
-        self.scroll_end(animate=False)
-        self.anchor()
+        await self._mount(TraceLine(line, "run-header"))
+        self.align_bottom = True  # from the first question on, the newest step at the bottom
+        # a new question: show it, wherever the user had scrolled, and follow its steps
+        # until the user scrolls up again
+        self.follow()
 
     async def apply(self, event: ev.AgentEvent) -> None:
         """Update the blocks for one event from the agent core."""
@@ -440,14 +671,14 @@ class TracePane(VerticalScroll):
         elif isinstance(event, ev.UsageReported):
             step = await self._step(event)
             step.tokens += event.prompt_tokens + event.completion_tokens
-            step.clear_retry()
-            step.refresh_header()
+            step.retry = None
+            step.changed()
         elif isinstance(event, ev.Notice):
             style = {"error": "red", "warning": "yellow"}.get(event.level, "dim")
-            await self._mount(Static(Text(f"• {event.text}", style=style), classes="notice"))
+            await self._mount(TraceLine(Text(f"• {event.text}", style=style), "notice"))
         elif isinstance(event, ev.PrefixChanged):
             line = Text(f"• prompt cache: {event.text}", style="yellow")
-            await self._mount(Static(line, classes="notice"))
+            await self._mount(TraceLine(line, "notice"))
         elif isinstance(event, ev.Answer):
             step = self.steps.get((event.run_id, event.step))
             if step is not None:
@@ -459,7 +690,7 @@ class TracePane(VerticalScroll):
                 self.parents[event.child_run_id] = parent
             line = Text(f"⇒ {event.agent} → {event.target}: ", style="bold")
             line.append(event.task)
-            await self._mount(Static(line, classes="dispatch", markup=False), parent)
+            await self._mount(TraceLine(line, "dispatch"), parent)
         elif isinstance(event, ev.RunFinished | ev.RunFailed | ev.RunCancelled):
             text = _terminal_text(event, timed=self.timed)
             if self.depth.get(event.run_id):
@@ -470,15 +701,49 @@ class TracePane(VerticalScroll):
         self, run_id: str | None, state: str, text: str, ts: float | None = None
     ) -> None:
         """Close every running step and tool (of ``run_id``, or all) and add a closing line."""
-        for block in self.steps.values():
+        for block in self._live_steps():
             if run_id is None or block.run_id == run_id:
                 block.finish("done" if state == "finished" else state, ts)
-        for tool in self.tools.values():
+        for tool in list(self._running_tools.values()):
             if tool.status == "running" and (run_id is None or tool.run_id == run_id):
                 tool.finish("cancelled" if state == "cancelled" else "interrupted", "", 0.0)
         style = {"finished": "green", "cancelled": "yellow"}.get(state, "red")
-        line = Static(Text(text, style=style), classes=f"run-end -{state}")
+        line = TraceLine(Text(text, style=style), "run-end", state)
         await self._mount(line, self.parents.get(run_id or ""))
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The trace's state between two questions (a replay steps back to it with
+        :meth:`restore`). Blocks are only added after it, and the earlier ones do not change
+        (a run changes only its own steps and calls): sizes and the small dicts suffice."""
+        return {
+            "items": len(self.items),
+            "steps": len(self.steps),
+            "tools": len(self.tools),
+            "depth": len(self.depth),
+            "parents": len(self.parents),
+            "approvals": dict(self._approvals),
+            "running_steps": dict(self._running_steps),
+            "running_tools": dict(self._running_tools),
+            "empty": self._empty,
+            "align_bottom": self.align_bottom,
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Back to a :meth:`checkpoint`: the steps and calls added after it go."""
+        for name in ("steps", "tools", "depth", "parents"):
+            table: dict[Any, Any] = getattr(self, name)
+            while len(table) > checkpoint[name]:
+                table.popitem()  # the newest first: they were only ever added
+        self._approvals = dict(checkpoint["approvals"])
+        self._running_steps = dict(checkpoint["running_steps"])
+        self._running_tools = dict(checkpoint["running_tools"])
+        self._empty = checkpoint["empty"]
+        self.align_bottom = checkpoint["align_bottom"]
+        if self._empty is not None:  # the placeholder is alone in the list, while there
+            self.truncate(0)
+            self.append(self._empty)
+        else:
+            self.truncate(checkpoint["items"])
 
     async def clear(self) -> None:
         self.steps.clear()
@@ -486,9 +751,11 @@ class TracePane(VerticalScroll):
         self.depth.clear()
         self.parents.clear()
         self._approvals.clear()
-        await self.remove_children()
-        self._empty = Static("Trace cleared.", classes="empty")
-        await self.mount(self._empty)
+        self._running_steps.clear()
+        self._running_tools.clear()
+        self.clear_items()
+        self.align_bottom = False
+        self._show_empty("Trace cleared.")
 
 
 def _terminal_state(event: ev.AgentEvent) -> str:
