@@ -93,9 +93,9 @@ def test_deferred_events_keep_their_order_with_direct_writes(sdir: Path) -> None
     started = ev.ToolCallStarted(run_id="r", step=1, tool_call_id="c1", tool="t", arguments={})
     rec.record(started, defer=True)
     assert len(lines(rec.path)) == 1  # only the header: both are held
-    rec.record_approval(tool_call_id="c1", tool="t", decision="approve")  # a direct write
+    rec.snapshot_logs(["a log line"], pod="p")  # a direct write
     types = [line.get("event", {}).get("type", line["type"]) for line in lines(rec.path)]
-    assert types == ["header", "run_started", "tool_call_started", "approval"]
+    assert types == ["header", "run_started", "tool_call_started", "snapshot"]
     rec.record(ev.TextDelta(run_id="r", step=1, text="a", ts=1001.0), defer=True)
     rec.record(ev.TextDelta(run_id="r", step=1, text="b", ts=1001.001), defer=True)
     rec.drain()
