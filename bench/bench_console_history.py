@@ -22,7 +22,8 @@ for holds, so the layout and the rendering of that frame are included.
    of the answer on screen. Medians of ``--repeat``.
 2. **Answer size** (a fresh app per size): ``--repeat`` answers of 10 KB, 1 MB and 5 MB in a
    row, last token -> finished (as above) and first token -> finished (the whole stream, for
-   information: it includes the openai client parsing the SSE events); medians.
+   information: it includes the openai client parsing the SSE events); a character typed into
+   the input while the answer streams against one typed before; medians.
 3. **Replay seek**: a generated session file of ``--events`` events (runs of eight steps, each
    with deltas, a tool call and usage, an answer per run) opened in ``opsconsole replay`` at
    ``--speed instant``: the time to play it to the end, then ← (step back) and → (step on)
@@ -198,8 +199,12 @@ class Console:
         streaming = chat.streaming if hasattr(chat, "streaming") else chat.query(".-streaming")
         return log.scroll_y >= log.max_scroll_y - 1 and not streaming
 
-    async def ask(self, answer: str, timeout: float = 120.0) -> dict[str, float | None]:
-        """One question through the input: Enter -> question shown, last token -> finished."""
+    async def ask(
+        self, answer: str, timeout: float = 120.0, *, type_while_streaming: int = 0
+    ) -> dict[str, float | None]:
+        """One question through the input: Enter -> question shown, last token -> finished;
+        ``type_while_streaming``: that many characters typed into the input while the answer
+        streams (key -> frame, the median)."""
         from opsconsole.ui.widgets.chat import ChatEntry
 
         self.asked += 1
@@ -223,17 +228,33 @@ class Console:
 
         t0 = send_key(self.app, "enter")
         shown = await self.frames.until(question_shown, timeout)
-        done = await self.frames.until(
-            lambda: bool(self.last_delta) and self._chat_shows_end(), timeout, refresh=True
+        done_at = asyncio.ensure_future(
+            self.frames.until(
+                lambda: bool(self.last_delta) and self._chat_shows_end(), timeout, refresh=True
+            )
         )
+        typed: list[float | None] = []
+        if type_while_streaming:
+            await self.frames.until(lambda: bool(self.first_delta) or not self.app.bridge.running)
+            for _ in range(type_while_streaming):
+                if not self.app.bridge.running:
+                    break
+                want = chat.input.value + "x"
+                typed.append(await self.key("x", lambda want=want: chat.input.value == want))
+                await asyncio.sleep(0.2)
+            chat.input.value = ""
+        done = await done_at
         await settle(self.pilot)
         if self.srv.rejections:
             raise RuntimeError(f"the model server refused a request: {self.srv.rejections}")
-        return {
+        figures = {
             "question": None if shown is None else shown - t0,
             "last token -> finished": None if done is None else done - self.last_delta,
             "first token -> finished": None if done is None else done - self.first_delta,
         }
+        if type_while_streaming:
+            figures["type a char while it streams"] = _median(typed) if typed else None
+        return figures
 
     async def key(self, key: str, predicate: Callable[[], bool]) -> float | None:
         t0 = send_key(self.app, key)
@@ -271,12 +292,19 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(v for v in values if v is not None)
 
 
+NOT_MEASURED = float("nan")
+
+
 def _ms(value: float | None) -> str:
-    return "  timeout" if value is None else f"{value * 1000:9.1f}"
+    if value is None:
+        return "  timeout"
+    if value != value:  # NOT_MEASURED
+        return "        -"
+    return f"{value * 1000:9.1f}"
 
 
 def _ratio(value: float | None, base: float | None) -> str:
-    if value is None or base is None or base <= 0:
+    if value is None or base is None or not base > 0 or value != value:
         return "    -"
     return f"{value / base:5.2f}"
 
@@ -335,8 +363,14 @@ async def bench_sizes(
 
         async def body(console: Console, text: str = text) -> dict[str, float | None]:
             samples: dict[str, list[float | None]] = {}
+            idle = []
             for _ in range(repeat):
-                figures = await console.ask(text, timeout=timeout)
+                idle.append((await console.keys())["type a char"])
+            samples["type a char (idle)"] = idle
+            for _ in range(repeat):
+                # (a 10 KB answer streams too briefly to type into)
+                typing = 5 if len(text) > 100_000 else 0
+                figures = await console.ask(text, timeout=timeout, type_while_streaming=typing)
                 figures.pop("question")
                 for name, value in figures.items():
                     samples.setdefault(name, []).append(value)
@@ -489,17 +523,24 @@ def main() -> int:
             if "sizes" not in skip:
                 print(f"\n2. answer size: {sizes}", flush=True)
                 by_size = asyncio.run(bench_sizes(tmp / "sizes", sizes, args.timeout, args.repeat))
-                base = by_size[sizes[0]]
+                keys = list(dict.fromkeys(k for s in sizes for k in by_size[s]))
                 print(f"\n{'ms':26}" + "".join(f"{s:>10}" for s in sizes), end="")
                 print(f"   ratio {sizes[-1]}/{sizes[0]}")
-                for key in base:
-                    row = [by_size[s].get(key) for s in sizes]
+                for key in keys:
+                    row = [by_size[s].get(key, NOT_MEASURED) for s in sizes]
                     print(f"  {key:24}" + "".join(f" {_ms(v)}" for v in row), end="")
                     print(f"   {_ratio(row[-1], row[0])}")
                 last = [by_size[s].get("last token -> finished") for s in sizes]
                 ok = last[-1] is not None and last[0] is not None
                 ok = ok and last[-1] <= GOAL_RATIO * last[0]  # type: ignore[operator]
                 verdicts.append(("size: last token -> finished", ok))
+                typing = by_size[sizes[-1]].get("type a char while it streams")
+                idle = by_size[sizes[-1]].get("type a char (idle)")
+                if typing is not None and idle is not None:
+                    print(
+                        f"  typing while the {sizes[-1]} answer streams / idle: "
+                        f"{typing / idle:.2f} (information: the stream shares the event loop)"
+                    )
             if "replay" not in skip:
                 print(f"\n3. replay of a {args.events:,}-event session", flush=True)
                 replay = asyncio.run(bench_replay(tmp, args.events, args.repeat, args.timeout))

@@ -10,9 +10,13 @@ protocol with an :class:`ApprovalModal` that resolves a future.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.ui.screens.modals import ApprovalModal, ApprovalView
+
+#: the longest the agent's events hold the event loop before keys and frames get a turn (s)
+SHARE = 0.02
 
 if TYPE_CHECKING:
     from opsconsole.agent import events as ev
@@ -217,8 +221,14 @@ class AgentBridge:
         self._top_run = None
         await main.trace.add_run(task.splitlines()[0])
         try:
+            turn = time.monotonic()
             async for event in self.backend.loop.run(task):
                 await self.handle(event)
+                if time.monotonic() - turn > SHARE:
+                    # a fast stream never waits for the network: let the keys and the frames
+                    # through now and then (a short sleep: the screen's tasks run meanwhile)
+                    await asyncio.sleep(0.001)
+                    turn = time.monotonic()
         except asyncio.CancelledError:
             self.running = False
             main.chat.set_running(False)

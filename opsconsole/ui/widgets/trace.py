@@ -43,6 +43,8 @@ PREVIEW_LINES = 4
 PREVIEW_WIDTH = 160
 #: characters of a streaming Thought shown (its end), and of a finished one
 LIVE_THOUGHT = 400
+#: redraws of a streaming Thought per second
+LIVE_REFRESH = 12
 THOUGHT_CHARS = 2000
 POD_TOOLS = {"get_pod_logs", "describe_pod", "delete_pod"}
 STATUS_STYLE = {
@@ -405,7 +407,9 @@ class StepBlock(Node):
         self.glyph = glyph
         self.changed()
 
-    def set_thought(self, text: str, *, live: bool = False) -> None:
+    def set_thought(self, text: str, *, live: bool = False, redraw: bool = True) -> None:
+        """The Thought (``live``: a streamed piece of it; ``redraw`` False: the caller redraws
+        the step when it sees fit, e.g. a few times a second while it streams)."""
         if live:
             self._live.append(text)
             self._live_chars += len(text)
@@ -414,7 +418,8 @@ class StepBlock(Node):
             self.thought = text
             if not text:  # the streamed text was the answer: no Thought to show
                 self._live, self._live_tail, self._live_chars = [], "", 0
-        self.changed()
+        if redraw:
+            self.changed()
 
     def set_retry(self, wait: float, text: str) -> None:
         self.retry = (time.monotonic() + wait, text)
@@ -511,6 +516,9 @@ class TracePane(VirtualList):
         #: the steps and calls still running (the spinner's and end_run's work)
         self._running_steps: dict[tuple[str, int], StepBlock] = {}
         self._running_tools: dict[str, ToolBlock] = {}
+        #: steps whose streaming Thought waits for its redraw (see _redraw_live)
+        self._live_dirty: dict[int, StepBlock] = {}
+        self._live_timer: Timer | None = None
         self._show_empty("No run yet. Steps appear here as the agent works.")
 
     def _show_empty(self, text: str) -> None:
@@ -520,6 +528,18 @@ class TracePane(VirtualList):
     def on_mount(self) -> None:
         if self.timed:  # runs only while a step is running (see _tick)
             self._timer = self.set_interval(0.12, self._tick, pause=True)
+
+    def _redraw_live(self, step: StepBlock) -> None:
+        """Redraw a streaming Thought at most LIVE_REFRESH times a second."""
+        self._live_dirty[id(step)] = step
+        if self._live_timer is None:
+            self._live_timer = self.set_timer(1 / LIVE_REFRESH, self._flush_live)
+
+    def _flush_live(self) -> None:
+        self._live_timer = None
+        steps, self._live_dirty = list(self._live_dirty.values()), {}
+        for step in steps:
+            step.changed()
 
     def _start_spinner(self) -> None:
         if self._timer is not None:
@@ -644,7 +664,9 @@ class TracePane(VirtualList):
         if isinstance(event, ev.StepStarted):
             await self._step(event)
         elif isinstance(event, ev.ReasoningDelta | ev.TextDelta):
-            (await self._step(event)).set_thought(event.text, live=True)
+            step = await self._step(event)
+            step.set_thought(event.text, live=True, redraw=False)
+            self._redraw_live(step)
         elif isinstance(event, ev.Thought):
             text = event.text or event.reasoning
             (await self._step(event)).set_thought(text)
