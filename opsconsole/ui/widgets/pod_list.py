@@ -198,6 +198,8 @@ class PodList(Vertical):
         yield VirtualTable(self._source, id="pod-list-table")
 
     def on_mount(self) -> None:
+        if not self.query("#pod-list-table"):
+            return  # the app is closing while the pane mounts (a quit during start-up)
         self._composed = True
         if self.filter:  # set before mounting
             self.query_one("#pod-list-filter", Input).value = self.filter
