@@ -224,9 +224,12 @@ class AgentBridge:
             turn = time.monotonic()
             async for event in self.backend.loop.run(task):
                 await self.handle(event)
-                if time.monotonic() - turn > SHARE:
+                if time.monotonic() - turn > SHARE and event.kind != "answer":
                     # a fast stream never waits for the network: let the keys and the frames
-                    # through now and then (a short sleep: the screen's tasks run meanwhile)
+                    # through now and then (a short sleep: the screen's tasks run meanwhile).
+                    # Not between an answer and the run's end: the frame after the answer
+                    # would write its record (a long answer takes a while to redact) before
+                    # the screen says the run finished
                     await asyncio.sleep(0.001)
                     turn = time.monotonic()
         except asyncio.CancelledError:

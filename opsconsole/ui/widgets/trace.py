@@ -78,11 +78,22 @@ def format_args(args: dict[str, Any]) -> str:
 
 
 def preview(text: str) -> str:
-    lines = text.splitlines() or [""]
+    """The first lines of an output and how many more there are (reads only those lines and
+    counts the rest: a 50 MB output is not split into lines for a four-line preview)."""
+    head = text[: (PREVIEW_WIDTH + 1) * PREVIEW_LINES * 4]
+    lines = head.splitlines() or [""]
     out = [line[:PREVIEW_WIDTH] for line in lines[:PREVIEW_LINES]]
-    if len(lines) > PREVIEW_LINES:
-        out.append(f"… {len(lines) - PREVIEW_LINES} more line(s) — Enter for the full output")
+    if len(lines) > PREVIEW_LINES or len(head) < len(text):
+        total = len(text.splitlines()) if len(text) < 100_000 else _count_lines(text)
+        if total > PREVIEW_LINES:
+            more = total - PREVIEW_LINES
+            out.append(f"… {more} more line(s) — Enter for the full output")
     return "\n".join(out)
+
+
+def _count_lines(text: str) -> int:
+    """What ``len(text.splitlines())`` says, for "\n" line ends, without the list."""
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
 
 
 def approval_label(decision: str, source: str, standing: str = "") -> str:
@@ -176,6 +187,7 @@ class ToolBlock(Node):
         self.args = args
         self.mutating = mutating
         self.output = ""
+        self._preview: tuple[str, str] | None = None  # (output, its preview)
         self.status = "running"
         self.note = ""
         #: who let a mutating call run (or not): shown for good, after the status
@@ -222,7 +234,9 @@ class ToolBlock(Node):
         """The Observation line(s) shown (empty while the call runs)."""
         if self.status == "running" and not self.output:
             return ""
-        return "Observation " + preview(self.output)
+        if self._preview is None or self._preview[0] is not self.output:
+            self._preview = (self.output, "Observation " + preview(self.output))
+        return self._preview[1]
 
     def plain(self) -> str:
         parts = [self._action_text().plain]
