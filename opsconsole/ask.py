@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
 from opsconsole.agent.events import (
@@ -45,7 +44,6 @@ from opsconsole.termsafe import json_line, printable, printable_keeping_sgr
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
 
-SANDBOX_CONTEXT = "opsconsole-sandbox"
 MAX_OBSERVATION_LINES = 40
 MAX_OBSERVATION_CHARS = 4000
 
@@ -248,100 +246,53 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer: Printer) -> int:
     from opsconsole.agent.approval import DenyAllApprover
-    from opsconsole.agent.loop import AgentLoop, drive
-    from opsconsole.agent.tools import ToolRegistry
+    from opsconsole.agent.loop import drive
+    from opsconsole.agent.transcript import Conversation
+    from opsconsole.errors import NoClusterConfigured
+    from opsconsole.runtime import RuntimeOptions, build_runtime
 
-    with contextlib.ExitStack() as stack:
-        kubeconfig = getattr(args, "kubeconfig", None) or settings.kubernetes.kubeconfig
-        context = getattr(args, "context", None) or settings.kubernetes.context
-        sandbox = None
-        pods = getattr(args, "pods", None)
-        if pods and not getattr(args, "demo", False):
-            raise UsageError("--pods generates a sandbox cluster: use it with --demo")
-        if getattr(args, "demo", False):
-            sandbox = _start_sandbox(pods)
-            stack.callback(sandbox.stop)
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="opsconsole-ask-"))
-            kubeconfig = os.path.join(tmp, "kubeconfig")
-            sandbox.write_kubeconfig(kubeconfig)
-            context = SANDBOX_CONTEXT
-            what = f"a generated cluster of {pods} pods" if pods else "demo scenario"
-            printer.note(f"using the built-in sandbox cluster ({what}) at {sandbox.url}")
-
-        from opsconsole.errors import NoClusterConfigured
-        from opsconsole.k8s.client import Cluster
-        from opsconsole.k8s.tools import build_k8s_tools
-
-        try:
-            cluster = Cluster.from_settings(settings, kubeconfig=kubeconfig, context=context)
-        except NoClusterConfigured as exc:
-            raise UsageError(exc.message, hint=exc.hint) from None
-        stack.callback(cluster.close)
-        namespace = getattr(args, "namespace", None) or (
-            settings.kubernetes.namespace
-            if settings.kubernetes.namespace != "default"
-            else cluster.default_namespace
-        )
-        registry = ToolRegistry(build_k8s_tools(cluster, settings))
-
-        model = _model(args, settings, printer)
-        if settings.agent.write_mode:
+    pods = getattr(args, "pods", None)
+    demo = bool(getattr(args, "demo", False))
+    if pods and not demo:
+        raise UsageError("--pods generates a sandbox cluster: use it with --demo")
+    resume = getattr(args, "resume", None)
+    options = RuntimeOptions(
+        demo=demo,
+        pods=pods,
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        namespace=getattr(args, "namespace", None),
+        offline=bool(getattr(args, "offline", False)),
+        resume=resume,
+        strict=True,
+    )
+    try:
+        rt = build_runtime(settings, options)
+    except NoClusterConfigured as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
+    with contextlib.closing(rt):
+        for note in rt.notes:
+            printer.note(_note_text(note.code, note.text, options), note.level)
+        if rt.write_mode:
             printer.note(
                 "write mode: the model may propose changes, but headless runs never "
                 "execute them (use the console to approve)",
                 "warning",
             )
         conversation = None
-        resume = getattr(args, "resume", None)
-        if resume:
-            from opsconsole.agent.transcript import Conversation
-            from opsconsole.sessions.resume import resume_from_settings
-
-            resumed = resume_from_settings(resume, settings)
-            recorder = resumed.recorder
+        if rt.resumed is not None:
+            resumed = rt.resumed
             conversation = Conversation(resumed.messages, results=resumed.results)
             gone = len(resumed.interrupted)
             printer.note(
-                f"resuming session {recorder.path.name}"
+                f"resuming session {resumed.recorder.path.name}"
                 + (f" ({gone} unfinished tool call(s) marked interrupted)" if gone else "")
             )
-        else:
-            recorder = _recorder(settings, model, cluster.context, sandbox is not None, printer)
-        if recorder is not None:
-            stack.callback(recorder.close)
-        loop: Any
-        if _wants_team(args, task) and conversation is None:
-            from opsconsole.team.factory import default_model_factory
-            from opsconsole.team.scheduler import build_scheduler
-
+        team = _wants_team(args, task) and conversation is None
+        if team:
             printer.note("multi-agent: the Scheduler routes to the Ops, Security and Coder agents")
-            loop = build_scheduler(
-                default_model_factory(settings, offline=bool(getattr(model, "offline", False))),
-                cluster,
-                settings,
-                DenyAllApprover(),
-                context=cluster.context,
-                namespace=namespace,
-                audit=recorder.audit_hook if recorder is not None else None,
-                on_request=recorder.on_request if recorder is not None else None,
-            )
-        else:
-            loop = AgentLoop(
-                model,
-                registry,
-                settings=settings,
-                approver=DenyAllApprover(),
-                context=cluster.context,
-                namespace=namespace,
-                audit=recorder.audit_hook if recorder is not None else None,
-                on_request=recorder.on_request if recorder is not None else None,
-                conversation=conversation,
-            )
-
-        if recorder is not None:
-            # the transcript is written as the run goes (before every later record, and before
-            # a mutating call), so a killed `ask` leaves a session that --resume can continue
-            recorder.track_transcript(loop.conversation.messages)
+        loop = rt.runner(DenyAllApprover(), team=team, conversation=conversation)
+        recorder = rt.recorder
 
         def on_event(ev: AgentEvent) -> None:
             printer.event(ev)
@@ -355,12 +306,13 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
             if recorder is not None:
                 with contextlib.suppress(Exception):
                     recorder.sync_messages(loop.conversation.messages)
-            for owner in (loop, model):
-                aclose = getattr(owner, "aclose", None)
-                if aclose is not None:
-                    with contextlib.suppress(Exception):
-                        await aclose()
+            await loop.aclose()
         return 0 if isinstance(terminal, RunFinished) else 1
+
+
+def _note_text(code: str, text: str, options: Any) -> str:
+    """``ask``'s wording of the runtime's notes (the flag it names)."""
+    return f"--offline: {text}" if code == "offline" else text
 
 
 def _wants_team(args: argparse.Namespace, task: str) -> bool:
@@ -368,53 +320,3 @@ def _wants_team(args: argparse.Namespace, task: str) -> bool:
     from opsconsole.team.routing import MENTION_RE
 
     return bool(getattr(args, "multi_agent", False)) or bool(MENTION_RE.match(task))
-
-
-def _start_sandbox(pods: int | None = None) -> Any:
-    from opsconsole.sandbox.server import SandboxServer
-
-    try:
-        return SandboxServer(scenario="demo", pods=pods).start()
-    except OpsConsoleError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - shown as one line, no traceback
-        raise OpsConsoleError(f"cannot start the built-in sandbox: {exc}") from None
-
-
-def _model(args: argparse.Namespace, settings: Settings, printer: Printer) -> Any:
-    offline = bool(getattr(args, "offline", False))
-    if not offline and not settings.model.api_key():
-        offline = True
-        printer.note(
-            f"no API key in ${settings.model.api_key_env}: using the built-in offline planner "
-            f"(no model API). Set ${settings.model.api_key_env} to use {settings.model.name} "
-            "(any non-empty value for a local server such as Ollama or vLLM).",
-            "warning",
-        )
-    elif offline:
-        printer.note("--offline: using the built-in offline planner (no model API)")
-    if offline:
-        from opsconsole.planner import OfflinePlanner
-
-        return OfflinePlanner(language=settings.agent.language)
-    from opsconsole.agent.model import OpenAIModelClient
-
-    return OpenAIModelClient(settings.model)
-
-
-def _recorder(settings: Settings, model: Any, context: str, sandbox: bool, printer: Printer):
-    if not settings.sessions.record:
-        return None
-    try:
-        from opsconsole.sessions.recorder import SessionRecorder
-
-        return SessionRecorder.from_settings(
-            settings,
-            model=getattr(model, "label", None),
-            offline=bool(getattr(model, "offline", False)),
-            context=context,
-            sandbox=sandbox,
-        )
-    except (ImportError, OpsConsoleError, OSError) as exc:
-        printer.note(f"session not recorded: {exc}", "warning")
-        return None

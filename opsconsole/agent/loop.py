@@ -44,6 +44,7 @@ from opsconsole.agent.approval import (
     AuditHook,
     DenyAllApprover,
     SessionApprovals,
+    StandingApproval,
 )
 from opsconsole.agent.events import (
     AgentEvent,
@@ -82,6 +83,7 @@ from opsconsole.agent.transcript import (
 from opsconsole.errors import ModelContextLength, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.agent.runner import Runner
     from opsconsole.config import Settings
 
 #: a request (messages and tool definitions) is kept under this share of the context window
@@ -179,6 +181,27 @@ class AgentLoop(ToolCallsMixin):
     @property
     def running(self) -> bool:
         return self._state is not None
+
+    def set_model(
+        self, model: ModelClient, model_for: Callable[[str], ModelClient] | None = None
+    ) -> None:
+        """Answer the next request with ``model`` (the conversation is kept)."""
+        self.model = model
+
+    def set_context(self, name: str | None) -> None:
+        """The kube context shown in approvals and pinned for the tools (S10)."""
+        self.context = name
+
+    def standing_approvals(self) -> list[StandingApproval]:
+        """The standing approvals in force on the pinned context."""
+        return [s for s in self.session_approvals.granted if s.context == self.context]
+
+    async def aclose(self) -> None:
+        """Close the model client (its HTTP connections)."""
+        close = getattr(self.model, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
 
     def abort(self, reason: str = "cancelled by user") -> RunCancelled | None:
         """Synchronously stop the current run: cancel its tools, close the open tool batch
@@ -634,7 +657,7 @@ def _interrupted_notice(exc: StreamInterrupted) -> str:
 
 
 async def drive(
-    loop: AgentLoop,
+    loop: Runner,
     task: str,
     on_event: Callable[[AgentEvent], Awaitable[None] | None],
 ) -> AgentEvent | None:

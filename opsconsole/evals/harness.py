@@ -2,17 +2,16 @@
 
 For each (scenario, language) :func:`run_scenario`
 
-1. starts a fresh :class:`~opsconsole.sandbox.SandboxServer` for the scenario's sandbox
-   scenario, writes a kubeconfig for it in a temporary dir and connects a
-   :class:`~opsconsole.k8s.client.Cluster`;
+1. builds a fresh runtime (:func:`~opsconsole.runtime.build_runtime`, as the console and
+   ``ask`` do): a sandbox for the scenario's sandbox scenario, its kubeconfig in a temporary
+   dir, the cluster, the tools and the model;
 2. applies the set-up steps through the Kubernetes API (scale, patch, delete, create) or the
    sandbox's fault injection (forbid);
 3. runs the agent: ``agent: ops`` scenarios through the real
    :class:`~opsconsole.agent.loop.AgentLoop` with the Kubernetes tools, like ``opsconsole
    ask``; ``agent: security`` / ``agent: coder`` scenarios through the multi-agent
    :class:`~opsconsole.team.scheduler.Scheduler` (it routes the question itself; offline: the
-   offline router and specialists), or, if the scheduler is not importable, through the
-   specialist's own loop (its registry and prompt). Write mode is on only for fix tasks
+   offline router and specialists). Write mode is on only for fix tasks
    (``write: true``), where :class:`GrantingApprover` approves every mutating call (and counts
    them);
 4. judges the answer, the manifests in it, the tools that ran and the cluster afterwards.
@@ -22,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,8 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.agent.approval import ApprovalDecision, ApprovalRequest
     from opsconsole.config import Settings
     from opsconsole.k8s.client import Cluster
+    from opsconsole.runtime import Runtime
 
-SANDBOX_CONTEXT = "opsconsole-sandbox"
 DEFAULT_RUN_TIMEOUT = 300.0
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -85,33 +82,6 @@ class ModelSpec:
             return cls(True, "offline planner")
         return cls(False, settings.model.name, settings.model.base_url)
 
-    def make(self, agent: str, language: str, settings: Settings) -> Any:
-        """The model client of ``agent`` ("ops", "security", "coder" or "scheduler").
-
-        Offline: the offline planner for a lone Ops loop (like ``opsconsole ask``); the
-        offline router and specialists for the team. Online: the configured model, with the
-        per-agent overrides (``agent.<name>.model`` / ``base_url``) the scheduler honours."""
-        if self.offline:
-            if agent in ("security", "coder", "scheduler", "team-ops"):
-                from opsconsole.team.factory import offline_model
-
-                return offline_model(agent.removeprefix("team-"), language)
-            from opsconsole.planner import OfflinePlanner
-
-            return OfflinePlanner(language=language)
-        from opsconsole.agent.model import OpenAIModelClient
-
-        model = settings.model
-        override = getattr(settings.agent, agent.removeprefix("team-"), None)
-        updates = {}
-        if override is not None and getattr(override, "model", None):
-            updates["name"] = override.model
-        if override is not None and getattr(override, "base_url", None):
-            updates["base_url"] = override.base_url
-        if updates:
-            model = model.replace(**updates)
-        return OpenAIModelClient(model)
-
 
 @dataclass
 class RunRecord:
@@ -125,12 +95,6 @@ class RunRecord:
 
 
 # --- sandbox and set-up -------------------------------------------------------------------
-
-
-def start_sandbox(scn: Scenario) -> Any:
-    from opsconsole.sandbox import SandboxServer
-
-    return SandboxServer(scenario=scn.sandbox, speed=scn.speed).start()
 
 
 def _patch(cluster: Cluster, kind: str, ns: str, name: str, body: dict[str, Any]) -> None:
@@ -234,76 +198,35 @@ def _apply_steps(sandbox: Any, cluster: Cluster, steps: tuple[SetupStep, ...]) -
 # --- the run --------------------------------------------------------------------------------
 
 
-def run_settings(settings: Settings, scn: Scenario, lang: str, kubeconfig: str) -> Settings:
+def run_settings(settings: Settings, scn: Scenario, lang: str) -> Settings:
+    """The settings of one run: the scenario's language, mode and namespace; no recording."""
     agent = settings.agent.replace(language=lang, write_mode=scn.write)
-    kube = settings.kubernetes.replace(
-        kubeconfig=kubeconfig,
-        context=SANDBOX_CONTEXT,
-        namespace=scn.namespace or "default",
-        namespace_allowlist=[],
-    )
+    kube = settings.kubernetes.replace(namespace=scn.namespace or "default", namespace_allowlist=[])
     sessions = settings.sessions.replace(record=False)
     return settings.replace(agent=agent, kubernetes=kube, sessions=sessions)
 
 
 def runner_for(scn: Scenario) -> str:
-    """How a scenario runs: "loop" (Ops), "scheduler" (Security, Coder) or "specialist" (the
-    Security/Coder agent's own loop when the multi-agent scheduler is not available)."""
-    if scn.agent == "ops":
-        return "loop"
-    try:
-        import opsconsole.team.scheduler  # noqa: F401
-    except ImportError:  # pragma: no cover - the scheduler is part of the product now
-        return "specialist"
-    return "scheduler"
+    """How a scenario runs: "loop" (Ops) or "scheduler" (Security, Coder)."""
+    return "loop" if scn.agent == "ops" else "scheduler"
 
 
-def build_loop(
-    scn: Scenario,
-    lang: str,
-    cluster: Cluster,
-    settings: Settings,
-    spec_: ModelSpec,
-    approver: Any,
-) -> Any:
-    """The agent (an AgentLoop or the Scheduler, same surface) that answers ``scn``."""
-    from opsconsole.agent.loop import AgentLoop
-    from opsconsole.agent.tools import ToolRegistry
-    from opsconsole.k8s.tools import build_k8s_tools
+def scenario_runtime(scn: Scenario, settings: Settings, spec: ModelSpec) -> Runtime:
+    """A fresh runtime on the scenario's sandbox (blocking: call in a thread)."""
+    from opsconsole.runtime import RuntimeOptions, build_runtime
 
-    namespace = scn.namespace or "default"
-    common: dict[str, Any] = {
-        "settings": settings,
-        "approver": approver,
-        "language": lang,
-        "context": cluster.context,
-        "namespace": namespace,
-        "write_mode": scn.write,
-    }
-    if scn.agent == "ops":
-        model = spec_.make("ops", lang, settings)
-        return AgentLoop(model, ToolRegistry(build_k8s_tools(cluster, settings)), **common)
-    if runner_for(scn) == "scheduler":
-        from opsconsole.team.scheduler import build_scheduler
-
-        return build_scheduler(
-            lambda name: spec_.make("team-ops" if name == "ops" else name, lang, settings),
-            cluster,
-            settings,
-            approver,
-            language=lang,
-            context=cluster.context,
-            namespace=namespace,
-            write_mode=scn.write,
-        )
-    from opsconsole.team import build_full_registry, specialists
-
-    spec = specialists()[scn.agent]
-    registry = spec.registry(build_full_registry(cluster, settings, namespace=namespace))
-    write = spec.write_mode(scn.write)
-    common["write_mode"] = write
-    model = spec_.make(scn.agent, lang, settings)
-    return AgentLoop(model, registry, agent=scn.agent, prompt=spec.prompt, **common)
+    return build_runtime(
+        settings,
+        RuntimeOptions(
+            demo=True,
+            scenario=scn.sandbox,
+            speed=scn.speed,
+            namespace=scn.namespace or "default",
+            offline=spec.offline,
+            record=False,
+            strict=True,
+        ),
+    )
 
 
 async def _drive(
@@ -380,21 +303,13 @@ async def run_scenario(
     )
     t0 = time.monotonic()
     try:
-        with contextlib.ExitStack() as stack:
-            sandbox = await asyncio.to_thread(start_sandbox, scn)
-            stack.callback(sandbox.stop)
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="opsconsole-eval-"))
-            kubeconfig = str(sandbox.write_kubeconfig(os.path.join(tmp, "kubeconfig")))
-            rs = run_settings(settings, scn, used, kubeconfig)
-            from opsconsole.k8s.client import Cluster
-
-            cluster = Cluster.from_settings(rs, kubeconfig=kubeconfig, context=SANDBOX_CONTEXT)
-            stack.callback(cluster.close)
-            cluster.write_mode = scn.write  # the agent's run: the scenario's mode
-            await asyncio.to_thread(apply_setup, sandbox, cluster, scn.setup)
-            before = await asyncio.to_thread(snapshot, cluster, scn.cluster)
+        rt = await asyncio.to_thread(scenario_runtime, scn, run_settings(settings, scn, used), spec)
+        with contextlib.closing(rt):
+            assert rt.cluster is not None  # strict: no cluster raised
+            await asyncio.to_thread(apply_setup, rt.sandbox, rt.cluster, scn.setup)
+            before = await asyncio.to_thread(snapshot, rt.cluster, scn.cluster)
             result.checks = await _run_and_judge(
-                scn, used, question, spec, rs, cluster, before, result, timeout, progress
+                scn, used, question, rt, before, result, timeout, progress
             )
             result.status = "pass" if all(c.ok for c in result.checks) else "fail"
     except SetupFailed as exc:
@@ -411,9 +326,7 @@ async def _run_and_judge(
     scn: Scenario,
     lang: str,
     question: str,
-    spec: ModelSpec,
-    rs: Settings,
-    cluster: Cluster,
+    rt: Runtime,
     before: dict[str, Any],
     result: ScenarioResult,
     timeout: float,
@@ -422,7 +335,9 @@ async def _run_and_judge(
     from opsconsole.redact import redact
 
     approver = GrantingApprover()
-    loop = build_loop(scn, lang, cluster, rs, spec, approver)
+    loop = rt.runner(approver, team=runner_for(scn) == "scheduler", language=lang)
+    cluster = rt.cluster
+    assert cluster is not None
     rec = RunRecord()
     meta = {"scenario": scn.name, "lang": lang}
     t_run = time.monotonic()
@@ -432,11 +347,7 @@ async def _run_and_judge(
         rec.run_status = "timeout"
         rec.error = f"no answer within {timeout:.0f}s"
     finally:
-        # the Scheduler closes every model of the team; a lone loop closes its own
-        aclose = getattr(loop, "aclose", None) or getattr(loop.model, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+        await loop.aclose()  # the Scheduler closes every model of the team
     run_time = time.monotonic() - t_run
     result.answer = redact(rec.answer)
     result.run_status = rec.run_status

@@ -1,6 +1,7 @@
-"""Model clients for the team: one per agent, honouring the per-agent overrides in config
-(``agent.scheduler``, ``agent.ops``, ``agent.security``, ``agent.coder``: ``model`` and
-``base_url``; e.g. a cheaper model for the scheduler)."""
+"""Every model client is built here: the single agent's (:func:`single_model`) and the team's,
+one per agent, honouring the per-agent overrides in config (``agent.scheduler``, ``agent.ops``,
+``agent.security``, ``agent.coder``: ``model`` and ``base_url``; e.g. a cheaper model for the
+scheduler). The runtime (:mod:`opsconsole.runtime`) is the only caller outside the team."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCHEDULER = "scheduler"
 ModelFactory = Callable[[str], ModelClient]
+
+
+def single_model(settings: Settings, *, offline: bool) -> ModelClient:
+    """The model of the single agent: the offline planner, or the configured model."""
+    if offline:
+        from opsconsole.planner import OfflinePlanner
+
+        return OfflinePlanner(language=settings.agent.language)
+    from opsconsole.agent.model import OpenAIModelClient
+
+    return OpenAIModelClient(settings.model)
 
 
 def offline_model(name: str, language: str = "auto") -> ModelClient:

@@ -38,10 +38,10 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.approval import Approver, AuditHook
+from opsconsole.agent.approval import Approver, AuditHook, StandingApproval
 from opsconsole.agent.events import (
     AgentEvent,
     Answer,
@@ -159,27 +159,25 @@ class Scheduler(DispatchMixin):
     def model(self) -> ModelClient:
         return self.loop.model
 
-    @model.setter
-    def model(self, model: ModelClient) -> None:
-        self.set_model(model)
+    def set_model(self, model: ModelClient, model_for: ModelFactory | None = None) -> None:
+        """Switch the whole team's model (the console's model picker): each agent takes its
+        own from ``model_for`` when given (the offline router and specialists, say), else
+        every agent uses ``model``. Conversations are kept."""
+        if model_for is None and getattr(model, "offline", False):
+            model_for = default_model_factory(self.settings, offline=True)
+        elif model_for is None:
 
-    def set_model(self, model: ModelClient) -> None:
-        """Switch the whole team's model (the console's model picker). An offline client
-        switches every agent to its offline counterpart (router, specialists); an online one
-        is used by every agent. Conversations are kept."""
-        if getattr(model, "offline", False):
-            from opsconsole.team.factory import default_model_factory
-
-            factory = default_model_factory(self.settings, offline=True)
-        else:
-
-            def factory(name: str) -> ModelClient:
+            def model_for(name: str) -> ModelClient:
                 return model
 
-        self.model_for = factory
-        self.loop.model = factory(SCHEDULER)
+        self.model_for = model_for
+        self.loop.model = model_for(SCHEDULER)
         for name, sub in self.subloops.items():
-            sub.model = factory(name)
+            sub.model = model_for(name)
+
+    def standing_approvals(self) -> list[StandingApproval]:
+        """Every agent's standing approvals in force on the pinned context."""
+        return [s for lp in [self.loop, *self.subloops.values()] for s in lp.standing_approvals()]
 
     def set_write_mode(self, on: bool) -> None:
         """Switch write mode for the team (the Security agent stays read-only)."""
@@ -290,7 +288,7 @@ class Scheduler(DispatchMixin):
                 with contextlib.suppress(Exception):
                     await close()
 
-    async def run(self, task: str) -> AsyncIterator[AgentEvent]:
+    async def run(self, task: str) -> AsyncGenerator[AgentEvent, None]:
         """Run one user request; yield the scheduler's and the specialists' events."""
         if self._pump_task is not None:
             self.abort("superseded by a new task")

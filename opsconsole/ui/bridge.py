@@ -175,7 +175,7 @@ class AgentBridge:
 
     def _snapshot(self) -> None:
         """Record what the pod list and the log viewer show, so a replay can refill them."""
-        recorder = getattr(self.backend, "recorder", None)
+        recorder = self.backend.recorder if self.backend is not None else None
         if recorder is None:
             return
         main = self.app.main
@@ -237,7 +237,7 @@ class AgentBridge:
             main.chat.set_running(False)
             self._status().run_ended("cancelled")
             # the loop cannot yield while cancelled: it leaves its RunCancelled here
-            terminal = getattr(self.backend.loop, "terminal_event", None)
+            terminal = self.backend.loop.terminal_event if self.backend.loop else None
             if terminal is not None:
                 self._record(terminal)
             self.app.call_later(self._show_cancelled, self._top_run)
@@ -256,7 +256,7 @@ class AgentBridge:
         """Record ``event`` after the frame that shows it: the recorder holds it (in order:
         any other write takes it first) and the bridge writes it once the screen refreshed,
         so redacting a long answer does not delay the frame that shows it finished."""
-        recorder = getattr(self.backend, "recorder", None)
+        recorder = self.backend.recorder if self.backend is not None else None
         if recorder is None:
             return
         recorder.record(event, defer=True)
@@ -266,7 +266,7 @@ class AgentBridge:
 
     def _write_records(self, *, flush: bool = False) -> None:
         self._drain_scheduled = False
-        recorder = getattr(self.backend, "recorder", None)
+        recorder = self.backend.recorder if self.backend is not None else None
         if recorder is None:
             return
         try:
@@ -536,11 +536,8 @@ class AgentBridge:
                     f" — no namespace {namespace!r} in this cluster (it has: "
                     f"{', '.join(sorted(known))}); the pod list stays empty until it exists"
                 )
+        # the pod list and the agent: its next request names the namespace in a note (A20)
         self.backend.namespace = namespace
-        loop = self.backend.loop
-        if loop is not None and hasattr(loop, "namespace"):
-            # the agent's system prompt names the namespace the user looks at (rebuilt per run)
-            loop.namespace = None if namespace == "all" else namespace
         self.app.main.status.namespace = namespace
         await chat.add_notice(f"namespace: {namespace}{warning}", "warning" if warning else "info")
         self.app.feeds.start_pods()

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from opsconsole.evals.harness import SANDBOX_CONTEXT, SetupFailed, apply_setup
+from opsconsole.evals.harness import SetupFailed, apply_setup
 from opsconsole.evals.report import ProgressBar
 from opsconsole.evals.results import ScenarioResult
 from opsconsole.evals.scenario import parse_scenario
+from opsconsole.runtime import SANDBOX_CONTEXT
 
 
 @pytest.fixture

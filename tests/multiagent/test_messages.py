@@ -115,7 +115,7 @@ async def test_console_switches_reach_every_agent(demo_cluster):
     assert "delete_pod" in [t.name for t in s.subloops["ops"].offered_tools()]
     s.set_context("other")
     assert {lp.context for lp in [s.loop, *s.subloops.values()]} == {"other"}
-    s.model = OfflinePlanner()
+    s.set_model(OfflinePlanner())
     assert isinstance(s.model, OfflineRouter)
     assert isinstance(s.subloops["ops"].model, OfflineOps)
     assert isinstance(s.subloops["security"].model, OfflineSecurity)
