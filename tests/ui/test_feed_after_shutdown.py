@@ -25,7 +25,7 @@ def test_feed_messages_after_the_screens_are_gone(tmp_path: Path) -> None:
     app = build_app(settings, demo=True, offline=True, frozen=True)
 
     async def run() -> list[object]:
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40)):
             await _until(lambda: app.backend is not None and app.feeds.pods_ready)
             rows = app.main.pods.rows()[:2]
             app.exit()
