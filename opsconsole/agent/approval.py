@@ -65,6 +65,12 @@ class ApprovalRequest:
     context: str | None = None
     #: the tool's server-side dry run, or the error it raised, as text ("" if none)
     dry_run: str = ""
+    #: the unified diff between the live object and the dry run's result ("" if none)
+    diff: str = ""
+    #: what else the change touches, one line ("" if not known)
+    blast_radius: str = ""
+    #: what the person must type to approve (a namespace's name before deleting it; "" none)
+    confirm: str = ""
     #: every mutating call of this model turn (this one included), in call order
     batch: tuple[ActionSummary, ...] = ()
     #: position of this call in ``batch``
@@ -93,6 +99,25 @@ class Approver(Protocol):
     async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         """Decide on one mutating call. May wait as long as a person needs."""
         ...
+
+
+class PreviewApprover:
+    """``ask --write --dry-run``: every mutating call is dry-run and announced (its diff and
+    blast radius reach the ``ApprovalRequested`` event), then refused: nothing is executed.
+
+    Its decisions have ``source="preview"``: the loop answers the call ``refused`` with the
+    dry run and goes on to the next call of the turn (each one is previewed)."""
+
+    interactive = True
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason or "dry run only (--dry-run): nothing was executed"
+
+    async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
+        said = [self.reason, request.dry_run.strip(), request.blast_radius]
+        return ApprovalDecision(
+            "decline", source="preview", reason="; ".join(part for part in said if part)
+        )
 
 
 class DenyAllApprover:
