@@ -30,6 +30,13 @@ if TYPE_CHECKING:
     from opsconsole.k8s.client import Cluster
     from opsconsole.k8s.discovery import ResourceInfo
 
+#: kubectl's names for the kinds of the tools with a fixed kind
+_FIXED = {
+    "pods": {"pods", "pod", "po"},
+    "deployments": {"deployments", "deployment", "deploy", "deployments.apps", "deployment.apps"},
+    "events": {"events", "event", "ev", "events.events.k8s.io", "event.events.k8s.io"},
+    "nodes": {"nodes", "node", "no"},
+}
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
@@ -103,12 +110,23 @@ class Policy:
     def check_named(
         self, cluster: Cluster, kind: str, namespace: str | None, *, change: bool
     ) -> None:
-        """:meth:`check` for a tool with a fixed kind (``pods``, ``deployments``)."""
-        if self.denied or (change and self.denied_change):
+        """:meth:`check` for a tool with a fixed kind (``pods``, ``deployments``): kubectl's
+        names for it are known here, so no request is needed to decide."""
+        names = _FIXED.get(kind)
+        deny = self.denied | (self.denied_change if change else set())
+        if names is None and deny:
             from opsconsole.k8s import discovery
 
             self.check(cluster, discovery.resolve(cluster, kind), namespace, change=change)
-        elif namespace is not None:
+            return
+        hit = deny & (names or set())
+        if hit:
+            which = "denied_kinds" if self.denied & hit else "denied_change_kinds"
+            verb = "changing" if change else "reading"
+            raise KindDenied(
+                f"refused: {verb} {kind} is denied by policy (kubernetes.{which}); nothing was sent"
+            )
+        if namespace is not None:
             cluster.check_namespace(namespace)
 
     @staticmethod

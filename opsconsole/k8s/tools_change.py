@@ -571,8 +571,8 @@ class Changes:
         """(handler, dry_run) of a tool whose requests ``plan`` builds."""
 
         def handler(args: dict[str, Any]) -> ToolResult:
-            changes = self._planned.pop(self._key(tool, args), None) or plan(args)
             cluster = self.box.need()
+            changes = self._planned.pop(self._key(tool, args), None) or plan(args)
             done, lines = [], []
             for change in changes:
                 if change.method == "NONE":
@@ -598,6 +598,7 @@ class Changes:
 
         def dry_run(args: dict[str, Any]) -> DryRun:
             try:
+                self.box.need()
                 changes = plan(args)
                 diffs, radii, verdicts = [], [], []
                 for change in changes:
@@ -643,6 +644,7 @@ class Changes:
     def _exec_target(self, args: dict[str, Any]) -> tuple[str, str, str, list[str]]:
         from opsconsole.k8s.tools import check_name
 
+        self.box.need()
         cmd = args.get("command")
         if (
             not isinstance(cmd, list)
