@@ -288,6 +288,7 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
         context=getattr(args, "context", None),
         namespace=getattr(args, "namespace", None),
         offline=bool(getattr(args, "offline", False)),
+        write=bool(getattr(args, "write", False)),
         resume=resume,
         strict=True,
     )
