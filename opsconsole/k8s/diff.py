@@ -15,7 +15,6 @@ will create a replacement pod``; ``deletes namespace shop and the 42 objects in 
 
 from __future__ import annotations
 
-import copy
 import difflib
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +40,7 @@ def for_diff(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     """``obj`` without the noise of a write, Secret values and private keys (sizes instead)."""
     if not isinstance(obj, dict):
         return None
-    out = clean(copy.deepcopy(obj), keep_status=False)
+    out = clean(obj, keep_status=False)  # a copy
     md = out.get("metadata")
     if isinstance(md, dict):
         for key in _META_NOISE:
@@ -196,7 +195,8 @@ def delete_workload_radius(obj: dict[str, Any], propagation: str) -> str:
 
 def namespace_contents(cluster: Cluster, namespace: str, kinds: list[ResourceInfo]) -> int:
     """How many objects the namespace holds, counted over every listable namespaced kind (the
-    events excepted), paged."""
+    events excepted): one item per kind and the server's ``remainingItemCount``, or page by
+    page where the server does not say."""
     from opsconsole.errors import OpsConsoleError
     from opsconsole.k8s.discovery import raw_get
     from opsconsole.k8s.paths import resource_path
@@ -208,9 +208,9 @@ def namespace_contents(cluster: Cluster, namespace: str, kinds: list[ResourceInf
         if res.plural in ("bindings", "localsubjectaccessreviews", "pods/log"):
             continue
         path = resource_path(res.group, res.version, res.plural, namespace=namespace)
-        token = ""
+        token, limit = "", 1
         while True:
-            query: list[tuple[str, Any]] = [("limit", 500)]
+            query: list[tuple[str, Any]] = [("limit", limit)]
             if token:
                 query.append(("continue", token))
             try:
@@ -219,6 +219,11 @@ def namespace_contents(cluster: Cluster, namespace: str, kinds: list[ResourceInf
                 break
             total += len(page.get("items") or ())
             token = str(_get(page, "metadata", "continue") or "")
+            remaining = _get(page, "metadata", "remainingItemCount")
+            if token and isinstance(remaining, int):
+                total += remaining
+                break
             if not token:
                 break
+            limit = 500
     return total
