@@ -19,7 +19,8 @@ Semantics the loop applies:
   - ``scale_deployment``: a scale of that deployment to 1 or more replicas; scaling it to
     0 replicas (taking it down) is another kind of change and needs its own approval (and an
     approval to scale it to 0 covers only scaling it to 0 again);
-  - ``rollout_restart``: a rolling restart of that deployment;
+  - ``scale_resource``: the same rule for any kind with a scale subresource;
+  - ``rollout_restart`` / ``rollout_restart_resource``: a rolling restart of that workload;
   - ``delete_pod``: deleting that pod (by name: a replacement pod has another name, except
     a StatefulSet's);
   - any other mutating tool (e.g. the Coder's ``apply_manifest``): only the very same call,
@@ -169,7 +170,9 @@ def _scale_change(args: dict[str, Any]) -> str:
 #: a tool not listed here: the exact arguments
 CHANGE_CLASSES: dict[str, Callable[[dict[str, Any]], str]] = {
     "scale_deployment": _scale_change,
+    "scale_resource": _scale_change,
     "rollout_restart": lambda args: "",
+    "rollout_restart_resource": lambda args: "",
     "delete_pod": lambda args: "",
 }
 
