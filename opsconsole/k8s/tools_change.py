@@ -118,8 +118,13 @@ def three_way(last: Any, new: Any, live: Any, *, strategic: bool) -> dict[str, A
             sub = three_way(last.get(key), value, cur, strategic=strategic)
             if sub:
                 patch[key] = sub
-        elif strategic and key in MERGE_KEYS and isinstance(value, list) and isinstance(cur, list):
-            items = _merge_list(key, last.get(key), value, cur)
+        elif (
+            strategic
+            and _merge_key(key, value)
+            and isinstance(value, list)
+            and isinstance(cur, list)
+        ):
+            items = _merge_list(_merge_key(key, value), last.get(key), value, cur)
             if items:
                 patch[key] = items
         elif value != cur:
@@ -130,8 +135,16 @@ def three_way(last: Any, new: Any, live: Any, *, strategic: bool) -> dict[str, A
     return patch
 
 
-def _merge_list(field: str, last: Any, new: list[Any], live: list[Any]) -> list[Any]:
-    mk = MERGE_KEYS[field]
+def _merge_key(field: str, items: Any) -> str:
+    """The strategic-merge key of list ``field`` ("" for a list replaced whole): a
+    container's ``ports`` merge by ``containerPort``, a Service's by ``port``."""
+    if field == "ports" and isinstance(items, list):
+        first = next((x for x in items if isinstance(x, dict)), {})
+        return "containerPort" if "containerPort" in first else "port"
+    return MERGE_KEYS.get(field, "")
+
+
+def _merge_list(mk: str, last: Any, new: list[Any], live: list[Any]) -> list[Any]:
     by_key = {x.get(mk): x for x in live if isinstance(x, dict)}
     last_by = {x.get(mk): x for x in last or () if isinstance(x, dict)}
     out: list[Any] = []
