@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="run one task headless and print every step")
     ask.add_argument("task", help='what the agent should do, e.g. "why is checkout failing?"')
     ask.add_argument("--json", action="store_true", help="print one JSON event per line")
+    ask.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --write: print the diff and blast radius of each change the agent would "
+        "make (server-side dry runs); nothing is executed",
+    )
 
     sb = sub.add_parser("sandbox", help="run the built-in sandbox cluster in the foreground")
     sb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -142,6 +142,9 @@ class KubernetesSettings(_Section, frozen=True):
     #: kubectl accepts); Secret values and private keys in data maps are withheld regardless
     #: (S9): the default denies nothing more
     denied_kinds: list[str] = []
+    #: kinds no tool changes (apply, patch, delete ...; any name kubectl accepts): Secret
+    #: values are written by people, never by a model that cannot see them
+    denied_change_kinds: list[str] = msgspec.field(default_factory=lambda: ["secrets"])
     request_timeout: Annotated[float, Positive] = 15.0
     log_tail_lines: Annotated[int, msgspec.Meta(ge=1)] = 500
     log_limit_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000

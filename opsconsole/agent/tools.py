@@ -56,6 +56,24 @@ class ActionSummary:
 
 
 @dataclass(frozen=True)
+class DryRun:
+    """What a server-side dry run of a call says will happen, for the person approving it.
+
+    ``text`` is one or more lines (the server's verdict); ``diff`` the unified diff between
+    the live object and the dry run's result (``+`` added, ``-`` removed lines, ``@@`` hunks);
+    ``blast_radius`` one line on what else the change touches ("replaces 3 pods, rolling,
+    maxUnavailable 25%, maxSurge 25%"). ``rejected``: the server refused the request (a 4xx
+    answer), so the call cannot succeed: the loop asks nobody and ends the call with ``text``.
+    ``confirm``: the text the person must type to approve (a namespace's name), "" if none."""
+
+    text: str
+    diff: str = ""
+    blast_radius: str = ""
+    rejected: bool = False
+    confirm: str = ""
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     description: str
@@ -65,8 +83,9 @@ class Tool:
     timeout: float = 60.0
     #: summarises a call for the approval prompt (mutating tools)
     summarize: Callable[[dict[str, Any]], ActionSummary] | None = None
-    #: server-side dry run of a call, shown in the approval prompt (mutating tools)
-    dry_run: Callable[[dict[str, Any]], str] | None = None
+    #: server-side dry run of a call, shown in the approval prompt (mutating tools): text,
+    #: or a :class:`DryRun` with the diff, the blast radius and whether the server refused it
+    dry_run: Callable[[dict[str, Any]], str | DryRun] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
