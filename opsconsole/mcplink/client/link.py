@@ -212,7 +212,7 @@ class ServerLink:
         env = dict(cfg.env)
         env.update({n: os.environ[n] for n in cfg.pass_env if n in os.environ})
         params = StdioServerParameters(command=cfg.command, args=list(cfg.args), env=env)
-        return _StdioTransport(stdio_client(params, errlog=self._stderr))
+        return stdio_client(params, errlog=self._stderr)
 
     def _failure(self, what: str, exc: BaseException) -> str:
         return self._with_stderr(f"{what}: {_describe(exc, self.config)}")
@@ -228,20 +228,6 @@ class ServerLink:
         if holder is not None and not holder.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(holder, timeout=10)
-
-
-class _StdioTransport:
-    """``stdio_client(...)`` as the ``Transport`` (an async context manager) ``mcp.Client``
-    takes."""
-
-    def __init__(self, cm: Any) -> None:
-        self._cm = cm
-
-    async def __aenter__(self) -> Any:
-        return await self._cm.__aenter__()
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self._cm.__aexit__(*exc)
 
 
 class McpHub:
