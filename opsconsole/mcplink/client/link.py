@@ -135,7 +135,12 @@ class ServerLink:
         try:
             return call.result()
         except Exception as exc:  # noqa: BLE001 - the server's failure, as one line
-            raise McpServerError(self._failure(f"{tool} failed", exc)) from None
+            why = self._failure(f"{tool} failed", exc)
+            if _closed(exc):  # the server is gone: later calls say so at once
+                self.state, self.reason = "exited", why
+                if self._stop is not None:
+                    self._stop.set()
+            raise McpServerError(why) from None
 
     async def _start(self) -> None:
         self.state, self.reason = "starting", ""
@@ -174,10 +179,10 @@ class ServerLink:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 - anyio raises groups; all become the state
-            failed = self.state == "starting"
-            self.state = "failed" if failed else "exited"
-            what = "cannot start" if failed else "exited"
-            self.reason = self._failure(what, exc)
+            if self.state != "exited":  # else a call saw it exit, and said why
+                failed = self.state == "starting"
+                self.state = "failed" if failed else "exited"
+                self.reason = self._failure("cannot start" if failed else "exited", exc)
         else:
             if self.state == "ready":
                 self.state, self.reason = "exited", "stopped"
@@ -306,12 +311,21 @@ def _describe(exc: BaseException, config: McpServerSettings) -> str:
     first = text[0][:300] if text else ""
     if isinstance(exc, PermissionError) and config.command:
         return f"cannot run {config.command!r}: permission denied"
-    name = type(exc).__name__
-    if name in ("ClosedResourceError", "EndOfStream", "BrokenResourceError") or (
-        name == "MCPError" and "closed" in first.lower()
-    ):
+    if _closed(exc):
         return "the connection closed (the server exited)"
+    name = type(exc).__name__
     return f"{name}: {first}" if first else name
+
+
+def _closed(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection to the server is gone."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return name in ("ClosedResourceError", "EndOfStream", "BrokenResourceError") or (
+        name == "MCPError" and "closed" in text
+    )
 
 
 def _tail(stderr: Any) -> str:
