@@ -21,10 +21,11 @@ WAIT = 90.0
 def server_env(sessions: Path) -> dict[str, str]:
     """What ``opsconsole mcp`` needs in its environment: this checkout, a sessions dir, no
     config file of the machine's user."""
+    dirs = {f"OPSCONSOLE_{k}_DIR": str(sessions / k.lower()) for k in ("CONFIG", "STATE")}
     return {
         "PYTHONPATH": str(ROOT),
         "OPSCONSOLE_SESSIONS__DIR": str(sessions),
-        "XDG_CONFIG_HOME": str(sessions / "config"),
+        **dirs,
         "NO_COLOR": "1",
     }
 
