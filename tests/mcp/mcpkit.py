@@ -4,12 +4,16 @@ files, and a wait for a condition."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,3 +81,58 @@ def events(records: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def clean_env() -> dict[str, str]:
     """os.environ without model keys (a test must not reach a real model)."""
     return {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen[bytes]
+    url: str
+    token: str
+    sandbox: str
+    stderr: Path
+
+    def client(self, token: str | None = None, **kwargs: Any) -> Any:
+        """The official SDK's client on the URL, sending ``token`` (default: the right one)."""
+        import httpx2
+        import mcp
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token or self.token}"})
+        return mcp.Client(streamable_http_client(self.url, http_client=http), **kwargs)
+
+
+@contextlib.contextmanager
+def listening(tmp: Path, *flags: str) -> Iterator[Served]:
+    """``opsconsole mcp --demo --listen 127.0.0.1:0 FLAGS`` as a subprocess until the end."""
+    stderr = tmp / "stderr.txt"
+    env = {**clean_env(), **server_env(tmp)}
+    with stderr.open("wb") as err:
+        proc = subprocess.Popen(
+            command("--demo", "--listen", "127.0.0.1:0", *flags),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+    try:
+
+        def ready() -> tuple[str, str] | None:
+            text = stderr.read_text()
+            if proc.poll() is not None:
+                raise AssertionError(f"opsconsole mcp exited: {text}")
+            url = re.search(r"listening on (http://\S+/mcp)", text)
+            token = re.search(r"bearer token .*: (\S+)", text)
+            return (url.group(1), token.group(1)) if url and token else None
+
+        url, token = wait_for("opsconsole mcp to listen", ready)
+        sandbox = sandbox_url(stderr.read_text())
+        assert sandbox
+        yield Served(proc, url, token, sandbox, stderr)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -19,6 +19,7 @@ from opsconsole.config import Settings
 from opsconsole.runtime import Runtime, RuntimeOptions, build_runtime
 from tests.agent.agentkit import ScriptedApprover
 from tests.fakes.openai_server import ScriptedOpenAIServer, reply, tool_call
+from tests.mcp.mcpkit import listening
 from tests.mcp.thirdparty import SECRET
 
 THIRDPARTY = str(Path(__file__).with_name("thirdparty.py"))
@@ -226,3 +227,42 @@ async def test_servers_that_cannot_start_are_notices_and_the_run_goes_on(
     assert rt.mcp is not None
     states = {s.name: s.state for s in rt.mcp.status()}
     assert states == {"missing": "failed", "failing": "failed", "fake": "ready"}
+
+
+async def test_opsconsole_uses_opsconsole_mcp_over_http_with_the_token_from_the_environment(
+    srv: ScriptedOpenAIServer,
+    runtime: Callable[..., Runtime],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "served").mkdir()
+    with listening(tmp_path / "served") as served:
+        monkeypatch.setenv("OPSCONSOLE_TEST_MCP_AUTH", f"Bearer {served.token}")
+        rt = runtime(
+            {
+                "ops": {
+                    "url": served.url,
+                    "headers_env": {"Authorization": "OPSCONSOLE_TEST_MCP_AUTH"},
+                    "trusted": True,
+                },
+                "nokey": {
+                    "url": served.url,
+                    "headers_env": {"Authorization": "OPSCONSOLE_TEST_UNSET_VARIABLE"},
+                },
+            }
+        )
+        srv.push(
+            reply(tool_calls=[tool_call("ops__get_k8s_pods", {"namespace": "shop"}, id="c1")]),
+            reply("shop has failing pods"),
+        )
+        events = await run(rt, "how is shop?")
+    tools = offered(srv.requests[0])
+    assert tools["ops__get_k8s_pods"].startswith("[MCP server ops] ")  # read-only: trusted
+    assert "ops__delete_pod" not in tools  # the served side is read-only
+    assert "$OPSCONSOLE_TEST_UNSET_VARIABLE (for the Authorization header) is not set" in (
+        notices(events)
+    )
+    (call,) = finished(events)
+    assert call.status == "ok"
+    assert "pods in namespace shop" in call.output and "CrashLoopBackOff" in call.output
+    assert call.output.startswith('<untrusted-tool-output server="ops" tool="get_k8s_pods">')

@@ -3,30 +3,22 @@ driven by the official MCP SDK's client (and plain HTTP for what it refuses)."""
 
 from __future__ import annotations
 
-import contextlib
-import re
-import signal
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import httpx2
 import mcp
 import pytest
-from mcp.client.streamable_http import streamable_http_client
 
 from tests.mcp.mcpkit import (
     clean_env,
     command,
     events,
+    listening,
     replicas,
-    sandbox_url,
     server_env,
     session_records,
-    wait_for,
 )
 
 INIT = {
@@ -40,55 +32,6 @@ INIT = {
     },
 }
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@dataclass
-class Served:
-    proc: subprocess.Popen[bytes]
-    url: str
-    token: str
-    sandbox: str
-    stderr: Path
-
-    def client(self, token: str | None = None, **kwargs: Any) -> mcp.Client:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token or self.token}"})
-        return mcp.Client(streamable_http_client(self.url, http_client=http), **kwargs)
-
-
-@contextlib.contextmanager
-def listening(tmp: Path, *flags: str) -> Iterator[Served]:
-    stderr = tmp / "stderr.txt"
-    env = {**clean_env(), **server_env(tmp)}
-    with stderr.open("wb") as err:
-        proc = subprocess.Popen(
-            command("--demo", "--listen", "127.0.0.1:0", *flags),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=env,
-        )
-    try:
-
-        def ready() -> tuple[str, str] | None:
-            text = stderr.read_text()
-            if proc.poll() is not None:
-                raise AssertionError(f"opsconsole mcp exited: {text}")
-            url = re.search(r"listening on (http://\S+/mcp)", text)
-            token = re.search(r"bearer token .*: (\S+)", text)
-            return (url.group(1), token.group(1)) if url and token else None
-
-        url, token = wait_for("opsconsole mcp to listen", ready)
-        sandbox = sandbox_url(stderr.read_text())
-        assert sandbox
-        yield Served(proc, url, token, sandbox, stderr)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def test_requests_without_the_token_get_401(tmp_path: Path) -> None:
