@@ -6,6 +6,7 @@ and the real ``openai`` client, on a runtime built by ``build_runtime`` like eve
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -266,3 +267,31 @@ async def test_opsconsole_uses_opsconsole_mcp_over_http_with_the_token_from_the_
     assert call.status == "ok"
     assert "pods in namespace shop" in call.output and "CrashLoopBackOff" in call.output
     assert call.output.startswith('<untrusted-tool-output server="ops" tool="get_k8s_pods">')
+
+
+KUBERNETES_MCP_SERVER = shutil.which("kubernetes-mcp-server")
+
+
+@pytest.mark.skipif(
+    KUBERNETES_MCP_SERVER is None,
+    reason="kubernetes-mcp-server (npm) is not installed; .ci/run installs it",
+)
+async def test_the_npm_kubernetes_mcp_server_on_the_sandbox(
+    srv: ScriptedOpenAIServer, runtime: Callable[..., Runtime], sandbox_kubeconfig: Path
+) -> None:
+    """A real third-party server (Go, from npm) pointed at the sandbox's kubeconfig."""
+    assert KUBERNETES_MCP_SERVER is not None
+    args = ["--kubeconfig", str(sandbox_kubeconfig), "--disable-multi-cluster"]
+    rt = runtime({"kms": {"command": KUBERNETES_MCP_SERVER, "args": args, "trusted": True}})
+    srv.push(
+        reply(tool_calls=[tool_call("kms__pods_list_in_namespace", {"namespace": "shop"})]),
+        reply("listed"),
+    )
+    events = await run(rt, "list the pods of shop with the other server")
+    tools = offered(srv.requests[0])
+    assert "kms__pods_list_in_namespace" in tools  # readOnlyHint, and trusted
+    assert "kms__pods_delete" not in tools and "kms__resources_scale" not in tools
+    (call,) = finished(events)
+    assert call.status == "ok", call.output
+    assert call.output.startswith('<untrusted-tool-output server="kms"')
+    assert "checkout" in call.output and "CrashLoopBackOff" in call.output
