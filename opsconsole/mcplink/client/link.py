@@ -70,7 +70,6 @@ class ServerLink:
         self._stop: asyncio.Event | None = None
         self._holder: asyncio.Task[None] | None = None
         self._stderr: Any = None
-        self._start_lock = threading.Lock()
 
     @property
     def transport(self) -> str:
