@@ -47,13 +47,17 @@ class Person:
 
 @contextlib.asynccontextmanager
 async def served(
-    tmp: Path, *flags: str, mode: str = "legacy", person: Person | None = None
+    tmp: Path,
+    *flags: str,
+    mode: str = "legacy",
+    person: Person | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[mcp.Client, str]]:
     """A client connected to ``opsconsole mcp --demo FLAGS``; yields it and the sandbox URL."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "opsconsole", "mcp", "--demo", *flags],
-        env=server_env(tmp),
+        env={**server_env(tmp), **(env or {})},
     )
     stderr = tmp / "stderr.txt"
     with stderr.open("w+") as errlog:
@@ -181,3 +185,16 @@ async def test_a_forged_confirmation_runs_nothing(tmp_path: Path) -> None:
         )
         assert result.is_error and "unknown or expired" in _text(result)
         assert replicas(url, "shop", "cart") == before
+
+
+async def test_the_same_redaction_and_namespace_allowlist_as_the_agent(tmp_path: Path) -> None:
+    allow = {"OPSCONSOLE_KUBERNETES__NAMESPACE_ALLOWLIST": "[shop]"}
+    async with served(tmp_path, env=allow) as (client, _url):
+        manifest = await client.call_tool(
+            "get_resource", {"kind": "deployment", "name": "orders-worker", "namespace": "shop"}
+        )
+        text = _text(manifest)
+        assert not manifest.is_error and "DB_PASSWORD" in text
+        assert "sandbox-fake-password-123" not in text  # the demo's plain-env password
+        outside = await client.call_tool("get_k8s_pods", {"namespace": "payments"})
+        assert outside.is_error and "outside the configured allowlist" in _text(outside)
