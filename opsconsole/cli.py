@@ -1,5 +1,5 @@
 """Command line: ``opsconsole`` (the console), ``ask``, ``sandbox``, ``sessions``, ``replay``,
-``export``, ``eval``, ``config``.
+``export``, ``eval``, ``config``, ``mcp``.
 
 Only argparse and the config loader are imported here; each sub-command imports what it needs
 when it runs, and the UI is imported only when the console starts, so ``opsconsole ask`` never
@@ -178,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--jobs", type=int, default=1, help="scenarios run at once (default 1)")
     ev.add_argument("--timeout", type=float, default=None, help="seconds per run (default 300)")
 
+    mcp = sub.add_parser(
+        "mcp",
+        parents=[common],
+        help="serve opsconsole's Kubernetes tools to other agents (MCP over stdio or HTTP)",
+    )
+    mcp.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="streamable HTTP on a loopback address (a bearer token is printed); default: stdio",
+    )
+
     cfg = sub.add_parser("config", parents=[common], help="show or check the configuration")
     cfg.add_argument("action", nargs="?", choices=["check", "path", "show"], default="check")
     return parser
@@ -294,6 +305,13 @@ def _run_eval(args: argparse.Namespace) -> int:
     return run_eval(args, settings)
 
 
+def _run_mcp(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.mcplink.serve import run
+
+    return run(args, settings)
+
+
 def _run_config(args: argparse.Namespace) -> int:
     from opsconsole import paths
 
@@ -366,6 +384,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "export": _run_export,
     "eval": _run_eval,
     "config": _run_config,
+    "mcp": _run_mcp,
 }
 
 

@@ -172,37 +172,7 @@ class ToolCallsMixin:
         return p
 
     def _validate(self, tool: Tool, args: dict[str, Any]) -> str | None:
-        schema = tool.parameters or {"type": "object"}
-        props = schema.get("properties")
-        declared = props if isinstance(props, dict) else {}
-        for key in args:
-            if key in CONTEXT_KEYS and key not in declared:  # S10, whatever the schema
-                pinned = self.context or "the current context"
-                return (
-                    f"argument '{key}' refused: this session is pinned to {pinned}; "
-                    "only the user can switch context"
-                )
-        extra_allowed = schema.get("additionalProperties", False) is not False
-        if isinstance(props, dict) and not extra_allowed:
-            unknown = [k for k in args if k not in props]
-            if unknown:
-                return (
-                    f"arguments do not match the schema of '{tool.name}': unexpected "
-                    f"argument(s) {', '.join(map(repr, unknown))}; expected: "
-                    f"{', '.join(props) or 'no arguments'}"
-                )
-        validator = self._validators.get(tool.name)
-        if validator is None:
-            from jsonschema import Draft202012Validator
-
-            validator = Draft202012Validator(schema)
-            self._validators[tool.name] = validator
-        errors = sorted(validator.iter_errors(args), key=lambda e: [str(x) for x in e.path])
-        if errors:
-            first = errors[0]
-            where = "/".join(str(p) for p in first.path) or "(root)"
-            return f"arguments do not match the schema of '{tool.name}': {where}: {first.message}"
-        return None
+        return validate_arguments(tool, args, self.context, self._validators)
 
     async def _run_batch(
         self, state: RunState, calls: list[ToolCallRequest]
@@ -603,6 +573,45 @@ class ToolCallsMixin:
 
     def _limit(self, content: str) -> str:
         return truncate_to_tokens(content, self.settings.agent.tool_output_tokens)
+
+
+def validate_arguments(
+    tool: Tool, args: dict[str, Any], context: str | None, validators: dict[str, Any]
+) -> str | None:
+    """Why ``args`` cannot be passed to ``tool`` (None: they can): an argument that would
+    move the call to another cluster (S10), unknown keys (unless the schema allows them) or
+    a schema violation. ``validators`` caches the compiled schemas by tool name."""
+    schema = tool.parameters or {"type": "object"}
+    props = schema.get("properties")
+    declared = props if isinstance(props, dict) else {}
+    for key in args:
+        if key in CONTEXT_KEYS and key not in declared:  # S10, whatever the schema
+            pinned = context or "the current context"
+            return (
+                f"argument '{key}' refused: this session is pinned to {pinned}; "
+                "only the user can switch context"
+            )
+    extra_allowed = schema.get("additionalProperties", False) is not False
+    if isinstance(props, dict) and not extra_allowed:
+        unknown = [k for k in args if k not in props]
+        if unknown:
+            return (
+                f"arguments do not match the schema of '{tool.name}': unexpected "
+                f"argument(s) {', '.join(map(repr, unknown))}; expected: "
+                f"{', '.join(props) or 'no arguments'}"
+            )
+    validator = validators.get(tool.name)
+    if validator is None:
+        from jsonschema import Draft202012Validator
+
+        validator = Draft202012Validator(schema)
+        validators[tool.name] = validator
+    errors = sorted(validator.iter_errors(args), key=lambda e: [str(x) for x in e.path])
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(root)"
+        return f"arguments do not match the schema of '{tool.name}': {where}: {first.message}"
+    return None
 
 
 async def _signal(job: Awaitable[None], queue: asyncio.Queue[Any], done: object) -> str | None:
