@@ -541,7 +541,7 @@ def main() -> int:
     ap.add_argument("--levels", default="0,16,64")
     ap.add_argument("--sizes", default="10k,1m,5m")
     ap.add_argument("--events", type=int, default=10_000)
-    ap.add_argument("--timeout", type=float, default=180.0, help="per streamed answer, s")
+    ap.add_argument("--timeout", type=float, default=600.0, help="per streamed answer, s")
     ap.add_argument("--skip", default="", help="comma list of history,sizes,replay")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
