@@ -277,7 +277,8 @@ class AgentLoop:
             async for event in self._steps(state):
                 if self._state is not state:  # superseded by a newer run of this loop
                     break
-                if isinstance(event, (RunFinished, RunFailed)):
+                # (an agent run as a tool forwards its own run's events through this stream)
+                if isinstance(event, (RunFinished, RunFailed)) and event.run_id == state.run_id:
                     self.terminal_event = event
                     self._state = None
                     ended = True

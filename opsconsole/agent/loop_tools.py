@@ -348,7 +348,9 @@ class ToolCalls:
         error: tuple[str, str] | None = None
         try:
             async with asyncio.timeout(timeout):
-                ctx = ToolContext(turn.state.run_id, self.agent, turn.state.step, p.call.id)
+                ctx = ToolContext(
+                    turn.state.run_id, self.agent, turn.state.step, p.call.id, queue.put_nowait
+                )
                 result = await self._invoke(tool, dict(p.args), ctx)
             status = "error" if result.is_error else "ok"
             content = self._limit(result.content) or status_message("ok", output="(empty)")

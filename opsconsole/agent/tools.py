@@ -12,7 +12,10 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.agent.events import AgentEvent
 
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -24,12 +27,16 @@ ToolHandler = Callable[..., "str | ToolResult | Awaitable[str | ToolResult]"]
 
 @dataclass(frozen=True)
 class ToolContext:
-    """The call a contextual tool's handler runs for: which run, agent, step and call."""
+    """The call a contextual tool's handler runs for: which run, agent, step and call, and
+    where its own events go (into the caller's stream, after the call's ToolCallStarted: an
+    agent run as a tool forwards its run's events there; call it from an async handler, on the
+    loop's thread)."""
 
     run_id: str
     agent: str
     step: int
     tool_call_id: str
+    emit: Callable[[AgentEvent], None] = field(default=lambda _event: None, compare=False)
 
 
 @dataclass(frozen=True)

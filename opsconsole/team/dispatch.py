@@ -27,7 +27,6 @@ from opsconsole.team import Specialist
 from opsconsole.team._common import wrap_agent_output
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsconsole.agent.events import AgentEvent
     from opsconsole.agent.loop import AgentLoop
     from opsconsole.config import Settings
 
@@ -53,9 +52,9 @@ class Dispatcher:
 
     It owns their loops (made by ``make_loop`` on first use; each keeps its conversation
     across requests) and runs one sub-task at a time per specialist. Every event of a
-    specialist run goes to ``emit``, after an :class:`AgentDispatched` naming the call (or the
-    run) that started it. ``used_tokens`` is what the whole team spent: one token budget for
-    all of it (A17), not one per agent.
+    specialist run goes to the origin's ``emit`` (the asking loop's stream), after an
+    :class:`AgentDispatched` naming the call (or the run) that started it. ``used_tokens`` is
+    what the whole team spent: one token budget for all of it (A17), not one per agent.
     """
 
     def __init__(
@@ -65,7 +64,6 @@ class Dispatcher:
         settings: Settings,
         registry: ToolRegistry,
         make_loop: Callable[[Specialist], AgentLoop],
-        emit: Callable[[AgentEvent], None],
         used_tokens: Callable[[], int],
     ) -> None:
         self.specs = specs
@@ -76,20 +74,12 @@ class Dispatcher:
         self._settings = settings
         self._registry = registry
         self._make_loop = make_loop
-        self._emit = emit
         self._used_tokens = used_tokens
         self._locks: dict[str, asyncio.Lock] = {}
-        self._started: set[str] = set()
 
     def reset(self) -> None:
         """A new request: nothing dispatched yet."""
         self.dispatched = 0
-        self._started = set()
-
-    def started(self, tool_call_id: str) -> None:
-        """The owner forwarded the ToolCallStarted of ``tool_call_id``: its AgentDispatched
-        may follow."""
-        self._started.add(tool_call_id)
 
     def tools(self) -> list[Tool]:
         """One ``ask_<agent>`` tool per specialist (read-only: each specialist's own
@@ -106,10 +96,6 @@ class Dispatcher:
     def _tool(self, spec: Specialist) -> Tool:
         async def handler(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             task = str(args.get("task") or "").strip()
-            for _ in range(20):  # let the owner's ToolCallStarted for this call go out first
-                if ctx.tool_call_id in self._started:
-                    break
-                await asyncio.sleep(0)
             result = await self.dispatch(spec.name, task, ctx)
             content = wrap_agent_output(spec.name, result.child_run_id, result.text, result.status)
             return ToolResult(
@@ -171,7 +157,7 @@ class Dispatcher:
                 async for ev in events:
                     if isinstance(ev, RunStarted):
                         result.child_run_id = ev.run_id
-                        self._emit(
+                        origin.emit(
                             AgentDispatched(
                                 run_id=origin.run_id,
                                 agent=origin.agent,
@@ -196,13 +182,13 @@ class Dispatcher:
                         and ev.status == "ok"
                     ):
                         validated.add(ev.tool_call_id)
-                    self._emit(ev)
+                    origin.emit(ev)
             if name == "coder" and result.status == "ok" and not validated:
-                await self._check_manifests(result, origin.agent)
+                await self._check_manifests(result, origin)
             result.duration = time.monotonic() - started
         return result
 
-    async def _check_manifests(self, result: DispatchResult, by: str) -> None:
+    async def _check_manifests(self, result: DispatchResult, origin: ToolContext) -> None:
         """The Coder showed YAML without a successful validate_manifest: validate it now
         (local schema check + server dry run) and attach the verdict to its answer."""
         from opsconsole.team.coder import validate_answer_manifests
@@ -212,12 +198,12 @@ class Dispatcher:
             return
         rejected = any(bad for bad, _ in verdicts)
         summary = "\n".join(text for _, text in verdicts)
-        self._emit(
+        origin.emit(
             Notice(
                 run_id=result.child_run_id,
                 agent=result.agent,
                 level="warning" if rejected else "info",
-                text=f"the {by} validated the Coder's manifest(s): {summary}",
+                text=f"the {origin.agent} validated the Coder's manifest(s): {summary}",
             )
         )
-        result.text += f"\n\n[validated by the {by} before showing]\n{summary}"
+        result.text += f"\n\n[validated by the {origin.agent} before showing]\n{summary}"

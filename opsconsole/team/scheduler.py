@@ -51,7 +51,6 @@ from opsconsole.agent.events import (
     RunFinished,
     RunStarted,
     StepStarted,
-    ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
 from opsconsole.agent.model import ModelClient
@@ -115,7 +114,6 @@ class Scheduler:
             settings=settings,
             registry=registry,
             make_loop=self._new_subloop,
-            emit=self._emit,
             used_tokens=lambda: self.total_prompt_tokens + self.total_completion_tokens,
         )
         sched_settings = settings.replace(
@@ -354,12 +352,12 @@ class Scheduler:
         loop = self.loop
         async with contextlib.aclosing(loop.run(task)) as events:
             async for ev in events:
-                if isinstance(ev, RunStarted):
+                if ev.agent != loop.agent:  # a specialist's, forwarded through its ask_* call
+                    pass
+                elif isinstance(ev, RunStarted):
                     self._run_id = ev.run_id
                 elif isinstance(ev, StepStarted):
                     self._step = ev.step
-                elif isinstance(ev, ToolCallStarted):
-                    self.dispatcher.started(ev.tool_call_id)
                 elif (
                     isinstance(ev, RunFailed)
                     and self.dispatcher.dispatched == 0
@@ -463,7 +461,7 @@ class Scheduler:
         self._finish(run_id, merged, started, results)
 
     async def _fan_out(self, targets: list[str], task: str) -> list[DispatchResult]:
-        origin = ToolContext(self._run_id, SCHEDULER, self._step, "")
+        origin = ToolContext(self._run_id, SCHEDULER, self._step, "", self._emit)
         tasks = [asyncio.ensure_future(self.dispatcher.dispatch(n, task, origin)) for n in targets]
         self._direct.update(tasks)
         try:
