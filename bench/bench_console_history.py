@@ -189,7 +189,7 @@ class Console:
         handle = bridge.handle
 
         async def timed_handle(event: Any) -> None:
-            if event.kind in ("text_delta", "answer_delta"):
+            if event.kind == "text_delta":
                 now = time.perf_counter()
                 if not self.first_delta:
                     self.first_delta = now

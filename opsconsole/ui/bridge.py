@@ -313,7 +313,7 @@ class AgentBridge:
             self.show_standing()
         if isinstance(event, ev.StepStarted) and top:
             status.steps = event.step
-        elif isinstance(event, ev.TextDelta | ev.AnswerDelta) and top:
+        elif isinstance(event, ev.TextDelta) and top:
             await chat.append_answer(event.text)
         elif isinstance(event, ev.Thought | ev.ToolCallStarted | ev.ApprovalRequested) and top:
             await chat.discard_answer()
