@@ -96,7 +96,8 @@ def run_tasks_eval(
     from opsconsole.evals.taskrun import Target, kubectl_path, run_tasks
     from opsconsole.evals.tasks import load_tasks
 
-    runs = int(getattr(args, "runs", None) or 1)
+    runs = getattr(args, "runs", None)
+    runs = 1 if runs is None else int(runs)
     if runs < 1:
         raise UsageError("--runs: expected an integer >= 1")
     directory = Path(args.tasks)
@@ -121,6 +122,8 @@ def run_tasks_eval(
     with contextlib.ExitStack() as stack:
         target = Target()
         if context:
+            kc = getattr(args, "kubeconfig", None) or settings.kubernetes.kubeconfig
+            path = stack.enter_context(context_kubeconfig(context, kc, kubectl))
             confirm_cluster(
                 context,
                 len(tasks),
@@ -128,8 +131,6 @@ def run_tasks_eval(
                 stdin=stdin or sys.stdin,
                 err=err,
             )
-            kc = getattr(args, "kubeconfig", None) or settings.kubernetes.kubeconfig
-            path = stack.enter_context(context_kubeconfig(context, kc, kubectl))
             target = Target(context=context, kubeconfig=path)
         report.results = asyncio.run(
             run_tasks(

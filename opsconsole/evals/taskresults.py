@@ -185,11 +185,13 @@ def _pct(x: float) -> str:
 
 
 def render_task_table(report: TaskReport) -> str:
-    """One row per task, then TOTAL; plain text (the same as the JSON's figures)."""
+    """One row per task, then TOTAL; plain text (the same as the JSON's figures). With one run
+    per task pass@1 is the only figure shown."""
     from opsconsole.evals.report import _clip, _pad, _width
 
     n = report.runs
-    head = ("TASK", "LEVEL", "PASSED", "PASS@1", f"PASS@{n}", f"PASS^{n}", "TIME", "FAILED")
+    keys = ["pass@1"] if n == 1 else ["pass@1", f"pass@{n}", f"pass^{n}"]
+    head = ("TASK", "LEVEL", "PASSED", *(k.upper() for k in keys), "TIME", "FAILED")
     rows: list[tuple[str, ...]] = []
     for r in report.results:
         f = r.figures(n)
@@ -198,9 +200,7 @@ def render_task_table(report: TaskReport) -> str:
                 r.task,
                 r.difficulty,
                 "error" if r.error else f"{r.passed}/{len(r.runs)}",
-                _pct(f["pass@1"]),
-                _pct(f[f"pass@{n}"]),
-                _pct(f[f"pass^{n}"]),
+                *(_pct(f[k]) for k in keys),
                 f"{r.duration:.1f}s",
                 _clip(r.first_failure.replace("\n", " "), 70),
             )
@@ -211,9 +211,7 @@ def render_task_table(report: TaskReport) -> str:
             f"TOTAL ({t['tasks']} tasks)",
             "",
             f"{t['passed_runs']}/{t['runs']}",
-            _pct(t["pass@1"]),
-            _pct(t[f"pass@{n}"]),
-            _pct(t[f"pass^{n}"]),
+            *(_pct(t[k]) for k in keys),
             f"{t['duration']:.1f}s",
             f"{t['errors']} not loaded" if t["errors"] else "",
         )

@@ -6,8 +6,8 @@
 2. the task's ``setup`` script, with ``KUBECONFIG`` pointing at that cluster and ``kubectl``
    on ``PATH``; a setup that fails ends the run as an error;
 3. the agent (the configured model, or the offline planner) in write mode on each prompt of the
-   script in turn (one conversation), the harness's :class:`GrantingApprover` approving every
-   change it proposes, each approval recorded;
+   script in turn (one conversation), :class:`DiffedApprover` granting every change it
+   proposes after the dry run a person would see, each approval recorded with its diff;
 4. the ``verifier`` script (exit 0: solved) and the ``expect`` checks on the answers;
 5. the ``cleanup`` script, whatever happened (its failure is recorded, not scored).
 """
@@ -164,6 +164,14 @@ def task_runtime(settings: Settings, spec: ModelSpec, target: Target) -> Runtime
     return build_runtime(settings, opts)
 
 
+class DiffedApprover(GrantingApprover):
+    """The tasks' approver: each change goes through the approval a person gets (its
+    server-side dry run, diff and blast radius; a dry run the server refuses asks nobody),
+    and is granted and recorded."""
+
+    interactive = True
+
+
 def _approval(request: Any) -> dict[str, Any]:
     s = request.summary
     return {
@@ -181,7 +189,7 @@ async def _agent(
     rt: Runtime, task: Task, out: RunOutcome, timeout: float, progress: Progress | None
 ) -> list[str]:
     """Every prompt of the script in turn on one runner; the answers."""
-    approver = GrantingApprover()
+    approver = DiffedApprover()
     runner = rt.runner(approver, language="en")
     rec = RunRecord()
     answers: list[str] = []

@@ -204,7 +204,7 @@ def load_tasks(directory: Path, names: list[str] | None = None) -> list[Task | T
     if names:
         chosen = [p for p in folders if any(fnmatch.fnmatchcase(p.name, n) for n in names)]
         if not chosen:
-            known = ", ".join(p.name for p in folders[:20])
+            known = ", ".join(p.name for p in folders)
             raise UsageError(f"no task in {directory} matches {' '.join(names)} (tasks: {known})")
         folders = chosen
     if not folders:
