@@ -339,7 +339,8 @@ def test_cluster_with_yes_runs_there(
     # the setup leaves a mark of the cluster it ran on: the sandbox's own server address
     with (task / "setup.sh").open("a") as fh:
         fh.write(
-            f'kubectl config view --minify -o jsonpath="{{.clusters[0].cluster.server}}" > {marker}\n'
+            "kubectl config view --minify "
+            f'-o jsonpath="{{.clusters[0].cluster.server}}" > {marker}\n'
         )
     code = run_eval(args, Settings())
     err = capsys.readouterr().err
