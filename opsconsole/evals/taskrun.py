@@ -45,8 +45,6 @@ UNCHANGED_VERIFY_TIMEOUT = 3
 #: the tail of a script's output kept in the results
 OUTPUT_TAIL = 2000
 
-Progress = Callable[[str, dict[str, Any]], None]
-
 
 class KubectlMissing(OpsConsoleError):
     code = "no_kubectl"
@@ -77,10 +75,6 @@ class Target:
     context: str | None = None
     #: the kubeconfig of ``context`` (only that context, written by the CLI)
     kubeconfig: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.context or "sandbox"
 
 
 def script_env(kubeconfig: str, kubectl: str, settings: Settings) -> dict[str, str]:
@@ -185,20 +179,17 @@ def _approval(request: Any) -> dict[str, Any]:
     }
 
 
-async def _agent(
-    rt: Runtime, task: Task, out: RunOutcome, timeout: float, progress: Progress | None
-) -> list[str]:
+async def _agent(rt: Runtime, task: Task, out: RunOutcome, timeout: float) -> list[str]:
     """Every prompt of the script in turn on one runner; the answers."""
     approver = DiffedApprover()
     runner = rt.runner(approver, language="en")
     rec = RunRecord()
     answers: list[str] = []
-    meta = {"task": task.name, "run": out.run}
     try:
         async with asyncio.timeout(timeout):
             for prompt in task.prompts:
                 rec.answer = ""
-                await _drive(runner, prompt, rec, progress, meta)
+                await _drive(runner, prompt, rec, None, {})
                 answers.append(rec.answer)
                 if rec.run_status != "finished":
                     break
@@ -226,7 +217,6 @@ async def run_once(
     *,
     kubectl: str,
     timeout: float,
-    progress: Progress | None = None,
 ) -> RunOutcome:
     """One run of one task; never raises for a broken run."""
     from opsconsole.redact import redact
@@ -241,7 +231,7 @@ async def run_once(
             assert kubeconfig is not None
             env = script_env(kubeconfig, kubectl, settings)
             try:
-                await _phases(rt, task, out, env, spec, timeout, progress)
+                await _phases(rt, task, out, env, timeout)
             finally:
                 if task.cleanup is not None:
                     code, text = await asyncio.to_thread(run_script, task.cleanup, env)
@@ -261,9 +251,7 @@ async def _phases(
     task: Task,
     out: RunOutcome,
     env: dict[str, str],
-    spec: ModelSpec,
     timeout: float,
-    progress: Progress | None,
 ) -> None:
     if task.setup is not None:
         out.phase = "setup"
@@ -272,7 +260,7 @@ async def _phases(
             out.status, out.error = "error", f"setup exited {code}: {text[-500:]}"
             return
     out.phase = "agent"
-    answers = await _agent(rt, task, out, task.timeout or timeout, progress)
+    answers = await _agent(rt, task, out, task.timeout or timeout)
     out.answer = "\n\n".join(answers)
     ok = True
     if task.verifier is not None:
@@ -306,7 +294,6 @@ async def run_tasks(
     timeout: float = 300.0,
     kubectl: str | None = None,
     on_run: Callable[[str, RunOutcome], None] | None = None,
-    progress: Progress | None = None,
 ) -> list[TaskResult]:
     """Every task ``runs`` times, one run at a time (a real cluster is shared; a sandbox per
     run costs a core); a task that did not load is reported with its error."""
@@ -319,9 +306,7 @@ async def run_tasks(
             continue
         result = TaskResult(task.name, difficulty=task.difficulty)
         for i in range(1, runs + 1):
-            outcome = await run_once(
-                task, i, spec, settings, target, kubectl=exe, timeout=timeout, progress=progress
-            )
+            outcome = await run_once(task, i, spec, settings, target, kubectl=exe, timeout=timeout)
             result.runs.append(outcome)
             if on_run is not None:
                 on_run(task.name, outcome)

@@ -334,7 +334,7 @@ def test_cluster_with_yes_runs_there(
     srv = fresh_sandbox("clean", speed=4)
     kc = Path(srv.write_kubeconfig(tmp_path / "kc"))
     marker = tmp_path / "saw-it"
-    args = _cluster_args(kc, tmp_path, yes=True)
+    args = _cluster_args(kc, tmp_path, yes=True, json=True)
     task = Path(args.tasks) / "cronjob-suspended"
     # the setup leaves a mark of the cluster it ran on: the sandbox's own server address
     with (task / "setup.sh").open("a") as fh:
@@ -343,8 +343,11 @@ def test_cluster_with_yes_runs_there(
             f'-o jsonpath="{{.clusters[0].cluster.server}}" > {marker}\n'
         )
     code = run_eval(args, Settings())
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 1  # the offline planner does not unsuspend CronJobs
+    line, totals = (json.loads(x) for x in out.splitlines())
+    assert line["task"] == "cronjob-suspended" and line["pass@1"] == 0.0
+    assert totals["totals"]["runs"] == 1 and totals["results_file"] == str(tmp_path / "r.json")
     assert "--yes: running 1 task(s) on cluster context opsconsole-sandbox" in err
     assert marker.read_text() == srv.url
     data = json.loads((tmp_path / "r.json").read_text())
