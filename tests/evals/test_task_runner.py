@@ -365,3 +365,54 @@ def test_an_unknown_cluster_context_is_a_usage_error(
     args.cluster = "prod-eu"
     assert run_eval(args, Settings()) == 2
     assert "--cluster: no context 'prod-eu' in the kubeconfig" in capsys.readouterr().err
+
+
+async def test_an_answer_judged_task_passes_on_the_words_only_when_they_hold(
+    srv: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "which-nodes"
+    _task_yaml(
+        folder,
+        "script:\n  - prompt: How many nodes does the cluster have, and what are they called?\n"
+        "  - prompt: Which one is the oldest?\n"
+        "expect:\n  - contains: node-1\n  - notContains: node-4\ndifficulty: easy\n",
+    )
+    srv.push(
+        reply(tool_calls=[tool_call("get_nodes", {})]),
+        reply("Three nodes: node-1, node-2 and node-3."),
+        reply("They are all 20 days old."),
+        reply("Four nodes: node-1 to node-4."),
+        reply("node-4."),
+    )
+    settings = _model_settings(srv)
+    spec = ModelSpec.from_settings(settings, offline=False)
+    (result,) = await run_tasks([load_task(folder)], spec, settings, runs=2, timeout=120)
+    assert srv.rejections == []
+    # the second prompt continued the same conversation
+    assert "Three nodes" in json.dumps(srv.requests[2]["messages"])
+    right, wrong = result.runs
+    assert right.status == "pass" and right.verifier_exit is None
+    assert right.expect == [
+        {"rule": "contains 'node-1'", "ok": True},
+        {"rule": "notContains 'node-4'", "ok": True},
+    ]
+    assert wrong.status == "fail" and wrong.phase == "expect"
+    assert wrong.error == "notContains 'node-4' fails"
+
+
+def test_the_command_line_takes_the_task_options(capsys: pytest.CaptureFixture) -> None:
+    from opsconsole.cli import build_parser, main
+
+    args = build_parser().parse_args(
+        ["eval", "--tasks", "evals/tasks", "--task", "a", "b*", "--runs", "3"]
+        + ["--cluster", "kind-bench", "--yes"]
+    )
+    assert (args.tasks, args.task, args.runs, args.cluster, args.yes) == (
+        "evals/tasks",
+        ["a", "b*"],
+        3,
+        "kind-bench",
+        True,
+    )
+    assert main(["eval", "--offline", "--tasks", "/nonexistent/tasks"]) == 2
+    assert "eval: --tasks: /nonexistent/tasks is not a directory" in capsys.readouterr().err
