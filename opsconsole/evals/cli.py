@@ -176,6 +176,12 @@ def _run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str
         print(path, file=out)
         return 0
     if getattr(args, "show", None):
+        from opsconsole.evals.taskresults import load_task_results, render_task_table
+
+        tasks_report = load_task_results(Path(args.show))
+        if tasks_report is not None:
+            print(render_task_table(tasks_report), file=out)
+            return 0 if tasks_report.ok else 1
         report = load_results(Path(args.show))
         print(render_table(report), file=out)
         return 0 if report.ok else 1

@@ -10,8 +10,10 @@ not be loaded counts as failed in every figure. Totals are the mean over the tas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from math import comb
+from pathlib import Path
 from typing import Any
 
 FORMAT = "opsconsole-eval-tasks"
@@ -58,6 +60,10 @@ class RunOutcome:
     @property
     def passed(self) -> bool:
         return self.status == "pass"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunOutcome:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +120,15 @@ class TaskResult:
     @property
     def duration(self) -> float:
         return sum(r.duration for r in self.runs)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TaskResult:
+        return cls(
+            task=str(d["task"]),
+            difficulty=str(d.get("difficulty") or ""),
+            runs=[RunOutcome.from_dict(r) for r in d.get("runs") or []],
+            error=str(d.get("error") or ""),
+        )
 
     def to_dict(self, n: int) -> dict[str, Any]:
         return {
@@ -178,6 +193,41 @@ class TaskReport:
             "results": [r.to_dict(self.runs) for r in self.results],
             "totals": self.totals(),
         }
+
+
+def load_task_results(path: Path) -> TaskReport | None:
+    """An ``eval --tasks`` results file read back; None when the file is of another format
+    (the scenario suite's). Refuses a newer version and a malformed file."""
+    from opsconsole.evals.results import ResultsFileError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the scenario suite's reader says what is wrong with it
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    version = data.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise ResultsFileError(
+            f"{path} has task results format version {version!r}; this opsconsole reads up to "
+            f"{VERSION}",
+            hint="upgrade opsconsole to read it",
+        )
+    try:
+        return TaskReport(
+            model=str(data.get("model") or ""),
+            offline=bool(data.get("offline")),
+            runs=int(data["runs"]),
+            cluster=str(data.get("cluster") or "sandbox"),
+            base_url=str(data.get("base_url") or ""),
+            tasks_dir=str(data.get("tasks_dir") or ""),
+            started=str(data.get("started") or ""),
+            finished=str(data.get("finished") or ""),
+            app_version=str(data.get("app_version") or ""),
+            results=[TaskResult.from_dict(r) for r in data.get("results") or []],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultsFileError(f"{path}: a task result is malformed ({exc})") from None
 
 
 def _pct(x: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,6 +198,14 @@ def test_offline_run_with_bad_folders_beside_a_real_task(
     totals = data["totals"]
     assert totals["tasks"] == 4 and totals["errors"] == 2 and totals["runs"] == 4
     assert totals["pass@1"] == pytest.approx(real["pass@1"] / 4, abs=1e-4)
+    # --show prints the same table again from the file
+    assert run_eval(_args(show=str(out_file)), Settings()) == 1
+    shown = capsys.readouterr().out
+
+    def cells(text: list[str]) -> list[str]:  # the rows without their TIME (rounded in the file)
+        return [" ".join(re.sub(r"\d+\.\ds\b", "T", row).split()) for row in text]
+
+    assert cells(shown.splitlines()) == cells(lines[:-1]) and lines[-1].startswith("results:")
 
 
 # --- a scripted model performs the known fix through the change tools -----------------------
