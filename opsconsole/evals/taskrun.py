@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.errors import OpsConsoleError
-from opsconsole.evals.harness import GrantingApprover, ModelSpec, RunRecord, _drive
+from opsconsole.evals.harness import GrantingApprover, ModelSpec, RunRecord, drive_run
 from opsconsole.evals.taskresults import RunOutcome, TaskResult
 from opsconsole.evals.tasks import Task, TaskProblem
 
@@ -167,6 +167,8 @@ class DiffedApprover(GrantingApprover):
 
 
 def _approval(request: Any) -> dict[str, Any]:
+    from opsconsole.redact import redact
+
     s = request.summary
     return {
         "tool": request.tool,
@@ -174,8 +176,8 @@ def _approval(request: Any) -> dict[str, Any]:
         "kind": s.kind,
         "name": s.name,
         "namespace": s.namespace,
-        "diff": request.diff,
-        "blast_radius": request.blast_radius,
+        "diff": redact(request.diff),
+        "blast_radius": redact(request.blast_radius),
     }
 
 
@@ -189,7 +191,7 @@ async def _agent(rt: Runtime, task: Task, out: RunOutcome, timeout: float) -> li
         async with asyncio.timeout(timeout):
             for prompt in task.prompts:
                 rec.answer = ""
-                await _drive(runner, prompt, rec, None, {})
+                await drive_run(runner, prompt, rec, None, {})
                 answers.append(rec.answer)
                 if rec.run_status != "finished":
                     break
