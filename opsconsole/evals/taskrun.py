@@ -225,7 +225,6 @@ async def run_once(
 
     out = RunOutcome(run=run)
     t0 = time.monotonic()
-    env: dict[str, str] | None = None
     try:
         rt = await asyncio.to_thread(task_runtime, run_settings(settings, target), spec, target)
         with contextlib.closing(rt):
@@ -274,7 +273,9 @@ async def _phases(
         out.verifier_exit, out.verifier_output = code, text
         ok = code == 0
         if not ok:
-            out.error = f"verifier exited {code}" + (f": {text[-300:]}" if text else "")
+            # the agent's own failure (a model error, the deadline) stays in view
+            agent = f"{out.error}; " if out.error else ""
+            out.error = agent + f"verifier exited {code}" + (f": {text[-300:]}" if text else "")
     if ok and task.expect:
         out.phase = "expect"
         out.expect = [{"rule": e.rule, "ok": e.holds(out.answer)} for e in task.expect]

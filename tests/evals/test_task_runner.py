@@ -425,3 +425,39 @@ def test_the_command_line_takes_the_task_options(capsys: pytest.CaptureFixture) 
     )
     assert main(["eval", "--offline", "--tasks", "/nonexistent/tasks"]) == 2
     assert "eval: --tasks: /nonexistent/tasks is not a directory" in capsys.readouterr().err
+
+
+def test_the_scripts_get_a_kubeconfig_of_the_chosen_context_only(tmp_path: Path) -> None:
+    import yaml
+
+    from opsconsole.evals.taskcli import context_kubeconfig
+    from opsconsole.errors import UsageError
+
+    kc = tmp_path / "kc"
+    kc.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": n, "cluster": {"server": f"https://{n}.example:6443"}}
+                    for n in ("prod", "bench")
+                ],
+                "users": [{"name": "u", "user": {"token": "t0ken"}}],
+                "contexts": [
+                    {"name": f"ctx-{n}", "context": {"cluster": n, "user": "u"}}
+                    for n in ("prod", "bench")
+                ],
+                "current-context": "ctx-prod",
+            }
+        )
+    )
+    with context_kubeconfig("ctx-bench", str(kc), kubectl_path()) as path:
+        only = yaml.safe_load(Path(path).read_text())
+        assert oct(Path(path).stat().st_mode & 0o777) == "0o600"
+    assert not Path(path).exists()
+    assert only["current-context"] == "ctx-bench"
+    assert [c["cluster"]["server"] for c in only["clusters"]] == ["https://bench.example:6443"]
+    with pytest.raises(UsageError, match="no context 'ctx-dev' in the kubeconfig"):
+        with context_kubeconfig("ctx-dev", str(kc), kubectl_path()):
+            pass
