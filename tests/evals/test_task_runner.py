@@ -430,8 +430,8 @@ def test_the_command_line_takes_the_task_options(capsys: pytest.CaptureFixture) 
 def test_the_scripts_get_a_kubeconfig_of_the_chosen_context_only(tmp_path: Path) -> None:
     import yaml
 
-    from opsconsole.evals.taskcli import context_kubeconfig
     from opsconsole.errors import UsageError
+    from opsconsole.evals.taskcli import context_kubeconfig
 
     kc = tmp_path / "kc"
     kc.write_text(
