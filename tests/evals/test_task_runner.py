@@ -225,7 +225,7 @@ def _model_settings(srv: ScriptedOpenAIServer) -> Settings:
     )
 
 
-async def test_a_scripted_model_fixes_two_tasks_and_the_verifier_decides(
+async def test_a_scripted_model_fixes_three_tasks_and_the_verifier_decides(
     srv: ScriptedOpenAIServer,
 ) -> None:
     scale = {"kind": "deployment", "name": "orders", "namespace": "scaled-to-zero", "replicas": 3}
@@ -253,10 +253,18 @@ async def test_a_scripted_model_fixes_two_tasks_and_the_verifier_decides(
         ),
         reply(tool_calls=[tool_call("patch_resource", selector)]),
         reply("The Service selected app=web-frontend; it now selects app=web."),
+        # rollback-bad-image: back to the previous revision
+        reply(
+            tool_calls=[
+                tool_call("rollout_undo", {"name": "catalog", "namespace": "rollback-bad-image"})
+            ]
+        ),
+        reply("catalog is back on its previous revision."),
     )
     tasks = [
         load_task(TASKS_DIR / "scaled-to-zero"),
         load_task(TASKS_DIR / "svc-selector-mismatch"),
+        load_task(TASKS_DIR / "rollback-bad-image"),
     ]
     settings = _model_settings(srv)
     spec = ModelSpec.from_settings(settings, offline=False)
@@ -264,9 +272,9 @@ async def test_a_scripted_model_fixes_two_tasks_and_the_verifier_decides(
     results = await run_tasks(
         [tasks[0]], spec, settings, runs=2, timeout=120, on_run=lambda n, o: runs.append(n)
     )
-    results += await run_tasks([tasks[1]], spec, settings, runs=1, timeout=120)
+    results += await run_tasks(tasks[1:], spec, settings, runs=1, timeout=120)
     assert srv.rejections == [] and runs == ["scaled-to-zero", "scaled-to-zero"]
-    zero, svc = results
+    zero, svc, undo = results
     first, second = zero.runs
     assert first.status == "pass", first.error
     assert [a["tool"] for a in first.approvals] == ["scale_resource"]
@@ -285,6 +293,11 @@ async def test_a_scripted_model_fixes_two_tasks_and_the_verifier_decides(
     # the change tools were offered: write mode
     offered = {t["function"]["name"] for t in srv.requests[3]["tools"]}
     assert {"patch_resource", "scale_resource", "apply_resource"} <= offered
+
+    (run,) = undo.runs
+    assert run.status == "pass", run.error
+    assert [a["tool"] for a in run.approvals] == ["rollout_undo"]
+    assert "nginx:1.27-hotfix" in run.approvals[0]["diff"]
 
 
 # --- --cluster: a real cluster's context, confirmed first -----------------------------------
