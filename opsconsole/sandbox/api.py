@@ -38,6 +38,7 @@ from .wire import openapi
 from .wire.gnostic import RESPONSE_TYPE as GNOSTIC_RESPONSE
 
 if TYPE_CHECKING:
+    from .exporters import Exporters
     from .server import Faults
 
 VERSION = {
@@ -64,6 +65,7 @@ class Api:
         self.faults = faults
         self.address = address
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self._exporters: Exporters | None = None
 
     # --- entry --------------------------------------------------------------------------
     def handle(
@@ -197,9 +199,37 @@ class Api:
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return ok(doc)
-        if parts and parts[0] in ("swagger.json", "metrics"):
+        if parts and parts[0] == "metrics":
+            return self._exposition(parts[1:])
+        if parts and parts[0] == "swagger.json":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return None
+
+    @property
+    def exporters(self) -> Exporters:
+        """The Prometheus exporters (:mod:`.exporters`), made on the first scrape."""
+        if self._exporters is None:
+            from .exporters import Exporters
+
+            self._exporters = Exporters(self.c)
+        return self._exporters
+
+    def _exposition(self, parts: list[str]) -> Response:
+        """``/metrics/kube-state``, ``/metrics/cadvisor``, ``/metrics/apps/<ns>/<service>``:
+        the Prometheus text format; a service without a ready pod answers 503."""
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+        body: bytes | None = None
+        if len(parts) == 1:
+            body = self.exporters.render(parts[0])
+        elif len(parts) == 3 and parts[0] == "apps":
+            if (parts[1], parts[2]) in self.exporters.app_targets():
+                body = self.exporters.render_app(parts[1], parts[2])
+                if body is None:
+                    return Response(503, b"no ready pod behind the service\n", "text/plain")
+        if body is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return Response(200, body, CONTENT_TYPE_LATEST)
 
     def _openapi(self, parts: list[str], query: dict[str, str], headers: Any) -> Response:
         """/openapi/v2 and /openapi/v3[/<group-version>] (see :mod:`.wire.openapi`)."""

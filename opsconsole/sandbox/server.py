@@ -47,6 +47,8 @@ REASONS = {
     415: "Unsupported Media Type",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
