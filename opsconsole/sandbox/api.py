@@ -66,11 +66,17 @@ class Api:
         self.address = address
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
         self._exporters: Exporters | None = None
+        #: (namespace, service) -> the URL the service proxy forwards to (the monitoring stack)
+        self.proxies: dict[tuple[str, str], str] = {}
 
     # --- entry --------------------------------------------------------------------------
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> Response | WatchStream | LogStream:
+        parts = [p for p in path.split("/") if p]
+        if self.proxies and len(parts) >= 7 and parts[4] == "services" and parts[6] == "proxy":
+            if parts[:3] == ["api", "v1", "namespaces"]:
+                return self._proxy(method, parts[3], parts[5], parts[7:], query, headers, body)
         try:
             out = self._handle(method, path, query, headers, decode_body(headers, body))
         except ApiError as e:
@@ -78,6 +84,47 @@ class Api:
         if wants_only_protobuf(headers.get("Accept")):
             return as_protobuf(out)
         return out
+
+    def _proxy(
+        self,
+        method: str,
+        ns: str,
+        service: str,
+        rest: list[str],
+        query: dict[str, str],
+        headers: Any,
+        body: bytes,
+    ) -> Response:
+        """``services/<name>[:<port>]/proxy/<path>``: forwarded to a registered service."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        names = [p for p in service.split(":") if p not in ("http", "https")]
+        base = self.proxies.get((ns, names[0] if names else ""))
+        if base is None:
+            return self.error(
+                503,
+                "ServiceUnavailable",
+                f'no endpoints available for service "{service}"',
+                {"name": service, "kind": "services"},
+            )
+        url = base + "/" + "/".join(rest)
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        ctype = headers.get("Content-Type") or "application/x-www-form-urlencoded"
+        req = urllib.request.Request(
+            url, data=body or None, method=method, headers={"Content-Type": ctype}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return Response(r.status, r.read(), r.headers.get("Content-Type") or "text/plain")
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.read(), e.headers.get("Content-Type") or "text/plain")
+        except (urllib.error.URLError, OSError) as e:
+            return self.error(
+                503, "ServiceUnavailable", f"error trying to reach service: {e}", None
+            )
 
     def error(self, code: int, reason: str, message: str, details: Obj | None = None) -> Response:
         return Response(code, dumps(status_obj(code, reason, message, details)))

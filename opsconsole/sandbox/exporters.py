@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import (
@@ -62,6 +63,7 @@ _PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 _WAITING = ("ContainerCreating", "CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff")
 
 
+@lru_cache(maxsize=8192)
 def _iso_seconds(value: str | None) -> float:
     if not value:
         return 0.0
@@ -457,8 +459,11 @@ class Exporters:
             active.add_metric(key, float(js.get("active", 0)))
         yield from (spec, avail, unavail, cond, cur, hmax, hmin, failed, succeeded, active)
 
-    def cadvisor(self, t: float, only: set[str] | None = None) -> Iterator[Metric]:
-        """cAdvisor's container metrics (``only``: just the families named)."""
+    def cadvisor(
+        self, t: float, only: set[str] | None = None, pods: set[str] | None = None
+    ) -> Iterator[Metric]:
+        """cAdvisor's container metrics (``only``: just the families named; ``pods``: just
+        the pods named)."""
         cl = ["namespace", "pod", "container", "node", "image"]
         mem = GaugeMetricFamily(
             "container_memory_working_set_bytes",
@@ -480,6 +485,8 @@ class Exporters:
         )
         for pod, rt in self.pods(t):
             md = pod["metadata"]
+            if pods is not None and md["name"] not in pods:
+                continue
             for c in pod["spec"]["containers"]:
                 since = self.running_since(pod, rt, c["name"], t)
                 if since is None or since > t:
