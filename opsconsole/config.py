@@ -162,12 +162,38 @@ class SessionSettings(_Section, frozen=True):
     dir: str | None = None
 
 
+class EndpointSettings(_Section, frozen=True):
+    """One monitoring API: its URL and the environment variable holding its bearer token."""
+
+    url: str | None = None
+    bearer_token_env: str | None = None
+
+    def bearer_token(self) -> str | None:
+        """The token from the environment; never stored in settings or files."""
+        if not self.bearer_token_env:
+            return None
+        return os.environ.get(self.bearer_token_env, "").strip() or None
+
+
+class MonitoringSettings(_Section, frozen=True):
+    """Prometheus and Alertmanager for the monitoring tools (the demo starts its own)."""
+
+    prometheus: EndpointSettings = _section(EndpointSettings)
+    alertmanager: EndpointSettings = _section(EndpointSettings)
+    #: with --demo, start a real Prometheus and Alertmanager beside the sandbox (if installed)
+    sandbox_stack: bool = True
+    request_timeout: Annotated[float, Positive] = 30.0
+    #: a query selecting more series than this is refused before it runs
+    max_series: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+
+
 class Settings(_Section, frozen=True):
     model: ModelSettings = _section(ModelSettings)
     agent: AgentSettings = _section(AgentSettings)
     kubernetes: KubernetesSettings = _section(KubernetesSettings)
     ui: UISettings = _section(UISettings)
     sessions: SessionSettings = _section(SessionSettings)
+    monitoring: MonitoringSettings = _section(MonitoringSettings)
 
 
 def _section_type(tp: Any) -> type[_Section] | None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.agent.transcript import Conversation
     from opsconsole.config import Settings
     from opsconsole.k8s.client import Cluster
+    from opsconsole.monitoring import Monitoring
     from opsconsole.sessions.recorder import SessionRecorder
     from opsconsole.sessions.resume import ResumedSession
 
@@ -55,6 +56,9 @@ class RuntimeOptions:
     #: headless: no cluster or a session that cannot be resumed is an error (``ask``), not a
     #: banner or a note (the console)
     strict: bool = False
+    #: with ``demo``: start Prometheus and Alertmanager beside the sandbox when installed (and
+    #: ``monitoring.sandbox_stack`` allows); the commands a person runs turn it on
+    monitoring: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,13 @@ class RuntimeNote:
     """Something the front end should tell the user once."""
 
     code: Literal[
-        "sandbox", "context-ignored", "no-api-key", "offline", "not-recorded", "not-resumed"
+        "sandbox",
+        "context-ignored",
+        "no-api-key",
+        "offline",
+        "not-recorded",
+        "not-resumed",
+        "monitoring",
     ]
     text: str
     level: Literal["info", "warning"] = "info"
@@ -87,6 +97,10 @@ class Runtime:
     notes: list[RuntimeNote] = field(default_factory=list)
     #: the session continued by ``options.resume`` (its transcript and results), if any
     resumed: ResumedSession | None = None
+    #: the demo's Prometheus and Alertmanager (a ``MonitoringStack``), if started
+    monitoring_stack: Any = None
+    #: the monitoring clients the tools use (the demo's stack, or the configured URLs)
+    monitoring: Monitoring | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     # -- what it is ---------------------------------------------------------------------
@@ -211,7 +225,11 @@ class Runtime:
         cluster.write_mode = self.write_mode
         self.cluster, self.cluster_error = cluster, None
         self._stack.callback(cluster.close)
-        self.registry = ToolRegistry(build_k8s_tools(cluster, self.settings))
+        self.registry = ToolRegistry([*build_k8s_tools(cluster, self.settings), *self._tools()])
+
+    def _tools(self) -> list[Any]:
+        """The monitoring tools, when there is a Prometheus or an Alertmanager."""
+        return self.monitoring.tools(self.settings) if self.monitoring is not None else []
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -266,7 +284,29 @@ def _start_sandbox(rt: Runtime) -> str:
     rt.notes.append(
         RuntimeNote("sandbox", f"using the built-in sandbox cluster ({what}) at {sandbox.url}")
     )
+    if opts.monitoring and rt.settings.monitoring.sandbox_stack and not opts.pods:
+        _start_monitoring(rt)
     return kubeconfig
+
+
+def _start_monitoring(rt: Runtime) -> None:
+    """The sandbox's Prometheus and Alertmanager (loading in the background), or one note
+    saying what is missing."""
+    from opsconsole.sandbox.monitoring_stack import INSTALL_HINT, MonitoringStack, missing_binaries
+
+    missing = missing_binaries()
+    if missing:
+        rt.notes.append(
+            RuntimeNote(
+                "monitoring",
+                f"no Prometheus or alerts for the demo: {', '.join(missing)} not installed "
+                f"({INSTALL_HINT})",
+            )
+        )
+        return
+    stack = MonitoringStack(rt.sandbox).start()
+    rt.monitoring_stack = stack
+    rt._stack.callback(stack.stop)
 
 
 def build_runtime(settings: Settings, options: RuntimeOptions | None = None) -> Runtime:
@@ -308,6 +348,17 @@ def _wire(rt: Runtime) -> None:
         kube = settings.kubernetes.replace(kubeconfig=kubeconfig, context=context)
         settings = rt.settings = settings.replace(kubernetes=kube)
     rt.kubeconfig = str(kubeconfig) if kubeconfig else None
+    from opsconsole.monitoring import connect
+
+    stack = rt.monitoring_stack
+    rt.monitoring = connect(
+        settings,
+        prometheus_url=stack.prometheus_url if stack is not None else None,
+        alertmanager_url=stack.alertmanager_url if stack is not None else None,
+        wait_ready=stack.wait_ready if stack is not None else None,
+    )
+    if rt.monitoring is not None:
+        rt._stack.callback(rt.monitoring.close)
     try:
         rt._attach_cluster(Cluster.from_settings(settings, kubeconfig=kubeconfig, context=context))
     except OpsConsoleError as exc:
@@ -315,7 +366,7 @@ def _wire(rt: Runtime) -> None:
             raise
         rt.cluster_error = str(exc)
         # without a cluster the tools exist and answer "no cluster configured" (K9)
-        rt.registry = ToolRegistry(build_k8s_tools(None, settings))
+        rt.registry = ToolRegistry([*build_k8s_tools(None, settings), *rt._tools()])
     configured = settings.kubernetes.namespace
     if opts.namespace:
         rt.namespace = opts.namespace

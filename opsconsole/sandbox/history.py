@@ -9,7 +9,7 @@ sample every few seconds while they run, so their climb to the limit shows in th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client.core import Metric
@@ -91,14 +91,18 @@ def openmetrics_history(
     *,
     step: float = 60.0,
     dense_step: float = 5.0,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> bytes:
-    """The targets' samples from ``start`` to ``end`` (every ``step`` seconds) as OpenMetrics."""
+    """The targets' samples from ``start`` to ``end`` (every ``step`` seconds) as OpenMetrics;
+    ``cancelled`` is asked at each step (True: stop, and return what there is)."""
     targets = list(targets)
     hist = _History()
     up = Metric("up", "Whether the target answered its last scrape.", "gauge")
     cl = exporters.c
     times = [start + i * step for i in range(int((end - start) // step) + 1)]
     for t in times:
+        if cancelled():
+            return hist.text()
         with cl.lock:
             for target in targets:
                 extra = target.target_labels()
@@ -107,7 +111,8 @@ def openmetrics_history(
                 hist.add(up, extra, t)
                 for fam in families or ():
                     hist.add(fam, extra, t)
-    _dense_oom_memory(exporters, targets, hist, times, dense_step)
+    if not cancelled():
+        _dense_oom_memory(exporters, targets, hist, times, dense_step)
     return hist.text()
 
 

@@ -114,8 +114,16 @@ class MonitoringStack:
     def stop(self) -> None:
         """End both processes (their pids only) and remove the data directory; idempotent."""
         self._stopping.set()
+        self._end_processes()
         if self._thread is not None:
-            self._thread.join(timeout=120)
+            self._thread.join(timeout=60)
+        self._end_processes()  # one the thread started meanwhile
+        self.sandbox.api.proxies.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def _end_processes(self) -> None:
         with self._lock:
             procs, self._procs = self._procs, []
         for p in procs:
@@ -127,10 +135,6 @@ class MonitoringStack:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=10)
-        self.sandbox.api.proxies.clear()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
 
     # -- bringing it up -------------------------------------------------------------------
 
@@ -244,29 +248,38 @@ class MonitoringStack:
             return
         end = time.time()
         text = openmetrics_history(
-            self.sandbox.api.exporters, self.targets(), end - self.history_hours * 3600, end
+            self.sandbox.api.exporters,
+            self.targets(),
+            end - self.history_hours * 3600,
+            end,
+            cancelled=self._stopping.is_set,
         )
         source = d / "history.om"
         source.write_bytes(text)
-        out = subprocess.run(
-            [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(d / "data")],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        source.unlink()
-        if out.returncode != 0:
-            lines = (out.stderr or out.stdout).strip().splitlines()
-            raise RuntimeError(f"promtool could not backfill: {lines[-1] if lines else '?'}")
-
-    def _spawn(self, argv: list[str], log: str) -> None:
-        assert self._dir is not None
-        with open(self._dir / log, "wb") as fh:
-            proc = subprocess.Popen(
-                argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
+        if self._stopping.is_set():
+            return
+        argv = [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(d / "data")]
+        proc = self._spawn(argv, "promtool.log")
+        code = proc.wait(timeout=600)
         with self._lock:
+            if proc in self._procs:
+                self._procs.remove(proc)
+        source.unlink()
+        if code != 0 and not self._stopping.is_set():
+            lines = (d / "promtool.log").read_text(errors="replace").strip().splitlines()
+            raise RuntimeError(f"promtool could not backfill: {lines[-1] if lines else code}")
+
+    def _spawn(self, argv: list[str], log: str) -> subprocess.Popen[bytes]:
+        assert self._dir is not None
+        with self._lock:
+            if self._stopping.is_set():
+                raise RuntimeError("stopped")
+            with open(self._dir / log, "wb") as fh:
+                proc = subprocess.Popen(
+                    argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
             self._procs.append(proc)
+        return proc
 
     def _wait_answer(self, url: str, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
