@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.agent.transcript import Conversation
     from opsconsole.config import Settings
     from opsconsole.k8s.client import Cluster
+    from opsconsole.mcplink.client import McpHub
     from opsconsole.monitoring import Monitoring
     from opsconsole.sessions.recorder import SessionRecorder
     from opsconsole.sessions.resume import ResumedSession
@@ -101,6 +102,8 @@ class Runtime:
     monitoring_stack: Any = None
     #: the monitoring clients the tools use (the demo's stack, or the configured URLs)
     monitoring: Monitoring | None = None
+    #: the MCP servers of ``mcp.servers`` (started when their tools are first listed)
+    mcp: McpHub | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     # -- what it is ---------------------------------------------------------------------
@@ -219,17 +222,27 @@ class Runtime:
             self.namespace = cluster.default_namespace
 
     def _attach_cluster(self, cluster: Cluster) -> None:
-        from opsconsole.agent.tools import ToolRegistry
-        from opsconsole.k8s.tools import build_k8s_tools
-
         cluster.write_mode = self.write_mode
         self.cluster, self.cluster_error = cluster, None
         self._stack.callback(cluster.close)
-        self.registry = ToolRegistry([*build_k8s_tools(cluster, self.settings), *self._tools()])
+        self.registry = self._registry(cluster)
 
-    def _tools(self) -> list[Any]:
-        """The monitoring tools, when there is a Prometheus or an Alertmanager."""
-        return self.monitoring.tools(self.settings) if self.monitoring is not None else []
+    def _registry(self, cluster: Cluster | None) -> ToolRegistry:
+        """The Kubernetes tools on ``cluster`` (None: each says no cluster, K9) and the MCP
+        servers' tools, loaded as the first run starts."""
+        from opsconsole.agent.tools import ToolRegistry
+        from opsconsole.k8s.tools import build_k8s_tools
+
+        if self.mcp is None and self.settings.mcp.servers:
+            from opsconsole.mcplink.client import McpHub
+
+            self.mcp = McpHub(self.settings)
+            self._stack.callback(self.mcp.close)
+        sources = self.mcp.sources() if self.mcp is not None else []
+        monitoring = self.monitoring.tools(self.settings) if self.monitoring is not None else []
+        return ToolRegistry(
+            [*build_k8s_tools(cluster, self.settings), *monitoring], sources=sources
+        )
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -326,9 +339,7 @@ def build_runtime(settings: Settings, options: RuntimeOptions | None = None) -> 
 
 
 def _wire(rt: Runtime) -> None:
-    from opsconsole.agent.tools import ToolRegistry
     from opsconsole.k8s.client import Cluster
-    from opsconsole.k8s.tools import build_k8s_tools
 
     settings, opts = rt.settings, rt.options
     kubeconfig = opts.kubeconfig or settings.kubernetes.kubeconfig
@@ -366,7 +377,7 @@ def _wire(rt: Runtime) -> None:
             raise
         rt.cluster_error = str(exc)
         # without a cluster the tools exist and answer "no cluster configured" (K9)
-        rt.registry = ToolRegistry([*build_k8s_tools(None, settings), *rt._tools()])
+        rt.registry = rt._registry(None)
     configured = settings.kubernetes.namespace
     if opts.namespace:
         rt.namespace = opts.namespace
