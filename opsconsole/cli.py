@@ -36,6 +36,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "multi_agent": False,
     "resume": None,
     "pods": None,
+    "monitoring": True,
 }
 
 
@@ -73,6 +74,12 @@ def _common_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_pod_count,
         help="with --demo: a generated cluster of N pods instead of the demo scenario",
+    )
+    g.add_argument(
+        "--no-monitoring",
+        dest="monitoring",
+        action="store_false",
+        help="with --demo: no Prometheus and Alertmanager beside the sandbox",
     )
     g.add_argument(
         "--write",
@@ -115,6 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --write: print the diff and blast radius of each change the agent would "
         "make (server-side dry runs); nothing is executed",
+    )
+
+    inv = sub.add_parser(
+        "investigate",
+        parents=[common],
+        help="investigate firing alerts headless, one recorded session per alert",
+    )
+    which = inv.add_mutually_exclusive_group(required=True)
+    which.add_argument("--alert", metavar="NAME", help="the alerts named NAME (alertname)")
+    which.add_argument("--all-firing", action="store_true", help="every firing alert")
+    inv.add_argument(
+        "--alertmanager",
+        metavar="URL",
+        help="Alertmanager to read alerts from (default: monitoring.alertmanager.url; with "
+        "--demo, the sandbox's own)",
+    )
+    inv.add_argument("--json", action="store_true", help="print one JSON event per line")
+    inv.add_argument(
+        "--wait",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="wait up to SECONDS for the alerts to fire (default: 120 with --demo, else 0)",
+    )
+    inv.add_argument(
+        "--limit", type=int, default=20, help="investigate at most N alerts (default 20)"
     )
 
     sb = sub.add_parser("sandbox", help="run the built-in sandbox cluster in the foreground")
@@ -266,6 +299,13 @@ def _run_ask(args: argparse.Namespace) -> int:
     return run(args, settings)
 
 
+def _run_investigate(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.investigate import run
+
+    return run(args, settings)
+
+
 def _run_sandbox(args: argparse.Namespace) -> int:
     from opsconsole.sandbox.main import run
 
@@ -378,6 +418,7 @@ def _raw_ui_section(path: Path) -> dict[str, Any]:
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: _run_console,
     "ask": _run_ask,
+    "investigate": _run_investigate,
     "sandbox": _run_sandbox,
     "sessions": _run_sessions,
     "replay": _run_replay,

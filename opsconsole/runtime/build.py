@@ -254,6 +254,23 @@ class Runtime:
         self._replace_recorder(resumed.recorder)
         return resumed
 
+    def new_session(self) -> SessionRecorder | None:
+        """Record what follows in a new session file (the current one is closed); None when
+        ``sessions.record`` is off. Raises what creating the file raises."""
+        self._replace_recorder(self._open_recorder())
+        return self.recorder
+
+    def _open_recorder(self) -> SessionRecorder | None:
+        from opsconsole.sessions.recorder import SessionRecorder
+
+        return SessionRecorder.from_settings(
+            self.settings,
+            model=self.model_label,
+            offline=self.offline,
+            context=self.context,
+            sandbox=self.sandbox is not None,
+        )
+
     def _replace_recorder(self, recorder: SessionRecorder | None) -> None:
         old, self.recorder = self.recorder, recorder
         if old is not None:
@@ -413,14 +430,6 @@ def _wire(rt: Runtime) -> None:
             )
     if opts.record and rt.recorder is None:
         try:
-            from opsconsole.sessions.recorder import SessionRecorder
-
-            rt.recorder = SessionRecorder.from_settings(
-                settings,
-                model=rt.model_label,
-                offline=rt.offline,
-                context=rt.context,
-                sandbox=rt.sandbox is not None,
-            )
+            rt.recorder = rt._open_recorder()
         except (OpsConsoleError, OSError) as exc:
             rt.notes.append(RuntimeNote("not-recorded", f"session not recorded: {exc}", "warning"))

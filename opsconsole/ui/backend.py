@@ -203,6 +203,7 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
             offline=options.offline,
             write=options.write,
             resume=options.resume,
+            monitoring=options.monitoring,
         ),
     )
     backend = Backend(runtime=runtime, approver=approver, multi_agent=options.multi_agent)
