@@ -150,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=20, help="investigate at most N alerts (default 20)"
     )
 
+    sa = sub.add_parser(
+        "serve-alerts",
+        parents=[common],
+        help="receive Alertmanager webhooks and investigate each new alert group headless",
+    )
+    sa.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        required=True,
+        help="loopback address to listen on (port 0: a free one); POST /alerts",
+    )
+    sa.add_argument("--concurrency", type=int, default=2, help="investigations at once (2)")
+    sa.add_argument("--queue", type=int, default=100, help="alert groups queued at most (100)")
+    sa.add_argument("--json", action="store_true", help="print one JSON line per step")
+
     sb = sub.add_parser("sandbox", help="run the built-in sandbox cluster in the foreground")
     sb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sb.add_argument("--port", type=int, default=0, help="port (default: a free port)")
@@ -306,6 +321,13 @@ def _run_investigate(args: argparse.Namespace) -> int:
     return run(args, settings)
 
 
+def _run_serve_alerts(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.serve_alerts import run
+
+    return run(args, settings)
+
+
 def _run_sandbox(args: argparse.Namespace) -> int:
     from opsconsole.sandbox.main import run
 
@@ -419,6 +441,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: _run_console,
     "ask": _run_ask,
     "investigate": _run_investigate,
+    "serve-alerts": _run_serve_alerts,
     "sandbox": _run_sandbox,
     "sessions": _run_sessions,
     "replay": _run_replay,

@@ -21,6 +21,8 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.ask import Printer, _use_color
@@ -28,6 +30,7 @@ from opsconsole.errors import OpsConsoleError, UsageError
 from opsconsole.termsafe import printable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.agent.events import AgentEvent
     from opsconsole.config import Settings
     from opsconsole.monitoring.alerts import FiringAlert
     from opsconsole.runtime import Runtime
@@ -91,7 +94,7 @@ async def _investigate(args: argparse.Namespace, settings: Settings, printer: Pr
         namespace=getattr(args, "namespace", None),
         offline=bool(getattr(args, "offline", False)),
         strict=True,
-        record=False,  # each investigation opens its own session (Runtime.new_session)
+        record=False,  # each investigation opens its own session (Runtime.open_session)
         monitoring=demo and not url and bool(getattr(args, "monitoring", False)),
     )
     try:
@@ -152,20 +155,34 @@ def _settled(rt: Runtime) -> bool:
         return True
 
 
-async def _one(rt: Runtime, alert: FiringAlert, printer: Printer, i: int, n: int) -> bool:
+@dataclass(frozen=True)
+class Investigation:
+    """How one investigation ended: its outcome, the answer, the session file."""
+
+    outcome: str  # answered | finished | failed | cancelled
+    answer: str
+    session: str | None
+
+
+async def investigate_one(
+    rt: Runtime,
+    task: str,
+    namespace: str | None,
+    on_event: Callable[[AgentEvent], None] = lambda ev: None,
+) -> Investigation:
+    """Run ``task`` in ``namespace`` on a fresh agent, recorded as its own session; changes are
+    never executed (headless)."""
     from opsconsole.agent.approval import DenyAllApprover
-    from opsconsole.agent.events import AgentEvent, Answer, RunFinished
+    from opsconsole.agent.events import Answer, RunCancelled, RunFinished
     from opsconsole.agent.loop import drive
 
-    printer.note(f"investigation {i}/{n}: {alert.name} on {alert.target or '-'}")
-    recorder = rt.new_session()
-    rt.namespace = alert.namespace or rt.namespace
-    loop = rt.runner(DenyAllApprover())
+    recorder = rt.open_session()
+    loop = rt.runner(DenyAllApprover(), session=recorder, namespace=namespace)
     answer = ""
 
-    def on_event(ev: AgentEvent) -> None:
+    def each(ev: AgentEvent) -> None:
         nonlocal answer
-        printer.event(ev)
+        on_event(ev)
         if isinstance(ev, Answer):
             answer = ev.text
         if recorder is not None:
@@ -173,14 +190,23 @@ async def _one(rt: Runtime, alert: FiringAlert, printer: Printer, i: int, n: int
                 recorder.record(ev)
 
     try:
-        terminal = await drive(loop, alert.task(), on_event)
+        terminal = await drive(loop, task, each)
     finally:
         if recorder is not None:
             with contextlib.suppress(Exception):
                 recorder.sync_messages(loop.conversation.messages)
+            recorder.close()
         await loop.aclose()
-    ok = isinstance(terminal, RunFinished)
-    session = str(recorder.path) if recorder is not None else None
+    if isinstance(terminal, RunFinished):
+        outcome = "answered" if answer else "finished"
+    else:
+        outcome = "cancelled" if isinstance(terminal, RunCancelled) else "failed"
+    return Investigation(outcome, answer, str(recorder.path) if recorder is not None else None)
+
+
+async def _one(rt: Runtime, alert: FiringAlert, printer: Printer, i: int, n: int) -> bool:
+    printer.note(f"investigation {i}/{n}: {alert.name} on {alert.target or '-'}")
+    done = await investigate_one(rt, alert.task(), alert.namespace, printer.event)
     if printer.as_json:
         line: dict[str, Any] = {
             "type": "investigation",
@@ -188,11 +214,11 @@ async def _one(rt: Runtime, alert: FiringAlert, printer: Printer, i: int, n: int
             "target": alert.target,
             "labels": alert.labels,
             "fingerprint": alert.fingerprint,
-            "outcome": "answered" if ok and answer else ("finished" if ok else "failed"),
-            "answer": answer,
-            "session": session,
+            "outcome": done.outcome,
+            "answer": done.answer,
+            "session": done.session,
         }
         print(printer.mask(json.dumps(line, ensure_ascii=False)), file=printer.out, flush=True)
-    elif session:
-        printer.note(f"recorded as {session}")
-    return ok
+    elif done.session:
+        printer.note(f"recorded as {done.session}")
+    return done.outcome in ("answered", "finished")

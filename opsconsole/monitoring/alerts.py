@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from opsconsole.errors import OpsConsoleError
 from opsconsole.redact import redact
 
 if TYPE_CHECKING:
@@ -104,3 +105,64 @@ def firing_alerts(alertmanager: Alertmanager, name: str | None = None) -> list[F
         if (a.get("status") or {}).get("state") in ("active", "unprocessed")
     ]
     return sorted(out, key=FiringAlert.sort_key)
+
+
+class WebhookError(OpsConsoleError):
+    """An Alertmanager webhook body that is not one (answered 400; nothing is started)."""
+
+    code = "invalid_argument"
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """One notification of Alertmanager's webhook receiver (payload version 4): a group of
+    alerts under one ``groupKey``."""
+
+    key: str
+    status: str
+    alerts: tuple[FiringAlert, ...]
+    receiver: str = ""
+
+    @classmethod
+    def from_webhook(cls, payload: Any) -> AlertGroup:
+        if not isinstance(payload, dict):
+            raise WebhookError("the body is not a JSON object (Alertmanager's webhook payload)")
+        key, status, alerts = payload.get("groupKey"), payload.get("status"), payload.get("alerts")
+        if not isinstance(key, str) or not key:
+            raise WebhookError("no groupKey: not an Alertmanager webhook payload")
+        if status not in ("firing", "resolved"):
+            raise WebhookError(f"status {status!r}: expected firing or resolved")
+        if not isinstance(alerts, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("labels"), dict) for a in alerts
+        ):
+            raise WebhookError("alerts: expected a list of alerts, each with its labels")
+        firing = [FiringAlert.from_api(a) for a in alerts if a.get("status", "firing") == "firing"]
+        return cls(
+            key=key,
+            status=status,
+            alerts=tuple(sorted(firing, key=FiringAlert.sort_key)),
+            receiver=str(payload.get("receiver") or ""),
+        )
+
+    def merged(self, other: AlertGroup) -> AlertGroup:
+        """This group with the alerts of a later notification of it (by fingerprint)."""
+        seen = {a.fingerprint or repr(sorted(a.labels.items())) for a in self.alerts}
+        extra = [
+            a for a in other.alerts if (a.fingerprint or repr(sorted(a.labels.items()))) not in seen
+        ]
+        return AlertGroup(
+            self.key,
+            other.status,
+            tuple(sorted([*self.alerts, *extra], key=FiringAlert.sort_key)),
+            self.receiver,
+        )
+
+    def task(self) -> str:
+        """The request for the group: its most urgent alert, and the others' targets."""
+        first, rest = self.alerts[0], self.alerts[1:]
+        text = first.task()
+        if rest:
+            others = ", ".join(f"{a.name} on {a.target or '-'}" for a in rest[:10])
+            more = f" and {len(rest) - 10} more" if len(rest) > 10 else ""
+            text += f"\nThe same group has {len(rest)} more alerts: {others}{more}."
+        return redact(text)

@@ -155,12 +155,16 @@ class Runtime:
         conversation: Conversation | None = None,
         language: str | None = None,
         agents: tuple[str, ...] | None = None,
+        session: SessionRecorder | None = None,
+        namespace: str | None = None,
     ) -> Runner:
         """A fresh agent over this runtime's cluster, tools and model: one loop, or the team's
-        Scheduler (``team``). The recorder, when there is one, follows its transcript."""
+        Scheduler (``team``). The recorder (``session``, else the runtime's), when there is
+        one, follows its transcript; ``namespace`` replaces the runtime's for this agent."""
         from opsconsole.agent.loop import AgentLoop
 
-        recorder = self.recorder
+        recorder = session or self.recorder
+        agent_namespace = namespace or self.agent_namespace()
         hooks: dict[str, Any] = {
             "audit": recorder.audit_hook if recorder is not None else None,
             "on_request": recorder.on_request if recorder is not None else None,
@@ -178,7 +182,7 @@ class Runtime:
                 agents=agents or AGENT_NAMES,
                 language=language,
                 context=context,
-                namespace=self.agent_namespace(),
+                namespace=agent_namespace,
                 write_mode=self.write_mode,
                 **hooks,
             )
@@ -191,7 +195,7 @@ class Runtime:
                 approver=approver,
                 language=language,
                 context=context,
-                namespace=self.agent_namespace(),
+                namespace=agent_namespace,
                 write_mode=self.write_mode,
                 conversation=conversation,
                 **hooks,
@@ -254,13 +258,9 @@ class Runtime:
         self._replace_recorder(resumed.recorder)
         return resumed
 
-    def new_session(self) -> SessionRecorder | None:
-        """Record what follows in a new session file (the current one is closed); None when
-        ``sessions.record`` is off. Raises what creating the file raises."""
-        self._replace_recorder(self._open_recorder())
-        return self.recorder
-
-    def _open_recorder(self) -> SessionRecorder | None:
+    def open_session(self) -> SessionRecorder | None:
+        """A recorder for a new session file, the caller's to pass to :meth:`runner` and to
+        close; None when ``sessions.record`` is off. Raises what creating the file raises."""
         from opsconsole.sessions.recorder import SessionRecorder
 
         return SessionRecorder.from_settings(
@@ -430,6 +430,6 @@ def _wire(rt: Runtime) -> None:
             )
     if opts.record and rt.recorder is None:
         try:
-            rt.recorder = rt._open_recorder()
+            rt.recorder = rt.open_session()
         except (OpsConsoleError, OSError) as exc:
             rt.notes.append(RuntimeNote("not-recorded", f"session not recorded: {exc}", "warning"))

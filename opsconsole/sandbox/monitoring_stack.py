@@ -70,8 +70,12 @@ class MonitoringStack:
         scrape_interval: str = "2s",
         evaluation_interval: str = "2s",
         host: str = "127.0.0.1",
+        webhook_url: str | None = None,
     ) -> None:
         self.sandbox = sandbox
+        #: where Alertmanager sends its notifications (a webhook receiver, e.g.
+        #: ``opsconsole serve-alerts``); None: nowhere
+        self.webhook_url = webhook_url
         self.history_hours = history_hours
         self.scrape_interval = scrape_interval
         self.evaluation_interval = evaluation_interval
@@ -237,7 +241,11 @@ class MonitoringStack:
                 "group_interval": "5s",
                 "repeat_interval": "1h",
             },
-            "receivers": [{"name": "sandbox"}],
+            "receivers": [
+                {"name": "sandbox", "webhook_configs": [{"url": self.webhook_url}]}
+                if self.webhook_url
+                else {"name": "sandbox"}
+            ],
         }
         (d / "prometheus.yml").write_text(yaml.safe_dump(prometheus, sort_keys=False))
         (d / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager, sort_keys=False))
