@@ -16,6 +16,8 @@ from typing import Any
 from opsconsole.agent.transcript import estimate_tokens
 
 LABELS_CHARS = 70
+#: samples kept per series for a chart (the local data only; the model reads the summary)
+CHART_POINTS = 120
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class SeriesSummary:
     above_share: float | None = None
     first_above: float | None = None
     last_above: float | None = None
+    #: at most CHART_POINTS of the series' (time, value) samples, evenly spaced
+    samples: tuple[tuple[float, float], ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         out = {
@@ -45,6 +49,7 @@ class SeriesSummary:
             "first": self.first,
             "last_time": self.last_time,
             "trend": self.trend,
+            "samples": [list(p) for p in self.samples],
         }
         if self.crossings is not None:
             out.update(
@@ -120,6 +125,7 @@ def summarise(series: dict[str, Any], threshold: float | None) -> SeriesSummary:
         above_share=share,
         first_above=first_above,
         last_above=last_above,
+        samples=tuple(points[:: max(1, math.ceil(len(points) / CHART_POINTS))]),
     )
 
 

@@ -72,7 +72,8 @@ def test_backfilled_memory_climbs_to_the_limit_before_each_kill(tools: ToolRegis
     (series,) = res.data["series"]
     # an hour of history from the first second, not a few scrapes
     assert series["points"] >= 55
-    assert series["max"] > threshold and series["min"] < 0.7 * 128 * MiB
+    # where the samples fall in each climb varies with the start: the drops always show
+    assert series["max"] > threshold and series["min"] < 0.8 * series["max"]
     assert series["crossings"] >= 2 and series["trend"].startswith("sawtooth")
     assert "sawtooth" in res.content and ">121M" in res.content
     # the lone series' scrape labels are said once, in the header

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from opsconsole.ui.factory import build_app
 from opsconsole.ui.screens.alerts import AlertsModal
+from opsconsole.ui.widgets.chart import range_chart
+from opsconsole.ui.widgets.trace import ToolBlock
 from tests.monitoring.conftest import require_binaries
 
-from .conftest import chat_text, make_settings, trace_text, wait_for
+from .conftest import chat_text, make_settings, screen_text, trace_text, wait_for
 
 
 async def _ask(pilot, app, text: str) -> None:
@@ -54,3 +56,45 @@ async def test_without_alertmanager_alerts_says_how_to_get_one(tmp_path: Path) -
         await wait_for(pilot, lambda: "No Alertmanager" in chat_text(app), 30, "notice")
         assert "apt-get install prometheus prometheus-alertmanager" in chat_text(app)
         assert not isinstance(app.screen, AlertsModal)
+
+
+async def test_a_range_query_is_drawn_as_a_chart_in_its_trace_block(
+    tmp_path: Path, model_server
+) -> None:
+    require_binaries()
+    from tests.fakes.openai_server import reply, tool_call
+
+    query = 'container_memory_working_set_bytes{namespace="shop",container="image-resizer"}'
+    model_server.push(
+        reply(
+            "Memory of image-resizer over the last hour.",
+            tool_calls=[
+                tool_call(
+                    "prometheus_query_range",
+                    {"query": query, "minutes": 60, "threshold": 120795955},
+                    id="call_range",
+                )
+            ],
+        ),
+        reply("It climbs to its limit before each kill."),
+    )
+    app = build_app(
+        make_settings(tmp_path, base_url=model_server.base_url),
+        demo=True,
+        monitoring=True,
+        frozen=True,
+    )
+    async with app.run_test(size=(140, 50)) as pilot:
+        await wait_for(pilot, lambda: app.backend is not None, 60, "backend")
+        await _ask(pilot, app, "how did image-resizer's memory develop?")
+        await wait_for(pilot, lambda: not app.bridge.running, 120, "run end")
+        block = next(b for b in app.main.trace.walk() if isinstance(b, ToolBlock))
+        assert block.tool == "prometheus_query_range" and block.status == "ok", block.output
+        (series,) = block.data["series"]
+        assert len(series["samples"]) >= 55
+        chart = [line.plain for line in range_chart(block.tool, block.data, 120)]
+        assert len(chart) >= 10 and any("┤" in line for line in chart)
+        assert any("container=image-resizer" in line for line in chart)
+        assert any("121M" in line or "128M" in line or "132M" in line for line in chart)
+        # the block draws it on screen, under the observation
+        await wait_for(pilot, lambda: "minutes ago" in screen_text(app), 30, "the chart shown")
