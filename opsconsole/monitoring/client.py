@@ -59,13 +59,16 @@ class _Api:
         self._http.close()
 
     def _get(self, path: str, params: Any = None) -> Any:
+        return self._request("GET", path, params=params)
+
+    def _request(self, method: str, path: str, *, params: Any = None, body: Any = None) -> Any:
         if self._wait_ready is not None and not self._wait_ready(60.0):
             raise MonitoringNotReady(
                 f"the sandbox's {self.what} is not ready",
                 hint="it loads the scenario's history at start; try again in a moment",
             )
         try:
-            r = self._http.get(path, params=params)
+            r = self._http.request(method, path, params=params, json=body)
         except httpx.TimeoutException:
             raise MonitoringUnreachable(
                 f"{self.what} at {self.url} did not answer in time"
@@ -174,3 +177,24 @@ class Alertmanager(_Api):
         if not isinstance(body, list):
             raise MonitoringUnreachable(f"Alertmanager at {self.url} answered HTTP {r.status_code}")
         return body
+
+    def create_silence(
+        self, matchers: dict[str, str], starts: str, ends: str, comment: str, by: str
+    ) -> str:
+        """A silence of the alerts with exactly these label values; its id."""
+        silence = {
+            "matchers": [
+                {"name": k, "value": v, "isRegex": False, "isEqual": True}
+                for k, v in sorted(matchers.items())
+            ],
+            "startsAt": starts,
+            "endsAt": ends,
+            "createdBy": by,
+            "comment": comment,
+        }
+        r, body = self._request("POST", "/api/v2/silences", body=silence)
+        if r.status_code == 400:
+            raise QueryError(f"Alertmanager refused the silence: {body}")
+        if not isinstance(body, dict) or not body.get("silenceID"):
+            raise MonitoringUnreachable(f"Alertmanager at {self.url} answered HTTP {r.status_code}")
+        return str(body["silenceID"])

@@ -1,4 +1,4 @@
-"""The agent's read-only monitoring tools over Prometheus and Alertmanager.
+"""The agent's monitoring tools over Prometheus and Alertmanager (all read-only but one).
 
 ``build_monitoring_tools(prometheus, alertmanager, settings)``:
 
@@ -10,6 +10,9 @@
 - ``list_alerts(state, labels)``: Alertmanager's alerts (firing, silenced, inhibited) and
   Prometheus's pending ones, filtered by state and exact label values.
 - ``get_alert_rules(name)``: the alerting rules, their state, ``for`` and expression.
+- ``silence_alert(matchers, minutes, comment)``: the one change: an Alertmanager silence of
+  the alerts with exactly these label values; mutating, so offered in write mode only and run
+  only after the user approved it.
 
 Each result's ``data`` holds the same facts for programs; failures are ``ToolError``s:
 ``unreachable`` (no answer, or the demo's stack still starting), ``invalid_argument``
@@ -23,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.tools import Tool, ToolError, ToolResult
+from opsconsole.agent.tools import ActionSummary, Tool, ToolError, ToolResult
 from opsconsole.errors import OpsConsoleError
 from opsconsole.redact import redact, redact_obj
 
@@ -371,6 +374,60 @@ class _Monitoring:
             lines.append(f"({len(rows) - 60} more; filter by labels or state)")
         return ToolResult("\n".join(lines), data={"state": state, "labels": labels, "alerts": rows})
 
+    def silence(self, args: dict[str, Any]) -> ToolResult:
+        from datetime import UTC, datetime, timedelta
+
+        if self.am is None:
+            raise MonitoringError("no Alertmanager configured (monitoring.alertmanager.url)")
+        matchers = _matchers(args.get("matchers"))
+        minutes = _number(args.get("minutes"), "minutes", 1, MAX_MINUTES, 60.0)
+        assert minutes is not None
+        comment = _text(args.get("comment"), "comment", limit=500)
+        assert comment is not None
+        start = datetime.now(UTC)
+        end = start + timedelta(minutes=minutes)
+        iso = "%Y-%m-%dT%H:%M:%S.000Z"
+        sid = self.am.create_silence(
+            matchers, start.strftime(iso), end.strftime(iso), comment, "opsconsole"
+        )
+        what = ",".join(f"{k}={v}" for k, v in sorted(matchers.items()))
+        return ToolResult(
+            f"silenced alerts with {what} for {num(minutes)}m (silence {sid}): {comment}",
+            data={
+                "silence_id": sid,
+                "matchers": matchers,
+                "minutes": minutes,
+                "ends": end.strftime(iso),
+            },
+        )
+
+
+def _matchers(value: Any) -> dict[str, str]:
+    if (
+        not isinstance(value, dict)
+        or not value
+        or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items())
+    ):
+        raise MonitoringInputError(
+            'invalid matchers: expected label -> exact value, e.g. {"alertname": '
+            '"KubePodCrashLooping", "namespace": "shop"}'
+        )
+    return dict(value)
+
+
+def _silence_summary(args: dict[str, Any]) -> ActionSummary:
+    given = args.get("matchers")
+    matchers: dict[str, Any] = given if isinstance(given, dict) else {}
+    what = ",".join(f"{k}={v}" for k, v in sorted(matchers.items())) or "?"
+    minutes = args.get("minutes", 60)
+    return ActionSummary(
+        verb="silence",
+        kind="alerts",
+        name=what,
+        namespace=matchers.get("namespace"),
+        detail=f"for {minutes} minutes: {args.get('comment', '')}",
+    )
+
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
@@ -441,7 +498,30 @@ def build_monitoring_tools(
                 [],
             ),
             box.alerts,
-        )
+        ),
+        Tool(
+            name="silence_alert",
+            description="Silence the alerts whose labels have exactly these values, for some "
+            "minutes, with a comment saying why (a change: it needs the user's approval).",
+            parameters=_obj(
+                {
+                    "matchers": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "description": 'label -> exact value, e.g. {"alertname": '
+                        '"KubePodCrashLooping", "namespace": "shop"}',
+                    },
+                    "minutes": {"type": "number", "description": "how long (default 60)"},
+                    "comment": {"type": "string", "description": "why it is silenced"},
+                },
+                ["matchers", "comment"],
+            ),
+            handler=box.guard(box.silence, {"matchers", "minutes", "comment"}),
+            read_only=False,
+            timeout=timeout,
+            summarize=_silence_summary,
+            tags=frozenset({"monitoring"}),
+        ),
     ]
     if prometheus is None:
         return tools

@@ -47,15 +47,27 @@ def run(tools: ToolRegistry, tool_name: str, **args: Any) -> ToolResult:
     return res
 
 
-def test_all_tools_are_read_only(tools: ToolRegistry) -> None:
+def test_all_tools_but_silencing_are_read_only(tools: ToolRegistry) -> None:
     assert tools.names() == [
         "list_alerts",
+        "silence_alert",
         "prometheus_query",
         "prometheus_query_range",
         "prometheus_series",
         "get_alert_rules",
     ]
-    assert all(not t.mutating for t in tools)
+    assert [t.name for t in tools if t.mutating] == ["silence_alert"]
+    silence = tools.get("silence_alert")
+    assert silence is not None and silence.needs_approval
+    assert "silence_alert" not in [t.name for t in tools.offered(write_mode=False)]
+    summary = silence.summary(
+        {"matchers": {"alertname": "TargetDown", "namespace": "shop"}, "comment": "known"}
+    )
+    assert (summary.verb, summary.name, summary.namespace) == (
+        "silence",
+        "alertname=TargetDown,namespace=shop",
+        "shop",
+    )
 
 
 def test_backfilled_memory_climbs_to_the_limit_before_each_kill(tools: ToolRegistry) -> None:
@@ -201,6 +213,31 @@ def test_list_alerts_sees_the_demo_faults_firing(tools: ToolRegistry) -> None:
     assert web.data is not None
     hit = next(a for a in web.data["alerts"] if a["name"] == "HTTPHighErrorRate")
     assert hit["severity"] == "critical" and hit["target"] == "shop/web"
+
+
+def test_an_approved_silence_silences_the_alert(tools: ToolRegistry) -> None:
+    """Last in the module: the silence stays. The handler is what runs once approved."""
+    matchers = {"alertname": "TargetDown", "namespace": "shop"}
+
+    def target_down() -> bool:
+        res = run(tools, "list_alerts", labels=matchers)
+        assert res.data is not None
+        return any(a["state"] == "firing" for a in res.data["alerts"])
+
+    wait_for(target_down, "TargetDown firing in shop", timeout=180)
+    res = run(tools, "silence_alert", matchers=matchers, minutes=30, comment="checkout is known")
+    assert not res.is_error, res.content
+    assert res.data is not None and res.data["silence_id"]
+
+    def silenced() -> bool:
+        res = run(tools, "list_alerts", labels=matchers)
+        assert res.data is not None
+        states = {a["state"] for a in res.data["alerts"]}
+        return states == {"silenced"}
+
+    wait_for(silenced, "TargetDown silenced", timeout=120)
+    bad = run(tools, "silence_alert", matchers={}, comment="x")
+    assert bad.is_error and "matchers" in bad.content
 
 
 def test_unreachable_prometheus_is_one_clear_line() -> None:
