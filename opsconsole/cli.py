@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--kubeconfig", default=None, help="where to write the kubeconfig for the sandbox"
     )
     sb.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
+    sb.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run a real Prometheus and Alertmanager beside it (when installed)",
+    )
 
     sessions = sub.add_parser("sessions", parents=[common], help="list recorded sessions")
     sessions.add_argument("--limit", type=int, default=50, help="show at most N sessions")
