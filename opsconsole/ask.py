@@ -291,6 +291,7 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
         write=bool(getattr(args, "write", False)),
         resume=resume,
         strict=True,
+        monitoring=bool(getattr(args, "monitoring", False)),
     )
     try:
         rt = build_runtime(settings, options)

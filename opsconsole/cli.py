@@ -36,6 +36,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "multi_agent": False,
     "resume": None,
     "pods": None,
+    "monitoring": True,
 }
 
 
@@ -73,6 +74,12 @@ def _common_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_pod_count,
         help="with --demo: a generated cluster of N pods instead of the demo scenario",
+    )
+    g.add_argument(
+        "--no-monitoring",
+        dest="monitoring",
+        action="store_false",
+        help="with --demo: no Prometheus and Alertmanager beside the sandbox",
     )
     g.add_argument(
         "--write",
@@ -117,6 +124,47 @@ def build_parser() -> argparse.ArgumentParser:
         "make (server-side dry runs); nothing is executed",
     )
 
+    inv = sub.add_parser(
+        "investigate",
+        parents=[common],
+        help="investigate firing alerts headless, one recorded session per alert",
+    )
+    which = inv.add_mutually_exclusive_group(required=True)
+    which.add_argument("--alert", metavar="NAME", help="the alerts named NAME (alertname)")
+    which.add_argument("--all-firing", action="store_true", help="every firing alert")
+    inv.add_argument(
+        "--alertmanager",
+        metavar="URL",
+        help="Alertmanager to read alerts from (default: monitoring.alertmanager.url; with "
+        "--demo, the sandbox's own)",
+    )
+    inv.add_argument("--json", action="store_true", help="print one JSON event per line")
+    inv.add_argument(
+        "--wait",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="wait up to SECONDS for the alerts to fire (default: 120 with --demo, else 0)",
+    )
+    inv.add_argument(
+        "--limit", type=int, default=20, help="investigate at most N alerts (default 20)"
+    )
+
+    sa = sub.add_parser(
+        "serve-alerts",
+        parents=[common],
+        help="receive Alertmanager webhooks and investigate each new alert group headless",
+    )
+    sa.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        required=True,
+        help="loopback address to listen on (port 0: a free one); POST /alerts",
+    )
+    sa.add_argument("--concurrency", type=int, default=2, help="investigations at once (2)")
+    sa.add_argument("--queue", type=int, default=100, help="alert groups queued at most (100)")
+    sa.add_argument("--json", action="store_true", help="print one JSON line per step")
+
     sb = sub.add_parser("sandbox", help="run the built-in sandbox cluster in the foreground")
     sb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sb.add_argument("--port", type=int, default=0, help="port (default: a free port)")
@@ -126,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--kubeconfig", default=None, help="where to write the kubeconfig for the sandbox"
     )
     sb.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
+    sb.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run a real Prometheus and Alertmanager beside it (when installed)",
+    )
 
     sessions = sub.add_parser("sessions", parents=[common], help="list recorded sessions")
     sessions.add_argument("--limit", type=int, default=50, help="show at most N sessions")
@@ -279,6 +332,20 @@ def _run_ask(args: argparse.Namespace) -> int:
     return run(args, settings)
 
 
+def _run_investigate(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.investigate import run
+
+    return run(args, settings)
+
+
+def _run_serve_alerts(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.serve_alerts import run
+
+    return run(args, settings)
+
+
 def _run_sandbox(args: argparse.Namespace) -> int:
     from opsconsole.sandbox.main import run
 
@@ -391,6 +458,8 @@ def _raw_ui_section(path: Path) -> dict[str, Any]:
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: _run_console,
     "ask": _run_ask,
+    "investigate": _run_investigate,
+    "serve-alerts": _run_serve_alerts,
     "sandbox": _run_sandbox,
     "sessions": _run_sessions,
     "replay": _run_replay,

@@ -165,6 +165,31 @@ class SessionSettings(_Section, frozen=True):
     dir: str | None = None
 
 
+class EndpointSettings(_Section, frozen=True):
+    """One monitoring API: its URL and the environment variable holding its bearer token."""
+
+    url: str | None = None
+    bearer_token_env: str | None = None
+
+    def bearer_token(self) -> str | None:
+        """The token from the environment; never stored in settings or files."""
+        if not self.bearer_token_env:
+            return None
+        return os.environ.get(self.bearer_token_env, "").strip() or None
+
+
+class MonitoringSettings(_Section, frozen=True):
+    """Prometheus and Alertmanager for the monitoring tools (the demo starts its own)."""
+
+    prometheus: EndpointSettings = _section(EndpointSettings)
+    alertmanager: EndpointSettings = _section(EndpointSettings)
+    #: with --demo, start a real Prometheus and Alertmanager beside the sandbox (if installed)
+    sandbox_stack: bool = True
+    request_timeout: Annotated[float, Positive] = 30.0
+    #: a query selecting more series than this is refused before it runs
+    max_series: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+
+
 #: an MCP server's name in ``mcp.servers``: its tools are offered as ``NAME__TOOL``
 MCP_SERVER_NAME = re.compile(r"[a-zA-Z0-9-]{1,32}")
 
@@ -217,6 +242,7 @@ class Settings(_Section, frozen=True):
     kubernetes: KubernetesSettings = _section(KubernetesSettings)
     ui: UISettings = _section(UISettings)
     sessions: SessionSettings = _section(SessionSettings)
+    monitoring: MonitoringSettings = _section(MonitoringSettings)
     mcp: McpSettings = _section(McpSettings)
 
 

@@ -52,7 +52,8 @@ def fresh_sandbox() -> Iterator[Callable[..., Any]]:
 @pytest.fixture(scope="session", autouse=True)
 def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Tests never read the user's config nor write sessions/results into the user's dirs,
-    nor use a real API key. Tests that need their own dirs set these variables again."""
+    nor use a real API key, nor start the demo's Prometheus from a subprocess. Tests that need
+    their own dirs (or the stack) set these variables again."""
     import os
 
     root = tmp_path_factory.mktemp("user-dirs")
@@ -62,6 +63,8 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     os.environ["OPSCONSOLE_STATE_DIR"] = str(root / "state")
     os.environ.pop("DEEPSEEK_API_KEY", None)
     os.environ.pop("OPENAI_API_KEY", None)
+    # `opsconsole --demo` in a subprocess starts no Prometheus unless a test asks for one
+    os.environ["OPSCONSOLE_MONITORING__SANDBOX_STACK"] = "false"
     yield
     for key, value in saved.items():
         if value is None:
@@ -76,4 +79,5 @@ _ISOLATED_ENV = (
     "OPSCONSOLE_STATE_DIR",
     "DEEPSEEK_API_KEY",
     "OPENAI_API_KEY",
+    "OPSCONSOLE_MONITORING__SANDBOX_STACK",
 )

@@ -29,8 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
 MCP_PATH = "/mcp"
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) on a loopback address, or UsageError."""
+def parse_listen(text: str, command: str = "opsconsole mcp") -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) on a loopback address, or UsageError naming
+    ``command``."""
     host, sep, port_text = text.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
@@ -42,7 +43,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         loopback = loopback or ipaddress.ip_address(host).is_loopback
     if not loopback:
         raise UsageError(
-            f"--listen {text!r}: opsconsole mcp listens on a loopback address only "
+            f"--listen {text!r}: {command} listens on a loopback address only "
             "(127.0.0.1, ::1 or localhost)",
             hint="reach it from elsewhere through an SSH tunnel or a TLS proxy of your own",
         )

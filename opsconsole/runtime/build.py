@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
     from opsconsole.k8s.client import Cluster
     from opsconsole.mcplink.client import McpHub
+    from opsconsole.monitoring import Monitoring
     from opsconsole.sessions.recorder import SessionRecorder
     from opsconsole.sessions.resume import ResumedSession
 
@@ -56,6 +57,9 @@ class RuntimeOptions:
     #: headless: no cluster or a session that cannot be resumed is an error (``ask``), not a
     #: banner or a note (the console)
     strict: bool = False
+    #: with ``demo``: start Prometheus and Alertmanager beside the sandbox when installed (and
+    #: ``monitoring.sandbox_stack`` allows); the commands a person runs turn it on
+    monitoring: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,13 @@ class RuntimeNote:
     """Something the front end should tell the user once."""
 
     code: Literal[
-        "sandbox", "context-ignored", "no-api-key", "offline", "not-recorded", "not-resumed"
+        "sandbox",
+        "context-ignored",
+        "no-api-key",
+        "offline",
+        "not-recorded",
+        "not-resumed",
+        "monitoring",
     ]
     text: str
     level: Literal["info", "warning"] = "info"
@@ -88,6 +98,10 @@ class Runtime:
     notes: list[RuntimeNote] = field(default_factory=list)
     #: the session continued by ``options.resume`` (its transcript and results), if any
     resumed: ResumedSession | None = None
+    #: the demo's Prometheus and Alertmanager (a ``MonitoringStack``), if started
+    monitoring_stack: Any = None
+    #: the monitoring clients the tools use (the demo's stack, or the configured URLs)
+    monitoring: Monitoring | None = None
     #: the MCP servers of ``mcp.servers`` (started when their tools are first listed)
     mcp: McpHub | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -141,12 +155,16 @@ class Runtime:
         conversation: Conversation | None = None,
         language: str | None = None,
         agents: tuple[str, ...] | None = None,
+        session: SessionRecorder | None = None,
+        namespace: str | None = None,
     ) -> Runner:
         """A fresh agent over this runtime's cluster, tools and model: one loop, or the team's
-        Scheduler (``team``). The recorder, when there is one, follows its transcript."""
+        Scheduler (``team``). The recorder (``session``, else the runtime's), when there is
+        one, follows its transcript; ``namespace`` replaces the runtime's for this agent."""
         from opsconsole.agent.loop import AgentLoop
 
-        recorder = self.recorder
+        recorder = session or self.recorder
+        agent_namespace = namespace or self.agent_namespace()
         hooks: dict[str, Any] = {
             "audit": recorder.audit_hook if recorder is not None else None,
             "on_request": recorder.on_request if recorder is not None else None,
@@ -164,7 +182,7 @@ class Runtime:
                 agents=agents or AGENT_NAMES,
                 language=language,
                 context=context,
-                namespace=self.agent_namespace(),
+                namespace=agent_namespace,
                 write_mode=self.write_mode,
                 **hooks,
             )
@@ -177,7 +195,7 @@ class Runtime:
                 approver=approver,
                 language=language,
                 context=context,
-                namespace=self.agent_namespace(),
+                namespace=agent_namespace,
                 write_mode=self.write_mode,
                 conversation=conversation,
                 **hooks,
@@ -225,7 +243,10 @@ class Runtime:
             self.mcp = McpHub(self.settings)
             self._stack.callback(self.mcp.close)
         sources = self.mcp.sources() if self.mcp is not None else []
-        return ToolRegistry(build_k8s_tools(cluster, self.settings), sources=sources)
+        monitoring = self.monitoring.tools(self.settings) if self.monitoring is not None else []
+        return ToolRegistry(
+            [*build_k8s_tools(cluster, self.settings), *monitoring], sources=sources
+        )
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -236,6 +257,19 @@ class Runtime:
         resumed = resume_from_settings(name, self.settings)
         self._replace_recorder(resumed.recorder)
         return resumed
+
+    def open_session(self) -> SessionRecorder | None:
+        """A recorder for a new session file, the caller's to pass to :meth:`runner` and to
+        close; None when ``sessions.record`` is off. Raises what creating the file raises."""
+        from opsconsole.sessions.recorder import SessionRecorder
+
+        return SessionRecorder.from_settings(
+            self.settings,
+            model=self.model_label,
+            offline=self.offline,
+            context=self.context,
+            sandbox=self.sandbox is not None,
+        )
 
     def _replace_recorder(self, recorder: SessionRecorder | None) -> None:
         old, self.recorder = self.recorder, recorder
@@ -280,7 +314,29 @@ def _start_sandbox(rt: Runtime) -> str:
     rt.notes.append(
         RuntimeNote("sandbox", f"using the built-in sandbox cluster ({what}) at {sandbox.url}")
     )
+    if opts.monitoring and rt.settings.monitoring.sandbox_stack and not opts.pods:
+        _start_monitoring(rt)
     return kubeconfig
+
+
+def _start_monitoring(rt: Runtime) -> None:
+    """The sandbox's Prometheus and Alertmanager (loading in the background), or one note
+    saying what is missing."""
+    from opsconsole.sandbox.monitoring_stack import INSTALL_HINT, MonitoringStack, missing_binaries
+
+    missing = missing_binaries()
+    if missing:
+        rt.notes.append(
+            RuntimeNote(
+                "monitoring",
+                f"no Prometheus or alerts for the demo: {', '.join(missing)} not installed "
+                f"({INSTALL_HINT})",
+            )
+        )
+        return
+    stack = MonitoringStack(rt.sandbox).start()
+    rt.monitoring_stack = stack
+    rt._stack.callback(stack.stop)
 
 
 def build_runtime(settings: Settings, options: RuntimeOptions | None = None) -> Runtime:
@@ -320,6 +376,17 @@ def _wire(rt: Runtime) -> None:
         kube = settings.kubernetes.replace(kubeconfig=kubeconfig, context=context)
         settings = rt.settings = settings.replace(kubernetes=kube)
     rt.kubeconfig = str(kubeconfig) if kubeconfig else None
+    from opsconsole.monitoring import connect
+
+    stack = rt.monitoring_stack
+    rt.monitoring = connect(
+        settings,
+        prometheus_url=stack.prometheus_url if stack is not None else None,
+        alertmanager_url=stack.alertmanager_url if stack is not None else None,
+        wait_ready=stack.wait_ready if stack is not None else None,
+    )
+    if rt.monitoring is not None:
+        rt._stack.callback(rt.monitoring.close)
     try:
         rt._attach_cluster(Cluster.from_settings(settings, kubeconfig=kubeconfig, context=context))
     except OpsConsoleError as exc:
@@ -363,14 +430,6 @@ def _wire(rt: Runtime) -> None:
             )
     if opts.record and rt.recorder is None:
         try:
-            from opsconsole.sessions.recorder import SessionRecorder
-
-            rt.recorder = SessionRecorder.from_settings(
-                settings,
-                model=rt.model_label,
-                offline=rt.offline,
-                context=rt.context,
-                sandbox=rt.sandbox is not None,
-            )
+            rt.recorder = rt.open_session()
         except (OpsConsoleError, OSError) as exc:
             rt.notes.append(RuntimeNote("not-recorded", f"session not recorded: {exc}", "warning"))

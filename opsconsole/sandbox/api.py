@@ -38,6 +38,7 @@ from .wire import openapi
 from .wire.gnostic import RESPONSE_TYPE as GNOSTIC_RESPONSE
 
 if TYPE_CHECKING:
+    from .exporters import Exporters
     from .server import Faults
 
 VERSION = {
@@ -64,11 +65,18 @@ class Api:
         self.faults = faults
         self.address = address
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self._exporters: Exporters | None = None
+        #: (namespace, service) -> the URL the service proxy forwards to (the monitoring stack)
+        self.proxies: dict[tuple[str, str], str] = {}
 
     # --- entry --------------------------------------------------------------------------
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> Response | WatchStream | LogStream:
+        parts = [p for p in path.split("/") if p]
+        if self.proxies and len(parts) >= 7 and parts[4] == "services" and parts[6] == "proxy":
+            if parts[:3] == ["api", "v1", "namespaces"]:
+                return self._proxy(method, parts[3], parts[5], parts[7:], query, headers, body)
         try:
             out = self._handle(method, path, query, headers, decode_body(headers, body))
         except ApiError as e:
@@ -76,6 +84,47 @@ class Api:
         if wants_only_protobuf(headers.get("Accept")):
             return as_protobuf(out)
         return out
+
+    def _proxy(
+        self,
+        method: str,
+        ns: str,
+        service: str,
+        rest: list[str],
+        query: dict[str, str],
+        headers: Any,
+        body: bytes,
+    ) -> Response:
+        """``services/<name>[:<port>]/proxy/<path>``: forwarded to a registered service."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        names = [p for p in service.split(":") if p not in ("http", "https")]
+        base = self.proxies.get((ns, names[0] if names else ""))
+        if base is None:
+            return self.error(
+                503,
+                "ServiceUnavailable",
+                f'no endpoints available for service "{service}"',
+                {"name": service, "kind": "services"},
+            )
+        url = base + "/" + "/".join(rest)
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        ctype = headers.get("Content-Type") or "application/x-www-form-urlencoded"
+        req = urllib.request.Request(
+            url, data=body or None, method=method, headers={"Content-Type": ctype}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return Response(r.status, r.read(), r.headers.get("Content-Type") or "text/plain")
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.read(), e.headers.get("Content-Type") or "text/plain")
+        except (urllib.error.URLError, OSError) as e:
+            return self.error(
+                503, "ServiceUnavailable", f"error trying to reach service: {e}", None
+            )
 
     def error(self, code: int, reason: str, message: str, details: Obj | None = None) -> Response:
         return Response(code, dumps(status_obj(code, reason, message, details)))
@@ -197,9 +246,37 @@ class Api:
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return ok(doc)
-        if parts and parts[0] in ("swagger.json", "metrics"):
+        if parts and parts[0] == "metrics":
+            return self._exposition(parts[1:])
+        if parts and parts[0] == "swagger.json":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return None
+
+    @property
+    def exporters(self) -> Exporters:
+        """The Prometheus exporters (:mod:`.exporters`), made on the first scrape."""
+        if self._exporters is None:
+            from .exporters import Exporters
+
+            self._exporters = Exporters(self.c)
+        return self._exporters
+
+    def _exposition(self, parts: list[str]) -> Response:
+        """``/metrics/kube-state``, ``/metrics/cadvisor``, ``/metrics/apps/<ns>/<service>``:
+        the Prometheus text format; a service without a ready pod answers 503."""
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+        body: bytes | None = None
+        if len(parts) == 1:
+            body = self.exporters.render(parts[0])
+        elif len(parts) == 3 and parts[0] == "apps":
+            if (parts[1], parts[2]) in self.exporters.app_targets():
+                body = self.exporters.render_app(parts[1], parts[2])
+                if body is None:
+                    return Response(503, b"no ready pod behind the service\n", "text/plain")
+        if body is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return Response(200, body, CONTENT_TYPE_LATEST)
 
     def _openapi(self, parts: list[str], query: dict[str, str], headers: Any) -> Response:
         """/openapi/v2 and /openapi/v3[/<group-version>] (see :mod:`.wire.openapi`)."""

@@ -7,7 +7,11 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .monitoring_stack import MonitoringStack
+    from .server import SandboxServer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--speed", type=float, default=1.0, help="simulation speed multiplier (default: 1)"
+    )
+    parser.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="also run a real Prometheus and Alertmanager beside it (when installed)",
     )
 
 
@@ -75,6 +84,7 @@ def run(
         print(f"error: {e}", file=err)
         return e.exit_code
     stop = stop or threading.Event()
+    stack: MonitoringStack | None = None
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -96,6 +106,8 @@ def run(
         print(f"opsconsole sandbox ({srv.scenario}, {n_pods} pods) serving at {srv.url}", file=out)
         print(f"kubeconfig: {path}  (context opsconsole-sandbox)", file=out)
         print(f"export KUBECONFIG={path}", file=out)
+        if getattr(args, "monitoring", False):
+            stack = _monitoring(srv, out, err)
         print("Ctrl-C to stop", file=out, flush=True)
         if ready is not None:
             ready.set()
@@ -104,9 +116,35 @@ def run(
         print("sandbox stopped", file=out, flush=True)
         return 0
     finally:
+        if stack is not None:
+            stack.stop()
         srv.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _monitoring(srv: SandboxServer, out: TextIO, err: TextIO) -> MonitoringStack | None:
+    """Start Prometheus and Alertmanager beside ``srv`` and say where they are (or why not)."""
+    from .monitoring_stack import INSTALL_HINT, MonitoringStack, missing_binaries
+
+    missing = missing_binaries()
+    if missing:
+        print(
+            f"no Prometheus or alerts: {', '.join(missing)} not installed ({INSTALL_HINT})",
+            file=err,
+        )
+        return None
+    stack = MonitoringStack(srv).start()
+    if not stack.wait_ready(300):
+        print(f"Prometheus and Alertmanager did not start: {stack.error}", file=err)
+        stack.stop()
+        return None
+    print(f"prometheus: {stack.prometheus_url}  (service monitoring/prometheus-k8s:9090)", file=out)
+    print(
+        f"alertmanager: {stack.alertmanager_url}  (service monitoring/alertmanager-main:9093)",
+        file=out,
+    )
+    return stack
 
 
 def main(argv: list[str] | None = None) -> int:

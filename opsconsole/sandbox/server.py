@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import select
 import socket
@@ -47,6 +48,8 @@ REASONS = {
     415: "Unsupported Media Type",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
@@ -465,6 +468,24 @@ class SandboxServer:
     @property
     def store(self) -> Any:
         return self.cluster.store
+
+    def add_services(self, services: list[tuple[str, str, int, dict[str, str]]]) -> None:
+        """Create selector-less Services ``(namespace, name, port, labels)`` (kept if they
+        exist), as a client would: through the API."""
+        for ns, name, port, labels in services:
+            body = {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": ns, "labels": labels},
+                "spec": {"ports": [{"name": "web", "port": port, "targetPort": port}]},
+            }
+            self.api.handle(
+                "POST",
+                f"/api/v1/namespaces/{ns}/services",
+                {},
+                {"Content-Type": "application/json"},
+                json.dumps(body).encode(),
+            )
 
     def compact(self) -> None:
         """Forget watch history: any resourceVersion seen so far becomes too old (410)."""

@@ -60,6 +60,8 @@ class AppOptions:
     resume: str | None = None
     #: with demo: a generated cluster of this many pods instead of the demo scenario
     pods: int | None = None
+    #: with demo: a real Prometheus and Alertmanager beside the sandbox (when installed)
+    monitoring: bool = False
 
 
 class OpsConsoleApp(App[int]):

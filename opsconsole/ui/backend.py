@@ -185,6 +185,22 @@ class Backend:
             self.loop.set_context(name)
         return False
 
+    @property
+    def has_alerts(self) -> bool:
+        """There is an Alertmanager to read alerts from (configured, or the demo's)."""
+        mon = self.runtime.monitoring
+        return mon is not None and mon.alertmanager is not None
+
+    def firing_alerts(self) -> list[Any]:
+        """Alertmanager's firing alerts (:class:`FiringAlert`), most urgent first; blocking,
+        and raising an ``OpsConsoleError`` when Alertmanager cannot be read."""
+        from opsconsole.monitoring.alerts import firing_alerts
+
+        mon = self.runtime.monitoring
+        if mon is None or mon.alertmanager is None:
+            return []
+        return firing_alerts(mon.alertmanager)
+
     def close(self) -> None:
         self.runtime.close()
 
@@ -203,6 +219,7 @@ def connect(settings: Settings, options: AppOptions, approver: Any) -> Backend:
             offline=options.offline,
             write=options.write,
             resume=options.resume,
+            monitoring=options.monitoring,
         ),
     )
     backend = Backend(runtime=runtime, approver=approver, multi_agent=options.multi_agent)

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from opsconsole.ui.app import OpsConsoleApp
 
 
+#: how often the status bar's alert count is refreshed
+ALERT_POLL_SECONDS = 15.0
+
+
 class UIApprover:
     """Approver: push an ApprovalModal and wait for the user's decision."""
 
@@ -146,6 +150,10 @@ class AgentBridge:
         if backend.cluster_error:
             main.show_banner(backend.cluster_error, "error")
             self.app.notify(backend.cluster_error, title="cluster", severity="error", timeout=10)
+        if backend.has_alerts:
+            status.alerts = 0
+            self._poll_alerts()
+            self.app.set_interval(ALERT_POLL_SECONDS, self._poll_alerts)
         await self._show_history()
         for note in backend.notes:
             await main.chat.add_notice(note, "info")
@@ -405,6 +413,55 @@ class AgentBridge:
         await main.trace.clear()
         self.reset_usage()
         self.show_standing()  # a new loop: no standing approval
+
+    # ---- alerts -------------------------------------------------------------------------
+
+    def _poll_alerts(self) -> None:
+        """Count the firing alerts for the status bar (in a thread; a failure keeps the last
+        count)."""
+
+        def count() -> None:
+            from opsconsole.errors import OpsConsoleError
+
+            try:
+                n = len(self.backend.firing_alerts())
+            except OpsConsoleError:
+                return
+            self.app.call_from_thread(setattr, self.app.main.status, "alerts", n)
+
+        self.app.run_worker(count, thread=True, group="alerts", exclusive=True)
+
+    async def pick_alert(self) -> None:
+        """The alerts view; Enter on an alert asks the agent to investigate it."""
+        import asyncio
+
+        from opsconsole.errors import OpsConsoleError
+        from opsconsole.ui.screens.alerts import AlertsModal
+
+        chat = self.app.main.chat
+        if self.backend is None:
+            await chat.add_notice("Still connecting; try again in a moment.", "warning")
+            return
+        if not self.backend.has_alerts:
+            await chat.add_notice(
+                "No Alertmanager: set monitoring.alertmanager.url, or use --demo with "
+                "Prometheus and Alertmanager installed (apt-get install prometheus "
+                "prometheus-alertmanager).",
+                "warning",
+            )
+            return
+        try:
+            alerts = await asyncio.to_thread(self.backend.firing_alerts)
+        except OpsConsoleError as exc:
+            await chat.add_notice(f"cannot read the alerts: {exc}", "error")
+            return
+        self.app.main.status.alerts = len(alerts)
+
+        async def chosen(alert: Any) -> None:
+            if alert is not None:
+                await self.submit(alert.task())
+
+        self.app.push_screen(AlertsModal(alerts), chosen)
 
     async def pick_session(self) -> None:
         """The sessions picker; the chosen session is resumed in this console."""

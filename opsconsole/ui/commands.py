@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 SLASH_HELP = (
     "/clear — new conversation · /model [NAME] · /context [NAME] · /ns [NAME|all] · "
     "/write — toggle write mode · /sessions — resume a recorded session · "
-    "/mcp — MCP servers · /help"
+    "/mcp — MCP servers · /alerts — firing alerts · /help"
 )
 
 
@@ -33,6 +33,8 @@ async def run_slash(app: OpsConsoleApp, text: str) -> None:
         app.action_help()
     elif name == "/sessions":
         await bridge.pick_session()
+    elif name == "/alerts":
+        await bridge.pick_alert()
     elif name == "/mcp":
         await chat.add_notice(mcp_status(app.backend))
     elif name == "/write":
@@ -94,6 +96,7 @@ def palette_commands(app: OpsConsoleApp) -> Iterator[SystemCommand]:
     yield SystemCommand(
         "Sessions", "Pick a recorded session and continue it here", app.bridge.pick_session
     )
+    yield SystemCommand("Alerts", "Firing alerts; Enter investigates one", app.bridge.pick_alert)
     yield SystemCommand(
         "All namespaces", "Show pods of every namespace", lambda: app.bridge.switch_namespace("all")
     )
@@ -138,6 +141,7 @@ def _binding_classes(app: object | None = None) -> list[tuple[str, type]]:
     classes: list[tuple[str, type]] = [("everywhere", OpsConsoleApp), ("everywhere", MainScreen)]
     classes += [("chat", ChatInput), ("chat", ChatPane), ("chat", ChatLog)]
     classes += [("trace", TracePane), ("chat, trace, output", VirtualList)]
+    from opsconsole.ui.screens.alerts import AlertsModal
     from opsconsole.ui.screens.help import HelpScreen
     from opsconsole.ui.screens.modals import ContainerPickerModal
     from opsconsole.ui.screens.sessions import SessionsModal
@@ -149,7 +153,7 @@ def _binding_classes(app: object | None = None) -> list[tuple[str, type]]:
     classes += [("pods", PodList), ("pods", VirtualTable), ("logs", LogView), ("logs", LogBody)]
     classes += [("approval", ApprovalModal), ("output", OutputModal)]
     classes += [("containers", ContainerPickerModal), ("sessions", SessionsModal)]
-    classes += [("help", HelpScreen)]
+    classes += [("alerts", AlertsModal), ("help", HelpScreen)]
     if app is None or isinstance(app, ReplayApp):
         classes.append(("replay", ReplayApp))
     return classes

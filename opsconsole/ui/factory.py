@@ -35,6 +35,7 @@ def build_app(
     multi_agent: bool = False,
     resume: str | None = None,
     pods: int | None = None,
+    monitoring: bool = False,
 ) -> OpsConsoleApp:
     """Build the console app. ``frozen`` / ``exit_after_first_frame`` default to their env vars."""
     options = AppOptions(
@@ -54,5 +55,6 @@ def build_app(
         multi_agent=multi_agent,
         resume=resume,
         pods=pods,
+        monitoring=monitoring,
     )
     return OpsConsoleApp(settings, options)

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         multi_agent=bool(getattr(args, "multi_agent", False)),
         resume=getattr(args, "resume", None),
         pods=getattr(args, "pods", None),
+        monitoring=bool(getattr(args, "monitoring", False)),
     )
     result = app.run()
     return int(result or app.return_code or 0)

@@ -56,7 +56,7 @@ def test_each_piece_is_constructed_in_one_place() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["ui/backend.py", "ask.py", "evals/harness.py", "mcplink/serve.py"]
+    "module", ["ui/backend.py", "ask.py", "investigate.py", "evals/harness.py", "mcplink/serve.py"]
 )
 def test_front_ends_build_through_build_runtime(module: str) -> None:
     calls = _calls(ast.parse((PKG / module).read_text(encoding="utf-8")))

@@ -1,5 +1,5 @@
-"""The status bar: context, namespace, model, mode, standing approvals, steps, elapsed time,
-tokens, the prompt-cache share and cost."""
+"""The status bar: context, namespace, model, mode, standing approvals, firing alerts, steps,
+elapsed time, tokens, the prompt-cache share and cost."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class StatusBar(Widget):
     cache_miss: reactive[int] = reactive(0)
     cache_unknown: reactive[int] = reactive(0)
     elapsed: reactive[float] = reactive(0.0)
+    #: firing alerts in Alertmanager (-1: no Alertmanager, nothing shown)
+    alerts: reactive[int] = reactive(-1)
 
     def __init__(self, *, frozen: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -131,6 +133,10 @@ class StatusBar(Widget):
             more = f" +{len(self.standing) - 1} more" if len(self.standing) > 1 else ""
             auto = Text.assemble(("auto-approving ", "bold yellow"), self.standing[-1], more)
             items.append((9, auto))
+        if self.alerts > 0:
+            items.append((9, Text(f"▲ {self.alerts} alerts", style="bold red")))
+        elif self.alerts == 0:
+            items.append((6, Text("no alerts", style="dim")))
         ctx = Text.assemble(("ctx ", "dim"), self.context)
         if self.sandbox:
             ctx.append(" (sandbox)", style="bold cyan")

@@ -24,6 +24,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from opsconsole.ui.messages import ShowOutput, ShowPod
+from opsconsole.ui.widgets.chart import range_chart
 from opsconsole.ui.widgets.virtual_list import (
     Node,
     RenderContext,
@@ -187,6 +188,8 @@ class ToolBlock(Node):
         self.args = args
         self.mutating = mutating
         self.output = ""
+        #: the result's local data (a range query's samples are drawn as a chart)
+        self.data: dict[str, Any] | None = None
         self._preview: tuple[str, str] | None = None  # (output, its preview)
         self.status = "running"
         self.note = ""
@@ -275,6 +278,8 @@ class ToolBlock(Node):
             obs.append("Observation ", style="bold")
             obs.append(observation[len("Observation ") :])
             lines += ctx.lines(obs, inner, ctx.style("observation"))
+        for chart_line in range_chart(self.tool, self.data, inner):
+            lines += ctx.lines(chart_line, inner)
         _children_lines(self.children, inner, ctx, lines, targets)
         pad = [Segment("  ", ctx.base)]
         return Rendered(prefix_lines(lines, pad, inner), [(0, len(lines), self), *targets])
@@ -289,10 +294,13 @@ class ToolBlock(Node):
         self.glyph = "…"
         self.changed()
 
-    def finish(self, status: str, output: str, duration: float) -> None:
+    def finish(
+        self, status: str, output: str, duration: float, data: dict[str, Any] | None = None
+    ) -> None:
         self.status = status
         self.output = output
         self.duration = duration
+        self.data = data
         self.changed()
 
 
@@ -700,7 +708,7 @@ class TracePane(VirtualList):
             block.set_note("running")
         elif isinstance(event, ev.ToolCallFinished):
             block = await self._tool(event)
-            block.finish(event.status, event.output, event.duration)
+            block.finish(event.status, event.output, event.duration, event.data)
         elif isinstance(event, ev.RetryScheduled):
             reason = f"{event.reason} (attempt {event.attempt}/{event.max_attempts})"
             (await self._step(event)).set_retry(event.wait, reason)
