@@ -102,8 +102,9 @@ _ENV_NAME_BEFORE = re.compile(r"(?:\bname:[ \t]*[\"']?|(\\*\")name\1[ \t]*:[ \t]
 _ENV_VALUE_AFTER = re.compile(
     rf"[\"']?[ \t]*(?:,[ \t]*|\r?\n(?:{_TS}[ \t])?[ \t]*)(\\*\"?)value\1[ \t]*:[ \t]*"
 )
-# a bare value: up to whitespace, a quote or a separator (passwords may hold / @ ! = : ...)
-_BARE = re.compile(r"[^\s\"'`,;&<>，；。、）]+")
+#: a bare value (passwords may hold / @ ! = : ...) ends at a blank, a quote, a separator or
+#: an escaped line break or tab (``\n`` in a JSON-escaped log line starts the next line)
+_BARE = re.compile(r"(?:[^\s\"'`,;&<>，；。、）\\]|\\(?![nrt]))+")
 _LINE_START = re.compile(r"[ \t]*(?:-[ \t]+)?[\"']?\Z")
 _BLOCK_INDICATOR = re.compile(r"[|>][+-]?[0-9]?\Z")
 
@@ -377,14 +378,16 @@ def _urls(text: str, out: list[Span]) -> None:
         i = text.find("://", start)
 
 
+#: a header name starts a word, also right after an escaped line break (``\nCookie:``)
+_WORD_START = r"(?:\b|(?<=\\[nrt]))"
 _AUTH_RE = re.compile(
-    r"\b(?:proxy-)?authorization\\*[\"']?[ \t]*[:=][ \t]*\\*[\"']?"
+    rf"{_WORD_START}(?:proxy-)?authorization\\*[\"']?[ \t]*[:=][ \t]*\\*[\"']?"
     r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key|sso-key|splunk)[ \t]+)?"
     r"(?P<v>[^\s\"',;\\]+)"
 )
 _BEARER_RE = re.compile(r"\bbearer[ \t]+(?P<v>[a-z0-9\-._~+/]{8,}=*)")
 _COOKIE_RE = re.compile(
-    r"\b(?P<set>set-)?cookie\\*[\"']?[ \t]*[:=][ \t]*\\*[\"']?(?P<v>[^\r\n\"\\]*)"
+    rf"{_WORD_START}(?P<set>set-)?cookie\\*[\"']?[ \t]*[:=][ \t]*\\*[\"']?(?P<v>[^\r\n\"\\]*)"
 )
 _COOKIE_PAIR = re.compile(r"[ \t]*([^=;\s]+)=([^;]*)")
 

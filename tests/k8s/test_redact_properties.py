@@ -255,6 +255,8 @@ def log_panes(draw: st.DrawFn) -> list[str]:
 
 @PROPERTY_SETTINGS
 @given(log_panes())
+# found by hypothesis: a value ran over an escaped line break into the next header
+@example(["Cookie: a=0; session=password=0\\nCookie: a=0; session=0"])
 def test_redact_lines_keeps_one_line_per_line_and_is_stable(lines: list[str]) -> None:
     out = redact_lines(lines)
     assert len(out) == len(lines)
