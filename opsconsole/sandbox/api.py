@@ -99,16 +99,17 @@ class Api:
         if not rest:
             raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
         ns: str | None = None
-        if rest[0] == "namespaces" and len(rest) >= 3 and R.lookup(group, version, rest[2]):
+        registry = self.c.registry
+        if rest[0] == "namespaces" and len(rest) >= 3 and registry.lookup(group, version, rest[2]):
             ns, rest = rest[1], rest[2:]
-        res = R.lookup(group, version, rest[0])
+        res = registry.lookup(group, version, rest[0])
         if res is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if ns is not None and not res.namespaced:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if len(rest) > 3 or (sub and sub not in R.SUBRESOURCES.get(res.plural, {})):
+        if len(rest) > 3 or (sub and sub not in registry.subresources(res)):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         watch = query.get("watch") in ("true", "1")
         verb = {
@@ -166,7 +167,8 @@ class Api:
                 if sub is None and self._want(headers)[0]:  # kubectl get KIND NAME: a Table
                     include = query.get("includeObject") or "Metadata"
                     meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-                    return ok(tables.table(res.key, [obj], include, meta))
+                    printer = self.c.crds.printer(res)
+                    return ok(tables.table(res.key, [obj], include, meta, printer=printer))
                 return ok(obj)
             if method == "DELETE":
                 return self.writes.delete(res, ns or "", name, query, body, dry_run)
@@ -184,16 +186,16 @@ class Api:
         if parts == ["api"]:
             return ok(R.api_versions(self.address))
         if parts == ["apis"]:
-            return ok(R.api_group_list())
+            return ok(self.c.registry.api_group_list())
         if parts == ["api", "v1"]:
-            return ok(R.resource_list("", "v1"))
+            return ok(self.c.registry.resource_list("", "v1"))
         if len(parts) == 2 and parts[0] == "apis":
-            doc = R.api_group(parts[1])
+            doc = self.c.registry.api_group(parts[1])
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return ok(doc)
         if len(parts) == 3 and parts[0] == "apis":
-            doc = R.resource_list(parts[1], parts[2])
+            doc = self.c.registry.resource_list(parts[1], parts[2])
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return ok(doc)
@@ -270,7 +272,14 @@ class Api:
                 if self.faults.gone_as_http:
                     return Response(410, dumps(st))
                 return WatchStream(None, res.key, table, include, None, error=st)
-            return WatchStream(w, res.key, table, include, float(timeout) if timeout else None)
+            return WatchStream(
+                w,
+                res.key,
+                table,
+                include,
+                float(timeout) if timeout else None,
+                printer=self.c.crds.printer(res),
+            )
         limit = _q_int(query, "limit") or 0
         cont = query.get("continue") or ""
         list_rv = store.rv
@@ -332,7 +341,8 @@ class Api:
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if table:
-            data = dumps(tables.table(res.key, items, include, meta))
+            printer = self.c.crds.printer(res)
+            data = dumps(tables.table(res.key, items, include, meta, printer=printer))
         elif partial:
             data = dumps(
                 {

@@ -18,12 +18,14 @@ from .apitypes import (
     ok,
     parse_body,
 )
+from .crds import CR_PATCH_TYPES, CRD_KEY
 from .defaults import CONTROLLED, DEFAULTS, GENERATION
 from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
 from .store import Obj, dumps, iso
+from .validation import invalid_error
 from .wire.fields import prune_unknown, unknown_fields
 from .wire.protobuf import schema as proto_schema
 
@@ -48,8 +50,11 @@ class Writes:
                 "BadRequest",
                 f'fieldValidation "{mode}" is invalid: must be one of Ignore, Warn, Strict',
             )
-        schema = proto_schema()
-        unknown = unknown_fields(schema, obj)
+        if res.custom:  # pruned by the CRD's schema (and defaulted from it)
+            unknown: list[str] | None = self.c.crds.prune(res, obj)
+        else:
+            schema = proto_schema()
+            unknown = unknown_fields(schema, obj)
         if not unknown:
             return {}
         if mode == "Strict":
@@ -59,10 +64,21 @@ class Writes:
                 f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
                 "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in unknown),
             )
-        prune_unknown(schema, obj)
+        if not res.custom:
+            prune_unknown(schema, obj)
         if mode == "Ignore":
             return {}
         return {"Warning": ", ".join('299 - "unknown field \\"' + p + '\\""' for p in unknown)}
+
+    def admit(self, res: R.Resource, obj: Obj, old: Obj | None) -> None:
+        """Validation as the API server does it (422 Invalid with field causes)."""
+        if res.custom:
+            self.c.crds.validate(res, obj)
+        elif res.key == CRD_KEY:
+            errs = self.c.crds.check(obj)
+            if errs:
+                raise invalid_error(res.kind, res.group, obj["metadata"].get("name", ""), errs)
+            self.c.crds.defaults(obj)
 
     def get(self, res: R.Resource, ns: str, name: str) -> Obj:
         obj = self.c.store.get(res.key, ns, name)
@@ -114,6 +130,11 @@ class Writes:
         if res.key in GENERATION:
             md["generation"] = 1
             obj.setdefault("status", {})
+        if res.custom:
+            md["generation"] = 1
+            if self.c.crds.has_status(res):
+                obj.pop("status", None)  # set through the status subresource only
+        self.admit(res, obj, None)
         defaults = DEFAULTS.get(res.key)
         if defaults is not None:
             defaults(obj)
@@ -221,11 +242,14 @@ class Writes:
         if res.namespaced:
             md["namespace"] = ns
         new["kind"], new["apiVersion"] = res.kind, res.api_version
+        keeps_status = not res.custom or self.c.crds.has_status(res)
         if sub == "status":
             new = dict(old, status=new.get("status", old.get("status")))
-        else:
+        elif keeps_status:
             if "status" in old:
                 new["status"] = old["status"]
+            else:
+                new.pop("status", None)
             spec_changed = new.get("spec") != old.get("spec")
             gen = int(old["metadata"].get("generation", 1))
             if "generation" in old["metadata"]:
@@ -276,6 +300,14 @@ class Writes:
     ) -> Response:
         old = self.get(res, ns, name)
         payload = parse_body(body)
+        ctype = (headers.get("Content-Type", "") or "").split(";")[0].strip()
+        if method == "PATCH" and res.custom and ctype not in CR_PATCH_TYPES:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: " + ", ".join(CR_PATCH_TYPES),
+            )
         if method == "PATCH":
             try:
                 new = apply_patch(headers.get("Content-Type", ""), json.loads(dumps(old)), payload)
@@ -295,6 +327,8 @@ class Writes:
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
         new["kind"], new["apiVersion"] = res.kind, res.api_version
         warnings = self.check_fields(res, new, query)
+        if sub is None:
+            self.admit(res, new, old)
         return ok(self.apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
 
     def scale_obj(self, res: R.Resource, obj: Obj) -> Obj:

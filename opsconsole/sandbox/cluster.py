@@ -26,6 +26,7 @@ from .behaviours import (
 )
 from .controllers import Controllers
 from .controllers_sets import DaemonSets, StatefulSets
+from .crds import CustomResources
 from .deployments import Deployments
 from .endpoints import Endpoints
 from .jobs import CronJobs, Jobs
@@ -33,6 +34,7 @@ from .logs import ContainerLog, Instance, LogProfile
 from .meta import node_ip
 from .namespaces import Namespaces
 from .pods import PodRT, hname, render_status
+from .resources import Registry
 from .scheduler import Scheduler
 from .store import DELETED, Obj, Store, iso
 from .volumes import Volumes
@@ -77,6 +79,8 @@ class Cluster:
         self.volumes = Volumes(self)
         self.autoscalers = Autoscalers(self)
         self.namespaces = Namespaces(self)
+        self.registry = Registry()  # the built-in resources and those of the CRDs
+        self.crds = CustomResources(self)
 
     # --- clock and timers ---------------------------------------------------------------
     def now(self) -> float:

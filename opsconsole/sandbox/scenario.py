@@ -129,6 +129,7 @@ class Builder:
         finally:
             c.building = False
         with c.lock:
+            c.crds.load_all()
             c.controllers.reconcile_all()
             for ns in namespaces:
                 c.endpoints.sync(ns)

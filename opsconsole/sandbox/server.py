@@ -291,7 +291,14 @@ class _Handler(BaseHTTPRequestHandler):
             return dumps({"type": etype, "object": obj}) + b"\n"
         if ws.table:
             rv = obj["metadata"].get("resourceVersion", "")
-            t = tables.table(ws.rkey, [obj], ws.include, {"resourceVersion": rv}, headers=first)
+            t = tables.table(
+                ws.rkey,
+                [obj],
+                ws.include,
+                {"resourceVersion": rv},
+                headers=first,
+                printer=ws.printer,
+            )
             return dumps({"type": etype, "object": t}) + b"\n"
         data = dumps(obj) if etype == DELETED else store.obj_bytes(ws.rkey, obj)
         return b'{"type":"' + etype.encode() + b'","object":' + data + b"}\n"

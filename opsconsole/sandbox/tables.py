@@ -428,14 +428,37 @@ def row(rkey: str, obj: Obj, include: str, now: float | None = None) -> Obj:
     return r
 
 
-def table(rkey: str, objs: list[Obj], include: str, meta: Obj, *, headers: bool = True) -> Obj:
+def table(
+    rkey: str,
+    objs: list[Obj],
+    include: str,
+    meta: Obj,
+    *,
+    headers: bool = True,
+    printer: Any = None,
+) -> Obj:
+    """The Table of ``objs``; ``printer`` (a custom resource's: ``definitions``, ``cells``)
+    stands for the kind's built-in printer."""
     now = time.time()
+    if printer is None:
+        cols = columns(rkey) if headers else None
+        rows = [row(rkey, o, include, now) for o in objs]
+    else:
+        cols = printer.definitions if headers else None
+        rows = []
+        for o in objs:
+            r: Obj = {"cells": printer.cells(o, now)}
+            if include == "Object":
+                r["object"] = o
+            elif include != "None":
+                r["object"] = partial(o)
+            rows.append(r)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": meta,
-        "columnDefinitions": columns(rkey) if headers else None,
-        "rows": [row(rkey, o, include, now) for o in objs],
+        "columnDefinitions": cols,
+        "rows": rows,
     }
 
 
