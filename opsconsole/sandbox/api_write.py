@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import resources as R
+from . import schemas, semantics
 from .apitypes import (
     ApiError,
     Body,
@@ -19,13 +20,13 @@ from .apitypes import (
     parse_body,
 )
 from .crds import CR_PATCH_TYPES, CRD_KEY
-from .defaults import CONTROLLED, DEFAULTS, GENERATION
+from .defaults import CONTROLLED, DEFAULTS, GENERATION, api_create_defaults
 from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
 from .store import Obj, dumps, iso
-from .validation import invalid_error
+from .validation import invalid_error, required
 from .wire.fields import prune_unknown, unknown_fields
 from .wire.protobuf import schema as proto_schema
 
@@ -71,13 +72,23 @@ class Writes:
         return {"Warning": ", ".join('299 - "unknown field \\"' + p + '\\""' for p in unknown)}
 
     def admit(self, res: R.Resource, obj: Obj, old: Obj | None) -> None:
-        """Validation as the API server does it (422 Invalid with field causes)."""
+        """Validation as the API server does it: a value of the wrong type is the decoder's
+        400, everything else one 422 Invalid with a cause per field."""
+        name = (obj.get("metadata") or {}).get("name", "")
         if res.custom:
-            self.c.crds.validate(res, obj)
-        elif res.key == CRD_KEY:
-            errs = self.c.crds.check(obj)
-            if errs:
-                raise invalid_error(res.kind, res.group, obj["metadata"].get("name", ""), errs)
+            errs = semantics.metadata_errors(res, obj) + self.c.crds.errors(res, obj)
+        else:
+            errs = schemas.check(res.group, res.version, res.kind, obj)
+            for e in semantics.create_errors(res, obj):
+                if e not in errs:
+                    errs.append(e)
+            if old is not None:
+                errs += semantics.update_errors(res, obj, old)
+            if res.key == CRD_KEY:
+                errs += self.c.crds.check(obj)
+        if errs:
+            raise invalid_error(res.kind, res.group, name, errs)
+        if res.key == CRD_KEY:
             self.c.crds.defaults(obj)
 
     def get(self, res: R.Resource, ns: str, name: str) -> Obj:
@@ -107,12 +118,11 @@ class Writes:
             md["name"] = md["generateName"] + hname(f"{time.time()}", 5)
         name = md.get("name")
         if not name:
-            raise ApiError(
-                422,
-                "Invalid",
-                f'{res.kind} "" is invalid: metadata.name: Required '
-                "value: name or generateName is required",
-                _details(res, ""),
+            raise invalid_error(
+                res.kind,
+                res.group,
+                "",
+                [required("metadata.name", "name or generateName is required")],
             )
         if res.namespaced:
             md["namespace"] = ns or md.get("namespace") or "default"
@@ -138,6 +148,7 @@ class Writes:
         defaults = DEFAULTS.get(res.key)
         if defaults is not None:
             defaults(obj)
+        api_create_defaults(res.key, obj)
         if res.key == "persistentvolumeclaims":
             self.c.volumes.admit(obj)
         if res.key == "persistentvolumes":
