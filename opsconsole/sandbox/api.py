@@ -150,7 +150,7 @@ class Api:
                 if method == "GET":
                     return self._list(res, ns, query, headers, watch)
                 if method == "POST":
-                    return self.writes.create(res, ns, query, body, dry_run)
+                    return self.writes.create(res, ns, query, body, dry_run, headers)
                 raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
             if sub == "log":
                 return self._log(ns or "", name, query)

@@ -6,8 +6,10 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
+from . import managed, schemas, semantics
 from . import resources as R
-from . import schemas, semantics
 from .apitypes import (
     ApiError,
     Body,
@@ -32,6 +34,21 @@ from .wire.protobuf import schema as proto_schema
 
 if TYPE_CHECKING:
     from .cluster import Cluster
+
+APPLY = "application/apply-patch+yaml"
+
+
+def parse_apply_body(body: Body) -> Obj:
+    """An apply configuration: YAML (JSON is YAML too), an object with apiVersion and kind."""
+    if isinstance(body, dict):
+        return body
+    try:
+        config = yaml.safe_load(body or b"{}")
+    except yaml.YAMLError as e:
+        raise ApiError(400, "BadRequest", f"error decoding YAML: {e}") from None
+    if not isinstance(config, dict):
+        raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+    return config
 
 
 class Writes:
@@ -105,7 +122,10 @@ class Writes:
         query: dict[str, str],
         body: Body,
         dry_run: bool,
+        headers: Any = None,
+        applied: bool = False,
     ) -> Response:
+        """POST (or the first server-side apply: ``applied``, the body the applied config)."""
         obj = parse_body(body)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
@@ -145,10 +165,16 @@ class Writes:
             if self.c.crds.has_status(res):
                 obj.pop("status", None)  # set through the status subresource only
         self.admit(res, obj, None)
+        manager = managed.manager_of(query, headers)
+        if applied:  # the applier owns its configuration, not what defaults add to it
+            obj = managed.apply(None, obj, manager, True, res.api_version)
+            md = obj["metadata"]
         defaults = DEFAULTS.get(res.key)
         if defaults is not None:
             defaults(obj)
         api_create_defaults(res.key, obj)
+        if not applied:
+            managed.record_update(None, obj, manager, res.api_version)
         if res.key == "persistentvolumeclaims":
             self.c.volumes.admit(obj)
         if res.key == "persistentvolumes":
@@ -206,12 +232,20 @@ class Writes:
             return ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
         if res.key == "namespaces":
             return ok(self.c.namespaces.delete(name, dry_run))
+        policy = (opts.get("propagationPolicy") if isinstance(opts, dict) else None) or query.get(
+            "propagationPolicy"
+        )
+        if isinstance(opts, dict) and opts.get("orphanDependents") is True and not policy:
+            policy = "Orphan"
+        if policy not in (None, "", "Orphan", "Foreground", "Background"):
+            raise ApiError(
+                422,
+                "Invalid",
+                f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+                f'"{policy}": supported values: "Foreground", "Background", "Orphan", "nil"',
+            )
         if not dry_run:
-            policy = (
-                opts.get("propagationPolicy") if isinstance(opts, dict) else None
-            ) or query.get("propagationPolicy")
-            self.c.delete_object(res.key, ns, name, cascade=policy != "Orphan")
-            kept = self.c.store.get(res.key, ns, name)
+            kept = self.c.gc.delete(res.key, ns, name, policy)
             if kept is not None:  # finalizers pending: the server answers with the object
                 return ok(kept)
         return ok(
@@ -309,9 +343,11 @@ class Writes:
         sub: str | None,
         query: dict[str, str],
     ) -> Response:
+        ctype = (headers.get("Content-Type", "") or "").split(";")[0].strip()
+        if method == "PATCH" and ctype == APPLY:
+            return self.server_side_apply(res, ns, name, headers, body, dry_run, sub, query)
         old = self.get(res, ns, name)
         payload = parse_body(body)
-        ctype = (headers.get("Content-Type", "") or "").split(";")[0].strip()
         if method == "PATCH" and res.custom and ctype not in CR_PATCH_TYPES:
             raise ApiError(
                 415,
@@ -340,6 +376,55 @@ class Writes:
         warnings = self.check_fields(res, new, query)
         if sub is None:
             self.admit(res, new, old)
+        manager = managed.manager_of(query, headers)
+        managed.record_update(old, new, manager, res.api_version, sub or "")
+        return ok(self.apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
+
+    def server_side_apply(
+        self,
+        res: R.Resource,
+        ns: str,
+        name: str,
+        headers: Any,
+        body: Body,
+        dry_run: bool,
+        sub: str | None,
+        query: dict[str, str],
+    ) -> Response:
+        """PATCH application/apply-patch+yaml: create the object, or merge the configuration
+        in under its manager's ownership (409 on another manager's fields unless ``force``)."""
+        config = parse_apply_body(body)
+        md = config.setdefault("metadata", {})
+        if md.get("name") not in (None, name):
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"the name of the object ({md.get('name')}) does not match the name on the URL "
+                f"({name})",
+            )
+        md["name"] = name
+        if query.get("force") not in (None, "", "true", "false"):
+            raise ApiError(400, "BadRequest", "invalid force value")
+        manager = query.get("fieldManager")
+        if not manager:
+            raise ApiError(
+                400,
+                "BadRequest",
+                "PATCH requests of type apply must specify a fieldManager",
+            )
+        live = self.c.store.get(res.key, ns, name)
+        if live is None:
+            if res.namespaced:
+                md["namespace"] = ns
+            return self.create(res, ns or None, query, config, dry_run, headers, applied=True)
+        config["kind"], config["apiVersion"] = res.kind, res.api_version
+        warnings = self.check_fields(res, config, query)
+        new = managed.apply(live, config, manager, query.get("force") == "true", res.api_version)
+        new["metadata"].pop("resourceVersion", None)
+        if md.get("resourceVersion"):
+            new["metadata"]["resourceVersion"] = md["resourceVersion"]
+        if sub is None:
+            self.admit(res, new, live)
         return ok(self.apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
 
     def scale_obj(self, res: R.Resource, obj: Obj) -> Obj:

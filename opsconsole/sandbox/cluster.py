@@ -29,6 +29,7 @@ from .controllers_sets import DaemonSets, StatefulSets
 from .crds import CustomResources
 from .deployments import Deployments
 from .endpoints import Endpoints
+from .gc import GarbageCollector
 from .jobs import CronJobs, Jobs
 from .logs import ContainerLog, Instance, LogProfile
 from .meta import node_ip
@@ -81,6 +82,7 @@ class Cluster:
         self.namespaces = Namespaces(self)
         self.registry = Registry()  # the built-in resources and those of the CRDs
         self.crds = CustomResources(self)
+        self.gc = GarbageCollector(self)
 
     # --- clock and timers ---------------------------------------------------------------
     def now(self) -> float:
