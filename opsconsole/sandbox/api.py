@@ -30,6 +30,7 @@ from .apitypes import (
 from .cluster import Cluster, LogUnavailable
 from .metrics import node_metrics, pod_metrics
 from .negotiate import as_protobuf, decode_body, wants_only_protobuf
+from .rbac import ADMIN_USER, Attributes, Authorizer, User, authenticate
 from .reviews import review as answer_review
 from .reviews import token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
@@ -64,13 +65,15 @@ class Api:
         self.faults = faults
         self.address = address
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self.authorizer = Authorizer(cluster.store)
 
     # --- entry --------------------------------------------------------------------------
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
     ) -> Response | WatchStream | LogStream:
         try:
-            out = self._handle(method, path, query, headers, decode_body(headers, body))
+            user = authenticate(headers, self.c.store)
+            out = self._handle(method, path, query, headers, decode_body(headers, body), user)
         except ApiError as e:
             out = self.error(e.code, e.reason, e.message, e.details)
         if wants_only_protobuf(headers.get("Accept")):
@@ -81,7 +84,13 @@ class Api:
         return Response(code, dumps(status_obj(code, reason, message, details)))
 
     def _handle(
-        self, method: str, path: str, query: dict[str, str], headers: Any, body: Body
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: Any,
+        body: Body,
+        user: User = ADMIN_USER,
     ) -> Response | WatchStream | LogStream:
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts and parts[0] == "openapi":
@@ -121,6 +130,14 @@ class Api:
         }.get(method)
         if verb is None:
             raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+        if method == "PATCH" and name is not None and sub is None:
+            ctype = (headers.get("Content-Type") or "").split(";")[0].strip()
+            if ctype == "application/apply-patch+yaml" and (
+                self.c.store.get(res.key, ns or "", name) is None
+            ):
+                verb = "create"  # a server-side apply that creates needs create
+        with self.c.lock:
+            self.authorizer.check(user, Attributes(verb, res.group, res.plural, sub, ns, name))
         self.faults.check(verb, res, ns, name, sub)
         dry_run = query.get("dryRun") == "All"
         with self.c.lock:
@@ -132,7 +149,9 @@ class Api:
                     raise ApiError(
                         400, "BadRequest", "the body of the request was in an unknown format"
                     )
-                return ok(answer_review(res.plural, self.faults, review), 201)
+                return ok(
+                    answer_review(res.plural, self.faults, review, user, self.authorizer, ns), 201
+                )
             if not res.stored:
                 return self._metrics(res, ns, name, query, headers, watch)
             if (

@@ -170,6 +170,16 @@ RESOURCES: tuple[Resource, ...] = (
         review=True,
     ),
     Resource(
+        "authentication.k8s.io",
+        "v1",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+        False,
+        verbs=("create",),
+        stored=False,
+        review=True,
+    ),
+    Resource(
         "authorization.k8s.io",
         "v1",
         "subjectaccessreviews",
