@@ -6,7 +6,9 @@ strategic patch) takes over the fields it changed; an Apply (PATCH
 would change a field another manager owns is a conflict (409 with the real message) unless forced,
 when the field moves to the applier; a field the applier owned and no longer sends is removed
 unless someone else owns it. Lists with a merge key (containers by name, ...) are merged item by
-item, other lists are atomic.
+item, other lists are atomic. As the real server does, fields ``kubectl-client-side-apply`` owns
+that are in the object's last-applied configuration go to an applier without a conflict (the
+move from ``kubectl apply`` to ``kubectl apply --server-side``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from .patch import MERGE_KEYS
 from .store import Obj, iso
 
 Path = tuple[tuple[str, str], ...]  # (("f", "spec"), ("k", '{"name":"web"}'), ("f", "image"))
+CLIENT_SIDE_APPLY = "kubectl-client-side-apply"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _IGNORED_META = {
     "name",
     "namespace",
@@ -277,15 +281,20 @@ def apply(live: Obj | None, applied: Obj, manager: str, force: bool, api_version
     want = paths(applied)
     me = (manager, "Apply", "")
     conflicts: list[tuple[Obj, Path]] = []
+    last_applied = _last_applied(base)
+    taken: set[Path] = set()
     for e in entries:
         if _entry_id(e) == me:
             continue
         for p in sorted(_owned(e) & want):
             if p[-1][0] == "f" and value_at(base, p) != value_at(applied, p):
-                conflicts.append((e, p))
+                if _entry_id(e) == (CLIENT_SIDE_APPLY, "Update", "") and p in last_applied:
+                    taken.add(p)  # the server's upgrade from client-side apply: no conflict
+                else:
+                    conflicts.append((e, p))
     if conflicts and not force:
         raise conflict_error(conflicts)
-    lost = {p for _, p in conflicts}
+    lost = {p for _, p in conflicts} | taken
     previous: set[Path] = set()
     others: set[Path] = set()
     out: list[Obj] = []
@@ -304,6 +313,15 @@ def apply(live: Obj | None, applied: Obj, manager: str, force: bool, api_version
     out.append(_entry(manager, "Apply", api_version, want))
     _store(merged, out)
     return merged
+
+
+def _last_applied(obj: Obj) -> set[Path]:
+    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    try:
+        config = json.loads(text) if text else None
+    except ValueError:
+        return set()
+    return paths(config) if isinstance(config, dict) else set()
 
 
 def manager_of(query: dict[str, str], headers: Any) -> str:

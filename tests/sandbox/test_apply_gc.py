@@ -192,3 +192,14 @@ def test_delete_foreground_waits_for_blocking_dependents(env: tuple[Any, Any, Pa
     assert srv.store.get("apps/deployments", "default", "web") is None
     assert [k for k in srv.store.keys("apps/replicasets") if k[0] == "default"] == []
     assert not [k for k in srv.store.keys("pods") if k[1].startswith("web-")]
+
+
+def test_client_side_then_server_side_apply_takes_over(env: tuple[Any, Any, Path]) -> None:
+    srv, run, tmp = env
+    run("apply", "-f", _file(tmp, DEPLOY.format(replicas=2)))
+    out = run("apply", "--server-side", "-f", _file(tmp, DEPLOY.format(replicas=3), "v2.yaml"))
+    assert out.stdout.strip() == "deployment.apps/web serverside-applied"
+    dep = srv.store.get("apps/deployments", "default", "web")
+    assert dep["spec"]["replicas"] == 3
+    owners = {e["manager"]: e["fieldsV1"] for e in dep["metadata"]["managedFields"]}
+    assert "f:replicas" in owners["kubectl"]["f:spec"]
