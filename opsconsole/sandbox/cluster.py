@@ -414,7 +414,9 @@ class Cluster:
         if spec.get("nodeName"):
             node = self.store.get("nodes", "", spec["nodeName"])
         else:
-            node, why = self.scheduler.schedule(spec)
+            node, why = self.scheduler.schedule(
+                spec, md.get("namespace") or "default", md.get("labels") or {}
+            )
         template = {
             "metadata": {
                 "labels": md.get("labels") or {},

@@ -180,7 +180,9 @@ class Controllers:
             if node_name:
                 node = self.c.store.get("nodes", "", node_name)
             else:
-                node, why = self.c.scheduler.schedule(template.get("spec") or {})
+                labels = dict((template.get("metadata") or {}).get("labels") or {})
+                labels.update(extra_labels or {})
+                node, why = self.c.scheduler.schedule(template.get("spec") or {}, ns, labels)
             if node is None:  # the scheduler keeps it waiting, then what it would have done
                 params = dict(params, message=why or "0/0 nodes are available.", _then=behaviour)
                 behaviour = "pending"

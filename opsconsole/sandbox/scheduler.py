@@ -32,6 +32,7 @@ class Scheduler:
         #: pods the scheduler could not place yet (a scenario's Pending pods are not here)
         self.waiting: dict[tuple[str, str], PodRT] = {}
         self._retry_armed = False
+        self.anti_seen = False  # a pod with required anti-affinity was ever scheduled
 
     # --- retries --------------------------------------------------------------------------
     def soon(self) -> None:
@@ -54,7 +55,7 @@ class Scheduler:
             return False
         if "deletionTimestamp" in pod["metadata"]:
             return False
-        node, why = self.schedule(pod["spec"])
+        node, why = self.schedule(pod["spec"], ns, pod["metadata"].get("labels") or {})
         if node is None:
             rt.params["message"] = why
             return False
@@ -98,14 +99,23 @@ class Scheduler:
             out.append(node)
         return out
 
-    def schedule(self, spec: Obj) -> tuple[Obj | None, str]:
+    def schedule(
+        self, spec: Obj, namespace: str = "default", labels: dict[str, str] | None = None
+    ) -> tuple[Obj | None, str]:
         """(the node a pod with ``spec`` goes to, "") or (None, the FailedScheduling message).
 
         The default scheduler's filters in its order: NodeUnschedulable, TaintToleration (NoSchedule
         and NoExecute), NodeAffinity (nodeSelector and required node affinity), NodeResourcesFit
-        (requests against allocatable minus the requests of the pods already on the node). Among
-        the nodes that pass, the one with the fewest pods."""
+        (requests against allocatable minus the requests of the pods already on the node),
+        InterPodAffinity (required pod affinity and anti-affinity by topologyKey, and the
+        anti-affinity of the pods already placed). Among the nodes that pass, the one with the
+        fewest pods."""
         nodes = self.c.store.list("nodes")
+        if _required(spec, "podAntiAffinity"):
+            self.anti_seen = True  # from now on, placed pods' anti-affinity is looked at
+        pod_affinity = PodAffinity(
+            self.c, spec, namespace, labels or {}, nodes, existing=self.anti_seen
+        )
         requests = pod_requests(spec)
         used = self.requested_by_node() if requests else {}
         tolerations = spec.get("tolerations") or []
@@ -115,11 +125,13 @@ class Scheduler:
         for node in nodes:
             why = self.filter(node, spec, tolerations, requests, used)
             if not why:
+                why = pod_affinity.why_not(node)
+            if not why:
                 fits.append(node)
                 continue
             for r in why:
                 reasons[r] = reasons.get(r, 0) + 1
-            if why[0].startswith("Insufficient"):
+            if why[0].startswith("Insufficient") or why[0] in PREEMPTIBLE:
                 resource_failures += 1
         if fits:
             load: dict[str, int] = {}
@@ -178,6 +190,96 @@ class Scheduler:
 
 
 AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+POD_AFFINITY = "node(s) didn't match pod affinity rules"
+POD_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
+EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
+#: failures that evicting pods could cure (the postscript says no victims were found)
+PREEMPTIBLE = (POD_ANTI_AFFINITY, EXISTING_ANTI_AFFINITY)
+
+
+def _selector_ok(sel: Obj | None, labels: dict[str, str]) -> bool:
+    if sel is None:
+        return False  # a term without a selector matches no pod
+    if any(labels.get(k) != v for k, v in (sel.get("matchLabels") or {}).items()):
+        return False
+    return all(_expr_ok(e, labels.get(e.get("key", ""))) for e in sel.get("matchExpressions") or ())
+
+
+def _required(spec: Obj, kind: str) -> list[Obj]:
+    return list(
+        ((spec.get("affinity") or {}).get(kind) or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        )
+        or []
+    )
+
+
+class PodAffinity:
+    """The InterPodAffinity filter for one pod: its required (anti-)affinity terms against the
+    placed pods' topology domains (``topologyKey`` label of their nodes), and the placed pods'
+    own anti-affinity against it."""
+
+    def __init__(
+        self,
+        c: Cluster,
+        spec: Obj,
+        ns: str,
+        labels: dict[str, str],
+        nodes: list[Obj],
+        *,
+        existing: bool,
+    ) -> None:
+        self.ns, self.labels = ns, labels
+        self.affinity = _required(spec, "podAffinity")
+        self.anti = _required(spec, "podAntiAffinity")
+        self.node_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}
+        self.placed: list[tuple[Obj, dict[str, str]]] = []
+        if not (self.affinity or self.anti or existing):
+            return  # nothing to look at: no scan of the pods
+        for pod in c.store.list("pods"):
+            node = pod["spec"].get("nodeName")
+            if not node or "deletionTimestamp" in pod["metadata"]:
+                continue
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            self.placed.append((pod, self.node_labels.get(node, {})))
+
+    def _matching(self, term: Obj) -> list[tuple[Obj, dict[str, str]]]:
+        namespaces = term.get("namespaces") or ([] if term.get("namespaceSelector") else [self.ns])
+        return [
+            (p, nl)
+            for p, nl in self.placed
+            if (not namespaces or p["metadata"].get("namespace") in namespaces)
+            and _selector_ok(term.get("labelSelector"), p["metadata"].get("labels") or {})
+        ]
+
+    def why_not(self, node: Obj) -> list[str]:
+        labels = node["metadata"].get("labels") or {}
+        for term in self.affinity:
+            key = term.get("topologyKey", "")
+            matching = self._matching(term)
+            if key not in labels:
+                return [POD_AFFINITY]
+            if not matching and _selector_ok(term.get("labelSelector"), self.labels):
+                continue  # the first pod of a group that wants to be together
+            if not any(nl.get(key) == labels[key] for _, nl in matching):
+                return [POD_AFFINITY]
+        for term in self.anti:
+            key = term.get("topologyKey", "")
+            if key in labels and any(nl.get(key) == labels[key] for _, nl in self._matching(term)):
+                return [POD_ANTI_AFFINITY]
+        for pod, nl in self.placed:
+            for term in _required(pod["spec"], "podAntiAffinity"):
+                key = term.get("topologyKey", "")
+                namespaces = term.get("namespaces") or [pod["metadata"].get("namespace")]
+                if (
+                    self.ns in namespaces
+                    and _selector_ok(term.get("labelSelector"), self.labels)
+                    and key in labels
+                    and nl.get(key) == labels[key]
+                ):
+                    return [EXISTING_ANTI_AFFINITY]
+        return []
 
 
 def quantity(resource: str, value: Any) -> float:

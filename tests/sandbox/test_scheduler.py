@@ -152,3 +152,50 @@ def test_a_waiting_pod_is_placed_when_a_node_comes_to_fit(k: Cluster):
         )
     finally:
         k.kubectl("label", "node", "node-3", "zone-")
+
+
+def test_pod_anti_affinity_spreads_by_hostname_and_leaves_the_extra_pending(
+    fresh_sandbox: Any, kubectl: Any, tmp_path: Any
+) -> None:
+    srv = fresh_sandbox("clean")
+    run = kubectl(srv)
+    spread = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: spread}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: spread}}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: {matchLabels: {app: spread}}
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - {name: app, image: nginx}
+"""
+    f = tmp_path / "spread.yaml"
+    f.write_text(spread)
+    run("apply", "-f", str(f))
+    nodes = len(srv.store.keys("nodes"))
+
+    def placed() -> list[str]:
+        return [
+            p["spec"].get("nodeName", "")
+            for p in srv.store.list("pods", "default")
+            if p["metadata"]["name"].startswith("spread-")
+        ]
+
+    wait_for(lambda: len(placed()) == 4, 60)
+    on = [n for n in placed() if n]
+    assert len(on) == nodes == len(set(on))  # one a node, the extra one waits
+    events = run("get", "events", "--field-selector=reason=FailedScheduling", "-o",
+                 "jsonpath={.items[*].message}").stdout  # fmt: skip
+    assert (
+        f"0/{nodes} nodes are available: {nodes} node(s) didn't match pod anti-affinity rules. "
+        f"preemption: 0/{nodes} nodes are available: {nodes} No preemption victims found for "
+        "incoming pod."
+    ) in events
