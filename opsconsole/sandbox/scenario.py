@@ -4,7 +4,8 @@ The format (see ``scenarios/demo.yaml`` for a full example): ``nodes``, ``namesp
 ``workloads`` (Deployment/StatefulSet/DaemonSet with near-Kubernetes ``containers`` plus a
 ``logs`` profile per container and an optional ``fault``), ``services``, ``configmaps``,
 ``secrets``, ``objects`` (manifests of any served kind: StorageClasses, PVCs, Jobs, CronJobs,
-HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``) and named ``logs`` profiles.
+HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``, its ``logs`` their containers'
+profiles) and named ``logs`` profiles.
 Status, events and log history of each pod are derived from its ``fault`` so they agree with
 each other.
 """
@@ -125,6 +126,7 @@ class Builder:
                 for s in self.data.get("secrets") or []:
                     self.objects.secret(s)
                 for m in self.data.get("objects") or []:
+                    self.manifest_logs(m)
                     self.objects.manifest(m)
         finally:
             c.building = False
@@ -136,6 +138,25 @@ class Builder:
             c.store.compact()
 
     # --- objects --------------------------------------------------------------------------
+    def manifest_logs(self, m: dict[str, Any]) -> None:
+        """A Job's or CronJob's ``logs: {container: profile}``: what its pods write."""
+        logs = m.pop("logs", None) if isinstance(m, dict) else None
+        if not logs:
+            return
+        if m.get("kind") not in ("Job", "CronJob") or not isinstance(logs, dict):
+            raise ScenarioError("objects: logs are for the containers of a Job or a CronJob")
+        rkey = "batch/jobs" if m["kind"] == "Job" else "batch/cronjobs"
+        md = m.get("metadata") or {}
+        profiles = {}
+        for container, prof in logs.items():
+            if isinstance(prof, str):
+                if prof not in self.profiles:
+                    raise ScenarioError(f"objects: unknown logs profile {prof!r}")
+                profiles[container] = self.profiles[prof]
+            else:
+                profiles[container] = LogProfile.from_data(prof)
+        self.c.profiles[(rkey, md.get("namespace") or "default", md.get("name", ""))] = profiles
+
     def ts(self, age: float) -> str:
         return iso(self.now - age)
 

@@ -133,3 +133,41 @@ def test_subject_access_review_for_another_user(env: tuple[Any, Any], tmp_path: 
 
     assert allowed("watch", "pods") and not allowed("create", "pods")
     api.close()
+
+
+def test_rbac_scenario_the_403_in_the_logs_is_the_servers(fresh_sandbox: Any, kubectl: Any) -> None:
+    from tests.sandbox.conftest import wait_for
+
+    srv = fresh_sandbox("rbac", speed=20)
+    run = kubectl(srv)
+    runner = "system:serviceaccount:reports:report-runner"
+    wait_for(
+        lambda: (
+            "Failed"
+            in run(
+                "-n",
+                "reports",
+                "get",
+                "job",
+                "nightly-report-manual",
+                "-o",
+                "jsonpath={.status.conditions[*].type}",
+            ).stdout
+        ),  # fmt: skip
+        60,
+    )
+    logs = run("-n", "reports", "logs", "job/nightly-report-manual").stdout
+    denied = run("-n", "reports", "get", "configmap", "report-config", f"--as={runner}",
+                 check=False)  # fmt: skip
+    server_says = denied.stderr.strip().removeprefix("Error from server (Forbidden): ")
+    assert server_says.endswith('RBAC: role.rbac.authorization.k8s.io "config-reader" not found')
+    assert server_says in logs
+    can = ("auth", "can-i", "get", "configmaps", "-n", "reports", f"--as={runner}")
+    assert run(*can, check=False).stdout.strip() == (
+        'no - RBAC: role.rbac.authorization.k8s.io "config-reader" not found'
+    )
+    # the fix: bind the Role that exists
+    run("-n", "reports", "delete", "rolebinding", "report-runner")
+    run("-n", "reports", "create", "rolebinding", "report-runner", "--role=configmap-reader",
+        "--serviceaccount=reports:report-runner")  # fmt: skip
+    assert run(*can).stdout.strip() == "yes"
