@@ -26,13 +26,15 @@ for holds, so the layout and the rendering of that frame are included.
 2. **Answer size** (a fresh app per size): ``--repeat`` answers of 10 KB, 1 MB and 5 MB in a
    row, last token -> finished (as above) and first token -> finished (the whole stream, for
    information: it includes the openai client parsing the SSE events); a character typed into
-   the input while the answer streams against one typed before; medians.
+   the input while the answer streams, one typed at once when the run has finished (what
+   recording the answer costs the next keypress) and one typed later with the answers in the
+   chat; medians.
 3. **Replay seek**: a generated session file of ``--events`` events (runs of eight steps, each
    with deltas, a tool call and usage, an answer per run) opened in ``opsconsole replay`` at
    ``--speed instant``: the time to play it to the end, then ← (step back) and → (step on)
    from the end, key to frame, medians of ``--repeat``.
 
-Goals (issue 11): each figure at 64 answers or at 5 MB within 1.2x of the same figure at 0
+Goals: each figure at 64 answers or at 5 MB within 1.2x of the same figure at 0
 answers or 10 KB, measured in this run; replay seek <= 50 ms.
 """
 
@@ -207,7 +209,12 @@ class Console:
         return log.scroll_y >= log.max_scroll_y - 1 and not streaming
 
     async def ask(
-        self, answer: str, timeout: float = 120.0, *, type_while_streaming: int = 0
+        self,
+        answer: str,
+        timeout: float = 120.0,
+        *,
+        type_while_streaming: int = 0,
+        type_after: bool = False,
     ) -> dict[str, float | None]:
         """One question through the input: Enter -> question shown, last token -> finished;
         ``type_while_streaming``: that many characters typed into the input while the answer
@@ -251,6 +258,13 @@ class Console:
                 await asyncio.sleep(0.2)
             chat.input.value = ""
         done = await done_at
+        after: float | None = None
+        if type_after:  # at once: what the end of a run costs the next keypress
+            chat = self.app.main.chat
+            chat.input.focus()
+            chat.input.value = ""
+            after = await self.key("x", lambda: chat.input.value == "x")
+            chat.input.value = ""
         await settle(self.pilot)
         if self.srv.rejections:
             raise RuntimeError(f"the model server refused a request: {self.srv.rejections}")
@@ -261,6 +275,8 @@ class Console:
         }
         if type_while_streaming:
             figures["type a char while it streams"] = _median(typed) if typed else None
+        if type_after:
+            figures["type a char as it finishes"] = after
         return figures
 
     async def key(self, key: str, predicate: Callable[[], bool]) -> float | None:
@@ -392,19 +408,22 @@ async def bench_sizes(
 
         async def body(console: Console, text: str = text) -> dict[str, float | None]:
             samples: dict[str, list[float | None]] = {}
-            idle = []
-            for _ in range(repeat):
-                idle.append((await console.keys())["type a char"])
-            samples["type a char (idle)"] = idle
             for _ in range(repeat):
                 # (a 10 KB answer streams too briefly to type into)
                 typing = 5 if len(text) > 100_000 else 0
-                figures = await console.ask(text, timeout=timeout, type_while_streaming=typing)
+                figures = await console.ask(
+                    text, timeout=timeout, type_while_streaming=typing, type_after=True
+                )
                 figures.pop("question")
                 for name, value in figures.items():
                     samples.setdefault(name, []).append(value)
                 if figures["last token -> finished"] is None:
                     break  # it never finished: once is enough
+            # with the answers in the chat (and their records written)
+            idle = []
+            for _ in range(repeat):
+                idle.append((await console.keys())["type a char"])
+            samples["type a char (idle)"] = idle
             return {name: _median(values) for name, values in samples.items()}
 
         try:
@@ -567,6 +586,11 @@ def main() -> int:
                 ok = last[-1] is not None and last[0] is not None
                 ok = ok and last[-1] <= GOAL_RATIO * last[0]  # type: ignore[operator]
                 verdicts.append(("size: last token -> finished", ok))
+                for name in ("type a char (idle)", "type a char as it finishes"):
+                    small = by_size[sizes[0]].get(name)
+                    big = by_size[sizes[-1]].get(name)
+                    ok = small is not None and big is not None and big <= GOAL_RATIO * small
+                    verdicts.append((f"size: {name}", ok))
                 typing = by_size[sizes[-1]].get("type a char while it streams")
                 idle = by_size[sizes[-1]].get("type a char (idle)")
                 if typing is not None and idle is not None:

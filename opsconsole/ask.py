@@ -6,8 +6,11 @@ Exit codes: 0 on an answer, 1 on a failed or cancelled run, 2 on bad usage or co
 
 Headless runs never execute a mutating call (RELIABILITY S6): the approver is
 :class:`~opsconsole.agent.approval.DenyAllApprover`, even with ``--write`` (which only lets the
-model *propose* changes). The offline planner is used with ``--offline`` or when no API key is
-set, and the built-in sandbox cluster with ``--demo``; both are announced.
+model *propose* changes). ``--write --dry-run`` previews them: each proposed change is dry-run
+on the server (:class:`~opsconsole.agent.approval.PreviewApprover`) and printed with its diff
+and blast radius, and the cluster connection stays read-only. The offline planner is used with
+``--offline`` or when no API key is set, and the built-in sandbox cluster with ``--demo``; both
+are announced.
 """
 
 from __future__ import annotations
@@ -81,6 +84,17 @@ class Printer:
                 text = text.replace(value, "[REDACTED]")
         return text
 
+    def _diff_line(self, line: str) -> str:
+        if line.startswith(("+++", "---")):
+            return self._c("bold", line)
+        if line.startswith("+"):
+            return self._c("green", line)
+        if line.startswith("-"):
+            return self._c("red", line)
+        if line.startswith("@@"):
+            return self._c("cyan", line)
+        return line
+
     def _c(self, style: str, text: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if self.color else text
 
@@ -142,8 +156,19 @@ class Printer:
             where = f" in {ev.namespace}" if ev.namespace else ""
             ctx = f" (context {ev.context})" if ev.context else ""
             self._line(self._c("yellow", f"Approval needed: {ev.verb} {ev.target}{where}{ctx}"))
+            for line in ev.dry_run.strip().splitlines():
+                self._line("  " + line)
+            for line in ev.diff.splitlines():
+                self._line("  " + self._diff_line(line))
+            if ev.blast_radius:
+                self._line("  " + self._c("bold", "blast radius: ") + ev.blast_radius)
+            if ev.confirm:
+                self._line("  " + f"approving it in the console takes typing {ev.confirm!r}")
         elif isinstance(ev, ApprovalResolved):
-            self._line(self._c("yellow", f"  -> {ev.decision} ({ev.source})"))
+            if ev.source == "preview":
+                self._line(self._c("yellow", "  -> not executed (--dry-run)"))
+            else:
+                self._line(self._c("yellow", f"  -> {ev.decision} ({ev.source})"))
         elif isinstance(ev, RetryScheduled):
             self._line(
                 self._c(
@@ -245,7 +270,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer: Printer) -> int:
-    from opsconsole.agent.approval import DenyAllApprover
+    from opsconsole.agent.approval import DenyAllApprover, PreviewApprover
     from opsconsole.agent.loop import drive
     from opsconsole.agent.transcript import Conversation
     from opsconsole.errors import NoClusterConfigured
@@ -263,6 +288,7 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
         context=getattr(args, "context", None),
         namespace=getattr(args, "namespace", None),
         offline=bool(getattr(args, "offline", False)),
+        write=bool(getattr(args, "write", False)),
         resume=resume,
         strict=True,
     )
@@ -273,7 +299,20 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
     with contextlib.closing(rt):
         for note in rt.notes:
             printer.note(_note_text(note.code, note.text, options), note.level)
-        if rt.write_mode:
+        preview = bool(getattr(args, "dry_run", False))
+        if preview and not rt.write_mode:
+            raise UsageError(
+                "--dry-run previews the changes the agent would make: use it with --write"
+            )
+        if preview:
+            if rt.cluster is not None:
+                rt.cluster.write_mode = False  # only dry runs leave the process
+            printer.note(
+                "dry run: each change the model proposes is dry-run on the server and shown "
+                "with its diff and blast radius; nothing is executed",
+                "warning",
+            )
+        elif rt.write_mode:
             printer.note(
                 "write mode: the model may propose changes, but headless runs never "
                 "execute them (use the console to approve)",
@@ -291,7 +330,8 @@ async def _ask(args: argparse.Namespace, settings: Settings, task: str, printer:
         team = _wants_team(args, task) and conversation is None
         if team:
             printer.note("multi-agent: the Scheduler routes to the Ops, Security and Coder agents")
-        loop = rt.runner(DenyAllApprover(), team=team, conversation=conversation)
+        approver = PreviewApprover() if preview else DenyAllApprover()
+        loop = rt.runner(approver, team=team, conversation=conversation)
         recorder = rt.recorder
 
         def on_event(ev: AgentEvent) -> None:

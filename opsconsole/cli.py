@@ -1,5 +1,5 @@
 """Command line: ``opsconsole`` (the console), ``ask``, ``sandbox``, ``sessions``, ``replay``,
-``export``, ``eval``, ``config``.
+``export``, ``eval``, ``config``, ``mcp``.
 
 Only argparse and the config loader are imported here; each sub-command imports what it needs
 when it runs, and the UI is imported only when the console starts, so ``opsconsole ask`` never
@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="run one task headless and print every step")
     ask.add_argument("task", help='what the agent should do, e.g. "why is checkout failing?"')
     ask.add_argument("--json", action="store_true", help="print one JSON event per line")
+    ask.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --write: print the diff and blast radius of each change the agent would "
+        "make (server-side dry runs); nothing is executed",
+    )
 
     sb = sub.add_parser("sandbox", help="run the built-in sandbox cluster in the foreground")
     sb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -171,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--show", metavar="FILE", help="print the table of an earlier results file")
     ev.add_argument("--jobs", type=int, default=1, help="scenarios run at once (default 1)")
     ev.add_argument("--timeout", type=float, default=None, help="seconds per run (default 300)")
+
+    mcp = sub.add_parser(
+        "mcp",
+        parents=[common],
+        help="serve opsconsole's Kubernetes tools to other agents (MCP over stdio or HTTP)",
+    )
+    mcp.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="streamable HTTP on a loopback address (a bearer token is printed); default: stdio",
+    )
 
     cfg = sub.add_parser("config", parents=[common], help="show or check the configuration")
     cfg.add_argument("action", nargs="?", choices=["check", "path", "show"], default="check")
@@ -288,6 +305,13 @@ def _run_eval(args: argparse.Namespace) -> int:
     return run_eval(args, settings)
 
 
+def _run_mcp(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    from opsconsole.mcplink.serve import run
+
+    return run(args, settings)
+
+
 def _run_config(args: argparse.Namespace) -> int:
     from opsconsole import paths
 
@@ -360,6 +384,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "export": _run_export,
     "eval": _run_eval,
     "config": _run_config,
+    "mcp": _run_mcp,
 }
 
 

@@ -142,6 +142,9 @@ class KubernetesSettings(_Section, frozen=True):
     #: kubectl accepts); Secret values and private keys in data maps are withheld regardless
     #: (S9): the default denies nothing more
     denied_kinds: list[str] = []
+    #: kinds no tool changes (apply, patch, delete ...; any name kubectl accepts): Secret
+    #: values are written by people, never by a model that cannot see them
+    denied_change_kinds: list[str] = msgspec.field(default_factory=lambda: ["secrets"])
     request_timeout: Annotated[float, Positive] = 15.0
     log_tail_lines: Annotated[int, msgspec.Meta(ge=1)] = 500
     log_limit_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000
@@ -162,12 +165,59 @@ class SessionSettings(_Section, frozen=True):
     dir: str | None = None
 
 
+#: an MCP server's name in ``mcp.servers``: its tools are offered as ``NAME__TOOL``
+MCP_SERVER_NAME = re.compile(r"[a-zA-Z0-9-]{1,32}")
+
+
+class McpServerSettings(_Section, frozen=True):
+    """One MCP server whose tools the agent may use: a ``command`` (with ``args``) run over
+    stdio, or a streamable-HTTP ``url``. ``env`` is set for the command, ``pass_env`` names
+    variables of ours passed to it, ``headers_env`` maps an HTTP header to the environment
+    variable holding its value (values never come from the file). ``trusted``: the server's
+    ``readOnlyHint`` is believed (otherwise every tool of it counts as mutating)."""
+
+    command: str | None = None
+    args: list[str] = []
+    url: str | None = None
+    env: dict[str, str] = {}
+    pass_env: list[str] = []
+    headers_env: dict[str, str] = {}
+    trusted: bool = False
+    #: seconds for the server to start and list its tools, and for one call
+    start_timeout: Annotated[float, Positive] = 30.0
+    call_timeout: Annotated[float, Positive] = 60.0
+
+    def __post_init__(self) -> None:
+        for name in [*self.pass_env, *self.headers_env.values()]:
+            if not _is_env_name(name):  # never echoed: it may be the secret itself
+                raise ValueError(
+                    "pass_env and headers_env name environment variables (like GITHUB_TOKEN); "
+                    "a value given is not a variable name and may be a secret, so it is not "
+                    "shown: put the secret in the environment, never in the file"
+                )
+
+
+class McpSettings(_Section, frozen=True):
+    #: name -> server (names: letters, digits and '-')
+    servers: dict[str, McpServerSettings] = {}
+
+    def __post_init__(self) -> None:
+        for name, server in self.servers.items():
+            if not MCP_SERVER_NAME.fullmatch(name):
+                raise ValueError(f"server name {name!r}: use letters, digits and '-' (at most 32)")
+            if (server.command is None) == (server.url is None):
+                raise ValueError(
+                    f"server {name!r}: give either command (with args) or url, not both or neither"
+                )
+
+
 class Settings(_Section, frozen=True):
     model: ModelSettings = _section(ModelSettings)
     agent: AgentSettings = _section(AgentSettings)
     kubernetes: KubernetesSettings = _section(KubernetesSettings)
     ui: UISettings = _section(UISettings)
     sessions: SessionSettings = _section(SessionSettings)
+    mcp: McpSettings = _section(McpSettings)
 
 
 def _section_type(tp: Any) -> type[_Section] | None:

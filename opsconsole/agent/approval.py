@@ -19,7 +19,8 @@ Semantics the loop applies:
   - ``scale_deployment``: a scale of that deployment to 1 or more replicas; scaling it to
     0 replicas (taking it down) is another kind of change and needs its own approval (and an
     approval to scale it to 0 covers only scaling it to 0 again);
-  - ``rollout_restart``: a rolling restart of that deployment;
+  - ``scale_resource``: the same rule for any kind with a scale subresource;
+  - ``rollout_restart`` / ``rollout_restart_resource``: a rolling restart of that workload;
   - ``delete_pod``: deleting that pod (by name: a replacement pod has another name, except
     a StatefulSet's);
   - any other mutating tool (e.g. the Coder's ``apply_manifest``): only the very same call,
@@ -65,6 +66,12 @@ class ApprovalRequest:
     context: str | None = None
     #: the tool's server-side dry run, or the error it raised, as text ("" if none)
     dry_run: str = ""
+    #: the unified diff between the live object and the dry run's result ("" if none)
+    diff: str = ""
+    #: what else the change touches, one line ("" if not known)
+    blast_radius: str = ""
+    #: what the person must type to approve (a namespace's name before deleting it; "" none)
+    confirm: str = ""
     #: every mutating call of this model turn (this one included), in call order
     batch: tuple[ActionSummary, ...] = ()
     #: position of this call in ``batch``
@@ -93,6 +100,25 @@ class Approver(Protocol):
     async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         """Decide on one mutating call. May wait as long as a person needs."""
         ...
+
+
+class PreviewApprover:
+    """``ask --write --dry-run``: every mutating call is dry-run and announced (its diff and
+    blast radius reach the ``ApprovalRequested`` event), then refused: nothing is executed.
+
+    Its decisions have ``source="preview"``: the loop answers the call ``refused`` with the
+    dry run and goes on to the next call of the turn (each one is previewed)."""
+
+    interactive = True
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason or "dry run only (--dry-run): nothing was executed"
+
+    async def approve(self, request: ApprovalRequest) -> ApprovalDecision:
+        said = [self.reason, request.dry_run.strip(), request.blast_radius]
+        return ApprovalDecision(
+            "decline", source="preview", reason="; ".join(part for part in said if part)
+        )
 
 
 class DenyAllApprover:
@@ -144,7 +170,9 @@ def _scale_change(args: dict[str, Any]) -> str:
 #: a tool not listed here: the exact arguments
 CHANGE_CLASSES: dict[str, Callable[[dict[str, Any]], str]] = {
     "scale_deployment": _scale_change,
+    "scale_resource": _scale_change,
     "rollout_restart": lambda args: "",
+    "rollout_restart_resource": lambda args: "",
     "delete_pod": lambda args: "",
 }
 

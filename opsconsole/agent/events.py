@@ -118,6 +118,10 @@ class ApprovalRequested(AgentEvent):
     namespace: str | None = None
     context: str | None = None
     dry_run: str = ""
+    #: the unified diff live -> dry run result, the blast radius, the text to type to approve
+    diff: str = ""
+    blast_radius: str = ""
+    confirm: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

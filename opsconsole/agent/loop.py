@@ -226,6 +226,8 @@ class AgentLoop(ToolCallsMixin):
 
     async def run(self, task: str) -> AsyncGenerator[AgentEvent, None]:
         """Run one user task; yield its events; see the module docstring for cancelling."""
+        # tools from sources loaded on first use (MCP servers): before the prompt lists them
+        notices = await self.tools.prepare()
         if self._state is not None:  # a consumer abandoned the previous run without closing it
             self._abort(self._state, "superseded by a new task")
         state = RunState(run_id=new_run_id())
@@ -245,6 +247,8 @@ class AgentLoop(ToolCallsMixin):
                 write_mode=self.write_mode,
                 parent_run_id=self.parent_run_id,
             )
+            for text in notices:
+                yield self._ev(Notice, state, text=text, level="warning")
             ended = False
             async for event in self._steps(state):
                 if self._state is not state:  # superseded by a newer run of this loop

@@ -41,7 +41,7 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.model import ToolCallRequest, new_call_id
 from opsconsole.agent.pricing import CacheTally
-from opsconsole.agent.tools import Tool, ToolRegistry, ToolResult
+from opsconsole.agent.tools import DryRun, Tool, ToolRegistry, ToolResult
 from opsconsole.agent.transcript import Conversation, outcome, status_message, truncate_to_tokens
 from opsconsole.errors import OpsConsoleError
 
@@ -172,37 +172,7 @@ class ToolCallsMixin:
         return p
 
     def _validate(self, tool: Tool, args: dict[str, Any]) -> str | None:
-        schema = tool.parameters or {"type": "object"}
-        props = schema.get("properties")
-        declared = props if isinstance(props, dict) else {}
-        for key in args:
-            if key in CONTEXT_KEYS and key not in declared:  # S10, whatever the schema
-                pinned = self.context or "the current context"
-                return (
-                    f"argument '{key}' refused: this session is pinned to {pinned}; "
-                    "only the user can switch context"
-                )
-        extra_allowed = schema.get("additionalProperties", False) is not False
-        if isinstance(props, dict) and not extra_allowed:
-            unknown = [k for k in args if k not in props]
-            if unknown:
-                return (
-                    f"arguments do not match the schema of '{tool.name}': unexpected "
-                    f"argument(s) {', '.join(map(repr, unknown))}; expected: "
-                    f"{', '.join(props) or 'no arguments'}"
-                )
-        validator = self._validators.get(tool.name)
-        if validator is None:
-            from jsonschema import Draft202012Validator
-
-            validator = Draft202012Validator(schema)
-            self._validators[tool.name] = validator
-        errors = sorted(validator.iter_errors(args), key=lambda e: [str(x) for x in e.path])
-        if errors:
-            first = errors[0]
-            where = "/".join(str(p) for p in first.path) or "(root)"
-            return f"arguments do not match the schema of '{tool.name}': {where}: {first.message}"
-        return None
+        return validate_arguments(tool, args, self.context, self._validators)
 
     async def _run_batch(
         self, state: RunState, calls: list[ToolCallRequest]
@@ -414,6 +384,30 @@ class ToolCallsMixin:
                     state.tool_counts[tool.name] += 1
                     await self._execute(state, p, queue, audit_decision=decision)
                     continue
+                if decision.source in ("preview", "rejected"):
+                    # a preview or a dry run the server refused ends this call only: the
+                    # next call of the turn is dry-run (and previewed) on its own
+                    code = "dry_run_rejected" if decision.source == "rejected" else "preview"
+                    why = decision.reason or "refused"
+                    status = "error" if decision.source == "rejected" else "refused"
+                    content = (
+                        _err(why)
+                        if status == "error"
+                        else status_message(status, retryable=False, error=why)
+                    )
+                    conv.set_result(p.call.id, content, outcome(status, error=(code, why)))
+                    queue.put_nowait(
+                        self._ev(
+                            ToolCallFinished,
+                            state,
+                            tool_call_id=p.call.id,
+                            tool=tool.name,
+                            status=status,
+                            output=content,
+                            error_code=code,
+                        )
+                    )
+                    continue
                 if decision.source == "policy":
                     why = decision.reason or "refused"
                     stop = (
@@ -471,6 +465,9 @@ class ToolCallsMixin:
         else:
             summary = summaries[index]
             dry = await self._dry_run(tool, p.args)
+            if dry.rejected:
+                # the server refused the dry run: the call cannot succeed, nobody is asked
+                return ApprovalDecision("decline", source="rejected", reason=dry.text)
             request = ApprovalRequest(
                 run_id=state.run_id,
                 agent=self.agent,
@@ -479,7 +476,10 @@ class ToolCallsMixin:
                 arguments=p.args,
                 summary=summary,
                 context=self.context,
-                dry_run=dry,
+                dry_run=dry.text,
+                diff=dry.diff,
+                blast_radius=dry.blast_radius,
+                confirm=dry.confirm,
                 batch=summaries,
                 index=index,
                 standing=scope,
@@ -496,7 +496,10 @@ class ToolCallsMixin:
                     target=target,
                     namespace=summary.namespace,
                     context=self.context,
-                    dry_run=dry,
+                    dry_run=dry.text,
+                    diff=dry.diff,
+                    blast_radius=dry.blast_radius,
+                    confirm=dry.confirm,
                 )
             )
             decision = await self._ask_approver(request)
@@ -526,18 +529,19 @@ class ToolCallsMixin:
             return ApprovalDecision("decline", source="error", reason="invalid decision")
         return decision
 
-    async def _dry_run(self, tool: Tool, args: dict[str, Any]) -> str:
+    async def _dry_run(self, tool: Tool, args: dict[str, Any]) -> DryRun:
         if tool.dry_run is None:
-            return ""
+            return DryRun("")
         try:
             async with asyncio.timeout(DRY_RUN_TIMEOUT):
-                return str(await asyncio.to_thread(tool.dry_run, args))
+                got = await asyncio.to_thread(tool.dry_run, args)
         except TimeoutError:
-            return f"dry run timed out after {DRY_RUN_TIMEOUT:g}s"
+            return DryRun(f"dry run timed out after {DRY_RUN_TIMEOUT:g}s")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - shown to the person approving
-            return f"dry run failed: {exc}"
+            return DryRun(f"dry run failed: {exc}")
+        return got if isinstance(got, DryRun) else DryRun(str(got))
 
     async def _audit(
         self,
@@ -569,6 +573,45 @@ class ToolCallsMixin:
 
     def _limit(self, content: str) -> str:
         return truncate_to_tokens(content, self.settings.agent.tool_output_tokens)
+
+
+def validate_arguments(
+    tool: Tool, args: dict[str, Any], context: str | None, validators: dict[str, Any]
+) -> str | None:
+    """Why ``args`` cannot be passed to ``tool`` (None: they can): an argument that would
+    move the call to another cluster (S10), unknown keys (unless the schema allows them) or
+    a schema violation. ``validators`` caches the compiled schemas by tool name."""
+    schema = tool.parameters or {"type": "object"}
+    props = schema.get("properties")
+    declared = props if isinstance(props, dict) else {}
+    for key in args:
+        if key in CONTEXT_KEYS and key not in declared:  # S10, whatever the schema
+            pinned = context or "the current context"
+            return (
+                f"argument '{key}' refused: this session is pinned to {pinned}; "
+                "only the user can switch context"
+            )
+    extra_allowed = schema.get("additionalProperties", False) is not False
+    if isinstance(props, dict) and not extra_allowed:
+        unknown = [k for k in args if k not in props]
+        if unknown:
+            return (
+                f"arguments do not match the schema of '{tool.name}': unexpected "
+                f"argument(s) {', '.join(map(repr, unknown))}; expected: "
+                f"{', '.join(props) or 'no arguments'}"
+            )
+    validator = validators.get(tool.name)
+    if validator is None:
+        from jsonschema import Draft202012Validator
+
+        validator = Draft202012Validator(schema)
+        validators[tool.name] = validator
+    errors = sorted(validator.iter_errors(args), key=lambda e: [str(x) for x in e.path])
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(root)"
+        return f"arguments do not match the schema of '{tool.name}': {where}: {first.message}"
+    return None
 
 
 async def _signal(job: Awaitable[None], queue: asyncio.Queue[Any], done: object) -> str | None:

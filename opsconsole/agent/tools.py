@@ -12,7 +12,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -56,6 +56,24 @@ class ActionSummary:
 
 
 @dataclass(frozen=True)
+class DryRun:
+    """What a server-side dry run of a call says will happen, for the person approving it.
+
+    ``text`` is one or more lines (the server's verdict); ``diff`` the unified diff between
+    the live object and the dry run's result (``+`` added, ``-`` removed lines, ``@@`` hunks);
+    ``blast_radius`` one line on what else the change touches ("replaces 3 pods, rolling,
+    maxUnavailable 25%, maxSurge 25%"). ``rejected``: the server refused the request (a 4xx
+    answer), so the call cannot succeed: the loop asks nobody and ends the call with ``text``.
+    ``confirm``: the text the person must type to approve (a namespace's name), "" if none."""
+
+    text: str
+    diff: str = ""
+    blast_radius: str = ""
+    rejected: bool = False
+    confirm: str = ""
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     description: str
@@ -65,8 +83,9 @@ class Tool:
     timeout: float = 60.0
     #: summarises a call for the approval prompt (mutating tools)
     summarize: Callable[[dict[str, Any]], ActionSummary] | None = None
-    #: server-side dry run of a call, shown in the approval prompt (mutating tools)
-    dry_run: Callable[[dict[str, Any]], str] | None = None
+    #: server-side dry run of a call, shown in the approval prompt (mutating tools): text,
+    #: or a :class:`DryRun` with the diff, the blast radius and whether the server refused it
+    dry_run: Callable[[dict[str, Any]], str | DryRun] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
@@ -103,13 +122,44 @@ class Tool:
         return ActionSummary(verb=self.name, kind="", name=name, namespace=args.get("namespace"))
 
 
-class ToolRegistry:
-    """An ordered set of tools, unique by name."""
+class ToolSource(Protocol):
+    """Tools from elsewhere (an MCP server), loaded on first use: :meth:`ToolRegistry.prepare`
+    calls :meth:`load` once. ``load`` never raises for an expected failure: it returns no
+    tools and says why in its notices (one line each, for the person)."""
 
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+    name: str
+
+    async def load(self) -> tuple[list[Tool], list[str]]: ...
+
+
+class ToolRegistry:
+    """An ordered set of tools, unique by name, plus sources loaded on first use."""
+
+    def __init__(self, tools: Iterable[Tool] = (), sources: Iterable[ToolSource] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        self._sources: list[ToolSource] = list(sources)
         for tool in tools:
             self.register(tool)
+
+    async def prepare(self) -> list[str]:
+        """Load the sources not loaded yet (each once; the loop calls this as a run starts).
+        A source's tool never replaces one already here: it is left out with a notice.
+        Returns the notices (a source that failed, a tool left out)."""
+        notices: list[str] = []
+        while self._sources:
+            source = self._sources.pop(0)
+            try:
+                tools, said = await source.load()
+            except Exception as exc:  # noqa: BLE001 - a source's bug must not break the run
+                notices.append(f"tools of {source.name} not loaded: {type(exc).__name__}: {exc}")
+                continue
+            notices += said
+            for tool in tools:
+                if tool.name in self._tools:
+                    notices.append(f"{source.name}: tool {tool.name!r} left out: the name is taken")
+                    continue
+                self._tools[tool.name] = tool
+        return notices
 
     def register(self, tool: Tool) -> Tool:
         if tool.name in self._tools:

@@ -38,13 +38,15 @@ for quoting (see :mod:`opsconsole.k8s.render`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from opsconsole.agent.tools import ActionSummary, Tool, ToolError, ToolResult
+from opsconsole.agent.tools import ActionSummary, DryRun, Tool, ToolError, ToolResult
 from opsconsole.errors import NoClusterConfigured, OpsConsoleError
 from opsconsole.k8s import queries as q
 from opsconsole.k8s import render
 from opsconsole.k8s.paths import is_valid
+from opsconsole.k8s.policy import Policy
 from opsconsole.redact import redact, redact_obj
 
 if TYPE_CHECKING:
@@ -141,6 +143,8 @@ class _Toolbox:
         self.cluster = cluster
         self.settings = settings
         self.budget = settings.agent.tool_output_tokens
+        #: the one policy every tool goes through (allowed namespaces, denied kinds)
+        self.policy = Policy(settings.kubernetes)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -154,11 +158,22 @@ class _Toolbox:
         return self.cluster.context if self.cluster is not None else "<none>"
 
     def guard(
-        self, fn: Callable[[dict[str, Any]], ToolResult], allowed: set[str]
+        self,
+        fn: Callable[[dict[str, Any]], ToolResult],
+        allowed: set[str],
+        *,
+        kind: str | None = None,
+        change: bool = False,
     ) -> Callable[[dict[str, Any]], ToolResult]:
+        """``fn`` with its arguments checked, the policy applied to ``kind`` (a tool with a
+        fixed kind; the any-kind tools apply it to the kind they resolve), errors as tool
+        errors and everything it returns redacted."""
+
         def handler(args: dict[str, Any]) -> ToolResult:
             try:
                 _check_args(args or {}, allowed, self.context)
+                if kind is not None:
+                    self.policy_named(kind, args or {}, change=change)
                 res = fn(args or {})
             except Exception as exc:  # noqa: BLE001 - every failure becomes a tool error
                 line = redact(_error_line(exc))
@@ -169,6 +184,13 @@ class _Toolbox:
 
         handler.__name__ = getattr(fn, "__name__", "handler")
         return handler
+
+    def policy_named(self, kind: str, args: dict[str, Any], *, change: bool) -> None:
+        value = args.get("namespace")
+        ns = value if isinstance(value, str) and value not in ("", "all", "*") else None
+        if ns is not None:
+            ns = check_name(ns, "namespace", label=True)
+        self.policy.check_named(self.need(), kind, ns, change=change)
 
     def ns(self, args: dict[str, Any], *, required: bool = True) -> str | None:
         value = args.get("namespace")
@@ -460,12 +482,25 @@ class _Toolbox:
         text = q.rollout_restart(self.need(), ns, name, dry_run=dry)
         return _changed(text, "restart", "deployment", ns, name)
 
-    def dry(self, fn: Callable[..., ToolResult], allowed: set[str]) -> Callable[[dict], str]:
-        guarded = self.guard(lambda a: fn(a, True), allowed)
+    def dry(
+        self,
+        fn: Callable[..., ToolResult],
+        allowed: set[str],
+        kind: str,
+        preview: Callable[[dict[str, Any]], DryRun] | None = None,
+    ) -> Callable[[dict], DryRun]:
+        """The tool's own dry run (its text), with the diff and blast radius of ``preview``
+        (the same change planned by :mod:`opsconsole.k8s.tools_change`)."""
+        guarded = self.guard(lambda a: fn(a, True), allowed, kind=kind, change=True)
 
-        def run(args: dict[str, Any]) -> str:
+        def run(args: dict[str, Any]) -> DryRun:
             res = guarded(args)
-            return f"dry run failed: {res.content}" if res.is_error else res.content
+            if res.is_error:
+                code = res.error.code if res.error is not None else "internal"
+                rejected = code not in ("unreachable", "cluster_timeout", "auth", "no_cluster")
+                return DryRun(f"dry run failed: {res.content}", rejected=rejected)
+            more = preview(args) if preview is not None else DryRun("")
+            return DryRun(res.content, diff=more.diff, blast_radius=more.blast_radius)
 
         return run
 
@@ -494,13 +529,15 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
     pod = {"type": "string", "description": "pod name"}
     deploy = {"type": "string", "description": "deployment name"}
 
-    def ro(name: str, desc: str, params: dict[str, Any], fn: Callable) -> Tool:
+    def ro(
+        name: str, desc: str, params: dict[str, Any], fn: Callable, kind: str | None = None
+    ) -> Tool:
         allowed = set(params.get("properties", {}))
         return Tool(
             name=name,
             description=desc,
             parameters=params,
-            handler=box.guard(fn, allowed),
+            handler=box.guard(fn, allowed, kind=kind),
             read_only=True,
             timeout=timeout,
             tags=frozenset({"k8s"}),
@@ -514,32 +551,67 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
         verb: str,
         kind: str,
         name_key: str,
+        preview: Callable[[dict[str, Any]], DryRun],
     ) -> Tool:
         allowed = set(params.get("properties", {}))
+        plural = f"{kind}s"
         return Tool(
             name=name,
             description=desc,
             parameters=params,
-            handler=box.guard(fn, allowed),
+            handler=box.guard(fn, allowed, kind=plural, change=True),
             read_only=False,
             timeout=timeout,
             summarize=box.summarizer(verb, kind, name_key),
-            dry_run=box.dry(fn, allowed),
+            dry_run=box.dry(fn, allowed, plural, preview),
             tags=frozenset({"k8s", "mutating"}),
         )
 
+    from opsconsole.k8s.tools_change import Changes, change_specs
     from opsconsole.k8s.tools_reach import Reach, reach_specs
 
     reach = [ro(n, d, p, fn) for n, d, p, fn in reach_specs(Reach(box))]
+    changes = Changes(box)
+
+    def preview(
+        tool: str, plan: Callable[[dict[str, Any]], list], **fixed: Any
+    ) -> Callable[[dict[str, Any]], DryRun]:
+        """The diff and blast radius of an older tool's call, planned as the any-kind tool
+        would plan it (``fixed`` renames and adds arguments)."""
+        _, dry = changes.runner(f"preview:{tool}", plan)
+
+        def run(args: dict[str, Any]) -> DryRun:
+            mapped = {k: v for k, v in args.items() if k != "pod_name"}
+            if "pod_name" in args:
+                mapped["name"] = args["pod_name"]
+            return dry({**mapped, **fixed})
+
+        return run
+
+    changing = [
+        Tool(
+            name=n,
+            description=d,
+            parameters=p,
+            handler=box.guard(fn, set(p["properties"])),
+            read_only=False,
+            timeout=timeout,
+            summarize=summarize,
+            dry_run=_guarded_dry(dry, set(p["properties"]), box.context),
+            tags=frozenset({"k8s", "mutating", "exec" if n == "exec_in_container" else "change"}),
+        )
+        for n, d, p, fn, dry, summarize in change_specs(changes)
+    ]
     return [
-        ro("get_k8s_pods", "获取 K8s Pod 列表", GET_K8S_PODS_SCHEMA, box.get_k8s_pods),
-        ro("get_pod_logs", "获取 Pod 日志", GET_POD_LOGS_SCHEMA, box.get_pod_logs),
+        ro("get_k8s_pods", "获取 K8s Pod 列表", GET_K8S_PODS_SCHEMA, box.get_k8s_pods, "pods"),
+        ro("get_pod_logs", "获取 Pod 日志", GET_POD_LOGS_SCHEMA, box.get_pod_logs, "pods"),
         ro(
             "describe_pod",
             "Describe a pod like kubectl describe: containers, state, last state, restarts, "
             "limits, probes, conditions, volumes, node and recent events.",
             _obj({"namespace": ns_req, "pod_name": pod}, ["namespace", "pod_name"]),
             box.describe_pod,
+            "pods",
         ),
         ro(
             "get_events",
@@ -553,12 +625,14 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
                 [],
             ),
             box.get_events,
+            "events",
         ),
         ro(
             "get_deployments",
             "List deployments with ready/available replicas; unavailable ones first.",
             _obj({"namespace": ns_opt}, []),
             box.get_deployments,
+            "deployments",
         ),
         ro(
             "get_nodes",
@@ -566,6 +640,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             "pressure conditions and taints.",
             _obj({}, []),
             box.get_nodes,
+            "nodes",
         ),
         ro(
             "get_resource_usage",
@@ -575,6 +650,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
                 [],
             ),
             box.get_resource_usage,
+            "pods",
         ),
         ro(
             "find_unhealthy_pods",
@@ -584,6 +660,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             "its reason and evidence.",
             _obj({"namespace": ns_opt}, []),
             box.find_unhealthy_pods,
+            "pods",
         ),
         ro(
             "find_security_issues",
@@ -591,6 +668,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             "hostPath volumes, :latest images, missing limits, secrets in plain env vars.",
             _obj({"namespace": ns_opt}, []),
             box.find_security_issues,
+            "pods",
         ),
         *reach,
         mut(
@@ -602,6 +680,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             "delete",
             "pod",
             "pod_name",
+            preview("delete_pod", changes.plan_delete, kind="pods"),
         ),
         mut(
             "scale_deployment",
@@ -618,6 +697,7 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             "scale",
             "deployment",
             "name",
+            preview("scale_deployment", changes.plan_scale, kind="deployments"),
         ),
         mut(
             "rollout_restart",
@@ -628,5 +708,24 @@ def build_k8s_tools(cluster: Cluster | None, settings: Settings) -> list[Tool]:
             "restart",
             "deployment",
             "name",
+            preview("rollout_restart", changes.plan_restart, kind="deployments"),
         ),
+        *changing,
     ]
+
+
+def _guarded_dry(
+    dry: Callable[[dict[str, Any]], DryRun], allowed: set[str], context: str
+) -> Callable[[dict[str, Any]], DryRun]:
+    """A change tool's dry run with its arguments checked first (an unknown argument is a
+    rejected call: nobody is asked)."""
+
+    def run(args: dict[str, Any]) -> DryRun:
+        try:
+            _check_args(args or {}, allowed, context)
+        except ToolInputError as exc:
+            return DryRun(f"refused: {exc.message}", rejected=True)
+        got = dry(args or {})
+        return replace(got, text=redact(got.text))
+
+    return run

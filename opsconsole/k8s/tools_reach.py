@@ -14,18 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from opsconsole.agent.tools import ToolResult
-from opsconsole.errors import Forbidden
 from opsconsole.k8s import discovery, generic, render
 from opsconsole.k8s.discovery import ResourceInfo
 
 if TYPE_CHECKING:
     from opsconsole.k8s.tools import _Toolbox
-
-
-class KindDenied(Forbidden):
-    """A kind listed in ``kubernetes.denied_kinds``; refused before any request."""
-
-    code = "denied_kind"
 
 
 _S = {"type": "string"}
@@ -56,7 +49,6 @@ class Reach:
 
     def __init__(self, box: _Toolbox) -> None:
         self.box = box
-        self.denied = {d.strip().lower() for d in box.settings.kubernetes.denied_kinds if d}
 
     # -- policy ----------------------------------------------------------------------------
 
@@ -69,12 +61,8 @@ class Reach:
                 f"{res.ref} cannot be read with {verb} (the server allows: "
                 f"{', '.join(res.verbs)}); nothing was sent"
             )
-        names = {res.plural, res.singular, res.kind.lower(), res.ref, *res.short_names}
-        if self.denied & {n.lower() for n in names}:
-            raise KindDenied(
-                f"refused: reading {res.ref} is denied by policy (kubernetes.denied_kinds); "
-                "nothing was sent"
-            )
+        if self.box.policy.is_denied(res):
+            self.box.policy.check(self.box.need(), res, None, change=False)
         return res
 
     def scope(self, res: ResourceInfo, args: dict[str, Any]) -> list[str | None]:
@@ -168,7 +156,7 @@ class Reach:
                         "api_version": r.api_version,
                         "namespaced": r.namespaced,
                         "kind": r.kind,
-                        "denied": bool(self.denied & {r.plural, r.kind.lower(), r.ref}),
+                        "denied": self.box.policy.is_denied(r),
                     }
                     for r in items
                 ]

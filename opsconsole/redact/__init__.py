@@ -40,6 +40,12 @@ __all__ = [
 
 #: strings up to this long are cached (a pod list repeats its node names, images, phases)
 _CACHED_LEN = 256
+#: strings at least this long are remembered with their result, the last few of them: the
+#: same long answer or tool output reaches the redactor several times (the answer event, the
+#: transcript's message, the session's copy), and each pass over 5 MB takes most of a second
+_LONG_LEN = 64 * 1024
+_LONG_KEPT = 4
+_long: dict[str, str] = {}
 
 
 @functools.cache
@@ -58,7 +64,16 @@ def redact(text: str) -> str:
         return text
     if len(text) <= _CACHED_LEN:
         return _redact_short(text)
-    return _redactor().redact(text)
+    if len(text) < _LONG_LEN:
+        return _redactor().redact(text)
+    done = _long.get(text)
+    if done is None:
+        done = _redactor().redact(text)
+        while len(_long) >= 2 * _LONG_KEPT:
+            del _long[next(iter(_long))]
+        _long[text] = done
+        _long[done] = done  # idempotent: the redacted copy comes back through here too
+    return done
 
 
 def redact_lines(lines: Sequence[str]) -> list[str]:

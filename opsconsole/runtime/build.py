@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.agent.transcript import Conversation
     from opsconsole.config import Settings
     from opsconsole.k8s.client import Cluster
+    from opsconsole.mcplink.client import McpHub
     from opsconsole.sessions.recorder import SessionRecorder
     from opsconsole.sessions.resume import ResumedSession
 
@@ -87,6 +88,8 @@ class Runtime:
     notes: list[RuntimeNote] = field(default_factory=list)
     #: the session continued by ``options.resume`` (its transcript and results), if any
     resumed: ResumedSession | None = None
+    #: the MCP servers of ``mcp.servers`` (started when their tools are first listed)
+    mcp: McpHub | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     # -- what it is ---------------------------------------------------------------------
@@ -205,13 +208,24 @@ class Runtime:
             self.namespace = cluster.default_namespace
 
     def _attach_cluster(self, cluster: Cluster) -> None:
-        from opsconsole.agent.tools import ToolRegistry
-        from opsconsole.k8s.tools import build_k8s_tools
-
         cluster.write_mode = self.write_mode
         self.cluster, self.cluster_error = cluster, None
         self._stack.callback(cluster.close)
-        self.registry = ToolRegistry(build_k8s_tools(cluster, self.settings))
+        self.registry = self._registry(cluster)
+
+    def _registry(self, cluster: Cluster | None) -> ToolRegistry:
+        """The Kubernetes tools on ``cluster`` (None: each says no cluster, K9) and the MCP
+        servers' tools, loaded as the first run starts."""
+        from opsconsole.agent.tools import ToolRegistry
+        from opsconsole.k8s.tools import build_k8s_tools
+
+        if self.mcp is None and self.settings.mcp.servers:
+            from opsconsole.mcplink.client import McpHub
+
+            self.mcp = McpHub(self.settings)
+            self._stack.callback(self.mcp.close)
+        sources = self.mcp.sources() if self.mcp is not None else []
+        return ToolRegistry(build_k8s_tools(cluster, self.settings), sources=sources)
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -286,9 +300,7 @@ def build_runtime(settings: Settings, options: RuntimeOptions | None = None) -> 
 
 
 def _wire(rt: Runtime) -> None:
-    from opsconsole.agent.tools import ToolRegistry
     from opsconsole.k8s.client import Cluster
-    from opsconsole.k8s.tools import build_k8s_tools
 
     settings, opts = rt.settings, rt.options
     kubeconfig = opts.kubeconfig or settings.kubernetes.kubeconfig
@@ -315,7 +327,7 @@ def _wire(rt: Runtime) -> None:
             raise
         rt.cluster_error = str(exc)
         # without a cluster the tools exist and answer "no cluster configured" (K9)
-        rt.registry = ToolRegistry(build_k8s_tools(None, settings))
+        rt.registry = rt._registry(None)
     configured = settings.kubernetes.namespace
     if opts.namespace:
         rt.namespace = opts.namespace

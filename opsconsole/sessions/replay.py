@@ -158,7 +158,9 @@ def _classify(entry: Entry, approvals_seen: set[str]) -> tuple[str, str, str] | 
             ns = f" in {ev.namespace}" if ev.namespace else ""
             ctx = f" (context {ev.context})" if ev.context else ""
             title = f"{ev.verb} {ev.target}{ns}{ctx}"
-            return ("approval_request", title, ev.dry_run or title)
+            radius = f"blast radius: {ev.blast_radius}" if ev.blast_radius else ""
+            parts = [ev.dry_run, ev.diff, radius]
+            return ("approval_request", title, "\n".join(p for p in parts if p) or title)
         if isinstance(ev, ApprovalResolved):
             if ev.tool_call_id in approvals_seen:
                 return None  # already shown from the audit hook's approval record

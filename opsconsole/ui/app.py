@@ -178,6 +178,12 @@ class OpsConsoleApp(App[int]):
         assert isinstance(screen, MainScreen)
         return screen
 
+    @property
+    def has_main(self) -> bool:
+        """Whether the main screen is still there: a feed's message can arrive while the app
+        shuts down, after the screens are gone."""
+        return bool(self.screen_stack) and isinstance(self.screen_stack[0], MainScreen)
+
     def on_mount(self) -> None:
         for warning in self._theme_warnings:
             self.notify(warning, severity="warning", timeout=8)
@@ -301,13 +307,16 @@ class OpsConsoleApp(App[int]):
         self.feeds.show_pod(message.namespace, message.name)
 
     def on_pods_loaded(self, message: msg.PodsLoaded) -> None:
-        self.feeds.pods_loaded(message)
+        if self.has_main:
+            self.feeds.pods_loaded(message)
 
     def on_pods_changed(self, message: msg.PodsChanged) -> None:
-        self.feeds.pods_changed(message)
+        if self.has_main:
+            self.feeds.pods_changed(message)
 
     def on_log_lines(self, message: msg.LogLines) -> None:
-        self.feeds.log_lines(message)
+        if self.has_main:
+            self.feeds.log_lines(message)
 
     # pod list and log viewer requests (their Messages, matched by name)
 

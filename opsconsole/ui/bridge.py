@@ -46,7 +46,14 @@ class UIApprover:
             arguments=dict(request.arguments),
             batch=tuple(_describe(item) for item in request.batch),
             index=request.index,
-            standing=request.standing.describe() if request.standing is not None else "",
+            standing=(
+                request.standing.describe()
+                if request.standing is not None and not request.confirm
+                else ""
+            ),
+            diff=request.diff,
+            blast_radius=request.blast_radius,
+            confirm=request.confirm,
         )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 SLASH_HELP = (
     "/clear — new conversation · /model [NAME] · /context [NAME] · /ns [NAME|all] · "
-    "/write — toggle write mode · /sessions — resume a recorded session · /help"
+    "/write — toggle write mode · /sessions — resume a recorded session · "
+    "/mcp — MCP servers · /help"
 )
 
 
@@ -32,6 +33,8 @@ async def run_slash(app: OpsConsoleApp, text: str) -> None:
         app.action_help()
     elif name == "/sessions":
         await bridge.pick_session()
+    elif name == "/mcp":
+        await chat.add_notice(mcp_status(app.backend))
     elif name == "/write":
         await bridge.set_write_mode(not app.main.status.write_mode)
     elif name == "/model":
@@ -58,6 +61,19 @@ async def run_slash(app: OpsConsoleApp, text: str) -> None:
             await bridge.switch_namespace(arg)
     else:
         await chat.add_notice(f"unknown command {name}. {SLASH_HELP}", "warning")
+
+
+def mcp_status(backend: Any) -> str:
+    """``/mcp``: each server of ``mcp.servers`` with its state and how many tools it gave."""
+    hub = getattr(getattr(backend, "runtime", None), "mcp", None)
+    if hub is None:
+        return "no MCP servers configured (add them under mcp.servers in the config)"
+    lines = ["MCP servers (started when the agent first lists its tools):"]
+    for s in hub.status():
+        tools = f", {s.tools} tools" if s.state == "ready" else ""
+        why = f": {s.reason}" if s.reason and s.state in ("failed", "exited") else ""
+        lines.append(f"  {s.name} ({s.transport}): {s.state}{tools}{why}")
+    return "\n".join(lines)
 
 
 def palette_commands(app: OpsConsoleApp) -> Iterator[SystemCommand]:

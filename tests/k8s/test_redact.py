@@ -387,3 +387,20 @@ def test_bad_input_is_returned_not_raised() -> None:
         assert isinstance(out, str)
     assert "password=x" not in redact("İ" * 100 + " password=xyz")
     assert redact_obj(None) is None and redact_obj(3) == 3 and redact_obj(b"x") == b"x"
+
+
+def test_long_texts_are_redacted_the_same_every_time() -> None:
+    """Long texts (a 5 MB answer) are remembered with their result; the result must be the
+    redaction of exactly that text, and a different long text is not answered from memory."""
+    filler = "ordinary line of an answer with a pod name web-7d4b9c-x2k\n" * 3000
+    one = filler + "password=hunter2-secret\n" + filler
+    two = filler + "password=another-secret\n" + filler
+    first = redact(one)
+    assert "hunter2-secret" not in first and first.count("\n") == one.count("\n")
+    assert redact(one) == first
+    assert redact(first) == first  # idempotent, from memory or not
+    second = redact(two)
+    assert "another-secret" not in second and second != one
+    for n in range(12):  # more long texts than are kept: the earliest is redacted again
+        redact(filler + f"token={n}\n")
+    assert redact(one) == first

@@ -63,7 +63,19 @@ READ_ONLY = {
     "check_service_path",
     "check_access",
 }
-MUTATING = {"delete_pod", "scale_deployment", "rollout_restart"}
+MUTATING = {
+    "delete_pod",
+    "scale_deployment",
+    "rollout_restart",
+    "apply_resource",
+    "patch_resource",
+    "set_image",
+    "scale_resource",
+    "rollout_restart_resource",
+    "rollout_undo",
+    "delete_resource",
+    "exec_in_container",
+}
 
 
 @pytest.fixture
@@ -173,7 +185,7 @@ def test_allowlist_refuses_before_request(dead_cluster: Cluster):
     res = reg.get("get_k8s_pods").handler({"namespace": "kube-system"})
     assert res.is_error and "outside the configured allowlist" in res.content
     res = reg.get("delete_pod").dry_run({"namespace": "kube-system", "pod_name": "x"})
-    assert "outside the configured allowlist" in res
+    assert res.rejected and "outside the configured allowlist" in res.text
 
 
 def test_no_secret_tool():

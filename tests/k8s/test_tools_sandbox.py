@@ -209,7 +209,7 @@ def test_mutating_tools_dry_run_and_run(fresh_sandbox: Any, tmp_path: Path):
     reg = ToolRegistry(build_k8s_tools(c, Settings()))
     scale = reg.get("scale_deployment")
     assert scale.mutating and scale.needs_approval
-    text = scale.dry_run({"namespace": "shop", "name": "cart", "replicas": 4})
+    text = scale.dry_run({"namespace": "shop", "name": "cart", "replicas": 4}).text
     assert "would be scaled from 2 to 4" in text
     from opsconsole.k8s.queries import get_deployment
 
@@ -221,9 +221,9 @@ def test_mutating_tools_dry_run_and_run(fresh_sandbox: Any, tmp_path: Path):
     res = reg.get("rollout_restart").handler({"namespace": "shop", "name": "nope"})
     assert res.is_error and res.content == "not found: deployment/nope in shop"
     pod = pod_of(c, "shop", "cart-")
-    assert "would be deleted" in reg.get("delete_pod").dry_run(
-        {"namespace": "shop", "pod_name": pod}
-    )
+    dry = reg.get("delete_pod").dry_run({"namespace": "shop", "pod_name": pod})
+    assert "would be deleted" in dry.text
+    assert dry.blast_radius.startswith("ReplicaSet cart-") and "+++ /dev/null" in dry.diff
     assert not reg.get("delete_pod").handler({"namespace": "shop", "pod_name": pod}).is_error
 
 

@@ -50,6 +50,14 @@ def test_every_team_tool_name_is_valid_a18_and_declares_read_only(demo_cluster):
         "delete_pod",
         "scale_deployment",
         "rollout_restart",
+        "apply_resource",
+        "patch_resource",
+        "set_image",
+        "scale_resource",
+        "rollout_restart_resource",
+        "rollout_undo",
+        "delete_resource",
+        "exec_in_container",
         "apply_manifest",
     ]
     # the security agent never gets a mutating tool, whatever the mode

@@ -148,3 +148,44 @@ def test_agent_tree(snap_compare, tmp_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_approval_modal_with_diff_and_blast_radius(
+    snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change of any kind: the field-level diff (removed red, added green) and the blast
+    radius under the server's dry run."""
+    from opsconsole.ui.screens.modals import ApprovalModal
+
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    with ScriptedOpenAIServer() as srv:
+        srv.push(
+            reply(
+                "Rolling cart to 5.0.",
+                tool_calls=[
+                    tool_call(
+                        "set_image",
+                        {
+                            "name": "cart",
+                            "namespace": "shop",
+                            "container": "cart",
+                            "image": "registry.example.com/shop/cart:5.0.0",
+                        },
+                        id="call_image_1",
+                    )
+                ],
+            )
+        )
+        settings = _settings(tmp_path, base_url=srv.base_url)
+        settings = settings.replace(ui=settings.ui.replace(approval_arm_ms=100))
+        app = build_app(settings, demo=True, write=True, frozen=True)
+
+        async def run_before(pilot) -> None:
+            await _pods_loaded(pilot)
+            pilot.app.main.chat.input.value = "roll cart to 5.0.0"
+            await pilot.press("enter")
+            await _until(lambda: isinstance(pilot.app.screen, ApprovalModal))
+            await _until(lambda: pilot.app.screen.armed)
+            await pilot.pause(0.3)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

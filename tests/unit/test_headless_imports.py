@@ -20,6 +20,7 @@ HEADLESS = [
     "opsconsole.team",
     "opsconsole.redact",
     "opsconsole.evals",
+    "opsconsole.mcplink",
 ]
 
 

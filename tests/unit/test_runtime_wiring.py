@@ -55,7 +55,9 @@ def test_each_piece_is_constructed_in_one_place() -> None:
         assert found[name] <= allowed, f"{name} constructed outside {allowed}: {found[name]}"
 
 
-@pytest.mark.parametrize("module", ["ui/backend.py", "ask.py", "evals/harness.py"])
+@pytest.mark.parametrize(
+    "module", ["ui/backend.py", "ask.py", "evals/harness.py", "mcplink/serve.py"]
+)
 def test_front_ends_build_through_build_runtime(module: str) -> None:
     calls = _calls(ast.parse((PKG / module).read_text(encoding="utf-8")))
     assert "build_runtime" in calls

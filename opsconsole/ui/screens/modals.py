@@ -43,6 +43,30 @@ class ApprovalView:
     index: int = 0
     #: what "approve for this session" would let through from now on ("" if not offered)
     standing: str = ""
+    #: the unified diff live -> dry run result, and what else the change touches
+    diff: str = ""
+    blast_radius: str = ""
+    #: what the person must type before Approve works (a namespace's name; "" none)
+    confirm: str = ""
+
+
+def diff_text(diff: str) -> Text:
+    """A unified diff coloured: added lines green, removed red, hunks and headers dim."""
+    out = Text()
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        else:
+            style = ""
+        out.append(line + "\n", style=style)
+    out.rstrip()
+    return out
 
 
 class ArmingGate:
@@ -86,6 +110,11 @@ class ApprovalModal(ModalScreen[Decision]):
     ApprovalModal #approval-dry-run {
         height: auto; max-height: 12; background: $panel; padding: 0 1;
     }
+    ApprovalModal #approval-diff {
+        height: auto; max-height: 14; background: $panel; padding: 0 1;
+    }
+    ApprovalModal #approval-blast { color: $text-warning; margin-top: 1; }
+    ApprovalModal #approval-confirm { margin-top: 1; }
     ApprovalModal #approval-buttons { height: auto; margin-top: 1; }
     ApprovalModal #approval-buttons Button { margin-right: 2; }
     ApprovalModal #approval-arming { margin-top: 1; color: $text-warning; }
@@ -165,9 +194,30 @@ class ApprovalModal(ModalScreen[Decision]):
                 yield Static(Text("server-side dry run", style="dim"), classes="label")
                 with VerticalScroll(id="approval-dry-run"):
                     yield Static(v.dry_run, markup=False)
+            if v.diff:
+                yield Static(Text("diff: live → after the change", style="dim"), classes="label")
+                with VerticalScroll(id="approval-diff"):
+                    yield Static(diff_text(v.diff), markup=False)
+            if v.blast_radius:
+                yield Static(
+                    Text.assemble(("blast radius: ", "bold"), v.blast_radius),
+                    id="approval-blast",
+                    markup=False,
+                )
+            if v.confirm:
+                from textual.widgets import Input
+
+                yield Static(
+                    Text.assemble("Type ", (v.confirm, "bold"), " to approve this deletion:"),
+                    markup=False,
+                )
+                yield Input(placeholder=v.confirm, id="approval-confirm", disabled=True)
             with Horizontal(id="approval-buttons"):
                 yield Button("Approve (a)", id="approve", variant="warning", disabled=True)
-                yield Button("Approve for this session (s)", id="approve_session", disabled=True)
+                if not v.confirm:
+                    yield Button(
+                        "Approve for this session (s)", id="approve_session", disabled=True
+                    )
                 yield Button("Decline (d)", id="decline", variant="primary", disabled=True)
             if v.standing:
                 yield Static(
@@ -200,18 +250,45 @@ class ApprovalModal(ModalScreen[Decision]):
         else:
             self._schedule()
 
+    @property
+    def confirmed(self) -> bool:
+        """Whether what must be typed (if anything) has been typed."""
+        if not self.view.confirm:
+            return True
+        from textual.widgets import Input
+
+        return self.query_one("#approval-confirm", Input).value == self.view.confirm
+
     def _set_armed(self, armed: bool) -> None:
         self.armed = armed
         self.set_class(armed, "-armed")
         for button in self.query(Button):
-            button.disabled = not armed
-        if armed:
+            button.disabled = not armed or (button.id == "approve" and not self.confirmed)
+        if self.view.confirm:
+            from textual.widgets import Input
+
+            field = self.query_one("#approval-confirm", Input)
+            field.disabled = not armed
+            if armed:
+                field.focus()
+        if armed and not self.view.confirm:
             self.query_one("#decline", Button).focus()
-        else:
+        elif not armed:
             self.set_focus(None)
         self.query_one("#approval-arming", Static).update(self._arming_text())
 
+    def on_input_changed(self, event: Any) -> None:
+        event.stop()
+        self.query_one("#approve", Button).disabled = not (self.armed and self.confirmed)
+
+    def on_input_submitted(self, event: Any) -> None:
+        event.stop()
+        if self.confirmed:
+            self.action_decide("approve")
+
     def _arming_text(self) -> Text:
+        if self.armed and self.view.confirm:
+            return Text(f"Ready: type {self.view.confirm} and Enter to approve · Esc decline")
         if self.armed:
             return Text("Ready: a approve · s approve for this session · d / Esc decline")
         seconds = f"{self.gate.delay:g} s"
@@ -245,6 +322,8 @@ class ApprovalModal(ModalScreen[Decision]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "decide" and not self.armed:
             return None  # listed, but inert while arming
+        if action == "decide" and self.view.confirm and parameters != ("decline",):
+            return None  # approving takes the typed name (Enter in the field)
         return True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -256,6 +335,12 @@ class ApprovalModal(ModalScreen[Decision]):
             return
         if decision not in ("approve", "approve_session", "decline"):
             decision = "decline"
+        if (
+            self.view.confirm
+            and decision != "decline"
+            and not (decision == "approve" and self.confirmed)
+        ):
+            return  # nothing but the typed name approves this one
         self.dismiss(decision)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,38 @@
+"""A feed's message that arrives while the console shuts down (its screens already gone) is
+dropped quietly: the pod watch and log follow run in threads and can post one last batch
+after the user quit (seen as an IndexError from the pod list under load)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from opsconsole.config import SessionSettings, Settings
+from opsconsole.ui import messages as msg
+from opsconsole.ui.factory import build_app
+
+
+async def _until(predicate, timeout: float = 120.0) -> None:
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, "timed out waiting for the console"
+        await asyncio.sleep(0.05)
+
+
+def test_feed_messages_after_the_screens_are_gone(tmp_path: Path) -> None:
+    settings = Settings(sessions=SessionSettings(record=False, dir=str(tmp_path)))
+    app = build_app(settings, demo=True, offline=True, frozen=True)
+
+    async def run() -> list[object]:
+        async with app.run_test(size=(120, 40)):
+            await _until(lambda: app.backend is not None and app.feeds.pods_ready)
+            rows = app.main.pods.rows()[:2]
+            app.exit()
+        return rows
+
+    rows = asyncio.run(run())
+    assert rows, "the pod list had rows while it ran"
+    assert not app.screen_stack
+    app.on_pods_changed(msg.PodsChanged([("MODIFIED", rows[0])]))
+    app.on_pods_loaded(msg.PodsLoaded(rows, None))
