@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from .apitypes import ApiError
-from .patch import MERGE_KEYS
+from .patch import merge_key
 from .store import Obj, iso
 
 Path = tuple[tuple[str, str], ...]  # (("f", "spec"), ("k", '{"name":"web"}'), ("f", "image"))
@@ -42,9 +42,7 @@ _IGNORED_META = {
 def _item_key(field: str, item: Any) -> str | None:
     if not isinstance(item, dict):
         return None
-    key = MERGE_KEYS.get(field)
-    if field == "ports":
-        key = "containerPort" if "containerPort" in item else "port"
+    key = merge_key(field, item)
     if key is None or key not in item:
         return None
     return json.dumps({key: item[key]}, separators=(",", ":"))

@@ -203,3 +203,39 @@ def test_client_side_then_server_side_apply_takes_over(env: tuple[Any, Any, Path
     assert dep["spec"]["replicas"] == 3
     owners = {e["manager"]: e["fieldsV1"] for e in dep["metadata"]["managedFields"]}
     assert "f:replicas" in owners["kubectl"]["f:spec"]
+
+
+SVC = """\
+apiVersion: v1
+kind: Service
+metadata: {{name: api}}
+spec:
+  selector: {{app: api}}
+  ports:
+  - {{name: http, port: 80, targetPort: {target}}}
+  - {{name: metrics, port: 9090, targetPort: 9090}}
+"""
+
+
+def test_strategic_patch_merges_service_ports_by_port(env: tuple[Any, Any, Path]) -> None:
+    srv, run, tmp = env
+    run("apply", "-f", _file(tmp, SVC.format(target=8080)))
+    run("apply", "-f", _file(tmp, SVC.format(target=8081), "changed.yaml"))
+    ports = srv.store.get("services", "default", "api")["spec"]["ports"]
+    assert [(p["port"], p["targetPort"]) for p in ports] == [(80, 8081), (9090, 9090)]
+    patch = json.dumps({"spec": {"ports": [{"port": 9090, "targetPort": 9100}]}})
+    run("patch", "service", "api", "-p", patch)  # strategic: merged by port, not appended
+    ports = srv.store.get("services", "default", "api")["spec"]["ports"]
+    assert [(p["port"], p["targetPort"]) for p in ports] == [(80, 8081), (9090, 9100)]
+    # a container's ports still merge by containerPort
+    run("create", "deployment", "web", "--image=nginx:1.27", "--port=80")
+    patch = json.dumps(
+        {"spec": {"template": {"spec": {"containers": [
+            {"name": "nginx", "ports": [{"containerPort": 80, "name": "http"}]}
+        ]}}}}
+    )  # fmt: skip
+    run("patch", "deployment", "web", "-p", patch)
+    dep = srv.store.get("apps/deployments", "default", "web")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "name": "http", "protocol": "TCP"}
+    ]
