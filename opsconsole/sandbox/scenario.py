@@ -22,6 +22,7 @@ import yaml
 
 from opsconsole.errors import OpsConsoleError
 
+from . import jobhistory
 from .cluster import Cluster, backoff_for
 from .logs import Instance, LogProfile
 from .meta import node_ip, owner_ref, template_hash
@@ -126,8 +127,7 @@ class Builder:
                 for s in self.data.get("secrets") or []:
                     self.objects.secret(s)
                 for m in self.data.get("objects") or []:
-                    self.manifest_logs(m)
-                    self.objects.manifest(m)
+                    self.manifest(m)
         finally:
             c.building = False
         with c.lock:
@@ -138,6 +138,18 @@ class Builder:
             c.store.compact()
 
     # --- objects --------------------------------------------------------------------------
+    def manifest(self, m: dict[str, Any]) -> None:
+        """One of ``objects:``; a Job with a ``fault`` has already run (:mod:`.jobhistory`)."""
+        self.manifest_logs(m)
+        played = isinstance(m, dict) and m.get("kind") == "Job" and "fault" in m
+        age = seconds(m.get("age"), self.age) if isinstance(m, dict) else 0.0
+        self.objects.manifest(m)
+        if played:
+            md = m.get("metadata") or {}
+            job = self.c.store.get("batch/jobs", md.get("namespace") or "default", md["name"])
+            assert job is not None
+            jobhistory.play(self.c, job, self.now - age, self.now, lambda s: self.place({}, s, 0))
+
     def manifest_logs(self, m: dict[str, Any]) -> None:
         """A Job's or CronJob's ``logs: {container: profile}``: what its pods write."""
         logs = m.pop("logs", None) if isinstance(m, dict) else None
@@ -375,6 +387,10 @@ class Builder:
         for ref in pod["metadata"]["ownerReferences"]:
             c.controllers.owned.setdefault(ref["uid"], set()).add((ns, name))
         self.history_events(pod, rt, age, restarts)
+        if behaviour == "pending" and params.get("then"):
+            # the scheduler keeps trying: once the pod fits (the fault fixed) it runs as `then`
+            rt.params["_then"] = params["then"]
+            c.scheduler.waiting[(ns, name)] = rt
         if behaviour != "healthy":
             c.kubelet.arm(ns, name, rt, first_delay=first_delay)
 

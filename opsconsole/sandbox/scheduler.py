@@ -111,6 +111,9 @@ class Scheduler:
         anti-affinity of the pods already placed). Among the nodes that pass, the one with the
         fewest pods."""
         nodes = self.c.store.list("nodes")
+        unbound = self.claims_problem(spec, namespace)
+        if unbound:
+            return None, fit_error(len(nodes), {}, 0, unbound)
         if _required(spec, "podAntiAffinity"):
             self.anti_seen = True  # from now on, placed pods' anti-affinity is looked at
         pod_affinity = PodAffinity(
@@ -141,6 +144,24 @@ class Scheduler:
                 fits, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"])
             ), ""
         return None, fit_error(len(nodes), reasons, resource_failures)
+
+    def claims_problem(self, spec: Obj, namespace: str) -> str:
+        """The VolumeBinding plugin's PreFilter: a claim the pod mounts that does not exist or
+        is not bound yet (an immediate-binding class) keeps it off every node."""
+        for vol in spec.get("volumes") or ():
+            claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim:
+                continue
+            pvc = self.c.store.get("persistentvolumeclaims", namespace, claim)
+            if pvc is None:
+                return f'persistentvolumeclaim "{claim}" not found'
+            if (pvc.get("status") or {}).get("phase") == "Bound":
+                continue
+            cls = (pvc.get("spec") or {}).get("storageClassName") or ""
+            sc = self.c.store.get("storage.k8s.io/storageclasses", "", cls) if cls else None
+            if sc is None or sc.get("volumeBindingMode", "Immediate") == "Immediate":
+                return "pod has unbound immediate PersistentVolumeClaims"
+        return ""
 
     def filter(
         self,
@@ -336,12 +357,13 @@ def affinity_ok(spec: Obj, node: Obj) -> bool:
     return False
 
 
-def fit_error(total: int, reasons: dict[str, int], resource_failures: int) -> str:
-    """The scheduler's FitError text, with its preemption postscript."""
-    parts = sorted(f"{n} {r}" for r, n in reasons.items())
-    msg = f"0/{total} nodes are available: {', '.join(parts)}."
+def fit_error(total: int, reasons: dict[str, int], resource_failures: int, pre: str = "") -> str:
+    """The scheduler's FitError text, with its preemption postscript; ``pre``: a PreFilter's
+    reason, which holds for every node."""
     if total == 0:
         return "no nodes available to schedule pods"
+    parts = [pre] if pre else sorted(f"{n} {r}" for r, n in reasons.items())
+    msg = f"0/{total} nodes are available: {', '.join(parts)}."
     post = []
     if resource_failures:
         post.append(f"{resource_failures} No preemption victims found for incoming pod")

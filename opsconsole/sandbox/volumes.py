@@ -241,6 +241,7 @@ class Volumes:
             }
 
         c.store.update("persistentvolumeclaims", ns, name, bound)
+        c.scheduler.soon()  # a pod waiting for this claim may fit now
 
     def resize(self, pvc: Obj) -> None:
         c = self.c

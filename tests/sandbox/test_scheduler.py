@@ -4,6 +4,7 @@ FailedScheduling event at once with the real message."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,3 +200,56 @@ spec:
         f"preemption: 0/{nodes} nodes are available: {nodes} No preemption victims found for "
         "incoming pod."
     ) in events
+
+
+def _with_claim(name: str, claim: str) -> list[str]:
+    spec = {
+        "spec": {
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "nginx:1.27",
+                    "volumeMounts": [{"name": "d", "mountPath": "/d"}],
+                }
+            ],
+        }
+    }
+    return [
+        "run",
+        name,
+        "--image=nginx:1.27",
+        f"--labels=app={name}",
+        f"--overrides={json.dumps(spec)}",
+    ]
+
+
+CLAIM = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: {name}}}
+spec:
+  storageClassName: {cls}
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+"""
+
+
+def test_a_missing_claim_or_an_unbound_one_keeps_the_pod_off_every_node(k: Cluster):
+    post = "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    k.kubectl(*_with_claim("claims", "data"))
+    pod = _pod(k, "claims")[0]
+    assert pod.status.phase == "Pending" and not pod.spec.node_name
+    assert _failed_scheduling(k, "default", "claims") == [
+        f'0/3 nodes are available: persistentvolumeclaim "data" not found. {post}'
+    ]
+    k.kubectl("apply", "-f", "-", stdin=CLAIM.format(name="stuck", cls="missing"))
+    k.kubectl(*_with_claim("unbound", "stuck"))
+    _pod(k, "unbound")
+    assert _failed_scheduling(k, "default", "unbound") == [
+        f"0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. {post}"
+    ]
+    # the claim appears and binds (the default class provisions it): the waiting pod runs
+    k.kubectl("apply", "-f", "-", stdin=CLAIM.format(name="data", cls="standard"))
+    k.kubectl("wait", "--for=condition=Ready", "pod/claims", WAIT)
+    assert k.core.read_namespaced_pod("unbound", "default").status.phase == "Pending"
