@@ -57,22 +57,26 @@ def _resolve(node: Any) -> tuple[Any, str | None]:
     return node, None
 
 
-def _struct_of(defname: str, path: list[Any]) -> tuple[str, Obj]:
-    """The Go struct (definition) holding the last field of ``path``, and that field's schema."""
+def _struct_of(defname: str, path: list[Any]) -> tuple[str, Obj, list[str]]:
+    """The Go struct (definition) holding the last struct field of ``path``, the schema of the
+    value at ``path`` (an array's item, a map's value: what Go was decoding into), and the
+    struct fields on the way (Go's error names no index and no map key)."""
     node: Any = definitions()[defname]
     struct = holder = defname
     prop: Obj = {}
+    fields: list[str] = []
     for part in path:
         if isinstance(part, int):
-            node, name = _resolve(node.get("items", {}))
+            prop = node.get("items", {})
         elif part in (node.get("properties") or {}):
             holder, prop = struct, node["properties"][part]
-            node, name = _resolve(prop)
+            fields.append(str(part))
         else:
-            node, name = _resolve(node.get("additionalProperties", {}))
+            prop = node.get("additionalProperties", {})
+        node, name = _resolve(prop)
         if name is not None:
             struct = name
-    return holder, prop
+    return holder, prop, fields
 
 
 def _go_type(schema: Obj) -> str:
@@ -110,8 +114,8 @@ def check(group: str, version: str, kind: str, obj: Obj) -> list[FieldError]:
     for err in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         if err.validator == "type":
             path = list(err.absolute_path)
-            holder, prop = _struct_of(defname, path)
-            names = ".".join(str(p) for p in path if not isinstance(p, int))
+            holder, prop, fields = _struct_of(defname, path)
+            names = ".".join(fields)
             got = _JSON_NAMES.get(type(err.instance), "array")
             short = holder.rsplit(".", 1)[-1]
             raise ApiError(

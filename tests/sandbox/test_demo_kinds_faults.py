@@ -78,11 +78,11 @@ def test_a_claim_that_cannot_bind_keeps_its_pod_pending(run: Any) -> None:
 
 
 def test_a_job_that_keeps_failing(run: Any) -> None:
-    job = _json(run, "get", "job", "-n", "payments", "ledger-migrate")
+    job = _json(run, "get", "job", "-n", "payments", "db-migrate")
     conds = {c["type"]: c for c in job["status"]["conditions"]}
     assert conds["Failed"]["reason"] == "BackoffLimitExceeded" and job["status"]["failed"] == 3
     assert "active" not in job["status"]
-    pods = _json(run, "get", "pods", "-n", "payments", "-l", "job-name=ledger-migrate")["items"]
+    pods = _json(run, "get", "pods", "-n", "payments", "-l", "job-name=db-migrate")["items"]
     assert len(pods) == 3
     for p in pods:
         term = p["status"]["containerStatuses"][0]["state"]["terminated"]
@@ -91,7 +91,7 @@ def test_a_job_that_keeps_failing(run: Any) -> None:
             1,
         )
     events = _json(run, "get", "events", "-n", "payments",
-                   "--field-selector=involvedObject.name=ledger-migrate")["items"]  # fmt: skip
+                   "--field-selector=involvedObject.name=db-migrate")["items"]  # fmt: skip
     created = [e for e in events if e["reason"] == "SuccessfulCreate"]
     assert len(created) == 3 and any(e["reason"] == "BackoffLimitExceeded" for e in events)
     env = job["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -101,8 +101,7 @@ def test_a_job_that_keeps_failing(run: Any) -> None:
     assert run("get", "svc", "-n", host.split(".")[1], "postgres", check=False).returncode != 0
     # the live controller leaves a finished Job alone
     assert (
-        len(_json(run, "get", "pods", "-n", "payments", "-l", "job-name=ledger-migrate")["items"])
-        == 3
+        len(_json(run, "get", "pods", "-n", "payments", "-l", "job-name=db-migrate")["items"]) == 3
     )
 
 

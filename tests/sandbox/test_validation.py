@@ -84,6 +84,19 @@ def test_wrong_type_is_the_decoders_400(env: tuple[Any, Any, Path]) -> None:
         'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal '
         "string into Go struct field DeploymentSpec.spec.replicas of type int32"
     )
+    # a map's value and an array's item: Go names the struct field and the element's type
+    out = _apply(run, tmp, deployment(labels="y"))  # YAML 1.1: y is true
+    assert out.stderr.strip().endswith(
+        "json: cannot unmarshal bool into Go struct field "
+        "ObjectMeta.spec.template.metadata.labels of type string"
+    )
+    out = _apply(
+        run, tmp, deployment().replace("      - name: web\n", "      - 7\n      - name: web\n")
+    )
+    assert out.stderr.strip().endswith(
+        "json: cannot unmarshal number into Go struct field "
+        "PodSpec.spec.template.spec.containers of type v1.Container"
+    )
 
 
 def test_names_and_labels(env: tuple[Any, Any, Path]) -> None:
