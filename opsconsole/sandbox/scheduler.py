@@ -125,8 +125,11 @@ class Scheduler:
         reasons: dict[str, int] = {}
         resource_failures = 0
         fits = []
+        volumes = self.bound_volumes(spec, namespace)
         for node in nodes:
             why = self.filter(node, spec, tolerations, requests, used)
+            if not why:
+                why = volume_conflict(volumes, node)
             if not why:
                 why = pod_affinity.why_not(node)
             if not why:
@@ -162,6 +165,18 @@ class Scheduler:
             if sc is None or sc.get("volumeBindingMode", "Immediate") == "Immediate":
                 return "pod has unbound immediate PersistentVolumeClaims"
         return ""
+
+    def bound_volumes(self, spec: Obj, namespace: str) -> list[Obj]:
+        """The PersistentVolumes bound to the claims the pod mounts."""
+        out = []
+        for vol in spec.get("volumes") or ():
+            claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+            pvc = self.c.store.get("persistentvolumeclaims", namespace, claim) if claim else None
+            name = ((pvc or {}).get("spec") or {}).get("volumeName")
+            pv = self.c.store.get("persistentvolumes", "", name) if name else None
+            if pv is not None:
+                out.append(pv)
+        return out
 
     def filter(
         self,
@@ -210,6 +225,33 @@ class Scheduler:
         return out
 
 
+ZONE_LABELS = (
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+)
+
+
+def volume_conflict(volumes: list[Obj], node: Obj) -> list[str]:
+    """VolumeBinding's and VolumeZone's filters: a bound volume's required node affinity, and
+    its zone or region labels, against the node's labels."""
+    labels = node["metadata"].get("labels") or {}
+    for pv in volumes:
+        required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+        if required:
+            as_pod = {"affinity": {"nodeAffinity": {REQUIRED: required}}}
+            if not affinity_ok(as_pod, node):
+                return ["node(s) had volume node affinity conflict"]
+    for pv in volumes:
+        pv_labels = pv["metadata"].get("labels") or {}
+        for key in ZONE_LABELS:
+            if key in pv_labels and labels.get(key) not in pv_labels[key].split("__"):
+                return ["node(s) had no available volume zone"]
+    return []
+
+
+REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 AFFINITY = "node(s) didn't match Pod's node affinity/selector"
 POD_AFFINITY = "node(s) didn't match pod affinity rules"
 POD_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"

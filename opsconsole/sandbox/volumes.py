@@ -100,6 +100,12 @@ class Volumes:
             return
         spec = pvc.get("spec") or {}
         cls = spec.get("storageClassName") or ""
+        if spec.get("volumeName"):  # pre-bound by the claim: that volume or nothing
+            pv = c.store.get("persistentvolumes", "", spec["volumeName"])
+            ref = ((pv or {}).get("spec") or {}).get("claimRef") or {}
+            if pv is not None and ref.get("name", name) == name and ref.get("namespace", ns) == ns:
+                self.bind(pvc, pv)
+            return
         pv = self.matching_volume(pvc, cls)
         if pv is None:
             sc = c.store.get("storage.k8s.io/storageclasses", "", cls) if cls else None

@@ -253,3 +253,65 @@ def test_a_missing_claim_or_an_unbound_one_keeps_the_pod_off_every_node(k: Clust
     k.kubectl("apply", "-f", "-", stdin=CLAIM.format(name="data", cls="standard"))
     k.kubectl("wait", "--for=condition=Ready", "pod/claims", WAIT)
     assert k.core.read_namespaced_pod("unbound", "default").status.phase == "Pending"
+
+
+LOCAL_PV = """\
+apiVersion: v1
+kind: PersistentVolume
+metadata: {{name: {name}, labels: {labels}}}
+spec:
+  capacity: {{storage: 1Gi}}
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  claimRef: {{namespace: default, name: {name}}}
+  hostPath: {{path: /data/{name}}}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions: [{{key: kubernetes.io/hostname, operator: In, values: [{node}]}}]
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: {name}}}
+spec:
+  storageClassName: ""
+  volumeName: {name}
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+"""
+
+
+def test_a_bound_volume_pins_the_pod_to_its_node_and_zone(k: Cluster):
+    k.kubectl("apply", "-f", "-", stdin=LOCAL_PV.format(name="local", node="node-2", labels="{}"))
+    wait_for(
+        lambda: k.kubectl("get", "pvc", "local", "-o", "jsonpath={.status.phase}").stdout == "Bound"
+    )
+    k.kubectl(*_with_claim("on-local", "local"))
+    k.kubectl("wait", "--for=condition=Ready", "pod/on-local", WAIT)
+    assert k.core.read_namespaced_pod("on-local", "default").spec.node_name == "node-2"
+    k.kubectl(
+        *_with_claim("elsewhere", "local")[:-1],
+        '--overrides={"spec":{"nodeSelector":{"kubernetes.io/hostname":"node-1"},'
+        '"volumes":[{"name":"d","persistentVolumeClaim":{"claimName":"local"}}]}}',
+    )
+    _pod(k, "elsewhere")
+    assert _failed_scheduling(k, "default", "elsewhere") == [
+        "0/3 nodes are available: 1 node(s) had volume node affinity conflict, "
+        "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: "
+        "3 Preemption is not helpful for scheduling."
+    ]
+    # a volume labelled with a zone no node is in
+    zoned = LOCAL_PV.format(
+        name="zoned", node="node-3", labels="{topology.kubernetes.io/zone: eu-west-1z}"
+    )
+    k.kubectl("apply", "-f", "-", stdin=zoned)
+    wait_for(
+        lambda: k.kubectl("get", "pvc", "zoned", "-o", "jsonpath={.status.phase}").stdout == "Bound"
+    )
+    k.kubectl(*_with_claim("nozone", "zoned"))
+    _pod(k, "nozone")
+    assert _failed_scheduling(k, "default", "nozone") == [
+        "0/3 nodes are available: 1 node(s) had no available volume zone, "
+        "2 node(s) had volume node affinity conflict. preemption: 0/3 nodes are available: "
+        "3 Preemption is not helpful for scheduling."
+    ]
