@@ -377,8 +377,11 @@ class SandboxServer:
         namespaces: int = 1,
         history_limit: int = 10000,
         seed: int = 7,
+        data: dict[str, Any] | None = None,
     ) -> None:
-        if pods is not None:
+        if data is not None:  # scenario data in the format of scenarios/*.yaml
+            self.scenario = str(data.get("name") or "custom")
+        elif pods is not None:
             from .generate import generated_scenario
 
             data = generated_scenario(pods, namespaces=namespaces, seed=seed)
