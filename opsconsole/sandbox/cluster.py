@@ -29,6 +29,7 @@ from .controllers_sets import DaemonSets, StatefulSets
 from .crds import CustomResources
 from .deployments import Deployments
 from .endpoints import Endpoints
+from .events_v1 import EventsV1
 from .gc import GarbageCollector
 from .jobs import CronJobs, Jobs
 from .logs import ContainerLog, Instance, LogProfile
@@ -79,6 +80,7 @@ class Cluster:
         self.cronjobs = CronJobs(self)
         self.volumes = Volumes(self)
         self.autoscalers = Autoscalers(self)
+        self.events_v1 = EventsV1(self)
         self.namespaces = Namespaces(self)
         self.registry = Registry()  # the built-in resources and those of the CRDs
         self.crds = CustomResources(self)

@@ -82,6 +82,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "services", "Service", True, short_names=("svc",), categories=("all",)),
     Resource("", "v1", "endpoints", "Endpoints", True, short_names=("ep",)),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    Resource("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",)),
     Resource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
     Resource("", "v1", "secrets", "Secret", True),
     Resource(

@@ -135,6 +135,7 @@ class Builder:
             c.controllers.reconcile_all()
             for ns in namespaces:
                 c.endpoints.sync(ns)
+            c.events_v1.mirror_all()
             c.store.compact()
 
     # --- objects --------------------------------------------------------------------------

@@ -375,6 +375,21 @@ PRINTERS: dict[str, tuple[list[Obj], Any]] = {
     "services": (SVC_COLS, _svc_cells),
     "endpoints": ([NAME, col("Endpoints", "Endpoints"), AGE], _ep_cells),
     "events": (EVENT_COLS, _event_cells),
+    "events.k8s.io/events": (
+        EVENT_COLS,
+        lambda e, now: _event_cells(
+            {
+                **e,
+                "involvedObject": e.get("regarding") or {},
+                "message": e.get("note", ""),
+                "source": e.get("deprecatedSource") or {"component": e.get("reportingController")},
+                "firstTimestamp": e.get("deprecatedFirstTimestamp"),
+                "lastTimestamp": e.get("deprecatedLastTimestamp"),
+                "count": e.get("deprecatedCount", 1),
+            },
+            now,
+        ),
+    ),
     "namespaces": (
         [NAME, col("Status", "The status of the namespace"), AGE],
         lambda o, now: [
