@@ -189,7 +189,7 @@ class Console:
         handle = bridge.handle
 
         async def timed_handle(event: Any) -> None:
-            if event.kind in ("text_delta", "answer_delta"):
+            if event.kind == "text_delta":
                 now = time.perf_counter()
                 if not self.first_delta:
                     self.first_delta = now
@@ -541,7 +541,7 @@ def main() -> int:
     ap.add_argument("--levels", default="0,16,64")
     ap.add_argument("--sizes", default="10k,1m,5m")
     ap.add_argument("--events", type=int, default=10_000)
-    ap.add_argument("--timeout", type=float, default=180.0, help="per streamed answer, s")
+    ap.add_argument("--timeout", type=float, default=600.0, help="per streamed answer, s")
     ap.add_argument("--skip", default="", help="comma list of history,sizes,replay")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))

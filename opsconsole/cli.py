@@ -177,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--show", metavar="FILE", help="print the table of an earlier results file")
     ev.add_argument("--jobs", type=int, default=1, help="scenarios run at once (default 1)")
     ev.add_argument("--timeout", type=float, default=None, help="seconds per run (default 300)")
+    ev.add_argument(
+        "--tasks", metavar="DIR", help="run the task folders of DIR (task.yaml + scripts)"
+    )
+    ev.add_argument(
+        "--task", nargs="+", action="extend", metavar="NAME", help="with --tasks: only these"
+    )
+    ev.add_argument("--runs", type=int, default=1, help="with --tasks: runs per task (pass@N)")
+    ev.add_argument(
+        "--cluster",
+        metavar="CONTEXT",
+        help="with --tasks: run on this kubeconfig context instead of a fresh sandbox",
+    )
+    ev.add_argument("--yes", action="store_true", help="with --cluster: do not ask first")
 
     mcp = sub.add_parser(
         "mcp",

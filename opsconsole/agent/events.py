@@ -192,12 +192,6 @@ class Notice(AgentEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnswerDelta(AgentEvent):
-    kind: ClassVar[str] = "answer_delta"
-    text: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class Answer(AgentEvent):
     """The final answer of a run."""
 
@@ -260,7 +254,6 @@ EVENT_TYPES: dict[str, type[AgentEvent]] = {
         UsageReported,
         PrefixChanged,
         Notice,
-        AnswerDelta,
         Answer,
         AgentDispatched,
         RunFinished,

@@ -62,7 +62,7 @@ from opsconsole.agent.events import (
     Thought,
     UsageReported,
 )
-from opsconsole.agent.loop_tools import RunState, ToolCallsMixin, unique_ids
+from opsconsole.agent.loop_tools import RunState, ToolCalls, Turn, unique_ids
 from opsconsole.agent.model import (
     ModelClient,
     ModelTurn,
@@ -73,7 +73,7 @@ from opsconsole.agent.model import (
 )
 from opsconsole.agent.pricing import CacheTally, cost_usd, split_prompt
 from opsconsole.agent.prompts import Language, build_system_prompt, resolve_language, state_line
-from opsconsole.agent.tools import ToolRegistry
+from opsconsole.agent.tools import Tool, ToolRegistry
 from opsconsole.agent.transcript import (
     Conversation,
     estimate_tokens,
@@ -104,7 +104,7 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class AgentLoop(ToolCallsMixin):
+class AgentLoop:
     """One agent's conversation with a model over a tool registry. See the module docs.
 
     ``write_mode`` (default ``settings.agent.write_mode``) offers mutating tools; every call to
@@ -145,7 +145,6 @@ class AgentLoop(ToolCallsMixin):
         self.model = model
         self.tools = tools
         self.settings = settings
-        self.approver: Approver = approver or DenyAllApprover()
         self.agent = agent
         self.language = language or settings.agent.language
         self.context = context if context is not None else settings.kubernetes.context
@@ -155,10 +154,12 @@ class AgentLoop(ToolCallsMixin):
         self.system_prompt = system_prompt
         self.prompt = prompt
         self.conversation = conversation if conversation is not None else Conversation()
-        self.audit = audit
+        #: runs the tool calls of each model turn (approver, standing approvals, audit hook)
+        self.calls = ToolCalls(
+            settings, agent=agent, approver=approver or DenyAllApprover(), audit=audit
+        )
         self.on_request = on_request
         self.parent_run_id = parent_run_id
-        self.session_approvals = SessionApprovals()
         #: the terminal event of the last run (RunFinished / RunFailed / RunCancelled)
         self.terminal_event: AgentEvent | None = None
         self.total_prompt_tokens = 0
@@ -166,7 +167,6 @@ class AgentLoop(ToolCallsMixin):
         self.total_cost = 0.0
         self.total_cache = CacheTally()
         self._state: RunState | None = None
-        self._validators: dict[str, Any] = {}
         self._prompt_language: Language | None = None
         #: (write mode, offered tool names...) the conversation's system prompt was built for
         #: (None: not built by this loop, e.g. a resumed transcript)
@@ -181,6 +181,30 @@ class AgentLoop(ToolCallsMixin):
     @property
     def running(self) -> bool:
         return self._state is not None
+
+    @property
+    def approver(self) -> Approver:
+        return self.calls.approver
+
+    @property
+    def audit(self) -> AuditHook | None:
+        return self.calls.audit
+
+    @property
+    def session_approvals(self) -> SessionApprovals:
+        return self.calls.session_approvals
+
+    def offered_tools(self) -> list[Tool]:
+        return self.tools.offered(write_mode=self.write_mode)
+
+    def set_write_mode(self, on: bool) -> None:
+        """Offer mutating tools or not; leaving write mode revokes every standing approval."""
+        self.write_mode = on
+        if not on:
+            self.session_approvals.clear()
+
+    def _ev(self, cls: type[Any], state: RunState, **kw: Any) -> Any:
+        return cls(run_id=state.run_id, agent=self.agent, step=state.step, **kw)
 
     def set_model(
         self, model: ModelClient, model_for: Callable[[str], ModelClient] | None = None
@@ -253,7 +277,8 @@ class AgentLoop(ToolCallsMixin):
             async for event in self._steps(state):
                 if self._state is not state:  # superseded by a newer run of this loop
                     break
-                if isinstance(event, (RunFinished, RunFailed)):
+                # (an agent run as a tool forwards its own run's events through this stream)
+                if isinstance(event, (RunFinished, RunFailed)) and event.run_id == state.run_id:
                     self.terminal_event = event
                     self._state = None
                     ended = True
@@ -571,7 +596,15 @@ class AgentLoop(ToolCallsMixin):
                 reasoning=turn.reasoning,
                 tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
             )
-            async for event in self._run_batch(state, calls):
+            batch = Turn(
+                state=state,
+                tools=self.tools,
+                conversation=conv,
+                context=self.context,
+                write_mode=self.write_mode,
+                current=lambda: self._state is state,
+            )
+            async for event in self.calls.run(batch, calls):
                 yield event
             if self._state is not state:
                 return

@@ -18,7 +18,7 @@ import inspect
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,7 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.model import ToolCallRequest, new_call_id
 from opsconsole.agent.pricing import CacheTally
-from opsconsole.agent.tools import DryRun, Tool, ToolRegistry, ToolResult
+from opsconsole.agent.tools import DryRun, Tool, ToolContext, ToolRegistry, ToolResult
 from opsconsole.agent.transcript import Conversation, outcome, status_message, truncate_to_tokens
 from opsconsole.errors import OpsConsoleError
 
@@ -83,37 +83,55 @@ class RunState:
     cost: float = 0.0
 
 
-class ToolCallsMixin:
-    """The tool-call half of AgentLoop (which provides these attributes)."""
+@dataclass
+class Turn:
+    """What one model turn's tool calls run against."""
 
-    settings: Settings
+    state: RunState
     tools: ToolRegistry
     conversation: Conversation
-    approver: Approver
-    session_approvals: SessionApprovals
-    audit: AuditHook | None
-    agent: str
+    #: the pinned kube context (shown in approvals, refused as an argument)
     context: str | None
     write_mode: bool
-    _validators: dict[str, Any]
-    _state: RunState | None
+    #: False once a newer run superseded this one: its batch is then not ours to answer
+    current: Callable[[], bool]
 
-    def offered_tools(self) -> list[Tool]:
-        return self.tools.offered(write_mode=self.write_mode)
 
-    def set_write_mode(self, on: bool) -> None:
-        """Offer mutating tools or not; leaving write mode revokes every standing approval."""
-        self.write_mode = on
-        if not on:
-            self.session_approvals.clear()
+class ToolCalls:
+    """Runs the tool calls of a loop's model turns: parse, validate, refuse, run the
+    read-only ones concurrently and the mutating ones one by one through the approver and
+    the audit hook. It holds what lasts for the loop's life (the approver, the standing
+    approvals, the audit hook, the compiled schemas); what a turn runs against comes in its
+    :class:`Turn`."""
 
-    def _ev(self, cls: type[Any], state: RunState, **kw: Any) -> Any:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        agent: str,
+        approver: Approver,
+        audit: AuditHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.agent = agent
+        self.approver = approver
+        self.audit = audit
+        self.session_approvals = SessionApprovals()
+        self._validators: dict[str, Any] = {}
+
+    def _ev(self, cls: type[Any], turn: Turn, **kw: Any) -> Any:
+        state = turn.state
         return cls(run_id=state.run_id, agent=self.agent, step=state.step, **kw)
 
-    def _prepare(self, state: RunState, call: ToolCallRequest) -> Prepared:
+    async def run(self, turn: Turn, calls: list[ToolCallRequest]) -> AsyncIterator[AgentEvent]:
+        """Run ``calls`` (one model turn's), yielding their events as they happen."""
+        async for event in self._run_batch(turn, calls):
+            yield event
+
+    def _prepare(self, turn: Turn, call: ToolCallRequest) -> Prepared:
         p = Prepared(call=call)
-        tool = self.tools.get(call.name)
-        offered = [t.name for t in self.offered_tools()]
+        tool = turn.tools.get(call.name)
+        offered = [t.name for t in turn.tools.offered(write_mode=turn.write_mode)]
         if tool is None:
             p.invalid = True
             p.reject = (
@@ -139,12 +157,12 @@ class ToolCallsMixin:
             )
             return p
         p.args = args
-        problem = self._validate(tool, args)
+        problem = validate_arguments(tool, args, turn.context, self._validators)
         if problem is not None:
             p.invalid = True
             p.reject = ("error", _err(problem), "invalid_arguments")
             return p
-        if tool.mutating and not self.write_mode:
+        if tool.mutating and not turn.write_mode:
             p.invalid = True  # a tool that was not offered counts like an unknown one
             p.reject = (
                 "refused",
@@ -158,31 +176,28 @@ class ToolCallsMixin:
             )
             return p
         key = f"{tool.name}:{json.dumps(args, sort_keys=True, ensure_ascii=False)}"
-        state.calls[key] += 1
-        if state.calls[key] > self.settings.agent.max_repeat_calls:
-            state.repeat_hit = tool.name
+        turn.state.calls[key] += 1
+        if turn.state.calls[key] > self.settings.agent.max_repeat_calls:
+            turn.state.repeat_hit = tool.name
             p.reject = (
                 "refused",
                 _err(
                     f"repeated call: '{tool.name}' already ran with these arguments "
-                    f"{state.calls[key] - 1} times in this task; use the earlier result"
+                    f"{turn.state.calls[key] - 1} times in this task; use the earlier result"
                 ),
                 "repeated_call",
             )
         return p
 
-    def _validate(self, tool: Tool, args: dict[str, Any]) -> str | None:
-        return validate_arguments(tool, args, self.context, self._validators)
-
     async def _run_batch(
-        self, state: RunState, calls: list[ToolCallRequest]
+        self, turn: Turn, calls: list[ToolCallRequest]
     ) -> AsyncIterator[AgentEvent]:
-        conv = self.conversation
+        conv = turn.conversation
         cap = self.settings.agent.max_tool_calls_per_turn
         if len(calls) > cap:  # one turn must not flood the context window: run the first cap
             yield self._ev(
                 Notice,
-                state,
+                turn,
                 text=f"the model asked for {len(calls)} tool calls in one turn: ran the first "
                 f"{cap}, skipped {len(calls) - cap} (agent.max_tool_calls_per_turn)",
                 level="warning",
@@ -200,18 +215,18 @@ class ToolCallsMixin:
                 conv.set_result(call.id, skipped, skipped_result)
                 yield self._ev(
                     ToolCallFinished,
-                    state,
+                    turn,
                     tool_call_id=call.id,
                     tool=call.name,
                     status="skipped",
                     output=skipped,
                 )
             calls = calls[:cap]
-        prepared = [self._prepare(state, c) for c in calls]
+        prepared = [self._prepare(turn, c) for c in calls]
         runnable: list[Prepared] = []
         mutating: list[Prepared] = []
         for p in prepared:
-            state.invalid_streak = state.invalid_streak + 1 if p.invalid else 0
+            turn.state.invalid_streak = turn.state.invalid_streak + 1 if p.invalid else 0
             if p.reject is not None:
                 status, content, code = p.reject
                 conv.set_result(
@@ -219,7 +234,7 @@ class ToolCallsMixin:
                 )
                 yield self._ev(
                     ToolCallFinished,
-                    state,
+                    turn,
                     tool_call_id=p.call.id,
                     tool=p.call.name,
                     status=status,
@@ -233,17 +248,17 @@ class ToolCallsMixin:
         if not runnable and not mutating:
             return
         for p in runnable:
-            state.tool_counts[p.call.name] += 1
+            turn.state.tool_counts[p.call.name] += 1
         queue: asyncio.Queue[Any] = asyncio.Queue()
         done = object()
-        jobs = [self._execute(state, p, queue) for p in runnable]
+        jobs = [self._execute(turn, p, queue) for p in runnable]
         if mutating:
-            jobs.append(self._mutating_chain(state, mutating, queue))
+            jobs.append(self._mutating_chain(turn, mutating, queue))
         tasks: list[asyncio.Task[Any]] = []
         for job in jobs:
             task = asyncio.ensure_future(_signal(job, queue, done))
             tasks.append(task)
-            state.tasks.add(task)
+            turn.state.tasks.add(task)
         try:
             remaining = len(tasks)
             while remaining:
@@ -254,10 +269,10 @@ class ToolCallsMixin:
                     yield item
         finally:
             for task in tasks:
-                state.tasks.discard(task)
+                turn.state.tasks.discard(task)
                 if not task.done():
                     task.cancel()
-        if self._state is not state:  # superseded by a newer run: its batch is not ours
+        if not turn.current():  # superseded by a newer run: its batch is not ours
             return
         failures = [str(t.result()) for t in tasks if t.done() and not t.cancelled() and t.result()]
         for p in runnable + mutating:  # a bug in a job must still answer its call
@@ -267,7 +282,7 @@ class ToolCallsMixin:
                 conv.set_result(p.call.id, content, outcome("error", error=("tool_failed", why)))
                 yield self._ev(
                     ToolCallFinished,
-                    state,
+                    turn,
                     tool_call_id=p.call.id,
                     tool=p.call.name,
                     status="error",
@@ -275,11 +290,12 @@ class ToolCallsMixin:
                     error_code="tool_failed",
                 )
 
-    async def _invoke(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
+    async def _invoke(self, tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        call = (args, ctx) if tool.contextual else (args,)
         if tool.is_async:
-            out = await tool.handler(args)  # type: ignore[misc]
+            out = await tool.handler(*call)  # type: ignore[misc]
         else:
-            out = await asyncio.to_thread(tool.handler, args)
+            out = await asyncio.to_thread(tool.handler, *call)
             if inspect.isawaitable(out):
                 out = await out
         if isinstance(out, ToolResult):
@@ -288,7 +304,7 @@ class ToolCallsMixin:
 
     async def _execute(
         self,
-        state: RunState,
+        turn: Turn,
         p: Prepared,
         queue: asyncio.Queue[Any],
         *,
@@ -296,10 +312,10 @@ class ToolCallsMixin:
     ) -> None:
         tool = p.tool
         assert tool is not None
-        conv = self.conversation
+        conv = turn.conversation
         if audit_decision is not None:
             try:
-                await self._audit("before", state, p, audit_decision)
+                await self._audit("before", turn, p, audit_decision)
             except Exception as exc:  # noqa: BLE001 - fail closed
                 why = f"not executed: the audit record could not be written ({exc})"
                 content = _err(why)
@@ -307,7 +323,7 @@ class ToolCallsMixin:
                 queue.put_nowait(
                     self._ev(
                         ToolCallFinished,
-                        state,
+                        turn,
                         tool_call_id=p.call.id,
                         tool=tool.name,
                         status="error",
@@ -319,7 +335,7 @@ class ToolCallsMixin:
         queue.put_nowait(
             self._ev(
                 ToolCallStarted,
-                state,
+                turn,
                 tool_call_id=p.call.id,
                 tool=tool.name,
                 arguments=p.args,
@@ -332,7 +348,10 @@ class ToolCallsMixin:
         error: tuple[str, str] | None = None
         try:
             async with asyncio.timeout(timeout):
-                result = await self._invoke(tool, dict(p.args))
+                ctx = ToolContext(
+                    turn.state.run_id, self.agent, turn.state.step, p.call.id, queue.put_nowait
+                )
+                result = await self._invoke(tool, dict(p.args), ctx)
             status = "error" if result.is_error else "ok"
             content = self._limit(result.content) or status_message("ok", output="(empty)")
             data = result.data
@@ -353,11 +372,11 @@ class ToolCallsMixin:
         conv.set_result(p.call.id, content, outcome(status, error=error, data=data))
         if audit_decision is not None:
             with contextlib.suppress(Exception):
-                await self._audit("after", state, p, audit_decision, status, content)
+                await self._audit("after", turn, p, audit_decision, status, content)
         queue.put_nowait(
             self._ev(
                 ToolCallFinished,
-                state,
+                turn,
                 tool_call_id=p.call.id,
                 tool=tool.name,
                 status=status,
@@ -369,20 +388,20 @@ class ToolCallsMixin:
         )
 
     async def _mutating_chain(
-        self, state: RunState, batch: list[Prepared], queue: asyncio.Queue[Any]
+        self, turn: Turn, batch: list[Prepared], queue: asyncio.Queue[Any]
     ) -> None:
         """Ask about and run the mutating calls of one turn, in order (see approval.py)."""
-        conv = self.conversation
+        conv = turn.conversation
         summaries = tuple(p.tool.summary(p.args) for p in batch if p.tool is not None)
         stop: tuple[str, str, dict[str, Any]] | None = None
         for index, p in enumerate(batch):
             tool = p.tool
             assert tool is not None
             if stop is None:
-                decision = await self._decide(state, p, summaries, index, queue)
+                decision = await self._decide(turn, p, summaries, index, queue)
                 if decision.approved:
-                    state.tool_counts[tool.name] += 1
-                    await self._execute(state, p, queue, audit_decision=decision)
+                    turn.state.tool_counts[tool.name] += 1
+                    await self._execute(turn, p, queue, audit_decision=decision)
                     continue
                 if decision.source in ("preview", "rejected"):
                     # a preview or a dry run the server refused ends this call only: the
@@ -399,7 +418,7 @@ class ToolCallsMixin:
                     queue.put_nowait(
                         self._ev(
                             ToolCallFinished,
-                            state,
+                            turn,
                             tool_call_id=p.call.id,
                             tool=tool.name,
                             status=status,
@@ -426,7 +445,7 @@ class ToolCallsMixin:
             queue.put_nowait(
                 self._ev(
                     ToolCallFinished,
-                    state,
+                    turn,
                     tool_call_id=p.call.id,
                     tool=tool.name,
                     status=status,
@@ -436,7 +455,7 @@ class ToolCallsMixin:
 
     async def _decide(
         self,
-        state: RunState,
+        turn: Turn,
         p: Prepared,
         summaries: tuple[Any, ...],
         index: int,
@@ -444,20 +463,20 @@ class ToolCallsMixin:
     ) -> ApprovalDecision:
         tool = p.tool
         assert tool is not None
-        scope = StandingApproval.for_call(tool.name, p.args, summaries[index], self.context)
+        scope = StandingApproval.for_call(tool.name, p.args, summaries[index], turn.context)
         standing = self.session_approvals.find(scope)
         if standing is not None:
             decision = ApprovalDecision("approve_session", source="session")
         elif not getattr(self.approver, "interactive", True):
             decision = await self._ask_approver(
                 ApprovalRequest(
-                    run_id=state.run_id,
+                    run_id=turn.state.run_id,
                     agent=self.agent,
                     tool_call_id=p.call.id,
                     tool=tool.name,
                     arguments=p.args,
                     summary=summaries[index],
-                    context=self.context,
+                    context=turn.context,
                     batch=summaries,
                     index=index,
                 )
@@ -469,13 +488,13 @@ class ToolCallsMixin:
                 # the server refused the dry run: the call cannot succeed, nobody is asked
                 return ApprovalDecision("decline", source="rejected", reason=dry.text)
             request = ApprovalRequest(
-                run_id=state.run_id,
+                run_id=turn.state.run_id,
                 agent=self.agent,
                 tool_call_id=p.call.id,
                 tool=tool.name,
                 arguments=p.args,
                 summary=summary,
-                context=self.context,
+                context=turn.context,
                 dry_run=dry.text,
                 diff=dry.diff,
                 blast_radius=dry.blast_radius,
@@ -488,14 +507,14 @@ class ToolCallsMixin:
             queue.put_nowait(
                 self._ev(
                     ApprovalRequested,
-                    state,
+                    turn,
                     tool_call_id=p.call.id,
                     tool=tool.name,
                     arguments=p.args,
                     verb=summary.verb,
                     target=target,
                     namespace=summary.namespace,
-                    context=self.context,
+                    context=turn.context,
                     dry_run=dry.text,
                     diff=dry.diff,
                     blast_radius=dry.blast_radius,
@@ -509,7 +528,7 @@ class ToolCallsMixin:
         queue.put_nowait(
             self._ev(
                 ApprovalResolved,
-                state,
+                turn,
                 tool_call_id=p.call.id,
                 decision=decision.decision,
                 source=decision.source,
@@ -546,7 +565,7 @@ class ToolCallsMixin:
     async def _audit(
         self,
         phase: str,
-        state: RunState,
+        turn: Turn,
         p: Prepared,
         decision: ApprovalDecision,
         status: str | None = None,
@@ -556,12 +575,12 @@ class ToolCallsMixin:
             return
         record = AuditRecord(
             phase=phase,  # type: ignore[arg-type]
-            run_id=state.run_id,
+            run_id=turn.state.run_id,
             agent=self.agent,
             tool_call_id=p.call.id,
             tool=p.call.name,
             arguments=p.args,
-            context=self.context,
+            context=turn.context,
             approval_source=decision.source,
             decision=decision.decision,
             status=status,

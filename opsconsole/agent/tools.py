@@ -12,13 +12,31 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from opsconsole.agent.events import AgentEvent
 
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
-#: A handler takes the validated arguments and returns the observation text for the model.
-#: It may be sync (run in a thread by the loop) or async.
-ToolHandler = Callable[[dict[str, Any]], "str | ToolResult | Awaitable[str | ToolResult]"]
+#: A handler takes the validated arguments (and, when the tool is ``contextual``, the call's
+#: :class:`ToolContext`) and returns the observation text for the model. It may be sync (run in
+#: a thread by the loop) or async.
+ToolHandler = Callable[..., "str | ToolResult | Awaitable[str | ToolResult]"]
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """The call a contextual tool's handler runs for: which run, agent, step and call, and
+    where its own events go (into the caller's stream, after the call's ToolCallStarted: an
+    agent run as a tool forwards its run's events there; call it from an async handler, on the
+    loop's thread)."""
+
+    run_id: str
+    agent: str
+    step: int
+    tool_call_id: str
+    emit: Callable[[AgentEvent], None] = field(default=lambda _event: None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,9 @@ class Tool:
     #: or a :class:`DryRun` with the diff, the blast radius and whether the server refused it
     dry_run: Callable[[dict[str, Any]], str | DryRun] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
+    #: the handler takes ``(args, ToolContext)`` (an agent run as a tool: its events name the
+    #: call that started it)
+    contextual: bool = False
 
     def __post_init__(self) -> None:
         if not TOOL_NAME_RE.match(self.name):

@@ -8,6 +8,8 @@ a session id or prefix, or ``last``, like ``opsconsole replay``),
 ``output`` (results file; default ``<state dir>/evals/<UTC timestamp>.json``), ``list`` (list
 the scenarios), and optionally ``show`` (print the table of an earlier results file),
 ``jobs`` (scenarios run at once, default 1) and ``timeout`` (seconds per run, default 300).
+With ``tasks`` (a directory of task folders) it runs those instead: see
+:mod:`opsconsole.evals.taskcli`.
 
 Exit codes: 0 every scenario passed, 1 any failed (or errored), 2 bad usage (unknown scenario,
 invalid scenario file, bad option), 130 interrupted.
@@ -174,9 +176,17 @@ def _run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str
         print(path, file=out)
         return 0
     if getattr(args, "show", None):
+        from opsconsole.evals.taskresults import load_task_results, render_task_table
+
+        tasks_report = load_task_results(Path(args.show))
+        if tasks_report is not None:
+            print(render_task_table(tasks_report), file=out)
+            return 0 if tasks_report.ok else 1
         report = load_results(Path(args.show))
         print(render_table(report), file=out)
         return 0 if report.ok else 1
+    if getattr(args, "tasks", None):
+        return _run_tasks(args, settings, out, err)
     scenarios = load_all()
     if getattr(args, "list", False):
         print(list_text(scenarios), file=out)
@@ -230,6 +240,15 @@ def _run(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str
         print(render_table(report), file=out)
         print(f"results: {written}", file=out)
     return 0 if report.ok else 1
+
+
+def _run_tasks(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]) -> int:
+    from opsconsole.evals.harness import ModelSpec
+    from opsconsole.evals.taskcli import run_tasks_eval
+
+    settings = _settings_for(args, settings)
+    spec = ModelSpec.from_settings(settings, offline=_is_offline(args, settings, err))
+    return run_tasks_eval(args, settings, spec, out, err)
 
 
 def summarize(report: EvalReport) -> str:  # pragma: no cover - convenience for scripts

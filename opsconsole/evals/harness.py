@@ -229,9 +229,11 @@ def scenario_runtime(scn: Scenario, settings: Settings, spec: ModelSpec) -> Runt
     )
 
 
-async def _drive(
+async def drive_run(
     loop: Any, question: str, rec: RunRecord, progress: Progress | None, meta: dict[str, Any]
 ) -> None:
+    """Run ``question`` on ``loop`` (one agent or the team), filling ``rec`` from the event
+    stream: the answer, how the run ended, steps and every tool call."""
     from opsconsole.agent.events import (
         Answer,
         RunCancelled,
@@ -342,7 +344,7 @@ async def _run_and_judge(
     meta = {"scenario": scn.name, "lang": lang}
     t_run = time.monotonic()
     try:
-        await asyncio.wait_for(_drive(loop, question, rec, progress, meta), timeout)
+        await asyncio.wait_for(drive_run(loop, question, rec, progress, meta), timeout)
     except TimeoutError:
         rec.run_status = "timeout"
         rec.error = f"no answer within {timeout:.0f}s"

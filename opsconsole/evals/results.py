@@ -218,17 +218,22 @@ class EvalReport:
 
 def write_results(report: EvalReport, path: Path) -> Path:
     """Write the results file atomically (0600, parent made 0700 if missing)."""
+    return write_private_json(report.to_dict(), path)
+
+
+def write_private_json(data: dict[str, Any], path: Path) -> Path:
+    """Write ``data`` as JSON atomically (0600, parent made 0700 if missing)."""
     from opsconsole.paths import ensure_private_dir
 
     path = Path(path)
     if not path.parent.exists():
         ensure_private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    data = json.dumps(report.to_dict(), ensure_ascii=False, indent=1)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data + "\n")
+            fh.write(text + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from opsconsole.config import Settings
     from opsconsole.sessions.reader import Session
 
-DELTA_KINDS = frozenset({"text_delta", "reasoning_delta", "answer_delta"})
+DELTA_KINDS = frozenset({"text_delta", "reasoning_delta"})
 #: a coalesced delta record is cut when it holds this much text or spans this many seconds
 DELTA_MAX_CHARS = 4096
 DELTA_MAX_SPAN = 0.5

@@ -58,7 +58,7 @@ OBSERVATION_LINES = 40
 OBSERVATION_CHARS = 4000
 
 # entries that attach to the next step (they stream it) vs. to the step before (they follow)
-_FORWARD_EVENTS = {"step_started", "text_delta", "reasoning_delta", "answer_delta"}
+_FORWARD_EVENTS = {"step_started", "text_delta", "reasoning_delta"}
 
 
 @dataclass(slots=True)
@@ -288,9 +288,7 @@ def _close_open_runs(
         partial = "".join(
             getattr(e.event, "text", "")
             for e in entries[start:end]
-            if e.event is not None
-            and e.event.run_id == rid
-            and e.event.kind in ("text_delta", "answer_delta")
+            if e.event is not None and e.event.run_id == rid and e.event.kind == "text_delta"
         )
         steps.append(_interrupted(len(steps), rid, ag, ts, start, end=end, partial=partial))
         start = end

@@ -1,13 +1,15 @@
-"""The Scheduler's dispatching half (a mixin of :class:`opsconsole.team.scheduler.Scheduler`):
-the ``ask_<agent>`` tools, the specialists' own loops, running one specialist for one sub-task
-and forwarding its events, and validating YAML the Coder showed without validating it."""
+"""Specialists as tools: :class:`Dispatcher` owns a team's specialist loops and offers each as
+an ``ask_<agent>`` tool of another agent's loop (the Scheduler's today). A call runs that
+specialist on its sub-task, forwards the specialist's events, and answers with its text wrapped
+as untrusted data; YAML the Coder showed without validating it is validated before it is
+returned."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +22,14 @@ from opsconsole.agent.events import (
     RunStarted,
     ToolCallFinished,
 )
-from opsconsole.agent.loop import AgentLoop
-from opsconsole.agent.prompts import resolve_language
-from opsconsole.agent.tools import Tool, ToolResult
+from opsconsole.agent.tools import Tool, ToolContext, ToolRegistry, ToolResult
 from opsconsole.team import Specialist
 from opsconsole.team._common import wrap_agent_output
 
 if TYPE_CHECKING:  # pragma: no cover
-    from opsconsole.team.scheduler import Scheduler
+    from opsconsole.agent.loop import AgentLoop
+    from opsconsole.config import Settings
 
-SCHEDULER = "scheduler"
 #: seconds one specialist run may take as a tool of the scheduler
 DISPATCH_TIMEOUT = 900.0
 
@@ -47,20 +47,56 @@ class DispatchResult:
     duration: float = 0.0
 
 
-class DispatchMixin:
-    """Needs the Scheduler's attributes (specs, subloops, registry, settings, ...)."""
+class Dispatcher:
+    """A team's specialists, each runnable as a tool (``ask_<agent>``) of another loop.
 
-    def _dispatch_tool(self: Scheduler, spec: Specialist) -> Tool:  # type: ignore[misc]
-        async def handler(args: dict[str, Any]) -> ToolResult:
+    It owns their loops (made by ``make_loop`` on first use; each keeps its conversation
+    across requests) and runs one sub-task at a time per specialist. Every event of a
+    specialist run goes to the origin's ``emit`` (the asking loop's stream), after an
+    :class:`AgentDispatched` naming the call (or the run) that started it. ``used_tokens`` is
+    what the whole team spent: one token budget for all of it (A17), not one per agent.
+    """
+
+    def __init__(
+        self,
+        specs: dict[str, Specialist],
+        *,
+        settings: Settings,
+        registry: ToolRegistry,
+        make_loop: Callable[[Specialist], AgentLoop],
+        used_tokens: Callable[[], int],
+    ) -> None:
+        self.specs = specs
+        #: the specialists' loops, by name (only those used so far)
+        self.loops: dict[str, AgentLoop] = {}
+        #: specialist runs started since :meth:`reset`
+        self.dispatched = 0
+        self._settings = settings
+        self._registry = registry
+        self._make_loop = make_loop
+        self._used_tokens = used_tokens
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def reset(self) -> None:
+        """A new request: nothing dispatched yet."""
+        self.dispatched = 0
+
+    def tools(self) -> list[Tool]:
+        """One ``ask_<agent>`` tool per specialist (read-only: each specialist's own
+        mutating calls still go through the approver)."""
+        return [self._tool(spec) for spec in self.specs.values()]
+
+    def loop(self, name: str) -> AgentLoop:
+        """The loop of specialist ``name`` (made on first use)."""
+        loop = self.loops.get(name)
+        if loop is None:
+            loop = self.loops[name] = self._make_loop(self.specs[name])
+        return loop
+
+    def _tool(self, spec: Specialist) -> Tool:
+        async def handler(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             task = str(args.get("task") or "").strip()
-            key = (spec.tool_name, norm_args(args))
-            ids = self._pending_ids.get(key) or []
-            call_id = ids.pop(0) if ids else None
-            for _ in range(20):  # let the loop's ToolCallStarted for this call go out first
-                if call_id is None or call_id in self._started_ids:
-                    break
-                await asyncio.sleep(0)
-            result = await self._dispatch(spec.name, task, call_id)
+            result = await self.dispatch(spec.name, task, ctx)
             content = wrap_agent_output(spec.name, result.child_run_id, result.text, result.status)
             return ToolResult(
                 content=content,
@@ -94,65 +130,42 @@ class DispatchMixin:
             read_only=True,
             timeout=DISPATCH_TIMEOUT,
             tags=frozenset({"agent"}),
+            contextual=True,
         )
 
-    def _subloop(self: Scheduler, name: str) -> AgentLoop:  # type: ignore[misc]
-        loop = self.subloops.get(name)
-        if loop is None:
-            spec = self.specs[name]
-            loop = AgentLoop(
-                self.model_for(name),
-                spec.registry(self.registry),
-                settings=self.settings,
-                approver=self.approver,
-                agent=name,
-                # the user's language (the first request's), not the sub-task's
-                language=resolve_language(self.language, self._task),
-                context=self.context,
-                namespace=self.namespace,
-                write_mode=spec.write_mode(self.write_mode),
-                prompt=spec.prompt,
-                audit=self.audit,
-            )
-            self.subloops[name] = loop
-        return loop
-
-    async def _dispatch(  # type: ignore[misc]
-        self: Scheduler,
-        name: str,
-        task: str,
-        tool_call_id: str | None,
-    ) -> DispatchResult:
+    async def dispatch(self, name: str, task: str, origin: ToolContext) -> DispatchResult:
+        """Run specialist ``name`` on ``task`` for ``origin`` (the call, or with an empty
+        ``tool_call_id`` the run, that asked for it)."""
         result = DispatchResult(agent=name, task=task)
         if not task:
             result.status, result.text = "failed", "empty task"
             return result
-        used = self.total_prompt_tokens + self.total_completion_tokens
-        budget = self.settings.agent.token_budget
-        if used >= budget:  # one cap for the whole team (A17), not one per agent
+        used = self._used_tokens()
+        budget = self._settings.agent.token_budget
+        if used >= budget:
             result.status = "failed"
             result.text = f"token budget exhausted for the team ({used} of {budget} tokens)"
             return result
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:  # one run at a time per specialist (its conversation is shared)
-            sub = self._subloop(name)
-            sub.parent_run_id = self._run_id or None
-            self._dispatched += 1
+            sub = self.loop(name)
+            sub.parent_run_id = origin.run_id or None
+            self.dispatched += 1
             started = time.monotonic()
             validated: set[str] = set()
             async with contextlib.aclosing(sub.run(task)) as events:
                 async for ev in events:
                     if isinstance(ev, RunStarted):
                         result.child_run_id = ev.run_id
-                        self._emit(
+                        origin.emit(
                             AgentDispatched(
-                                run_id=self._run_id,
-                                agent=SCHEDULER,
-                                step=self._step,
+                                run_id=origin.run_id,
+                                agent=origin.agent,
+                                step=origin.step,
                                 target=name,
                                 task=task,
                                 child_run_id=ev.run_id,
-                                tool_call_id=tool_call_id,
+                                tool_call_id=origin.tool_call_id or None,
                             )
                         )
                     elif isinstance(ev, Answer):
@@ -169,40 +182,28 @@ class DispatchMixin:
                         and ev.status == "ok"
                     ):
                         validated.add(ev.tool_call_id)
-                    self._emit(ev)
+                    origin.emit(ev)
             if name == "coder" and result.status == "ok" and not validated:
-                await self._check_manifests(result)
+                await self._check_manifests(result, origin)
             result.duration = time.monotonic() - started
         return result
 
-    async def _check_manifests(self: Scheduler, result: DispatchResult) -> None:  # type: ignore[misc]
+    async def _check_manifests(self, result: DispatchResult, origin: ToolContext) -> None:
         """The Coder showed YAML without a successful validate_manifest: validate it now
         (local schema check + server dry run) and attach the verdict to its answer."""
         from opsconsole.team.coder import validate_answer_manifests
 
-        verdicts = await validate_answer_manifests(self.registry, result.text)
+        verdicts = await validate_answer_manifests(self._registry, result.text)
         if not verdicts:
             return
         rejected = any(bad for bad, _ in verdicts)
         summary = "\n".join(text for _, text in verdicts)
-        self._emit(
+        origin.emit(
             Notice(
                 run_id=result.child_run_id,
                 agent=result.agent,
                 level="warning" if rejected else "info",
-                text=f"the scheduler validated the Coder's manifest(s): {summary}",
+                text=f"the {origin.agent} validated the Coder's manifest(s): {summary}",
             )
         )
-        result.text += f"\n\n[validated by the scheduler before showing]\n{summary}"
-
-
-def norm_args(args: Any) -> str:
-    if isinstance(args, str):
-        try:
-            args = json.loads(args or "{}")
-        except ValueError:
-            return args
-    return json.dumps(args, sort_keys=True, ensure_ascii=False)
-
-
-# --- construction ---------------------------------------------------------------------------
+        result.text += f"\n\n[validated by the {origin.agent} before showing]\n{summary}"

@@ -46,6 +46,15 @@ OPS = Specialist(
         "delete_pod",
         "scale_deployment",
         "rollout_restart",
+        # changes to any kind, each approved after its server-side dry-run diff
+        "apply_resource",
+        "patch_resource",
+        "set_image",
+        "scale_resource",
+        "rollout_restart_resource",
+        "rollout_undo",
+        "delete_resource",
+        "exec_in_container",
     ),
 )
 

@@ -51,23 +51,16 @@ from opsconsole.agent.events import (
     RunFinished,
     RunStarted,
     StepStarted,
-    Thought,
-    ToolCallStarted,
 )
 from opsconsole.agent.loop import AgentLoop, RequestHook, new_run_id
 from opsconsole.agent.model import ModelClient
 from opsconsole.agent.pricing import CacheTally
 from opsconsole.agent.prompts import resolve_language
-from opsconsole.agent.tools import ToolRegistry
+from opsconsole.agent.tools import ToolContext, ToolRegistry
 from opsconsole.agent.transcript import Conversation
 from opsconsole.team import AGENT_NAMES, Specialist, specialists, team_prompt
 from opsconsole.team._common import merge_answers, wrap_agent_output
-from opsconsole.team.dispatch import (
-    DISPATCH_TIMEOUT,
-    DispatchMixin,
-    DispatchResult,
-    norm_args,
-)
+from opsconsole.team.dispatch import DISPATCH_TIMEOUT, Dispatcher, DispatchResult
 from opsconsole.team.factory import ModelFactory, default_model_factory
 from opsconsole.team.routing import parse_mentions, route
 
@@ -84,7 +77,7 @@ _ROUTING_FAILURES = ("stream_interrupted", "empty_response", "invalid_tool_calls
 _DONE = object()
 
 
-class Scheduler(DispatchMixin):
+class Scheduler:
     """The multi-agent orchestrator (see the module docstring)."""
 
     def __init__(
@@ -115,8 +108,14 @@ class Scheduler(DispatchMixin):
         self.audit = audit
         every = specialists()
         self.specs: dict[str, Specialist] = {n: every[n] for n in agents if n in every}
-        self.subloops: dict[str, AgentLoop] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        #: the specialists, run as the scheduler loop's ask_<agent> tools (or directly)
+        self.dispatcher = Dispatcher(
+            self.specs,
+            settings=settings,
+            registry=registry,
+            make_loop=self._new_subloop,
+            used_tokens=lambda: self.total_prompt_tokens + self.total_completion_tokens,
+        )
         sched_settings = settings.replace(
             agent=settings.agent.replace(
                 tool_timeout=max(DISPATCH_TIMEOUT, settings.agent.tool_timeout),
@@ -125,7 +124,7 @@ class Scheduler(DispatchMixin):
         )
         self.loop = AgentLoop(
             model,
-            ToolRegistry(self._dispatch_tool(s) for s in self.specs.values()),
+            ToolRegistry(self.dispatcher.tools()),
             settings=sched_settings,
             approver=approver,
             agent=SCHEDULER,
@@ -143,11 +142,29 @@ class Scheduler(DispatchMixin):
         self._run_id = ""
         self._step = 0
         self._task = ""
-        self._dispatched = 0
-        self._pending_ids: dict[tuple[str, str], list[str]] = {}
-        self._started_ids: set[str] = set()
         self._direct: set[asyncio.Task[Any]] = set()
         self._pump_task: asyncio.Task[Any] | None = None
+
+    @property
+    def subloops(self) -> dict[str, AgentLoop]:
+        """The specialists' loops started so far, by name."""
+        return self.dispatcher.loops
+
+    def _new_subloop(self, spec: Specialist) -> AgentLoop:
+        return AgentLoop(
+            self.model_for(spec.name),
+            spec.registry(self.registry),
+            settings=self.settings,
+            approver=self.approver,
+            agent=spec.name,
+            # the user's language (the first request's), not the sub-task's
+            language=resolve_language(self.language, self._task),
+            context=self.context,
+            namespace=self.namespace,
+            write_mode=spec.write_mode(self.write_mode),
+            prompt=spec.prompt,
+            audit=self.audit,
+        )
 
     # -- the AgentLoop-like surface ---------------------------------------------------------
 
@@ -296,9 +313,7 @@ class Scheduler(DispatchMixin):
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self._queue = queue
         self._task = task
-        self._dispatched = 0
-        self._pending_ids = {}
-        self._started_ids = set()
+        self.dispatcher.reset()
         self._run_id = ""
         targets, body = parse_mentions(task)
         targets = [t for t in targets if t in self.specs]
@@ -337,19 +352,15 @@ class Scheduler(DispatchMixin):
         loop = self.loop
         async with contextlib.aclosing(loop.run(task)) as events:
             async for ev in events:
-                if isinstance(ev, RunStarted):
+                if ev.agent != loop.agent:  # a specialist's, forwarded through its ask_* call
+                    pass
+                elif isinstance(ev, RunStarted):
                     self._run_id = ev.run_id
                 elif isinstance(ev, StepStarted):
                     self._step = ev.step
-                elif isinstance(ev, ToolCallStarted):
-                    self._started_ids.add(ev.tool_call_id)
-                elif isinstance(ev, Thought):
-                    for call in ev.tool_calls:
-                        key = (str(call.get("name")), norm_args(call.get("arguments")))
-                        self._pending_ids.setdefault(key, []).append(str(call.get("id")))
                 elif (
                     isinstance(ev, RunFailed)
-                    and self._dispatched == 0
+                    and self.dispatcher.dispatched == 0
                     and (ev.error_type.startswith("Model") or ev.error_type in _ROUTING_FAILURES)
                 ):
                     await self._fallback(task, ev)
@@ -450,7 +461,8 @@ class Scheduler(DispatchMixin):
         self._finish(run_id, merged, started, results)
 
     async def _fan_out(self, targets: list[str], task: str) -> list[DispatchResult]:
-        tasks = [asyncio.ensure_future(self._dispatch(n, task, None)) for n in targets]
+        origin = ToolContext(self._run_id, SCHEDULER, self._step, "", self._emit)
+        tasks = [asyncio.ensure_future(self.dispatcher.dispatch(n, task, origin)) for n in targets]
         self._direct.update(tasks)
         try:
             return list(await asyncio.gather(*tasks))

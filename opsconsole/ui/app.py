@@ -250,6 +250,7 @@ class OpsConsoleApp(App[int]):
         self.backend = message.backend
         await self.bridge.backend_ready(message.backend)
         self.feeds.start_pods()
+        gc.freeze()  # the backend's modules live as long as the app (see AgentBridge.run)
 
     # ---- agent --------------------------------------------------------------------------
 

@@ -112,7 +112,11 @@ async def test_console_switches_reach_every_agent(demo_cluster):
     s.set_write_mode(True)
     assert s.loop.write_mode and s.subloops["ops"].write_mode
     assert s.subloops["security"].write_mode is False  # read-only, whatever the mode
-    assert "delete_pod" in [t.name for t in s.subloops["ops"].offered_tools()]
+    ops_offered = [t.name for t in s.subloops["ops"].offered_tools()]
+    assert "delete_pod" in ops_offered
+    for change in ("apply_resource", "patch_resource", "rollout_undo", "delete_resource"):
+        assert change in ops_offered  # the Ops agent can change any kind, after approval
+    assert not [t for t in s.subloops["security"].offered_tools() if t.mutating]
     s.set_context("other")
     assert {lp.context for lp in [s.loop, *s.subloops.values()]} == {"other"}
     s.set_model(OfflinePlanner())

@@ -56,7 +56,7 @@ def every_event(t0: float = 1_700_000_000.0) -> list[ev.AgentEvent]:
         ev.PrefixChanged(run_id=RUN, step=3, reason="write_mode",
                          text="write mode on; the provider's prompt cache starts over",
                          ts=next(t)),
-        ev.AnswerDelta(run_id=RUN, step=3, text="The checkout pod", ts=next(t)),
+        ev.TextDelta(run_id=RUN, step=3, text="The checkout pod", ts=next(t)),
         ev.Answer(run_id=RUN, step=3, text="The checkout pod was crash-looping; deleted it.",
                   ts=next(t)),
         ev.RunFinished(run_id=RUN, step=3, steps=3, prompt_tokens=300, completion_tokens=60,

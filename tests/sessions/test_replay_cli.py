@@ -110,7 +110,7 @@ def test_cursor_runs_and_speed(sdir: Path) -> None:
 def test_interrupted_run_is_shown(sdir: Path) -> None:
     rec = SessionRecorder.create(sdir, model="m")
     rec.record(ev.RunStarted(run_id="r", task="check nodes"))
-    rec.record(ev.AnswerDelta(run_id="r", text="Nodes are"))
+    rec.record(ev.TextDelta(run_id="r", text="Nodes are"))
     rec.close()
     text = render_text(read_session(rec.path))
     assert "Interrupted:" in text and "Nodes are" in text

@@ -114,7 +114,7 @@ def test_deferred_events_keep_their_order_with_direct_writes(sdir: Path) -> None
 
 def test_deltas_pending_at_close_are_written(sdir: Path) -> None:
     rec = SessionRecorder.create(sdir, model="m")
-    rec.record(ev.AnswerDelta(run_id="r", text="partial"))
+    rec.record(ev.TextDelta(run_id="r", text="partial"))
     rec.close()
     assert [e.text for e in read_session(rec.path).events] == ["partial"]
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Verifier of nodes-tainted: no node has the maintenance taint and api is rolled out.
+# Exit 0: solved. Polls for up to VERIFY_TIMEOUT seconds (default 90): pods take a moment.
+set -u
+NS=nodes-tainted
+WHY="not checked yet"
+
+rolled_out() {  # deployment $1 in $NS: every replica updated, ready, old pods gone
+  local out want upd ready total gen obs
+  out=$(kubectl -n "$NS" get deployment "$1" -o jsonpath='{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}|{.status.replicas}|{.metadata.generation}|{.status.observedGeneration}' 2>&1) || { WHY="$out"; return 1; }
+  IFS='|' read -r want upd ready total gen obs <<<"$out"
+  if [[ "${obs:-}" != "$gen" || "${upd:-0}" != "$want" || "${ready:-0}" != "$want" || "${total:-0}" != "$want" ]]; then
+    WHY="deployment $1: ${ready:-0}/$want ready, ${upd:-0} updated, ${total:-0} in all"
+    return 1
+  fi
+}
+
+solved() {
+  local taints
+  taints=$(kubectl get nodes -o jsonpath='{range .items[*]}{.spec.taints[*].key}{" "}{end}')
+  if [[ " $taints " == *" maintenance "* ]]; then WHY="a node still has the maintenance taint"; return 1; fi
+  rolled_out api
+}
+
+deadline=$((SECONDS + ${VERIFY_TIMEOUT:-90}))
+until solved; do
+  if (( SECONDS >= deadline )); then
+    echo "not solved: $WHY"
+    exit 1
+  fi
+  sleep 1
+done
+echo "solved"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Verifier of nodeselector-no-match: search is rolled out and no node was relabelled to match.
+# Exit 0: solved. Polls for up to VERIFY_TIMEOUT seconds (default 90): pods take a moment.
+set -u
+NS=nodeselector-no-match
+WHY="not checked yet"
+
+rolled_out() {  # deployment $1 in $NS: every replica updated, ready, old pods gone
+  local out want upd ready total gen obs
+  out=$(kubectl -n "$NS" get deployment "$1" -o jsonpath='{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}|{.status.replicas}|{.metadata.generation}|{.status.observedGeneration}' 2>&1) || { WHY="$out"; return 1; }
+  IFS='|' read -r want upd ready total gen obs <<<"$out"
+  if [[ "${obs:-}" != "$gen" || "${upd:-0}" != "$want" || "${ready:-0}" != "$want" || "${total:-0}" != "$want" ]]; then
+    WHY="deployment $1: ${ready:-0}/$want ready, ${upd:-0} updated, ${total:-0} in all"
+    return 1
+  fi
+}
+
+solved() {
+  local labelled
+  labelled=$(kubectl get nodes -l disktype -o name)
+  if [[ -n "$labelled" ]]; then WHY="nodes were labelled disktype: $labelled"; return 1; fi
+  rolled_out search
+}
+
+deadline=$((SECONDS + ${VERIFY_TIMEOUT:-90}))
+until solved; do
+  if (( SECONDS >= deadline )); then
+    echo "not solved: $WHY"
+    exit 1
+  fi
+  sleep 1
+done
+echo "solved"

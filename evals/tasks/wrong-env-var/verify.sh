@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Verifier of wrong-env-var: checkout's DB_HOST names the postgres Service of its namespace; rolled out.
+# Exit 0: solved. Polls for up to VERIFY_TIMEOUT seconds (default 90): pods take a moment.
+set -u
+NS=wrong-env-var
+WHY="not checked yet"
+
+rolled_out() {  # deployment $1 in $NS: every replica updated, ready, old pods gone
+  local out want upd ready total gen obs
+  out=$(kubectl -n "$NS" get deployment "$1" -o jsonpath='{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}|{.status.replicas}|{.metadata.generation}|{.status.observedGeneration}' 2>&1) || { WHY="$out"; return 1; }
+  IFS='|' read -r want upd ready total gen obs <<<"$out"
+  if [[ "${obs:-}" != "$gen" || "${upd:-0}" != "$want" || "${ready:-0}" != "$want" || "${total:-0}" != "$want" ]]; then
+    WHY="deployment $1: ${ready:-0}/$want ready, ${upd:-0} updated, ${total:-0} in all"
+    return 1
+  fi
+}
+
+solved() {
+  local host port
+  host=$(kubectl -n "$NS" get deployment checkout -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="DB_HOST")].value}')
+  port=$(kubectl -n "$NS" get deployment checkout -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="DB_PORT")].value}')
+  case "$host" in
+    postgres|postgres."$NS"|postgres."$NS".svc|postgres."$NS".svc.cluster.local) ;;
+    *) WHY="DB_HOST is '$host'"; return 1 ;;
+  esac
+  if [[ "$port" != 5432 ]]; then WHY="DB_PORT changed to '$port'"; return 1; fi
+  rolled_out checkout
+}
+
+deadline=$((SECONDS + ${VERIFY_TIMEOUT:-90}))
+until solved; do
+  if (( SECONDS >= deadline )); then
+    echo "not solved: $WHY"
+    exit 1
+  fi
+  sleep 1
+done
+echo "solved"
