@@ -34,7 +34,7 @@ def manifest(n: int, version: str) -> str:
     for i in range(n // 2):
         docs.append(
             f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg-{i:04d}\n  namespace: bench\n"
-            f"data:\n  version: {version}\n  index: '{i}'\n"
+            f"data:\n  version: '{version}'\n  index: '{i}'\n"
         )
         docs.append(
             f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i:04d}\n"

@@ -146,6 +146,7 @@ def list_table(
     all_ns = res.namespaced and (namespaces == [None] if show_namespace is None else show_namespace)
     columns: list[str] = []
     rows: list[list[str]] = []
+    names: list[str] = []  # each row's object name (the Name cell may say "x (default)")
     total = 0
     exact = True
     want = max(20, budget // 4)  # rows never needed beyond this many (each row >= ~5 tokens)
@@ -167,11 +168,12 @@ def list_table(
             page = doc.get("rows") or []
             for r in page:
                 cells = [_cell(c) for c in r.get("cells") or ()]
+                md = (r.get("object") or {}).get("metadata") or {}
                 if all_ns:
-                    md = (r.get("object") or {}).get("metadata") or {}
                     cells.insert(0, _cell(md.get("namespace", "")))
                 if len(rows) < want:
                     rows.append(cells)
+                    names.append(str(md.get("name") or ""))
             total += len(page)
             meta = doc.get("metadata") or {}
             cont = meta.get("continue") or None
@@ -186,7 +188,7 @@ def list_table(
                 break
     if all_ns:
         columns = ["Namespace", *columns]
-    return render_table(res, columns, rows, total, exact, namespaces, budget)
+    return render_table(res, columns, rows, total, exact, namespaces, budget, names=names)
 
 
 def render_table(
@@ -197,6 +199,8 @@ def render_table(
     exact: bool,
     namespaces: list[str | None],
     budget: int,
+    *,
+    names: list[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     scope = (
         "cluster-scoped"
@@ -237,6 +241,9 @@ def render_table(
     )
     shown = total - omitted
     items = [dict(zip(columns, r, strict=False)) for r in rows[: min(shown, render.MAX_ITEMS)]]
+    for item, name in zip(items, names or (), strict=False):
+        if name and "Name" in item:
+            item["Name"] = name  # what get_resource takes, not the printer's "x (default)"
     return text, {
         "kind": res.kind,
         "resource": res.ref,

@@ -10,8 +10,9 @@ work against it unchanged::
         ...  # kubernetes.config.load_kube_config(config_file=path, context="opsconsole-sandbox")
 
 ``SandboxServer(scenario="demo", pods=None, host="127.0.0.1", port=0, speed=1.0, *,
-namespaces=1, history_limit=10000, seed=7)``: ``pods=N`` replaces the scenario by a generated
-cluster of exactly N pods (see :mod:`.generate`); ``speed`` divides every simulated delay
+namespaces=1, history_limit=10000, seed=7, data=None)``: ``pods=N`` replaces the scenario by a
+generated cluster of exactly N pods (see :mod:`.generate`); ``data`` by scenario data of your own
+(the format of ``scenarios/*.yaml``, already parsed); ``speed`` divides every simulated delay
 (CrashLoopBackOff backoff 10s, 20s, ... 300s; pod start 2s; termination min(grace, 2s)).
 ``history_limit``: how many changes watches can resume from before a resourceVersion is too
 old (410). ``start()`` serves in daemon threads and returns the server; ``url``;

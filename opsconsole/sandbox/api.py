@@ -30,6 +30,7 @@ from .apitypes import (
 from .cluster import Cluster, LogUnavailable
 from .metrics import node_metrics, pod_metrics
 from .negotiate import as_protobuf, decode_body, wants_only_protobuf
+from .rbac import ADMIN_USER, Attributes, Authorizer, User, authenticate
 from .reviews import review as answer_review
 from .reviews import token_request
 from .selectors import SelectorError, combine, field_selector, label_selector
@@ -68,6 +69,7 @@ class Api:
         self._exporters: Exporters | None = None
         #: (namespace, service) -> the URL the service proxy forwards to (the monitoring stack)
         self.proxies: dict[tuple[str, str], str] = {}
+        self.authorizer = Authorizer(cluster.store)
 
     # --- entry --------------------------------------------------------------------------
     def handle(
@@ -78,7 +80,8 @@ class Api:
             if parts[:3] == ["api", "v1", "namespaces"]:
                 return self._proxy(method, parts[3], parts[5], parts[7:], query, headers, body)
         try:
-            out = self._handle(method, path, query, headers, decode_body(headers, body))
+            user = authenticate(headers, self.c.store)
+            out = self._handle(method, path, query, headers, decode_body(headers, body), user)
         except ApiError as e:
             out = self.error(e.code, e.reason, e.message, e.details)
         if wants_only_protobuf(headers.get("Accept")):
@@ -130,7 +133,13 @@ class Api:
         return Response(code, dumps(status_obj(code, reason, message, details)))
 
     def _handle(
-        self, method: str, path: str, query: dict[str, str], headers: Any, body: Body
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: Any,
+        body: Body,
+        user: User = ADMIN_USER,
     ) -> Response | WatchStream | LogStream:
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts and parts[0] == "openapi":
@@ -148,16 +157,17 @@ class Api:
         if not rest:
             raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
         ns: str | None = None
-        if rest[0] == "namespaces" and len(rest) >= 3 and R.lookup(group, version, rest[2]):
+        registry = self.c.registry
+        if rest[0] == "namespaces" and len(rest) >= 3 and registry.lookup(group, version, rest[2]):
             ns, rest = rest[1], rest[2:]
-        res = R.lookup(group, version, rest[0])
+        res = registry.lookup(group, version, rest[0])
         if res is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if ns is not None and not res.namespaced:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if len(rest) > 3 or (sub and sub not in R.SUBRESOURCES.get(res.plural, {})):
+        if len(rest) > 3 or (sub and sub not in registry.subresources(res)):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         watch = query.get("watch") in ("true", "1")
         verb = {
@@ -169,6 +179,14 @@ class Api:
         }.get(method)
         if verb is None:
             raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
+        if method == "PATCH" and name is not None and sub is None:
+            ctype = (headers.get("Content-Type") or "").split(";")[0].strip()
+            if ctype == "application/apply-patch+yaml" and (
+                self.c.store.get(res.key, ns or "", name) is None
+            ):
+                verb = "create"  # a server-side apply that creates needs create
+        with self.c.lock:
+            self.authorizer.check(user, Attributes(verb, res.group, res.plural, sub, ns, name))
         self.faults.check(verb, res, ns, name, sub)
         dry_run = query.get("dryRun") == "All"
         with self.c.lock:
@@ -180,7 +198,9 @@ class Api:
                     raise ApiError(
                         400, "BadRequest", "the body of the request was in an unknown format"
                     )
-                return ok(answer_review(res.plural, self.faults, review), 201)
+                return ok(
+                    answer_review(res.plural, self.faults, review, user, self.authorizer, ns), 201
+                )
             if not res.stored:
                 return self._metrics(res, ns, name, query, headers, watch)
             if (
@@ -198,7 +218,7 @@ class Api:
                 if method == "GET":
                     return self._list(res, ns, query, headers, watch)
                 if method == "POST":
-                    return self.writes.create(res, ns, query, body, dry_run)
+                    return self.writes.create(res, ns, query, body, dry_run, headers)
                 raise ApiError(405, "MethodNotAllowed", f"method {method} not allowed")
             if sub == "log":
                 return self._log(ns or "", name, query)
@@ -215,7 +235,8 @@ class Api:
                 if sub is None and self._want(headers)[0]:  # kubectl get KIND NAME: a Table
                     include = query.get("includeObject") or "Metadata"
                     meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-                    return ok(tables.table(res.key, [obj], include, meta))
+                    printer = self.c.crds.printer(res)
+                    return ok(tables.table(res.key, [obj], include, meta, printer=printer))
                 return ok(obj)
             if method == "DELETE":
                 return self.writes.delete(res, ns or "", name, query, body, dry_run)
@@ -233,16 +254,16 @@ class Api:
         if parts == ["api"]:
             return ok(R.api_versions(self.address))
         if parts == ["apis"]:
-            return ok(R.api_group_list())
+            return ok(self.c.registry.api_group_list())
         if parts == ["api", "v1"]:
-            return ok(R.resource_list("", "v1"))
+            return ok(self.c.registry.resource_list("", "v1"))
         if len(parts) == 2 and parts[0] == "apis":
-            doc = R.api_group(parts[1])
+            doc = self.c.registry.api_group(parts[1])
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return ok(doc)
         if len(parts) == 3 and parts[0] == "apis":
-            doc = R.resource_list(parts[1], parts[2])
+            doc = self.c.registry.resource_list(parts[1], parts[2])
             if doc is None:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return ok(doc)
@@ -347,7 +368,14 @@ class Api:
                 if self.faults.gone_as_http:
                     return Response(410, dumps(st))
                 return WatchStream(None, res.key, table, include, None, error=st)
-            return WatchStream(w, res.key, table, include, float(timeout) if timeout else None)
+            return WatchStream(
+                w,
+                res.key,
+                table,
+                include,
+                float(timeout) if timeout else None,
+                printer=self.c.crds.printer(res),
+            )
         limit = _q_int(query, "limit") or 0
         cont = query.get("continue") or ""
         list_rv = store.rv
@@ -409,7 +437,8 @@ class Api:
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if table:
-            data = dumps(tables.table(res.key, items, include, meta))
+            printer = self.c.crds.printer(res)
+            data = dumps(tables.table(res.key, items, include, meta, printer=printer))
         elif partial:
             data = dumps(
                 {

@@ -6,6 +6,9 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
+from . import managed, schemas, semantics
 from . import resources as R
 from .apitypes import (
     ApiError,
@@ -18,17 +21,34 @@ from .apitypes import (
     ok,
     parse_body,
 )
-from .defaults import CONTROLLED, DEFAULTS, GENERATION
+from .crds import CR_PATCH_TYPES, CRD_KEY
+from .defaults import CONTROLLED, DEFAULTS, GENERATION, api_create_defaults
 from .namespaces import prepare as prepare_namespace
 from .patch import PatchError, apply_patch
 from .pods import huid
 from .selectors import selector_string
 from .store import Obj, dumps, iso
+from .validation import invalid_error, required
 from .wire.fields import prune_unknown, unknown_fields
 from .wire.protobuf import schema as proto_schema
 
 if TYPE_CHECKING:
     from .cluster import Cluster
+
+APPLY = "application/apply-patch+yaml"
+
+
+def parse_apply_body(body: Body) -> Obj:
+    """An apply configuration: YAML (JSON is YAML too), an object with apiVersion and kind."""
+    if isinstance(body, dict):
+        return body
+    try:
+        config = yaml.safe_load(body or b"{}")
+    except yaml.YAMLError as e:
+        raise ApiError(400, "BadRequest", f"error decoding YAML: {e}") from None
+    if not isinstance(config, dict):
+        raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
+    return config
 
 
 class Writes:
@@ -48,8 +68,11 @@ class Writes:
                 "BadRequest",
                 f'fieldValidation "{mode}" is invalid: must be one of Ignore, Warn, Strict',
             )
-        schema = proto_schema()
-        unknown = unknown_fields(schema, obj)
+        if res.custom:  # pruned by the CRD's schema (and defaulted from it)
+            unknown: list[str] | None = self.c.crds.prune(res, obj)
+        else:
+            schema = proto_schema()
+            unknown = unknown_fields(schema, obj)
         if not unknown:
             return {}
         if mode == "Strict":
@@ -59,10 +82,31 @@ class Writes:
                 f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
                 "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in unknown),
             )
-        prune_unknown(schema, obj)
+        if not res.custom:
+            prune_unknown(schema, obj)
         if mode == "Ignore":
             return {}
         return {"Warning": ", ".join('299 - "unknown field \\"' + p + '\\""' for p in unknown)}
+
+    def admit(self, res: R.Resource, obj: Obj, old: Obj | None) -> None:
+        """Validation as the API server does it: a value of the wrong type is the decoder's
+        400, everything else one 422 Invalid with a cause per field."""
+        name = (obj.get("metadata") or {}).get("name", "")
+        if res.custom:
+            errs = semantics.metadata_errors(res, obj) + self.c.crds.errors(res, obj)
+        else:
+            errs = schemas.check(res.group, res.version, res.kind, obj)
+            for e in semantics.create_errors(res, obj):
+                if e not in errs:
+                    errs.append(e)
+            if old is not None:
+                errs += semantics.update_errors(res, obj, old)
+            if res.key == CRD_KEY:
+                errs += self.c.crds.check(obj)
+        if errs:
+            raise invalid_error(res.kind, res.group, name, errs)
+        if res.key == CRD_KEY:
+            self.c.crds.defaults(obj)
 
     def get(self, res: R.Resource, ns: str, name: str) -> Obj:
         obj = self.c.store.get(res.key, ns, name)
@@ -78,7 +122,10 @@ class Writes:
         query: dict[str, str],
         body: Body,
         dry_run: bool,
+        headers: Any = None,
+        applied: bool = False,
     ) -> Response:
+        """POST (or the first server-side apply: ``applied``, the body the applied config)."""
         obj = parse_body(body)
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
@@ -91,12 +138,11 @@ class Writes:
             md["name"] = md["generateName"] + hname(f"{time.time()}", 5)
         name = md.get("name")
         if not name:
-            raise ApiError(
-                422,
-                "Invalid",
-                f'{res.kind} "" is invalid: metadata.name: Required '
-                "value: name or generateName is required",
-                _details(res, ""),
+            raise invalid_error(
+                res.kind,
+                res.group,
+                "",
+                [required("metadata.name", "name or generateName is required")],
             )
         if res.namespaced:
             md["namespace"] = ns or md.get("namespace") or "default"
@@ -114,9 +160,21 @@ class Writes:
         if res.key in GENERATION:
             md["generation"] = 1
             obj.setdefault("status", {})
+        if res.custom:
+            md["generation"] = 1
+            if self.c.crds.has_status(res):
+                obj.pop("status", None)  # set through the status subresource only
+        self.admit(res, obj, None)
+        manager = managed.manager_of(query, headers)
+        if applied:  # the applier owns its configuration, not what defaults add to it
+            obj = managed.apply(None, obj, manager, True, res.api_version)
+            md = obj["metadata"]
         defaults = DEFAULTS.get(res.key)
         if defaults is not None:
             defaults(obj)
+        api_create_defaults(res.key, obj)
+        if not applied:
+            managed.record_update(None, obj, manager, res.api_version)
         if res.key == "persistentvolumeclaims":
             self.c.volumes.admit(obj)
         if res.key == "persistentvolumes":
@@ -174,12 +232,20 @@ class Writes:
             return ok(self.c.delete_pod(ns, name, grace, dry_run=dry_run))
         if res.key == "namespaces":
             return ok(self.c.namespaces.delete(name, dry_run))
+        policy = (opts.get("propagationPolicy") if isinstance(opts, dict) else None) or query.get(
+            "propagationPolicy"
+        )
+        if isinstance(opts, dict) and opts.get("orphanDependents") is True and not policy:
+            policy = "Orphan"
+        if policy not in (None, "", "Orphan", "Foreground", "Background"):
+            raise ApiError(
+                422,
+                "Invalid",
+                f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+                f'"{policy}": supported values: "Foreground", "Background", "Orphan", "nil"',
+            )
         if not dry_run:
-            policy = (
-                opts.get("propagationPolicy") if isinstance(opts, dict) else None
-            ) or query.get("propagationPolicy")
-            self.c.delete_object(res.key, ns, name, cascade=policy != "Orphan")
-            kept = self.c.store.get(res.key, ns, name)
+            kept = self.c.gc.delete(res.key, ns, name, policy)
             if kept is not None:  # finalizers pending: the server answers with the object
                 return ok(kept)
         return ok(
@@ -221,11 +287,14 @@ class Writes:
         if res.namespaced:
             md["namespace"] = ns
         new["kind"], new["apiVersion"] = res.kind, res.api_version
+        keeps_status = not res.custom or self.c.crds.has_status(res)
         if sub == "status":
             new = dict(old, status=new.get("status", old.get("status")))
-        else:
+        elif keeps_status:
             if "status" in old:
                 new["status"] = old["status"]
+            else:
+                new.pop("status", None)
             spec_changed = new.get("spec") != old.get("spec")
             gen = int(old["metadata"].get("generation", 1))
             if "generation" in old["metadata"]:
@@ -274,8 +343,18 @@ class Writes:
         sub: str | None,
         query: dict[str, str],
     ) -> Response:
+        ctype = (headers.get("Content-Type", "") or "").split(";")[0].strip()
+        if method == "PATCH" and ctype == APPLY:
+            return self.server_side_apply(res, ns, name, headers, body, dry_run, sub, query)
         old = self.get(res, ns, name)
         payload = parse_body(body)
+        if method == "PATCH" and res.custom and ctype not in CR_PATCH_TYPES:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: " + ", ".join(CR_PATCH_TYPES),
+            )
         if method == "PATCH":
             try:
                 new = apply_patch(headers.get("Content-Type", ""), json.loads(dumps(old)), payload)
@@ -295,6 +374,57 @@ class Writes:
             raise ApiError(400, "BadRequest", "the body of the request was in an unknown format")
         new["kind"], new["apiVersion"] = res.kind, res.api_version
         warnings = self.check_fields(res, new, query)
+        if sub is None:
+            self.admit(res, new, old)
+        manager = managed.manager_of(query, headers)
+        managed.record_update(old, new, manager, res.api_version, sub or "")
+        return ok(self.apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
+
+    def server_side_apply(
+        self,
+        res: R.Resource,
+        ns: str,
+        name: str,
+        headers: Any,
+        body: Body,
+        dry_run: bool,
+        sub: str | None,
+        query: dict[str, str],
+    ) -> Response:
+        """PATCH application/apply-patch+yaml: create the object, or merge the configuration
+        in under its manager's ownership (409 on another manager's fields unless ``force``)."""
+        config = parse_apply_body(body)
+        md = config.setdefault("metadata", {})
+        if md.get("name") not in (None, name):
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"the name of the object ({md.get('name')}) does not match the name on the URL "
+                f"({name})",
+            )
+        md["name"] = name
+        if query.get("force") not in (None, "", "true", "false"):
+            raise ApiError(400, "BadRequest", "invalid force value")
+        manager = query.get("fieldManager")
+        if not manager:
+            raise ApiError(
+                400,
+                "BadRequest",
+                "PATCH requests of type apply must specify a fieldManager",
+            )
+        live = self.c.store.get(res.key, ns, name)
+        if live is None:
+            if res.namespaced:
+                md["namespace"] = ns
+            return self.create(res, ns or None, query, config, dry_run, headers, applied=True)
+        config["kind"], config["apiVersion"] = res.kind, res.api_version
+        warnings = self.check_fields(res, config, query)
+        new = managed.apply(live, config, manager, query.get("force") == "true", res.api_version)
+        new["metadata"].pop("resourceVersion", None)
+        if md.get("resourceVersion"):
+            new["metadata"]["resourceVersion"] = md["resourceVersion"]
+        if sub is None:
+            self.admit(res, new, live)
         return ok(self.apply_write(res, ns, name, new, dry_run, sub), headers=warnings)
 
     def scale_obj(self, res: R.Resource, obj: Obj) -> Obj:

@@ -52,6 +52,7 @@ class WatchStream:
     timeout: float | None
     error: Obj | None = None  # a single ERROR event (410) and then the end
     protobuf: bool = False  # length-prefixed protobuf WatchEvents instead of JSON lines
+    printer: Any = None  # a custom resource's Table printer (crds.Printer)
 
 
 @dataclass

@@ -26,13 +26,17 @@ from .behaviours import (
 )
 from .controllers import Controllers
 from .controllers_sets import DaemonSets, StatefulSets
+from .crds import CustomResources
 from .deployments import Deployments
 from .endpoints import Endpoints
+from .events_v1 import EventsV1
+from .gc import GarbageCollector
 from .jobs import CronJobs, Jobs
 from .logs import ContainerLog, Instance, LogProfile
 from .meta import node_ip
 from .namespaces import Namespaces
 from .pods import PodRT, hname, render_status
+from .resources import Registry
 from .scheduler import Scheduler
 from .store import DELETED, Obj, Store, iso
 from .volumes import Volumes
@@ -76,7 +80,11 @@ class Cluster:
         self.cronjobs = CronJobs(self)
         self.volumes = Volumes(self)
         self.autoscalers = Autoscalers(self)
+        self.events_v1 = EventsV1(self)
         self.namespaces = Namespaces(self)
+        self.registry = Registry()  # the built-in resources and those of the CRDs
+        self.crds = CustomResources(self)
+        self.gc = GarbageCollector(self)
 
     # --- clock and timers ---------------------------------------------------------------
     def now(self) -> float:
@@ -408,7 +416,9 @@ class Cluster:
         if spec.get("nodeName"):
             node = self.store.get("nodes", "", spec["nodeName"])
         else:
-            node, why = self.scheduler.schedule(spec)
+            node, why = self.scheduler.schedule(
+                spec, md.get("namespace") or "default", md.get("labels") or {}
+            )
         template = {
             "metadata": {
                 "labels": md.get("labels") or {},

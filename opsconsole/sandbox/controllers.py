@@ -32,6 +32,7 @@ RKEY = {
     "Service": "services",
 }
 KIND = {v: k for k, v in RKEY.items()}
+_WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob")
 START_DELAY = 2.0  # simulated seconds from pod creation to running containers
 
 
@@ -108,8 +109,16 @@ class Controllers:
             handlers = self.handlers()
             for kind, ns, name in batch:
                 handler = handlers.get(kind)
-                if handler is not None:
-                    handler(ns, name)
+                if handler is None or self._being_deleted(kind, ns, name):
+                    continue
+                handler(ns, name)
+
+    def _being_deleted(self, kind: str, ns: str, name: str) -> bool:
+        """A workload whose deletion waits for its dependents (foreground) makes no new ones."""
+        if kind not in _WORKLOADS:
+            return False
+        obj = self.c.store.get(RKEY[kind], ns, name)
+        return obj is not None and "deletionTimestamp" in obj["metadata"]
 
     def handlers(self) -> dict[str, Callable[[str, str], None]]:
         """kind -> the controller that reconciles (namespace, name) of it."""
@@ -171,7 +180,9 @@ class Controllers:
             if node_name:
                 node = self.c.store.get("nodes", "", node_name)
             else:
-                node, why = self.c.scheduler.schedule(template.get("spec") or {})
+                labels = dict((template.get("metadata") or {}).get("labels") or {})
+                labels.update(extra_labels or {})
+                node, why = self.c.scheduler.schedule(template.get("spec") or {}, ns, labels)
             if node is None:  # the scheduler keeps it waiting, then what it would have done
                 params = dict(params, message=why or "0/0 nodes are available.", _then=behaviour)
                 behaviour = "pending"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from . import revisions
 from .endpoints import pod_ready
-from .meta import template_hash
 from .pods import hname, huid
 from .store import Obj, iso
 
@@ -62,6 +62,7 @@ class StatefulSets:
         if sts is None:
             return
         want = int(sts["spec"].get("replicas", 1))
+        update, _ = revisions.current(self.c, sts)
         pods = {p["metadata"]["name"]: p for p in self.c.controllers.pods_of(sts)}
         for i in range(want):
             pname = f"{name}-{i}"
@@ -74,6 +75,7 @@ class StatefulSets:
                     extra_labels={
                         "statefulset.kubernetes.io/pod-name": pname,
                         "apps.kubernetes.io/pod-index": str(i),
+                        revisions.LABEL: update,
                     },
                     volumes=volumes,
                 )
@@ -92,14 +94,18 @@ class StatefulSets:
             p for p in self.c.controllers.pods_of(sts) if "deletionTimestamp" not in p["metadata"]
         ]
         ready = sum(1 for p in active if pod_ready(p))
-        rev = f"{name}-{template_hash(sts['spec']['template'])}"
+        of = {p["metadata"]["name"]: revisions.of_pod(self.c, sts, p, False) for p in active}
+        self.roll(sts, active, of, update)
+        updated = sum(1 for r in of.values() if r == update)
+        old = [r for r in of.values() if r != update]
+        current = old[0] if old else update
         status: Obj = {
             "observedGeneration": sts["metadata"].get("generation", 1),
             "replicas": len(active),
-            "currentReplicas": len(active),
-            "updatedReplicas": len(active),
-            "currentRevision": rev,
-            "updateRevision": rev,
+            "currentReplicas": len(active) - updated if old else len(active),
+            "updatedReplicas": updated,
+            "currentRevision": current,
+            "updateRevision": update,
             "collisionCount": 0,
             "availableReplicas": ready,
         }
@@ -107,6 +113,35 @@ class StatefulSets:
             status["readyReplicas"] = ready
 
         self.c.store.set_field("apps/statefulsets", ns, name, "status", status)
+
+    def roll(self, sts: Obj, active: list[Obj], of: dict[str, str], update: str) -> None:
+        """RollingUpdate: once every pod is ready, the highest ordinal at or above the partition
+        still on an old revision is deleted (it comes back from the new template)."""
+        strategy = sts["spec"].get("updateStrategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+            return  # OnDelete: a pod takes the new template when someone deletes it
+        want = int(sts["spec"].get("replicas", 1))
+        if len(active) < want or not all(pod_ready(p) for p in active):
+            return
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition", 0))
+        md = sts["metadata"]
+        stale = sorted(
+            (int(n.rsplit("-", 1)[1]), n)
+            for n, r in of.items()
+            if r != update
+            and n.rsplit("-", 1)[-1].isdigit()
+            and int(n.rsplit("-", 1)[1]) >= partition
+        )
+        if stale:
+            pname = stale[-1][1]
+            self.c.delete_pod(md["namespace"], pname, None)
+            self.c.event(
+                sts,
+                "Normal",
+                "SuccessfulDelete",
+                f"delete Pod {pname} in StatefulSet {md['name']} successful",
+                component="statefulset-controller",
+            )
 
 
 def sts_defaults(sts: Obj) -> None:
@@ -142,15 +177,22 @@ class DaemonSets:
             n["metadata"]["name"]
             for n in self.c.scheduler.eligible_nodes(spec, ignore_conditions=True)
         ]
+        update, h = revisions.current(self.c, ds)
         pods = self.c.controllers.pods_of(ds)
         active = [p for p in pods if "deletionTimestamp" not in p["metadata"]]
+        terminating = {p["spec"].get("nodeName") for p in pods if p not in active}
         have = {p["spec"].get("nodeName") for p in active}
         for node in nodes:
-            if node not in have:
+            if node not in have and node not in terminating:
                 gen = name + "-"
                 pname = gen + hname(f"{ds['metadata']['uid']}/{next(self.c.names)}", 5)
                 self.c.controllers.spawn_pod(
-                    ds, "apps/daemonsets", pname, node_name=node, generate_name=gen
+                    ds,
+                    "apps/daemonsets",
+                    pname,
+                    node_name=node,
+                    generate_name=gen,
+                    extra_labels={revisions.LABEL: h},
                 )
                 self.c.event(
                     ds,
@@ -163,13 +205,29 @@ class DaemonSets:
             p for p in self.c.controllers.pods_of(ds) if "deletionTimestamp" not in p["metadata"]
         ]
         ready = sum(1 for p in active if pod_ready(p))
+        stale = [p for p in active if revisions.of_pod(self.c, ds, p, True) != update]
+        strategy = ds["spec"].get("updateStrategy") or {}
+        if (
+            stale
+            and strategy.get("type", "RollingUpdate") == "RollingUpdate"
+            and ready == len(active) == len(nodes)
+        ):  # maxUnavailable 1: one node's pod at a time, once all are ready
+            pod = stale[0]
+            self.c.delete_pod(ns, pod["metadata"]["name"], None)
+            self.c.event(
+                ds,
+                "Normal",
+                "SuccessfulDelete",
+                f"Deleted pod: {pod['metadata']['name']}",
+                component="daemonset-controller",
+            )
         status: Obj = {
             "currentNumberScheduled": len(active),
             "numberMisscheduled": 0,
             "desiredNumberScheduled": len(nodes),
             "numberReady": ready,
             "observedGeneration": ds["metadata"].get("generation", 1),
-            "updatedNumberScheduled": len(active),
+            "updatedNumberScheduled": len(active) - len(stale),
             "numberAvailable": ready,
         }
         if len(nodes) - ready > 0:

@@ -119,7 +119,7 @@ class Namespaces:
         """rkey -> names of the namespaced objects in the namespace."""
         store = self.c.store
         out: dict[str, list[str]] = {}
-        for res in R.RESOURCES:
+        for res in self.c.registry.all():
             if not res.namespaced or not res.stored:
                 continue
             names = [k[1] for k in store.keys(res.key) if k[0] == name]
@@ -184,7 +184,7 @@ class Namespaces:
         )
         if contents:
             kinds = ", ".join(  # the controller's wording: "<resource>.<group> has N ..."
-                f"{R.by_key(rkey).plural}.{R.by_key(rkey).group} has "
+                f"{rkey.rpartition('/')[2]}.{rkey.rpartition('/')[0]} has "
                 f"{len(names)} resource instances"
                 for rkey, names in sorted(contents.items())
             )

@@ -24,6 +24,14 @@ class PatchError(ValueError):
     pass
 
 
+def merge_key(field: str, item: Any) -> str | None:
+    """The strategic-merge key of an item of list ``field`` (None: the list is replaced whole):
+    a container's ``ports`` merge by ``containerPort``, a Service's by ``port``."""
+    if field == "ports" and isinstance(item, dict):
+        return "containerPort" if "containerPort" in item else "port"
+    return MERGE_KEYS.get(field)
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
@@ -50,10 +58,10 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
                 out[k] = strategic_merge_patch(out.get(k), v, k)
         return out
     if isinstance(patch, list) and field in MERGE_KEYS and isinstance(target, list):
-        key = MERGE_KEYS[field]
         out_list = [copy.deepcopy(x) for x in target]
         for item in patch:
-            if not isinstance(item, dict) or key not in item:
+            key = merge_key(field, item)
+            if not isinstance(item, dict) or key is None or key not in item:
                 out_list.append(copy.deepcopy(item))
                 continue
             idx = next(

@@ -20,6 +20,8 @@ class Resource:
     categories: tuple[str, ...] = ()
     stored: bool = True  # False: computed on request (metrics, reviews)
     review: bool = False  # create-only, answered and not stored (SelfSubjectAccessReview)
+    custom: bool = False  # defined by a CustomResourceDefinition (see crds.py)
+    singular_name: str = ""  # a CRD's names.singular (built-ins: the kind in lower case)
 
     @property
     def api_version(self) -> str:
@@ -31,7 +33,7 @@ class Resource:
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.singular_name or self.kind.lower()
 
     @property
     def list_kind(self) -> str:
@@ -80,6 +82,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "services", "Service", True, short_names=("svc",), categories=("all",)),
     Resource("", "v1", "endpoints", "Endpoints", True, short_names=("ep",)),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    Resource("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",)),
     Resource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
     Resource("", "v1", "secrets", "Secret", True),
     Resource(
@@ -137,7 +140,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short_names=("sc",)),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
-    # stored only: the custom resources a CRD defines are not served yet
+    # the custom resources a CRD defines are served through the cluster's Registry (crds.py)
     Resource(
         "apiextensions.k8s.io",
         "v1",
@@ -167,15 +170,39 @@ RESOURCES: tuple[Resource, ...] = (
         stored=False,
         review=True,
     ),
+    Resource(
+        "authentication.k8s.io",
+        "v1",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+        False,
+        verbs=("create",),
+        stored=False,
+        review=True,
+    ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "subjectaccessreviews",
+        "SubjectAccessReview",
+        False,
+        verbs=("create",),
+        stored=False,
+        review=True,
+    ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "localsubjectaccessreviews",
+        "LocalSubjectAccessReview",
+        True,
+        verbs=("create",),
+        stored=False,
+        review=True,
+    ),
     Resource("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=READ, stored=False),
     Resource("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=READ, stored=False),
 )
-
-GROUP_VERSIONS: dict[str, list[str]] = {}
-for _r in RESOURCES:
-    GROUP_VERSIONS.setdefault(_r.group, [])
-    if _r.version not in GROUP_VERSIONS[_r.group]:
-        GROUP_VERSIONS[_r.group].append(_r.version)
 
 _BY_PATH: dict[tuple[str, str, str], Resource] = {
     (r.group, r.version, r.plural): r for r in RESOURCES
@@ -184,6 +211,7 @@ BY_KEY: dict[str, Resource] = {r.key: r for r in RESOURCES if r.stored}
 
 
 def lookup(group: str, version: str, plural: str) -> Resource | None:
+    """A built-in resource (the cluster's :class:`Registry` also knows the custom ones)."""
     return _BY_PATH.get((group, version, plural))
 
 
@@ -201,64 +229,123 @@ def api_versions(server_address: str) -> dict:
     }
 
 
-def _group_doc(group: str) -> dict:
-    versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in GROUP_VERSIONS[group]]
-    return {
-        "kind": "APIGroup",
-        "apiVersion": "v1",
-        "name": group,
-        "versions": versions,
-        "preferredVersion": versions[0],
-    }
+class Registry:
+    """The resources one server serves: the built-in table plus the custom resources of its
+    CustomResourceDefinitions (added and removed as CRDs come and go), with their discovery
+    documents. Custom resources carry their own subresources and printer columns."""
 
+    def __init__(self) -> None:
+        self._custom: dict[tuple[str, str, str], Resource] = {}
+        self._subs: dict[tuple[str, str, str], dict[str, tuple[str, tuple[str, ...]]]] = {}
+        #: (group, version, plural) -> additionalPrinterColumns of a custom resource
+        self.columns: dict[tuple[str, str, str], list[dict]] = {}
 
-def api_group_list() -> dict:
-    groups = [_group_doc(g) for g in GROUP_VERSIONS if g]
-    for g in groups:
-        del g["kind"], g["apiVersion"]
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    # --- the custom part --------------------------------------------------------------------
+    def define(
+        self,
+        res: Resource,
+        subresources: dict[str, tuple[str, tuple[str, ...]]],
+        columns: list[dict],
+    ) -> None:
+        path = (res.group, res.version, res.plural)
+        self._custom[path] = res
+        self._subs[path] = subresources
+        self.columns[path] = columns
 
+    def undefine(self, group: str, plural: str) -> None:
+        for path in [p for p in self._custom if p[0] == group and p[2] == plural]:
+            del self._custom[path]
+            self._subs.pop(path, None)
+            self.columns.pop(path, None)
 
-def api_group(group: str) -> dict | None:
-    if not group or group not in GROUP_VERSIONS:
-        return None
-    return _group_doc(group)
+    # --- lookups ----------------------------------------------------------------------------
+    def lookup(self, group: str, version: str, plural: str) -> Resource | None:
+        return _BY_PATH.get((group, version, plural)) or self._custom.get((group, version, plural))
 
+    def by_key(self, key: str) -> Resource | None:
+        hit = BY_KEY.get(key)
+        if hit is not None:
+            return hit
+        return next((r for r in self._custom.values() if r.key == key), None)
 
-def resource_list(group: str, version: str) -> dict | None:
-    if version not in GROUP_VERSIONS.get(group, []):
-        return None
-    items: list[dict] = []
-    for r in RESOURCES:
-        if r.group != group or r.version != version:
-            continue
-        entry: dict = {
-            "name": r.plural,
-            "singularName": r.singular,
-            "namespaced": r.namespaced,
-            "kind": r.kind,
-            "verbs": list(r.verbs),
+    def all(self) -> list[Resource]:
+        return [*RESOURCES, *self._custom.values()]
+
+    def subresources(self, res: Resource) -> dict[str, tuple[str, tuple[str, ...]]]:
+        if res.custom:
+            return self._subs.get((res.group, res.version, res.plural), {})
+        return SUBRESOURCES.get(res.plural, {})
+
+    def group_versions(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in self.all():
+            out.setdefault(r.group, [])
+            if r.version not in out[r.group]:
+                out[r.group].append(r.version)
+        return out
+
+    # --- discovery --------------------------------------------------------------------------
+    def _group_doc(self, group: str, versions_of: list[str]) -> dict:
+        versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions_of]
+        return {
+            "kind": "APIGroup",
+            "apiVersion": "v1",
+            "name": group,
+            "versions": versions,
+            "preferredVersion": versions[0],
         }
-        if r.short_names:
-            entry["shortNames"] = list(r.short_names)
-        if r.categories:
-            entry["categories"] = list(r.categories)
-        items.append(entry)
-        if r.stored:
-            for sub, (kind, verbs) in SUBRESOURCES.get(r.plural, {}).items():
-                sub_entry: dict = {
-                    "name": f"{r.plural}/{sub}",
-                    "singularName": "",
-                    "namespaced": r.namespaced,
-                    "kind": kind,
-                    "verbs": list(verbs),
-                }
-                if kind == "Scale":
-                    sub_entry["group"] = "autoscaling"
-                    sub_entry["version"] = "v1"
-                items.append(sub_entry)
-    gv = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
+
+    def api_group_list(self) -> dict:
+        groups = [self._group_doc(g, vs) for g, vs in self.group_versions().items() if g]
+        for g in groups:
+            del g["kind"], g["apiVersion"]
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+    def api_group(self, group: str) -> dict | None:
+        versions = self.group_versions().get(group)
+        if not group or not versions:
+            return None
+        return self._group_doc(group, versions)
+
+    def resource_list(self, group: str, version: str) -> dict | None:
+        if version not in self.group_versions().get(group, []):
+            return None
+        items: list[dict] = []
+        for r in self.all():
+            if r.group != group or r.version != version:
+                continue
+            entry: dict = {
+                "name": r.plural,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": list(r.verbs),
+            }
+            if r.short_names:
+                entry["shortNames"] = list(r.short_names)
+            if r.categories:
+                entry["categories"] = list(r.categories)
+            items.append(entry)
+            if r.stored:
+                for sub, (kind, verbs) in self.subresources(r).items():
+                    sub_entry: dict = {
+                        "name": f"{r.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": r.namespaced,
+                        "kind": kind,
+                        "verbs": list(verbs),
+                    }
+                    if kind == "Scale":
+                        sub_entry["group"] = "autoscaling"
+                        sub_entry["version"] = "v1"
+                    items.append(sub_entry)
+        gv = f"{group}/{version}" if group else version
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": gv,
+            "resources": items,
+        }
 
 
 def openapi_served() -> list:

@@ -1,6 +1,7 @@
 """Requests the API answers without storing anything: SelfSubjectAccessReview (``kubectl auth
-can-i``), SelfSubjectRulesReview (``kubectl auth can-i --list``) and TokenRequest (``kubectl
-create token``)."""
+can-i``, with ``--as`` too), SubjectAccessReview and LocalSubjectAccessReview (RBAC's answer
+for a named user), SelfSubjectRulesReview (``kubectl auth can-i --list``) and TokenRequest
+(``kubectl create token``: a token the API then authenticates as the service account)."""
 
 from __future__ import annotations
 
@@ -12,36 +13,65 @@ from typing import TYPE_CHECKING
 
 from . import resources as R
 from .apitypes import ApiError
+from .rbac import Attributes, Authorizer, User, service_account_user
 from .store import Obj, iso
 
 if TYPE_CHECKING:
     from .server import Faults
 
 
-def self_subject_access_review(faults: Faults, review: Obj) -> Obj:
-    """Answer from the fault rules: the sandbox's user may do anything not forbidden."""
+def access_review(
+    kind: str, faults: Faults, review: Obj, user: User, authorizer: Authorizer, ns: str | None
+) -> Obj:
+    """SelfSubjectAccessReview (for the requesting user, impersonation included),
+    SubjectAccessReview and LocalSubjectAccessReview (for ``spec.user`` and ``spec.groups``):
+    the same RBAC rules that answer requests, then the fault rules."""
     spec = review.get("spec") or {}
-    attrs = spec.get("resourceAttributes")
-    allowed = True
-    if attrs:
-        res = R.Resource(
-            attrs.get("group", ""), attrs.get("version", ""), attrs.get("resource", ""), "", True
-        )
-        try:
-            faults.check(
-                attrs.get("verb", ""),
-                res,
-                attrs.get("namespace") or None,
-                attrs.get("name") or None,
-                attrs.get("subresource") or None,
+    if kind != "SelfSubjectAccessReview":
+        if not spec.get("user") and not spec.get("groups"):
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{kind}.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at '
+                "least one of user or group must be specified",
             )
-        except ApiError:
-            allowed = False  # RBAC denies without a reason; kubectl prints "no"
-    status: Obj = {"allowed": allowed}
+        name = spec.get("user", "")
+        groups = tuple(spec.get("groups") or ())
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            _, _, sa_ns, sa = name.split(":")
+            user = service_account_user(sa_ns, sa, groups)
+        else:
+            user = User(name, groups)
+    attrs = spec.get("resourceAttributes")
+    status: Obj = {"allowed": True}
+    if attrs:
+        namespace = attrs.get("namespace") or None
+        if kind == "LocalSubjectAccessReview":
+            namespace = ns
+        a = Attributes(
+            attrs.get("verb", ""),
+            attrs.get("group", ""),
+            attrs.get("resource", ""),
+            attrs.get("subresource") or None,
+            namespace,
+            attrs.get("name") or None,
+        )
+        allowed, reason = authorizer.decide(user, a)
+        if allowed:
+            res = R.Resource(a.group, attrs.get("version", ""), a.resource, "", True)
+            try:
+                faults.check(a.verb, res, namespace, a.name, a.subresource)
+            except ApiError:
+                allowed, reason = False, ""
+        status = {"allowed": allowed}
+        if reason:
+            status["reason"] = reason
+    elif spec.get("nonResourceAttributes"):
+        status = {"allowed": True}
     md = dict(review.get("metadata") or {})
     md["creationTimestamp"] = None
     return {
-        "kind": "SelfSubjectAccessReview",
+        "kind": kind,
         "apiVersion": "authorization.k8s.io/v1",
         "metadata": md,
         "spec": spec,
@@ -49,22 +79,45 @@ def self_subject_access_review(faults: Faults, review: Obj) -> Obj:
     }
 
 
-def review(plural: str, faults: Faults, body: Obj) -> Obj:
+_KINDS = {
+    "selfsubjectaccessreviews": "SelfSubjectAccessReview",
+    "subjectaccessreviews": "SubjectAccessReview",
+    "localsubjectaccessreviews": "LocalSubjectAccessReview",
+}
+
+
+def review(
+    plural: str, faults: Faults, body: Obj, user: User, authorizer: Authorizer, ns: str | None
+) -> Obj:
     if plural == "selfsubjectrulesreviews":
-        return self_subject_rules_review(body)
-    return self_subject_access_review(faults, body)
+        return self_subject_rules_review(body, user, authorizer)
+    if plural == "selfsubjectreviews":  # kubectl auth whoami
+        return {
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "status": {"userInfo": {"username": user.name, "groups": list(user.groups)}},
+        }
+    return access_review(_KINDS[plural], faults, body, user, authorizer, ns)
 
 
-def self_subject_rules_review(review: Obj) -> Obj:
-    """The sandbox's user may do anything (forbidden verbs are a fault rule, not a role)."""
+def self_subject_rules_review(review: Obj, user: User, authorizer: Authorizer) -> Obj:
+    """The rules RBAC grants the user in the review's namespace (forbidden verbs of the fault
+    rules are not roles and are not listed)."""
+    spec = review.get("spec") or {}
+    non_resource = (
+        [{"verbs": ["*"], "nonResourceURLs": ["*"]}]
+        if user.admin
+        else [{"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*"]}]
+    )
     return {
         "kind": "SelfSubjectRulesReview",
         "apiVersion": "authorization.k8s.io/v1",
         "metadata": {"creationTimestamp": None},
-        "spec": review.get("spec") or {},
+        "spec": spec,
         "status": {
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "resourceRules": authorizer.rules_for(user, spec.get("namespace") or "default"),
+            "nonResourceRules": non_resource,
             "incomplete": False,
         },
     }

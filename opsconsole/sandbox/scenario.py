@@ -4,7 +4,8 @@ The format (see ``scenarios/demo.yaml`` for a full example): ``nodes``, ``namesp
 ``workloads`` (Deployment/StatefulSet/DaemonSet with near-Kubernetes ``containers`` plus a
 ``logs`` profile per container and an optional ``fault``), ``services``, ``configmaps``,
 ``secrets``, ``objects`` (manifests of any served kind: StorageClasses, PVCs, Jobs, CronJobs,
-HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``) and named ``logs`` profiles.
+HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``, its ``logs`` their containers'
+profiles) and named ``logs`` profiles.
 Status, events and log history of each pod are derived from its ``fault`` so they agree with
 each other.
 """
@@ -21,6 +22,7 @@ import yaml
 
 from opsconsole.errors import OpsConsoleError
 
+from . import jobhistory
 from .cluster import Cluster, backoff_for
 from .logs import Instance, LogProfile
 from .meta import node_ip, owner_ref, template_hash
@@ -125,16 +127,49 @@ class Builder:
                 for s in self.data.get("secrets") or []:
                     self.objects.secret(s)
                 for m in self.data.get("objects") or []:
-                    self.objects.manifest(m)
+                    self.manifest(m)
         finally:
             c.building = False
         with c.lock:
+            c.crds.load_all()
             c.controllers.reconcile_all()
             for ns in namespaces:
                 c.endpoints.sync(ns)
+            c.events_v1.mirror_all()
             c.store.compact()
 
     # --- objects --------------------------------------------------------------------------
+    def manifest(self, m: dict[str, Any]) -> None:
+        """One of ``objects:``; a Job with a ``fault`` has already run (:mod:`.jobhistory`)."""
+        self.manifest_logs(m)
+        played = isinstance(m, dict) and m.get("kind") == "Job" and "fault" in m
+        age = seconds(m.get("age"), self.age) if isinstance(m, dict) else 0.0
+        self.objects.manifest(m)
+        if played:
+            md = m.get("metadata") or {}
+            job = self.c.store.get("batch/jobs", md.get("namespace") or "default", md["name"])
+            assert job is not None
+            jobhistory.play(self.c, job, self.now - age, self.now, lambda s: self.place({}, s, 0))
+
+    def manifest_logs(self, m: dict[str, Any]) -> None:
+        """A Job's or CronJob's ``logs: {container: profile}``: what its pods write."""
+        logs = m.pop("logs", None) if isinstance(m, dict) else None
+        if not logs:
+            return
+        if m.get("kind") not in ("Job", "CronJob") or not isinstance(logs, dict):
+            raise ScenarioError("objects: logs are for the containers of a Job or a CronJob")
+        rkey = "batch/jobs" if m["kind"] == "Job" else "batch/cronjobs"
+        md = m.get("metadata") or {}
+        profiles = {}
+        for container, prof in logs.items():
+            if isinstance(prof, str):
+                if prof not in self.profiles:
+                    raise ScenarioError(f"objects: unknown logs profile {prof!r}")
+                profiles[container] = self.profiles[prof]
+            else:
+                profiles[container] = LogProfile.from_data(prof)
+        self.c.profiles[(rkey, md.get("namespace") or "default", md.get("name", ""))] = profiles
+
     def ts(self, age: float) -> str:
         return iso(self.now - age)
 
@@ -353,6 +388,10 @@ class Builder:
         for ref in pod["metadata"]["ownerReferences"]:
             c.controllers.owned.setdefault(ref["uid"], set()).add((ns, name))
         self.history_events(pod, rt, age, restarts)
+        if behaviour == "pending" and params.get("then"):
+            # the scheduler keeps trying: once the pod fits (the fault fixed) it runs as `then`
+            rt.params["_then"] = params["then"]
+            c.scheduler.waiting[(ns, name)] = rt
         if behaviour != "healthy":
             c.kubelet.arm(ns, name, rt, first_delay=first_delay)
 

@@ -32,6 +32,7 @@ class Scheduler:
         #: pods the scheduler could not place yet (a scenario's Pending pods are not here)
         self.waiting: dict[tuple[str, str], PodRT] = {}
         self._retry_armed = False
+        self.anti_seen = False  # a pod with required anti-affinity was ever scheduled
 
     # --- retries --------------------------------------------------------------------------
     def soon(self) -> None:
@@ -54,7 +55,7 @@ class Scheduler:
             return False
         if "deletionTimestamp" in pod["metadata"]:
             return False
-        node, why = self.schedule(pod["spec"])
+        node, why = self.schedule(pod["spec"], ns, pod["metadata"].get("labels") or {})
         if node is None:
             rt.params["message"] = why
             return False
@@ -98,28 +99,45 @@ class Scheduler:
             out.append(node)
         return out
 
-    def schedule(self, spec: Obj) -> tuple[Obj | None, str]:
+    def schedule(
+        self, spec: Obj, namespace: str = "default", labels: dict[str, str] | None = None
+    ) -> tuple[Obj | None, str]:
         """(the node a pod with ``spec`` goes to, "") or (None, the FailedScheduling message).
 
         The default scheduler's filters in its order: NodeUnschedulable, TaintToleration (NoSchedule
         and NoExecute), NodeAffinity (nodeSelector and required node affinity), NodeResourcesFit
-        (requests against allocatable minus the requests of the pods already on the node). Among
-        the nodes that pass, the one with the fewest pods."""
+        (requests against allocatable minus the requests of the pods already on the node),
+        InterPodAffinity (required pod affinity and anti-affinity by topologyKey, and the
+        anti-affinity of the pods already placed). Among the nodes that pass, the one with the
+        fewest pods."""
         nodes = self.c.store.list("nodes")
+        unbound = self.claims_problem(spec, namespace)
+        if unbound:
+            return None, fit_error(len(nodes), {}, 0, unbound)
+        if _required(spec, "podAntiAffinity"):
+            self.anti_seen = True  # from now on, placed pods' anti-affinity is looked at
+        pod_affinity = PodAffinity(
+            self.c, spec, namespace, labels or {}, nodes, existing=self.anti_seen
+        )
         requests = pod_requests(spec)
         used = self.requested_by_node() if requests else {}
         tolerations = spec.get("tolerations") or []
         reasons: dict[str, int] = {}
         resource_failures = 0
         fits = []
+        volumes = self.bound_volumes(spec, namespace)
         for node in nodes:
             why = self.filter(node, spec, tolerations, requests, used)
+            if not why:
+                why = volume_conflict(volumes, node)
+            if not why:
+                why = pod_affinity.why_not(node)
             if not why:
                 fits.append(node)
                 continue
             for r in why:
                 reasons[r] = reasons.get(r, 0) + 1
-            if why[0].startswith("Insufficient"):
+            if why[0].startswith("Insufficient") or why[0] in PREEMPTIBLE:
                 resource_failures += 1
         if fits:
             load: dict[str, int] = {}
@@ -129,6 +147,36 @@ class Scheduler:
                 fits, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"])
             ), ""
         return None, fit_error(len(nodes), reasons, resource_failures)
+
+    def claims_problem(self, spec: Obj, namespace: str) -> str:
+        """The VolumeBinding plugin's PreFilter: a claim the pod mounts that does not exist or
+        is not bound yet (an immediate-binding class) keeps it off every node."""
+        for vol in spec.get("volumes") or ():
+            claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim:
+                continue
+            pvc = self.c.store.get("persistentvolumeclaims", namespace, claim)
+            if pvc is None:
+                return f'persistentvolumeclaim "{claim}" not found'
+            if (pvc.get("status") or {}).get("phase") == "Bound":
+                continue
+            cls = (pvc.get("spec") or {}).get("storageClassName") or ""
+            sc = self.c.store.get("storage.k8s.io/storageclasses", "", cls) if cls else None
+            if sc is None or sc.get("volumeBindingMode", "Immediate") == "Immediate":
+                return "pod has unbound immediate PersistentVolumeClaims"
+        return ""
+
+    def bound_volumes(self, spec: Obj, namespace: str) -> list[Obj]:
+        """The PersistentVolumes bound to the claims the pod mounts."""
+        out = []
+        for vol in spec.get("volumes") or ():
+            claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+            pvc = self.c.store.get("persistentvolumeclaims", namespace, claim) if claim else None
+            name = ((pvc or {}).get("spec") or {}).get("volumeName")
+            pv = self.c.store.get("persistentvolumes", "", name) if name else None
+            if pv is not None:
+                out.append(pv)
+        return out
 
     def filter(
         self,
@@ -177,7 +225,124 @@ class Scheduler:
         return out
 
 
+ZONE_LABELS = (
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+)
+
+
+def volume_conflict(volumes: list[Obj], node: Obj) -> list[str]:
+    """VolumeBinding's and VolumeZone's filters: a bound volume's required node affinity, and
+    its zone or region labels, against the node's labels."""
+    labels = node["metadata"].get("labels") or {}
+    for pv in volumes:
+        required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+        if required:
+            as_pod = {"affinity": {"nodeAffinity": {REQUIRED: required}}}
+            if not affinity_ok(as_pod, node):
+                return ["node(s) had volume node affinity conflict"]
+    for pv in volumes:
+        pv_labels = pv["metadata"].get("labels") or {}
+        for key in ZONE_LABELS:
+            if key in pv_labels and labels.get(key) not in pv_labels[key].split("__"):
+                return ["node(s) had no available volume zone"]
+    return []
+
+
+REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+POD_AFFINITY = "node(s) didn't match pod affinity rules"
+POD_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
+EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
+#: failures that evicting pods could cure (the postscript says no victims were found)
+PREEMPTIBLE = (POD_ANTI_AFFINITY, EXISTING_ANTI_AFFINITY)
+
+
+def _selector_ok(sel: Obj | None, labels: dict[str, str]) -> bool:
+    if sel is None:
+        return False  # a term without a selector matches no pod
+    if any(labels.get(k) != v for k, v in (sel.get("matchLabels") or {}).items()):
+        return False
+    return all(_expr_ok(e, labels.get(e.get("key", ""))) for e in sel.get("matchExpressions") or ())
+
+
+def _required(spec: Obj, kind: str) -> list[Obj]:
+    return list(
+        ((spec.get("affinity") or {}).get(kind) or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        )
+        or []
+    )
+
+
+class PodAffinity:
+    """The InterPodAffinity filter for one pod: its required (anti-)affinity terms against the
+    placed pods' topology domains (``topologyKey`` label of their nodes), and the placed pods'
+    own anti-affinity against it."""
+
+    def __init__(
+        self,
+        c: Cluster,
+        spec: Obj,
+        ns: str,
+        labels: dict[str, str],
+        nodes: list[Obj],
+        *,
+        existing: bool,
+    ) -> None:
+        self.ns, self.labels = ns, labels
+        self.affinity = _required(spec, "podAffinity")
+        self.anti = _required(spec, "podAntiAffinity")
+        self.node_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}
+        self.placed: list[tuple[Obj, dict[str, str]]] = []
+        if not (self.affinity or self.anti or existing):
+            return  # nothing to look at: no scan of the pods
+        for pod in c.store.list("pods"):
+            node = pod["spec"].get("nodeName")
+            if not node or "deletionTimestamp" in pod["metadata"]:
+                continue
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            self.placed.append((pod, self.node_labels.get(node, {})))
+
+    def _matching(self, term: Obj) -> list[tuple[Obj, dict[str, str]]]:
+        namespaces = term.get("namespaces") or ([] if term.get("namespaceSelector") else [self.ns])
+        return [
+            (p, nl)
+            for p, nl in self.placed
+            if (not namespaces or p["metadata"].get("namespace") in namespaces)
+            and _selector_ok(term.get("labelSelector"), p["metadata"].get("labels") or {})
+        ]
+
+    def why_not(self, node: Obj) -> list[str]:
+        labels = node["metadata"].get("labels") or {}
+        for term in self.affinity:
+            key = term.get("topologyKey", "")
+            matching = self._matching(term)
+            if key not in labels:
+                return [POD_AFFINITY]
+            if not matching and _selector_ok(term.get("labelSelector"), self.labels):
+                continue  # the first pod of a group that wants to be together
+            if not any(nl.get(key) == labels[key] for _, nl in matching):
+                return [POD_AFFINITY]
+        for term in self.anti:
+            key = term.get("topologyKey", "")
+            if key in labels and any(nl.get(key) == labels[key] for _, nl in self._matching(term)):
+                return [POD_ANTI_AFFINITY]
+        for pod, nl in self.placed:
+            for term in _required(pod["spec"], "podAntiAffinity"):
+                key = term.get("topologyKey", "")
+                namespaces = term.get("namespaces") or [pod["metadata"].get("namespace")]
+                if (
+                    self.ns in namespaces
+                    and _selector_ok(term.get("labelSelector"), self.labels)
+                    and key in labels
+                    and nl.get(key) == labels[key]
+                ):
+                    return [EXISTING_ANTI_AFFINITY]
+        return []
 
 
 def quantity(resource: str, value: Any) -> float:
@@ -234,12 +399,13 @@ def affinity_ok(spec: Obj, node: Obj) -> bool:
     return False
 
 
-def fit_error(total: int, reasons: dict[str, int], resource_failures: int) -> str:
-    """The scheduler's FitError text, with its preemption postscript."""
-    parts = sorted(f"{n} {r}" for r, n in reasons.items())
-    msg = f"0/{total} nodes are available: {', '.join(parts)}."
+def fit_error(total: int, reasons: dict[str, int], resource_failures: int, pre: str = "") -> str:
+    """The scheduler's FitError text, with its preemption postscript; ``pre``: a PreFilter's
+    reason, which holds for every node."""
     if total == 0:
         return "no nodes available to schedule pods"
+    parts = [pre] if pre else sorted(f"{n} {r}" for r, n in reasons.items())
+    msg = f"0/{total} nodes are available: {', '.join(parts)}."
     post = []
     if resource_failures:
         post.append(f"{resource_failures} No preemption victims found for incoming pod")

@@ -294,7 +294,14 @@ class _Handler(BaseHTTPRequestHandler):
             return dumps({"type": etype, "object": obj}) + b"\n"
         if ws.table:
             rv = obj["metadata"].get("resourceVersion", "")
-            t = tables.table(ws.rkey, [obj], ws.include, {"resourceVersion": rv}, headers=first)
+            t = tables.table(
+                ws.rkey,
+                [obj],
+                ws.include,
+                {"resourceVersion": rv},
+                headers=first,
+                printer=ws.printer,
+            )
             return dumps({"type": etype, "object": t}) + b"\n"
         data = dumps(obj) if etype == DELETED else store.obj_bytes(ws.rkey, obj)
         return b'{"type":"' + etype.encode() + b'","object":' + data + b"}\n"
@@ -373,8 +380,11 @@ class SandboxServer:
         namespaces: int = 1,
         history_limit: int = 10000,
         seed: int = 7,
+        data: dict[str, Any] | None = None,
     ) -> None:
-        if pods is not None:
+        if data is not None:  # scenario data in the format of scenarios/*.yaml
+            self.scenario = str(data.get("name") or "custom")
+        elif pods is not None:
             from .generate import generated_scenario
 
             data = generated_scenario(pods, namespaces=namespaces, seed=seed)

@@ -375,6 +375,21 @@ PRINTERS: dict[str, tuple[list[Obj], Any]] = {
     "services": (SVC_COLS, _svc_cells),
     "endpoints": ([NAME, col("Endpoints", "Endpoints"), AGE], _ep_cells),
     "events": (EVENT_COLS, _event_cells),
+    "events.k8s.io/events": (
+        EVENT_COLS,
+        lambda e, now: _event_cells(
+            {
+                **e,
+                "involvedObject": e.get("regarding") or {},
+                "message": e.get("note", ""),
+                "source": e.get("deprecatedSource") or {"component": e.get("reportingController")},
+                "firstTimestamp": e.get("deprecatedFirstTimestamp"),
+                "lastTimestamp": e.get("deprecatedLastTimestamp"),
+                "count": e.get("deprecatedCount", 1),
+            },
+            now,
+        ),
+    ),
     "namespaces": (
         [NAME, col("Status", "The status of the namespace"), AGE],
         lambda o, now: [
@@ -428,14 +443,37 @@ def row(rkey: str, obj: Obj, include: str, now: float | None = None) -> Obj:
     return r
 
 
-def table(rkey: str, objs: list[Obj], include: str, meta: Obj, *, headers: bool = True) -> Obj:
+def table(
+    rkey: str,
+    objs: list[Obj],
+    include: str,
+    meta: Obj,
+    *,
+    headers: bool = True,
+    printer: Any = None,
+) -> Obj:
+    """The Table of ``objs``; ``printer`` (a custom resource's: ``definitions``, ``cells``)
+    stands for the kind's built-in printer."""
     now = time.time()
+    if printer is None:
+        cols = columns(rkey) if headers else None
+        rows = [row(rkey, o, include, now) for o in objs]
+    else:
+        cols = printer.definitions if headers else None
+        rows = []
+        for o in objs:
+            r: Obj = {"cells": printer.cells(o, now)}
+            if include == "Object":
+                r["object"] = o
+            elif include != "None":
+                r["object"] = partial(o)
+            rows.append(r)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": meta,
-        "columnDefinitions": columns(rkey) if headers else None,
-        "rows": [row(rkey, o, include, now) for o in objs],
+        "columnDefinitions": cols,
+        "rows": rows,
     }
 
 

@@ -81,12 +81,21 @@ def _hpa(o: Obj, now: float) -> list[Any]:
     spec, st = o.get("spec") or {}, o.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
     targets = []
+    current = {}
+    for cm in st.get("currentMetrics") or ():
+        res = cm.get("resource") or {}
+        current[res.get("name", cm.get("type", ""))] = res.get("current") or {}
     for m in spec.get("metrics") or ():
         target = (m.get("resource") or {}).get("target") or {}
         name = (m.get("resource") or {}).get("name", m.get("type", ""))
         want = target.get("averageUtilization")
-        want_s = f"{want}%" if want is not None else str(target.get("averageValue", ""))
-        targets.append(f"{name}: <unknown>/{want_s}")
+        have = current.get(name) or {}
+        if want is not None:
+            got = have.get("averageUtilization")
+            targets.append(f"{name}: {'<unknown>' if got is None else f'{got}%'}/{want}%")
+        else:
+            got = have.get("averageValue")
+            targets.append(f"{name}: {got or '<unknown>'}/{target.get('averageValue', '')}")
     return [
         _name(o),
         f"{ref.get('kind', '')}/{ref.get('name', '')}",

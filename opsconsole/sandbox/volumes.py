@@ -63,8 +63,8 @@ class Volumes:
     def check_update(self, old: Obj, new: Obj) -> None:
         """Only a bound claim of an expandable class may grow; nothing else in its spec moves."""
         o_spec = old.get("spec") or {}
-        if mem_bytes(_request(new)) == mem_bytes(_request(old)):
-            return
+        if mem_bytes(_request(new)) <= mem_bytes(_request(old)):
+            return  # (a shrink is refused by the validation first)
         name = old["metadata"]["name"]
         sc = self.c.store.get(
             "storage.k8s.io/storageclasses", "", o_spec.get("storageClassName") or ""
@@ -80,14 +80,6 @@ class Volumes:
                 f'persistentvolumeclaims "{name}" is forbidden: only dynamically provisioned pvc '
                 "can be resized and the storageclass that provisions the pvc must support resize",
                 {"name": name, "kind": "persistentvolumeclaims"},
-            )
-        if mem_bytes(_request(new)) < mem_bytes(_request(old)):
-            raise ApiError(
-                422,
-                "Invalid",
-                f'PersistentVolumeClaim "{name}" is invalid: spec.resources.requests.storage: '
-                "Forbidden: field can not be less than status.capacity",
-                {"name": name, "kind": "PersistentVolumeClaim"},
             )
 
     # --- the controller -------------------------------------------------------------------------
@@ -108,6 +100,12 @@ class Volumes:
             return
         spec = pvc.get("spec") or {}
         cls = spec.get("storageClassName") or ""
+        if spec.get("volumeName"):  # pre-bound by the claim: that volume or nothing
+            pv = c.store.get("persistentvolumes", "", spec["volumeName"])
+            ref = ((pv or {}).get("spec") or {}).get("claimRef") or {}
+            if pv is not None and ref.get("name", name) == name and ref.get("namespace", ns) == ns:
+                self.bind(pvc, pv)
+            return
         pv = self.matching_volume(pvc, cls)
         if pv is None:
             sc = c.store.get("storage.k8s.io/storageclasses", "", cls) if cls else None
@@ -249,6 +247,7 @@ class Volumes:
             }
 
         c.store.update("persistentvolumeclaims", ns, name, bound)
+        c.scheduler.soon()  # a pod waiting for this claim may fit now
 
     def resize(self, pvc: Obj) -> None:
         c = self.c

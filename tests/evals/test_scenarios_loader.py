@@ -65,7 +65,7 @@ def test_a_valid_scenario_parses() -> None:
         ({**GOOD, "agent": "dba"}, "t.yaml: agent: expected one of ops, security, coder"),
         (
             {**GOOD, "sandbox": "prod"},
-            "t.yaml: sandbox.scenario: expected one of clean, demo, leaky (got 'prod')",
+            "t.yaml: sandbox.scenario: expected one of clean, demo, leaky, rbac (got 'prod')",
         ),
         ({**GOOD, "question": {}}, "t.yaml: question: expected a mapping with en and/or zh"),
         ({**GOOD, "question": {"fr": "pourquoi"}}, "question: unknown key 'fr'"),

@@ -439,3 +439,61 @@ def test_an_hpa_scales_its_target_within_bounds(k: Cluster):
         for _, r, m in k.events("default", "hot")
     )
     assert "deploy/hot" in k.kubectl("get", "hpa", "hot").stdout.replace("Deployment/", "deploy/")
+
+
+# --- StatefulSet and DaemonSet updates ------------------------------------------------------
+def _images(k: Cluster, selector: str) -> list[str]:
+    pods = k.core.list_namespaced_pod("default", label_selector=selector).items
+    return sorted(p.spec.containers[0].image for p in pods if p.metadata.deletion_timestamp is None)
+
+
+def test_statefulset_and_daemonset_roll_out_a_new_template_with_history_and_undo(k: Cluster):
+    k.kubectl("apply", "-f", "-", stdin=SETS)
+    k.kubectl("rollout", "status", "sts/roll", WAIT)
+    k.kubectl("rollout", "status", "ds/node-agent", WAIT)
+    for kind, name, sel, container in (
+        ("sts", "roll", "app=roll", "web"),
+        ("ds", "node-agent", "app=node-agent", "agent"),
+    ):
+        k.kubectl("set", "image", f"{kind}/{name}", f"{container}=nginx:1.28")
+        k.kubectl("rollout", "status", f"{kind}/{name}", WAIT)
+        wait_for(lambda sel=sel: set(_images(k, sel)) == {"nginx:1.28"}, 120)
+        history = k.kubectl("rollout", "history", f"{kind}/{name}").stdout.split()
+        assert history[-4:] == ["1", "<none>", "2", "<none>"], history
+        revisions = k.kubectl(
+            "get", "controllerrevisions", "-l", sel, "-o", "jsonpath={.items[*].revision}"
+        ).stdout.split()
+        assert sorted(revisions) == ["1", "2"]
+        k.kubectl("rollout", "undo", f"{kind}/{name}")
+        k.kubectl("rollout", "status", f"{kind}/{name}", WAIT)
+        wait_for(lambda sel=sel: set(_images(k, sel)) == {"nginx:1.27"}, 120)
+        history = k.kubectl("rollout", "history", f"{kind}/{name}").stdout.split()
+        assert history[-4:] == ["2", "<none>", "3", "<none>"], history  # 1 came back as 3
+    sts = k.apps.read_namespaced_stateful_set("roll", "default")
+    assert sts.status.current_revision == sts.status.update_revision
+    assert sts.status.updated_replicas == 3
+    pod = k.core.read_namespaced_pod("roll-2", "default")
+    assert pod.metadata.labels["controller-revision-hash"] == sts.status.update_revision
+
+
+SETS = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: roll}
+spec:
+  serviceName: roll
+  replicas: 3
+  selector: {matchLabels: {app: roll}}
+  template:
+    metadata: {labels: {app: roll}}
+    spec: {containers: [{name: web, image: "nginx:1.27"}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec: {containers: [{name: agent, image: "nginx:1.27"}]}
+"""

@@ -181,7 +181,7 @@ def test_demo_is_deterministic():
     a, b = SandboxServer(), SandboxServer()
     try:
         assert sorted(a.store.objects["pods"]) == sorted(b.store.objects["pods"])
-        assert len(a.store.objects["pods"]) == 40
+        assert len(a.store.objects["pods"]) == 44
     finally:
         a.stop()
         b.stop()

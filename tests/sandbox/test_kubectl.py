@@ -45,7 +45,7 @@ def test_get_pods_all_namespaces(shared_run: Any):
     rows = _rows(shared_run("get", "pods", "-A"))
     assert rows[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     by_name = {r[1]: r for r in rows[1:]}
-    assert len(by_name) == 40
+    assert len(by_name) == 44
     crash = next(r for n, r in by_name.items() if n.startswith("payment-api-"))
     assert crash[0] == "payments" and crash[2] == "0/1" and crash[3] == "CrashLoopBackOff"
     assert "ago)" in " ".join(crash)  # RESTARTS "14 (2m ago)"

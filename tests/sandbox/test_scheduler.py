@@ -4,6 +4,7 @@ FailedScheduling event at once with the real message."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -152,3 +153,165 @@ def test_a_waiting_pod_is_placed_when_a_node_comes_to_fit(k: Cluster):
         )
     finally:
         k.kubectl("label", "node", "node-3", "zone-")
+
+
+def test_pod_anti_affinity_spreads_by_hostname_and_leaves_the_extra_pending(
+    fresh_sandbox: Any, kubectl: Any, tmp_path: Any
+) -> None:
+    srv = fresh_sandbox("clean")
+    run = kubectl(srv)
+    spread = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: spread}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: spread}}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector: {matchLabels: {app: spread}}
+            topologyKey: kubernetes.io/hostname
+      containers:
+      - {name: app, image: nginx}
+"""
+    f = tmp_path / "spread.yaml"
+    f.write_text(spread)
+    run("apply", "-f", str(f))
+    nodes = len(srv.store.keys("nodes"))
+
+    def placed() -> list[str]:
+        return [
+            p["spec"].get("nodeName", "")
+            for p in srv.store.list("pods", "default")
+            if p["metadata"]["name"].startswith("spread-")
+        ]
+
+    wait_for(lambda: len(placed()) == 4, 60)
+    on = [n for n in placed() if n]
+    assert len(on) == nodes == len(set(on))  # one a node, the extra one waits
+    events = run("get", "events", "--field-selector=reason=FailedScheduling", "-o",
+                 "jsonpath={.items[*].message}").stdout  # fmt: skip
+    assert (
+        f"0/{nodes} nodes are available: {nodes} node(s) didn't match pod anti-affinity rules. "
+        f"preemption: 0/{nodes} nodes are available: {nodes} No preemption victims found for "
+        "incoming pod."
+    ) in events
+
+
+def _with_claim(name: str, claim: str) -> list[str]:
+    spec = {
+        "spec": {
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}],
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "nginx:1.27",
+                    "volumeMounts": [{"name": "d", "mountPath": "/d"}],
+                }
+            ],
+        }
+    }
+    return [
+        "run",
+        name,
+        "--image=nginx:1.27",
+        f"--labels=app={name}",
+        f"--overrides={json.dumps(spec)}",
+    ]
+
+
+CLAIM = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: {name}}}
+spec:
+  storageClassName: {cls}
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+"""
+
+
+def test_a_missing_claim_or_an_unbound_one_keeps_the_pod_off_every_node(k: Cluster):
+    post = "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    k.kubectl(*_with_claim("claims", "data"))
+    pod = _pod(k, "claims")[0]
+    assert pod.status.phase == "Pending" and not pod.spec.node_name
+    assert _failed_scheduling(k, "default", "claims") == [
+        f'0/3 nodes are available: persistentvolumeclaim "data" not found. {post}'
+    ]
+    k.kubectl("apply", "-f", "-", stdin=CLAIM.format(name="stuck", cls="missing"))
+    k.kubectl(*_with_claim("unbound", "stuck"))
+    _pod(k, "unbound")
+    assert _failed_scheduling(k, "default", "unbound") == [
+        f"0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. {post}"
+    ]
+    # the claim appears and binds (the default class provisions it): the waiting pod runs
+    k.kubectl("apply", "-f", "-", stdin=CLAIM.format(name="data", cls="standard"))
+    k.kubectl("wait", "--for=condition=Ready", "pod/claims", WAIT)
+    assert k.core.read_namespaced_pod("unbound", "default").status.phase == "Pending"
+
+
+LOCAL_PV = """\
+apiVersion: v1
+kind: PersistentVolume
+metadata: {{name: {name}, labels: {labels}}}
+spec:
+  capacity: {{storage: 1Gi}}
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  claimRef: {{namespace: default, name: {name}}}
+  hostPath: {{path: /data/{name}}}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions: [{{key: kubernetes.io/hostname, operator: In, values: [{node}]}}]
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: {name}}}
+spec:
+  storageClassName: ""
+  volumeName: {name}
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+"""
+
+
+def test_a_bound_volume_pins_the_pod_to_its_node_and_zone(k: Cluster):
+    k.kubectl("apply", "-f", "-", stdin=LOCAL_PV.format(name="local", node="node-2", labels="{}"))
+    wait_for(
+        lambda: k.kubectl("get", "pvc", "local", "-o", "jsonpath={.status.phase}").stdout == "Bound"
+    )
+    k.kubectl(*_with_claim("on-local", "local"))
+    k.kubectl("wait", "--for=condition=Ready", "pod/on-local", WAIT)
+    assert k.core.read_namespaced_pod("on-local", "default").spec.node_name == "node-2"
+    k.kubectl(
+        *_with_claim("elsewhere", "local")[:-1],
+        '--overrides={"spec":{"nodeSelector":{"kubernetes.io/hostname":"node-1"},'
+        '"volumes":[{"name":"d","persistentVolumeClaim":{"claimName":"local"}}]}}',
+    )
+    _pod(k, "elsewhere")
+    assert _failed_scheduling(k, "default", "elsewhere") == [
+        "0/3 nodes are available: 1 node(s) had volume node affinity conflict, "
+        "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: "
+        "3 Preemption is not helpful for scheduling."
+    ]
+    # a volume labelled with a zone no node is in
+    zoned = LOCAL_PV.format(
+        name="zoned", node="node-3", labels="{topology.kubernetes.io/zone: eu-west-1z}"
+    )
+    k.kubectl("apply", "-f", "-", stdin=zoned)
+    wait_for(
+        lambda: k.kubectl("get", "pvc", "zoned", "-o", "jsonpath={.status.phase}").stdout == "Bound"
+    )
+    k.kubectl(*_with_claim("nozone", "zoned"))
+    _pod(k, "nozone")
+    assert _failed_scheduling(k, "default", "nozone") == [
+        "0/3 nodes are available: 1 node(s) had no available volume zone, "
+        "2 node(s) had volume node affinity conflict. preemption: 0/3 nodes are available: "
+        "3 Preemption is not helpful for scheduling."
+    ]
