@@ -36,3 +36,29 @@ def test_feed_messages_after_the_screens_are_gone(tmp_path: Path) -> None:
     assert not app.screen_stack
     app.on_pods_changed(msg.PodsChanged([("MODIFIED", rows[0])]))
     app.on_pods_loaded(msg.PodsLoaded(rows, None))
+
+
+def test_log_lines_while_the_log_view_is_taken_down() -> None:
+    """The screen removes a widget's children before the widget: a follow's batch that lands
+    in between goes to the log store, it does not look for the body that just went."""
+    from textual.app import App, ComposeResult
+
+    from opsconsole.ui.widgets.log_view import LogView
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogView(id="log-view")
+
+    async def run() -> int:
+        app = One()
+        async with app.run_test(size=(80, 20)) as pilot:
+            view = app.query_one(LogView)
+            view.append_lines(["first line"])
+            await view.body.remove()  # as the screen does first when it goes
+            view.append_lines(["a line that arrived meanwhile", "and one more"])
+            view.clear()
+            view.append_lines(["after the clear"])
+            await pilot.pause()
+            return view.line_count
+
+    assert asyncio.run(run()) == 1

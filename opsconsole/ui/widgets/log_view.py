@@ -243,6 +243,13 @@ class LogView(Vertical):
         self._update_header()
         self._schedule_sync()  # lines appended before mounting
 
+    @property
+    def _shown(self) -> bool:
+        """Composed and still holding its body: lines that arrive before the children are
+        composed, or while the screen takes them down (quitting while a log streams), only go
+        to the store."""
+        return self._composed and bool(self.query(LogBody))
+
     # -- public API ------------------------------------------------------------------------
     @property
     def body(self) -> LogBody:
@@ -251,7 +258,7 @@ class LogView(Vertical):
     @property
     def following(self) -> bool:
         """True while the view sticks to the newest line (auto-scroll)."""
-        return self.body.follow if self._composed else True
+        return self.body.follow if self._shown else True
 
     @property
     def line_count(self) -> int:
@@ -291,7 +298,7 @@ class LogView(Vertical):
         self.live = False
         self.ended = reason
         self.placeholder = placeholder
-        if self._composed:
+        if self._shown:
             self.body.refresh()
         self._schedule_sync()
 
@@ -299,7 +306,7 @@ class LogView(Vertical):
         self.matcher = None
         self.matches = []
         self.match_index = -1
-        if self._composed:
+        if self._shown:
             field = self.query_one("#log-search", Input)
             field.value = ""
             if self.has_class("-searching"):
@@ -343,7 +350,7 @@ class LogView(Vertical):
         dropped = self.store.extend(lines, blob)
         if self.matcher is not None and len(self.matches) < self.match_limit:
             self.matcher.scan(ended, line_offsets(lines), first_abs, self.matches, self.match_limit)
-        if self._composed:
+        if self._shown:
             body = self.body
             if not body.follow:
                 self.new_while_paused += len(lines)
@@ -357,7 +364,7 @@ class LogView(Vertical):
         self.matches = []
         self.match_index = -1
         self.new_while_paused = 0
-        if self._composed:
+        if self._shown:
             self.body.reset()
         self._schedule_sync()
 
@@ -367,13 +374,13 @@ class LogView(Vertical):
             self.matcher = None
             self.matches = []
             self.match_index = -1
-            if self._composed:
+            if self._shown:
                 self.body.invalidate()
             self._schedule_sync()
             return 0
         self.matcher = Matcher(query)
         self.matches = self.store.search(self.matcher, self.match_limit)
-        if self._composed:
+        if self._shown:
             self.body.invalidate()
         self.match_index = len(self.matches) - 1
         if self.matches:
@@ -401,7 +408,7 @@ class LogView(Vertical):
         While a log streams, every sync scrolls and so repaints the whole pane; capping that at
         30 a second halves the rendering work of a 60 Hz follow without a visible difference.
         """
-        if self._sync_pending or not self._composed:
+        if self._sync_pending or not self._shown:
             return
         self._sync_pending = True
         delay = self._last_sync + 1 / SYNC_HZ - monotonic() if throttle else 0.0
@@ -413,6 +420,8 @@ class LogView(Vertical):
     def _sync(self) -> None:
         self._last_sync = monotonic()
         self._sync_pending = False
+        if not self._shown:  # taken down since it was scheduled
+            return
         self.body.sync()
         self._update_header()
 
@@ -421,7 +430,7 @@ class LogView(Vertical):
         parts: list[tuple[str, int]] = []  # (text, priority: 0 is kept longest)
         if self.previous:
             parts.append(("previous container", 0))
-        paused = self._composed and not self.body.follow
+        paused = self._shown and not self.body.follow
         if self.pod and self.ended:
             parts.append((f"⏹ {self.ended}", 0))
         elif paused:
@@ -436,10 +445,10 @@ class LogView(Vertical):
             more = "+" if n >= self.match_limit else ""
             where = f"{pos + 1}/{n}{more}" if pos >= 0 else f"{n}{more}"
             parts.append((f"/{self.matcher.query}: {where}", 0))
-        rng = self.body.selection_range() if self._composed else None
+        rng = self.body.selection_range() if self._shown else None
         if rng is not None:
             parts.append((f"{rng[1] - rng[0]} selected (a: to agent)", 0))
-        scroll_x = int(self.body.scroll_x) if self._composed and not self.wrap else 0
+        scroll_x = int(self.body.scroll_x) if self._shown and not self.wrap else 0
         if scroll_x:  # (no horizontal scrollbar: see LogBody)
             parts.append((f"→ col {scroll_x + 1}", 1))
         store = self.store
@@ -458,7 +467,7 @@ class LogView(Vertical):
                 suffix = f" › {self.container}"
                 if self.default_container:
                     suffix += " (default)"
-            width = header.content_region.width if self._composed else 0
+            width = header.content_region.width if self._shown else 0
             text = fit_header(self.namespace or "", self.pod, suffix, parts, width)
         elif not len(store) and self.matcher is None:
             text = "no pod selected: l on a pod shows its log"
@@ -542,7 +551,7 @@ class LogView(Vertical):
         self._refresh_all()
 
     def _refresh_all(self) -> None:
-        if self._composed:
+        if self._shown:
             self.body.invalidate()
             self._schedule_sync()
 
