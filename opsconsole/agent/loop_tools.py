@@ -41,15 +41,20 @@ from opsconsole.agent.events import (
 )
 from opsconsole.agent.model import ToolCallRequest, new_call_id
 from opsconsole.agent.pricing import CacheTally
-from opsconsole.agent.tools import DryRun, Tool, ToolContext, ToolRegistry, ToolResult
+from opsconsole.agent.tools import (
+    CONTEXT_KEYS,
+    DryRun,
+    Tool,
+    ToolContext,
+    ToolRegistry,
+    ToolResult,
+)
 from opsconsole.agent.transcript import Conversation, outcome, status_message, truncate_to_tokens
 from opsconsole.errors import OpsConsoleError
 
 if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.config import Settings
 
-#: arguments that would move a call to another cluster (S10)
-CONTEXT_KEYS = ("context", "cluster", "kube_context", "kubeconfig")
 DRY_RUN_TIMEOUT = 20.0
 
 

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from opsconsole.agent.events import AgentEvent
 
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+#: arguments that would move a call to another cluster: refused unless a tool declares one
+#: (S10); the session's context is pinned and only the user switches it
+CONTEXT_KEYS = frozenset({"context", "cluster", "kube_context", "kubeconfig", "server"})
 
 #: A handler takes the validated arguments (and, when the tool is ``contextual``, the call's
 #: :class:`ToolContext`) and returns the observation text for the model. It may be sync (run in
