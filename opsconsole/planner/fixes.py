@@ -115,7 +115,9 @@ def pod_reads(ctx: Ctx, ns: str, pod: str, findings: list[Finding]) -> list[Call
     name = deployment_of(pod)
     if name == pod:  # not a deployment's pod
         return []
-    calls: list[Call | None] = [ctx.call("get_resource", kind="deployment", namespace=ns, name=name)]
+    calls: list[Call | None] = [
+        ctx.call("get_resource", kind="deployment", namespace=ns, name=name)
+    ]
     low = _reasons(findings)
     if any(w in low for w in _PULL):
         calls.append(ctx.call("rollout_history", namespace=ns, deployment=name))
@@ -314,7 +316,9 @@ def _container_patch(container: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 def _tolerated(taint: str, tolerations: list[dict[str, Any]]) -> bool:
     key = taint.split("=")[0].split(":")[0]
-    return any(t.get("operator") == "Exists" and t.get("key") in (None, "", key) for t in tolerations)
+    return any(
+        t.get("operator") == "Exists" and t.get("key") in (None, "", key) for t in tolerations
+    )
 
 
 def _request(ctx: Ctx, ns: str, name: str, dep: dict[str, Any], low: str) -> Fix | None:
@@ -381,7 +385,9 @@ def _probe(ctx: Ctx, ns: str, name: str, dep: dict[str, Any], pod: str) -> Fix |
                 if k not in failing
             ]
             good = next((p for p in others if p and p != path), None)
-            cause_zh = f"容器 `{c.get('name')}` 的 {kind} 探针请求 `{path}` 得到 404：这个路径不存在。"
+            cause_zh = (
+                f"容器 `{c.get('name')}` 的 {kind} 探针请求 `{path}` 得到 404：这个路径不存在。"
+            )
             cause_en = (
                 f"The {kind} probe of container `{c.get('name')}` gets 404 for `{path}`: the "
                 "path does not exist."
@@ -424,7 +430,11 @@ def service_fix(ctx: Ctx, ns: str, service: str) -> Fix | None:
         return None
     selector = {str(k): str(v) for k, v in (_dig(svc, "spec", "selector") or {}).items()}
     step = next(
-        (s for s in path.data.get("steps") or () if isinstance(s, dict) and s.get("step") == "selector"),
+        (
+            s
+            for s in path.data.get("steps") or ()
+            if isinstance(s, dict) and s.get("step") == "selector"
+        ),
         {},
     )
     want = ",".join(f"{k}={v}" for k, v in selector.items())
@@ -439,8 +449,7 @@ def service_fix(ctx: Ctx, ns: str, service: str) -> Fix | None:
             best = (score, pod, {k: labels[k] for k in selector})
     cause_zh = f"Service `{ns}/{service}` 的选择器 `{want}` 匹配不到任何 Pod，所以没有 endpoints。"
     cause_en = (
-        f"The selector `{want}` of service `{ns}/{service}` matches no pod, so it has no "
-        "endpoints."
+        f"The selector `{want}` of service `{ns}/{service}` matches no pod, so it has no endpoints."
     )
     if best is None or best[0] < 0.5:
         return Fix(
@@ -485,8 +494,12 @@ def fix_text(ctx: Ctx, fix: Fix, done: Observation | None) -> str:
             msg = str(done.data.get("message") or "").strip().splitlines()[:3]
             lines += ["", ("已执行：" if zh else "Done: ") + ("; ".join(msg) or done.name)]
         elif status == "declined":
-            lines += ["", "你拒绝了这个变更，**没有做任何变更**。" if zh else
-                      "You declined the change: **nothing was changed**."]
+            lines += [
+                "",
+                "你拒绝了这个变更，**没有做任何变更**。"
+                if zh
+                else "You declined the change: **nothing was changed**.",
+            ]
         else:
             why = (done.error or status).splitlines()[0][:300]
             lines += ["", ("未执行：" if zh else "Not made: ") + why]
@@ -508,7 +521,8 @@ def fix_text(ctx: Ctx, fix: Fix, done: Observation | None) -> str:
 
 def fix_thought(ctx: Ctx, fix: Fix) -> str:
     return ctx.say(
-        f"{fix.cause_zh} 修复：{fix.fix_zh} 这会变更集群，需要你看过 dry-run 的 diff 并确认后才执行。",
+        f"{fix.cause_zh} 修复：{fix.fix_zh} 这会变更集群，需要你看过 dry-run 的 diff "
+        "并确认后才执行。",
         f"{fix.cause_en} Fix: {fix.fix_en} This changes the cluster: it runs only after you "
         "approve it, with the dry-run diff shown.",
     )

@@ -117,7 +117,9 @@ def world(fresh_sandbox: Any, tmp_path: Path) -> Iterator[World]:
     server = fresh_sandbox()
     kc = server.write_kubeconfig(tmp_path / "kubeconfig")
     cluster = Cluster(kubeconfig=kc, context=CONTEXT, request_timeout=5, write_mode=True)
-    write = ToolRegistry(build_k8s_tools(cluster, Settings.from_data({"agent": {"write_mode": True}})))
+    write = ToolRegistry(
+        build_k8s_tools(cluster, Settings.from_data({"agent": {"write_mode": True}}))
+    )
     read = ToolRegistry(build_k8s_tools(cluster, Settings()))
     cluster.api("core").create_namespace({"metadata": {"name": NS}}, _request_timeout=5)
     yield World(cluster, write, read)
@@ -189,7 +191,10 @@ async def test_missing_config_key_is_added_after_approval(world: World) -> None:
     ]
     (req,) = approver.requests
     assert "+" in req.diff and "smtp_host" in req.diff  # the server's dry-run diff
-    assert _cm_data(world) == {"smtp_hostname": "smtp.billing.test", "smtp_host": "smtp.billing.test"}
+    assert _cm_data(world) == {
+        "smtp_hostname": "smtp.billing.test",
+        "smtp_host": "smtp.billing.test",
+    }
     assert ("patch_resource", "ok") in run.finished
 
 
@@ -263,7 +268,7 @@ async def test_unschedulable_request_is_lowered_and_the_pod_runs(world: World) -
     assert await world.until(lambda: world.ready_pods(NS, "report-builder") == 1)
 
 
-# --- the demo's faults ------------------------------------------------------------------------------
+# --- the demo's faults ------------------------------------------------------------------------
 
 
 async def test_demo_payment_api_gets_its_key(world: World) -> None:
