@@ -314,3 +314,12 @@ async def test_demo_checkout_without_an_earlier_revision_proposes_nothing(world:
     assert approver.requests == []
     assert "v2.3.1-rc" in run.answer and "no earlier revision" in run.answer
     assert ("rollout_history", "ok") in run.finished
+
+
+async def test_fix_request_in_chinese_proposes_the_same_change(world: World) -> None:
+    """修复 X is a diagnosis that ends in its fix; the answer is in Chinese."""
+    _missing_key(world)
+    run, approver = await world.ask("修复 billing 的 invoice-mailer", "approve")
+    assert len(approver.requests) == 1 and "smtp_host" in approver.requests[0].diff
+    assert "## 修复" in run.answer and "没有键 `smtp_host`" in run.answer
+    assert _cm_data(world)["smtp_host"] == "smtp.billing.test"
