@@ -299,6 +299,7 @@ async def test_demo_image_resizer_memory_limit_is_raised(world: World) -> None:
     assert "128Mi" in req.diff and "512Mi" in req.diff  # the logs say it needs ~380Mi
     dep = world.apps.read_namespaced_deployment("image-resizer", "shop", _request_timeout=5)
     assert dep.spec.template.spec.containers[0].resources.limits["memory"] == "512Mi"
+    assert await world.until(lambda: world.ready_pods("shop", "image-resizer") == 1)
 
 
 async def test_demo_search_indexer_request_is_lowered(world: World) -> None:
@@ -309,11 +310,27 @@ async def test_demo_search_indexer_request_is_lowered(world: World) -> None:
     assert dep.spec.template.spec.containers[0].resources.requests["cpu"] == "6"  # declined
 
 
-async def test_demo_checkout_without_an_earlier_revision_proposes_nothing(world: World) -> None:
+async def test_demo_checkout_is_rolled_back_to_the_revision_before(world: World) -> None:
+    """The tag cannot be pulled; the rollout history has the image before it."""
     run, approver = await world.ask("why is checkout failing", "approve")
-    assert approver.requests == []
-    assert "v2.3.1-rc" in run.answer and "no earlier revision" in run.answer
-    assert ("rollout_history", "ok") in run.finished
+    assert "v2.3.1-rc" in run.answer and "Revision 7" in run.answer
+    assert _changes(run) == [
+        ("rollout_undo", {"name": "checkout", "namespace": "shop", "to_revision": 7})
+    ]
+    (req,) = approver.requests
+    lines = [line.replace(" ", "") for line in req.diff.splitlines()]
+    assert any(x.startswith("-") and x.endswith("checkout:v2.3.1-rc") for x in lines), lines
+    assert any(x.startswith("+") and x.endswith("checkout:v2.3.0") for x in lines), lines
+    dep = world.apps.read_namespaced_deployment("checkout", "shop", _request_timeout=5)
+    assert dep.spec.template.spec.containers[0].image.endswith(":v2.3.0")
+    assert await world.until(lambda: world.ready_pods("shop", "checkout") == 1)
+
+
+async def test_demo_checkout_read_only_explains_the_rollback(world: World) -> None:
+    run, approver = await world.ask("why is checkout in shop failing", None)
+    assert approver.requests == [] and _changes(run) == []
+    assert "kubectl rollout undo deployment/checkout -n shop --to-revision=7" in run.answer
+    assert "write mode" in run.answer
 
 
 async def test_fix_request_in_chinese_proposes_the_same_change(world: World) -> None:
