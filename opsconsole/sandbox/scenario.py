@@ -2,11 +2,14 @@
 
 The format (see ``scenarios/demo.yaml`` for a full example): ``nodes``, ``namespaces``,
 ``workloads`` (Deployment/StatefulSet/DaemonSet with near-Kubernetes ``containers`` plus a
-``logs`` profile per container and an optional ``fault``), ``services``, ``configmaps``,
+``logs`` profile per container, an optional ``fault`` and, for a Deployment, its earlier
+revisions as ``history``), ``services``, ``configmaps``,
 ``secrets``, ``objects`` (manifests of any served kind: StorageClasses, PVCs, Jobs, CronJobs,
 HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``) and named ``logs`` profiles.
 Status, events and log history of each pod are derived from its ``fault`` so they agree with
-each other.
+each other. A fault belongs to the pod template it is declared with: an image pull failure to
+that image, an OOM kill or an unschedulable pod to those resources; pods of a template that
+changed them (a rollback, a raised limit, a lowered request) run healthy.
 """
 
 from __future__ import annotations
