@@ -269,7 +269,7 @@ def _image(ctx: Ctx, ns: str, name: str, dep: dict[str, Any]) -> Fix | None:
     back = max(older, key=lambda r: int(r["revision"]))
     rev = int(back["revision"])
     return Fix(
-        cause_zh + f"上一个能用的 revision {rev} 的镜像是 `{back.get('images')}`。",
+        cause_zh + f"它之前的 revision {rev} 的镜像是 `{back.get('images')}`。",
         cause_en + f" Revision {rev} before it ran `{back.get('images')}`.",
         f"回滚到 revision {rev}（`{back.get('images')}`）。",
         f"Roll back to revision {rev} (`{back.get('images')}`).",
