@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from opsconsole.planner import answers as ans
+from opsconsole.planner import fixes as fx
 from opsconsole.planner import report as rep
+from opsconsole.planner.causes import is_security
 from opsconsole.planner.context import (
     CRASHY,
     Call,
@@ -27,6 +29,7 @@ from opsconsole.planner.context import (
     not_found,
 )
 from opsconsole.planner.facts import Finding, all_namespaces, match_pods, pod_row, shown_name
+from opsconsole.planner.markdown import HEADER
 from opsconsole.planner.observations import Observation
 
 
@@ -263,23 +266,45 @@ def _diagnose_pod(ctx: Ctx, ns: str, pod: str) -> Decision:
         for f in ctx.findings
         if f.namespace == ns and f.kind != "pod" and f.name == workload and f not in findings
     ]
+    step = make_step(
+        ctx.say(
+            f"再读 {ns}/{pod} 背后的对象（它的 Deployment 以及它的故障指向的对象），找出要改什么。",
+            f"Now reading the objects behind {ns}/{pod} (its deployment and what its failure "
+            "points at) to find what to change.",
+        ),
+        fx.pod_reads(ctx, ns, pod, findings),
+    )
+    if step is not None:
+        return step
+    fix = fx.pod_fix(ctx, ns, pod, findings)
+    done = fx.proposed(ctx)
+    if fix is not None and fix.call is not None and done is None and fx.can_propose(ctx, fix):
+        return Step(fx.fix_thought(ctx, fix), [fix.call])
     obs = [o for o in ctx.tr.current if o.name in ("describe_pod", "get_events", "get_pod_logs")]
     if not any(o.name == "describe_pod" for o in obs):  # no describe: the pod's row will do
         obs += _pod_rows(ctx, ns, pod)
     scanned = any(o.name == "find_unhealthy_pods" and not o.failed for o in ctx.tr.all)
-    return Final(
-        rep.diagnosis_answer(
-            ctx.intent,
-            f"{ns}/{pod}",
-            ns,
-            pod,
-            findings,
-            obs,
-            scanned=scanned,
-            related=ctx.findings,
-            note=_namespace_note(ctx, ns),
-        )
+    health = [f for f in findings if not is_security(f)]
+    if fix is not None and not health:  # healthy by its status: the cause is in its objects
+        return Final(f"{HEADER}\n\n{fx.fix_text(ctx, fix, done)}\n")
+    answer = rep.diagnosis_answer(
+        ctx.intent,
+        f"{ns}/{pod}",
+        ns,
+        pod,
+        findings,
+        obs,
+        scanned=scanned,
+        related=ctx.findings,
+        note=_namespace_note(ctx, ns),
     )
+    return Final(_with_fix(ctx, answer, fix, done))
+
+
+def _with_fix(ctx: Ctx, answer: str, fix: fx.Fix | None, done: Observation | None) -> str:
+    if fix is None:
+        return answer
+    return answer.rstrip("\n") + "\n\n" + fx.fix_text(ctx, fix, done) + "\n"
 
 
 def _pod_rows(ctx: Ctx, ns: str, pod: str) -> list[Observation]:
@@ -436,6 +461,8 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
             calls.append(ctx.call("get_k8s_pods", namespace=ns))
         else:  # no pod at all: maybe its deployment is scaled to zero
             calls.append(ctx.call("get_deployments", namespace=ns))
+    if ns and f.kind == "service" and f.reason == "ServiceNoEndpoints":
+        calls += fx.service_reads(ctx, ns, f.name)
     real = [c for c in calls if c is not None]
     zh_what, en_what = [], []
     for c in real:
@@ -451,6 +478,12 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
         elif c.name == "get_deployments":
             zh_what.append(f"{ns} 命名空间的 Deployment（是否缩到了 0）")
             en_what.append(f"the deployments of namespace {ns} (scaled to 0?)")
+        elif c.name == "get_resource":
+            zh_what.append(f"Service {f.name} 本身（选择器）")
+            en_what.append(f"service {f.name} itself (its selector)")
+        elif c.name == "check_service_path":
+            zh_what.append(f"{f.name} 的流量路径")
+            en_what.append(f"the traffic path of {f.name}")
     step = make_step(
         ctx.say(
             f"分析器指出了 {f.ref} 的问题（{f.reason}），接着查看{'、'.join(zh_what)}。",
@@ -466,12 +499,15 @@ def _finding_answer(ctx: Ctx, findings: list[Finding]) -> Decision:
         if (o.name == "get_events" and o.args.get("name") == f.name)
         or o.name in ("describe_pod", "get_deployments")
     ]
+    fix = fx.service_fix(ctx, ns, f.name) if ns and f.kind == "service" else None
+    done = fx.proposed(ctx)
+    if fix is not None and fix.call is not None and done is None and fx.can_propose(ctx, fix):
+        return Step(fx.fix_thought(ctx, fix), [fix.call])
     subject = f"{f.kind}/{f.ref}" if f.kind != "pod" else f.ref
-    return Final(
-        rep.diagnosis_answer(
-            ctx.intent, subject, f.namespace, f.name, findings, obs, related=ctx.findings
-        )
+    answer = rep.diagnosis_answer(
+        ctx.intent, subject, f.namespace, f.name, findings, obs, related=ctx.findings
     )
+    return Final(_with_fix(ctx, answer, fix, done))
 
 
 def _diagnose_other(ctx: Ctx, target: str) -> Decision:

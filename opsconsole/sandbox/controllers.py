@@ -10,7 +10,7 @@ controllers (:mod:`.deployments`, :mod:`.controllers_sets`, :mod:`.endpoints`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .jobs import exit_code_of
 from .meta import node_ip, owner_ref
@@ -170,6 +170,8 @@ class Controllers:
         wl = self.workload_of(owner, owner_rkey)
         behaviour, fault_container, params = self.c.behaviours.get(wl, ("healthy", "", {}))
         template = owner["spec"]["template"]
+        if not fault_applies(behaviour, fault_container, params, template):
+            behaviour, params = "healthy", {}
         if owner_rkey == "batch/jobs" and behaviour in ("healthy", COMPLETES):
             behaviour = COMPLETES  # a Job's pods run to completion
             params = {"exit_code": exit_code_of(template), **params}
@@ -261,3 +263,22 @@ class Controllers:
         for pkey in list(self.owned.get(uid, ())):
             if self.c.store.get("pods", *pkey) is not None:
                 self.c.delete_pod(pkey[0], pkey[1], None)
+
+
+#: what each scenario fault is caused by in the fault container: a template that changed it
+#: (another image, other resources) no longer has the fault, as a fix would remove it
+_CAUSED_BY = {"imagepull": ("image",), "oomkilled": ("resources",), "pending": ("resources",)}
+
+
+def fault_applies(behaviour: str, container: str, params: dict[str, Any], template: Obj) -> bool:
+    """Whether a scenario fault still holds for a pod of ``template``."""
+    declared = params.get("_declared")
+    fields = _CAUSED_BY.get(behaviour)
+    if not isinstance(declared, dict) or not fields:
+        return True
+    for c in (template.get("spec") or {}).get("containers") or ():
+        if c.get("name") == container:
+            return all(
+                (c.get(f) or ({} if f == "resources" else None)) == declared[f] for f in fields
+            )
+    return True

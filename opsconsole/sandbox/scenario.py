@@ -2,12 +2,15 @@
 
 The format (see ``scenarios/demo.yaml`` for a full example): ``nodes``, ``namespaces``,
 ``workloads`` (Deployment/StatefulSet/DaemonSet with near-Kubernetes ``containers`` plus a
-``logs`` profile per container and an optional ``fault``), ``services``, ``configmaps``,
+``logs`` profile per container, an optional ``fault`` and, for a Deployment, its earlier
+revisions as ``history``), ``services``, ``configmaps``,
 ``secrets``, ``objects`` (manifests of any served kind: StorageClasses, PVCs, Jobs, CronJobs,
 HPAs, RBAC, ...; a Job's ``fault`` gives its pods' ``exit_code``, its ``logs`` their containers'
 profiles) and named ``logs`` profiles.
 Status, events and log history of each pod are derived from its ``fault`` so they agree with
-each other.
+each other. A fault belongs to the pod template it is declared with: an image pull failure to
+that image, an OOM kill or an unschedulable pod to those resources; pods of a template that
+changed them (a rollback, a raised limit, a lowered request) run healthy.
 """
 
 from __future__ import annotations
@@ -207,6 +210,12 @@ class Builder:
         if behaviour not in BEHAVIOURS:
             raise ScenarioError(f"{ns}/{name}: unknown fault type {behaviour!r}")
         fault_container = fault.pop("container", containers[0]["name"])
+        # the fault belongs to the template it is declared with (see Controllers.spawn_pod)
+        fc = next(c for c in containers if c["name"] == fault_container)
+        fault["_declared"] = {
+            "image": fc.get("image"),
+            "resources": json.loads(json.dumps(fc.get("resources") or {})),
+        }
         self.c.behaviours[(rkey, ns, name)] = (behaviour, fault_container, fault)
         self.c.profiles[(rkey, ns, name)] = profiles
         replicas = int(w.get("replicas", 1))
@@ -261,6 +270,7 @@ class Builder:
             rs = self.c.deployments.new_replicaset(
                 obj, h, replicas, revision, initial=True, created=self.ts(pod_age + 5)
             )
+            self.earlier_revisions(obj, w.get("history") or [], age)
             for i in range(replicas):
                 pname = f"{rs['metadata']['name']}-{hname(f'{ns}/{name}/{i}', 5)}"
                 self.pod(
@@ -296,6 +306,19 @@ class Builder:
                 self.pod(obj, rkey, pname, i, w, pod_age, node=nname, generate_name=name + "-")
         for ev in w.get("events") or []:
             self.objects.extra_event(obj, ev, component=f"{kind.lower()}-controller")
+
+    def earlier_revisions(self, dep: Obj, history: list[dict[str, Any]], age: float) -> None:
+        """``history``: the Deployment's earlier revisions, each ``{revision, images: {container:
+        image}, age}``, as ReplicaSets scaled to 0 (what ``kubectl rollout undo`` goes back to)."""
+        for old in history:
+            prev: Obj = json.loads(json.dumps(dep))
+            images = old.get("images") or {}
+            for c in prev["spec"]["template"]["spec"]["containers"]:
+                c["image"] = images.get(c["name"], c["image"])
+            created = self.ts(seconds(old.get("age"), age))
+            h = template_hash(prev["spec"]["template"])
+            rev = int(old["revision"])
+            self.c.deployments.new_replicaset(prev, h, 0, rev, initial=True, created=created)
 
     def place(self, w: dict[str, Any], spec: Obj, i: int) -> Obj | None:
         if w.get("nodes"):

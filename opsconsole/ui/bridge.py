@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 #: how often the status bar's alert count is refreshed
-ALERT_POLL_SECONDS = 15.0
+ALERT_POLL_SECONDS = 5.0
 
 
 class UIApprover:

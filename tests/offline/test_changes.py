@@ -279,8 +279,9 @@ async def test_read_only_mode_gives_the_right_namespace(world: World) -> None:
 
 
 async def test_restart_it_after_a_diagnosis_targets_that_workload(world: World) -> None:
-    """ "restart it" / "删除它" refer back to the pod the conversation was about."""
-    approver = Approver("approve", "decline")
+    """ "restart it" / "删除它" refer back to the pod the conversation was about. (In write
+    mode the diagnosis itself proposes its fix, the missing ConfigMap key: the first approval.)"""
+    approver = Approver("approve", "approve", "decline")
     settings = Settings.from_data({"agent": {"write_mode": True}})
     loop = AgentLoop(OfflinePlanner(), world.tools, settings=settings, approver=approver)
     proposed: list[tuple[str, dict[str, Any]]] = []
