@@ -111,19 +111,20 @@ def test_dry_run_changes_nothing(fresh_sandbox: Any, tmp_path: Path):
 def test_scale_subresource_patch_and_put(fresh_sandbox: Any, tmp_path: Path):
     srv = fresh_sandbox(speed=50)
     core, apps, _ = apis(srv, tmp_path)
-    apps.patch_namespaced_deployment_scale("catalog", "shop", {"spec": {"replicas": 4}})
-    wait_for(lambda: len(_ready_names(core, "shop", "app=catalog")) == 4)
-    scale = apps.read_namespaced_deployment_scale("catalog", "shop")
+    # (cart, not catalog: the demo's HPA keeps catalog at its maximum)
+    apps.patch_namespaced_deployment_scale("cart", "shop", {"spec": {"replicas": 4}})
+    wait_for(lambda: len(_ready_names(core, "shop", "app=cart")) == 4)
+    scale = apps.read_namespaced_deployment_scale("cart", "shop")
     assert scale.spec.replicas == 4
     scale.spec.replicas = 1
-    apps.replace_namespaced_deployment_scale("catalog", "shop", scale)
-    wait_for(lambda: len(pod_names(core, "shop", "catalog-")) == 1)
+    apps.replace_namespaced_deployment_scale("cart", "shop", scale)
+    wait_for(lambda: len(pod_names(core, "shop", "cart-")) == 1)
     dep = wait_for(
-        lambda: (d := apps.read_namespaced_deployment("catalog", "shop")).status.replicas == 1 and d
+        lambda: (d := apps.read_namespaced_deployment("cart", "shop")).status.replicas == 1 and d
     )
     assert dep.spec.replicas == 1 and dep.metadata.generation >= 3
     events = core.list_namespaced_event(
-        "shop", field_selector="involvedObject.kind=Deployment,involvedObject.name=catalog"
+        "shop", field_selector="involvedObject.kind=Deployment,involvedObject.name=cart"
     ).items
     assert any("Scaled up replica set" in e.message for e in events)
 
