@@ -8,6 +8,7 @@ and every call to one waits for approval (S1).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -162,6 +163,8 @@ class ToolRegistry:
     def __init__(self, tools: Iterable[Tool] = (), sources: Iterable[ToolSource] = ()) -> None:
         self._tools: dict[str, Tool] = {}
         self._sources: list[ToolSource] = list(sources)
+        #: one load at a time: a run that starts while another loads waits for those tools
+        self._loading = asyncio.Lock()
         for tool in tools:
             self.register(tool)
 
@@ -170,19 +173,25 @@ class ToolRegistry:
         A source's tool never replaces one already here: it is left out with a notice.
         Returns the notices (a source that failed, a tool left out)."""
         notices: list[str] = []
-        while self._sources:
-            source = self._sources.pop(0)
-            try:
-                tools, said = await source.load()
-            except Exception as exc:  # noqa: BLE001 - a source's bug must not break the run
-                notices.append(f"tools of {source.name} not loaded: {type(exc).__name__}: {exc}")
-                continue
-            notices += said
-            for tool in tools:
-                if tool.name in self._tools:
-                    notices.append(f"{source.name}: tool {tool.name!r} left out: the name is taken")
+        if not self._sources and not self._loading.locked():
+            return notices
+        async with self._loading:
+            while self._sources:
+                source = self._sources.pop(0)
+                try:
+                    tools, said = await source.load()
+                except Exception as exc:  # noqa: BLE001 - a source's bug must not break the run
+                    why = f"{type(exc).__name__}: {exc}"
+                    notices.append(f"tools of {source.name} not loaded: {why}")
                     continue
-                self._tools[tool.name] = tool
+                notices += said
+                for tool in tools:
+                    if tool.name in self._tools:
+                        notices.append(
+                            f"{source.name}: tool {tool.name!r} left out: the name is taken"
+                        )
+                        continue
+                    self._tools[tool.name] = tool
         return notices
 
     def register(self, tool: Tool) -> Tool:
