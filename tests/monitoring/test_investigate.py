@@ -58,18 +58,21 @@ def test_demo_all_firing_investigates_each_alert_and_records_it(tmp_path: Path) 
         "--offline",
         "--all-firing",
         "--limit",
-        "4",
+        "5",
         "--json",
         OPSCONSOLE_MONITORING__SANDBOX_STACK="true",
     )
     assert done.returncode == 0, done.stderr
-    assert "investigating the first 4 (--limit)" in done.stdout
+    assert "investigating the first 5 (--limit)" in done.stdout
     runs = _investigations(done.stdout)
-    assert len(runs) == 4
-    # the most severe first, then by name and target
+    assert len(runs) == 5
+    # the most severe first, then by name and target (ml/model-warmer, payments/payment-api,
+    # shop/checkout, shop/image-resizer come first of the demo's mismatched deployments)
     assert [r["alert"] for r in runs] == ["HTTPHighErrorRate"] + [
         "KubeDeploymentReplicasMismatch"
-    ] * 3
+    ] * 4
+    targets = [r["target"] for r in runs[1:]]
+    assert targets == sorted(targets)
     assert all(r["outcome"] == "answered" and r["answer"] for r in runs)
     sessions = [Path(r["session"]) for r in runs]
     assert len(set(sessions)) == len(runs) and all(p.is_file() for p in sessions)
@@ -81,7 +84,7 @@ def test_demo_all_firing_investigates_each_alert_and_records_it(tmp_path: Path) 
     assert len(list((tmp_path / "data" / "sessions").glob("*.jsonl"))) == len(runs)
     listed = _cli(tmp_path, "sessions")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.count("Alert KubeDeployment") == 3
+    assert listed.stdout.count("Alert KubeDeployment") == 4
 
 
 @pytest.fixture(scope="module")
