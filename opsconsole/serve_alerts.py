@@ -235,6 +235,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
+        # listening from here on: a webhook sent as soon as "listening" is printed waits in
+        # the backlog until the server accepts it, instead of being refused
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise UsageError(f"--listen {host}:{port}: cannot listen there: {exc.strerror}") from None
