@@ -27,6 +27,7 @@ from .behaviours import (
 from .controllers import Controllers
 from .controllers_sets import DaemonSets, StatefulSets
 from .crds import CustomResources
+from .cri import Network, Runtime
 from .deployments import Deployments
 from .endpoints import Endpoints
 from .events_v1 import EventsV1
@@ -85,6 +86,9 @@ class Cluster:
         self.registry = Registry()  # the built-in resources and those of the CRDs
         self.crds = CustomResources(self)
         self.gc = GarbageCollector(self)
+        # the containers' processes and the pod network, behind the seam of cri.py
+        self.runtime: Runtime | None = None
+        self.network: Network | None = None
 
     # --- clock and timers ---------------------------------------------------------------
     def now(self) -> float:
