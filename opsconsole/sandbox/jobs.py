@@ -253,6 +253,9 @@ class CronJobs:
     def create_job(self, cj: Obj, at: float) -> Obj:
         c = self.c
         md = cj["metadata"]
+        # at speed > 1 the schedule's simulated times run ahead of the wall clock; a real
+        # cluster never stamps a time in the future (kubectl would print `<invalid>`)
+        stamped = iso(min(at, c.now()))
         ns = md["namespace"]
         jname = f"{md['name']}-{int(at // 60)}"
         tmpl = json.loads(json.dumps(cj["spec"].get("jobTemplate") or {}))
@@ -265,7 +268,7 @@ class CronJobs:
                 "namespace": ns,
                 "uid": huid(f"job/{ns}/{jname}/{md['uid']}"),
                 "creationTimestamp": iso(c.now()),
-                "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": iso(at)},
+                "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": stamped},
                 "ownerReferences": [owner_ref(cj)],
                 "generation": 1,
             },
@@ -284,7 +287,7 @@ class CronJobs:
             c.controllers.dirty.add(("Job", ns, jname))
 
         def stamp(o: Obj) -> None:
-            o.setdefault("status", {})["lastScheduleTime"] = iso(at)
+            o.setdefault("status", {})["lastScheduleTime"] = stamped
 
         c.store.update("batch/cronjobs", ns, md["name"], stamp)
         c.controllers.flush()
