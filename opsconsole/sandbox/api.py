@@ -301,7 +301,10 @@ class Api:
 
     def _openapi(self, parts: list[str], query: dict[str, str], headers: Any) -> Response:
         """/openapi/v2 and /openapi/v3[/<group-version>] (see :mod:`.wire.openapi`)."""
-        docs = openapi.documents(f"{VERSION['major']}.{VERSION['minor']}", R.openapi_served())
+        custom, definitions = self.c.crds.openapi()
+        docs = openapi.documents(
+            f"{VERSION['major']}.{VERSION['minor']}", [*R.openapi_served(), *custom], definitions
+        )
         if parts == ["v2"]:
             accept = headers.get("Accept") or ""
             if ("proto-openapi" in accept) and "json" not in accept and "*/*" not in accept:

@@ -333,6 +333,27 @@ class CustomResources:
             self._validators.pop(path, None)
             self.printers.pop(path, None)
 
+    def openapi(self) -> tuple[list[Any], dict[str, Obj]]:
+        """The served custom resources and their definitions, for the OpenAPI documents."""
+        from .wire.openapi import Served, custom_definitions
+
+        served, defs = [], {}
+        for res in self.c.registry.all():
+            if not res.custom:
+                continue
+            subs = tuple(
+                (sub, "autoscaling", "v1", "Scale")
+                if sub == "scale"
+                else (sub, res.group, res.version, res.kind)
+                for sub in self.c.registry.subresources(res)
+            )
+            s = Served(
+                res.group, res.version, res.plural, res.kind, res.namespaced, res.verbs, subs
+            )
+            served.append(s)
+            defs.update(custom_definitions(s, self._schema(res)))
+        return served, defs
+
     # --- their objects ------------------------------------------------------------------------
     def version_of(self, res: R.Resource) -> Obj:
         return self._versions.get((res.group, res.version, res.plural)) or {}

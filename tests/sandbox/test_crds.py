@@ -174,3 +174,19 @@ def test_cluster_scoped_crd(fresh_sandbox: Any, kubectl: Any, tmp_path: Path) ->
         'The CustomResourceDefinition "crontabs.example.org" is invalid: metadata.name: '
         'Invalid value: "crontabs.example.org": must be spec.names.plural+"."+spec.group'
     )
+
+
+def test_explain_and_openapi_know_a_crds_schema(crd_env: tuple[Any, Any, Path]) -> None:
+    srv, run, _ = crd_env
+    out = run("explain", "crontab.spec.replicas").stdout
+    assert "KIND:       CronTab" in out and "GROUP:      stable.example.com" in out
+    assert "FIELD: replicas <integer>" in out
+    out = run("explain", "ct.metadata.labels").stdout  # metadata is the real ObjectMeta
+    assert "FIELD: labels <map[string]string>" in out
+    index = run("get", "--raw", "/openapi/v3").stdout
+    assert '"apis/stable.example.com/v1"' in index
+    # the CRD goes, and so does its document
+    run("delete", "crd", "crontabs.stable.example.com")
+    wait_for(
+        lambda: "stable.example.com" not in run("get", "--raw", "/openapi/v3").stdout, timeout=60
+    )

@@ -17,6 +17,7 @@ conversion back is mechanical and lossless for what clients read.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -414,9 +415,42 @@ def _dumps(doc: Obj) -> bytes:
     return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
 
 
-def build(version: str, served: list[Served]) -> Documents:
-    """All documents for Kubernetes ``version`` ("1.31") serving ``served``."""
-    defs = load_definitions(version)
+def custom_definitions(served: Served, schema: Obj) -> dict[str, Obj]:
+    """A custom resource's definitions as the API server publishes them: named by its reversed
+    group (``com.example.stable.v1.CronTab``), ``apiVersion``/``kind``/``metadata`` added to its
+    ``openAPIV3Schema``, and a ``…List`` beside it (refs bare, as :func:`load_definitions`)."""
+    name = ".".join([*reversed(served.group.split(".")), served.version, served.kind])
+    gvk = {"group": served.group, "version": served.version, "kind": served.kind}
+    body = copy.deepcopy(schema) if schema else {"type": "object"}
+    props = body.setdefault("properties", {})
+    props.setdefault("apiVersion", {"type": "string", "description": _API_VERSION_DOC})
+    props.setdefault("kind", {"type": "string", "description": _KIND_DOC})
+    props["metadata"] = {"$ref": "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    body["x-kubernetes-group-version-kind"] = [gvk]
+    items = {"type": "array", "items": {"$ref": name}}
+    listing = {
+        "description": f"{served.kind}List is a list of {served.kind}",
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"type": "string", "description": _API_VERSION_DOC},
+            "items": items,
+            "kind": {"type": "string", "description": _KIND_DOC},
+            "metadata": {"$ref": "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"},
+        },
+        "x-kubernetes-group-version-kind": [{**gvk, "kind": served.kind + "List"}],
+    }
+    return {name: body, name + "List": listing}
+
+
+_API_VERSION_DOC = "APIVersion defines the versioned schema of this representation of an object."
+_KIND_DOC = "Kind is a string value representing the REST resource this object represents."
+
+
+def build(version: str, served: list[Served], custom: dict[str, Obj] | None = None) -> Documents:
+    """All documents for Kubernetes ``version`` ("1.31") serving ``served``; ``custom`` holds
+    the definitions of the custom resources among them (:func:`custom_definitions`)."""
+    defs = {**load_definitions(version), **(custom or {})}
     info = {"title": "Kubernetes", "version": f"v{version}.2"}
     v2 = {
         "swagger": "2.0",
@@ -477,11 +511,15 @@ _cache: dict[tuple, Documents] = {}
 _lock = threading.Lock()
 
 
-def documents(version: str, served: list[Served]) -> Documents:
-    """:func:`build`, once per (version, served) in the process."""
-    key = (version, tuple(served))
+def documents(
+    version: str, served: list[Served], custom: dict[str, Obj] | None = None
+) -> Documents:
+    """:func:`build`, once per (version, served, custom definitions) in the process."""
+    key = (version, tuple(served), json.dumps(custom, sort_keys=True) if custom else "")
     with _lock:
         docs = _cache.get(key)
         if docs is None:
-            docs = _cache[key] = build(version, served)
+            if len(_cache) > 32:  # CRDs come and go: keep the recent documents only
+                _cache.pop(next(iter(_cache)))
+            docs = _cache[key] = build(version, served, custom)
         return docs
