@@ -1,4 +1,5 @@
-"""Placing pods on nodes: node selectors and taints/tolerations against the nodes in the store."""
+"""Placing pods on nodes: the default scheduler's filters (resources, selectors, affinity, taints,
+volumes, spreading) and its choice among the nodes that pass (see :mod:`.scoring`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from .meta import node_ip
 from .metrics import cpu_millis, mem_bytes
 from .pods import PodRT
+from .scoring import SPREAD, Spread, preference, wants_placed_pods
+from .selectors import node_term_ok, selector_matches
 from .store import Obj
 
 START_DELAY = 2.0  # simulated seconds from being placed to running containers
@@ -108,8 +111,9 @@ class Scheduler:
         and NoExecute), NodeAffinity (nodeSelector and required node affinity), NodeResourcesFit
         (requests against allocatable minus the requests of the pods already on the node),
         InterPodAffinity (required pod affinity and anti-affinity by topologyKey, and the
-        anti-affinity of the pods already placed). Among the nodes that pass, the one with the
-        fewest pods."""
+        anti-affinity of the pods already placed), PodTopologySpread (DoNotSchedule constraints).
+        Among the nodes that pass, the best by preferred node affinity and pod (anti-)affinity
+        weights, then ScheduleAnyway spreading, then the fewest pods."""
         nodes = self.c.store.list("nodes")
         unbound = self.claims_problem(spec, namespace)
         if unbound:
@@ -117,7 +121,19 @@ class Scheduler:
         if _required(spec, "podAntiAffinity"):
             self.anti_seen = True  # from now on, placed pods' anti-affinity is looked at
         pod_affinity = PodAffinity(
-            self.c, spec, namespace, labels or {}, nodes, existing=self.anti_seen
+            self.c,
+            spec,
+            namespace,
+            labels or {},
+            nodes,
+            existing=self.anti_seen or wants_placed_pods(spec),
+        )
+        spread = Spread(
+            spec,
+            namespace,
+            labels or {},
+            pod_affinity.placed,
+            [n["metadata"].get("labels") or {} for n in self.eligible_for_spread(spec, nodes)],
         )
         requests = pod_requests(spec)
         used = self.requested_by_node() if requests else {}
@@ -133,6 +149,8 @@ class Scheduler:
             if not why:
                 why = pod_affinity.why_not(node)
             if not why:
+                why = spread.why_not(node["metadata"].get("labels") or {})
+            if not why:
                 fits.append(node)
                 continue
             for r in why:
@@ -143,10 +161,30 @@ class Scheduler:
             load: dict[str, int] = {}
             for rt in self.c.rts.values():
                 load[rt.node] = load.get(rt.node, 0) + 1
-            return min(
-                fits, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"])
-            ), ""
+
+            def rank(n: Obj) -> tuple[int, int, int, str]:
+                name, nl = n["metadata"]["name"], n["metadata"].get("labels") or {}
+                return (
+                    -preference(spec, namespace, nl, name, pod_affinity.placed),
+                    spread.penalty(nl),
+                    load.get(name, 0),
+                    name,
+                )
+
+            return min(fits, key=rank), ""
         return None, fit_error(len(nodes), reasons, resource_failures)
+
+    @staticmethod
+    def eligible_for_spread(spec: Obj, nodes: list[Obj]) -> list[Obj]:
+        """The nodes whose domains count for spreading: those that pass the pod's nodeSelector
+        and required node affinity (``nodeAffinityPolicy: Honor``; taints are ignored)."""
+        sel = spec.get("nodeSelector") or {}
+        return [
+            n
+            for n in nodes
+            if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
+            and affinity_ok(spec, n)
+        ]
 
     def claims_problem(self, spec: Obj, namespace: str) -> str:
         """The VolumeBinding plugin's PreFilter: a claim the pod mounts that does not exist or
@@ -257,15 +295,13 @@ POD_AFFINITY = "node(s) didn't match pod affinity rules"
 POD_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
 EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
 #: failures that evicting pods could cure (the postscript says no victims were found)
-PREEMPTIBLE = (POD_ANTI_AFFINITY, EXISTING_ANTI_AFFINITY)
+PREEMPTIBLE = (POD_ANTI_AFFINITY, EXISTING_ANTI_AFFINITY, SPREAD)
 
 
-def _selector_ok(sel: Obj | None, labels: dict[str, str]) -> bool:
-    if sel is None:
-        return False  # a term without a selector matches no pod
-    if any(labels.get(k) != v for k, v in (sel.get("matchLabels") or {}).items()):
-        return False
-    return all(_expr_ok(e, labels.get(e.get("key", ""))) for e in sel.get("matchExpressions") or ())
+def _term_selects(term: Obj, labels: dict[str, str]) -> bool:
+    """An affinity term's labelSelector (a term without one matches no pod)."""
+    sel = term.get("labelSelector")
+    return sel is not None and selector_matches(sel, labels)
 
 
 def _required(spec: Obj, kind: str) -> list[Obj]:
@@ -313,7 +349,7 @@ class PodAffinity:
             (p, nl)
             for p, nl in self.placed
             if (not namespaces or p["metadata"].get("namespace") in namespaces)
-            and _selector_ok(term.get("labelSelector"), p["metadata"].get("labels") or {})
+            and _term_selects(term, p["metadata"].get("labels") or {})
         ]
 
     def why_not(self, node: Obj) -> list[str]:
@@ -323,7 +359,7 @@ class PodAffinity:
             matching = self._matching(term)
             if key not in labels:
                 return [POD_AFFINITY]
-            if not matching and _selector_ok(term.get("labelSelector"), self.labels):
+            if not matching and _term_selects(term, self.labels):
                 continue  # the first pod of a group that wants to be together
             if not any(nl.get(key) == labels[key] for _, nl in matching):
                 return [POD_AFFINITY]
@@ -337,7 +373,7 @@ class PodAffinity:
                 namespaces = term.get("namespaces") or [pod["metadata"].get("namespace")]
                 if (
                     self.ns in namespaces
-                    and _selector_ok(term.get("labelSelector"), self.labels)
+                    and _term_selects(term, self.labels)
                     and key in labels
                     and nl.get(key) == labels[key]
                 ):
@@ -362,25 +398,6 @@ def pod_requests(spec: Obj) -> dict[str, float]:
     return {k: v for k, v in out.items() if v > 0}
 
 
-def _expr_ok(expr: Obj, value: str | None) -> bool:
-    op, values = expr.get("operator"), expr.get("values") or []
-    if op == "In":
-        return value is not None and value in values
-    if op == "NotIn":
-        return value is None or value not in values
-    if op == "Exists":
-        return value is not None
-    if op == "DoesNotExist":
-        return value is None
-    if op in ("Gt", "Lt") and value is not None and values:
-        try:
-            a, b = int(value), int(values[0])
-        except ValueError:
-            return False
-        return a > b if op == "Gt" else a < b
-    return False
-
-
 def affinity_ok(spec: Obj, node: Obj) -> bool:
     """requiredDuringSchedulingIgnoredDuringExecution: any term, each with all its expressions."""
     required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
@@ -390,13 +407,7 @@ def affinity_ok(spec: Obj, node: Obj) -> bool:
     if not terms:
         return True
     labels = node["metadata"].get("labels") or {}
-    fields = {"metadata.name": node["metadata"]["name"]}
-    for term in terms:
-        exprs = [(e, labels.get(e.get("key", ""))) for e in term.get("matchExpressions") or ()]
-        exprs += [(e, fields.get(e.get("key", ""))) for e in term.get("matchFields") or ()]
-        if exprs and all(_expr_ok(e, v) for e, v in exprs):
-            return True
-    return False
+    return any(node_term_ok(t, labels, node["metadata"]["name"]) for t in terms)
 
 
 def fit_error(total: int, reasons: dict[str, int], resource_failures: int, pre: str = "") -> str:

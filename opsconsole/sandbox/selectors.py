@@ -66,6 +66,43 @@ def label_requirements(expr: str) -> list[Callable[[dict[str, str]], bool]]:
     return reqs
 
 
+def expr_ok(expr: Obj, value: str | None) -> bool:
+    """One ``matchExpressions`` requirement (also a node selector term's, with Gt and Lt)
+    against the label's value (None: no such label)."""
+    op, values = expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return value is not None and value in values
+    if op == "NotIn":
+        return value is None or value not in values
+    if op == "Exists":
+        return value is not None
+    if op == "DoesNotExist":
+        return value is None
+    if op in ("Gt", "Lt") and value is not None and values:
+        try:
+            a, b = int(value), int(values[0])
+        except ValueError:
+            return False
+        return a > b if op == "Gt" else a < b
+    return False
+
+
+def selector_matches(sel: Obj, labels: dict[str, str]) -> bool:
+    """A LabelSelector object (``matchLabels`` and ``matchExpressions``; empty selects all)."""
+    if any(labels.get(k) != v for k, v in (sel.get("matchLabels") or {}).items()):
+        return False
+    return all(expr_ok(e, labels.get(e.get("key", ""))) for e in sel.get("matchExpressions") or ())
+
+
+def node_term_ok(term: Obj, labels: dict[str, str], node_name: str) -> bool:
+    """A NodeSelectorTerm: all its expressions on the node's labels and fields (an empty term
+    matches no node)."""
+    exprs = [(e, labels.get(e.get("key", ""))) for e in term.get("matchExpressions") or ()]
+    fields = {"metadata.name": node_name}
+    exprs += [(e, fields.get(e.get("key", ""))) for e in term.get("matchFields") or ()]
+    return bool(exprs) and all(expr_ok(e, v) for e, v in exprs)
+
+
 def label_selector(expr: str | None) -> Pred | None:
     if not expr:
         return None

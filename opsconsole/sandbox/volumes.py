@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .apitypes import ApiError
 from .metrics import mem_bytes
 from .pods import huid
+from .selectors import selector_matches
 from .store import Obj, iso
 
 if TYPE_CHECKING:
@@ -30,12 +31,6 @@ def _request(pvc: Obj) -> str:
     return str(
         ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage", "0")
     )
-
-
-def _selector_ok(selector: Obj | None, labels: dict[str, str]) -> bool:
-    if not selector:
-        return True
-    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
 
 
 class Volumes:
@@ -154,8 +149,8 @@ class Volumes:
             if not modes <= set(pspec.get("accessModes") or []):
                 continue
             size = mem_bytes((pspec.get("capacity") or {}).get("storage", "0"))
-            if size < want or not _selector_ok(
-                spec.get("selector"), pv["metadata"].get("labels") or {}
+            if size < want or not selector_matches(
+                spec.get("selector") or {}, pv["metadata"].get("labels") or {}
             ):
                 continue
             key = (size, pv["metadata"]["name"])

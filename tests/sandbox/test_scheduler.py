@@ -315,3 +315,81 @@ def test_a_bound_volume_pins_the_pod_to_its_node_and_zone(k: Cluster):
         "2 node(s) had volume node affinity conflict. preemption: 0/3 nodes are available: "
         "3 Preemption is not helpful for scheduling."
     ]
+
+
+def _deploy(run: Any, tmp_path: Any, name: str, replicas: int, pod_spec: str) -> None:
+    f = tmp_path / f"{name}.yaml"
+    f.write_text(
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n"
+        f"  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n"
+        f"    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{pod_spec}"
+        "      containers:\n      - {name: app, image: nginx}\n"
+    )
+    run("apply", "-f", str(f))
+
+
+def _placed(srv: Any, prefix: str) -> list[str]:
+    return [
+        p["spec"].get("nodeName", "")
+        for p in srv.store.list("pods", "default")
+        if p["metadata"]["name"].startswith(prefix + "-")
+    ]
+
+
+def test_topology_spread_keeps_the_skew_and_names_the_constraint(
+    fresh_sandbox: Any, kubectl: Any, tmp_path: Any
+) -> None:
+    srv = fresh_sandbox("clean")
+    run = kubectl(srv)
+    nodes = sorted(n["metadata"]["name"] for n in srv.store.list("nodes"))
+    # two zones: a holds two nodes, b one; spreading six pods by zone puts three on b's node,
+    # where the fewest-pods rule alone would put two
+    zone = "topology.kubernetes.io/zone"
+    run("label", "node", nodes[2], f"{zone}=eu-west-1a", "--overwrite")
+    run("label", "node", nodes[0], f"{zone}=eu-west-1a", "--overwrite")
+    constraint = (
+        "      topologySpreadConstraints:\n"
+        f"      - {{maxSkew: 1, topologyKey: {zone},"
+        " whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: even}}}\n"
+    )
+    _deploy(run, tmp_path, "even", 6, constraint)
+    wait_for(lambda: len(_placed(srv, "even")) == 6 and all(_placed(srv, "even")), 60)
+    assert _placed(srv, "even").count(nodes[1]) == 3
+    # a key no node carries: every node fails with the missing-label reason
+    _deploy(run, tmp_path, "racked", 1, constraint.replace(zone, "example.com/rack"))
+    wait_for(lambda: _placed(srv, "racked") == [""], 60)
+    events = run("get", "events", "--field-selector=reason=FailedScheduling", "-o",
+                 "jsonpath={.items[*].message}").stdout  # fmt: skip
+    assert (
+        f"0/{len(nodes)} nodes are available: {len(nodes)} node(s) didn't match pod topology "
+        "spread constraints (missing required label)."
+    ) in events
+
+
+def test_preferred_node_affinity_and_pod_anti_affinity_choose_the_node(
+    fresh_sandbox: Any, kubectl: Any, tmp_path: Any
+) -> None:
+    srv = fresh_sandbox("clean")
+    run = kubectl(srv)
+    nodes = sorted(n["metadata"]["name"] for n in srv.store.list("nodes"))
+    run("label", "node", nodes[-1], "disktype=ssd")
+    prefer_ssd = (
+        "      affinity:\n        nodeAffinity:\n"
+        "          preferredDuringSchedulingIgnoredDuringExecution:\n"
+        "          - weight: 50\n            preference:\n"
+        "              matchExpressions: [{key: disktype, operator: In, values: [ssd]}]\n"
+    )
+    _deploy(run, tmp_path, "fast", 3, prefer_ssd)
+    wait_for(lambda: len(_placed(srv, "fast")) == 3 and all(_placed(srv, "fast")), 60)
+    assert set(_placed(srv, "fast")) == {nodes[-1]}  # preferred, not the least loaded
+    # preferred anti-affinity to the fast pods keeps the next group off that node
+    away = (
+        "      affinity:\n        podAntiAffinity:\n"
+        "          preferredDuringSchedulingIgnoredDuringExecution:\n"
+        "          - weight: 100\n            podAffinityTerm:\n"
+        "              topologyKey: kubernetes.io/hostname\n"
+        "              labelSelector: {matchLabels: {app: fast}}\n"
+    )
+    _deploy(run, tmp_path, "shy", 4, away)
+    wait_for(lambda: len(_placed(srv, "shy")) == 4 and all(_placed(srv, "shy")), 60)
+    assert nodes[-1] not in _placed(srv, "shy")
